@@ -1,0 +1,85 @@
+"""Pluggable engines: DuckDB (the default) and Spark, behind one interface.
+
+Examples
+--------
+>>> import marketing360 as m3
+>>> eng = m3.connect()
+>>> eng.name
+'duckdb'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from ..errors import ParameterError
+from .base import Engine, Output, capability
+from .duckdb import DuckDBEngine
+
+__all__ = ["Engine", "DuckDBEngine", "SparkEngine", "connect", "capability", "Output", "EngineName"]
+
+EngineName = Literal["duckdb", "spark"]
+
+
+def connect(
+    engine: EngineName | Any = "duckdb",
+    *,
+    path: str | Path | None = None,
+    master: str = "local[2]",
+    config: Mapping[str, str] | None = None,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+) -> Engine:
+    """Open an engine.
+
+    Parameters
+    ----------
+    engine : {"duckdb", "spark"} or SparkSession
+        ``"duckdb"`` (default) is embedded and in memory; ``"spark"`` starts a
+        local SparkSession; an existing SparkSession (a cluster, Spark
+        Connect) is wrapped as it is.
+    path : str or Path, optional
+        DuckDB only: a database file instead of memory.
+    master, config :
+        Spark only: master URL and extra settings of a session started here.
+    threads, memory_limit :
+        DuckDB only: worker threads and memory limit (``"8GB"``).
+
+    Returns
+    -------
+    Engine
+    """
+    if isinstance(engine, str):
+        key = engine.lower()
+        if key == "duckdb":
+            if config is not None:
+                raise ParameterError("config applies to the Spark engine only")
+            return DuckDBEngine(path, threads=threads, memory_limit=memory_limit)
+        if key == "spark":
+            if path is not None or threads is not None or memory_limit is not None:
+                raise ParameterError(
+                    "path, threads and memory_limit apply to the DuckDB engine only; "
+                    "pass Spark settings in config"
+                )
+            from .spark import SparkEngine
+
+            return SparkEngine(master=master, config=config)
+        raise ParameterError(f"engine must be 'duckdb', 'spark' or a SparkSession; found {engine!r}")
+    if type(engine).__module__.startswith("pyspark"):
+        from .spark import SparkEngine
+
+        return SparkEngine(engine)
+    if isinstance(engine, Engine):
+        return engine
+    raise ParameterError(
+        f"engine must be 'duckdb', 'spark' or a SparkSession; found a {type(engine).__name__}"
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SparkEngine":  # lazy: importing pyspark costs a second
+        from .spark import SparkEngine
+
+        return SparkEngine
+    raise AttributeError(name)

@@ -1,0 +1,225 @@
+"""The engine interface: one analysis, written once as ibis expressions, runs on any engine.
+
+An :class:`Engine` wraps an ibis backend. :meth:`Engine.table` accepts the
+usual containers of tabular data and returns a lazy ibis table bound to the
+engine; :meth:`Engine.to_pandas` / :meth:`Engine.to_polars` bring results
+back. Native algorithms of an engine (Spark ML's multi-column ``Imputer``,
+say) are offered as *capabilities*: an analysis asks
+``engine.capability("impute")`` and never checks which engine it runs on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Literal
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+from ibis.expr.types import Table
+
+from ..errors import EngineError
+
+__all__ = ["Engine", "capability", "Output"]
+
+Output = Literal["pandas", "polars", "arrow"]
+
+_names = itertools.count()
+
+
+def capability(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark an engine method as the engine's implementation of capability ``name``."""
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.__m360_capability__ = name  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+class Engine(ABC):
+    """Base class of marketing360 engines.
+
+    Subclasses set :attr:`name`, build :attr:`backend` (an ibis backend) and
+    implement the hooks that load data. Methods decorated with
+    :func:`capability` become the engine's capabilities.
+    """
+
+    #: short name of the engine ("duckdb", "spark")
+    name: ClassVar[str]
+    backend: Any
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        caps: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, fn in vars(klass).items():
+                cap = getattr(fn, "__m360_capability__", None)
+                if cap:
+                    caps[cap] = attr
+        cls._capability_methods = caps
+
+    # ------------------------------------------------------------------ data in
+
+    def table(self, data: Any, *, name: str | None = None) -> Table:
+        """Open ``data`` as a lazy ibis table bound to this engine.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, polars.DataFrame, pyarrow.Table, str or Path, ibis Table, \
+Spark DataFrame
+            A path may be a parquet or CSV file, a glob (``"world/events/*.parquet"``)
+            or a folder of parquet files (Hive partitions are read as columns).
+            A Spark DataFrame is accepted by the Spark engine only.
+        name : str, optional
+            Name under which the table is registered (a fresh one by default).
+
+        Returns
+        -------
+        ibis.expr.types.Table
+        """
+        name = name or f"m360_t{next(_names)}"
+        if isinstance(data, Table):
+            return self._from_ibis(data, name)
+        if isinstance(data, (str, os.PathLike)):
+            return self._from_path(Path(data), name)
+        if isinstance(data, pd.DataFrame):
+            # through Arrow, so that pandas' NaN markers become SQL NULLs on every engine
+            return self._from_arrow(pa.Table.from_pandas(data, preserve_index=False), name)
+        if isinstance(data, pa.Table):
+            return self._from_arrow(data, name)
+        if isinstance(data, pa.RecordBatch):
+            return self._from_arrow(pa.Table.from_batches([data]), name)
+        mod = type(data).__module__.split(".")[0]
+        if mod == "polars":
+            import polars as pl
+
+            if isinstance(data, pl.LazyFrame):
+                data = data.collect()
+            return self._from_arrow(data.to_arrow(), name)
+        if mod == "pyspark":
+            return self._from_spark(data, name)
+        raise EngineError(
+            f"{self.name} engine: cannot open a {type(data).__module__}.{type(data).__name__}; "
+            "pass a pandas or polars DataFrame, a pyarrow Table, a parquet/CSV path or glob, "
+            "an ibis table or (Spark engine) a Spark DataFrame"
+        )
+
+    def _from_ibis(self, t: Table, name: str) -> Table:
+        try:
+            backend = t._find_backend()
+        except Exception:  # an unbound memtable: any backend can run it
+            return t
+        if backend is self.backend:
+            return t
+        # bound to another backend: move the data through Arrow
+        return self._from_arrow(t.to_pyarrow(), name)
+
+    def _from_path(self, path: Path, name: str) -> Table:
+        text = str(path)
+        has_glob = any(ch in text for ch in "*?[")
+        if not has_glob and not path.exists():
+            raise EngineError(f"{self.name} engine: no such file or folder: {text}")
+        if path.is_dir():
+            return self._read_parquet_dir(path, name)
+        suffixes = "".join(path.suffixes).lower()
+        if ".parquet" in suffixes or suffixes.endswith(".pq"):
+            return self._read_parquet(text, name)
+        if any(s in suffixes for s in (".csv", ".tsv", ".txt")):
+            return self._read_csv(text, name)
+        raise EngineError(
+            f"{self.name} engine: cannot tell the format of {text!r}; "
+            "expected a .parquet or .csv file, a glob of them, or a folder of parquet files"
+        )
+
+    def _from_spark(self, sdf: Any, name: str) -> Table:
+        raise EngineError(
+            f"{self.name} engine: a Spark DataFrame can only be opened by the Spark engine "
+            "(marketing360.connect('spark')); convert it first with .toPandas() or .toArrow()"
+        )
+
+    @abstractmethod
+    def _from_arrow(self, table: pa.Table, name: str) -> Table: ...
+
+    @abstractmethod
+    def _read_parquet(self, path: str, name: str) -> Table: ...
+
+    @abstractmethod
+    def _read_parquet_dir(self, path: Path, name: str) -> Table: ...
+
+    @abstractmethod
+    def _read_csv(self, path: str, name: str) -> Table: ...
+
+    # ------------------------------------------------------------------ results out
+
+    def execute(self, expr: Table, output: Output = "pandas") -> Any:
+        """Run an expression and return the result as pandas, polars or Arrow."""
+        if output == "pandas":
+            return self.to_pandas(expr)
+        if output == "polars":
+            return self.to_polars(expr)
+        if output == "arrow":
+            return self.backend.to_pyarrow(expr)
+        raise EngineError(f"output must be 'pandas', 'polars' or 'arrow'; found {output!r}")
+
+    def to_pandas(self, expr: Table) -> pd.DataFrame:
+        """Run an expression on this engine and return a pandas DataFrame."""
+        return self.backend.to_pyarrow(expr).to_pandas()
+
+    def to_polars(self, expr: Table) -> Any:
+        """Run an expression on this engine and return a polars DataFrame."""
+        import polars as pl
+
+        return pl.from_arrow(self.backend.to_pyarrow(expr))
+
+    def sql(self, query: str) -> Table:
+        """A lazy table from SQL in the engine's own dialect."""
+        return self.backend.sql(query)
+
+    # ------------------------------------------------------------------ capabilities
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        """Names of the native capabilities of this engine."""
+        return tuple(sorted(self._capability_methods))
+
+    def supports(self, name: str) -> bool:
+        """Whether the engine offers capability ``name``."""
+        return name in self._capability_methods
+
+    def capability(self, name: str) -> Callable[..., Any]:
+        """The engine's implementation of capability ``name``.
+
+        Raises
+        ------
+        EngineError
+            If the engine does not offer it; the message lists what it offers.
+        """
+        try:
+            return getattr(self, self._capability_methods[name])
+        except KeyError:
+            raise EngineError(
+                f"the {self.name} engine has no capability {name!r}; "
+                f"it offers {list(self.capabilities)}"
+            ) from None
+
+    # ------------------------------------------------------------------ life cycle
+
+    def close(self) -> None:
+        """Release the engine's resources."""
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<marketing360 {self.name} engine>"
+
+    def _repr_html_(self) -> str:
+        return (f"<b>marketing360 {self.name} engine</b> &middot; capabilities: "
+                f"{', '.join(self.capabilities) or 'none'}")
