@@ -51,6 +51,7 @@ __all__ = [
     "read_tianchi",
     "read_channelattribution_paths",
     "write_channelattribution_paths",
+    "normalize_path",
     "read_touch_journeys",
     "read_hillstrom",
     "read_geolift",
@@ -344,8 +345,10 @@ def normalize_path(paths: pd.Series) -> pd.Series:
     """
     s = paths.astype(str).str.strip()
     out = s.str.replace(_PATH_SPLIT, " > ", regex=True)
-    bad = (out == "") | out.str.startswith(">") | out.str.endswith(">") | out.str.contains(
-        "> >", regex=False) | paths.isna()
+    # every separator is now exactly " > ": an empty name shows as a separator at an end
+    # or as two separators in a row
+    bad = (paths.isna() | (out == "") | out.str.startswith(" >") | out.str.endswith("> ")
+           | out.str.contains(">  >", regex=False) | (out == ">"))
     if bad.any():
         raise SchemaError(
             f"paths.path: {int(bad.sum())} path(s) have an empty channel name, e.g. "
@@ -1115,7 +1118,8 @@ def read_criteo_attribution(
       ``cost = cost``, carrying the extra columns ``conversion_id``
       (nullable int, null for -1), ``attribution``, ``click_pos``,
       ``click_nb``, ``cpo``, ``time_since_last_click`` and ``cat1..cat9``
-      (null on the other event types);
+      (integers as nullable ``Int64``; null on the other event types, except
+      ``conversion_id``, which purchases carry too);
     * ``click == 1`` -> also one ``click`` at the same time (cost null, so
       that cost is counted once);
     * ``conversion == 1`` -> one ``purchase`` per distinct ``conversion_id``
@@ -1192,9 +1196,10 @@ def read_criteo_attribution(
     })
     keep = ["attribution", "click_pos", "click_nb", "cpo", "time_since_last_click",
             *(f"cat{i}" for i in range(1, 10))]
-    for c in keep:
+    for c in keep:  # nullable ints, so that they stay ints where other rows lack them
         if c in raw.columns:
-            imp[c] = raw[c].to_numpy()
+            col = raw[c]
+            imp[c] = col.astype("Int64") if pd.api.types.is_integer_dtype(col) else col
     clicks = imp.loc[click.to_numpy(), ["user_id", "ts", "event_type", "channel", "campaign",
                                         "_row"]].assign(event_type="click", _k=1)
     conv_rows = pd.DataFrame({
@@ -1206,9 +1211,6 @@ def read_criteo_attribution(
         event_type="purchase", channel="criteo", _k=2)
     df = pd.concat([imp, clicks, purchases], ignore_index=True)
     df = df.sort_values(["ts", "_k", "_row"], kind="stable").drop(columns=["_k", "_row"])
-    for c in keep:  # integers that became float in the concat
-        if c in df.columns and c in raw.columns and pd.api.types.is_integer_dtype(raw[c]):
-            df[c] = df[c].astype("Int64")
     return validate(df, "events")
 
 

@@ -19,7 +19,7 @@ SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "samples" / "world"
 
 #: the arguments of :func:`~marketing360.datasets.simulate` behind the committed sample
 SAMPLE_PARAMS: dict[str, Any] = dict(
-    n_users=20_000, n_days=90, n_brands=8, n_categories=3, n_geos=10,
+    n_users=12_000, n_days=90, n_brands=8, n_categories=3, n_geos=10,
     holdout={"video": 0.2, "display": 0.1}, truth="full", freq="W", seed=2026, start="2025-09-01",
 )
 

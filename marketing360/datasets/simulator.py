@@ -187,28 +187,30 @@ class SimulationResult:
         return list(self.config["channels"])
 
     def write(self, path: str | Path) -> Path:
-        """Write every table as parquet (plus ``world.json``) under ``path``; returns it."""
+        """Write every table as parquet, plus ``world.json``, under ``path``; returns it.
+
+        Each file is written whole or not at all. Events kept on disk (``out=``)
+        are copied unless they already are ``path/events``.
+        """
         root = Path(path)
-        tmp = root.with_name(root.name + ".partial")
-        _rmtree(tmp)
-        (tmp / "truth").mkdir(parents=True)
+        (root / "truth").mkdir(parents=True, exist_ok=True)
         for name in self.TABLES:
             df = getattr(self, name)
             if df is not None:
-                _write_frame(df, tmp / f"{name}.parquet")
+                _write_frame(df, root / f"{name}.parquet")
         if self.events is None and self.events_path is not None:
-            (tmp / "events").mkdir()
-            for f in sorted(Path(self.events_path).glob("*.parquet")):
-                (tmp / "events" / f.name).write_bytes(f.read_bytes())
+            src, dst = Path(self.events_path).resolve(), (root / "events").resolve()
+            if src != dst:
+                dst.mkdir(exist_ok=True)
+                for f in sorted(src.glob("*.parquet")):
+                    _atomic_bytes(dst / f.name, f.read_bytes())
         for name in self.TRUTH_TABLES:
             df = getattr(self.truth, name)
             if df is not None:
-                _write_frame(df, tmp / "truth" / f"{name}.parquet")
+                _write_frame(df, root / "truth" / f"{name}.parquet")
         meta = {"config": self.config, "totals": self.truth.totals,
                 "windows": vars(self.truth.windows)}
-        (tmp / "world.json").write_text(json.dumps(meta, indent=1, default=str))
-        _rmtree(root)
-        tmp.rename(root)
+        _atomic_bytes(root / "world.json", json.dumps(meta, indent=1, default=str).encode())
         return root
 
     @classmethod
@@ -218,7 +220,7 @@ class SimulationResult:
         meta = json.loads((root / "world.json").read_text())
 
         def opt(p: Path) -> pd.DataFrame | None:
-            return pd.read_parquet(p) if p.exists() else None
+            return _decategorize(pd.read_parquet(p)) if p.exists() else None
 
         events = opt(root / "events.parquet")
         truth = Truth(**{n: opt(root / "truth" / f"{n}.parquet") for n in cls.TRUTH_TABLES},
@@ -947,9 +949,14 @@ def _assemble(w: _World, results: list[_BlockOut], masks: np.ndarray, bits: list
 
 
 def _arrow_to_pandas(t: pa.Table) -> pd.DataFrame:
-    df = t.to_pandas()
-    for c in ("brand", "event_type", "channel", "campaign"):
-        df[c] = df[c].astype(object).where(df[c].notna(), None)
+    return _decategorize(t.to_pandas())
+
+
+def _decategorize(df: pd.DataFrame) -> pd.DataFrame:
+    """Dictionary-encoded string columns back to plain ``object`` strings with ``None``."""
+    for c in df.columns:
+        if isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = df[c].astype(object).where(df[c].notna(), None)
     return df
 
 
@@ -1056,7 +1063,19 @@ def _holdout_vector(holdout: float | Mapping[str, float], names: list[str]) -> n
 
 
 def _write_frame(df: pd.DataFrame, path: Path) -> None:
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, compression="zstd")
+    tmp = path.with_name(path.name + ".tmp")
+    # low-cardinality strings as dictionaries: several times smaller on disk
+    cats = {c: df[c].astype("category") for c in df.columns
+            if df[c].dtype == object and df[c].nunique() < max(1000, len(df) // 100)}
+    table = pa.Table.from_pandas(df.assign(**cats), preserve_index=False)
+    pq.write_table(table, tmp, compression="zstd", compression_level=9)
+    os.replace(tmp, path)
+
+
+def _atomic_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def _rmtree(p: Path) -> None:

@@ -519,6 +519,7 @@ def test_criteo_small(tmp_path: Path) -> None:
     assert imp["attribution"].tolist() == [1, 0, 1, 0, 0, 0]
     assert ev.loc[ev["event_type"] != "impression", "cat1"].isna().all()
     assert imp["conversion_id"].isna().sum() == 3
+    assert str(ev["cat1"].dtype) == "Int64" and str(ev["conversion_id"].dtype) == "Int64"
     # gzipped, with another start
     g = _write_criteo(tmp_path / "criteo.tsv.gz", _criteo_rows(), gz=True)
     ev2 = R.read_criteo_attribution(g, start="2020-06-01")

@@ -1,0 +1,94 @@
+"""The sections of the demo report. Each capability appends its section builder to ``SECTIONS``.
+
+A section builder takes ``(report, engine, world, tables)`` where ``tables``
+holds the world's tables opened on the engine, and adds one section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import overview, viz
+from ..datasets.simulator import SimulationResult
+from ..engine import Engine
+from .builder import Report
+
+__all__ = ["SECTIONS", "build_report", "open_world"]
+
+SectionBuilder = Callable[[Report, Engine, SimulationResult, dict[str, Any]], None]
+
+
+def world_section(report: Report, engine: Engine, world: SimulationResult, tables: dict[str, Any]) -> None:
+    """The world at a glance: what was simulated, activity by type and day, spend and revenue."""
+    s = report.section("The world")
+    cfg = world.config
+    s.text(f"{cfg['n_users']:,} consumers in {cfg['n_geos']} geos, {cfg['n_brands']} brands in "
+           f"{cfg['n_categories']} categories, {len(cfg['channels'])} ad channels "
+           f"({', '.join(cfg['channels'])}), {cfg['n_days']} days from {cfg['start']}; "
+           f"seed {cfg['seed']}. Computed on the {engine.name} engine.")
+    ev = tables["events"]
+    counts = engine.to_pandas(overview.event_counts(ev)).sort_values("events", ascending=False)
+    s.table(counts, caption="Events by type")
+    s.figure(viz.plot_daily_events(engine.to_pandas(overview.daily_events(ev))), alt="daily events")
+    ch = engine.to_pandas(overview.channel_summary(ev)).sort_values("cost", ascending=False)
+    s.table(ch, caption="Ad delivery by channel", floatfmt="{:,.4f}")
+    s.figure(viz.plot_spend_outcomes(world.spend, world.outcomes), alt="spend and revenue")
+
+
+def truth_section(report: Report, engine: Engine, world: SimulationResult, tables: dict[str, Any]) -> None:
+    """The causal truth planted in the world, which every later method is scored against."""
+    s = report.section("Planted truth")
+    t = world.truth
+    tot = t.totals
+    if t.incremental is None:
+        s.text("This world was simulated without counterfactual truth.")
+        return
+    s.text(f"Of {tot['conversions']:,.0f} conversions, {tot['incremental_conversions']:,.0f} would not "
+           f"have happened without ads (re-simulated with every channel off under common random numbers); "
+           f"revenue {tot['revenue']:,.0f}, of which incremental {tot['incremental_revenue']:,.0f}.")
+    spend = world.spend.groupby("channel", as_index=False)["spend"].sum()
+    tab = t.incremental.rename(columns={"conversions": "switch_off_conversions",
+                                        "revenue": "switch_off_revenue"})
+    if t.shapley is not None:
+        tab = tab.merge(t.shapley.rename(columns={"conversions": "shapley_conversions",
+                                                  "revenue": "shapley_revenue"}), on="channel")
+        tab = tab.merge(spend, on="channel")
+        tab["true_iroas"] = tab.shapley_revenue / tab.spend
+    s.table(tab, caption="True incremental conversions and revenue per channel")
+    s.figure(viz.plot_truth(t.incremental, t.shapley), alt="planted truth")
+    s.table(t.channel_params, caption="Planted channel parameters (adstock theta, Hill kappa/alpha, lifts)",
+            floatfmt="{:,.3f}")
+
+
+SECTIONS: list[SectionBuilder] = [world_section, truth_section]
+
+
+def open_world(engine: Engine, world: SimulationResult) -> dict[str, Any]:
+    """The world's tables opened on ``engine`` (events from memory or from its parquet folder)."""
+    events = world.events if world.events is not None else Path(world.events_path)
+    return {
+        "events": engine.table(events, name="events"),
+        "users": engine.table(world.users, name="users"),
+        "spend": engine.table(world.spend, name="spend"),
+        "outcomes": engine.table(world.outcomes, name="outcomes"),
+    }
+
+
+def build_report(engine: Engine, world: SimulationResult, *, progress: bool = True,
+                 sections: list[SectionBuilder] | None = None) -> Report:
+    """Run every section on ``engine`` and return the report (not yet written)."""
+    report = Report("marketing360 demo report",
+                    subtitle=f"sample world, {engine.name} engine")
+    tables = open_world(engine, world)
+    todo = sections if sections is not None else SECTIONS
+    it: Any = todo
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(todo, desc="report sections", unit="section")
+    for build in it:
+        build(report, engine, world, tables)
+    return report
+
+

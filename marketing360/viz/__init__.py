@@ -1,0 +1,5 @@
+"""Plots. Viz never computes: every function takes a result frame and draws it."""
+
+from .overview import plot_daily_events, plot_spend_outcomes, plot_truth
+
+__all__ = ["plot_daily_events", "plot_spend_outcomes", "plot_truth"]

@@ -1,0 +1,72 @@
+"""Plots of a first look at a world: activity over time, spend and outcomes, the planted truth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["plot_daily_events", "plot_spend_outcomes", "plot_truth"]
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("module://matplotlib_inline.backend_inline", "nbagg"):
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_daily_events(daily: pd.DataFrame, *, by: str = "event_type", log: bool = True,
+                      ax: Any = None) -> Any:
+    """Lines of events per day for each value of ``by`` (output of :func:`daily_events`)."""
+    plt = _plt()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4))
+    wide = daily.pivot_table(index="date", columns=by, values="events", aggfunc="sum").sort_index()
+    wide = wide[wide.sum().sort_values(ascending=False).index]
+    wide.plot(ax=ax, logy=log, lw=1.5)
+    ax.set_xlabel("")
+    ax.set_ylabel("events per day" + (" (log)" if log else ""))
+    ax.legend(ncol=2, fontsize=8, frameon=False)
+    ax.set_title("Daily activity")
+    return ax.figure
+
+
+def plot_spend_outcomes(spend: pd.DataFrame, outcomes: pd.DataFrame, *, ax: Any = None) -> Any:
+    """Stacked spend by channel (bars) and revenue (line) per period, all geos summed."""
+    plt = _plt()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4))
+    s = spend.pivot_table(index="date", columns="channel", values="spend", aggfunc="sum").sort_index()
+    s.index = s.index.strftime("%Y-%m-%d")
+    s.plot(kind="bar", stacked=True, ax=ax, width=0.8, alpha=0.85)
+    ax.set_ylabel("spend")
+    ax.set_xlabel("")
+    ax2 = ax.twinx()
+    rev = outcomes.groupby("date")["revenue"].sum().sort_index()
+    ax2.plot(range(len(rev)), rev.to_numpy(), color="black", marker="o", lw=1.5, label="revenue")
+    ax2.set_ylabel("revenue")
+    ax.legend(fontsize=8, ncol=3, frameon=False, loc="upper left")
+    ax2.legend(fontsize=8, frameon=False, loc="upper right")
+    ax.set_title("Media spend and revenue")
+    return ax.figure
+
+
+def plot_truth(incremental: pd.DataFrame, shapley: pd.DataFrame | None = None, *,
+               value: str = "conversions", ax: Any = None) -> Any:
+    """Bars of each channel's true incremental conversions (and Shapley split when given)."""
+    plt = _plt()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    df = incremental.set_index("channel")[[value]].rename(columns={value: "switch-off increment"})
+    if shapley is not None:
+        df["Shapley share of the total"] = shapley.set_index("channel")[value]
+    df.sort_values(df.columns[0], ascending=False).plot(kind="bar", ax=ax, rot=0)
+    ax.set_ylabel(f"true incremental {value}")
+    ax.set_xlabel("")
+    ax.set_title("Planted truth per channel")
+    ax.legend(frameon=False, fontsize=8)
+    return ax.figure
