@@ -84,3 +84,18 @@ def assert_frame_matches(result: pd.DataFrame, expected: pd.DataFrame, *,
             raise AssertionError(
                 f"column {c!r} differs at sorted row {i}: result {x.iloc[i]!r}, expected {y.iloc[i]!r}"
                 f" ({int((~same).sum())} of {len(same)} rows differ)")
+
+
+def skip_or_fail(reason: str, *, required_by: str) -> None:
+    """Skip the current test, or fail it when the environment variable ``required_by`` is set.
+
+    CI sets ``M360_REQUIRE_SPARK`` / ``M360_REQUIRE_SHARED_DATA`` so that a missing Java or
+    data folder turns into a red run instead of silently skipped tests.
+    """
+    import os
+
+    import pytest
+
+    if os.environ.get(required_by):
+        pytest.fail(f"{reason} (and {required_by} is set: this run requires it)", pytrace=False)
+    pytest.skip(reason)

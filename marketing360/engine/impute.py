@@ -41,7 +41,8 @@ def impute_with_ibis(engine: "Engine", table: Table, columns: list[str], strateg
         elif strategy == "median":
             aggs[c] = col.median()
         else:  # the most frequent value; ties go to the smallest, like Spark ML
-            counts = table.filter(col.notnull()).group_by(c).agg(n=table.count())
+            present = table.filter(col.notnull())
+            counts = present.group_by(c).agg(n=present.count())
             top = counts.order_by([counts.n.desc(), counts[c]]).limit(1)
             aggs[c] = top  # resolved below
     fills: dict[str, float] = {}

@@ -101,10 +101,20 @@ class SparkEngine(Engine):
         return self._view(sdf, name)
 
     def _read_parquet(self, path: str, name: str) -> Table:
-        return self._view(self.session.read.parquet(path), name)
+        try:
+            sdf = self.session.read.parquet(path)
+        except Exception as exc:
+            if "PARQUET_TYPE_ILLEGAL" in str(exc) and "NANOS" in str(exc):
+                raise EngineError(
+                    f"spark engine: {path} stores nanosecond timestamps, which Spark cannot read; "
+                    "write the files with microsecond timestamps (pyarrow: coerce_timestamps='us', "
+                    "pandas: df.to_parquet(..., coerce_timestamps='us', allow_truncated_timestamps=True))"
+                ) from None
+            raise
+        return self._view(sdf, name)
 
     def _read_parquet_dir(self, path: Path, name: str) -> Table:
-        return self._view(self.session.read.parquet(str(path)), name)
+        return self._read_parquet(str(path), name)
 
     def _read_csv(self, path: str, name: str) -> Table:
         sdf = self.session.read.csv(path, header=True, inferSchema=True)

@@ -15,6 +15,7 @@ import pytest
 
 from marketing360.datasets import readers as R
 from marketing360.datasets.shared import SharedDataMissing, shared_data_dir
+from marketing360.testing import skip_or_fail
 from marketing360.errors import ParameterError, SchemaError
 
 pytestmark = pytest.mark.shared_data
@@ -25,14 +26,15 @@ def shared() -> Path:
     """The shared data folder; skips the test when it is not on this machine."""
     root = shared_data_dir()
     if not root.is_dir():
-        pytest.skip(f"shared public data folder {root} is absent (set M360_SHARED_DATA)")
+        skip_or_fail(f"shared public data folder {root} is absent (set M360_SHARED_DATA)",
+                     required_by="M360_REQUIRE_SHARED_DATA")
     return root
 
 
 def _need(root: Path, *parts: str) -> Path:
     path = root.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared data file {path} is absent")
+        skip_or_fail(f"shared data file {path} is absent", required_by="M360_REQUIRE_SHARED_DATA")
     return path
 
 

@@ -1,0 +1,31 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11:
+#   make demo   -> creates .venv (once), installs marketing360 with every extra, writes out/report.html
+#   make test   -> the same environment, then the whole test suite (Spark, readers, notebooks, doctests)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test venv sample bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[all,dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+demo: $(STAMP)
+	$(BIN)/python -m marketing360 demo $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest --doctest-modules marketing360 tests notebooks --nbval-lax -p no:cacheprovider $(ARGS)
+
+sample: $(STAMP)
+	$(BIN)/python -m marketing360 sample
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py all
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
