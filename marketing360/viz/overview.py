@@ -27,8 +27,11 @@ def plot_daily_events(daily: pd.DataFrame, *, by: str = "event_type", log: bool 
         _, ax = plt.subplots(figsize=(9, 4))
     wide = daily.pivot_table(index="date", columns=by, values="events", aggfunc="sum").sort_index()
     wide = wide[wide.sum().sort_values(ascending=False).index]
-    wide.plot(ax=ax, logy=log, lw=1.5)
-    ax.set_xlabel("")
+    for col in wide.columns:
+        ax.plot(wide.index, wide[col].to_numpy(), lw=1.5, label=str(col))
+    if log:
+        ax.set_yscale("log")
+    ax.figure.autofmt_xdate()
     ax.set_ylabel("events per day" + (" (log)" if log else ""))
     ax.legend(ncol=2, fontsize=8, frameon=False)
     ax.set_title("Daily activity")
@@ -41,13 +44,16 @@ def plot_spend_outcomes(spend: pd.DataFrame, outcomes: pd.DataFrame, *, ax: Any 
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 4))
     s = spend.pivot_table(index="date", columns="channel", values="spend", aggfunc="sum").sort_index()
-    s.index = s.index.strftime("%Y-%m-%d")
-    s.plot(kind="bar", stacked=True, ax=ax, width=0.8, alpha=0.85)
+    x = range(len(s))
+    bottom = None
+    for col in s.columns:
+        ax.bar(x, s[col].to_numpy(), 0.8, bottom=bottom, label=str(col), alpha=0.85)
+        bottom = s[col].to_numpy() if bottom is None else bottom + s[col].to_numpy()
+    ax.set_xticks(list(x), [d.strftime("%m-%d") for d in s.index], rotation=90, fontsize=7)
     ax.set_ylabel("spend")
-    ax.set_xlabel("")
     ax2 = ax.twinx()
-    rev = outcomes.groupby("date")["revenue"].sum().sort_index()
-    ax2.plot(range(len(rev)), rev.to_numpy(), color="black", marker="o", lw=1.5, label="revenue")
+    rev = outcomes.groupby("date")["revenue"].sum().reindex(s.index)
+    ax2.plot(list(x), rev.to_numpy(), color="black", marker="o", lw=1.5, label="revenue")
     ax2.set_ylabel("revenue")
     ax.legend(fontsize=8, ncol=3, frameon=False, loc="upper left")
     ax2.legend(fontsize=8, frameon=False, loc="upper right")
@@ -64,7 +70,11 @@ def plot_truth(incremental: pd.DataFrame, shapley: pd.DataFrame | None = None, *
     df = incremental.set_index("channel")[[value]].rename(columns={value: "switch-off increment"})
     if shapley is not None:
         df["Shapley share of the total"] = shapley.set_index("channel")[value]
-    df.sort_values(df.columns[0], ascending=False).plot(kind="bar", ax=ax, rot=0)
+    df = df.sort_values(df.columns[0], ascending=False)
+    width = 0.8 / len(df.columns)
+    for i, col in enumerate(df.columns):
+        ax.bar([k + i * width for k in range(len(df))], df[col].to_numpy(), width, label=col)
+    ax.set_xticks([k + width * (len(df.columns) - 1) / 2 for k in range(len(df))], list(df.index))
     ax.set_ylabel(f"true incremental {value}")
     ax.set_xlabel("")
     ax.set_title("Planted truth per channel")

@@ -1,0 +1,232 @@
+"""The ground-truth simulator: determinism, consistency of its tables, and the truth's guarantees."""
+
+from __future__ import annotations
+
+import itertools
+from math import factorial
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import marketing360 as m3
+from marketing360.datasets import simulate
+from marketing360.datasets.simulator import SimulationResult
+from marketing360.datasets.world import DEFAULT_CHANNELS, ChannelParams, StageWindows
+from marketing360.errors import ParameterError
+
+STAGE_ORDER = {"unaware": 0, "aware": 1, "appeal": 2, "act": 3, "advocate": 4}
+
+
+def test_same_seed_same_world_other_seed_other_world():
+    a = simulate(n_users=300, n_days=20, seed=5, truth="incremental")
+    b = simulate(n_users=300, n_days=20, seed=5, truth="incremental")
+    c = simulate(n_users=300, n_days=20, seed=6, truth="incremental")
+    for name in SimulationResult.TABLES:
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    pd.testing.assert_frame_equal(a.truth.incremental, b.truth.incremental)
+    pd.testing.assert_frame_equal(a.truth.stages, b.truth.stages)
+    assert not a.events.equals(c.events)
+
+
+def test_events_are_canonical(small_world):
+    ev = m3.validate(small_world.events)
+    assert len(ev) == len(small_world.events)
+    assert set(ev.event_type) <= set(m3.EVENT_TYPES)
+    ads = ev[ev.event_type.isin(["impression", "click"])]
+    assert set(ads.channel) <= set(small_world.channels)
+    assert ads.campaign.notna().all() and ads.cost.notna().all()
+    beh = ev[~ev.event_type.isin(["impression", "click"])]
+    assert set(beh.channel) <= set(small_world.channels) | {"organic", "direct"}
+    assert (ev.loc[ev.event_type == "purchase", "value"] > 0).all()
+    assert ev.ts.between(pd.Timestamp("2025-01-01"), pd.Timestamp("2025-01-01") + pd.Timedelta(days=35)).all()
+
+
+def test_tables_agree_with_events(small_world):
+    w = small_world
+    ev = w.events
+    purchases = ev[ev.event_type == "purchase"]
+    # outcomes and truth totals count exactly the logged purchases
+    assert w.outcomes.conversions.sum() == len(purchases) == w.truth.totals["conversions"]
+    assert w.outcomes.revenue.sum() == pytest.approx(purchases.value.sum(), rel=1e-6)
+    # spend is the cost of logged impressions and clicks, by channel
+    cost = ev.groupby("channel").cost.sum()
+    for ch, s in w.spend.groupby("channel").spend.sum().items():
+        assert s == pytest.approx(cost.get(ch, 0.0), rel=1e-6, abs=1e-6)
+    imps = ev[ev.event_type == "impression"].groupby("channel").size()
+    delivered = w.spend.groupby("channel").impressions.sum()
+    assert delivered.to_dict() == imps.reindex(delivered.index, fill_value=0).astype(float).to_dict()
+    # spend and outcomes are valid canonical tables (unique keys, no negatives)
+    m3.validate(w.spend, "spend")
+    m3.validate(w.outcomes, "outcomes")
+    m3.validate(w.users, "users")
+    # by geo: the outcomes of a geo are the purchases of its consumers
+    geo = purchases.merge(w.users[["user_id", "geo"]], on="user_id").groupby("geo").size()
+    assert (w.outcomes.groupby("geo").conversions.sum().reindex(geo.index) == geo).all()
+
+
+def test_truth_guarantees(small_world):
+    t = small_world.truth
+    tot = t.totals
+    assert (t.incremental.conversions >= 0).all() and (t.incremental.revenue >= -1e-9).all()
+    assert (t.incremental_by_brand.conversions >= 0).all()
+    assert (t.shapley.conversions >= -1e-9).all()
+    # efficiency: the Shapley split sums to the total incremental conversions and revenue
+    assert t.shapley.conversions.sum() == pytest.approx(tot["incremental_conversions"])
+    assert t.shapley.revenue.sum() == pytest.approx(tot["incremental_revenue"])
+    assert tot["incremental_conversions"] == tot["conversions"] - tot["baseline_conversions"]
+    assert tot["incremental_conversions"] > 0
+    # the observed world's conversions are the coalition of all channels
+    co = t.coalitions.set_index("coalition")
+    assert co.loc[" + ".join(small_world.channels), "conversions"] == tot["conversions"]
+    assert co.loc["(none)", "conversions"] == tot["baseline_conversions"]
+
+
+def test_shapley_equals_the_permutation_definition(small_world):
+    """Independent check: average marginal contribution over all orderings of the channels."""
+    names = small_world.channels
+    co = small_world.truth.coalitions
+    value = {frozenset(c.split(" + ")) if c != "(none)" else frozenset(): v
+             for c, v in zip(co.coalition, co.conversions)}
+    phi = dict.fromkeys(names, 0.0)
+    for order in itertools.permutations(names):
+        seen: frozenset = frozenset()
+        for ch in order:
+            phi[ch] += value[seen | {ch}] - value[seen]
+            seen = seen | {ch}
+    n_perm = factorial(len(names))
+    got = small_world.truth.shapley.set_index("channel").conversions
+    for ch in names:
+        assert got[ch] == pytest.approx(phi[ch] / n_perm)
+
+
+def test_no_ads_means_nothing_credited_to_ads():
+    silent = {n: ChannelParams(**{**vars(p), "rate": 0.0}) for n, p in DEFAULT_CHANNELS.items()}
+    w = simulate(n_users=400, n_days=25, seed=3, channels=silent, truth="full")
+    assert not w.events.event_type.isin(["impression", "click"]).any()
+    assert (w.truth.incremental.conversions == 0).all()
+    assert (w.truth.shapley.conversions == 0).all()
+    assert w.truth.totals["incremental_conversions"] == 0
+    assert w.truth.totals["conversions"] > 0  # organic purchases remain
+    assert w.spend.spend.sum() == 0
+
+
+def test_truth_matches_a_world_without_the_channel():
+    """Switching a channel off by hand (rate 0) reproduces the truth's counterfactual exactly."""
+    w = simulate(n_users=500, n_days=30, seed=9, truth="incremental")
+    off = dict(DEFAULT_CHANNELS)
+    off["video"] = ChannelParams(**{**vars(DEFAULT_CHANNELS["video"]), "rate": 0.0})
+    w_off = simulate(n_users=500, n_days=30, seed=9, channels=off, truth="none")
+    lost = w.truth.totals["conversions"] - w_off.truth.totals["conversions"]
+    assert w.truth.incremental.set_index("channel").conversions["video"] == lost
+
+
+def _stages_by_rule(events: pd.DataFrame, day: pd.Timestamp, win: StageWindows) -> pd.Series:
+    """A plain pandas reading of the stage rules, for the pairs with any event up to ``day``."""
+    d = day.normalize()
+    ev = events[events.ts < d + pd.Timedelta(days=1)].copy()
+    ev["age"] = (d - ev.ts.dt.normalize()).dt.days
+
+    def within(mask, w):
+        return ev[mask & (ev.age < w)].groupby(["user_id", "brand"])
+
+    browse_days = within(ev.event_type == "browse", win.appeal).ts.apply(lambda s: s.dt.normalize().nunique())
+    purchases = within(ev.event_type == "purchase", win.advocate).size()
+    pairs = ev.groupby(["user_id", "brand"]).size().index
+    stage = pd.Series(0, index=pairs)
+
+    def lift(idx, k):
+        stage.loc[idx] = np.maximum(stage.loc[idx], k)
+
+    lift(within(ev.event_type.isin(["impression", "browse"]), win.aware).size().index, 1)
+    lift(browse_days[browse_days >= 2].index, 2)
+    lift(within(ev.event_type.isin(["search", "follow", "cart", "ask"]), win.appeal).size().index, 2)
+    lift(within(ev.event_type == "purchase", win.act).size().index, 3)
+    lift(purchases[purchases >= 2].index, 4)
+    lift(within(ev.event_type.isin(["review", "share"]), win.advocate).size().index, 4)
+    return stage
+
+
+@pytest.mark.parametrize("day", ["2025-01-10", "2025-01-20", "2025-02-04"])
+def test_true_stages_follow_the_rules_on_the_events(day):
+    win = StageWindows(aware=7, appeal=10, act=20, advocate=30)
+    w = simulate(n_users=500, n_days=35, seed=4, truth="none", windows=win)
+    expected = _stages_by_rule(w.events, pd.Timestamp(day), win)
+    expected = expected[expected > 0]
+    got = w.truth.stages_on(day).set_index(["user_id", "brand"]).stage.map(STAGE_ORDER)
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index().astype(got.dtype),
+                                   check_names=False)
+
+
+def test_holdout_groups_see_only_ghost_ads():
+    w = simulate(n_users=800, n_days=20, seed=2, holdout={"video": 0.5}, truth="none")
+    held = set(w.assignments.query("channel == 'video' and holdout").user_id)
+    assert 0.4 < len(held) / len(w.users) < 0.6
+    video = w.events[(w.events.event_type == "impression") & (w.events.channel == "video")]
+    assert not video.user_id.isin(held).any()
+    assert len(w.ghost_impressions) > 0
+    assert w.ghost_impressions.user_id.isin(held).all() and (w.ghost_impressions.channel == "video").all()
+    # ghost exposures happen at the rate of real ones among comparable consumers
+    real_rate = len(video) / (len(w.users) - len(held))
+    ghost_rate = w.ghost_impressions.impressions.sum() / len(held)
+    assert ghost_rate == pytest.approx(real_rate, rel=0.25)
+
+
+def test_parquet_output_and_parallel_blocks_give_the_same_world(tmp_path, monkeypatch):
+    from marketing360.datasets import simulator
+
+    monkeypatch.setattr(simulator, "BLOCK_USERS", 256)  # several blocks from a small world
+    mem = simulate(n_users=700, n_days=15, seed=8, truth="incremental")
+    disk = simulate(n_users=700, n_days=15, seed=8, truth="incremental", out=tmp_path, n_jobs=2)
+    assert disk.events is None
+    files = sorted((tmp_path / "events").glob("part-*.parquet"))
+    assert len(files) == 3
+    from_disk = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    for c in ("brand", "event_type", "channel", "campaign"):
+        from_disk[c] = from_disk[c].astype(object).where(from_disk[c].notna(), None)
+    pd.testing.assert_frame_equal(from_disk, mem.events)
+    pd.testing.assert_frame_equal(disk.truth.incremental, mem.truth.incremental)
+
+
+def test_write_and_read_round_trip(small_world, tmp_path):
+    small_world.write(tmp_path / "w")
+    back = SimulationResult.read(tmp_path / "w")
+    for name in SimulationResult.TABLES:
+        a, b = getattr(small_world, name), getattr(back, name)
+        pd.testing.assert_frame_equal(a.reset_index(drop=True), b, check_dtype=False)
+    pd.testing.assert_frame_equal(small_world.truth.shapley, back.truth.shapley)
+    assert back.truth.totals == small_world.truth.totals
+
+
+def test_committed_sample_loads_and_is_small():
+    from marketing360.datasets.samples import SAMPLE_DIR
+
+    w = m3.datasets.load_sample()
+    size = sum(f.stat().st_size for f in SAMPLE_DIR.rglob("*") if f.is_file())
+    assert size <= 20e6
+    assert w.truth.shapley.conversions.sum() == pytest.approx(w.truth.totals["incremental_conversions"])
+    assert len(w.events) > 1_000_000
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"n_users": 0}, "n_users must be a positive integer"),
+    ({"n_days": -3}, "n_days must be a positive integer"),
+    ({"n_brands": 2, "n_categories": 3}, "at least n_categories"),
+    ({"n_categories": 40}, "n_categories must be at most"),
+    ({"channels": ["display", "radio"]}, "unknown channel name"),
+    ({"holdout": 1.5}, "holdout shares must be in"),
+    ({"holdout": {"tv": 0.1}}, "unknown channel"),
+    ({"truth": "some"}, "truth must be"),
+    ({"start": "not a date"}, "start must be a date"),
+])
+def test_impossible_parameters(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        simulate(**{"n_users": 50, "n_days": 5, **kwargs})
+
+
+def test_channel_parameter_checks():
+    with pytest.raises(ParameterError, match="theta"):
+        ChannelParams(**{**vars(DEFAULT_CHANNELS["video"]), "theta": 1.2})
+    with pytest.raises(ParameterError, match="exact Shapley"):
+        many = {f"c{i}": DEFAULT_CHANNELS["video"] for i in range(11)}
+        simulate(n_users=50, n_days=5, channels=many, truth="full")
