@@ -10,7 +10,7 @@ Examples
 >>> ev = eng.table(m3.validate(pd.DataFrame({
 ...     "user_id": [1, 1, 2], "ts": ["2025-01-01 10:00", "2025-01-02 09:00", "2025-01-02 11:00"],
 ...     "event_type": ["impression", "purchase", "purchase"], "value": [None, 10.0, 5.0]})))
->>> eng.to_pandas(event_counts(ev)).sort_values("event_type").to_dict("list")["events"]
+>>> eng.to_pandas(event_counts(ev))["events"].tolist()
 [1, 2]
 """
 
@@ -38,14 +38,14 @@ def event_counts(events: Table) -> Table:
         users=events.user_id.nunique(),
         value=events.value.sum().fill_null(0.0),
         cost=events.cost.sum().fill_null(0.0),
-    )
+    ).order_by("event_type")
 
 
 def daily_events(events: Table, by: str = "event_type") -> Table:
     """Events per UTC day and ``by`` column (``date, <by>, events``)."""
     _need(events, ["ts", by], "daily_events")
     t = events.mutate(date=events.ts.truncate("D"))
-    return t.group_by(["date", by]).agg(events=t.count())
+    return t.group_by(["date", by]).agg(events=t.count()).order_by(["date", by])
 
 
 def channel_summary(events: Table) -> Table:
@@ -59,4 +59,4 @@ def channel_summary(events: Table) -> Table:
     return g.mutate(
         ctr=(g.clicks.cast("float64") / g.impressions.nullif(0)),
         cpm=(g.cost * 1000.0 / g.impressions.nullif(0)),
-    )
+    ).order_by("channel")

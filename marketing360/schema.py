@@ -341,7 +341,7 @@ def _null_column(col: Column, n: int, index: pd.Index) -> pd.Series:
         return pd.Series(np.full(n, np.nan), index=index, dtype="float64")
     if col.kind in ("timestamp", "date"):
         return pd.Series(pd.NaT, index=index, dtype="datetime64[us]")
-    return pd.Series([None] * n, index=index, dtype="object")
+    return pd.Series(np.full(n, None, dtype=object), index=index, dtype="object")
 
 
 def _examples(values: pd.Series, k: int = 5) -> list[Any]:
@@ -373,7 +373,11 @@ def _coerce_id(s: pd.Series, table: str, col: Column, _unit: Any) -> pd.Series:
                 f"numbers such as {_examples(v[v != np.floor(v)])}", table=table, column=col.name)
         return s.astype("int64") if not s.isna().any() else s.astype("Int64")
     if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
-        return s.map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)).astype(object)
+        inferred = pd.api.types.infer_dtype(s, skipna=True)
+        if inferred in ("string", "empty"):  # the common case, checked in C
+            return s.astype(object).where(s.notna(), None)
+        return s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                     ).astype(object)
     raise SchemaError(f"{table}.{col.name}: expected integer or string ids; found {_found(s)}",
                       table=table, column=col.name)
 
@@ -381,6 +385,8 @@ def _coerce_id(s: pd.Series, table: str, col: Column, _unit: Any) -> pd.Series:
 def _coerce_string(s: pd.Series, table: str, col: Column, _unit: Any) -> pd.Series:
     s = _decategorize(s)
     if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
+        if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):  # checked in C
+            return s.astype(object).where(s.notna(), None)
         bad = s.map(lambda v: not (v is None or isinstance(v, str) or (isinstance(v, float) and np.isnan(v))))
         if bad.any():
             raise SchemaError(

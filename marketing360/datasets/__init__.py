@@ -15,6 +15,7 @@ from .readers import (
     read_robyn,
     read_tianchi,
     read_touch_journeys,
+    write_channelattribution_paths,
 )
 from .shared import SharedDataMissing, shared_data_dir, shared_file
 from .simulator import CHANNELS, SimulationResult, simulate
@@ -39,6 +40,7 @@ __all__ = [
     "read_cdnow",
     "read_criteo_attribution",
     "read_rees46",
+    "write_channelattribution_paths",
     "shared_data_dir",
     "shared_file",
     "SharedDataMissing",

@@ -39,8 +39,8 @@ Examples
 --------
 >>> from marketing360.datasets import simulate
 >>> w = simulate(n_users=300, n_days=21, seed=7)
->>> sorted(w.events.event_type.unique())[:3]
-['browse', 'cart', 'click']
+>>> sorted(w.events.event_type.unique())[:4]
+['ask', 'browse', 'cart', 'click']
 >>> bool((w.truth.incremental.conversions >= 0).all())
 True
 """
@@ -139,7 +139,7 @@ class Truth:
         return s.loc[(s.start <= d) & (s.end >= d), ["user_id", "brand", "stage"]].reset_index(drop=True)
 
 
-@dataclass
+@dataclass(repr=False)
 class SimulationResult:
     """A simulated world: canonical tables plus the truth behind them.
 
@@ -230,6 +230,11 @@ class SimulationResult:
                    truth=truth, config=meta["config"],
                    events_path=(root / "events") if events is None else None)
 
+    def __repr__(self) -> str:
+        n_ev = f"{len(self.events):,} events" if self.events is not None else f"events in {self.events_path}"
+        return (f"<SimulationResult: {len(self.users):,} consumers, {len(self.brands)} brands, "
+                f"{len(self.channels)} channels, {self.config.get('n_days')} days, {n_ev}>")
+
     def _repr_html_(self) -> str:
         n_ev = f"{len(self.events):,}" if self.events is not None else f"on disk ({self.events_path})"
         t = self.truth.totals
@@ -302,12 +307,9 @@ def _build_world(seed: int, n_users: int, n_days: int, start: Any, channels: dic
         brand_mult = rng.lognormal(0.0, 0.4)
         for c in range(C):
             n_fl = int(rng.integers(1, 4))
-            bounds = np.sort(rng.choice(np.arange(1, D), size=min(2 * n_fl, max(D - 1, 0)), replace=False)) \
+            # flight boundaries: 2 * n_fl distinct days in 1..D (a flight may run to the last day)
+            bounds = np.sort(rng.choice(np.arange(1, D + 1), size=2 * n_fl, replace=False)) \
                 if D > 2 * n_fl else np.array([0, D])
-            if len(bounds) % 2:
-                bounds = bounds[:-1]
-            if len(bounds) == 0:
-                bounds = np.array([0, D])
             for f in range(len(bounds) // 2):
                 a, z = int(bounds[2 * f]), int(bounds[2 * f + 1])
                 if f == 0 and rng.random() < 0.5:

@@ -30,6 +30,7 @@ def connect(
     config: Mapping[str, str] | None = None,
     threads: int | None = None,
     memory_limit: str | None = None,
+    quiet: bool = True,
 ) -> Engine:
     """Open an engine.
 
@@ -41,8 +42,9 @@ def connect(
         Connect) is wrapped as it is.
     path : str or Path, optional
         DuckDB only: a database file instead of memory.
-    master, config :
-        Spark only: master URL and extra settings of a session started here.
+    master, config, quiet :
+        Spark only: master URL and extra settings of a session started here,
+        and whether the JVM's console output goes to a log file.
     threads, memory_limit :
         DuckDB only: worker threads and memory limit (``"8GB"``).
 
@@ -64,7 +66,7 @@ def connect(
                 )
             from .spark import SparkEngine
 
-            return SparkEngine(master=master, config=config)
+            return SparkEngine(master=master, config=config, quiet=quiet)
         raise ParameterError(f"engine must be 'duckdb', 'spark' or a SparkSession; found {engine!r}")
     if type(engine).__module__.startswith("pyspark"):
         from .spark import SparkEngine

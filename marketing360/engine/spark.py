@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Mapping
@@ -31,6 +32,20 @@ DEFAULT_CONFIG: dict[str, str] = {
 }
 
 
+def _quietly(start: Any, log_path: Path) -> Any:
+    """Call ``start`` with file descriptor 2 pointed at ``log_path``: the JVM it launches keeps it."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.dup2(fd, 2)
+        return start()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(fd)
+
+
 def java_available() -> bool:
     """Whether a Java runtime is found (Spark needs one)."""
     home = os.environ.get("JAVA_HOME")
@@ -52,12 +67,18 @@ class SparkEngine(Engine):
     config : mapping, optional
         Extra Spark settings for a session started here; they override
         :data:`DEFAULT_CONFIG`.
+    quiet : bool
+        Send the JVM's own console output (start-up banners, log4j) of a
+        session started here to the file :attr:`log_path` instead of the
+        terminal or notebook. Errors still reach Python as exceptions.
     """
+
+    log_path: Path | None = None
 
     name = "spark"
 
     def __init__(self, session: Any = None, *, master: str = "local[2]",
-                 config: Mapping[str, str] | None = None) -> None:
+                 config: Mapping[str, str] | None = None, quiet: bool = True) -> None:
         import_optional("pyspark", purpose="the Spark engine")
         self._owns_session = session is None
         self._warehouse: str | None = None
@@ -76,7 +97,8 @@ class SparkEngine(Engine):
                         **dict(config or {})}
             for k, v in settings.items():
                 builder = builder.config(k, v)
-            session = builder.getOrCreate()
+            self.log_path = Path(self._warehouse) / "spark.log"
+            session = _quietly(builder.getOrCreate, self.log_path) if quiet else builder.getOrCreate()
             session.sparkContext.setLogLevel("ERROR")
         self.session = session
         self.backend = ibis.pyspark.connect(session)

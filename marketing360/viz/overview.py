@@ -19,29 +19,40 @@ def _plt() -> Any:
     return plt
 
 
+def _done(ax: Any, own: bool) -> Any:
+    """The axes' figure; one made here is released from pyplot, so a notebook shows it once."""
+    fig = ax.figure
+    if own:
+        _plt().close(fig)
+    return fig
+
+
 def plot_daily_events(daily: pd.DataFrame, *, by: str = "event_type", log: bool = True,
                       ax: Any = None) -> Any:
     """Lines of events per day for each value of ``by`` (output of :func:`daily_events`)."""
     plt = _plt()
-    if ax is None:
+    own = ax is None
+    if own:
         _, ax = plt.subplots(figsize=(9, 4))
-    wide = daily.pivot_table(index="date", columns=by, values="events", aggfunc="sum").sort_index()
+    wide = daily.pivot_table(index="date", columns=by, values="events", aggfunc="sum",
+                             fill_value=0).sort_index()
     wide = wide[wide.sum().sort_values(ascending=False).index]
     for col in wide.columns:
         ax.plot(wide.index, wide[col].to_numpy(), lw=1.5, label=str(col))
     if log:
-        ax.set_yscale("log")
+        ax.set_yscale("symlog", linthresh=1)  # days without an event of a type stay on the plot
     ax.figure.autofmt_xdate()
     ax.set_ylabel("events per day" + (" (log)" if log else ""))
-    ax.legend(ncol=2, fontsize=8, frameon=False)
+    ax.legend(ncol=1, fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.set_title("Daily activity")
-    return ax.figure
+    return _done(ax, own)
 
 
 def plot_spend_outcomes(spend: pd.DataFrame, outcomes: pd.DataFrame, *, ax: Any = None) -> Any:
     """Stacked spend by channel (bars) and revenue (line) per period, all geos summed."""
     plt = _plt()
-    if ax is None:
+    own = ax is None
+    if own:
         _, ax = plt.subplots(figsize=(9, 4))
     s = spend.pivot_table(index="date", columns="channel", values="spend", aggfunc="sum").sort_index()
     x = range(len(s))
@@ -58,14 +69,15 @@ def plot_spend_outcomes(spend: pd.DataFrame, outcomes: pd.DataFrame, *, ax: Any 
     ax.legend(fontsize=8, ncol=3, frameon=False, loc="upper left")
     ax2.legend(fontsize=8, frameon=False, loc="upper right")
     ax.set_title("Media spend and revenue")
-    return ax.figure
+    return _done(ax, own)
 
 
 def plot_truth(incremental: pd.DataFrame, shapley: pd.DataFrame | None = None, *,
                value: str = "conversions", ax: Any = None) -> Any:
     """Bars of each channel's true incremental conversions (and Shapley split when given)."""
     plt = _plt()
-    if ax is None:
+    own = ax is None
+    if own:
         _, ax = plt.subplots(figsize=(7, 3.5))
     df = incremental.set_index("channel")[[value]].rename(columns={value: "switch-off increment"})
     if shapley is not None:
@@ -79,4 +91,4 @@ def plot_truth(incremental: pd.DataFrame, shapley: pd.DataFrame | None = None, *
     ax.set_xlabel("")
     ax.set_title("Planted truth per channel")
     ax.legend(frameon=False, fontsize=8)
-    return ax.figure
+    return _done(ax, own)
