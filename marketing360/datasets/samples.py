@@ -29,8 +29,9 @@ def load_sample(path: str | Path | None = None) -> SimulationResult:
 
     Examples
     --------
-    >>> w = load_sample()                                   # doctest: +SKIP
-    >>> w.truth.incremental                                 # doctest: +SKIP
+    >>> w = load_sample()
+    >>> w.config["n_users"], w.channels[:3]
+    (12000, ['display', 'search', 'social'])
     """
     root = Path(path) if path is not None else SAMPLE_DIR
     if not (root / "world.json").exists():
