@@ -139,7 +139,8 @@ class SparkEngine(Engine):
         return self._read_parquet(str(path), name)
 
     def _read_csv(self, path: str, name: str) -> Table:
-        sdf = self.session.read.csv(path, header=True, inferSchema=True)
+        sep = "\t" if path.lower().rstrip("*").endswith((".tsv", ".tsv.gz")) else ","
+        sdf = self.session.read.csv(path, header=True, inferSchema=True, sep=sep)
         return self._view(sdf, name)
 
     def to_spark(self, expr: Table) -> Any:

@@ -35,7 +35,7 @@ def by_brand_reference(df: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("kind", ["pandas", "polars", "arrow", "parquet", "glob", "folder", "csv",
-                                  "memtable"])
+                                  "tsv", "memtable"])
 def test_every_input_gives_the_pandas_answer(engine, kind, tmp_path):
     if kind == "pandas":
         data = FRAME
@@ -53,9 +53,9 @@ def test_every_input_gives_the_pandas_answer(engine, kind, tmp_path):
             data = tmp_path / "all.parquet"
         else:
             data = str(folder / "*.parquet") if kind == "glob" else folder
-    elif kind == "csv":
-        FRAME.to_csv(tmp_path / "ev.csv", index=False)
-        data = str(tmp_path / "ev.csv")
+    elif kind in ("csv", "tsv"):
+        FRAME.to_csv(tmp_path / f"ev.{kind}", index=False, sep="," if kind == "csv" else "\t")
+        data = str(tmp_path / f"ev.{kind}")
     else:
         data = ibis.memtable(FRAME)
     t = engine.table(data)
