@@ -487,18 +487,23 @@ def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
     out = _BlockOut(conv=conv, rev=rev)
     if P == 0:
         return out
-    deliver = masks[:, None, :] & ~blk.holdout[None, :, :]  # (K, P, C)
-    ghost_mask = masks[0][None, :] & blk.holdout  # (P, C) world 0's undelivered exposures
+    # arrays are channel-major, (C, K, P): each channel's slice is contiguous
+    deliver = masks.T[:, :, None] & ~blk.holdout.T[:, None, :]  # (C, K, P)
+    ghost_mask = masks[0][:, None] & blk.holdout.T  # (C, P) world 0's undelivered exposures
     last = {k: np.full((K, P), _FAR, dtype=np.int16) for k in
             ("imp", "browse", "browse2", "eng", "pur", "pur2", "adv")}
     stage = np.zeros((K, P), dtype=np.int8)
-    adstock = np.zeros((K, P, C), dtype=np.float32)
-    hz = w.funnel  # (4, 5)
-    hvec = blk.h
+    adstock = np.zeros((C, K, P), dtype=np.float32)
+    sat = np.empty((C, K, P), dtype=np.float32)
+    hz = w.funnel.astype(np.float32)  # (4, 5)
     win = w.windows
-    lam_unit = w.rate[None, :] * blk.reach  # (P, C)
-    one_minus_ctr = (1.0 - w.ctr).astype(np.float32)
+    lam_unit = (w.rate[:, None] * blk.reach.T).astype(np.float32)  # (C, P)
+    # log(1 - ctr), with -0.0 standing for "never clicks" (ctr = 0 -> threshold +inf below)
+    log_no_click = np.where(w.ctr > 0, np.log1p(-np.minimum(w.ctr, 1 - 1e-7)), -0.0).astype(np.float32)
     kappa_a = np.power(w.kappa, w.alpha)
+    beta = w.beta.astype(np.float32)  # (C, 4)
+    flight_t = np.ascontiguousarray(w.flight.transpose(2, 1, 0))  # (D, C, B)
+    geo_w = np.ascontiguousarray(w.geo_weight.transpose(2, 1, 0))  # (W, C, G)
     if emit:
         ev_parts: list[dict[str, np.ndarray]] = []
         sp_pair, sp_stage, sp_start, sp_end = [], [], [], []
@@ -512,36 +517,48 @@ def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
         day0 = int(w.start.value // 10**9)
     for t in range(D):
         rng = np.random.default_rng(np.random.SeedSequence([w.seed, index, t]))
-        u_exp = rng.random((P, C), dtype=np.float32)
-        u_clk = rng.random((P, C), dtype=np.float32)
+        u_exp = rng.random((C, P), dtype=np.float32)
+        u_clk = rng.random((C, P), dtype=np.float32)
         u_lvl = rng.random(P, dtype=np.float32)
         u_val = rng.random(P)
         # ---- exposures: two intensities (below / at-or-above Appeal), shared by all worlds
-        on_air = w.flight[blk.pair_brand, :, t] * w.geo_weight[blk.pair_geo, :, t // 7]  # (P, C)
-        lam_lo = lam_unit * on_air
+        lam_lo = lam_unit * flight_t[t][:, blk.pair_brand] * geo_w[t // 7][:, blk.pair_geo]  # (C, P)
         n_lo = _poisson_inv(u_exp, lam_lo)
-        n_hi = _poisson_inv(u_exp, lam_lo * (1.0 + w.retarget[None, :]))
+        n_hi = _poisson_inv(u_exp, lam_lo * (1.0 + w.retarget[:, None]))
         hi = stage >= 2  # (K, P)
-        n = np.where(hi[:, :, None], n_hi[None], n_lo[None])  # (K, P, C)
+        n = np.where(hi[None], n_hi[:, None, :], n_lo[:, None, :])  # (C, K, P)
         n_del = n * deliver
-        p_click = 1.0 - np.power(one_minus_ctr[None, None, :], n_del)
-        clicks = u_clk[None] < p_click
-        clicked = clicks.any(axis=2)
+        # a click when u < 1 - (1 - ctr)^n, i.e. n > log(1 - u) / log(1 - ctr): one threshold per
+        # pair and channel, shared by all worlds
+        with np.errstate(divide="ignore", invalid="ignore"):
+            click_at = np.log1p(-u_clk) / log_no_click[:, None]  # (C, P)
+        click_at[log_no_click == 0] = np.inf
+        clicks = n_del > click_at[:, None, :]
+        clicked = np.logical_or.reduce(clicks, axis=0)  # (K, P)
         # ---- adstock and saturation
-        adstock *= w.theta[None, None, :]
+        adstock *= w.theta[:, None, None]
         adstock += n_del
-        a = np.power(adstock, w.alpha[None, None, :])
-        sat = a / (a + kappa_a[None, None, :])
-        drive = (sat @ w.beta) * blk.r[None, :, None]  # (K, P, 4)
-        base = hz[:, stage].transpose(1, 2, 0) * hvec[None, :, None]  # (K, P, 4)
-        np.minimum(base, 0.95, out=base)
+        drive = np.zeros((4, K, P), dtype=np.float32)
+        for c in range(C):
+            a = adstock[c] if w.alpha[c] == 1 else np.power(adstock[c], w.alpha[c])
+            np.divide(a, a + kappa_a[c], out=sat[c])
+            for j in range(4):
+                if beta[c, j]:
+                    drive[j] += beta[c, j] * sat[c]
+        drive *= blk.r[None, None, :]
+        base = hz[:, stage] * blk.h[None, None, :]  # (4, K, P)
+        np.minimum(base, np.float32(0.95), out=base)
+        # hazard of each funnel step, then how far up the ladder one uniform draw gets
         step = 1.0 - (1.0 - base) * np.exp(-drive)
-        cum = np.cumprod(step, axis=2)
-        level = (u_lvl[None, :, None] < cum).sum(axis=2).astype(np.int8)
-        level = np.maximum(level, clicked.astype(np.int8))
+        level = np.zeros((K, P), dtype=np.int8)
+        reach_j = np.ones((K, P), dtype=np.float32)
+        for j in range(4):
+            reach_j *= step[j]
+            level += u_lvl < reach_j
+        level = np.maximum(level, clicked.astype(np.int8))  # a click lands on the brand page
         # ---- behaviours update the last-event days
         tt = np.int16(t)
-        imp_today = n_del.any(axis=2)
+        imp_today = np.logical_or.reduce(n_del > 0, axis=0)
         last["imp"][imp_today] = tt
         b1 = level >= 1
         last["browse2"] = np.where(b1, last["browse"], last["browse2"])
@@ -561,15 +578,16 @@ def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
             rev[k] += np.bincount(blk.pair_brand[pk], weights=value[pk], minlength=B)
         if emit:
             erng = np.random.default_rng(np.random.SeedSequence([w.seed, index, t, 1]))
-            ev_parts.append(_emit_day(w, blk, t, day0, n_del[0], clicks[0], level[0], value, erng))
+            nd0, ck0 = n_del[:, 0, :].T, clicks[:, 0, :].T  # (P, C)
+            ev_parts.append(_emit_day(w, blk, t, day0, nd0, ck0, level[0], value, erng))
             g_pur = blk.pair_geo[b3[0]]
             oc[t] += np.bincount(g_pur, minlength=G)
             orv[t] += np.bincount(g_pur, weights=value[b3[0]], minlength=G)
-            cost = n_del[0] * w.cpm[None, :] + clicks[0] * w.cpc[None, :]
+            cost = nd0 * w.cpm[None, :] + ck0 * w.cpc[None, :]
             for c in range(C):
                 spend[t, :, c] += np.bincount(blk.pair_geo, weights=cost[:, c], minlength=G)
-                imps[t, :, c] += np.bincount(blk.pair_geo, weights=n_del[0][:, c], minlength=G)
-            gm = n[0] * ghost_mask
+                imps[t, :, c] += np.bincount(blk.pair_geo, weights=nd0[:, c], minlength=G)
+            gm = (n[:, 0, :] * ghost_mask).T  # (P, C)
             gp, gc = np.nonzero(gm)
             if len(gp):
                 gh_parts.append((blk.user_id[blk.pair_user[gp]], np.full(len(gp), t, np.int32),
@@ -617,17 +635,19 @@ def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
 
 
 def _stage_rule(last: dict[str, np.ndarray], t: int, win: StageWindows) -> np.ndarray:
-    """The true 4A stage from the last-event days (the rule of :class:`StageWindows`)."""
-    age = {k: t - v.astype(np.int32) for k, v in last.items()}
-    advocate = (age["pur2"] < win.advocate) | (age["adv"] < win.advocate)
-    act = age["pur"] < win.act
-    appeal = (age["browse2"] < win.appeal) | (age["eng"] < win.appeal)
-    aware = (age["imp"] < win.aware) | (age["browse"] < win.aware)
-    stage = np.where(aware, 1, 0)
-    stage = np.where(appeal, 2, stage)
-    stage = np.where(act, 3, stage)
-    stage = np.where(advocate, 4, stage)
-    return stage.astype(np.int8)
+    """The true 4A stage from the last-event days (the rule of :class:`StageWindows`).
+
+    An event on day ``d`` counts on day ``t`` while ``t - d < window``, i.e. ``d > t - window``.
+    """
+    def recent(key: str, window: int) -> np.ndarray:
+        return last[key] > np.int16(t - window)  # windows <= 10000 days keep this in int16
+
+    stage = np.zeros(last["imp"].shape, dtype=np.int8)
+    stage[recent("imp", win.aware) | recent("browse", win.aware)] = 1
+    stage[recent("browse2", win.appeal) | recent("eng", win.appeal)] = 2
+    stage[recent("pur", win.act)] = 3
+    stage[recent("pur2", win.advocate) | recent("adv", win.advocate)] = 4
+    return stage
 
 
 def _emit_day(w: _World, blk: _Block, t: int, day0: int, n_del: np.ndarray, clicks: np.ndarray,

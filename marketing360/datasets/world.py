@@ -159,8 +159,10 @@ class StageWindows:
 
     def __post_init__(self) -> None:
         for k in ("aware", "appeal", "act", "advocate"):
-            if int(getattr(self, k)) < 1:
-                raise ParameterError(f"stage window {k} must be >= 1 day")
+            v = getattr(self, k)
+            if not isinstance(v, (int, np.integer)) or not 1 <= v <= 10_000:
+                raise ParameterError(f"stage window {k} must be a whole number of days in [1, 10000]; "
+                                     f"found {v!r}")
 
 
 CATEGORIES: dict[str, float] = {  # category -> typical price (currency units, CNY-like)

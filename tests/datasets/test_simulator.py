@@ -111,6 +111,21 @@ def test_no_ads_means_nothing_credited_to_ads():
     assert w.spend.spend.sum() == 0
 
 
+def test_click_through_rates_are_respected():
+    chans = dict(DEFAULT_CHANNELS)
+    chans["display"] = ChannelParams(**{**vars(DEFAULT_CHANNELS["display"]), "ctr": 0.0})
+    chans["video"] = ChannelParams(**{**vars(DEFAULT_CHANNELS["video"]), "ctr": 1.0})
+    w = simulate(n_users=400, n_days=20, seed=12, channels=chans, truth="none")
+    ev = w.events
+    assert not ((ev.event_type == "click") & (ev.channel == "display")).any()
+    # ctr 1: every consumer-day with a video exposure has exactly one video click
+    day = ev.ts.dt.floor("D")
+    vid = ev[ev.channel == "video"].assign(day=day)
+    exposed = vid[vid.event_type == "impression"].groupby(["user_id", "brand", "day"]).size()
+    clicked = vid[vid.event_type == "click"].groupby(["user_id", "brand", "day"]).size()
+    assert len(exposed) > 0 and (clicked.reindex(exposed.index) == 1).all()
+
+
 def test_truth_matches_a_world_without_the_channel():
     """Switching a channel off by hand (rate 0) reproduces the truth's counterfactual exactly."""
     w = simulate(n_users=500, n_days=30, seed=9, truth="incremental")
