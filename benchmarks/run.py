@@ -5,6 +5,7 @@ Usage
 -----
     python benchmarks/run.py [simulator|groupby|all] [--quick] [--repeats N]
                              [--engines duckdb,spark,...] [--min-events N]
+                             [--wait-quiet SECONDS] [--fresh-data] [--seed N]
 
 Benchmarks
 ----------
@@ -12,13 +13,15 @@ simulator
     Throughput of :func:`marketing360.datasets.simulate` in events per second
     (events written to parquet with ``out=``): ``truth="none"`` on 4 blocks of
     16,384 consumers x 90 days with ``n_jobs=1`` (the baseline) and
-    ``n_jobs=2``, and ``truth="incremental"`` on one block against
-    ``truth="none"`` on the same block (the cost of counterfactual truth).
+    ``n_jobs=2`` (each also with ``OPENBLAS_NUM_THREADS=1``: numpy's
+    OpenBLAS threads otherwise compete with the worker processes), and
+    ``truth="incremental"`` on one block against ``truth="none"`` on the same
+    block (the cost of counterfactual truth).
     Every repeat runs in a fresh subprocess; peak memory is that process
     tree's. Repeats of different cases are interleaved, so that a noisy
-    neighbour slows them alike. The event files of ``n_jobs=1`` and ``2`` and
-    the observed events of the ``none`` and ``incremental`` runs of a block
-    must be identical (same seed): the harness checks it.
+    neighbour slows them alike. The events of every 4-block case and the
+    observed events of the ``none`` and ``incremental`` runs of a block must
+    be identical (same seed): the harness checks it.
 
 groupby
     One scan + group-by over the same parquet world (>= 10M events) on the
@@ -40,6 +43,11 @@ Results go to ``benchmarks/results/<name>.json`` (``<name>-quick.json`` with
 (os.wait4: the largest single process, forked simulator workers included),
 ``VmHWM`` of the Spark driver JVM (read from /proc before the session
 stops) and a sampled peak of the summed PSS of the whole process tree.
+
+The machine may be shared: before each measured process the harness waits
+(``--wait-quiet``, up to 120 s) for other processes to use under 0.3 cores,
+and records the cores the rest of the machine used during each measurement
+(from /proc/stat, less the worker's and the JVM's own CPU time).
 """
 
 from __future__ import annotations
@@ -130,16 +138,53 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
+def _proc_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process (its reaped children included)."""
+    try:
+        raw = Path("/proc", str(pid), "stat").read_text()
+        f = raw[raw.rfind(")") + 2:].split()
+        return sum(int(x) for x in f[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _children_memory() -> list[dict[str, Any]]:
-    """Peak (VmHWM) and current RSS of every live descendant of this process."""
+    """Peak (VmHWM), current RSS and CPU time of every live descendant of this process."""
     table = _proc_table()
     out = []
     for pid in _descendants(os.getpid(), table):
         st = _status_kb(pid, "VmHWM", "VmRSS")
         if st:
             out.append({"pid": pid, "comm": table[pid][1], "hwm_kb": st.get("VmHWM", 0),
-                        "rss_kb": st.get("VmRSS", 0)})
+                        "rss_kb": st.get("VmRSS", 0), "cpu_seconds": _proc_cpu_seconds(pid)})
     return out
+
+
+def _cpu_snapshot() -> tuple[float, float, float]:
+    """(wall clock, busy CPU seconds of the whole machine, steal seconds) from /proc/stat."""
+    hz = os.sysconf("SC_CLK_TCK")
+    f = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = f[:7]
+    steal = f[7] if len(f) > 7 else 0
+    return time.perf_counter(), (user + nice + system + irq + softirq) / hz, steal / hz
+
+
+def background_cpu(seconds: float = 2.0) -> float:
+    """Cores kept busy by everything else on the machine over ``seconds`` (we run nothing)."""
+    a = _cpu_snapshot()
+    me = sum(os.times()[:2])
+    time.sleep(seconds)
+    b = _cpu_snapshot()
+    return max(0.0, (b[1] - a[1] - (sum(os.times()[:2]) - me)) / (b[0] - a[0]))
+
+
+def wait_quiet(max_wait: float, threshold: float = 0.3) -> dict[str, float]:
+    """Wait (at most ``max_wait`` s) until other processes use under ``threshold`` cores."""
+    t0 = time.perf_counter()
+    load = background_cpu(1.0)
+    while load >= threshold and time.perf_counter() - t0 < max_wait:
+        load = background_cpu(2.0)
+    return {"waited_seconds": time.perf_counter() - t0, "background_cores_before": load}
 
 
 def _maxrss_kb(who: int) -> int:
@@ -339,8 +384,13 @@ class CaseFailed(RuntimeError):
     pass
 
 
-def run_case(name: str, spec: dict[str, Any], *, timeout: float, interval: float = 0.2) -> dict[str, Any]:
-    """Run one worker subprocess; add its wall time and memory as seen from outside."""
+def run_case(name: str, spec: dict[str, Any], *, timeout: float, interval: float = 0.2,
+             quiet: float = 0.0) -> dict[str, Any]:
+    """Run one worker subprocess; add its wall time, memory and the machine's other load.
+
+    ``quiet``: first wait up to that many seconds for the other processes of
+    the machine to calm down (it is shared).
+    """
     tmp = DATA / "tmp"
     logs = DATA / "logs"
     work = DATA / "work"
@@ -349,9 +399,12 @@ def run_case(name: str, spec: dict[str, Any], *, timeout: float, interval: float
     spec_path, out_path, log_path = tmp / f"{name}.spec.json", tmp / f"{name}.out.json", logs / f"{name}.log"
     spec_path.write_text(json.dumps(spec))
     out_path.unlink(missing_ok=True)
+    calm = wait_quiet(quiet) if quiet > 0 else {}
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable,
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+               **spec.get("env", {}))
     with open(log_path, "w") as log:
+        cpu0, me0 = _cpu_snapshot(), sum(os.times()[:2])
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "_worker",
                                  str(spec_path), str(out_path)], stdout=log, stderr=subprocess.STDOUT,
@@ -373,6 +426,7 @@ def run_case(name: str, spec: dict[str, Any], *, timeout: float, interval: float
             peak_rss = max(peak_rss, sum(_status_kb(p, "VmRSS").get("VmRSS", 0) for p in tree))
             time.sleep(interval)
         wall = time.perf_counter() - t0
+        cpu1, me1 = _cpu_snapshot(), sum(os.times()[:2])
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0 or not out_path.exists():
         tail = log_path.read_text()[-3000:]
@@ -382,8 +436,14 @@ def run_case(name: str, spec: dict[str, Any], *, timeout: float, interval: float
     for child in res.get("children", []):
         if child["comm"] == "java":
             _reap(child["pid"])
+    ours = ru.ru_utime + ru.ru_stime + (me1 - me0) + sum(
+        c.get("cpu_seconds", 0.0) for c in res.get("children", []))  # worker, its JVM, this sampler
+    span = cpu1[0] - cpu0[0]
     res.update(process_wall_seconds=wall, maxrss_kb=int(ru.ru_maxrss),
-               tree_peak_pss_kb_sampled=peak_pss, tree_peak_rss_kb_sampled=peak_rss)
+               tree_peak_pss_kb_sampled=peak_pss, tree_peak_rss_kb_sampled=peak_rss,
+               cpu_seconds=ru.ru_utime + ru.ru_stime,
+               background_cores=max(0.0, (cpu1[1] - cpu0[1] - ours) / span),
+               steal_cores=(cpu1[2] - cpu0[2]) / span, **calm)
     return res
 
 
@@ -407,6 +467,32 @@ def _version(dist: str) -> str | None:
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
+        return None
+
+
+#: the package sources each benchmark measures (a change of them during a run spoils it)
+MEASURED_SOURCES = {"simulator": ("datasets",), "groupby": ("engine", "overview.py")}
+
+
+def source_hash(*subs: str) -> str:
+    """sha256 (first 16 hex digits) of the package's Python sources under ``marketing360/<sub>``."""
+    import hashlib
+
+    h = hashlib.sha256()
+    root = REPO / "marketing360"
+    files = sorted({f for sub in (subs or ("",)) for f in
+                    ([root / sub] if sub.endswith(".py") else (root / sub).rglob("*.py"))})
+    for f in files:
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=30).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
         return None
 
 
@@ -440,8 +526,13 @@ def machine_info() -> dict[str, Any]:
     try:
         info["git_commit"] = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"],
                                             capture_output=True, text=True, timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "marketing360"],
+                               capture_output=True, text=True, timeout=30).stdout.strip()
+        info["package_modified_since_commit"] = bool(dirty)
     except (OSError, subprocess.SubprocessError):
         info["git_commit"] = None
+    info["package_source_sha256"] = source_hash()
+    info["measured_source_sha256"] = {k: source_hash(*v) for k, v in MEASURED_SOURCES.items()}
     info["versions"] = {d: _version(d) for d in (
         "marketing360", "ibis-framework", "duckdb", "pyspark", "pandas", "polars", "pyarrow", "numpy",
         "scipy", "sqlglot")}
@@ -474,15 +565,20 @@ def simulator_cases(quick: bool) -> list[dict[str, Any]]:
     else:
         big, small, days = 4 * BLOCK_USERS, BLOCK_USERS, 90
     nb = lambda u: math.ceil(u / BLOCK_USERS)  # noqa: E731
+    one_blas = {"OPENBLAS_NUM_THREADS": "1"}  # numpy's OpenBLAS otherwise threads the per-day matmul
+    base = f"none-{nb(big)}blk-j1"
     return [
-        {"case": f"none-{nb(big)}blk-j1", "users": big, "days": days, "truth": "none", "n_jobs": 1,
-         "baseline": None},
+        {"case": base, "users": big, "days": days, "truth": "none", "n_jobs": 1, "baseline": None, "env": {}},
         {"case": f"none-{nb(big)}blk-j2", "users": big, "days": days, "truth": "none", "n_jobs": 2,
-         "baseline": f"none-{nb(big)}blk-j1"},
+         "baseline": base, "env": {}},
+        {"case": f"none-{nb(big)}blk-j1-blas1", "users": big, "days": days, "truth": "none", "n_jobs": 1,
+         "baseline": base, "env": one_blas},
+        {"case": f"none-{nb(big)}blk-j2-blas1", "users": big, "days": days, "truth": "none", "n_jobs": 2,
+         "baseline": base, "env": one_blas},
         {"case": f"none-{nb(small)}blk-j1", "users": small, "days": days, "truth": "none", "n_jobs": 1,
-         "baseline": f"none-{nb(big)}blk-j1"},
+         "baseline": base, "env": {}},
         {"case": f"incremental-{nb(small)}blk-j1", "users": small, "days": days, "truth": "incremental",
-         "n_jobs": 1, "baseline": f"none-{nb(small)}blk-j1"},
+         "n_jobs": 1, "baseline": f"none-{nb(small)}blk-j1", "env": {}},
     ]
 
 
@@ -497,7 +593,8 @@ def _digest_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return True
 
 
-def bench_simulator(quick: bool, repeats: int, seed: int) -> tuple[dict[str, Any], bool]:
+def bench_simulator(quick: bool, repeats: int, seed: int, quiet: float) -> tuple[dict[str, Any], bool]:
+    machine = machine_info()
     cases = simulator_cases(quick)
     runs: dict[str, list[dict[str, Any]]] = {c["case"]: [] for c in cases}
     timeout = 600 if quick else 3600
@@ -505,10 +602,11 @@ def bench_simulator(quick: bool, repeats: int, seed: int) -> tuple[dict[str, Any
         for c in cases:
             out = DATA / "sim" / c["case"]
             spec = {"kind": "simulate", "users": c["users"], "days": c["days"], "truth": c["truth"],
-                    "n_jobs": c["n_jobs"], "seed": seed, "out": str(out)}
+                    "n_jobs": c["n_jobs"], "seed": seed, "out": str(out), "env": c["env"]}
             print(f"  simulator {c['case']} repeat {r + 1}/{repeats} ...", flush=True)
-            res = run_case(f"sim-{c['case']}-r{r}", spec, timeout=timeout)
-            print(f"    {res['events']:,} events in {res['seconds']:.2f} s", flush=True)
+            res = run_case(f"sim-{c['case']}-r{r}", spec, timeout=timeout, quiet=quiet)
+            print(f"    {res['events']:,} events in {res['seconds']:.2f} s (others used "
+                  f"{res['background_cores']:.2f} cores)", flush=True)
             runs[c["case"]].append(res)
             shutil.rmtree(out, ignore_errors=True)
     rows, problems = [], []
@@ -524,16 +622,23 @@ def bench_simulator(quick: bool, repeats: int, seed: int) -> tuple[dict[str, Any
                      "maxrss_kb": max(x["maxrss_kb"] for x in rs),
                      "tree_peak_pss_kb_sampled": max(x["tree_peak_pss_kb_sampled"] for x in rs),
                      "tree_peak_rss_kb_sampled": max(x["tree_peak_rss_kb_sampled"] for x in rs),
+                     "min_seconds": min(secs),
+                     "cores_used_median": statistics.median(x["cpu_seconds"] / x["process_wall_seconds"]
+                                                            for x in rs),
+                     "background_cores_median": statistics.median(x["background_cores"] for x in rs),
                      "digest": rs[0]["digest"], "totals": rs[0]["totals"], "runs": rs})
     by = {r["case"]: r for r in rows}
     for r in rows:
         b = by.get(r["baseline"]) if r["baseline"] else r
         r["speed_vs_baseline"] = r["events_per_second"] / b["events_per_second"]
         r["time_vs_baseline"] = r["median_seconds"] / b["median_seconds"]
-    # the same seed must give the same observed events whatever n_jobs and truth are
-    j1, j2, n1, inc = (by[c["case"]] for c in cases)
-    if not (j1["events"] == j2["events"] and _digest_equal(j1["digest"], j2["digest"])):
-        problems.append(f"n_jobs=1 and n_jobs=2 wrote different events: {j1['digest']} vs {j2['digest']}")
+    # the same seed must give the same observed events whatever n_jobs, threads and truth are
+    j1 = by[cases[0]["case"]]
+    n1, inc = by[cases[-2]["case"]], by[cases[-1]["case"]]
+    for r in rows[1:-2]:
+        if not (j1["events"] == r["events"] and _digest_equal(j1["digest"], r["digest"])):
+            problems.append(f"{j1['case']} and {r['case']} wrote different events: "
+                            f"{j1['digest']} vs {r['digest']}")
     if not (n1["events"] == inc["events"] and _digest_equal(n1["digest"], inc["digest"])):
         problems.append(f"truth='none' and truth='incremental' wrote different observed events: "
                         f"{n1['digest']} vs {inc['digest']}")
@@ -542,8 +647,8 @@ def bench_simulator(quick: bool, repeats: int, seed: int) -> tuple[dict[str, Any
             problems.append(f"observed {k} differ between truth='none' and 'incremental': "
                             f"{n1['totals'][k]} vs {inc['totals'][k]}")
     table = simulator_table(rows)
-    payload = {"benchmark": "simulator", "quick": quick, "machine": machine_info(),
-               "parameters": {"repeats": repeats, "seed": seed, "cases": cases,
+    payload = {"benchmark": "simulator", "quick": quick, "machine": machine,
+               "parameters": {"repeats": repeats, "seed": seed, "cases": cases, "wait_quiet": quiet,
                               "timed": "simulate(..., out=DIR) including writing events parquet; "
                                        "not the interpreter start-up nor the imports"},
                "checks": {"ok": not problems, "problems": problems},
@@ -553,31 +658,40 @@ def bench_simulator(quick: bool, repeats: int, seed: int) -> tuple[dict[str, Any
 
 def simulator_table(rows: list[dict[str, Any]]) -> str:
     head = ("| case | truth | users × days | n_jobs | events | median s (repeats) | events/s | "
-            "events/s vs baseline | peak RSS (largest process) | peak PSS (process tree, sampled) |\n"
-            "|---|---|---|---|---:|---:|---:|---:|---:|---:|\n")
+            "events/s vs baseline | cores used | peak RSS (largest process) | "
+            "peak PSS (process tree, sampled) | others' CPU (cores) |\n"
+            "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     lines = []
     for r in rows:
         base = "**baseline**" if r["baseline"] is None else f"{r['speed_vs_baseline']:.2f}× ({r['baseline']})"
         lines.append(
             f"| {r['case']} | {r['truth']} | {r['users']:,} × {r['days']} | {r['n_jobs']} | "
             f"{r['events']:,} | {_fmt_s(r['median_seconds'])} ({len(r['repeats_seconds'])}) | "
-            f"{r['events_per_second']:,.0f} | {base} | {_mib(r['maxrss_kb'])} | "
-            f"{_mib(r['tree_peak_pss_kb_sampled'])} |")
+            f"{r['events_per_second']:,.0f} | {base} | {r['cores_used_median']:.2f} | {_mib(r['maxrss_kb'])} | "
+            f"{_mib(r['tree_peak_pss_kb_sampled'])} | {r['background_cores_median']:.2f} |")
     return head + "\n".join(lines) + "\n"
 
 
 # ============================================================================ benchmark 2: groupby
 
 
-def groupby_world(quick: bool, seed: int, min_events: int) -> dict[str, Any]:
-    """The parquet world of the group-by benchmark, simulated once and cached under benchmarks/data."""
+def groupby_world(quick: bool, seed: int, min_events: int, fresh: bool = False) -> dict[str, Any]:
+    """The parquet world of the group-by benchmark, simulated once and cached under benchmarks/data.
+
+    The cache is kept when the simulator changes (this benchmark measures the
+    engines, not the simulator); the code that made it is recorded, and
+    ``fresh`` (``--fresh-data``) simulates it again.
+    """
     users, days = (4_096, 14) if quick else (4 * BLOCK_USERS, 90)
     target = 0 if quick else min_events
+    code = source_hash("datasets")
     while True:
         root = DATA / f"world-{users}x{days}-s{seed}"
         marker = root / "benchmark.json"
-        if marker.exists():
-            info = json.loads(marker.read_text())
+        if fresh and marker.exists():
+            marker.unlink()
+        info = json.loads(marker.read_text()) if marker.exists() else {}
+        if info:
             print(f"  reusing {root} ({info['events']:,} events)", flush=True)
         else:
             print(f"  simulating {users:,} users × {days} days (truth='none', n_jobs=2) -> {root} ...",
@@ -587,7 +701,9 @@ def groupby_world(quick: bool, seed: int, min_events: int) -> dict[str, Any]:
             res = run_case(f"world-{users}x{days}", spec, timeout=3600)
             info = {"users": users, "days": days, "seed": seed, "truth": "none",
                     "events": res["events"], "files": res["files"], "bytes": res["bytes"],
-                    "path": str(root / "events"), "simulate_seconds": res["seconds"]}
+                    "path": str(root / "events"), "simulate_seconds": res["seconds"],
+                    "simulator_source_sha256": code, "git_commit": _git_commit(),
+                    "made_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
             marker.write_text(json.dumps(info, indent=1))
         if info["events"] >= target:
             return info
@@ -617,8 +733,9 @@ def _compare(name: str, ref: list[dict], other: list[dict], keys: tuple[str, ...
 
 
 def bench_groupby(quick: bool, repeats: int, seed: int, engines: list[str],
-                  min_events: int) -> tuple[dict[str, Any], bool]:
-    world = groupby_world(quick, seed, min_events)
+                  min_events: int, quiet: float, fresh: bool = False) -> tuple[dict[str, Any], bool]:
+    machine = machine_info()
+    world = groupby_world(quick, seed, min_events, fresh)
     path = world["path"]
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
@@ -626,7 +743,7 @@ def bench_groupby(quick: bool, repeats: int, seed: int, engines: list[str],
         print(f"  groupby on {eng} ...", flush=True)
         spec = {"kind": "groupby", "engine": eng, "path": path, "warmup": 1, "repeats": repeats}
         try:
-            res = run_case(f"groupby-{eng}", spec, timeout=900 if quick else 3600)
+            res = run_case(f"groupby-{eng}", spec, timeout=900 if quick else 3600, quiet=quiet)
         except CaseFailed as exc:
             failures.append(str(exc))
             print(f"    FAILED: {exc}", flush=True)
@@ -634,7 +751,8 @@ def bench_groupby(quick: bool, repeats: int, seed: int, engines: list[str],
         jvm = [c for c in res.get("children", []) if c["comm"] == "java"]
         res["jvm_hwm_kb"] = max((c["hwm_kb"] for c in jvm), default=None)
         print(f"    start-up {res['startup_seconds']:.2f} s; " + ", ".join(
-            f"{q} median {v['median']:.3f} s" for q, v in res["queries"].items()), flush=True)
+            f"{q} median {v['median']:.3f} s" for q, v in res["queries"].items())
+            + f" (others used {res['background_cores']:.2f} cores)", flush=True)
         rows.append(res)
     # parity: every engine against the first (DuckDB when it ran)
     problems: list[str] = list(failures)
@@ -663,8 +781,9 @@ def bench_groupby(quick: bool, repeats: int, seed: int, engines: list[str],
     else:
         baseline = None
     table = groupby_table(rows, baseline)
-    payload = {"benchmark": "groupby", "quick": quick, "machine": machine_info(),
+    payload = {"benchmark": "groupby", "quick": quick, "machine": machine,
                "parameters": {"repeats": repeats, "warmup": 1, "seed": seed, "engines": engines,
+                              "wait_quiet": quiet,
                               "baseline": baseline, "min_events": min_events, "world": world,
                               "queries": {"q1": "marketing360.overview.event_counts: per event_type "
                                                 "count(*), count(distinct user_id), sum(value), sum(cost)",
@@ -682,7 +801,8 @@ def bench_groupby(quick: bool, repeats: int, seed: int, engines: list[str],
 def groupby_table(rows: list[dict[str, Any]], baseline: str | None) -> str:
     head = (f"| engine | via | start-up s | first Q1 s (warm-up) | Q1 event_counts median s | Q1 vs {baseline} | "
             f"Q2 brand×type median s | Q2 vs {baseline} | peak RSS Python | peak RSS JVM | "
-            "peak PSS tree (sampled) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+            "peak PSS tree (sampled) | others' CPU (cores) |\n"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     lines = []
     for r in rows:
         q1, q2 = r["queries"]["q1"], r["queries"]["q2"]
@@ -691,7 +811,7 @@ def groupby_table(rows: list[dict[str, Any]], baseline: str | None) -> str:
             f"| {r['engine']} | {ENGINE_VIA.get(r['engine'], '')} | {r['startup_seconds']:.2f} | "
             f"{_fmt_s(q1['warmup'][0]) if q1['warmup'] else 'n/a'} | {_fmt_s(q1['median'])} | {mark(q1)} | {_fmt_s(q2['median'])} | {mark(q2)} | "
             f"{_mib(r['maxrss_kb'])} | {_mib(r.get('jvm_hwm_kb')) if r['engine'] == 'spark' else '–'} | "
-            f"{_mib(r['tree_peak_pss_kb_sampled'])} |")
+            f"{_mib(r['tree_peak_pss_kb_sampled'])} | {r['background_cores']:.2f} |")
     return head + "\n".join(lines) + "\n"
 
 
@@ -713,12 +833,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-events", type=int, default=10_000_000,
                    help="fewest events of the group-by world (full mode); consumers are scaled up to reach it")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fresh-data", action="store_true",
+                   help="simulate the group-by world again even if benchmarks/data holds it")
+    p.add_argument("--wait-quiet", type=float, default=None, metavar="SECONDS",
+                   help="before each measured process, wait up to SECONDS for the rest of the machine "
+                        "to use under 0.3 cores (default 120; 0 with --quick)")
     args = p.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
         p.error(f"unknown engine(s) {unknown}; choose from {ENGINES}")
     DATA.mkdir(parents=True, exist_ok=True)
+    quiet = args.wait_quiet if args.wait_quiet is not None else (0.0 if args.quick else 120.0)
     ok = True
     todo = ["simulator", "groupby"] if args.benchmark == "all" else [args.benchmark]
     for name in todo:
@@ -726,12 +852,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name}{' (quick)' if args.quick else ''}", flush=True)
         if name == "simulator":
             reps = args.repeats or (1 if args.quick else 3)
-            payload, good = bench_simulator(args.quick, reps, args.seed)
+            payload, good = bench_simulator(args.quick, reps, args.seed, quiet)
         else:
             reps = args.repeats or (2 if args.quick else 3)
-            payload, good = bench_groupby(args.quick, reps, args.seed, engines, args.min_events)
+            payload, good = bench_groupby(args.quick, reps, args.seed, engines, args.min_events, quiet,
+                                          args.fresh_data)
         payload["elapsed_seconds"] = time.perf_counter() - t0
         payload["machine"]["loadavg_at_end"] = list(os.getloadavg())
+        if source_hash(*MEASURED_SOURCES[name]) != payload["machine"]["measured_source_sha256"][name]:
+            payload["machine"]["measured_sources_changed_during_run"] = True
+            print(f"WARNING: the sources this benchmark measures (marketing360/"
+                  f"{{{','.join(MEASURED_SOURCES[name])}}}) changed while it ran; run it again")
+            ok = False
         path = write_json(name, args.quick, payload)
         print()
         print(payload["table_markdown"])

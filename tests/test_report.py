@@ -21,6 +21,13 @@ def test_demo_writes_the_report(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+def test_demo_on_spark(spark_engine, tmp_path):
+    # the command starts its own engine; in this process it shares the running session
+    assert main(["demo", "--engine", "spark", "--out", str(tmp_path), "--quiet"]) == 0
+    assert "spark engine" in (tmp_path / "report.html").read_text()
+    assert spark_engine.session.range(2).count() == 2  # the shared session is still alive
+
+
 def test_demo_without_a_world_fails_cleanly(tmp_path, capsys):
     assert main(["demo", "--world", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
     assert "no sample world" in capsys.readouterr().err

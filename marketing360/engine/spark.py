@@ -91,6 +91,8 @@ class SparkEngine(Engine):
                 )
             from pyspark.sql import SparkSession
 
+            # getOrCreate hands back a session that is already running: then it is not ours to stop
+            self._owns_session = SparkSession.getActiveSession() is None
             self._warehouse = tempfile.mkdtemp(prefix="m360-spark-")
             builder = SparkSession.builder.master(master).appName("marketing360")
             settings = {**DEFAULT_CONFIG, "spark.sql.warehouse.dir": self._warehouse,
