@@ -23,7 +23,7 @@ def _split(spec: str) -> tuple[str, str]:
 def pyproject_deps() -> dict[str, set[str]]:
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     specs = list(meta["dependencies"])
-    for extra, deps in meta["optional-dependencies"].items():
+    for deps in meta["optional-dependencies"].values():
         specs += [d for d in deps if not d.startswith("marketing360")]
     out: dict[str, set[str]] = {}
     for s in specs:

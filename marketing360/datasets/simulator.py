@@ -922,7 +922,6 @@ def _run_jobs(jobs: list[tuple], n_jobs: int, progress: bool) -> list[_BlockOut]
 def _assemble(w: _World, results: list[_BlockOut], masks: np.ndarray, bits: list[int], truth: str,
               freq: str, events_dir: Path | None, windows: StageWindows) -> SimulationResult:
     names = w.channels
-    C, B = len(names), len(w.brands)
     brands = w.brands.brand.to_numpy()
     day = lambda d: w.start + pd.to_timedelta(d, unit="D")  # noqa: E731
     users = pd.concat([r.users for r in results if r.users is not None], ignore_index=True)

@@ -16,7 +16,6 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Literal
 
-import ibis
 import pandas as pd
 import pyarrow as pa
 from ibis.expr.types import Table
@@ -208,7 +207,7 @@ Spark DataFrame
 
     # ------------------------------------------------------------------ life cycle
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (engines without resources keep this no-op)
         """Release the engine's resources."""
 
     def __enter__(self) -> "Engine":

@@ -6,6 +6,7 @@ absent; the format tests write their own small files in ``tmp_path``.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 from pathlib import Path
 
@@ -359,7 +360,7 @@ def test_robyn_real(shared: Path) -> None:
     assert ctrl["competitor_sales_B"].to_numpy() == pytest.approx(
         raw["competitor_sales_B"].to_numpy())
     assert mmm.spend_wide()["tv"].to_numpy() == pytest.approx(raw["tv_S"].to_numpy())
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         mmm.spend = mmm.spend  # type: ignore[misc]  # frozen
 
 
