@@ -245,3 +245,12 @@ def test_channel_parameter_checks():
     with pytest.raises(ParameterError, match="exact Shapley"):
         many = {f"c{i}": DEFAULT_CHANNELS["video"] for i in range(11)}
         simulate(n_users=50, n_days=5, channels=many, truth="full")
+
+
+def test_exact_shapley_for_ten_channels():
+    base = list(DEFAULT_CHANNELS.values())
+    ten = {f"ch{i}": base[i % len(base)] for i in range(10)}
+    w = simulate(n_users=200, n_days=14, seed=1, channels=ten, truth="full")
+    assert len(w.truth.coalitions) == 2 ** 10
+    assert (w.truth.shapley.conversions >= -1e-9).all()
+    assert w.truth.shapley.conversions.sum() == pytest.approx(w.truth.totals["incremental_conversions"])
