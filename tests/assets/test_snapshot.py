@@ -1,0 +1,141 @@
+"""4A snapshots on every engine: against a plain pandas reading of the rules and the simulator's truth."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import marketing360 as m3
+from marketing360.assets import STAGES, Criterion, StageRule, StageRules, snapshot
+from marketing360.datasets.world import StageWindows
+from marketing360.errors import ParameterError, SchemaError
+from marketing360.testing import assert_frame_matches
+
+
+def reference_snapshot(events: pd.DataFrame, date, rules: StageRules) -> pd.DataFrame:
+    """Straightforward pandas: loop over the rules and criteria, count, take the highest stage."""
+    d = pd.Timestamp(date).normalize()
+    ev = events[events.brand.notna() & (events.ts < d + pd.Timedelta(days=1))].copy()
+    ev["day"] = ev.ts.dt.normalize()
+    best: dict[tuple, int] = {}
+    for level, rule in enumerate(rules.rules, start=1):
+        recent = ev[ev.day > d - pd.Timedelta(days=rule.window)]
+        for crit in rule.criteria:
+            hit = recent[recent.event_type.isin(crit.event_types)]
+            if crit.min_value is not None:
+                hit = hit[hit.value >= crit.min_value]
+            counts = (hit.groupby(["user_id", "brand"]).day.nunique() if crit.count == "days"
+                      else hit.groupby(["user_id", "brand"]).size())
+            for key in counts[counts >= crit.min_count].index:
+                best[key] = max(best.get(key, 0), level)
+    rows = [(u, b, lv, STAGES[lv]) for (u, b), lv in best.items()]
+    return pd.DataFrame(rows, columns=["user_id", "brand", "level", "stage"])
+
+
+def edge_case_events() -> pd.DataFrame:
+    rows = [
+        # user 1, Acme: browsed on two days -> appeal; the earlier browse sits exactly on the 30-day edge
+        (1, "2025-03-02 00:00:00", "Acme", "browse", None),
+        (1, "2025-03-31 23:59:59", "Acme", "browse", None),
+        # user 1, Bolt: the same consumer with another brand: one browse -> aware
+        (1, "2025-03-31 08:00:00", "Bolt", "browse", None),
+        # user 2, Acme: two browses on the same day (duplicated event) -> still aware, not appeal
+        (2, "2025-03-20 10:00:00", "Acme", "browse", None),
+        (2, "2025-03-20 10:00:00", "Acme", "browse", None),
+        # user 2, Bolt: a browse one day before the window opens -> unaware
+        (2, "2025-03-01 23:59:59", "Bolt", "browse", None),
+        # user 3, Acme: purchases on two days -> advocate (repurchase)
+        (3, "2025-01-10 12:00:00", "Acme", "purchase", 20.0),
+        (3, "2025-03-30 12:00:00", "Acme", "purchase", 25.0),
+        # user 3, Bolt: a negative review only counts as act; user 4: a positive one -> advocate
+        (3, "2025-03-15 12:00:00", "Bolt", "review", 2.0),
+        (4, "2025-03-15 12:00:00", "Bolt", "review", 5.0),
+        # user 4, Acme: an event after the snapshot day does not count
+        (4, "2025-04-01 00:00:00", "Acme", "purchase", 10.0),
+        # user 5: an event without a brand is ignored; a cart -> appeal
+        (5, "2025-03-31 10:00:00", None, "purchase", 5.0),
+        (5, "2025-03-31 10:00:00", "Cosmo", "cart", None),
+        # user 6: a purchase 91 days ago is out of the act window but within advocate's 180 days,
+        # yet one purchase is no repurchase -> unaware (no other event)
+        (6, "2024-12-30 12:00:00", "Acme", "purchase", 10.0),
+    ]
+    df = pd.DataFrame(rows, columns=["user_id", "ts", "brand", "event_type", "value"])
+    return m3.validate(df)
+
+
+def test_edge_cases_match_the_pandas_reading(engine):
+    ev = edge_case_events()
+    got = engine.to_pandas(snapshot(engine.table(ev), "2025-03-31"))
+    ref = reference_snapshot(ev, "2025-03-31", StageRules())
+    assert_frame_matches(got, ref, sort_by=["user_id", "brand"])
+    by = {(r.user_id, r.brand): r.stage for r in got.itertuples()}
+    assert by == {(1, "Acme"): "appeal", (1, "Bolt"): "aware", (2, "Acme"): "aware",
+                  (3, "Acme"): "advocate", (3, "Bolt"): "act", (4, "Bolt"): "advocate",
+                  (5, "Cosmo"): "appeal"}
+
+
+def test_custom_rules(engine):
+    ev = edge_case_events()
+    rules = replace(StageRules(), appeal=StageRule("appeal", 30, (
+        Criterion(("browse",), min_count=2, count="events"),)))
+    got = engine.to_pandas(snapshot(engine.table(ev), "2025-03-31", rules))
+    # counting events instead of days, the duplicated browse now makes user 2 appeal
+    assert got.set_index(["user_id", "brand"]).stage[(2, "Acme")] == "appeal"
+    assert_frame_matches(got, reference_snapshot(ev, "2025-03-31", rules), sort_by=["user_id", "brand"])
+
+
+@pytest.fixture(scope="module")
+def stage_world():
+    windows = StageWindows(aware=7, appeal=10, act=20, advocate=30)
+    return m3.datasets.simulate(n_users=800, n_days=40, seed=21, truth="none", windows=windows), windows
+
+
+@pytest.mark.parametrize("day", ["2025-01-05", "2025-01-25", "2025-02-09"])
+def test_agrees_with_the_simulators_true_stages(engine, stage_world, day):
+    world, w = stage_world
+    rules = StageRules.with_windows(aware=w.aware, appeal=w.appeal, act=w.act, advocate=w.advocate)
+    got = engine.to_pandas(snapshot(engine.table(world.events), day, rules))
+    truth = world.truth.stages_on(day).assign(level=lambda t: t.stage.map(STAGES.index))
+    assert len(truth) > 100
+    assert_frame_matches(got, truth, sort_by=["user_id", "brand"])
+
+
+def test_random_events_match_the_pandas_reading(engine):
+    rng = np.random.default_rng(4)
+    n = 3000
+    ev = m3.validate(pd.DataFrame({
+        "user_id": rng.integers(0, 60, n),
+        "ts": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 200 * 86400, n), unit="s"),
+        "brand": rng.choice(["A", "B", "C"], n),
+        "event_type": rng.choice(["impression", "browse", "search", "cart", "purchase", "review", "share"],
+                                 n, p=[0.4, 0.3, 0.05, 0.05, 0.1, 0.07, 0.03]),
+        "value": rng.integers(1, 6, n).astype(float),
+    }))
+    t = engine.table(ev)
+    for day in ["2025-02-15", "2025-05-01", "2025-07-19"]:
+        assert_frame_matches(engine.to_pandas(snapshot(t, day)), reference_snapshot(ev, day, StageRules()),
+                             sort_by=["user_id", "brand"])
+
+
+def test_bad_input():
+    eng = m3.connect()
+    ev = eng.table(edge_case_events())
+    with pytest.raises(SchemaError, match="lacks column"):
+        snapshot(ev.drop("brand"), "2025-03-01")
+    with pytest.raises(ParameterError, match="date must be a date"):
+        snapshot(ev, "someday")
+    with pytest.raises(ParameterError, match="rules must be a StageRules"):
+        snapshot(ev, "2025-03-01", rules={"aware": 3})
+    with pytest.raises(ParameterError, match="window"):
+        StageRules.with_windows(aware=0)
+    with pytest.raises(ParameterError, match="event types"):
+        Criterion(("teleport",))
+    with pytest.raises(ParameterError, match="must be a StageRule for stage 'act'"):
+        StageRules(act=StageRules().aware)
+    raw = eng.table(pd.DataFrame({"user_id": [1], "ts": ["2025-01-01"], "brand": ["A"],
+                                  "event_type": ["browse"], "value": [None]}))
+    with pytest.raises(SchemaError, match="must be a timestamp"):
+        snapshot(raw, "2025-01-01")
