@@ -1,6 +1,17 @@
-"""The 4A consumer-asset model: stage rules and snapshots (flows, volumes and audiences to come)."""
+"""The 4A consumer-asset model: stage rules, snapshots, volumes, penetration, flows and audiences.
 
+Every analysis is an ibis expression over canonical events, so it runs
+unchanged on DuckDB and Spark.
+"""
+
+from .audiences import audience
+from .flows import FLOW_FROM, FLOW_TO, AssetFlows, flows
 from .rules import STAGE_LEVEL, STAGES, Criterion, StageRule, StageRules
-from .snapshot import snapshot
+from .stages import snapshot, snapshots
+from .volumes import AssetVolumes, Penetration, penetration, volumes
 
-__all__ = ["STAGES", "STAGE_LEVEL", "Criterion", "StageRule", "StageRules", "snapshot"]
+__all__ = [
+    "STAGES", "STAGE_LEVEL", "Criterion", "StageRule", "StageRules",
+    "snapshot", "snapshots", "volumes", "penetration", "flows", "audience",
+    "AssetVolumes", "Penetration", "AssetFlows", "FLOW_FROM", "FLOW_TO",
+]

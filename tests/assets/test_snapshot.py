@@ -13,26 +13,7 @@ from marketing360.assets import STAGES, Criterion, StageRule, StageRules, snapsh
 from marketing360.datasets.world import StageWindows
 from marketing360.errors import ParameterError, SchemaError
 from marketing360.testing import assert_frame_matches
-
-
-def reference_snapshot(events: pd.DataFrame, date, rules: StageRules) -> pd.DataFrame:
-    """Straightforward pandas: loop over the rules and criteria, count, take the highest stage."""
-    d = pd.Timestamp(date).normalize()
-    ev = events[events.brand.notna() & (events.ts < d + pd.Timedelta(days=1))].copy()
-    ev["day"] = ev.ts.dt.normalize()
-    best: dict[tuple, int] = {}
-    for level, rule in enumerate(rules.rules, start=1):
-        recent = ev[ev.day > d - pd.Timedelta(days=rule.window)]
-        for crit in rule.criteria:
-            hit = recent[recent.event_type.isin(crit.event_types)]
-            if crit.min_value is not None:
-                hit = hit[hit.value >= crit.min_value]
-            counts = (hit.groupby(["user_id", "brand"]).day.nunique() if crit.count == "days"
-                      else hit.groupby(["user_id", "brand"]).size())
-            for key in counts[counts >= crit.min_count].index:
-                best[key] = max(best.get(key, 0), level)
-    rows = [(u, b, lv, STAGES[lv]) for (u, b), lv in best.items()]
-    return pd.DataFrame(rows, columns=["user_id", "brand", "level", "stage"])
+from reference_4a import reference_snapshot
 
 
 def edge_case_events() -> pd.DataFrame:
