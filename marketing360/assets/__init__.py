@@ -8,10 +8,10 @@ from .audiences import audience
 from .flows import FLOW_FROM, FLOW_TO, AssetFlows, flows
 from .rules import STAGE_LEVEL, STAGES, Criterion, StageRule, StageRules
 from .stages import snapshot, snapshots
-from .volumes import AssetVolumes, Penetration, penetration, volumes
+from .volumes import AssetVolumes, Penetration, penetration, shoppers, volumes
 
 __all__ = [
     "STAGES", "STAGE_LEVEL", "Criterion", "StageRule", "StageRules",
-    "snapshot", "snapshots", "volumes", "penetration", "flows", "audience",
+    "snapshot", "snapshots", "volumes", "penetration", "shoppers", "flows", "audience",
     "AssetVolumes", "Penetration", "AssetFlows", "FLOW_FROM", "FLOW_TO",
 ]

@@ -27,7 +27,7 @@ from ..errors import ParameterError, SchemaError
 from ..results import Result
 from .rules import STAGES
 
-__all__ = ["volumes", "penetration", "AssetVolumes", "Penetration"]
+__all__ = ["volumes", "penetration", "shoppers", "AssetVolumes", "Penetration"]
 
 
 def _check_stages(stages: Table, what: str) -> None:
@@ -188,4 +188,20 @@ def penetration(stages: Table, population: Any, *, brands: Any = None, by: Seque
         pen = pen.mutate(index=pen.penetration / pen.category_penetration)
     return Penetration(pen, by=keys_by)
 
+
+def shoppers(events: Table, brands: Any = None, *, category: str | None = None) -> Table:
+    """A population: the consumers with any event of any brand (or of one category's brands).
+
+    Use it as ``penetration(..., population=shoppers(events, brands, category="phones"))``
+    for penetration among a category's shoppers rather than among everyone known.
+    """
+    if "user_id" not in events.columns or "brand" not in events.columns:
+        raise SchemaError("shoppers: the events table needs user_id and brand", table="events")
+    ev = events.filter(events.brand.notnull())
+    if category is not None:
+        if brands is None or "category" not in brands.columns:
+            raise ParameterError("shoppers of a category need brands= (a table of brand, category)")
+        cat = brands.filter(brands.category == category).select("brand")
+        ev = ev.semi_join(cat, "brand")
+    return ev.select("user_id").distinct()
 

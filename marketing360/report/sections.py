@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import overview, viz
+import pandas as pd
+
+from .. import assets, overview, viz
 from ..datasets.simulator import SimulationResult
 from ..engine import Engine
 from .builder import Report
@@ -61,7 +63,31 @@ def truth_section(report: Report, engine: Engine, world: SimulationResult, table
             floatfmt="{:,.3f}")
 
 
-SECTIONS: list[SectionBuilder] = [world_section, truth_section]
+def assets_section(report: Report, engine: Engine, world: SimulationResult, tables: dict[str, Any]) -> None:
+    """4A consumer assets: volumes, their weekly evolution, flows and the brand-vs-category benchmark."""
+    s = report.section("4A consumer assets")
+    ev = tables["events"]
+    start = pd.Timestamp(world.config["start"])
+    last = start + pd.Timedelta(days=world.config["n_days"] - 1)
+    rules = assets.StageRules()
+    s.text(f"Stages with JD's default rules (Aware {rules.aware.window} days, Appeal {rules.appeal.window}, "
+           f"Act {rules.act.window}, Advocate {rules.advocate.window}) on {last.date()}.")
+    snap = assets.snapshot(ev, last, rules)
+    vols = assets.volumes(snap)
+    s.table(vols.wide().reset_index(), caption=f"Consumers per brand and stage on {last.date()}",
+            floatfmt="{:,.0f}")
+    series = assets.snapshots(ev, pd.date_range(start + pd.Timedelta(days=6), last, freq="7D"), rules)
+    s.figure(assets.volumes(series).plot(), alt="4A volumes over time")
+    pen = assets.penetration(snap, tables["users"], brands=engine.table(world.brands))
+    s.figure(pen.plot("act"), alt="act penetration against the category")
+    d0 = max(start, last - pd.Timedelta(days=30))
+    fl = assets.flows(ev, d0, last, rules)
+    s.figure(fl.plot(), alt="4A flows")
+    s.table(fl.net_growth(), caption=f"Net growth of each stage from {d0.date()} to {last.date()}",
+            floatfmt="{:,.0f}")
+
+
+SECTIONS: list[SectionBuilder] = [world_section, truth_section, assets_section]
 
 
 def open_world(engine: Engine, world: SimulationResult) -> dict[str, Any]:

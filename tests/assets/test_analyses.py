@@ -100,6 +100,19 @@ def test_penetration_by_attribute_and_with_a_count(engine, world):
         penetration(snap, 1000, by=["geo"])
 
 
+def test_penetration_among_a_categorys_shoppers(engine, world):
+    from marketing360.assets import shoppers
+
+    t = engine.table(world.events)
+    cat = world.brands.category.iloc[0]
+    pop = shoppers(t, engine.table(world.brands), category=cat)
+    in_cat = world.brands.loc[world.brands.category == cat, "brand"]
+    ref_users = world.events.loc[world.events.brand.isin(in_cat), "user_id"].unique()
+    assert sorted(engine.to_pandas(pop).user_id) == sorted(ref_users)
+    pen = penetration(snapshot(t, "2025-02-05"), pop).to_frame()
+    assert (pen.population == len(ref_users)).all()
+
+
 def test_flows_and_net_growth(engine, world):
     t = engine.table(world.events)
     f = flows(t, "2025-01-15", "2025-02-05")
