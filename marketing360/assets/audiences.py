@@ -27,7 +27,8 @@ __all__ = ["audience"]
 
 
 def audience(events: Table, date: Any, stage: str, *, brand: str | None = None,
-             not_reached: str | None = None, within: int = 30, rules: StageRules | None = None) -> Table:
+             not_reached: str | None = None, within: int = 30, rules: StageRules | None = None,
+             tz: str = "UTC") -> Table:
     """Consumers of ``stage`` on ``date``, optionally those who did not reach ``not_reached`` within ``within`` days.
 
     Parameters
@@ -48,6 +49,8 @@ def audience(events: Table, date: Any, stage: str, *, brand: str | None = None,
         Days after ``date`` for ``not_reached``.
     rules : StageRules, optional
         The stage rules.
+    tz : str
+        Time zone of the calendar days (see :func:`snapshot`).
 
     Returns
     -------
@@ -58,7 +61,7 @@ def audience(events: Table, date: Any, stage: str, *, brand: str | None = None,
         if value is not None and value not in STAGES[1:]:
             raise ParameterError(f"{name} must be one of {list(STAGES[1:])}; found {value!r}")
     d = _day(date)
-    snap = snapshot(events, d, rules)
+    snap = snapshot(events, d, rules, tz=tz)
     pairs = snap.filter(snap.stage == stage)
     if brand is not None:
         pairs = pairs.filter(pairs.brand == brand)
@@ -69,6 +72,6 @@ def audience(events: Table, date: Any, stage: str, *, brand: str | None = None,
         raise ParameterError(f"not_reached ({not_reached}) must be a stage above {stage}")
     if not isinstance(within, int) or within < 1:
         raise ParameterError(f"within must be a whole number of days >= 1; found {within!r}")
-    later = snapshots(events, pd.date_range(d + pd.Timedelta(days=1), periods=within, freq="D"), rules)
+    later = snapshots(events, pd.date_range(d + pd.Timedelta(days=1), periods=within, freq="D"), rules, tz=tz)
     reached = later.filter(later.level >= STAGE_LEVEL[not_reached]).select("user_id", "brand").distinct()
     return pairs.anti_join(reached, ["user_id", "brand"]).order_by(["user_id", "brand"])

@@ -87,7 +87,8 @@ class AssetFlows(Result):
                           + (f", {brand}" if brand else ""), **kw)
 
 
-def flows(events: Table, start: Any, end: Any, rules: StageRules | None = None) -> AssetFlows:
+def flows(events: Table, start: Any, end: Any, rules: StageRules | None = None, *, tz: str = "UTC"
+          ) -> AssetFlows:
     """Transitions of consumer-brand pairs between the stages of ``start`` and of ``end``.
 
     Parameters
@@ -98,6 +99,8 @@ def flows(events: Table, start: Any, end: Any, rules: StageRules | None = None) 
         The two snapshot days (``start`` before ``end``).
     rules : StageRules, optional
         The stage rules.
+    tz : str
+        Time zone of the calendar days (see :func:`snapshot`).
 
     Returns
     -------
@@ -109,7 +112,7 @@ def flows(events: Table, start: Any, end: Any, rules: StageRules | None = None) 
     d0, d1 = _day(start), _day(end)
     if d1 <= d0:
         raise ParameterError(f"end ({d1.date()}) must be after start ({d0.date()})")
-    s = snapshots(events, [d0, d1], rules)
+    s = snapshots(events, [d0, d1], rules, tz=tz)
     a = s.filter(s.date == ibis.literal(d0.date())).select("user_id", "brand", from_level=s.level)
     b = s.filter(s.date == ibis.literal(d1.date())).select("user_id", "brand", to_level=s.level)
     j = a.outer_join(b, ["user_id", "brand"])

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import ibis
+import numpy as np
 import pandas as pd
 from ibis.expr.types import Table
 
@@ -54,6 +55,37 @@ def _check(events: Table) -> None:
     if not events.ts.type().is_timestamp():
         raise SchemaError(f"snapshot: events.ts must be a timestamp; found {events.ts.type()} "
                           "(run marketing360.validate first)", table="events", column="ts")
+
+
+def _local_events(events: Table, tz: str, lo: pd.Timestamp, hi: pd.Timestamp) -> Table:
+    """Events with a brand whose local time (column ``_lts``) lies in ``[lo, hi)``.
+
+    ``ts`` is UTC; ``tz`` names the time zone whose calendar days the rules count in.
+    The UTC offset is applied piecewise between the zone's transitions (found at
+    15-minute resolution, where every real-world transition falls), so daylight
+    saving time is exact and no engine-specific time-zone function is needed.
+    """
+    if tz == "UTC":
+        ev = events.filter((events.ts >= ibis.literal(lo, type="timestamp"))
+                           & (events.ts < ibis.literal(hi, type="timestamp")) & events.brand.notnull())
+        return ev.mutate(_lts=ev.ts)
+    try:
+        grid = pd.date_range(lo - pd.Timedelta(days=2), hi + pd.Timedelta(days=2), freq="15min", tz="UTC")
+        local = grid.tz_convert(tz)
+    except Exception:
+        raise ParameterError(f"tz must be an IANA time zone such as 'Asia/Shanghai'; found {tz!r}") from None
+    offset = (local.tz_localize(None) - grid.tz_localize(None)).total_seconds().astype("int64")
+    change = np.flatnonzero(np.diff(offset)) + 1
+    utc = grid.tz_localize(None)
+    ev = events.filter((events.ts >= ibis.literal(utc[0], type="timestamp"))
+                       & (events.ts < ibis.literal(utc[-1], type="timestamp")) & events.brand.notnull())
+    if len(change) == 0:
+        seconds: Any = ibis.literal(int(offset[0]), type="int64")
+    else:
+        branches = [(ev.ts < ibis.literal(utc[i], type="timestamp"), int(offset[i - 1])) for i in change]
+        seconds = ibis.cases(*branches, else_=int(offset[-1]))
+    ev = ev.mutate(_lts=ev.ts + seconds.as_interval("s"))
+    return ev.filter((ev._lts >= ibis.literal(lo, type="timestamp")) & (ev._lts < ibis.literal(hi, type="timestamp")))
 
 
 def _rules(rules: StageRules | None) -> StageRules:
@@ -94,7 +126,7 @@ def _with_level(g: Table, rules: StageRules, keys: list[str]) -> Table:
     return out.filter(out.level > 0).mutate(stage=names)
 
 
-def snapshot(events: Table, date: Any, rules: StageRules | None = None) -> Table:
+def snapshot(events: Table, date: Any, rules: StageRules | None = None, *, tz: str = "UTC") -> Table:
     """The 4A stage of every consumer-brand pair that is at least Aware at the end of ``date``.
 
     Parameters
@@ -107,6 +139,10 @@ def snapshot(events: Table, date: Any, rules: StageRules | None = None) -> Table
         window of ``w`` days looks at the days ``date - w + 1`` to ``date``.
     rules : StageRules, optional
         The stage rules (JD's definitions by default).
+    tz : str
+        Time zone whose calendar days the windows count (``ts`` stays UTC):
+        ``"Asia/Shanghai"`` makes a browse at 07:00 local on 1 March count on
+        1 March, not on 28 February (UTC). Daylight saving is handled exactly.
 
     Returns
     -------
@@ -118,23 +154,22 @@ def snapshot(events: Table, date: Any, rules: StageRules | None = None) -> Table
     _check(events)
     rules = _rules(rules)
     d = _day(date)
-    end = ibis.literal(d + pd.Timedelta(days=1), type="timestamp")
 
-    def since(window: int) -> Any:
-        return ibis.literal(d - pd.Timedelta(days=window - 1), type="timestamp")
+    def since(window: int) -> pd.Timestamp:
+        return d - pd.Timedelta(days=window - 1)
 
-    ev = events.filter((events.ts >= since(rules.max_window)) & (events.ts < end) & events.brand.notnull())
-    ev = ev.mutate(_day=ev.ts.date())
+    ev = _local_events(events, tz, since(rules.max_window), d + pd.Timedelta(days=1))
+    ev = ev.mutate(_day=ev._lts.date())
     aggs = {}
     for rule, crit, name in _criteria(rules):
-        cond = _matches(ev, crit) & (ev.ts >= since(rule.window))
+        cond = _matches(ev, crit) & (ev._lts >= ibis.literal(since(rule.window), type="timestamp"))
         aggs[name] = ev._day.nunique(where=cond) if crit.count == "days" else ev.count(where=cond)
     g = ev.group_by(["user_id", "brand"]).agg(**aggs)
     return _with_level(g, rules, ["user_id", "brand"]).order_by(["user_id", "brand"])
 
 
-def snapshots(events: Table, dates: Sequence[Any] | pd.DatetimeIndex, rules: StageRules | None = None
-              ) -> Table:
+def snapshots(events: Table, dates: Sequence[Any] | pd.DatetimeIndex, rules: StageRules | None = None,
+              *, tz: str = "UTC") -> Table:
     """The 4A stage of every pair on each of ``dates``: ``snapshot`` for many days in one pass.
 
     Parameters
@@ -145,6 +180,8 @@ def snapshots(events: Table, dates: Sequence[Any] | pd.DatetimeIndex, rules: Sta
         Snapshot days, e.g. ``pd.date_range("2025-01-07", "2025-03-31", freq="7D")``.
     rules : StageRules, optional
         The stage rules.
+    tz : str
+        Time zone of the calendar days (see :func:`snapshot`).
 
     Returns
     -------
@@ -158,10 +195,8 @@ def snapshots(events: Table, dates: Sequence[Any] | pd.DatetimeIndex, rules: Sta
     if not days:
         raise ParameterError("dates must name at least one day")
     first, last = days[0], days[-1]
-    lo = ibis.literal(first - pd.Timedelta(days=rules.max_window - 1), type="timestamp")
-    hi = ibis.literal(last + pd.Timedelta(days=1), type="timestamp")
-    ev = events.filter((events.ts >= lo) & (events.ts < hi) & events.brand.notnull())
-    ev = ev.mutate(_day=ev.ts.date())
+    ev = _local_events(events, tz, first - pd.Timedelta(days=rules.max_window - 1), last + pd.Timedelta(days=1))
+    ev = ev.mutate(_day=ev._lts.date())
     crits = _criteria(rules)
     daily = ev.group_by(["user_id", "brand", "_day"]).agg(
         **{name: ev.count(where=_matches(ev, crit)) for _, crit, name in crits})

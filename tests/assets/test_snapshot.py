@@ -120,3 +120,57 @@ def test_bad_input():
                                   "event_type": ["browse"], "value": [None]}))
     with pytest.raises(SchemaError, match="must be a timestamp"):
         snapshot(raw, "2025-01-01")
+
+
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "America/New_York"])
+def test_time_zones_count_local_days(engine, tz):
+    """Local calendar days, daylight saving included: the same as shifting every event by hand."""
+    rng = np.random.default_rng(7)
+    n = 2500
+    ev = m3.validate(pd.DataFrame({
+        "user_id": rng.integers(0, 50, n),
+        # around New York's switch to summer time (2025-03-09) and the days boundaries
+        "ts": pd.Timestamp("2025-02-20") + pd.to_timedelta(rng.integers(0, 30 * 86400, n), unit="s"),
+        "brand": rng.choice(["A", "B"], n),
+        "event_type": rng.choice(["impression", "browse", "cart", "purchase", "share"], n,
+                                 p=[0.4, 0.35, 0.1, 0.1, 0.05]),
+        "value": rng.integers(1, 6, n).astype(float),
+    }))
+    local = ev.assign(ts=ev.ts.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None))
+    rules = StageRules.with_windows(aware=3, appeal=5, act=7, advocate=9)
+    t = engine.table(ev)
+    for day in ["2025-03-08", "2025-03-09", "2025-03-12"]:
+        got = engine.to_pandas(snapshot(t, day, rules, tz=tz))
+        assert_frame_matches(got, reference_snapshot(local, day, rules), sort_by=["user_id", "brand"])
+    utc = engine.to_pandas(snapshot(t, "2025-03-09", rules))
+    assert not utc.equals(engine.to_pandas(snapshot(t, "2025-03-09", rules, tz=tz)))
+
+
+def test_a_browse_before_dawn_in_shanghai_counts_on_the_local_day(engine):
+    ev = m3.validate(pd.DataFrame({
+        "user_id": [1, 1], "brand": ["A", "A"], "event_type": ["browse", "browse"],
+        # 07:00 and 09:00 in Shanghai on 1 March: 23:00 on 28 February and 01:00 on 1 March in UTC
+        "ts": ["2025-02-28 23:00", "2025-03-01 01:00"]}))
+    t = engine.table(ev)
+    assert engine.to_pandas(snapshot(t, "2025-03-01"))["stage"].tolist() == ["appeal"]  # two UTC days
+    assert engine.to_pandas(snapshot(t, "2025-03-01", tz="Asia/Shanghai"))["stage"].tolist() == ["aware"]
+    assert engine.to_pandas(snapshot(t, "2025-02-28", tz="Asia/Shanghai")).empty
+    with pytest.raises(ParameterError, match="IANA time zone"):
+        snapshot(t, "2025-03-01", tz="Mars/Olympus")
+
+
+def test_a_brand_with_no_events(engine):
+    from marketing360.assets import penetration, volumes
+
+    ev = edge_case_events()
+    brands = pd.DataFrame({"brand": ["Acme", "Bolt", "Cosmo", "Ghost"],
+                           "category": ["x", "x", "y", "y"]})
+    t = engine.table(ev)
+    snap = snapshot(t, "2025-03-31")
+    assert "Ghost" not in set(volumes(snap).to_frame().brand)
+    pen = penetration(snap, 10, brands=engine.table(brands)).to_frame()
+    cosmo = pen[(pen.brand == "Cosmo") & (pen.stage == "appeal")].iloc[0]
+    # the category benchmark averages over both brands of y, Ghost counting as 0
+    assert cosmo.penetration == pytest.approx(0.1)
+    assert cosmo.category_penetration == pytest.approx(0.05)
+    assert cosmo["index"] == pytest.approx(2.0)
