@@ -1,6 +1,8 @@
-"""Root pytest hooks: notebooks that need Spark skip (or fail in CI) when Java is absent.
+"""Root pytest hooks: notebooks skip (or fail in CI) when what they need is absent.
 
-A notebook declares what it needs in its metadata: ``{"marketing360": {"requires": ["spark"]}}``.
+A notebook declares what it needs in its metadata:
+``{"marketing360": {"requires": ["spark", "shared_data"]}}`` — Java for Spark, the public
+data sets in ../shared/data.
 """
 
 from __future__ import annotations
@@ -20,13 +22,22 @@ def _requires(path: Path, cache: dict[Path, list[str]]) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from marketing360.datasets.shared import shared_data_dir
     from marketing360.engine.spark import java_available
 
-    if java_available() or os.environ.get("M360_REQUIRE_SPARK"):
-        return  # with M360_REQUIRE_SPARK set, a missing Java makes the notebook fail where it starts Spark
+    # with M360_REQUIRE_* set (CI), nothing is skipped: a missing need fails where it is used
+    missing = {}
+    if not java_available() and not os.environ.get("M360_REQUIRE_SPARK"):
+        missing["spark"] = "Java is not installed: this notebook runs Spark"
+    if not shared_data_dir().is_dir() and not os.environ.get("M360_REQUIRE_SHARED_DATA"):
+        missing["shared_data"] = f"the public data sets are not in {shared_data_dir()}"
+    if not missing:
+        return
     cache: dict[Path, list[str]] = {}
-    reason = "Java is not installed: this notebook runs Spark"
     for item in items:
         path = Path(str(item.fspath))
-        if path.suffix == ".ipynb" and "spark" in _requires(path, cache):
-            item.add_marker(pytest.mark.skip(reason=reason))
+        if path.suffix == ".ipynb":
+            for need in _requires(path, cache):
+                if need in missing:
+                    item.add_marker(pytest.mark.skip(reason=missing[need]))
+                    break

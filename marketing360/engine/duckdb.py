@@ -47,6 +47,8 @@ class DuckDBEngine(Engine):
             config["memory_limit"] = memory_limit
         self.path = None if path is None else Path(path)
         self.backend = ibis.duckdb.connect(":memory:" if path is None else str(path), **config)
+        # DuckDB draws a progress widget for long queries inside Jupyter: noise in saved notebooks
+        self.backend.con.execute("SET enable_progress_bar = false")
         self._keep: dict[str, Any] = {}  # registered Arrow data must outlive its views
 
     @property

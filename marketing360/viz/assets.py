@@ -33,10 +33,15 @@ def plot_volumes(volumes: pd.DataFrame, *, brand: str | None = None, ax: Any = N
                      colors=[STAGE_COLORS[s] for s in wide.columns], alpha=0.9)
         ax.figure.autofmt_xdate()
     else:
+        labels = [str(b) for b in wide.index]
+        if all(lbl.isdigit() for lbl in labels):  # numeric ids (a category code as brand) in numeric order
+            wide = wide.iloc[np.argsort([int(lbl) for lbl in labels], kind="stable")]
+            labels = [str(b) for b in wide.index]
         bottom = np.zeros(len(wide))
         for s in wide.columns:
-            ax.bar(wide.index.astype(str), wide[s].to_numpy(), bottom=bottom, label=s, color=STAGE_COLORS[s])
+            ax.bar(labels, wide[s].to_numpy(), bottom=bottom, label=s, color=STAGE_COLORS[s])
             bottom += wide[s].to_numpy()
+        ax.set_ylim(0, max(bottom.max(), 1) * 1.05)
     ax.set_ylabel("consumers")
     ax.set_title("4A consumer assets" + (f": {brand}" if brand else ""))
     ax.legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))

@@ -152,6 +152,9 @@ def test_audiences(engine, world):
         audience(t, "2025-01-15", "act", not_reached="appeal")
     with pytest.raises(ParameterError, match="stage must be one of"):
         audience(t, "2025-01-15", "loyal")
+    # the world ends on 2025-02-09: a follow-up past it would judge censored pairs
+    with pytest.raises(ParameterError, match="runs past the last event"):
+        audience(t, "2025-02-01", "appeal", not_reached="act", within=30)
 
 
 def test_bad_stage_tables(world):
