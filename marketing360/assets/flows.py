@@ -24,7 +24,7 @@ from ibis.expr.types import Table
 from ..errors import ParameterError
 from ..results import Result
 from .rules import STAGES, StageRules
-from .stages import _day, snapshots
+from .stages import _day, stage_pairs
 
 __all__ = ["flows", "AssetFlows", "FLOW_FROM", "FLOW_TO"]
 
@@ -112,12 +112,7 @@ def flows(events: Table, start: Any, end: Any, rules: StageRules | None = None, 
     d0, d1 = _day(start), _day(end)
     if d1 <= d0:
         raise ParameterError(f"end ({d1.date()}) must be after start ({d0.date()})")
-    s = snapshots(events, [d0, d1], rules, tz=tz)
-    a = s.filter(s.date == ibis.literal(d0.date())).select("user_id", "brand", from_level=s.level)
-    b = s.filter(s.date == ibis.literal(d1.date())).select("user_id", "brand", to_level=s.level)
-    j = a.outer_join(b, ["user_id", "brand"])
-    j = j.select(brand=ibis.coalesce(j.brand, j.brand_right), from_level=j.from_level.fill_null(0),
-                 to_level=j.to_level.fill_null(0))
+    j = stage_pairs(events, d0, d1, rules, tz=tz)
     names_from = ibis.cases(*[(j.from_level == i, FLOW_FROM[i]) for i in range(5)])
     names_to = ibis.cases(*[(j.to_level == i, STAGES[i]) for i in range(1, 5)], else_="lost")
     j = j.mutate(from_stage=names_from, to_stage=names_to)

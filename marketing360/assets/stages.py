@@ -32,7 +32,7 @@ from ibis.expr.types import Table
 from ..errors import ParameterError, SchemaError
 from .rules import STAGES, StageRules
 
-__all__ = ["snapshot", "snapshots"]
+__all__ = ["snapshot", "snapshots", "stage_pairs"]
 
 _NEEDED = ("user_id", "ts", "brand", "event_type", "value")
 
@@ -119,35 +119,63 @@ def _daily(events: Table, rules: StageRules, first: pd.Timestamp, last: pd.Times
         **{name: ev.count(where=_matches(ev, crit)) for _, crit, name in _criteria(rules)})
 
 
-def _window_counts(t: Table, rules: StageRules, start: dict[str, Any]) -> dict[str, Any]:
-    """Per criterion: qualifying days (or events) of ``t`` from ``start[stage]`` on."""
+def _window_counts(t: Table, rules: StageRules, start: dict[str, Any], *, end: Any = None,
+                   suffix: str = "") -> dict[str, Any]:
+    """Per criterion: qualifying days (or events) of ``t`` from ``start[stage]`` (to ``end``) on."""
     aggs = {}
     for rule, crit, name in _criteria(rules):
         inside = t._day >= start[rule.stage]
+        if end is not None:
+            inside = inside & (t._day <= end)
         if crit.count == "days":
-            aggs[name] = (inside & (t[name] > 0)).cast("int64").sum()
+            aggs[name + suffix] = (inside & (t[name] > 0)).cast("int64").sum()
         else:
-            aggs[name] = ibis.ifelse(inside, t[name], 0).sum()
+            aggs[name + suffix] = ibis.ifelse(inside, t[name], 0).sum()
     return aggs
 
 
-def _with_level(g: Table, rules: StageRules, keys: list[str]) -> Table:
-    """From per-criterion counts to the stage: the highest stage with a criterion met."""
+def _level(g: Table, rules: StageRules, suffix: str = "") -> Any:
+    """The stage level (0 to 4) from per-criterion counts: the highest stage with a criterion met."""
     def holds(rule: Any) -> Any:
         out = None
         for r, crit, name in _criteria(rules):
             if r is rule:
-                c = g[name] >= crit.min_count
+                c = g[name + suffix] >= crit.min_count
                 out = c if out is None else out | c
         return out
 
-    level = ibis.cases(
+    return ibis.cases(
         (holds(rules.advocate), 4), (holds(rules.act), 3), (holds(rules.appeal), 2),
         (holds(rules.aware), 1), else_=0,
     ).cast("int8")
-    out = g.select(*keys, level=level)
+
+
+def _window_starts(rules: StageRules, d: pd.Timestamp) -> dict[str, Any]:
+    return {rule.stage: ibis.literal((d - pd.Timedelta(days=rule.window - 1)).date()) for rule in rules.rules}
+
+
+def _with_level(g: Table, rules: StageRules, keys: list[str]) -> Table:
+    out = g.select(*keys, level=_level(g, rules))
     names = ibis.cases(*[(out.level == i, STAGES[i]) for i in range(1, 5)], else_=STAGES[0])
     return out.filter(out.level > 0).mutate(stage=names)
+
+
+def stage_pairs(events: Table, start: Any, end: Any, rules: StageRules | None = None, *,
+                tz: str = "UTC") -> Table:
+    """Each pair's stage level on two dates (``from_level``, ``to_level``; 0 = unaware), in one aggregation.
+
+    Pairs unaware on both dates are left out. This is what :func:`~marketing360.assets.flows`
+    counts; it needs no join, so it stays cheap on Spark.
+    """
+    _check(events)
+    rules = _rules(rules)
+    d0, d1 = _day(start), _day(end)
+    daily = _daily(events, rules, d0, d1, tz)
+    aggs = {**_window_counts(daily, rules, _window_starts(rules, d0), end=ibis.literal(d0.date()), suffix="_0"),
+            **_window_counts(daily, rules, _window_starts(rules, d1), suffix="_1")}
+    g = daily.group_by(["user_id", "brand"]).agg(**aggs)
+    out = g.select("user_id", "brand", from_level=_level(g, rules, "_0"), to_level=_level(g, rules, "_1"))
+    return out.filter((out.from_level > 0) | (out.to_level > 0))
 
 
 def snapshot(events: Table, date: Any, rules: StageRules | None = None, *, tz: str = "UTC") -> Table:
@@ -179,8 +207,7 @@ def snapshot(events: Table, date: Any, rules: StageRules | None = None, *, tz: s
     rules = _rules(rules)
     d = _day(date)
     daily = _daily(events, rules, d, d, tz)
-    starts = {rule.stage: ibis.literal((d - pd.Timedelta(days=rule.window - 1)).date()) for rule in rules.rules}
-    g = daily.group_by(["user_id", "brand"]).agg(**_window_counts(daily, rules, starts))
+    g = daily.group_by(["user_id", "brand"]).agg(**_window_counts(daily, rules, _window_starts(rules, d)))
     return _with_level(g, rules, ["user_id", "brand"]).order_by(["user_id", "brand"])
 
 
