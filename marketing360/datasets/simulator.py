@@ -469,7 +469,6 @@ class _BlockOut:
     outcome_rev: np.ndarray | None = None
     spend: np.ndarray | None = None  # (D, G, C)
     imps: np.ndarray | None = None  # (D, G, C)
-    n_events: int = 0
 
 
 def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
@@ -615,7 +614,6 @@ def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
             "end_day": np.concatenate(sp_end),
         })
         events = _events_table(w, ev_parts)
-        out.n_events = events.num_rows
         if events_dir is not None:
             pq.write_table(events, os.path.join(events_dir, f"part-{index:05d}.parquet"),
                            row_group_size=1 << 20)
@@ -694,11 +692,10 @@ def _emit_day(w: _World, blk: _Block, t: int, day0: int, n_del: np.ndarray, clic
         nan = np.full(len(bp), np.nan)
         add(bp, t0, _E["browse"], src, none_c, nan, nan)
         e = lv >= 2
-        kind = np.asarray(_ENGAGE_KINDS, np.int8)[np.searchsorted(_ENGAGE_CUM, u[e, 0])]
-        add(bp[e], t0[e] + 120, kind, src[e], none_c[e], nan[e], nan[e])
+        kind = np.asarray(_ENGAGE_KINDS, np.int8)[np.searchsorted(_ENGAGE_CUM, u[:, 0])]
+        add(bp[e], t0[e] + 120, kind[e], src[e], none_c[e], nan[e], nan[e])
         p3 = lv >= 3
-        extra_cart = p3 & ~(e & (np.asarray(_ENGAGE_KINDS, np.int8)[
-            np.searchsorted(_ENGAGE_CUM, u[:, 0])] == _E["cart"]))
+        extra_cart = p3 & ~(e & (kind == _E["cart"]))  # a purchase needs a cart event that day
         add(bp[extra_cart], t0[extra_cart] + 300, _E["cart"], src[extra_cart], none_c[extra_cart],
             nan[extra_cart], nan[extra_cart])
         add(bp[p3], t0[p3] + 600, _E["purchase"], src[p3], none_c[p3], np.round(value[bp[p3]], 2),
