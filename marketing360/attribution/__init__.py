@@ -1,0 +1,21 @@
+"""Multi-touch attribution: journeys, rules, Markov, Shapley, data-driven and causal deep models."""
+
+from .datadriven import (BASELINE, BaggedLogisticAttribution, CausalAttribution, JourneyMatrix,
+                         journey_matrix, probabilistic)
+from .deep import DeepMTA, JourneySequences, journey_sequences
+from .journeys import JOURNEY_KEY, PATH_SEP, Journeys, from_paths, journeys
+from .result import Attribution, compare
+from .markov import MarkovAttribution, markov, transitions
+from .shapley import MAX_CHANNELS, ShapleyAttribution, channel_sets, shapley
+from .rules import RULES, rule_based, touch_credit
+
+__all__ = [
+    "journeys", "from_paths", "Journeys", "JOURNEY_KEY", "PATH_SEP",
+    "Attribution", "compare",
+    "rule_based", "touch_credit", "RULES",
+    "markov", "transitions", "MarkovAttribution",
+    "shapley", "channel_sets", "ShapleyAttribution", "MAX_CHANNELS",
+    "journey_matrix", "JourneyMatrix", "BaggedLogisticAttribution", "probabilistic", "CausalAttribution",
+    "BASELINE",
+    "DeepMTA", "journey_sequences", "JourneySequences",
+]

@@ -1,0 +1,143 @@
+"""Rule-based attribution: first touch, last touch, last non-direct, linear, time decay, position based.
+
+Each rule gives every touchpoint of a converting journey a weight (the
+weights of a journey sum to 1); a channel is credited the sum of its
+touchpoints' weights times the journey's conversions (and value). The weights
+are ibis expressions, so the rules run on the engine the journeys live on.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from marketing360.attribution import from_paths, rule_based
+>>> j = from_paths(pd.DataFrame({"path": ["a > b > c", "b"], "conversions": [2, 1],
+...                              "value": [20.0, 5.0], "nulls": [0, 3]}))
+>>> rule_based(j, ["first_touch", "last_touch", "linear"]).table().round(3)
+      first_touch  last_touch  linear
+channel
+a             2.0         0.0   0.667
+b             1.0         1.0   1.667
+c             0.0         2.0   0.667
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Sequence
+
+import ibis
+import pandas as pd
+
+from ..errors import ParameterError
+from .journeys import JOURNEY_KEY, Journeys
+from .result import Attribution
+
+__all__ = ["rule_based", "RULES", "touch_credit"]
+
+Rule = Literal["first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based"]
+#: the rules, in the order they are usually shown
+RULES: tuple[str, ...] = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay",
+                          "position_based")
+
+
+def _weight(t: Any, rule: str, *, half_life_days: float, first: float, last: float,
+            direct: Sequence[str]) -> Any:
+    n, i = t.n_touches, t.touch
+    if rule == "first_touch":
+        return (i == 1).cast("float64")
+    if rule == "last_touch":
+        return (i == n).cast("float64")
+    if rule == "linear":
+        return 1.0 / n.cast("float64")
+    if rule == "last_non_direct":
+        w = ibis.window(group_by=list(JOURNEY_KEY))
+        last_nd = ibis.ifelse(t.channel.isin(list(direct)), ibis.null("int64"), i).max().over(w)
+        return (i == ibis.coalesce(last_nd, n)).cast("float64")
+    if rule == "position_based":
+        middle = (1.0 - first - last) / (n - 2).cast("float64")
+        two = ibis.ifelse(i == 1, first / (first + last), last / (first + last))
+        return ibis.cases((n == 1, 1.0), (n == 2, two), (i == 1, first), (i == n, last), else_=middle)
+    if rule == "time_decay":
+        raw = (2.0 ** (-t.hours / (24.0 * half_life_days)))
+        return raw / raw.sum().over(ibis.window(group_by=list(JOURNEY_KEY)))
+    raise ParameterError(f"unknown rule {rule!r}; choose from {list(RULES)}")
+
+
+def _check(journeys: Journeys, rules: Sequence[str], half_life_days: float, first: float, last: float) -> None:
+    if not isinstance(journeys, Journeys):
+        raise ParameterError(f"journeys must be a Journeys (from journeys() or from_paths()); "
+                             f"found {type(journeys).__name__}")
+    bad = [r for r in rules if r not in RULES]
+    if bad or not rules:
+        raise ParameterError(f"unknown rule(s) {bad or rules}; choose from {list(RULES)}")
+    if "time_decay" in rules:
+        if journeys.meta.get("source") == "paths":
+            raise ParameterError("time_decay needs touch times; journeys from a path table have none "
+                                 "(build them from events with journeys())")
+        if not (isinstance(half_life_days, (int, float)) and half_life_days > 0):
+            raise ParameterError(f"half_life_days must be positive; found {half_life_days!r}")
+    if "position_based" in rules:
+        if not (0 <= first and 0 <= last and first + last <= 1 and first + last > 0):
+            raise ParameterError(f"position_based needs first, last >= 0 with 0 < first + last <= 1; "
+                                 f"found first={first}, last={last}")
+
+
+def touch_credit(journeys: Journeys, rule: Rule = "last_touch", *, half_life_days: float = 7.0,
+                 first: float = 0.4, last: float = 0.4, direct: Sequence[str] = ("direct",)) -> Any:
+    """Every touchpoint of the converting journeys with its rule weight and credit.
+
+    Returns the ``touches`` table with ``weight`` (sums to 1 in a journey),
+    ``credit`` (weight x the journey's conversions) and ``credit_value``
+    (weight x its value): what :func:`rule_based` sums per channel, for
+    per-touchpoint or per-campaign reports.
+    """
+    _check(journeys, [rule], half_life_days, first, last)
+    t = journeys.touches.filter(journeys.touches.conversions > 0)
+    w = _weight(t, rule, half_life_days=half_life_days, first=first, last=last, direct=direct)
+    t = t.mutate(weight=w)
+    return t.mutate(credit=t.weight * t.conversions, credit_value=t.weight * t.value)
+
+
+def rule_based(journeys: Journeys, rules: Rule | Sequence[Rule] = ("first_touch", "last_touch", "linear"), *,
+               half_life_days: float = 7.0, first: float = 0.4, last: float = 0.4,
+               direct: Sequence[str] = ("direct",), by: str = "channel") -> Attribution:
+    """Credit conversions with one or more rules.
+
+    Parameters
+    ----------
+    journeys : Journeys
+        From :func:`~marketing360.attribution.journeys` or :func:`~marketing360.attribution.from_paths`.
+    rules : str or sequence of str
+        Any of ``first_touch``, ``last_touch``, ``last_non_direct`` (the last
+        touch whose channel is not in ``direct``; the last touch if all are),
+        ``linear`` (equal shares), ``time_decay`` (weight halves every
+        ``half_life_days`` before the conversion), ``position_based``
+        (U-shaped: ``first`` to the first touch, ``last`` to the last, the rest
+        split evenly among the others; two touches split ``first : last``).
+    by : str
+        ``"channel"`` (the journeys' key) or ``"campaign"`` (journeys from events).
+
+    Returns
+    -------
+    Attribution
+        One method per rule; journeys without touches are not credited
+        (``meta["unattributed"]`` counts their conversions when known).
+    """
+    rules = [rules] if isinstance(rules, str) else list(rules)
+    _check(journeys, rules, half_life_days, first, last)
+    if by not in ("channel", "campaign"):
+        raise ParameterError(f"by must be 'channel' or 'campaign'; found {by!r}")
+    t = journeys.touches.filter(journeys.touches.conversions > 0)
+    aggs = {}
+    for r in rules:
+        w = _weight(t, r, half_life_days=half_life_days, first=first, last=last, direct=direct)
+        t = t.mutate(**{f"_w_{r}": w})
+    for r in rules:
+        aggs[f"c_{r}"] = (t[f"_w_{r}"] * t.conversions).sum()
+        aggs[f"v_{r}"] = (t[f"_w_{r}"] * t.value).sum()
+    g = t.group_by(t[by].name("channel")).agg(**aggs).order_by("channel")
+    wide = g.to_pyarrow().to_pandas()
+    frames = [pd.DataFrame({"method": r, "channel": wide["channel"], "conversions": wide[f"c_{r}"],
+                            "value": wide[f"v_{r}"]}) for r in rules]
+    meta: dict[str, Any] = {"key": journeys.key if by == "channel" else by,
+                            "half_life_days": half_life_days, "first": first, "last": last,
+                            "direct": list(direct)}
+    return Attribution(pd.concat(frames, ignore_index=True), **meta)

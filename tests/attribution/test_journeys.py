@@ -1,0 +1,124 @@
+"""Journeys on every engine against a plain-Python reading of the definition; path tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import marketing360 as m3
+from marketing360.attribution import from_paths, journeys
+from marketing360.datasets import read_channelattribution_paths
+from marketing360.errors import ParameterError, SchemaError
+from marketing360.testing import assert_frame_matches
+from reference_mta import reference_journeys, reference_paths
+
+
+def random_events(seed: int, n_users: int = 60, days: int = 25) -> pd.DataFrame:
+    """Events with ties, several brands, missing channels and brands, purchases with and without value."""
+    rng = np.random.default_rng(seed)
+    n = n_users * 12
+    types = rng.choice(["impression", "click", "browse", "purchase", "cart"], n, p=[.5, .15, .15, .12, .08])
+    df = pd.DataFrame({
+        "user_id": rng.integers(0, n_users, n),
+        # hourly stamps over few days: many ties, also between a touch and a purchase
+        "ts": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, days * 24, n), unit="h"),
+        "brand": rng.choice(["A", "B", None], n, p=[.55, .4, .05]),
+        "event_type": types,
+        "channel": rng.choice(["search", "display", "video", "direct", None], n, p=[.3, .3, .2, .15, .05]),
+        "campaign": rng.choice(["c1", "c2", "c3"], n),
+        "value": np.where(types == "purchase", rng.choice([10.0, 25.0, np.nan], n), np.nan),
+        "cost": np.where(np.isin(types, ["impression", "click"]), 0.5, np.nan),
+    })
+    return m3.validate(df, "events")
+
+
+@pytest.fixture(scope="module")
+def events():
+    return random_events(7)
+
+
+@pytest.mark.parametrize("lookback,by", [(30, "brand"), (3, "brand"), (2.5, None)])
+def test_paths_match_the_reference(engine, events, lookback, by):
+    j = journeys(engine.table(events), lookback_days=lookback, by=by)
+    got = engine.to_pandas(j.paths())
+    ref = reference_paths(reference_journeys(events, lookback_days=lookback, by=by))
+    assert len(ref) >= 10
+    assert_frame_matches(got, ref, sort_by=["path"])
+
+
+def test_journey_table_counts_every_conversion_and_one_tail_per_consumer(engine, events):
+    j = journeys(engine.table(events), lookback_days=5)
+    table = engine.to_pandas(j.table)
+    ref = reference_journeys(events, lookback_days=5)
+    assert table.conversions.sum() == sum(r["converted"] for r in ref) == (events.event_type == "purchase").sum() \
+        - events[(events.event_type == "purchase") & events.brand.isna()].shape[0]
+    assert table.nulls.sum() == sum(not r["converted"] for r in ref)
+    ref_n = sorted(len(r["touches"]) for r in ref)
+    assert sorted(table.n_touches.tolist()) == ref_n
+    assert table.value.sum() == pytest.approx(sum(r["value"] for r in ref))
+    # touches: positions 1..n in time order, hours before the journey's end never negative
+    t = engine.to_pandas(j.touches)
+    assert (t.hours >= 0).all() and (t.hours <= 5 * 24).all()
+    assert (t.groupby(["user_id", "brand", "journey"]).touch.max() == t.groupby(
+        ["user_id", "brand", "journey"]).n_touches.first()).all()
+    assert t.cost.sum() == pytest.approx(0.5 * len(t))
+
+
+def test_hand_made_journeys(duckdb_engine):
+    ev = m3.validate(pd.DataFrame({
+        "user_id": [1, 1, 1, 1, 1, 1, 2],
+        "ts": ["2025-01-01", "2025-01-20", "2025-02-15", "2025-02-15", "2025-02-16", "2025-02-20", "2025-02-01"],
+        "brand": "A",
+        "channel": ["video", "display", "search", "email", "direct", "video", "search"],
+        "event_type": ["impression", "impression", "click", "purchase", "purchase", "impression", "purchase"],
+        "value": [None, None, None, 40.0, 15.0, None, 9.0]}))
+    j = journeys(duckdb_engine.table(ev), lookback_days=30)
+    table = duckdb_engine.to_pandas(j.table).sort_values(["user_id", "journey"]).reset_index(drop=True)
+    # user 1: video (46 days before) is out of the window; the touch at the purchase's instant counts;
+    # the second purchase has no touch; the tail holds the last impression; user 2 bought with no ad
+    assert table[["user_id", "journey", "conversions", "nulls", "value", "n_touches"]].values.tolist() == [
+        [1, 0, 1.0, 0.0, 40.0, 2], [1, 1, 1.0, 0.0, 15.0, 0], [1, 2, 0.0, 1.0, 0.0, 1],
+        [2, 0, 1.0, 0.0, 9.0, 0], [2, 1, 0.0, 1.0, 0.0, 0]]
+    paths = duckdb_engine.to_pandas(j.paths())
+    assert paths.values.tolist() == [["display > search", 1.0, 40.0, 0.0], ["video", 0.0, 0.0, 1.0]]
+    hours = duckdb_engine.to_pandas(j.touches.order_by(["journey", "touch"])).hours.tolist()
+    assert hours == [26 * 24, 0.0, 0.0]  # display 26 days before, search at the purchase, tail at the end
+
+
+def test_population_adds_empty_tails(duckdb_engine, events):
+    users = pd.DataFrame({"user_id": np.arange(100), "brand": "A"})
+    j = journeys(duckdb_engine.table(events), population=duckdb_engine.table(users))
+    table = duckdb_engine.to_pandas(j.table)
+    tails = table[table.nulls > 0]
+    assert sorted(tails.user_id) == list(range(100))
+    assert set(tails.brand) == {"A"}
+
+
+def test_paths_round_trip_through_the_channelattribution_layout(engine, tmp_path):
+    df = read_channelattribution_paths()
+    j = from_paths(engine.table(df))
+    got = engine.to_pandas(j.paths())
+    assert_frame_matches(got, df.fillna({"value": 0.0, "nulls": 0.0}), sort_by=["path"])
+    t = engine.to_pandas(j.touches)
+    assert len(t) == int(df.path.str.count(" > ").sum() + len(df))
+
+
+def test_bad_input(duckdb_engine, events):
+    t = duckdb_engine.table(events)
+    with pytest.raises(SchemaError, match="channel"):
+        journeys(t.drop("channel"))
+    with pytest.raises(ParameterError, match="lookback_days"):
+        journeys(t, lookback_days=0)
+    with pytest.raises(ParameterError, match="touch_types"):
+        journeys(t, touch_types=["impresion"])
+    with pytest.raises(ParameterError, match="conversion"):
+        journeys(t, conversion="purchase", touch_types=["purchase"])
+    with pytest.raises(ParameterError, match="end"):
+        journeys(t, end="not a date")
+    with pytest.raises(SchemaError, match="ts"):
+        journeys(duckdb_engine.table(events.assign(ts=events.ts.astype(str))))
+    with pytest.raises(ParameterError, match="ibis table"):
+        journeys(events)
+    with pytest.raises(SchemaError, match="conversions"):
+        from_paths(pd.DataFrame({"path": ["a"]}))
