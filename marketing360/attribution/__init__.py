@@ -3,6 +3,7 @@
 from .datadriven import (BASELINE, BaggedLogisticAttribution, CausalAttribution, JourneyMatrix,
                          journey_matrix, probabilistic)
 from .deep import DeepMTA, JourneySequences, journey_sequences
+from .evaluate import score
 from .journeys import JOURNEY_KEY, PATH_SEP, Journeys, from_paths, journeys
 from .result import Attribution, compare
 from .markov import MarkovAttribution, markov, transitions
@@ -11,7 +12,7 @@ from .rules import RULES, rule_based, touch_credit
 
 __all__ = [
     "journeys", "from_paths", "Journeys", "JOURNEY_KEY", "PATH_SEP",
-    "Attribution", "compare",
+    "Attribution", "compare", "score",
     "rule_based", "touch_credit", "RULES",
     "markov", "transitions", "MarkovAttribution",
     "shapley", "channel_sets", "ShapleyAttribution", "MAX_CHANNELS",

@@ -1,8 +1,8 @@
 """Markov-chain attribution (Anderl et al. 2016) with exact removal effects.
 
-Journeys are read as walks of a Markov chain of order ``k``: a state is the
-last ``k`` channels, every journey starts in ``(start)`` and ends in
-``(conversion)`` or ``(null)``. The probability of reaching ``(conversion)``
+Journeys are read as walks of a Markov chain of order ``k``: a state is a
+window of ``k`` consecutive channels (as in ChannelAttribution), every
+journey starts in ``(start)`` and ends in ``(conversion)`` or ``(null)``. The probability of reaching ``(conversion)``
 from ``(start)`` solves the absorbing-chain system ``(I - Q) x = r`` (``Q``:
 transitions between transient states, ``r``: the one-step conversion
 probability). The **removal effect** of a channel is the relative drop of that
@@ -57,17 +57,26 @@ def transitions(journeys: Journeys, order: int = 1) -> Any:
     ``from_state, to_state, weight, value``: journeys (conversions + nulls)
     that moved from one state to the next; ``to_state`` is ``(conversion)``
     (``value``: their conversion value) or ``(null)`` at a journey's end.
-    States of order > 1 join channels with ``"\\x1f"``.
+
+    States follow ChannelAttribution: a state is a window of ``order``
+    consecutive channels sliding one touch at a time (a journey shorter than
+    ``order`` is one state), and a state equal to the one before it is merged
+    (so a repeated channel makes no self-transition). States of order > 1
+    join channels with ``"\\x1f"``.
     """
     order = _order(order)
     t = journeys.touches
-    w = ibis.window(group_by=list(JOURNEY_KEY), order_by=t.touch)
+    key = list(JOURNEY_KEY)
+    w = ibis.window(group_by=key, order_by=t.touch)
     parts = [t.channel.lag(m).over(w) for m in range(order - 1, 0, -1)] + [t.channel]
     t = t.mutate(_state=ibis.literal(_SEP).join(parts) if order > 1 else t.channel)
-    t = t.mutate(_prev=t._state.lag().over(ibis.window(group_by=list(JOURNEY_KEY), order_by=t.touch)))
-    steps = t.select(from_state=ibis.coalesce(t._prev, START), to_state=t._state,
-                     weight=t.conversions + t.nulls, value=ibis.literal(0.0))
+    t = t.filter((t.touch >= order) | (t.touch == t.n_touches))
+    t = t.mutate(_prev=t._state.lag().over(ibis.window(group_by=key, order_by=t.touch)))
     last = t.filter(t.touch == t.n_touches)
+    t = t.filter(t._prev.isnull() | (t._prev != t._state))
+    t = t.mutate(_from=t._state.lag().over(ibis.window(group_by=key, order_by=t.touch)))
+    steps = t.select(from_state=ibis.coalesce(t._from, START), to_state=t._state,
+                     weight=t.conversions + t.nulls, value=ibis.literal(0.0))
     conv = last.filter(last.conversions > 0).select(from_state=last._state, to_state=ibis.literal(CONVERSION),
                                                      weight=last.conversions, value=last.value)
     null = last.filter(last.nulls > 0).select(from_state=last._state, to_state=ibis.literal(NULL),

@@ -99,13 +99,15 @@ def reference_rules(paths: pd.DataFrame, rule: str, **kw) -> pd.DataFrame:
 
 
 def reference_markov(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
-    """Removal effects from a dense chain: removed states' in-flows are redirected to (null)."""
+    """Removal effects from a dense chain (ChannelAttribution's states); removed states' in-flows go to (null)."""
     counts: dict[tuple, dict[tuple, float]] = defaultdict(lambda: defaultdict(float))
     rewards: dict[tuple, float] = defaultdict(float)
     start, conv, null = ("<s>",), ("<c>",), ("<n>",)
     for r in paths.itertuples():
         ch = r.path.split(" > ")
-        states = [tuple(ch[max(0, i - order + 1): i + 1]) for i in range(len(ch))]
+        # windows of `order` consecutive channels (one state for a shorter path), repeats merged
+        states = [tuple(ch[i - order + 1: i + 1]) for i in range(order - 1, len(ch))] or [tuple(ch)]
+        states = [s for i, s in enumerate(states) if i == 0 or s != states[i - 1]]
         n_j = r.conversions + (0.0 if pd.isna(r.nulls) else r.nulls)
         prev = start
         for s in states:

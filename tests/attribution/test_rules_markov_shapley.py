@@ -195,3 +195,36 @@ def test_compare_and_errors(duckdb_engine, ca_paths):
     assert compare(markov(j), markov(j, order=2)).methods == ["markov", "markov_2"]
     with pytest.raises(ParameterError, match="worth"):
         shapley(j, worth="value")
+
+
+# ------------------------------------------------------------------ ChannelAttribution's own numbers
+
+REFERENCE = __import__("pathlib").Path(__file__).parent / "reference"
+
+
+def test_first_last_linear_reproduce_channelattribution_exactly(engine, ca_paths):
+    """``heuristic_models`` of ChannelAttribution on Data.csv (benchmarks/channelattribution_reference.py)."""
+    ref = pd.read_csv(REFERENCE / "heuristic.csv").set_index("channel_name")
+    got = rule_based(from_paths(engine.table(ca_paths)), ["first_touch", "last_touch", "linear"])
+    conv, val = got.table("conversions"), got.table("value")
+    for ours, theirs in (("first_touch", "first_touch"), ("last_touch", "last_touch"), ("linear", "linear_touch")):
+        np.testing.assert_allclose(conv.loc[ref.index, ours], ref[f"{theirs}_conversions"], rtol=1e-12)
+        np.testing.assert_allclose(val.loc[ref.index, ours], ref[f"{theirs}_value"], rtol=1e-9)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_markov_agrees_with_channelattribution_within_its_simulation_noise(duckdb_engine, ca_paths, order):
+    """ChannelAttribution simulates; 8 independent seeds give its mean and run-to-run spread."""
+    ref = pd.read_csv(REFERENCE / f"markov_order{order}.csv")
+    assert ref.seed.nunique() == 8
+    g = ref.groupby("channel_name").agg(
+        re=("removal_effects_conversion", "mean"), sd=("removal_effects_conversion", "std"),
+        rev=("removal_effects_conversion_value", "mean"), sdv=("removal_effects_conversion_value", "std"))
+    m = markov(from_paths(duckdb_engine.table(ca_paths)), order=order)
+    ours = m.removal_effects.set_index("channel").loc[g.index]
+    # within 3.5 single-run standard deviations (or 1e-3 where the spread is tiny)
+    assert ((ours.removal_effect - g.re).abs() <= 3.5 * g.sd + 1e-3).all()
+    assert ((ours.removal_effect_value - g.rev).abs() <= 3.5 * g.sdv + 1e-3).all()
+    f = m.to_frame()
+    assert f.conversions.sum() == pytest.approx(ca_paths.conversions.sum())
+    assert f.value.sum() == pytest.approx(ca_paths.value.sum())

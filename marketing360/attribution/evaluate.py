@@ -1,0 +1,89 @@
+"""Score attributions against a known truth (the simulator's incremental conversions per channel).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from marketing360.attribution import Attribution, score
+>>> a = Attribution(pd.DataFrame({"method": "last_touch", "channel": ["a", "b"],
+...                               "conversions": [30.0, 10.0], "value": [0.0, 0.0]}))
+>>> truth = pd.Series({"a": 10.0, "b": 10.0})
+>>> score(a, truth)[["abs_error", "relative_error", "share_error"]]
+            abs_error  relative_error  share_error
+method
+last_touch       20.0             1.0         0.25
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from .result import Attribution
+
+__all__ = ["score"]
+
+
+def _truth_series(truth: Any, what: str) -> pd.Series:
+    if isinstance(truth, pd.Series):
+        s = truth
+    elif isinstance(truth, pd.DataFrame):
+        col = {"conversions": "conversions", "value": "revenue"}[what]
+        if "channel" not in truth.columns or col not in truth.columns and what not in truth.columns:
+            raise ParameterError(f"truth needs columns 'channel' and {col!r}; found {list(truth.columns)}")
+        s = truth.set_index("channel")[col if col in truth.columns else what]
+    else:
+        raise ParameterError(f"truth must be a Series (channel -> amount) or a DataFrame; found {type(truth).__name__}")
+    s = s.astype(float)
+    if s.isna().any() or (s < 0).any():
+        raise ParameterError("truth amounts must be non-negative numbers")
+    if s.sum() <= 0:
+        raise ParameterError("truth amounts sum to zero: nothing to compare shares with")
+    return s
+
+
+def score(result: Attribution, truth: Any, *, what: str = "conversions") -> pd.DataFrame:
+    """Errors of each method's credits against the true amount per channel.
+
+    Parameters
+    ----------
+    result : Attribution
+        One or more methods (e.g. :func:`~marketing360.attribution.compare` of several).
+    truth : pandas.Series or DataFrame
+        True amount per channel; a simulator's ``truth.shapley`` or
+        ``truth.incremental`` frame (``channel, conversions, revenue``) works as is.
+    what : {"conversions", "value"}
+        Compare credited conversions (with truth ``conversions``) or value (with ``revenue``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per method, sorted best first by ``share_error``: ``credited`` and
+        ``truth`` totals over the truth's channels, ``abs_error`` (sum of
+        absolute differences per channel), ``relative_error`` (``abs_error``
+        / true total), ``share_error`` (half the sum of absolute differences
+        between credited and true shares: 0 = same split, 1 = disjoint) and
+        ``rank_correlation`` (Spearman, of channels' amounts). Channels absent
+        from the truth (e.g. ``(baseline)``) are left out; truth channels a
+        method did not credit count as 0.
+    """
+    if not isinstance(result, Attribution):
+        raise ParameterError(f"result must be an Attribution; found {type(result).__name__}")
+    if what not in ("conversions", "value"):
+        raise ParameterError(f"what must be 'conversions' or 'value'; found {what!r}")
+    t = _truth_series(truth, what)
+    tab = result.table(what).reindex(t.index).fillna(0.0)
+    rows = []
+    for m in tab.columns:
+        c = tab[m].astype(float)
+        share = c / c.sum() if c.sum() > 0 else c * np.nan
+        rows.append({
+            "method": m, "credited": float(c.sum()), "truth": float(t.sum()),
+            "abs_error": float((c - t).abs().sum()),
+            "relative_error": float((c - t).abs().sum() / t.sum()),
+            "share_error": float((share - t / t.sum()).abs().sum() / 2),
+            "rank_correlation": float(c.rank().corr(t.rank())) if len(t) > 1 else np.nan,
+        })
+    return pd.DataFrame(rows).set_index("method").sort_values("share_error", kind="mergesort")
