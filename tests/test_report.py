@@ -17,7 +17,8 @@ def test_demo_writes_the_report(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--quiet"]) == 0
     html = (tmp_path / "report.html").read_text()
     assert "The world" in html and "Planted truth" in html and "4A consumer assets" in html
-    assert len(re.findall(r"data:image/png;base64,", html)) >= 6
+    assert "Multi-touch attribution" in html and "share_error" in html
+    assert len(re.findall(r"data:image/png;base64,", html)) >= 8
     assert "wrote" in capsys.readouterr().out
 
 

@@ -81,6 +81,13 @@ class Journeys:
     key: str = "channel"
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def cache(self) -> "Journeys":
+        """The same journeys computed once and kept by the engine (a DuckDB temp table, a Spark cache).
+
+        Each analysis re-reads the events otherwise: cache before running several methods.
+        """
+        return Journeys(table=self.table.cache(), touches=self.touches.cache(), key=self.key, meta=dict(self.meta))
+
     def paths(self) -> Table:
         """The journeys with at least one touch as a ChannelAttribution path table.
 

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from .. import assets, overview, viz
+from .. import assets, attribution, overview, viz
 from ..datasets.simulator import SimulationResult
 from ..engine import Engine
 from .builder import Report
@@ -87,7 +87,34 @@ def assets_section(report: Report, engine: Engine, world: SimulationResult, tabl
             floatfmt="{:,.0f}")
 
 
-SECTIONS: list[SectionBuilder] = [world_section, truth_section, assets_section]
+def attribution_section(report: Report, engine: Engine, world: SimulationResult, tables: dict[str, Any]) -> None:
+    """Multi-touch attribution: journeys, rules, Markov, Shapley and causal Shapley, scored against the truth."""
+    s = report.section("Multi-touch attribution")
+    ev = tables["events"]
+    brands = engine.table(pd.DataFrame({"brand": sorted(world.brands.brand)}))
+    population = tables["users"].select("user_id").cross_join(brands)
+    j = attribution.journeys(ev, lookback_days=30, population=population)
+    summary = j.summary()
+    s.text(f"Journeys of each consumer and brand, 30-day look-back: {summary.journeys.sum():,.0f} journeys, "
+           f"{summary.conversions.sum():,.0f} conversions, of which "
+           f"{summary.loc[~summary.has_touches, 'conversions'].sum():,.0f} had no ad before them.")
+    result = attribution.compare(
+        attribution.rule_based(j, ["first_touch", "last_touch", "linear", "time_decay"]),
+        attribution.markov(j), attribution.shapley(j), attribution.CausalAttribution().fit(j).attribute())
+    truth = world.truth.shapley if world.truth.shapley is not None else world.truth.incremental
+    if truth is not None:
+        s.table(attribution.score(result, truth).reset_index(),
+                caption="Each method against the true incremental conversions per channel (best split first)",
+                floatfmt="{:,.3f}")
+        s.figure(viz.plot_attribution(result.table(), truth=truth.set_index("channel").conversions,
+                                      title="Conversions credited per channel, and the truth"),
+                 alt="attribution by method")
+    else:
+        s.figure(result.plot(), alt="attribution by method")
+    s.figure(attribution.markov(j).plot_graph(), alt="Markov transition graph")
+
+
+SECTIONS: list[SectionBuilder] = [world_section, truth_section, assets_section, attribution_section]
 
 
 def open_world(engine: Engine, world: SimulationResult) -> dict[str, Any]:

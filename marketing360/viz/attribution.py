@@ -21,7 +21,7 @@ def plot_attribution(table: pd.DataFrame, *, ylabel: str = "conversions", truth:
     plt = _plt()
     own = ax is None
     if own:
-        _, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(table) * max(1, len(table.columns)) ** 0.5 + 3), 4))
+        _, ax = plt.subplots(figsize=(min(12.0, 4.0 + 1.2 * len(table)), 4))
     if table.empty:
         raise ValueError("nothing to plot: the attribution table is empty")
     x = np.arange(len(table))
@@ -42,18 +42,19 @@ def plot_attribution(table: pd.DataFrame, *, ylabel: str = "conversions", truth:
     return _done(ax, own)
 
 
-def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: float = 0.05,
+def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: float = 0.1,
                           title: str = "Markov transition graph", ax: Any = None) -> Any:
     """Channels on a circle between ``(start)`` (left) and the absorbing states (right).
 
-    Edges with a transition probability of at least ``min_prob`` are drawn,
-    thicker and darker for likelier moves. Higher-order chains are shown by
+    Edges between channels with a transition probability of at least
+    ``min_prob`` are drawn, thicker and darker for likelier moves; every edge
+    into ``(conversion)`` is drawn (green) and labelled with its probability. Higher-order chains are shown by
     their last channel (the probabilities are averaged over the histories).
     """
     plt = _plt()
     own = ax is None
     if own:
-        _, ax = plt.subplots(figsize=(7, 6))
+        _, ax = plt.subplots(figsize=(8, 5))
     m = matrix.copy()
     if order > 1:  # collapse histories to their last channel, weighting rows equally
         m.index = [s.split(",")[-1] for s in m.index]
@@ -61,27 +62,38 @@ def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: flo
         m = m.T.groupby(level=0).sum().T.groupby(level=0).mean()
         m = m.div(m.sum(axis=1), axis=0)
     channels = sorted({*m.index, *m.columns} - {"(start)", "(conversion)", "(null)"})
-    pos: dict[str, tuple[float, float]] = {"(start)": (-1.6, 0.0), "(conversion)": (1.6, 0.45),
-                                           "(null)": (1.6, -0.45)}
+    pos: dict[str, tuple[float, float]] = {"(start)": (-2.1, 0.0), "(conversion)": (2.3, 0.6),
+                                           "(null)": (2.3, -0.6)}
     for i, c in enumerate(channels):
         a = 2 * np.pi * i / max(len(channels), 1) + np.pi / 2
         pos[c] = (0.9 * np.cos(a), 0.9 * np.sin(a))
     cmap = plt.get_cmap("Blues")
+    conv = m["(conversion)"] if "(conversion)" in m.columns else pd.Series(0.0, index=m.index)
+    top = float(conv.max()) if len(conv) and conv.max() > 0 else 1.0
     for src in m.index:
         for dst in m.columns:
             p = float(m.at[src, dst])
-            if p < min_prob or src == dst or src not in pos or dst not in pos:
+            if src == dst or src not in pos or dst not in pos or p <= 0:
                 continue
             (x0, y0), (x1, y1) = pos[src], pos[dst]
+            if dst == "(conversion)":
+                style = dict(color="#238b45", lw=0.8 + 3 * p / top)
+                mx, my = x0 + 0.45 * (x1 - x0), y0 + 0.45 * (y1 - y0)
+                ax.text(mx, my, f"{p:.1%}", fontsize=6, color="#238b45", ha="center", va="center",
+                        bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8), zorder=6)
+            elif p >= min_prob:
+                style = dict(color=cmap(0.35 + 0.65 * p), lw=0.5 + 4 * p)
+            else:
+                continue
             ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                        arrowprops=dict(arrowstyle="-|>", color=cmap(0.35 + 0.65 * p), lw=0.5 + 4 * p,
-                                        shrinkA=14, shrinkB=14, connectionstyle="arc3,rad=0.12"))
+                        arrowprops=dict(arrowstyle="-|>", shrinkA=14, shrinkB=14, connectionstyle="arc3,rad=0.12",
+                                        **style))
     for name, (x, y) in pos.items():
         face = {"(start)": "#dddddd", "(conversion)": "#74c476", "(null)": "#fb6a4a"}.get(name, "#fdd0a2")
-        ax.scatter([x], [y], s=900, color=face, edgecolors="black", zorder=3)
-        ax.text(x, y, name.strip("()"), ha="center", va="center", fontsize=7, zorder=4)
-    ax.set_xlim(-2.0, 2.0)
-    ax.set_ylim(-1.3, 1.3)
+        ax.scatter([x], [y], s=1300, color=face, edgecolors="black", zorder=3)
+        ax.text(x, y, name.strip("()"), ha="center", va="center", fontsize=6.5, zorder=4)
+    ax.set_xlim(-2.5, 2.7)
+    ax.set_ylim(-1.25, 1.25)
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(title + f" (edges with p >= {min_prob:g})")
