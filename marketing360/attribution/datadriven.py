@@ -274,7 +274,7 @@ class CausalAttribution:
             raise ParameterError(f"a journey touches {max(too_big)} channels; max_channels={self.max_channels}")
         self.matrix_, self.groups_ = m, g
         self.intercept_, self.coef_ = b0, coef
-        self._p: dict[int, float] = {}
+        self._cache: dict[int, float] = {}
         self.baseline_ = self._prob(0)
         self.rates_ = pd.DataFrame({"mask": g.index, "journeys": g.n.to_numpy(), "conversions": g.conv.to_numpy(),
                                     "observed": (g.conv / g.n).to_numpy(),
@@ -282,7 +282,7 @@ class CausalAttribution:
         return self
 
     def _prob(self, mask: int) -> float:
-        if mask not in self._p:
+        if mask not in self._cache:
             bits = [i for i in range(len(self.coef_)) if mask >> i & 1]
             model = 1.0 / (1.0 + math.exp(-(self.intercept_ + self.coef_[bits].sum())))
             g = self.groups_
@@ -290,11 +290,16 @@ class CausalAttribution:
                 n, c = float(g.at[mask, "n"]), float(g.at[mask, "conv"])
             else:
                 n = c = 0.0
-            self._p[mask] = (c + self.shrinkage * model) / (n + self.shrinkage) if n + self.shrinkage > 0 else model
-        return self._p[mask]
+            self._cache[mask] = (c + self.shrinkage * model) / (n + self.shrinkage) if n + self.shrinkage > 0 else model
+        return self._cache[mask]
 
     def attribute(self) -> Attribution:
-        """Expected incremental conversions (and value) per channel, summed over all journeys."""
+        """Expected incremental conversions (and value) per channel, summed over all journeys.
+
+        An incremental conversion of a channel set is valued at the mean
+        conversion value of that set's journeys (the overall mean for sets
+        that never converted).
+        """
         if not hasattr(self, "groups_"):
             raise NotFittedError("CausalAttribution is not fitted; call fit(journeys) first")
         m, g = self.matrix_, self.groups_
@@ -308,8 +313,10 @@ class CausalAttribution:
             members = [i for i in range(k) if mask >> i & 1]
             need = {s: self._prob(s) for s in _submasks(mask)}
             phi = _shapley_of_set(members, need, self.baseline_)
+            # an incremental conversion is worth the set's mean conversion value (the overall mean if none)
+            worth = row.value / row.conv if row.conv > 0 else mean_value
             conv[members] += row.n * phi
-            val[members] += row.n * phi * mean_value
+            val[members] += row.n * phi * worth
         frame = pd.DataFrame({"method": "causal_shapley", "channel": m.channels, "conversions": conv, "value": val})
         return Attribution(frame, baseline=self.baseline_, shrinkage=self.shrinkage)
 

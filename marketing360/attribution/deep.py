@@ -2,7 +2,8 @@
 
 Following Du, Zhong, Nair, Cui & Shou (2019), a recurrent network learns the
 probability of conversion from the sequence of ad exposures (channel, time
-before the journey's end) and the consumer's features. A conversion is then
+before the journey's end), the consumer's features and journey-level controls
+(the brand, and the days the journey had since the previous conversion). A conversion is then
 credited to its exposures by **Shapley values computed on the model's
 predictions**, with the no-ad prediction removed first, so only the
 *incremental* probability ``f(journey) - f(no ads)`` is distributed:
@@ -44,8 +45,9 @@ class JourneySequences:
 
     ``tokens`` hold channel ids (``channels[i - 1]``; 0 = padding), ``hours``
     the log1p of hours before the journey's end, ``lengths`` the touches kept;
-    ``conversions`` / ``nulls`` / ``value`` the journeys' outcomes, ``users``
-    their consumer ids, ``touch_index`` the touch number of each kept position.
+    ``conversions`` / ``nulls`` / ``value`` the journeys' outcomes, ``window``
+    the days each journey had (0 when unknown), ``users`` their consumer ids,
+    ``touch_index`` the touch number of each kept position.
     """
 
     channels: list[str]
@@ -55,6 +57,7 @@ class JourneySequences:
     conversions: np.ndarray
     nulls: np.ndarray
     value: np.ndarray
+    window: np.ndarray
     users: np.ndarray
     keys: pd.DataFrame
     touch_index: np.ndarray
@@ -74,7 +77,7 @@ def journey_sequences(journeys: Journeys, *, max_len: int = 30, channels: list[s
     t = journeys.touches
     t = t.filter(t.touch > t.n_touches - max_len)
     tp = t.select(*key, "touch", "n_touches", "channel", "hours").to_pyarrow().to_pandas()
-    jt = journeys.table.select(*key, "conversions", "nulls", "value").to_pyarrow().to_pandas()
+    jt = journeys.table.select(*key, "conversions", "nulls", "value", "window_days").to_pyarrow().to_pandas()
     if jt.empty:
         raise ParameterError("the journeys table is empty")
     jt = jt.sort_values(key, kind="mergesort").reset_index(drop=True)
@@ -96,7 +99,7 @@ def journey_sequences(journeys: Journeys, *, max_len: int = 30, channels: list[s
     lengths = np.bincount(row, minlength=n).astype(np.int64)
     return JourneySequences(known, tokens, hours, lengths, jt.conversions.to_numpy(float),
                             jt.nulls.to_numpy(float), jt.value.fillna(0.0).to_numpy(float),
-                            jt.user_id.to_numpy(), jt[key], index)
+                            jt.window_days.fillna(0.0).to_numpy(float), jt.user_id.to_numpy(), jt[key], index)
 
 
 def _user_matrix(users: pd.DataFrame | None, ids: np.ndarray, spec: dict[str, Any] | None
@@ -218,6 +221,9 @@ class DeepMTA:
         if seq.conversions.sum() <= 0 or seq.nulls.sum() <= 0:
             raise ParameterError("training needs converting and non-converting journeys")
         user, spec = _user_matrix(user_features, seq.users, None)
+        self.user_spec_, self.n_user_features_ = spec, user.shape[1]
+        self.brands_ = sorted(str(b) for b in seq.keys["brand"].dropna().unique())
+        user = self._with_journey(seq, user)
         torch.manual_seed(self.seed)
         net = _build_net(torch, len(seq.channels), user.shape[1], self.arch, self.embed, self.hidden)
         # every journey twice: as converted (weight = conversions) and as not (weight = nulls)
@@ -251,9 +257,14 @@ class DeepMTA:
             bar.set_postfix(loss=f"{history[-1]:.4f}")
         bar.close()
         net.eval()
-        self.net_, self.channels_, self.user_spec_, self.history_ = net, seq.channels, spec, history
-        self.n_user_features_ = user.shape[1]
+        self.net_, self.channels_, self.history_ = net, seq.channels, history
         return self
+
+    def _with_journey(self, seq: JourneySequences, user: np.ndarray) -> np.ndarray:
+        """Consumer features plus journey-level controls: log days at risk and the brand (one-hot)."""
+        brand = seq.keys["brand"].astype(str).to_numpy()
+        onehot = np.stack([brand == b for b in self.brands_], axis=1) if self.brands_ else np.zeros((len(seq), 0))
+        return np.hstack([user, np.log1p(seq.window)[:, None], onehot]).astype(np.float32)
 
     @staticmethod
     def _tensors(torch: Any, seq: JourneySequences, user: np.ndarray) -> tuple:
@@ -283,8 +294,9 @@ class DeepMTA:
     def _users(self, seq: JourneySequences, user_features: pd.DataFrame | None) -> np.ndarray:
         if self.n_user_features_ and user_features is None:
             raise ParameterError("this model was fitted with user_features; pass them again")
-        return _user_matrix(user_features, seq.users, self.user_spec_)[0] if self.n_user_features_ else \
+        user = _user_matrix(user_features, seq.users, self.user_spec_)[0] if self.n_user_features_ else \
             np.zeros((len(seq), 0), dtype=np.float32)
+        return self._with_journey(seq, user)
 
     def _prob(self, torch: Any, tokens: np.ndarray, hours: np.ndarray, lengths: np.ndarray, user: np.ndarray,
               batch: int = 8192) -> np.ndarray:
@@ -331,9 +343,7 @@ class DeepMTA:
         conv_rows = np.flatnonzero((seq.conversions > 0) & (seq.lengths > 0))
         rng = np.random.default_rng(seed)
         credit = np.zeros(seq.tokens.shape, dtype=np.float64)  # per kept touch position
-        with torch.no_grad():
-            for r in conv_rows:
-                credit[r] = self._journey_credit(torch, seq, user, r, players, exact_max, n_permutations, rng)
+        credit[conv_rows] = self._credits(torch, seq, user, conv_rows, players, exact_max, n_permutations, rng)
         scale = seq.conversions[:, None]
         conv = credit * scale
         val = credit * seq.value[:, None]
@@ -358,34 +368,71 @@ class DeepMTA:
 
     def _journey_credit(self, torch: Any, seq: JourneySequences, user: np.ndarray, r: int, players: str,
                         exact_max: int, n_perm: int, rng: np.random.Generator) -> np.ndarray:
-        """Share of the journey's conversion credited to each kept touch (clipped, rescaled Shapley)."""
+        """Share of one journey's conversion credited to each kept touch (see :meth:`_credits`)."""
+        return self._credits(torch, seq, user, np.array([r]), players, exact_max, n_perm, rng)[0]
+
+    def _credits(self, torch: Any, seq: JourneySequences, user: np.ndarray, rows: np.ndarray, players: str,
+                 exact_max: int, n_perm: int, rng: np.random.Generator, batch_rows: int = 16384) -> np.ndarray:
+        """Clipped, rescaled Shapley shares of the kept touches of ``rows`` (one row each).
+
+        The coalitions of many journeys go through the network together, in
+        batches of about ``batch_rows`` sequences.
+        """
+        out = np.zeros((len(rows), self.max_len))
+        plans, pending, size = [], [], 0
+        for i, r in enumerate(rows):
+            plan = self._coalitions(seq, int(r), players, exact_max, n_perm, rng)
+            plans.append((i, int(r), plan))
+            size += len(plan[0])
+            if size >= batch_rows:
+                pending.append(plans)
+                plans, size = [], 0
+        if plans:
+            pending.append(plans)
+        for chunk in pending:
+            tok = np.concatenate([p[2][1] for p in chunk])
+            hrs = np.concatenate([p[2][2] for p in chunk])
+            lens = np.concatenate([p[2][3] for p in chunk])
+            u = np.concatenate([np.repeat(user[r:r + 1], len(p[1]), axis=0) for _, r, p in chunk])
+            v_all = self._prob(torch, tok, hrs, lens, u)
+            start = 0
+            for i, r, plan in chunk:
+                m = len(plan[1])
+                out[i] = self._shares(seq, r, plan, v_all[start:start + m], exact_max)
+                start += m
+        return out
+
+    def _coalitions(self, seq: JourneySequences, r: int, players: str, exact_max: int, n_perm: int,
+                    rng: np.random.Generator) -> tuple:
+        """The sequences to evaluate for one journey: exact subsets or permutation prefixes."""
         n = int(seq.lengths[r])
         tok, hrs = seq.tokens[r, :n], seq.hours[r, :n]
-        if players == "touch":
-            groups = np.arange(n)
-        else:
-            _, groups = np.unique(tok, return_inverse=True)
+        groups = np.arange(n) if players == "touch" else np.unique(tok, return_inverse=True)[1]
         m = int(groups.max()) + 1
+        perms = None
         if m <= exact_max:
             coalitions = ((np.arange(1 << m)[:, None] >> np.arange(m)[None, :]) & 1).astype(bool)
         else:
             perms = np.stack([rng.permutation(m) for _ in range(n_perm)])
-            # prefixes of each permutation: coalition after the first j players joined
+            # prefixes of each permutation: the coalition after the first j players joined
             coalitions = np.zeros((n_perm, m + 1, m), dtype=bool)
             for j in range(1, m + 1):
-                coalitions[np.arange(n_perm), j] = coalitions[np.arange(n_perm), j - 1]
+                coalitions[:, j] = coalitions[:, j - 1]
                 coalitions[np.arange(n_perm), j, perms[:, j - 1]] = True
             coalitions = coalitions.reshape(-1, m)
         keep = coalitions[:, groups]  # coalitions x touches
-        length = keep.sum(axis=1)
         order = np.argsort(~keep, axis=1, kind="stable")  # kept touches first, in time order
+        kept = np.take_along_axis(keep, order, 1)
         tokens = np.zeros((len(keep), self.max_len), dtype=np.int64)
         hours = np.zeros((len(keep), self.max_len), dtype=np.float32)
-        tokens[:, :n] = np.where(np.take_along_axis(keep, order, 1), tok[order], 0)
-        hours[:, :n] = np.where(np.take_along_axis(keep, order, 1), hrs[order], 0.0)
-        u = np.repeat(user[r:r + 1], len(keep), axis=0)
-        v = self._prob(torch, tokens, hours, length.astype(np.int64), u)
-        if m <= exact_max:
+        tokens[:, :n] = np.where(kept, tok[order], 0)
+        hours[:, :n] = np.where(kept, hrs[order], 0.0)
+        return (groups, tokens, hours, keep.sum(axis=1).astype(np.int64), perms, m)
+
+    def _shares(self, seq: JourneySequences, r: int, plan: tuple, v: np.ndarray, exact_max: int) -> np.ndarray:
+        groups, _, _, _, perms, m = plan
+        n = int(seq.lengths[r])
+        if perms is None:
             idx = np.arange(1 << m)
             size = np.array([int(i).bit_count() for i in idx])
             wt = np.array([math.factorial(s) * math.factorial(m - s - 1) / math.factorial(m) if s < m else 0.0
@@ -396,8 +443,9 @@ class DeepMTA:
                 phi[i] = np.sum(wt[size[without]] * (v[without | (1 << i)] - v[without]))
             full, empty = v[-1], v[0]
         else:
+            n_perm = len(perms)
             v = v.reshape(n_perm, m + 1)
-            marg = np.diff(v, axis=1)  # marginal of the j-th joiner
+            marg = np.diff(v, axis=1)  # marginal contribution of the j-th player to join
             phi = np.zeros(m)
             np.add.at(phi, perms.ravel(), marg.ravel())
             phi /= n_perm
@@ -405,8 +453,7 @@ class DeepMTA:
         lift = max(full - empty, 0.0)
         pos = np.clip(phi, 0.0, None)
         share = pos / pos.sum() * (lift / full) if pos.sum() > 0 and full > 0 else np.zeros(m)
-        # a channel player's share goes to its touches equally
-        counts = np.bincount(groups, minlength=m)
+        counts = np.bincount(groups, minlength=m)  # a channel player's share goes to its touches equally
         out = np.zeros(self.max_len)
         out[:n] = share[groups] / counts[groups]
         return out
@@ -441,7 +488,8 @@ class DeepMTA:
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_suffix(p.suffix + ".tmp")
         torch.save({"params": self.get_params(), "state": self.net_.state_dict(), "channels": self.channels_,
-                    "user_spec": self.user_spec_, "n_user": self.n_user_features_, "history": self.history_}, tmp)
+                    "user_spec": self.user_spec_, "n_user": self.n_user_features_, "history": self.history_,
+                    "brands": self.brands_}, tmp)
         tmp.replace(p)
         return p
 
@@ -451,7 +499,9 @@ class DeepMTA:
         torch = import_optional("torch", purpose="deep attribution models")
         blob = torch.load(Path(path), weights_only=False)
         self = cls(**blob["params"])
-        self.net_ = _build_net(torch, len(blob["channels"]), blob["n_user"], self.arch, self.embed, self.hidden)
+        self.brands_ = blob["brands"]
+        self.net_ = _build_net(torch, len(blob["channels"]), blob["n_user"] + 1 + len(self.brands_), self.arch,
+                               self.embed, self.hidden)
         self.net_.load_state_dict(blob["state"])
         self.net_.eval()
         self.channels_, self.user_spec_ = blob["channels"], blob["user_spec"]

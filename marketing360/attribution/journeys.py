@@ -34,9 +34,10 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import ibis
+import numpy as np
 import pandas as pd
 from ibis.expr.types import Table
 
@@ -61,8 +62,10 @@ class Journeys:
         One row per journey: ``user_id, brand, journey`` (the key), ``conversions``
         (1 for a converting journey, 0 otherwise; a path table's count),
         ``nulls`` (the journeys that did not convert), ``value`` (conversion
-        value), ``n_touches``, ``start_ts``, ``end_ts`` (the conversion, or the
-        end of the data), ``cost`` (media cost of the touches).
+        value), ``n_touches``, ``start_ts`` (first touch), ``end_ts`` (the
+        conversion, or the end of the data), ``window_start`` / ``window_days``
+        (the time the journey had: since the consumer's previous conversion, at
+        most the look-back), ``cost`` (media cost of the touches).
     touches : ibis Table
         One row per touchpoint: the key, ``touch`` (1 to ``n_touches``, in time
         order), ``n_touches``, ``ts``, ``channel`` (the value of the attribution
@@ -149,7 +152,8 @@ def _event_types(name: str, values: Sequence[str] | str) -> list[str]:
 
 def journeys(events: Table, *, lookback_days: float = 30, conversion: str = "purchase",
              touch_types: Sequence[str] = ("impression", "click"), key: str = "channel",
-             by: str | None = "brand", end: Any = None, population: Table | None = None) -> Journeys:
+             by: str | None = "brand", end: Any = None, population: Table | None = None,
+             anchor: Literal["conversion", "calendar"] = "conversion") -> Journeys:
     """Build journeys from canonical events on their engine.
 
     Parameters
@@ -175,12 +179,27 @@ def journeys(events: Table, *, lookback_days: float = 30, conversion: str = "pur
         Consumers (``user_id``, and ``by`` if set) who get a non-converting
         journey even without events; by default every consumer (x ``by``) with
         a touch or conversion.
+    anchor : {"conversion", "calendar"}
+        ``"conversion"``: every conversion closes a journey (touches since the
+        previous one, at most ``lookback_days`` back) and the touches after the
+        last conversion form one non-converting journey at the end of the data.
+        ``"calendar"``: the data is cut into consecutive windows of
+        ``lookback_days`` from the first day on (a partial last window is
+        dropped); every consumer (x ``by``) of the population has one journey
+        per window, which converts at the window's first conversion (touches up
+        to it) or not (all its touches). Converting and non-converting journeys
+        then spread evenly over time, which the causal models need: with
+        ``"conversion"`` journeys without ads are mostly non-converting tails
+        at the end of the data, after the campaigns, which biases the no-ad
+        baseline low.
 
     Returns
     -------
     Journeys
     """
     _check_events(events, key, by)
+    if anchor not in ("conversion", "calendar"):
+        raise ParameterError(f"anchor must be 'conversion' or 'calendar'; found {anchor!r}")
     if not isinstance(lookback_days, (int, float)) or not lookback_days > 0:
         raise ParameterError(f"lookback_days must be a positive number; found {lookback_days!r}")
     if not isinstance(conversion, str):
@@ -217,6 +236,10 @@ def journeys(events: Table, *, lookback_days: float = 30, conversion: str = "pur
         _value=(ev.value.cast("float64") if has_value else ibis.literal(0.0)),
         cost=(ev.cost.cast("float64") if has_cost else ibis.null("float64")),
     )
+    if anchor == "calendar":
+        return _calendar_journeys(events, ev, group, by, key, lookback_days, population, end,
+                                  {"lookback_days": lookback_days, "conversion": conversion,
+                                   "touch_types": touch_types, "by": by, "source": "events", "anchor": anchor})
     # journey number = conversions strictly before the event (a conversion closes its own journey);
     # ties: touches before the conversion at the same instant
     w = ibis.cumulative_window(group_by=group, order_by=[ev.ts, ev._conv, ev._value, ev.channel])
@@ -233,8 +256,93 @@ def journeys(events: Table, *, lookback_days: float = 30, conversion: str = "pur
     if not by:
         j = j.mutate(brand=ibis.null("string"))
         conv = conv.mutate(brand=ibis.null("string"))
+    touches = _number_touches(j)
+
+    # journey table: every conversion, plus one non-converting journey per consumer (x by)
+    per = touches.group_by(list(JOURNEY_KEY)).agg(
+        n_touches=touches.touch.max(), start_ts=touches.ts.min(), cost=touches.cost.sum())
+    pop = _population(ev, group, population)
+    nconv = conv.group_by(group).agg(_n=conv.journey.count(), _prev=conv.end_ts.max())
+    tails = pop.left_join(nconv, group).select(*group, "_prev", journey=ibis.coalesce(ibis._._n, 0).cast("int64"))
+    tails = tails.cross_join(ends).rename(end_ts="_end").mutate(
+        conversions=ibis.literal(0.0), nulls=ibis.literal(1.0), value=ibis.literal(0.0))
+    if not by:
+        tails = tails.mutate(brand=ibis.null("string"))
+    conv = conv.mutate(_prev=conv.end_ts.lag().over(ibis.window(group_by=group, order_by=conv.journey)))
+    closed = conv.select(*JOURNEY_KEY, "end_ts", "_prev", conversions=ibis.literal(1.0), nulls=ibis.literal(0.0),
+                         value=conv.value)
+    allj = tails.select(*JOURNEY_KEY, "end_ts", "_prev", "conversions", "nulls", "value").union(closed)
+    # the journey's window: after the consumer's previous conversion, at most lookback_days long
+    since = allj.end_ts - look
+    allj = allj.mutate(window_start=ibis.ifelse(allj._prev.isnull() | (allj._prev < since), since, allj._prev))
+    table = allj.left_join(per, list(JOURNEY_KEY)).select(
+        *JOURNEY_KEY, "conversions", "nulls", "value",
+        n_touches=ibis.coalesce(ibis._.n_touches, 0).cast("int64"),
+        start_ts=ibis._.start_ts, end_ts=ibis._.end_ts, window_start=ibis._.window_start,
+        window_days=(ibis._.end_ts.epoch_seconds() - ibis._.window_start.epoch_seconds()).cast("float64") / 86400.0,
+        cost=ibis._.cost)
+    meta = {"lookback_days": lookback_days, "conversion": conversion, "touch_types": touch_types,
+            "by": by, "source": "events", "anchor": anchor}
+    return Journeys(table=table, touches=touches.drop("end_ts"), key=key, meta=meta)
+
+
+def _calendar_journeys(events: Table, ev: Table, group: list[str], by: str | None, key: str,
+                       lookback_days: float, population: Table | None, end: Any, meta: dict[str, Any]) -> Journeys:
+    """Journeys per consumer (x by) and calendar window of ``lookback_days`` (see :func:`journeys`)."""
+    bounds = events.aggregate(lo=events.ts.min(), hi=events.ts.max()).to_pyarrow().to_pylist()[0]
+    if bounds["lo"] is None:
+        raise ParameterError("journeys: the events table is empty")
+    first = pd.Timestamp(bounds["lo"]).normalize()
+    stop = pd.Timestamp(end) if end is not None else pd.Timestamp(bounds["hi"]).normalize() + pd.Timedelta(days=1)
+    span = pd.Timedelta(seconds=round(lookback_days * 86400))
+    n_windows = int((stop - first) // span)
+    if n_windows < 1:
+        raise ParameterError(f"journeys: the data spans {(stop - first).total_seconds() / 86400:.1f} days, "
+                             f"less than one window of lookback_days={lookback_days}")
+    starts = [first + i * span for i in range(n_windows)]
+    windows = ibis.memtable(pd.DataFrame({"journey": np.arange(n_windows, dtype="int64"),
+                                          "window_start": starts, "window_end": [s_ + span for s_ in starts]}))
+    windows = windows.mutate(window_start=windows.window_start.cast("timestamp"),
+                             window_end=windows.window_end.cast("timestamp"))
+    seconds = int(span.total_seconds())
+    k = ((ev.ts.epoch_seconds() - int(first.timestamp())) / seconds).floor().cast("int64")
+    ev = ev.mutate(journey=k).filter((k >= 0) & (k < n_windows))
+    convs = ev.filter(ev._conv == 1)
+    conv = convs.group_by([*group, "journey"]).agg(end_ts=convs.ts.min(), value=convs._value.argmin(convs.ts))
+    touch = ev.filter(ev._conv == 0).drop("_conv", "_value")
+    j = touch.left_join(conv, [*group, "journey"]).join(windows, "journey")
+    j = j.filter(j.end_ts.isnull() | (j.ts <= j.end_ts))
+    j = j.select(*group, "journey", "ts", "channel", "campaign", "event_type", "cost",
+                 end_ts=ibis.coalesce(j.end_ts, j.window_end), converted=j.end_ts.notnull(),
+                 value=j.value.fill_null(0.0))
+    if not by:
+        j = j.mutate(brand=ibis.null("string"))
+        conv = conv.mutate(brand=ibis.null("string"))
+    touches = _number_touches(j)
+    per = touches.group_by(list(JOURNEY_KEY)).agg(
+        n_touches=touches.touch.max(), start_ts=touches.ts.min(), cost=touches.cost.sum())
+    pop = _population(ev, group, population)
+    allj = pop.cross_join(windows)
+    if not by:
+        allj = allj.mutate(brand=ibis.null("string"))
+    allj = allj.left_join(conv, list(JOURNEY_KEY))
+    allj = allj.select(*JOURNEY_KEY, "window_start", end_ts=ibis.coalesce(allj.end_ts, allj.window_end),
+                       conversions=allj.end_ts.notnull().cast("float64"),
+                       nulls=allj.end_ts.isnull().cast("float64"), value=allj.value.fill_null(0.0))
+    table = allj.left_join(per, list(JOURNEY_KEY)).select(
+        *JOURNEY_KEY, "conversions", "nulls", "value",
+        n_touches=ibis.coalesce(ibis._.n_touches, 0).cast("int64"),
+        start_ts=ibis._.start_ts, end_ts=ibis._.end_ts, window_start=ibis._.window_start,
+        window_days=(ibis._.end_ts.epoch_seconds() - ibis._.window_start.epoch_seconds()).cast("float64") / 86400.0,
+        cost=ibis._.cost)
+    meta = {**meta, "windows": n_windows, "first": str(first)}
+    return Journeys(table=table, touches=touches.drop("end_ts"), key=key, meta=meta)
+
+
+def _number_touches(j: Table) -> Table:
+    """Touch numbers in time order, journey sizes and hours before each journey's end."""
     wj = ibis.window(group_by=list(JOURNEY_KEY), order_by=[j.ts, j.channel, j.campaign, j.event_type])
-    touches = j.select(
+    return j.select(
         *JOURNEY_KEY,
         touch=(ibis.row_number().over(wj) + 1).cast("int64"),
         n_touches=j.count().over(ibis.window(group_by=list(JOURNEY_KEY))).cast("int64"),
@@ -244,33 +352,14 @@ def journeys(events: Table, *, lookback_days: float = 30, conversion: str = "pur
         end_ts=j.end_ts,
     )
 
-    # journey table: every conversion, plus one non-converting journey per consumer (x by)
-    per = touches.group_by(list(JOURNEY_KEY)).agg(
-        n_touches=touches.touch.max(), start_ts=touches.ts.min(), cost=touches.cost.sum())
+
+def _population(ev: Table, group: list[str], population: Table | None) -> Table:
     if population is None:
-        pop = ev.select(*group).distinct()
-    else:
-        miss = [c for c in group if c not in population.columns]
-        if miss:
-            raise SchemaError(f"journeys: the population table lacks column(s) {miss}", table="users",
-                              column=miss[0])
-        pop = population.select(*group).distinct()
-    nconv = conv.group_by(group).agg(_n=conv.journey.count())
-    tails = pop.left_join(nconv, group).select(*group, journey=ibis.coalesce(ibis._._n, 0).cast("int64"))
-    tails = tails.cross_join(ends).rename(end_ts="_end").mutate(conversions=ibis.literal(0.0), nulls=ibis.literal(1.0),
-                         value=ibis.literal(0.0))
-    if not by:
-        tails = tails.mutate(brand=ibis.null("string"))
-    closed = conv.select(*JOURNEY_KEY, "end_ts", conversions=ibis.literal(1.0), nulls=ibis.literal(0.0),
-                         value=conv.value)
-    allj = tails.select(*JOURNEY_KEY, "end_ts", "conversions", "nulls", "value").union(closed)
-    table = allj.left_join(per, list(JOURNEY_KEY)).select(
-        *JOURNEY_KEY, "conversions", "nulls", "value",
-        n_touches=ibis.coalesce(ibis._.n_touches, 0).cast("int64"),
-        start_ts=ibis._.start_ts, end_ts=ibis._.end_ts, cost=ibis._.cost)
-    meta = {"lookback_days": lookback_days, "conversion": conversion, "touch_types": touch_types,
-            "by": by, "source": "events"}
-    return Journeys(table=table, touches=touches.drop("end_ts"), key=key, meta=meta)
+        return ev.select(*group).distinct()
+    miss = [c for c in group if c not in population.columns]
+    if miss:
+        raise SchemaError(f"journeys: the population table lacks column(s) {miss}", table="users", column=miss[0])
+    return population.select(*group).distinct()
 
 
 def from_paths(paths: Any, engine: Any = None) -> Journeys:
@@ -338,7 +427,8 @@ def from_paths(paths: Any, engine: Any = None) -> Journeys:
     )
     n = t._ch.length().cast("int64")
     table = t.select(*JOURNEY_KEY, "conversions", "nulls", "value", n_touches=n,
-                     start_ts=ibis.null("timestamp"), end_ts=ibis.null("timestamp"), cost=ibis.null("float64"))
+                     start_ts=ibis.null("timestamp"), end_ts=ibis.null("timestamp"),
+                     window_start=ibis.null("timestamp"), window_days=ibis.null("float64"), cost=ibis.null("float64"))
     u = t.mutate(n_touches=n).unnest("_ch", offset="_pos")
     touches = u.select(
         *JOURNEY_KEY, touch=(u._pos + 1).cast("int64"), n_touches=u.n_touches, ts=ibis.null("timestamp"),

@@ -103,11 +103,17 @@ class Attribution:
     def _repr_html_(self) -> str:
         return f"<b>{self.title}</b> (conversions credited)" + self.table().to_html(float_format="{:,.2f}".format)
 
-    def plot(self, what: str = "conversions", **kw: Any) -> Any:
-        """Bar chart: channels on the x axis, one bar per method."""
-        from ..viz.attribution import plot_attribution
+    def plot(self, what: str = "conversions", *, truth: Any = None, **kw: Any) -> Any:
+        """Bar chart: channels on the x axis, one bar per method.
 
-        return plot_attribution(self.table(what), ylabel=what, **kw)
+        ``truth`` (a Series per channel, or a frame such as a simulator's
+        ``truth.shapley``) is drawn as black markers.
+        """
+        from ..viz.attribution import plot_attribution
+        from .evaluate import _truth_series
+
+        t = None if truth is None else _truth_series(truth, what)
+        return plot_attribution(self.table(what), ylabel=what, truth=t, **kw)
 
     def __add__(self, other: "Attribution") -> "Attribution":
         return compare(self, other)

@@ -27,9 +27,10 @@ def plot_attribution(table: pd.DataFrame, *, ylabel: str = "conversions", truth:
     x = np.arange(len(table))
     k = len(table.columns)
     width = 0.8 / k
-    colors = plt.get_cmap("tab10")
+    colors = plt.get_cmap("tab10" if k <= 10 else "tab20")
     for i, m in enumerate(table.columns):
-        ax.bar(x + (i - (k - 1) / 2) * width, table[m].to_numpy(float), width, label=str(m), color=colors(i % 10))
+        ax.bar(x + (i - (k - 1) / 2) * width, table[m].to_numpy(float), width, label=str(m),
+               color=colors(i % (10 if k <= 10 else 20)))
     if truth is not None:
         t = truth.reindex(table.index)
         ax.scatter(x, t.to_numpy(float), marker="_", s=600, color="black", linewidths=2.5, zorder=5,
@@ -96,5 +97,5 @@ def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: flo
     ax.set_ylim(-1.25, 1.25)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(title + f" (edges with p >= {min_prob:g})")
+    ax.set_title(title + f" (channel edges with p >= {min_prob:g}; green: into conversion)")
     return _done(ax, own)

@@ -192,3 +192,32 @@ def shapley_of_game(v, players: list[str]) -> dict[str, float]:
             out[p] += v(s | {p}) - v(s)
             s = s | {p}
     return {p: x / len(perms) for p, x in out.items()}
+
+
+def reference_calendar_journeys(events: pd.DataFrame, *, window_days: float = 10, conversion: str = "purchase",
+                                touch_types=("impression", "click")) -> list[dict]:
+    """Per consumer x brand and calendar window (from the first day): first conversion or none."""
+    ev = events[(events.event_type.isin(touch_types) & events.channel.notna()) | (events.event_type == conversion)]
+    ev = ev[ev.brand.notna()].copy()
+    first = events.ts.min().normalize()
+    stop = events.ts.max().normalize() + pd.Timedelta(days=1)
+    span = pd.Timedelta(days=window_days)
+    n = int((stop - first) // span)
+    ev["k"] = ((ev.ts - first) // span).astype(int)
+    ev = ev[ev.k < n]
+    out = []
+    for (u, b), g in ev.groupby(["user_id", "brand"]):
+        for k in range(n):
+            w = g[g.k == k]
+            conv = w[w.event_type == conversion].sort_values(["ts", "value"])
+            touches = w[w.event_type != conversion]
+            if len(conv):
+                end = conv.ts.iloc[0]
+                touches = touches[touches.ts <= end]
+                value = 0.0 if pd.isna(conv.value.iloc[0]) else conv.value.iloc[0]
+            else:
+                end, value = first + (k + 1) * span, 0.0
+            out.append({"key": (u, b, k), "converted": bool(len(conv)), "value": value, "end": end,
+                        "touches": sorted([(t.ts, t.channel, t.campaign) for t in touches.itertuples()],
+                                          key=lambda x: (x[0], x[1], str(x[2])))})
+    return out

@@ -11,7 +11,7 @@ from marketing360.attribution import from_paths, journeys
 from marketing360.datasets import read_channelattribution_paths
 from marketing360.errors import ParameterError, SchemaError
 from marketing360.testing import assert_frame_matches
-from reference_mta import reference_journeys, reference_paths
+from reference_mta import reference_calendar_journeys, reference_journeys, reference_paths
 
 
 def random_events(seed: int, n_users: int = 60, days: int = 25) -> pd.DataFrame:
@@ -122,3 +122,20 @@ def test_bad_input(duckdb_engine, events):
         journeys(events)
     with pytest.raises(SchemaError, match="conversions"):
         from_paths(pd.DataFrame({"path": ["a"]}))
+
+
+def test_calendar_journeys_match_the_reference(engine, events):
+    j = journeys(engine.table(events), lookback_days=10, anchor="calendar")
+    ref = reference_calendar_journeys(events, window_days=10)
+    assert_frame_matches(engine.to_pandas(j.paths()), reference_paths(ref), sort_by=["path"])
+    table = engine.to_pandas(j.table)
+    # one journey per consumer x brand (with a touch or conversion) and window: 2 whole windows in 25 days
+    assert len(table) == len(ref) and len(ref) % 2 == 0 and table.journey.isin([0, 1]).all()
+    assert table.conversions.sum() == sum(r["converted"] for r in ref)
+    assert table.value.sum() == pytest.approx(sum(r["value"] for r in ref))
+    assert ((table.window_days > 0) & (table.window_days <= 10)).all()
+    assert (table.loc[table.nulls > 0, "window_days"] == 10).all()
+    with pytest.raises(ParameterError, match="anchor"):
+        journeys(engine.table(events), anchor="weekly")
+    with pytest.raises(ParameterError, match="less than one window"):
+        journeys(engine.table(events), lookback_days=40, anchor="calendar")
