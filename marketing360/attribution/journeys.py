@@ -253,14 +253,9 @@ def journeys(events: Table, *, lookback_days: float = 30, conversion: str = "pur
                  end_ts=j.end_ts.fill_null(j._end), converted=j.end_ts.notnull(),
                  value=j.value.fill_null(0.0))
     j = j.filter((j.ts >= j.end_ts - look) & (j.ts <= j.end_ts))
-    if not by:
-        j = j.mutate(brand=ibis.null("string"))
-        conv = conv.mutate(brand=ibis.null("string"))
-    touches = _number_touches(j)
+    touches, per, conv = _touches_and_sizes(j, conv, by)
 
     # journey table: every conversion, plus one non-converting journey per consumer (x by)
-    per = touches.group_by(list(JOURNEY_KEY)).agg(
-        n_touches=touches.touch.max(), start_ts=touches.ts.min(), cost=touches.cost.sum())
     pop = _population(ev, group, population)
     nconv = conv.group_by(group).agg(_n=conv.journey.count(), _prev=conv.end_ts.max())
     tails = pop.left_join(nconv, group).select(*group, "_prev", journey=ibis.coalesce(ibis._._n, 0).cast("int64"))
@@ -315,12 +310,7 @@ def _calendar_journeys(events: Table, ev: Table, group: list[str], by: str | Non
     j = j.select(*group, "journey", "ts", "channel", "campaign", "event_type", "cost",
                  end_ts=ibis.coalesce(j.end_ts, j.window_end), converted=j.end_ts.notnull(),
                  value=j.value.fill_null(0.0))
-    if not by:
-        j = j.mutate(brand=ibis.null("string"))
-        conv = conv.mutate(brand=ibis.null("string"))
-    touches = _number_touches(j)
-    per = touches.group_by(list(JOURNEY_KEY)).agg(
-        n_touches=touches.touch.max(), start_ts=touches.ts.min(), cost=touches.cost.sum())
+    touches, per, conv = _touches_and_sizes(j, conv, by)
     pop = _population(ev, group, population)
     allj = pop.cross_join(windows)
     if not by:
@@ -337,6 +327,17 @@ def _calendar_journeys(events: Table, ev: Table, group: list[str], by: str | Non
         cost=ibis._.cost)
     meta = {**meta, "windows": n_windows, "first": str(first)}
     return Journeys(table=table, touches=touches.drop("end_ts"), key=key, meta=meta)
+
+
+def _touches_and_sizes(j: Table, conv: Table, by: str | None) -> tuple[Table, Table, Table]:
+    """Numbered touches, per-journey size / first touch / cost, and conversions keyed like journeys."""
+    if not by:
+        j = j.mutate(brand=ibis.null("string"))
+        conv = conv.mutate(brand=ibis.null("string"))
+    touches = _number_touches(j)
+    per = touches.group_by(list(JOURNEY_KEY)).agg(
+        n_touches=touches.touch.max(), start_ts=touches.ts.min(), cost=touches.cost.sum())
+    return touches, per, conv
 
 
 def _number_touches(j: Table) -> Table:
