@@ -430,11 +430,9 @@ def read_channelattribution_paths(path: PathLike | None = None, *,
             df[canon] = v
         else:
             df[canon] = np.nan
-    agg = df.groupby("path", sort=False).agg(
-        conversions=("conversions", "sum"),
-        value=("value", lambda v: v.sum(min_count=1)),
-        nulls=("nulls", lambda v: v.sum(min_count=1)),
-    ).reset_index()
+    # a path's value / nulls stay missing only when every row of it lacks them (min_count=1)
+    agg = df.groupby("path", sort=False)[["conversions", "value", "nulls"]].sum(min_count=1).reset_index()
+    agg["conversions"] = agg["conversions"].fillna(0.0)
     return validate(agg, "paths")
 
 
