@@ -46,7 +46,7 @@ from ..schema import EVENT_TYPES, validate
 
 __all__ = ["Journeys", "journeys", "from_paths", "JOURNEY_KEY", "PATH_SEP"]
 
-#: the columns that identify a journey (for journeys made from a path table: user_id = the path)
+#: the columns that identify a journey (for journeys made from a path table: user_id = the path's rank)
 JOURNEY_KEY: tuple[str, ...] = ("user_id", "brand", "journey")
 #: how channels are joined in a path string (ChannelAttribution's layout)
 PATH_SEP = " > "
@@ -367,7 +367,7 @@ def from_paths(paths: Any, engine: Any = None) -> Journeys:
     """Journeys from a ChannelAttribution path table (``path, conversions, value, nulls``).
 
     Each row becomes one weighted journey: its touches are the path's channels
-    (``user_id`` = the path, ``brand`` null), its ``conversions`` / ``nulls`` /
+    (``user_id`` = the path's rank in path order, ``brand`` null), its ``conversions`` / ``nulls`` /
     ``value`` the row's totals. Touch times are unknown (``ts`` and ``hours``
     are null), so time-decay attribution needs journeys built from events.
 
@@ -418,7 +418,7 @@ def from_paths(paths: Any, engine: Any = None) -> Journeys:
             engine = connect()
         t = engine.table(df)
     t = t.select(
-        user_id=t.path.cast("string"),
+        user_id=ibis.row_number().over(order_by=t.path).cast("int64"),  # a short key: the path's rank
         brand=ibis.null("string"),
         journey=ibis.literal(0, "int64"),
         conversions=t.conversions.cast("float64"),

@@ -51,6 +51,32 @@ START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 _SEP = "\x1f"  # joins the channels of a higher-order state on the engine
 
 
+def _step_counts(journeys: Journeys, order: int) -> Any:
+    """Per (previous state, state): moves, and the conversions / nulls / value of journeys ending there."""
+    order = _order(order)
+    t = journeys.touches
+    w = ibis.window(group_by=list(JOURNEY_KEY), order_by=t.touch)
+    lags = {m: t.channel.lag(m).over(w) for m in range(1, order + 1)}  # one window pass for everything
+
+    def window_ending(back: int) -> Any:  # the state `back` touches ago: channels back+order-1 .. back
+        parts = [lags[m] if m else t.channel for m in range(back + order - 1, back - 1, -1)]
+        return ibis.literal(_SEP).join(parts) if order > 1 else parts[0]
+
+    state = window_ending(0)
+    # the previous state is the window one touch earlier; a journey's first window (touch == order), or
+    # its only state when it is shorter than the order, follows (start)
+    prev = ibis.ifelse(t.touch > order, window_ending(1), START) if order > 1 else \
+        ibis.coalesce(lags[1], START)
+    t = t.mutate(_state=state, _prev=prev).filter((t.touch >= order) | (t.touch == t.n_touches))
+    last = t.touch == t.n_touches
+    # one aggregation: moves between states, and at each journey's last state its exits
+    return t.group_by(from_state=t._prev, to_state=t._state).agg(
+        weight=ibis.ifelse(t._prev != t._state, t.conversions + t.nulls, 0.0).sum(),
+        conversions=ibis.ifelse(last, t.conversions, 0.0).sum(),
+        nulls=ibis.ifelse(last, t.nulls, 0.0).sum(),
+        value=ibis.ifelse(last, t.value, 0.0).sum())
+
+
 def transitions(journeys: Journeys, order: int = 1) -> Any:
     """Transition counts of the order-``order`` chain as an ibis table.
 
@@ -64,26 +90,29 @@ def transitions(journeys: Journeys, order: int = 1) -> Any:
     (so a repeated channel makes no self-transition). States of order > 1
     join channels with ``"\\x1f"``.
     """
-    order = _order(order)
-    t = journeys.touches
-    key = list(JOURNEY_KEY)
-    w = ibis.window(group_by=key, order_by=t.touch)
-    parts = [t.channel.lag(m).over(w) for m in range(order - 1, 0, -1)] + [t.channel]
-    t = t.mutate(_state=ibis.literal(_SEP).join(parts) if order > 1 else t.channel)
-    t = t.filter((t.touch >= order) | (t.touch == t.n_touches))
-    t = t.mutate(_prev=t._state.lag().over(ibis.window(group_by=key, order_by=t.touch)))
-    last = t.filter(t.touch == t.n_touches)
-    t = t.filter(t._prev.isnull() | (t._prev != t._state))
-    t = t.mutate(_from=t._state.lag().over(ibis.window(group_by=key, order_by=t.touch)))
-    steps = t.select(from_state=ibis.coalesce(t._from, START), to_state=t._state,
-                     weight=t.conversions + t.nulls, value=ibis.literal(0.0))
-    conv = last.filter(last.conversions > 0).select(from_state=last._state, to_state=ibis.literal(CONVERSION),
-                                                     weight=last.conversions, value=last.value)
-    null = last.filter(last.nulls > 0).select(from_state=last._state, to_state=ibis.literal(NULL),
-                                               weight=last.nulls, value=ibis.literal(0.0))
-    u = steps.union(conv).union(null)
-    return u.group_by(["from_state", "to_state"]).agg(weight=u.weight.sum(), value=u.value.sum()).order_by(
-        ["from_state", "to_state"])
+    g = _step_counts(journeys, order)
+    moves = g.filter(g.weight > 0).select("from_state", "to_state", "weight", value=ibis.literal(0.0))
+    ends = g.group_by(state=g.to_state).agg(c=g.conversions.sum(), n=g.nulls.sum(), v=g.value.sum())
+    conv = ends.filter(ends.c > 0).select(from_state=ends.state, to_state=ibis.literal(CONVERSION), weight=ends.c,
+                                          value=ends.v)
+    null = ends.filter(ends.n > 0).select(from_state=ends.state, to_state=ibis.literal(NULL), weight=ends.n,
+                                          value=ibis.literal(0.0))
+    return moves.union(conv).union(null).order_by(["from_state", "to_state"])
+
+
+def _counts_frame(journeys: Journeys, order: int) -> pd.DataFrame:
+    """:func:`transitions` as pandas, from one aggregation on the engine."""
+    g = _step_counts(journeys, order).to_pyarrow().to_pandas()
+    moves = g.loc[g.weight > 0, ["from_state", "to_state", "weight"]].assign(value=0.0)
+    ends = g.groupby("to_state", as_index=False)[["conversions", "nulls", "value"]].sum()
+    conv = ends[ends.conversions > 0]
+    null = ends[ends.nulls > 0]
+    out = pd.concat([moves,
+                     pd.DataFrame({"from_state": conv.to_state, "to_state": CONVERSION, "weight": conv.conversions,
+                                   "value": conv.value}),
+                     pd.DataFrame({"from_state": null.to_state, "to_state": NULL, "weight": null.nulls,
+                                   "value": 0.0})], ignore_index=True)
+    return out.sort_values(["from_state", "to_state"], kind="mergesort").reset_index(drop=True)
 
 
 def _order(order: Any) -> int:
@@ -175,7 +204,7 @@ def markov(journeys: Journeys, order: int = 1) -> MarkovAttribution:
     if not isinstance(journeys, Journeys):
         raise ParameterError(f"journeys must be a Journeys; found {type(journeys).__name__}")
     order = _order(order)
-    counts = transitions(journeys, order).to_pyarrow().to_pandas()
+    counts = _counts_frame(journeys, order)
     counts = counts[counts.weight > 0].reset_index(drop=True)
     if counts.empty:
         raise ParameterError("markov: the journeys have no touchpoints")
