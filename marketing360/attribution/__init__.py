@@ -8,11 +8,12 @@ from .journeys import JOURNEY_KEY, PATH_SEP, Journeys, from_paths, journeys
 from .result import Attribution, compare
 from .markov import MarkovAttribution, markov, transitions
 from .shapley import MAX_CHANNELS, ShapleyAttribution, channel_sets, shapley
+from .money import channel_costs, returns
 from .rules import RULES, rule_based, touch_credit
 
 __all__ = [
     "journeys", "from_paths", "Journeys", "JOURNEY_KEY", "PATH_SEP",
-    "Attribution", "compare", "score",
+    "Attribution", "compare", "score", "returns", "channel_costs",
     "rule_based", "touch_credit", "RULES",
     "markov", "transitions", "MarkovAttribution",
     "shapley", "channel_sets", "ShapleyAttribution", "MAX_CHANNELS",

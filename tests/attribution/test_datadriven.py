@@ -114,3 +114,23 @@ def test_causal_attribution_is_the_shapley_split_of_the_lift(duckdb_engine):
     assert got.sum() == pytest.approx(total)
     with pytest.raises(ParameterError, match="no-ad baseline"):
         CausalAttribution().fit(from_paths(duckdb_engine.table(df)))
+
+
+def test_returns_and_channel_costs(duckdb_engine):
+    from marketing360.attribution import Attribution, channel_costs, returns
+
+    ev = pd.DataFrame({"user_id": [1, 1, 2, 2], "ts": pd.to_datetime(["2025-01-01"] * 4),
+                       "event_type": ["impression", "click", "impression", "purchase"],
+                       "channel": ["video", "search", "video", "search"], "cost": [0.5, 2.0, 0.25, None]})
+    costs = channel_costs(duckdb_engine.table(ev))
+    assert costs.to_dict() == {"search": 2.0, "video": 0.75}  # the purchase's channel costs nothing
+    a = Attribution(pd.DataFrame({"method": "m", "channel": ["search", "video", BASELINE],
+                                  "conversions": [4.0, 0.0, 1.0], "value": [10.0, 3.0, 5.0]}))
+    r = returns(a, costs).set_index("channel")
+    assert list(r.index) == ["search", "video"]  # the baseline pseudo-channel has no cost and is left out
+    assert r.loc["search", "roas"] == 5.0 and r.loc["search", "cost_per_conversion"] == 0.5
+    assert r.loc["video", "roas"] == 4.0 and np.isnan(r.loc["video", "cost_per_conversion"])
+    with pytest.raises(ParameterError, match="no cost"):
+        returns(a, pd.Series({"search": 1.0}))
+    with pytest.raises(ParameterError, match="non-negative"):
+        returns(a, pd.Series({"search": -1.0, "video": 1.0}))

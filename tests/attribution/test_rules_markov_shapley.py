@@ -228,3 +228,15 @@ def test_markov_agrees_with_channelattribution_within_its_simulation_noise(duckd
     f = m.to_frame()
     assert f.conversions.sum() == pytest.approx(ca_paths.conversions.sum())
     assert f.value.sum() == pytest.approx(ca_paths.value.sum())
+
+
+def test_a_singular_chain_raises_a_clear_error():
+    """A closed loop no walker leaves cannot come from journeys, but the solver says what is wrong."""
+    import numpy as np
+
+    from marketing360.attribution.markov import _solve
+    from marketing360.errors import Marketing360Error
+
+    rows, cols, probs = np.array([0, 1]), np.array([1, 0]), np.array([1.0, 1.0])  # 0 -> 1 -> 0 forever
+    with pytest.raises(Marketing360Error, match="singular"):
+        _solve(2, rows, cols, probs, np.zeros((2, 2)))
