@@ -131,7 +131,7 @@ def bench_credits(path: Path, repeats: int, quiet: float) -> dict[str, Any]:
         r["removal_effects"] = m1.removal_effects.set_index("channel").removal_effect.to_dict()
         r["markov_conversions"] = m1.to_frame().set_index("channel").conversions.to_dict()
         r["background_cores_before"] = q["background_cores_before"]
-        del j, m1, sh  # the cached journeys go with the engine (closing it first would orphan them)
+        j = m1 = sh = None  # drop the cached journeys while the engine lives (closing it first orphans them)
         runs.append(r)
         print(f"    journeys {r['journeys_seconds']:.2f} s + markov {r['markov_seconds']:.2f} s + shapley "
               f"{r['shapley_seconds']:.2f} s = {r['total_seconds']:.2f} s ({r['journeys_with_touches']:,.0f} "
