@@ -84,6 +84,7 @@ def score(result: Attribution, truth: Any, *, what: str = "conversions") -> pd.D
             "abs_error": float((c - t).abs().sum()),
             "relative_error": float((c - t).abs().sum() / t.sum()),
             "share_error": float((share - t / t.sum()).abs().sum() / 2),
-            "rank_correlation": float(c.rank().corr(t.rank())) if len(t) > 1 else np.nan,
+            # Spearman; undefined (NaN) when either side gives every channel the same amount
+            "rank_correlation": float(c.rank().corr(t.rank())) if c.nunique() > 1 and t.nunique() > 1 else np.nan,
         })
     return pd.DataFrame(rows).set_index("method").sort_values("share_error", kind="mergesort")
