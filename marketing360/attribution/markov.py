@@ -220,6 +220,10 @@ def markov(journeys: Journeys, order: int = 1) -> MarkovAttribution:
     is_t = ~counts.to_state.isin([CONVERSION, NULL]).to_numpy()
     to = transient.get_indexer(counts.to_state.where(is_t, START))
     rows, cols = fr[is_t], to[is_t]
+    if (cols < 0).any():  # a state entered but never left: only zero-weight journeys could do that
+        dead = sorted(set(counts.to_state[is_t][to[is_t] < 0]))[:3]
+        raise Marketing360Error(f"markov: state(s) {dead} are entered but never left; journeys need positive "
+                                "conversions or nulls")
     probs = counts.weight.to_numpy(float)[is_t] / out[rows]
     is_c = (counts.to_state == CONVERSION).to_numpy()
     r_conv = np.bincount(fr[is_c], counts.weight.to_numpy(float)[is_c], n) / out
