@@ -64,7 +64,10 @@ class JourneyMatrix:
         return p
 
     def masks(self) -> np.ndarray:
-        """Channel set of each journey as an integer bit mask (bit i = channels[i])."""
+        """Channel set of each journey as an integer bit mask (bit i = channels[i]); at most 63 channels."""
+        if len(self.channels) > 63:
+            raise ParameterError(f"{len(self.channels)} channels; channel-set masks hold at most 63 "
+                                 "(group rare channels together first)")
         p = self.presence.tocoo()
         out = np.zeros(self.counts.shape[0], dtype=np.int64)
         np.bitwise_or.at(out, p.row, (np.int64(1) << p.col.astype(np.int64)))
@@ -264,8 +267,8 @@ class CausalAttribution:
         masks = m.masks()
         n = m.conversions + m.nulls
         if n[masks == 0].sum() <= 0:
-            raise ParameterError("causal attribution needs journeys without ads (the no-ad baseline); "
-                                 "build journeys from events, which include them")
+            raise ParameterError("causal attribution needs journeys without ads (the no-ad baseline): build "
+                                 "them from events with population= (every consumer x brand) and anchor='calendar'")
         x, y, w = _weighted_rows(m)
         b0, coef = _fit_logit(x, y, w, self.l2)
         g = pd.DataFrame({"mask": masks, "n": n, "conv": m.conversions, "value": m.value}).groupby("mask").sum()
@@ -298,7 +301,9 @@ class CausalAttribution:
 
         An incremental conversion of a channel set is valued at the mean
         conversion value of that set's journeys (the overall mean for sets
-        that never converted).
+        that never converted). As in Dalessandro et al., a channel whose
+        presence lowers the estimated conversion probability gets a negative
+        credit: these are not clipped.
         """
         if not hasattr(self, "groups_"):
             raise NotFittedError("CausalAttribution is not fitted; call fit(journeys) first")

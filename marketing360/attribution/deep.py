@@ -218,6 +218,8 @@ class DeepMTA:
         self._check()
         seq = journeys if isinstance(journeys, JourneySequences) else journey_sequences(journeys,
                                                                                        max_len=self.max_len)
+        if seq.tokens.shape[1] != self.max_len:
+            raise ParameterError(f"the sequences keep {seq.tokens.shape[1]} touches but max_len={self.max_len}")
         if seq.conversions.sum() <= 0 or seq.nulls.sum() <= 0:
             raise ParameterError("training needs converting and non-converting journeys")
         user, spec = _user_matrix(user_features, seq.users, None)
@@ -286,10 +288,17 @@ class DeepMTA:
                       *, no_ads: bool = False) -> np.ndarray:
         """Conversion probability of each journey (or of the same consumer without any ad)."""
         torch = self._need()
+        self._check_sequences(seq)
         user = self._users(seq, user_features)
         lengths = np.zeros_like(seq.lengths) if no_ads else seq.lengths
         with torch.no_grad():
             return self._prob(torch, seq.tokens, seq.hours, lengths, user)
+
+    def _check_sequences(self, seq: JourneySequences) -> None:
+        if seq.tokens.shape[1] != self.max_len or seq.channels != self.channels_:
+            raise ParameterError(f"these sequences (max_len {seq.tokens.shape[1]}, channels {seq.channels}) do not "
+                                 f"match the model (max_len {self.max_len}, channels {self.channels_}); "
+                                 "make them with model.sequences(journeys)")
 
     def _users(self, seq: JourneySequences, user_features: pd.DataFrame | None) -> np.ndarray:
         if self.n_user_features_ and user_features is None:
@@ -338,7 +347,10 @@ class DeepMTA:
             raise ParameterError(f"players must be 'touch' or 'channel'; found {players!r}")
         if not (isinstance(exact_max, int) and 0 <= exact_max <= 16):
             raise ParameterError(f"exact_max must be an integer from 0 to 16; found {exact_max!r}")
+        if not (isinstance(n_permutations, int) and n_permutations >= 1):
+            raise ParameterError(f"n_permutations must be a positive integer; found {n_permutations!r}")
         seq = journeys if isinstance(journeys, JourneySequences) else self.sequences(journeys)
+        self._check_sequences(seq)
         user = self._users(seq, user_features)
         conv_rows = np.flatnonzero((seq.conversions > 0) & (seq.lengths > 0))
         rng = np.random.default_rng(seed)
@@ -465,6 +477,7 @@ class DeepMTA:
         if self.arch != "attention":
             raise ParameterError("attention_credit needs a model fitted with arch='attention'")
         seq = journeys if isinstance(journeys, JourneySequences) else self.sequences(journeys)
+        self._check_sequences(seq)
         user = self._users(seq, user_features)
         rows = np.flatnonzero((seq.conversions > 0) & (seq.lengths > 0))
         with torch.no_grad():

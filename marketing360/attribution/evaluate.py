@@ -33,9 +33,12 @@ def _truth_series(truth: Any, what: str) -> pd.Series:
         col = {"conversions": "conversions", "value": "revenue"}[what]
         if "channel" not in truth.columns or col not in truth.columns and what not in truth.columns:
             raise ParameterError(f"truth needs columns 'channel' and {col!r}; found {list(truth.columns)}")
-        s = truth.set_index("channel")[col if col in truth.columns else what]
+        # a truth per channel and something else (brand ...) is summed per channel
+        s = truth.groupby("channel")[col if col in truth.columns else what].sum()
     else:
         raise ParameterError(f"truth must be a Series (channel -> amount) or a DataFrame; found {type(truth).__name__}")
+    if s.index.has_duplicates:
+        raise ParameterError("truth lists a channel twice; give one amount per channel")
     s = s.astype(float)
     if s.isna().any() or (s < 0).any():
         raise ParameterError("truth amounts must be non-negative numbers")

@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
@@ -176,9 +177,10 @@ def journeys(events: Table, *, lookback_days: float = 30, conversion: str = "pur
     end : datetime-like, optional
         End of the data, where non-converting journeys end (the last event by default).
     population : ibis Table, optional
-        Consumers (``user_id``, and ``by`` if set) who get a non-converting
-        journey even without events; by default every consumer (x ``by``) with
-        a touch or conversion.
+        The consumers (``user_id``, and ``by`` if set) to build journeys for:
+        each gets a non-converting journey even without events, and consumers
+        outside it are left out; by default every consumer (x ``by``) with a
+        touch or conversion.
     anchor : {"conversion", "calendar"}
         ``"conversion"``: every conversion closes a journey (touches since the
         previous one, at most ``lookback_days`` back) and the touches after the
@@ -200,8 +202,9 @@ def journeys(events: Table, *, lookback_days: float = 30, conversion: str = "pur
     _check_events(events, key, by)
     if anchor not in ("conversion", "calendar"):
         raise ParameterError(f"anchor must be 'conversion' or 'calendar'; found {anchor!r}")
-    if not isinstance(lookback_days, (int, float)) or not lookback_days > 0:
+    if isinstance(lookback_days, bool) or not isinstance(lookback_days, numbers.Real) or not lookback_days > 0:
         raise ParameterError(f"lookback_days must be a positive number; found {lookback_days!r}")
+    lookback_days = float(lookback_days)
     if not isinstance(conversion, str):
         raise ParameterError(f"conversion must be one event type name, e.g. 'purchase'; found {conversion!r}")
     conversion = _event_types("conversion", [conversion])[0]
@@ -217,11 +220,12 @@ def journeys(events: Table, *, lookback_days: float = 30, conversion: str = "pur
         ends = events.aggregate(_end=events.ts.max())
     else:
         try:
-            e = pd.Timestamp(end)
+            end = pd.Timestamp(end)
         except (TypeError, ValueError):
             raise ParameterError(f"end must be a timestamp; found {end!r}") from None
-        ends = ibis.memtable({"_end": [e.tz_convert("UTC").tz_localize(None) if e.tzinfo else e]})
-        ends = ends.select(_end=ends._end.cast("timestamp"))
+        end = end.tz_convert("UTC").tz_localize(None) if end.tzinfo else end
+        ends = ibis.memtable({"_end": [end]})
+        ends = ends.select(_end=ends._end.cast(events.ts.type()))
 
     is_touch = events.event_type.isin(touch_types) & events[key].notnull()
     ev = events.filter(is_touch | (events.event_type == conversion))
@@ -236,10 +240,13 @@ def journeys(events: Table, *, lookback_days: float = 30, conversion: str = "pur
         _value=(ev.value.cast("float64") if has_value else ibis.literal(0.0)),
         cost=(ev.cost.cast("float64") if has_cost else ibis.null("float64")),
     )
+    if population is not None:  # the population's consumers only
+        ev = ev.semi_join(_population(ev, group, population), group)
     if anchor == "calendar":
         return _calendar_journeys(events, ev, group, by, key, lookback_days, population, end,
                                   {"lookback_days": lookback_days, "conversion": conversion,
-                                   "touch_types": touch_types, "by": by, "source": "events", "anchor": anchor})
+                                   "touch_types": touch_types, "by": by, "source": "events", "anchor": anchor,
+                                   "campaigns": has_campaign})
     # journey number = conversions strictly before the event (a conversion closes its own journey);
     # ties: touches before the conversion at the same instant
     w = ibis.cumulative_window(group_by=group, order_by=[ev.ts, ev._conv, ev._value, ev.channel])
@@ -270,14 +277,9 @@ def journeys(events: Table, *, lookback_days: float = 30, conversion: str = "pur
     # the journey's window: after the consumer's previous conversion, at most lookback_days long
     since = allj.end_ts - look
     allj = allj.mutate(window_start=ibis.ifelse(allj._prev.isnull() | (allj._prev < since), since, allj._prev))
-    table = allj.left_join(per, list(JOURNEY_KEY)).select(
-        *JOURNEY_KEY, "conversions", "nulls", "value",
-        n_touches=ibis.coalesce(ibis._.n_touches, 0).cast("int64"),
-        start_ts=ibis._.start_ts, end_ts=ibis._.end_ts, window_start=ibis._.window_start,
-        window_days=(ibis._.end_ts.epoch_seconds() - ibis._.window_start.epoch_seconds()).cast("float64") / 86400.0,
-        cost=ibis._.cost)
+    table = _journey_table(allj, per, group)
     meta = {"lookback_days": lookback_days, "conversion": conversion, "touch_types": touch_types,
-            "by": by, "source": "events", "anchor": anchor}
+            "by": by, "source": "events", "anchor": anchor, "campaigns": has_campaign}
     return Journeys(table=table, touches=touches.drop("end_ts"), key=key, meta=meta)
 
 
@@ -315,18 +317,26 @@ def _calendar_journeys(events: Table, ev: Table, group: list[str], by: str | Non
     allj = pop.cross_join(windows)
     if not by:
         allj = allj.mutate(brand=ibis.null("string"))
-    allj = allj.left_join(conv, list(JOURNEY_KEY))
+    on = [*group, "journey"]
+    allj = allj.left_join(conv.select(*on, "end_ts", "value"), on)
     allj = allj.select(*JOURNEY_KEY, "window_start", end_ts=ibis.coalesce(allj.end_ts, allj.window_end),
                        conversions=allj.end_ts.notnull().cast("float64"),
                        nulls=allj.end_ts.isnull().cast("float64"), value=allj.value.fill_null(0.0))
-    table = allj.left_join(per, list(JOURNEY_KEY)).select(
-        *JOURNEY_KEY, "conversions", "nulls", "value",
-        n_touches=ibis.coalesce(ibis._.n_touches, 0).cast("int64"),
-        start_ts=ibis._.start_ts, end_ts=ibis._.end_ts, window_start=ibis._.window_start,
-        window_days=(ibis._.end_ts.epoch_seconds() - ibis._.window_start.epoch_seconds()).cast("float64") / 86400.0,
-        cost=ibis._.cost)
+    table = _journey_table(allj, per, group)
     meta = {**meta, "windows": n_windows, "first": str(first)}
     return Journeys(table=table, touches=touches.drop("end_ts"), key=key, meta=meta)
+
+
+def _journey_table(allj: Table, per: Table, group: list[str]) -> Table:
+    """Journeys (``allj``) with their touch counts, first touch and cost (``per``), and days at risk."""
+    on = [*group, "journey"]  # not a pooled (null) brand: NULL never equals NULL in a join
+    t = allj.left_join(per.select(*on, "n_touches", "start_ts", "cost"), on)
+    return t.select(
+        *JOURNEY_KEY, "conversions", "nulls", "value",
+        n_touches=ibis.coalesce(t.n_touches, 0).cast("int64"),
+        start_ts=t.start_ts, end_ts=t.end_ts, window_start=t.window_start,
+        window_days=(t.end_ts.epoch_seconds() - t.window_start.epoch_seconds()).cast("float64") / 86400.0,
+        cost=t.cost)
 
 
 def _touches_and_sizes(j: Table, conv: Table, by: str | None) -> tuple[Table, Table, Table]:
@@ -409,7 +419,10 @@ def from_paths(paths: Any, engine: Any = None) -> Journeys:
 
             df = read_channelattribution_paths(paths)
         elif isinstance(paths, pd.DataFrame):
+            from ..datasets.readers import normalize_path
+
             df = validate(paths, "paths")
+            df = df.assign(path=normalize_path(df["path"]))  # "a>b" -> "a > b"; an empty channel name raises
         else:
             raise ParameterError(f"paths must be a DataFrame, a file or an ibis table; found {type(paths).__name__}")
         if engine is None:

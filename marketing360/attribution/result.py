@@ -112,7 +112,9 @@ class Attribution:
         from ..viz.attribution import plot_attribution
         from .evaluate import _truth_series
 
-        t = None if truth is None else _truth_series(truth, what)
+        t = None if truth is None else _truth_series(truth, "conversions" if what == "share" else what)
+        if t is not None and what == "share":
+            t = t / t.sum()
         return plot_attribution(self.table(what), ylabel=what, truth=t, **kw)
 
     def __add__(self, other: "Attribution") -> "Attribution":

@@ -56,7 +56,8 @@ def _weight(t: Any, rule: str, *, half_life_days: float, first: float, last: flo
         two = ibis.ifelse(i == 1, first / (first + last), last / (first + last))
         return ibis.cases((n == 1, 1.0), (n == 2, two), (i == 1, first), (i == n, last), else_=middle)
     if rule == "time_decay":
-        raw = (2.0 ** (-t.hours / (24.0 * half_life_days)))
+        # relative to the journey's latest touch, so that the largest weight is 1 and nothing underflows to 0/0
+        raw = 2.0 ** ((t._hmin - t.hours) / (24.0 * half_life_days))  # _hmin: see _converting_touches
         return raw / raw.sum().over(ibis.window(group_by=list(JOURNEY_KEY)))
     raise ParameterError(f"unknown rule {rule!r}; choose from {list(RULES)}")
 
@@ -80,6 +81,12 @@ def _check(journeys: Journeys, rules: Sequence[str], half_life_days: float, firs
                                  f"found first={first}, last={last}")
 
 
+def _converting_touches(journeys: Journeys) -> Any:
+    """Touches of converting journeys, with each journey's smallest ``hours`` (``_hmin``) for time decay."""
+    t = journeys.touches.filter(journeys.touches.conversions > 0)
+    return t.mutate(_hmin=t.hours.min().over(ibis.window(group_by=list(JOURNEY_KEY))))
+
+
 def touch_credit(journeys: Journeys, rule: Rule = "last_touch", *, half_life_days: float = 7.0,
                  first: float = 0.4, last: float = 0.4, direct: Sequence[str] = ("direct",)) -> Any:
     """Every touchpoint of the converting journeys with its rule weight and credit.
@@ -90,10 +97,11 @@ def touch_credit(journeys: Journeys, rule: Rule = "last_touch", *, half_life_day
     per-touchpoint or per-campaign reports.
     """
     _check(journeys, [rule], half_life_days, first, last)
-    t = journeys.touches.filter(journeys.touches.conversions > 0)
+    direct = [direct] if isinstance(direct, str) else list(direct)
+    t = _converting_touches(journeys)
     w = _weight(t, rule, half_life_days=half_life_days, first=first, last=last, direct=direct)
     t = t.mutate(weight=w)
-    return t.mutate(credit=t.weight * t.conversions, credit_value=t.weight * t.value)
+    return t.mutate(credit=t.weight * t.conversions, credit_value=t.weight * t.value).drop("_hmin")
 
 
 def rule_based(journeys: Journeys, rules: Rule | Sequence[Rule] = ("first_touch", "last_touch", "linear"), *,
@@ -118,14 +126,18 @@ def rule_based(journeys: Journeys, rules: Rule | Sequence[Rule] = ("first_touch"
     Returns
     -------
     Attribution
-        One method per rule; journeys without touches are not credited
-        (``meta["unattributed"]`` counts their conversions when known).
+        One method per rule, its ``channel`` column holding channels (or
+        campaigns with ``by="campaign"``); conversions of journeys without
+        touches are not credited.
     """
     rules = [rules] if isinstance(rules, str) else list(rules)
     _check(journeys, rules, half_life_days, first, last)
+    direct = [direct] if isinstance(direct, str) else list(direct)
     if by not in ("channel", "campaign"):
         raise ParameterError(f"by must be 'channel' or 'campaign'; found {by!r}")
-    t = journeys.touches.filter(journeys.touches.conversions > 0)
+    if by == "campaign" and not journeys.meta.get("campaigns", False):
+        raise ParameterError("by='campaign' needs journeys built from events with a campaign column")
+    t = _converting_touches(journeys)
     aggs = {}
     for r in rules:
         w = _weight(t, r, half_life_days=half_life_days, first=first, last=last, direct=direct)

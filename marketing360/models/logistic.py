@@ -58,8 +58,10 @@ def fit_logistic(x: Any, y: np.ndarray, w: np.ndarray | None = None, *, l2: floa
         raise ParameterError(f"x has {n} rows but y has {len(y)} and w {len(w)}")
     if not l2 >= 0:
         raise ParameterError(f"l2 must be >= 0; found {l2!r}")
-    if (w < 0).any() or w.sum() <= 0:
+    if not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
         raise ParameterError("sample weights must be >= 0 with a positive sum")
+    if sp.issparse(xs) and not np.all(np.isfinite(xs.data)):
+        raise ParameterError("x holds NaN or infinite values")
     if not set(np.unique(y[w > 0])) <= {0.0, 1.0}:
         raise ParameterError("y must hold 0 and 1 only")
     if len(np.unique(y[w > 0])) < 2:

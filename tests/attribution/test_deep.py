@@ -132,3 +132,13 @@ def test_attention_variant_and_errors(seq, world):
         DeepMTA(epochs=1, max_len=12, progress=False).fit(seq, user_features=world.users).predict_proba(seq)
     with pytest.raises(ParameterError, match="players"):
         att.attribute(seq, players="campaign")
+
+
+def test_mismatched_sequences_and_bad_settings(model, seq, world, duckdb_engine):
+    other = journey_sequences(journeys(duckdb_engine.table(world.events), lookback_days=14), max_len=5)
+    with pytest.raises(ParameterError, match="max_len"):
+        model.attribute(other, world.users)
+    with pytest.raises(ParameterError, match="n_permutations"):
+        model.attribute(seq, world.users, n_permutations=0)
+    with pytest.raises(ParameterError, match="max_len"):
+        DeepMTA(max_len=12, epochs=1, progress=False).fit(other)

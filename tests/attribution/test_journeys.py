@@ -139,3 +139,20 @@ def test_calendar_journeys_match_the_reference(engine, events):
         journeys(engine.table(events), anchor="weekly")
     with pytest.raises(ParameterError, match="less than one window"):
         journeys(engine.table(events), lookback_days=40, anchor="calendar")
+
+
+def test_review_cases(engine, events):
+    """Pooled brands, an explicit end, a population that leaves consumers out."""
+    t = engine.table(events)
+    pooled = engine.to_pandas(journeys(t, lookback_days=3, by=None).table)
+    ref = reference_journeys(events, lookback_days=3, by=None)
+    assert sorted(pooled.n_touches) == sorted(len(r["touches"]) for r in ref)  # the null brand still joins
+    cal = engine.to_pandas(journeys(t, lookback_days=10, by=None, anchor="calendar").table)
+    assert cal.conversions.sum() > 0
+    end = events.ts.max() + pd.Timedelta(days=2)
+    tab = engine.to_pandas(journeys(t, end=str(end)).table)
+    assert (tab.loc[tab.nulls > 0, "end_ts"] == end).all()
+    users = pd.DataFrame({"user_id": [0, 1, 999], "brand": "A"})
+    j = journeys(t, population=engine.table(users))
+    assert set(engine.to_pandas(j.touches).user_id) <= {0, 1}
+    assert set(engine.to_pandas(j.table).user_id) == {0, 1, 999}

@@ -240,3 +240,34 @@ def test_a_singular_chain_raises_a_clear_error():
     rows, cols, probs = np.array([0, 1]), np.array([1, 0]), np.array([1.0, 1.0])  # 0 -> 1 -> 0 forever
     with pytest.raises(Marketing360Error, match="singular"):
         _solve(2, rows, cols, probs, np.zeros((2, 2)))
+
+
+def test_review_edge_cases(duckdb_engine, events, ca_paths):
+    from marketing360.attribution import Attribution, score
+
+    j = journeys(duckdb_engine.table(events), lookback_days=30)
+    # a tiny half-life: the latest touch takes everything, no 0/0
+    td = rule_based(j, "time_decay", half_life_days=0.001).to_frame()
+    assert td.conversions.notna().all()
+    assert td.conversions.sum() == pytest.approx(rule_based(j, "last_touch").to_frame().conversions.sum())
+    # a single direct channel given as a string is one channel, not its letters
+    assert rule_based(j, "last_non_direct", direct="direct").to_frame().set_index("channel").conversions.get(
+        "direct", 0.0) < rule_based(j, "last_touch").to_frame().set_index("channel").conversions["direct"]
+    with pytest.raises(ParameterError, match="campaign"):
+        rule_based(from_paths(duckdb_engine.table(ca_paths)), "linear", by="campaign")
+    # a truth given per channel and brand is summed per channel
+    a = Attribution(pd.DataFrame({"method": "m", "channel": ["x", "y"], "conversions": [4.0, 0.0], "value": 0.0}))
+    truth = pd.DataFrame({"channel": ["x", "x", "y"], "brand": ["A", "B", "A"], "conversions": [1.0, 1.0, 2.0],
+                          "revenue": 0.0})
+    s = score(a, truth).iloc[0]
+    assert s.credited == 4.0 and s.truth == 4.0 and s.abs_error == 4.0
+
+
+def test_more_than_63_channels_is_a_clear_error(duckdb_engine):
+    from marketing360.attribution import CausalAttribution
+
+    paths = pd.DataFrame({"path": [f"c{i}" for i in range(70)], "conversions": 1.0, "nulls": 1.0})
+    with pytest.raises(ParameterError, match="63"):
+        CausalAttribution().fit(from_paths(duckdb_engine.table(paths)))
+    with pytest.raises(ParameterError, match="63"):
+        shapley(from_paths(duckdb_engine.table(paths)))
