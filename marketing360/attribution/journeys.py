@@ -6,7 +6,10 @@ conversion and at most ``lookback_days`` before it. The touches after a
 consumer's last conversion, inside the last ``lookback_days`` of the data,
 form one non-converting journey. A journey may be empty: a conversion no ad
 preceded, or a consumer who saw no ad and did not buy; the causal models need
-those to learn the no-ad baseline, path-based models leave them out.
+those to learn the no-ad baseline, path-based models leave them out. With
+``anchor="calendar"`` the data is cut into windows of ``lookback_days``
+instead, one journey per consumer and window, which is what the causal models
+should be trained on (see :func:`journeys`).
 
 Everything is an ibis expression, so journeys are built on the engine the
 events live on (DuckDB or Spark), and :meth:`Journeys.paths` writes the
