@@ -7,7 +7,7 @@ from .evaluate import score
 from .journeys import JOURNEY_KEY, PATH_SEP, Journeys, from_paths, journeys
 from .result import Attribution, compare
 from .markov import MarkovAttribution, markov, transitions
-from .shapley import MAX_CHANNELS, ShapleyAttribution, channel_sets, shapley
+from .shapley import MAX_CHANNELS, ShapleyAttribution, channel_sets, exact_shapley, shapley
 from .money import channel_costs, returns
 from .rules import RULES, rule_based, touch_credit
 
@@ -16,7 +16,7 @@ __all__ = [
     "Attribution", "compare", "score", "returns", "channel_costs",
     "rule_based", "touch_credit", "RULES",
     "markov", "transitions", "MarkovAttribution",
-    "shapley", "channel_sets", "ShapleyAttribution", "MAX_CHANNELS",
+    "shapley", "channel_sets", "exact_shapley", "ShapleyAttribution", "MAX_CHANNELS",
     "journey_matrix", "JourneyMatrix", "BaggedLogisticAttribution", "probabilistic", "CausalAttribution",
     "BASELINE",
     "DeepMTA", "journey_sequences", "JourneySequences",

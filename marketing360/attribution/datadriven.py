@@ -23,7 +23,6 @@ journey, converting or not), fetched once from the engine.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +34,7 @@ import scipy.sparse as sp
 from ..errors import NotFittedError, ParameterError
 from .journeys import JOURNEY_KEY, Journeys
 from .result import Attribution
+from .shapley import exact_shapley
 
 __all__ = ["JourneyMatrix", "journey_matrix", "BaggedLogisticAttribution", "probabilistic",
            "CausalAttribution", "BASELINE"]
@@ -79,14 +79,8 @@ def journey_matrix(journeys: Journeys) -> JourneyMatrix:
     if not isinstance(journeys, Journeys):
         raise ParameterError(f"journeys must be a Journeys; found {type(journeys).__name__}")
     t = journeys.touches
-    cnt = t.group_by([*JOURNEY_KEY, "channel"]).agg(n=t.count()).to_pyarrow().to_pandas()
-    jt = journeys.table.select(*JOURNEY_KEY, "conversions", "nulls", "value").to_pyarrow().to_pandas()
-    if jt.empty:
-        raise ParameterError("the journeys table is empty")
-    key = list(JOURNEY_KEY)
-    jt = jt.sort_values(key, kind="mergesort").reset_index(drop=True)
-    row = pd.MultiIndex.from_frame(jt[key].astype(str)).get_indexer(
-        pd.MultiIndex.from_frame(cnt[key].astype(str)))
+    jt, cnt, row = journeys.fetch(t.group_by([*JOURNEY_KEY, "channel"]).agg(n=t.count()),
+                                  "conversions", "nulls", "value")
     channels = sorted(cnt.channel.astype(str).unique())
     col = pd.Index(channels).get_indexer(cnt.channel.astype(str))
     counts = sp.csr_matrix((cnt.n.to_numpy(float), (row, col)), shape=(len(jt), len(channels)))
@@ -219,21 +213,6 @@ def probabilistic(journeys: Journeys | JourneyMatrix) -> Attribution:
     return out
 
 
-def _shapley_of_set(members: list[int], p: dict[int, float], base: float) -> np.ndarray:
-    """Exact Shapley values of v(S) = p[mask S] - base over the channels of one set."""
-    k = len(members)
-    out = np.zeros(k)
-    fact = [math.factorial(i) for i in range(k + 1)]
-    for i, c in enumerate(members):
-        others = members[:i] + members[i + 1:]
-        for r in range(k):
-            wgt = fact[r] * fact[k - r - 1] / fact[k]
-            for sub in itertools.combinations(others, r):
-                m0 = sum(1 << s for s in sub)
-                out[i] += wgt * (p[m0 | (1 << c)] - p[m0])
-    return out
-
-
 class CausalAttribution:
     """Dalessandro et al.'s causally motivated attribution (Shapley of the lift over no ads).
 
@@ -316,20 +295,13 @@ class CausalAttribution:
             if mask == 0:
                 continue
             members = [i for i in range(k) if mask >> i & 1]
-            need = {s: self._prob(s) for s in _submasks(mask)}
-            phi = _shapley_of_set(members, need, self.baseline_)
+            # every sub-coalition of the set, as a local bit mask over its members
+            local = np.arange(1 << len(members))
+            sub = [sum(1 << members[b] for b in range(len(members)) if lm >> b & 1) for lm in local]
+            phi = exact_shapley(np.array([self._prob(g) for g in sub]) - self.baseline_)
             # an incremental conversion is worth the set's mean conversion value (the overall mean if none)
             worth = row.value / row.conv if row.conv > 0 else mean_value
             conv[members] += row.n * phi
             val[members] += row.n * phi * worth
         frame = pd.DataFrame({"method": "causal_shapley", "channel": m.channels, "conversions": conv, "value": val})
         return Attribution(frame, baseline=self.baseline_, shrinkage=self.shrinkage)
-
-
-def _submasks(mask: int) -> list[int]:
-    out, s = [], mask
-    while True:
-        out.append(s)
-        if s == 0:
-            return out
-        s = (s - 1) & mask

@@ -35,6 +35,7 @@ from .._optional import import_optional
 from ..errors import NotFittedError, ParameterError
 from .journeys import JOURNEY_KEY, Journeys
 from .result import Attribution
+from .shapley import exact_shapley
 
 __all__ = ["DeepMTA", "JourneySequences", "journey_sequences"]
 
@@ -76,17 +77,13 @@ def journey_sequences(journeys: Journeys, *, max_len: int = 30, channels: list[s
     key = list(JOURNEY_KEY)
     t = journeys.touches
     t = t.filter(t.touch > t.n_touches - max_len)
-    tp = t.select(*key, "touch", "n_touches", "channel", "hours").to_pyarrow().to_pandas()
-    jt = journeys.table.select(*key, "conversions", "nulls", "value", "window_days").to_pyarrow().to_pandas()
-    if jt.empty:
-        raise ParameterError("the journeys table is empty")
-    jt = jt.sort_values(key, kind="mergesort").reset_index(drop=True)
+    jt, tp, row = journeys.fetch(t.select(*key, "touch", "n_touches", "channel", "hours"),
+                                 "conversions", "nulls", "value", "window_days")
     known = sorted(tp.channel.astype(str).unique()) if channels is None else list(channels)
     unknown = sorted(set(tp.channel.astype(str)) - set(known))
     if unknown:
         raise ParameterError(f"channels {unknown} were not seen when the model was fitted; known: {known}")
     n = len(jt)
-    row = pd.MultiIndex.from_frame(jt[key].astype(str)).get_indexer(pd.MultiIndex.from_frame(tp[key].astype(str)))
     first = np.maximum(tp.n_touches.to_numpy() - max_len, 0)
     pos = tp.touch.to_numpy() - 1 - first
     tokens = np.zeros((n, max_len), dtype=np.int64)
@@ -378,11 +375,6 @@ class DeepMTA:
             meta["touches"] = tab
         return Attribution(frame, **meta)
 
-    def _journey_credit(self, torch: Any, seq: JourneySequences, user: np.ndarray, r: int, players: str,
-                        exact_max: int, n_perm: int, rng: np.random.Generator) -> np.ndarray:
-        """Share of one journey's conversion credited to each kept touch (see :meth:`_credits`)."""
-        return self._credits(torch, seq, user, np.array([r]), players, exact_max, n_perm, rng)[0]
-
     def _credits(self, torch: Any, seq: JourneySequences, user: np.ndarray, rows: np.ndarray, players: str,
                  exact_max: int, n_perm: int, rng: np.random.Generator, batch_rows: int = 16384) -> np.ndarray:
         """Clipped, rescaled Shapley shares of the kept touches of ``rows`` (one row each).
@@ -445,14 +437,7 @@ class DeepMTA:
         groups, _, _, _, perms, m = plan
         n = int(seq.lengths[r])
         if perms is None:
-            idx = np.arange(1 << m)
-            size = np.array([int(i).bit_count() for i in idx])
-            wt = np.array([math.factorial(s) * math.factorial(m - s - 1) / math.factorial(m) if s < m else 0.0
-                           for s in range(m + 1)])
-            phi = np.zeros(m)
-            for i in range(m):
-                without = idx[(idx >> i & 1) == 0]
-                phi[i] = np.sum(wt[size[without]] * (v[without | (1 << i)] - v[without]))
+            phi = exact_shapley(v)
             full, empty = v[-1], v[0]
         else:
             n_perm = len(perms)

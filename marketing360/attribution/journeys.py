@@ -114,6 +114,22 @@ class Journeys:
             nulls=per.nulls.sum().cast("float64"))
         return out.order_by("path")
 
+    def fetch(self, touches: Table, *columns: str) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+        """Journeys (key + ``columns``, in key order) and ``touches`` as pandas, with each touch's journey row.
+
+        The models read journeys this way: one row per journey, touches placed by row.
+        """
+        key = list(JOURNEY_KEY)
+        tp = touches.to_pyarrow().to_pandas()
+        jt = self.table.select(*key, *columns).to_pyarrow().to_pandas()
+        if jt.empty:
+            raise ParameterError("the journeys table is empty")
+        jt = jt.sort_values(key, kind="mergesort").reset_index(drop=True)
+        row = pd.MultiIndex.from_frame(jt[key].astype(str)).get_indexer(pd.MultiIndex.from_frame(tp[key].astype(str)))
+        if (row < 0).any():
+            raise ParameterError("some touches belong to no journey of the journeys table")
+        return jt, tp, row
+
     def channels(self) -> list[str]:
         """The distinct touchpoint keys (channels), sorted (runs a small query)."""
         t = self.touches

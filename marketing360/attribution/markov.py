@@ -53,7 +53,6 @@ _SEP = "\x1f"  # joins the channels of a higher-order state on the engine
 
 def _step_counts(journeys: Journeys, order: int) -> Any:
     """Per (previous state, state): moves, and the conversions / nulls / value of journeys ending there."""
-    order = _order(order)
     t = journeys.touches
     w = ibis.window(group_by=list(JOURNEY_KEY), order_by=t.touch)
     lags = {m: t.channel.lag(m).over(w) for m in range(1, order + 1)}  # one window pass for everything
@@ -77,8 +76,8 @@ def _step_counts(journeys: Journeys, order: int) -> Any:
         value=ibis.ifelse(last, t.value, 0.0).sum())
 
 
-def transitions(journeys: Journeys, order: int = 1) -> Any:
-    """Transition counts of the order-``order`` chain as an ibis table.
+def transitions(journeys: Journeys, order: int = 1) -> pd.DataFrame:
+    """Transition counts of the order-``order`` chain (one aggregation on the journeys' engine).
 
     ``from_state, to_state, weight, value``: journeys (conversions + nulls)
     that moved from one state to the next; ``to_state`` is ``(conversion)``
@@ -90,19 +89,7 @@ def transitions(journeys: Journeys, order: int = 1) -> Any:
     (so a repeated channel makes no self-transition). States of order > 1
     join channels with ``"\\x1f"``.
     """
-    g = _step_counts(journeys, order)
-    moves = g.filter(g.weight > 0).select("from_state", "to_state", "weight", value=ibis.literal(0.0))
-    ends = g.group_by(state=g.to_state).agg(c=g.conversions.sum(), n=g.nulls.sum(), v=g.value.sum())
-    conv = ends.filter(ends.c > 0).select(from_state=ends.state, to_state=ibis.literal(CONVERSION), weight=ends.c,
-                                          value=ends.v)
-    null = ends.filter(ends.n > 0).select(from_state=ends.state, to_state=ibis.literal(NULL), weight=ends.n,
-                                          value=ibis.literal(0.0))
-    return moves.union(conv).union(null).order_by(["from_state", "to_state"])
-
-
-def _counts_frame(journeys: Journeys, order: int) -> pd.DataFrame:
-    """:func:`transitions` as pandas, from one aggregation on the engine."""
-    g = _step_counts(journeys, order).to_pyarrow().to_pandas()
+    g = _step_counts(journeys, _order(order)).to_pyarrow().to_pandas()
     moves = g.loc[g.weight > 0, ["from_state", "to_state", "weight"]].assign(value=0.0)
     ends = g.groupby("to_state", as_index=False)[["conversions", "nulls", "value"]].sum()
     conv = ends[ends.conversions > 0]
@@ -204,7 +191,7 @@ def markov(journeys: Journeys, order: int = 1) -> MarkovAttribution:
     if not isinstance(journeys, Journeys):
         raise ParameterError(f"journeys must be a Journeys; found {type(journeys).__name__}")
     order = _order(order)
-    counts = _counts_frame(journeys, order)
+    counts = transitions(journeys, order)
     counts = counts[counts.weight > 0].reset_index(drop=True)
     if counts.empty:
         raise ParameterError("markov: the journeys have no touchpoints")

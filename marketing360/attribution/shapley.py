@@ -32,6 +32,7 @@ c           0.0
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import ibis
@@ -42,7 +43,7 @@ from ..errors import ParameterError
 from .journeys import JOURNEY_KEY, Journeys
 from .result import Attribution
 
-__all__ = ["shapley", "channel_sets", "ShapleyAttribution", "MAX_CHANNELS"]
+__all__ = ["shapley", "channel_sets", "exact_shapley", "ShapleyAttribution", "MAX_CHANNELS"]
 
 #: channels a coalition mask can hold (a signed 64-bit integer)
 MAX_CHANNELS = 63
@@ -84,6 +85,32 @@ def channel_sets(journeys: Journeys, *, ordered: bool = False) -> tuple[list[str
     g = per.group_by(["mask", "channel", "position"]).agg(conversions=per.conversions.sum(),
                                                           value=per.value.sum())
     return channels, g.order_by(["mask", "channel", "position"]).to_pyarrow().to_pandas()
+
+
+def exact_shapley(values: np.ndarray) -> np.ndarray:
+    """Shapley values of a game on ``m`` players given every coalition's worth.
+
+    ``values[s]`` is the worth of the coalition whose members are the set bits
+    of ``s`` (``len(values) == 2**m``); returns the ``m`` Shapley values,
+    ``phi_i = sum over S without i of |S|! (m-|S|-1)! / m! * (v(S + i) - v(S))``.
+
+    Examples
+    --------
+    >>> exact_shapley(np.array([0.0, 1.0, 2.0, 4.0])).tolist()  # v(a)=1, v(b)=2, v(ab)=4
+    [1.5, 2.5]
+    """
+    values = np.asarray(values, dtype=float)
+    m = int(len(values)).bit_length() - 1
+    if len(values) != 1 << m:
+        raise ParameterError(f"values must hold 2**m coalition worths; found {len(values)}")
+    idx = np.arange(1 << m)
+    size = _popcount(idx)
+    weight = np.array([math.factorial(k) * math.factorial(m - k - 1) / math.factorial(m) for k in range(m)])
+    phi = np.zeros(m)
+    for i in range(m):
+        without = idx[(idx >> i & 1) == 0]
+        phi[i] = np.sum(weight[size[without]] * (values[without | (1 << i)] - values[without]))
+    return phi
 
 
 def _popcount(masks: np.ndarray) -> np.ndarray:

@@ -87,8 +87,8 @@ def test_touch_credit_is_the_clipped_rescaled_shapley_split(model, seq, world):
     rows = np.flatnonzero((seq.conversions > 0) & (seq.lengths >= 3) & (seq.lengths <= 5))[:3]
     assert len(rows) == 3
     for r in rows:
-        got = model._journey_credit(torch, seq, model._users(seq, world.users), r, "touch", 10, 0,
-                                    np.random.default_rng(0))
+        got = model._credits(torch, seq, model._users(seq, world.users), np.array([r]), "touch", 10, 0,
+                             np.random.default_rng(0))[0]
         phi, full, empty = _brute_force(model, seq, world.users, r)
         pos = np.clip(phi, 0, None)
         expect = pos / pos.sum() * max(full - empty, 0) / full if pos.sum() > 0 else np.zeros_like(pos)
@@ -99,8 +99,8 @@ def test_touch_credit_is_the_clipped_rescaled_shapley_split(model, seq, world):
 def test_monte_carlo_approaches_the_exact_values(model, seq, world):
     r = int(np.flatnonzero((seq.conversions > 0) & (seq.lengths >= 6))[0])
     u = model._users(seq, world.users)
-    exact = model._journey_credit(torch, seq, u, r, "touch", 16, 0, np.random.default_rng(0))
-    mc = model._journey_credit(torch, seq, u, r, "touch", 0, 2000, np.random.default_rng(1))
+    exact = model._credits(torch, seq, u, np.array([r]), "touch", 16, 1, np.random.default_rng(0))[0]
+    mc = model._credits(torch, seq, u, np.array([r]), "touch", 0, 2000, np.random.default_rng(1))[0]
     assert exact.sum() == pytest.approx(mc.sum(), rel=0.05)
     np.testing.assert_allclose(mc, exact, atol=0.02 * max(exact.max(), 1e-3) + 1e-4)
 

@@ -92,8 +92,8 @@ def test_markov_removal_effects_equal_a_dense_reference(engine, ca_paths, order)
 @pytest.mark.spark
 def test_markov_transition_counts_agree_between_engines(duckdb_engine, spark_engine, events):
     for order in (1, 2, 4):
-        a = duckdb_engine.to_pandas(transitions(journeys(duckdb_engine.table(events)), order))
-        b = spark_engine.to_pandas(transitions(journeys(spark_engine.table(events)), order))
+        a = transitions(journeys(duckdb_engine.table(events)), order)
+        b = transitions(journeys(spark_engine.table(events)), order)
         assert_frame_matches(a, b, sort_by=["from_state", "to_state"])
         ref = reference_paths(reference_journeys(events))
         assert a[a.to_state == "(conversion)"].weight.sum() == ref.conversions.sum()
