@@ -54,6 +54,7 @@ from .errors import ParameterError, SchemaError
 __all__ = [
     "EVENT_TYPES",
     "AD_EVENT_TYPES",
+    "STAGES",
     "EVENT_TYPE_SYNONYMS",
     "Column",
     "TableSchema",
@@ -81,6 +82,9 @@ EVENT_TYPES: tuple[str, ...] = (
 
 #: Event types that are paid ad touchpoints.
 AD_EVENT_TYPES: tuple[str, ...] = ("impression", "click")
+
+#: The 4A consumer-asset stages in order; level 0 is "unaware" (not in the brand's assets).
+STAGES: tuple[str, ...] = ("unaware", "aware", "appeal", "act", "advocate")
 
 #: Common spellings of event types in public logs, mapped to the canonical name.
 EVENT_TYPE_SYNONYMS: dict[str, str] = {

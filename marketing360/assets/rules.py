@@ -29,12 +29,10 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ..errors import ParameterError
-from ..schema import EVENT_TYPES
+from ..schema import EVENT_TYPES, STAGES
 
 __all__ = ["Criterion", "StageRule", "StageRules", "STAGES", "STAGE_LEVEL"]
 
-#: the 4A stages in order; level 0 is "unaware"
-STAGES: tuple[str, ...] = ("unaware", "aware", "appeal", "act", "advocate")
 STAGE_LEVEL: dict[str, int] = {s: i for i, s in enumerate(STAGES)}
 
 

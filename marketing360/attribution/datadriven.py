@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from ..errors import NotFittedError, ParameterError
 from .journeys import JOURNEY_KEY, Journeys
 from .result import Attribution
-from .shapley import exact_shapley
+from ..models.shapley import exact_shapley
 
 __all__ = ["JourneyMatrix", "journey_matrix", "BaggedLogisticAttribution", "probabilistic",
            "CausalAttribution", "BASELINE"]

@@ -35,7 +35,7 @@ from .._optional import import_optional
 from ..errors import NotFittedError, ParameterError
 from .journeys import JOURNEY_KEY, Journeys
 from .result import Attribution
-from .shapley import exact_shapley
+from ..models.shapley import exact_shapley
 
 __all__ = ["DeepMTA", "JourneySequences", "journey_sequences"]
 

@@ -32,7 +32,6 @@ c           0.0
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 import ibis
@@ -41,6 +40,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 from .journeys import JOURNEY_KEY, Journeys
+from ..models.shapley import exact_shapley, popcount
 from .result import Attribution
 
 __all__ = ["shapley", "channel_sets", "exact_shapley", "ShapleyAttribution", "MAX_CHANNELS"]
@@ -85,37 +85,6 @@ def channel_sets(journeys: Journeys, *, ordered: bool = False) -> tuple[list[str
     g = per.group_by(["mask", "channel", "position"]).agg(conversions=per.conversions.sum(),
                                                           value=per.value.sum())
     return channels, g.order_by(["mask", "channel", "position"]).to_pyarrow().to_pandas()
-
-
-def exact_shapley(values: np.ndarray) -> np.ndarray:
-    """Shapley values of a game on ``m`` players given every coalition's worth.
-
-    ``values[s]`` is the worth of the coalition whose members are the set bits
-    of ``s`` (``len(values) == 2**m``); returns the ``m`` Shapley values,
-    ``phi_i = sum over S without i of |S|! (m-|S|-1)! / m! * (v(S + i) - v(S))``.
-
-    Examples
-    --------
-    >>> exact_shapley(np.array([0.0, 1.0, 2.0, 4.0])).tolist()  # v(a)=1, v(b)=2, v(ab)=4
-    [1.5, 2.5]
-    """
-    values = np.asarray(values, dtype=float)
-    m = int(len(values)).bit_length() - 1
-    if len(values) != 1 << m:
-        raise ParameterError(f"values must hold 2**m coalition worths; found {len(values)}")
-    idx = np.arange(1 << m)
-    size = _popcount(idx)
-    weight = np.array([math.factorial(k) * math.factorial(m - k - 1) / math.factorial(m) for k in range(m)])
-    phi = np.zeros(m)
-    for i in range(m):
-        without = idx[(idx >> i & 1) == 0]
-        phi[i] = np.sum(weight[size[without]] * (values[without | (1 << i)] - values[without]))
-    return phi
-
-
-def _popcount(masks: np.ndarray) -> np.ndarray:
-    m = masks.astype(np.uint64)
-    return np.array([int(x).bit_count() for x in m], dtype=np.int64) if len(m) else np.zeros(0, np.int64)
 
 
 class ShapleyAttribution(Attribution):
@@ -167,7 +136,7 @@ def shapley(journeys: Journeys, *, worth: Literal["conversions", "rate"] = "conv
         w_v = np.divide(val, n, out=np.zeros_like(val), where=n > 0)
     else:
         w_c, w_v = conv, val
-    size = _popcount(masks)
+    size = popcount(masks)
     member = ((masks[:, None] >> np.arange(len(channels))[None, :]) & 1).astype(float)  # sets x channels
     phi_c = member.T @ (w_c / size)
     phi_v = member.T @ (w_v / size)

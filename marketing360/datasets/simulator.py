@@ -51,7 +51,6 @@ import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from math import factorial
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
@@ -62,6 +61,7 @@ import pyarrow.parquet as pq
 from scipy.special import ndtri
 
 from ..errors import ParameterError
+from ..models.shapley import exact_shapley
 from .world import (
     BRAND_NAMES,
     CATEGORIES,
@@ -1041,21 +1041,9 @@ def _truth(w: _World, conv: np.ndarray, rev: np.ndarray, masks: np.ndarray, bits
         for b, k in idx.items():
             vc[b] = conv[k].sum()
             vr[b] = rev[k].sum()
-        phi_c, phi_r = _shapley(vc, C), _shapley(vr, C)
+        phi_c, phi_r = exact_shapley(vc), exact_shapley(vr)
         shapley = pd.DataFrame({"channel": names, "conversions": phi_c, "revenue": phi_r})
     return Truth(stages, incremental, shapley, by_brand, params, totals, coalitions, windows)
-
-
-def _shapley(v: np.ndarray, C: int) -> np.ndarray:
-    """Exact Shapley values of the game ``v`` (indexed by coalition bit mask), relative to v(0)."""
-    w = np.array([factorial(s) * factorial(C - s - 1) / factorial(C) for s in range(C)])
-    size = np.array([bin(s).count("1") for s in range(1 << C)])
-    phi = np.zeros(C)
-    for c in range(C):
-        bit = 1 << c
-        without = np.array([s for s in range(1 << C) if not s & bit])
-        phi[c] = float(np.sum(w[size[without]] * (v[without | bit] - v[without])))
-    return phi
 
 
 # ============================================================================ small helpers

@@ -14,12 +14,11 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import ParameterError
+from ..schema import STAGES
 
 __all__ = ["ChannelParams", "FunnelParams", "StageWindows", "DEFAULT_CHANNELS", "CHANNELS",
            "STAGES", "CATEGORIES", "BRAND_NAMES", "GEOS"]
 
-#: the 4A stages, in order; stage 0 is "unaware"
-STAGES: tuple[str, ...] = ("unaware", "aware", "appeal", "act", "advocate")
 
 
 @dataclass(frozen=True)

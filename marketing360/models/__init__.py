@@ -1,5 +1,6 @@
-"""Models shared by the analyses: weighted sparse logistic regression (L-BFGS)."""
+"""Models shared by the analyses: weighted sparse logistic regression (L-BFGS), the exact Shapley kernel."""
 
 from .logistic import LogisticFit, fit_logistic
+from .shapley import exact_shapley, popcount
 
-__all__ = ["fit_logistic", "LogisticFit"]
+__all__ = ["fit_logistic", "LogisticFit", "exact_shapley", "popcount"]
