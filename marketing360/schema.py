@@ -23,7 +23,9 @@ The tables
     One row per ``user_id`` with any attributes (geo, age band, ...).
 ``paths``
     Aggregated journeys in the ChannelAttribution layout: ``path``
-    (``"A > B > C"``), ``conversions``, ``value``, ``nulls``.
+    (``"A > B > C"``), ``conversions``, ``value``, ``nulls``. Rows are
+    additive, as in ChannelAttribution: two rows with the same path count as
+    one row with their sums.
 
 Timestamps are stored as timezone-naive UTC (``datetime64[us]``); dates as
 midnight timestamps (``datetime64[us]``). Columns not in the schema are kept,
@@ -43,6 +45,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
@@ -55,6 +58,8 @@ __all__ = [
     "EVENT_TYPES",
     "AD_EVENT_TYPES",
     "STAGES",
+    "PATH_SEP",
+    "normalize_path",
     "EVENT_TYPE_SYNONYMS",
     "Column",
     "TableSchema",
@@ -85,6 +90,9 @@ AD_EVENT_TYPES: tuple[str, ...] = ("impression", "click")
 
 #: The 4A consumer-asset stages in order; level 0 is "unaware" (not in the brand's assets).
 STAGES: tuple[str, ...] = ("unaware", "aware", "appeal", "act", "advocate")
+
+#: How the channels of a canonical path are joined (ChannelAttribution's layout).
+PATH_SEP = " > "
 
 #: Common spellings of event types in public logs, mapped to the canonical name.
 EVENT_TYPE_SYNONYMS: dict[str, str] = {
@@ -216,8 +224,7 @@ TABLES: dict[str, TableSchema] = {
             Column("nulls", "float", required=False, nullable=True, nonnegative=True,
                    doc="journeys of the path that did not convert"),
         ),
-        key=("path",),
-        doc="aggregated journeys in the ChannelAttribution path-table layout",
+        doc="aggregated journeys in the ChannelAttribution path-table layout (rows are additive)",
     ),
 }
 
@@ -261,6 +268,7 @@ def validate(
     *,
     ts_unit: Literal["s", "ms", "us", "ns"] | None = None,
     event_type_map: Mapping[Any, str] | None = None,
+    path_sep: str = ">",
 ) -> pd.DataFrame:
     """Check ``data`` against a canonical table and return a coerced copy.
 
@@ -277,6 +285,10 @@ def validate(
     event_type_map : mapping, optional
         Codes of ``event_type`` to canonical names (for logs that store, say,
         ``1..4``); applied before the built-in synonyms.
+    path_sep : str
+        ``paths`` only: the separator between the channels of a path, as in
+        ChannelAttribution (``">"``, which also reads ``"->"``); paths are
+        rewritten with :data:`PATH_SEP` (see :func:`normalize_path`).
 
     Returns
     -------
@@ -311,7 +323,9 @@ def validate(
             out[col.name] = _null_column(col, len(df), df.index)
             continue
         s = df[col.name]
-        if col.kind == "event_type":
+        if table == "paths" and col.name == "path":
+            s = normalize_path(_coerce_string(s, table, col, None), path_sep=path_sep)
+        elif col.kind == "event_type":
             s = _coerce_event_type(s, table, col, event_type_map)
         else:
             s = _COERCE[col.kind](s, table, col, ts_unit)
@@ -326,6 +340,52 @@ def validate(
     if schema.key:
         _check_unique(result, schema)
     return result.reset_index(drop=True)
+
+
+def normalize_path(paths: pd.Series, *, path_sep: str = ">") -> pd.Series:
+    """Channel paths rewritten with :data:`PATH_SEP` between channels, names stripped.
+
+    With ``path_sep=">"`` (ChannelAttribution's default) ``"a>b"``, ``"a -> b"``
+    and ``" a  >  b "`` all become ``"a > b"``; pass ``path_sep="|"`` (or
+    ``","``, ``"/"``, ``"\\t"`` ...) for paths written ``"a|b"``.
+
+    Raises
+    ------
+    SchemaError
+        A missing path, an empty channel name (``"a >> b"``, ``"> a"``), or a
+        table in which no path holds ``path_sep`` while some hold another
+        common separator (``"a|b"`` read with the default): the message says
+        which ``path_sep`` to pass.
+
+    Examples
+    --------
+    >>> normalize_path(pd.Series(["a>b", "a -> b -> c", "c"])).tolist()
+    ['a > b', 'a > b > c', 'c']
+    >>> normalize_path(pd.Series(["a|b", "c"]), path_sep="|").tolist()
+    ['a > b', 'c']
+    """
+    if not isinstance(path_sep, str) or not path_sep.strip(" "):
+        raise ParameterError(f"path_sep must be a non-blank string such as '>' or '|'; found {path_sep!r}")
+    missing = paths.isna()
+    if missing.any():
+        raise SchemaError(f"paths.path: {int(missing.sum())} missing path(s)", table="paths", column="path")
+    s = paths.astype(str).str.strip()
+    pattern = r"\s*(?:->|>)\s*" if path_sep.strip() == ">" else r"\s*" + re.escape(path_sep.strip(" ")) + r"\s*"
+    split = s.str.split(pattern, regex=True)
+    if split.map(len).max() == 1 and len(s):  # every path a single channel: another separator in use?
+        for other in ("->", ">", "|", ",", ";", "/", "\t"):
+            if other != path_sep.strip(" ") and s.str.contains(other, regex=False).mean() >= 0.5:
+                raise SchemaError(
+                    f"paths.path: no path contains the separator {path_sep!r} but "
+                    f"{int(s.str.contains(other, regex=False).sum())} contain {other!r} (e.g. "
+                    f"{s[s.str.contains(other, regex=False)].iloc[0]!r}); pass path_sep={other!r}",
+                    table="paths", column="path")
+    bad = split.map(lambda parts: any(p == "" for p in parts))
+    if bad.any():
+        raise SchemaError(
+            f"paths.path: {int(bad.sum())} path(s) have an empty channel name, e.g. "
+            f"{list(pd.unique(paths[bad]))[:3]}", table="paths", column="path")
+    return split.map(PATH_SEP.join).astype(object)
 
 
 # --------------------------------------------------------------------- helpers

@@ -65,7 +65,7 @@ class Criterion:
         if unknown or not self.event_types:
             raise ParameterError(f"criterion event types must be among {list(EVENT_TYPES)}; "
                                  f"found {list(self.event_types)}")
-        if not isinstance(self.min_count, int) or self.min_count < 1:
+        if not isinstance(self.min_count, int) or isinstance(self.min_count, bool) or self.min_count < 1:
             raise ParameterError(f"min_count must be a whole number >= 1; found {self.min_count!r}")
         if self.count not in ("days", "events"):
             raise ParameterError(f"count must be 'days' or 'events'; found {self.count!r}")
@@ -83,7 +83,7 @@ class StageRule:
         object.__setattr__(self, "criteria", tuple(self.criteria))
         if self.stage not in STAGES[1:]:
             raise ParameterError(f"stage must be one of {list(STAGES[1:])}; found {self.stage!r}")
-        if not isinstance(self.window, int) or not 1 <= self.window <= 10_000:
+        if not isinstance(self.window, int) or isinstance(self.window, bool) or not 1 <= self.window <= 10_000:
             raise ParameterError(f"the {self.stage} window must be a whole number of days in "
                                  f"[1, 10000]; found {self.window!r}")
         if not self.criteria:

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError, SchemaError
-from ..schema import validate
+from ..schema import normalize_path, validate
 from .shared import shared_file
 
 __all__ = [
@@ -51,7 +51,6 @@ __all__ = [
     "read_tianchi",
     "read_channelattribution_paths",
     "write_channelattribution_paths",
-    "normalize_path",
     "read_touch_journeys",
     "read_hillstrom",
     "read_geolift",
@@ -320,7 +319,6 @@ _PATH_COLUMNS: dict[str, tuple[str, ...]] = {
     "value": ("total_conversion_value", "value", "conversion_value", "total_value"),
     "nulls": ("total_null", "nulls", "total_nulls", "null"),
 }
-_PATH_SPLIT = re.compile(r"\s*(?:->|>)\s*")
 
 
 def _sniff_sep(path: Path) -> str:
@@ -337,27 +335,8 @@ def _sniff_sep(path: Path) -> str:
     return best
 
 
-def normalize_path(paths: pd.Series) -> pd.Series:
-    """Channel paths with every separator written ``" > "`` and channel names stripped.
-
-    ``"a>b"``, ``"a -> b"`` and ``" a  >  b "`` all become ``"a > b"``. An
-    empty channel name (``"a >> b"``, ``"> a"``) raises a SchemaError.
-    """
-    s = paths.astype(str).str.strip()
-    out = s.str.replace(_PATH_SPLIT, " > ", regex=True)
-    # every separator is now exactly " > ": an empty name shows as a separator at an end
-    # or as two separators in a row
-    bad = (paths.isna() | (out == "") | out.str.startswith(" >") | out.str.endswith("> ")
-           | out.str.contains(">  >", regex=False) | (out == ">"))
-    if bad.any():
-        raise SchemaError(
-            f"paths.path: {int(bad.sum())} path(s) have an empty channel name, e.g. "
-            f"{list(pd.unique(paths[bad]))[:3]}", table="paths", column="path")
-    return out.astype(object)
-
-
 def read_channelattribution_paths(path: PathLike | None = None, *,
-                                  sep: str | None = None) -> pd.DataFrame:
+                                  sep: str | None = None, path_sep: str = ">") -> pd.DataFrame:
     """Read a path table in the ChannelAttribution layout as a ``paths`` table.
 
     ChannelAttribution (R / Python) stores aggregated customer journeys as a
@@ -382,6 +361,9 @@ def read_channelattribution_paths(path: PathLike | None = None, *,
     sep : str, optional
         Field separator; sniffed from the header (``;``, tab, ``,`` or ``|``)
         when omitted.
+    path_sep : str
+        Separator between the channels of a path (ChannelAttribution's ``sep``);
+        see :func:`~marketing360.schema.normalize_path`.
 
     Returns
     -------
@@ -419,7 +401,7 @@ def read_channelattribution_paths(path: PathLike | None = None, *,
         raise SchemaError(
             f"{source}: missing column 'total_conversions'; found columns {list(raw.columns)}",
             table="paths", column="total_conversions")
-    df = pd.DataFrame({"path": normalize_path(raw[found["path"]])})
+    df = pd.DataFrame({"path": normalize_path(raw[found["path"]].astype(object), path_sep=path_sep)})
     for canon in ("conversions", "value", "nulls"):
         if canon in found:
             col = found[canon]
