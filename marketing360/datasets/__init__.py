@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .readers import (
+    TIANCHI_TZ,
     MMMData,
     read_cdnow,
     read_channelattribution_paths,
@@ -30,6 +31,7 @@ __all__ = [
     "SAMPLE_DIR",
     "MMMData",
     "read_tianchi",
+    "TIANCHI_TZ",
     "read_channelattribution_paths",
     "read_touch_journeys",
     "read_hillstrom",
