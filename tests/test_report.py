@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import marketing360 as m3
@@ -17,7 +19,7 @@ def test_demo_writes_the_report(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--quiet"]) == 0
     html = (tmp_path / "report.html").read_text()
     assert "The world" in html and "Planted truth" in html and "4A consumer assets" in html
-    assert "Multi-touch attribution" in html and "share_error" in html
+    assert "Multi-touch attribution" in html and ">share error<" in html
     assert len(re.findall(r"data:image/png;base64,", html)) >= 8
     assert "wrote" in capsys.readouterr().out
 
@@ -45,14 +47,48 @@ def test_a_failing_section_leaves_no_report(tmp_path, small_world):
     assert list(tmp_path.iterdir()) == []
 
 
+def _event_counts_reference(ev: pd.DataFrame) -> pd.DataFrame:
+    """event_counts in plain pandas: revenue over purchases only, mean rating over reviews only."""
+    rows = []
+    for t, g in ev.groupby("event_type", observed=True):
+        rows.append({"event_type": t, "events": len(g), "users": g.user_id.nunique(),
+                     "revenue": g.value.sum() if t == "purchase" else np.nan,
+                     "mean_rating": g.value.mean() if t == "review" else np.nan,
+                     "cost": g.cost.sum()})
+    return pd.DataFrame(rows)
+
+
+def test_event_counts_never_sums_ratings_with_revenue(engine):
+    """Hand-computed: two purchases (100 + 50), two ratings (4, 5), one unrated review, ads with cost."""
+    ev = engine.table(m3.validate(pd.DataFrame({
+        "user_id": [1, 1, 2, 2, 3, 3, 3],
+        "ts": pd.to_datetime(["2025-01-01"] * 7),
+        "event_type": ["purchase", "review", "purchase", "review", "review", "impression", "click"],
+        "value": [100.0, 4.0, 50.0, 5.0, None, None, None],
+        "cost": [None, None, None, None, None, 0.5, 1.25]})))
+    got = engine.to_pandas(overview.event_counts(ev)).set_index("event_type")
+    assert list(got.columns) == ["events", "users", "revenue", "mean_rating", "cost"]
+    assert got.loc["purchase", "revenue"] == 150.0 and np.isnan(got.loc["purchase", "mean_rating"])
+    assert got.loc["review", "mean_rating"] == 4.5 and np.isnan(got.loc["review", "revenue"])
+    assert got.loc["review", "events"] == 3 and got.loc["review", "users"] == 3
+    assert np.isnan(got.loc["impression", "revenue"]) and np.isnan(got.loc["impression", "mean_rating"])
+    assert got.loc["click", "cost"] == 1.25 and got.loc["purchase", "cost"] == 0.0
+    assert pd.api.types.is_integer_dtype(got["events"]) and pd.api.types.is_integer_dtype(got["users"])
+
+
+def test_event_counts_purchases_without_values_have_zero_revenue(engine):
+    ev = engine.table(m3.validate(pd.DataFrame({
+        "user_id": [1, 2], "ts": pd.to_datetime(["2025-01-01"] * 2), "event_type": ["purchase", "review"],
+        "value": [None, None]})))
+    got = engine.to_pandas(overview.event_counts(ev)).set_index("event_type")
+    assert got.loc["purchase", "revenue"] == 0.0 and np.isnan(got.loc["review", "mean_rating"])
+
+
 def test_report_sections_agree_across_engines(engine, small_world):
     """The numbers in the report's tables are the same on every engine and match pandas."""
     ev = engine.table(small_world.events)
     got = engine.to_pandas(overview.event_counts(ev))
-    ref = small_world.events.groupby("event_type").agg(
-        events=("user_id", "size"), users=("user_id", "nunique"), value=("value", "sum"),
-        cost=("cost", "sum")).reset_index()
-    assert_frame_matches(got, ref, sort_by=["event_type"], rtol=1e-9)
+    assert_frame_matches(got, _event_counts_reference(small_world.events), sort_by=["event_type"], rtol=1e-9)
     daily = engine.to_pandas(overview.daily_events(ev))
     e = small_world.events.assign(date=small_world.events.ts.dt.floor("D"))
     ref_daily = e.groupby(["date", "event_type"]).size().rename("events").reset_index()

@@ -31,10 +31,14 @@ def world_section(report: Report, engine: Engine, world: SimulationResult, table
            f"seed {cfg['seed']}. Computed on the {engine.name} engine.")
     ev = tables["events"]
     counts = engine.to_pandas(overview.event_counts(ev)).sort_values("events", ascending=False)
-    s.table(counts, caption="Events by type")
+    s.table(counts, caption="Events by type: revenue of purchases, mean rating of reviews, cost of ads",
+            formats={"events": "count", "users": "count", "revenue": "money", "mean_rating": "{:.2f}",
+                     "cost": "money"})
     s.figure(viz.plot_daily_events(engine.to_pandas(overview.daily_events(ev))), alt="daily events")
     ch = engine.to_pandas(overview.channel_summary(ev)).sort_values("cost", ascending=False)
-    s.table(ch, caption="Ad delivery by channel", floatfmt="{:,.4f}")
+    s.table(ch, caption="Ad delivery by channel (ctr: clicks per impression; cpm: cost per 1,000 impressions)",
+            formats={"impressions": "count", "clicks": "count", "cost": "money", "ctr": "percent",
+                     "cpm": "money"})
     s.figure(viz.plot_spend_outcomes(world.spend, world.outcomes), alt="spend and revenue")
 
 
@@ -57,10 +61,19 @@ def truth_section(report: Report, engine: Engine, world: SimulationResult, table
                                                   "revenue": "shapley_revenue"}), on="channel")
         tab = tab.merge(spend, on="channel")
         tab["true_iroas"] = tab.shapley_revenue / tab.spend
-    s.table(tab, caption="True incremental conversions and revenue per channel")
+    s.table(tab, caption="True incremental conversions and revenue per channel (iROAS: Shapley revenue per unit "
+                         "of spend)",
+            formats={"switch_off_conversions": "count", "switch_off_revenue": "money",
+                     "shapley_conversions": "count", "shapley_revenue": "money", "spend": "money",
+                     "true_iroas": "ratio"}, labels={"true_iroas": "true iROAS"})
     s.figure(viz.plot_truth(t.incremental, t.shapley), alt="planted truth")
-    s.table(t.channel_params, caption="Planted channel parameters (adstock theta, Hill kappa/alpha, lifts)",
-            floatfmt="{:,.3f}")
+    params = t.channel_params
+    s.table(params, caption="Planted channel parameters (adstock theta, Hill kappa/alpha, lifts per funnel step, "
+                            "exposures per pair and day, reach, retargeting boost, click-through rate, price)",
+            formats={**{c: "{:.3f}" for c in params.columns if c in ("theta", "kappa", "alpha")
+                        or c.startswith("beta_")},
+                     **{c: k for c, k in (("rate", "ratio"), ("reach", "percent"), ("retarget", "ratio"),
+                                          ("ctr", "percent"), ("price", "money")) if c in params.columns}})
 
 
 def assets_section(report: Report, engine: Engine, world: SimulationResult, tables: dict[str, Any]) -> None:
@@ -74,17 +87,19 @@ def assets_section(report: Report, engine: Engine, world: SimulationResult, tabl
            f"Act {rules.act.window}, Advocate {rules.advocate.window}) on {last.date()}.")
     snap = assets.snapshot(ev, last, rules)
     vols = assets.volumes(snap)
-    s.table(vols.wide().reset_index(), caption=f"Consumers per brand and stage on {last.date()}",
-            floatfmt="{:,.0f}")
+    wide = vols.wide().reset_index()
+    s.table(wide, caption=f"Consumers per brand and stage on {last.date()}",
+            formats={c: "count" for c in wide.columns if c != "brand"})
     series = assets.snapshots(ev, pd.date_range(start + pd.Timedelta(days=6), last, freq="7D"), rules)
     s.figure(assets.volumes(series).plot(), alt="4A volumes over time")
     pen = assets.penetration(snap, tables["users"], brands=engine.table(world.brands))
     s.figure(pen.plot("act"), alt="act penetration against the category")
     d0 = max(start, last - pd.Timedelta(days=30))
     fl = assets.flows(ev, d0, last, rules)
-    s.figure(fl.plot(), alt="4A flows")
-    s.table(fl.net_growth(), caption=f"Net growth of each stage from {d0.date()} to {last.date()}",
-            floatfmt="{:,.0f}")
+    s.figure(fl.plot(unit="consumer-brand pairs"), alt="4A flows")
+    s.table(fl.net_growth(), caption=f"Consumers per brand and stage on {d0.date()} (before) and {last.date()} "
+                                     f"(after), and the net growth",
+            formats={"before": "count", "after": "count", "net_growth": "count"})
 
 
 def attribution_section(report: Report, engine: Engine, world: SimulationResult, tables: dict[str, Any]) -> None:
@@ -104,8 +119,10 @@ def attribution_section(report: Report, engine: Engine, world: SimulationResult,
     truth = world.truth.shapley if world.truth.shapley is not None else world.truth.incremental
     if truth is not None:
         s.table(attribution.score(result, truth).reset_index(),
-                caption="Each method against the true incremental conversions per channel (best split first)",
-                floatfmt="{:,.3f}")
+                caption="Each method against the true incremental conversions per channel (best split first; "
+                        "share error: half the summed gaps between credited and true shares)",
+                formats={"credited": "count", "truth": "count", "abs_error": "count", "relative_error": "ratio",
+                         "share_error": "percent", "rank_correlation": "{:.2f}"})
         s.figure(viz.plot_attribution(result.table(), truth=truth.set_index("channel").conversions,
                                       title="Conversions credited per channel, and the truth"),
                  alt="attribution by method")

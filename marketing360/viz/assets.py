@@ -48,7 +48,8 @@ def plot_volumes(volumes: pd.DataFrame, *, brand: str | None = None, ax: Any = N
     return _done(ax, own)
 
 
-def plot_flows(matrix: pd.DataFrame, *, rates: bool = True, title: str = "4A flows", ax: Any = None) -> Any:
+def plot_flows(matrix: pd.DataFrame, *, rates: bool = True, title: str = "4A flows", unit: str = "consumers",
+               ax: Any = None) -> Any:
     """Heatmap of a flow matrix (from stage x to stage); cells show counts and row shares."""
     plt = _plt()
     own = ax is None
@@ -68,8 +69,8 @@ def plot_flows(matrix: pd.DataFrame, *, rates: bool = True, title: str = "4A flo
             v = share[i, j] if rates else counts[i, j]
             ax.text(j, i, f"{int(counts[i, j]):,}\n{share[i, j]:.0%}", ha="center", va="center", fontsize=7,
                     color="white" if v > 0.6 * top else "black")
-    ax.figure.colorbar(im, ax=ax, fraction=0.046, label="share of the row" if rates else "consumers")
-    ax.set_title(title)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, label="share of the row" if rates else unit)
+    ax.set_title(f"{title} ({unit})")
     return _done(ax, own)
 
 
