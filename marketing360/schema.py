@@ -267,6 +267,8 @@ def validate(
     table: TableName = "events",
     *,
     ts_unit: Literal["s", "ms", "us", "ns"] | None = None,
+    dayfirst: bool | None = None,
+    ts_format: str | None = None,
     event_type_map: Mapping[Any, str] | None = None,
     path_sep: str = ">",
 ) -> pd.DataFrame:
@@ -282,6 +284,16 @@ def validate(
         Unit of numeric timestamps. By default it is inferred from their
         magnitude (seconds up to 1e11, then milliseconds, microseconds,
         nanoseconds).
+    dayfirst : bool, optional
+        How to read text dates written ``dd/mm/yyyy`` or ``mm/dd/yyyy`` (also
+        with ``.`` or ``-``). By default the column decides: a value such as
+        ``13/01/2025`` can only be day first, ``01/13/2025`` only month first,
+        and the whole column is read that way; a column whose every such date
+        could be either (``01/02/2025``), or that holds both kinds, raises
+        rather than guess. ISO 8601 text (``2025-01-13 10:00``) is never ambiguous.
+    ts_format : str, optional
+        An explicit ``strftime`` format of text timestamps (``"%d/%m/%Y %H:%M"``);
+        every value must match it.
     event_type_map : mapping, optional
         Codes of ``event_type`` to canonical names (for logs that store, say,
         ``1..4``); applied before the built-in synonyms.
@@ -327,6 +339,8 @@ def validate(
             s = normalize_path(_coerce_string(s, table, col, None), path_sep=path_sep)
         elif col.kind == "event_type":
             s = _coerce_event_type(s, table, col, event_type_map)
+        elif col.kind in ("timestamp", "date"):
+            s = _COERCE[col.kind](s, table, col, ts_unit, dayfirst=dayfirst, ts_format=ts_format)
         else:
             s = _COERCE[col.kind](s, table, col, ts_unit)
         _check_nulls(s, table, col)
@@ -447,10 +461,13 @@ def _coerce_id(s: pd.Series, table: str, col: Column, _unit: Any) -> pd.Series:
 
 
 def _coerce_string(s: pd.Series, table: str, col: Column, _unit: Any) -> pd.Series:
+    """Strings as they are; integer codes as text; blank strings (``""``, ``"  "``) as missing."""
     s = _decategorize(s)
     if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
         if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):  # checked in C
-            return s.astype(object).where(s.notna(), None)
+            out = s.astype(object).where(s.notna(), None)
+            blank = out.notna() & (out.astype(str).str.strip() == "")
+            return out.where(~blank, None) if blank.any() else out
         bad = s.map(lambda v: not (v is None or isinstance(v, str) or (isinstance(v, float) and np.isnan(v))))
         if bad.any():
             raise SchemaError(
@@ -502,7 +519,40 @@ def _infer_unit(v: pd.Series) -> str:
     return "ns"
 
 
-def _coerce_timestamp(s: pd.Series, table: str, col: Column, unit: str | None) -> pd.Series:
+def _dayfirst(text: pd.Series, name: str, table: str, column: str, dayfirst: bool | None) -> bool:
+    """Whether ``dd/mm`` dates come day first: the user's word, or the only reading the column allows."""
+    m = text.str.extract(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})(?!\d)")
+    has = m[0].notna()
+    if not has.any():
+        return bool(dayfirst)
+    a, b = m.loc[has, 0].astype(int), m.loc[has, 1].astype(int)
+    day_only, month_only = (a > 12) & (b <= 12), (b > 12) & (a <= 12)
+    example = {True: text[has][day_only.to_numpy()], False: text[has][month_only.to_numpy()]}
+    if dayfirst is None:
+        if day_only.any() and month_only.any():
+            raise SchemaError(
+                f"{name}: dates are written both day first (e.g. {example[True].iloc[0]!r}) and month first "
+                f"(e.g. {example[False].iloc[0]!r}) in one column; fix the data or pass ts_format=",
+                table=table, column=column)
+        if day_only.any() or month_only.any():
+            return bool(day_only.any())
+        both = (a != b)
+        if both.any():
+            raise SchemaError(
+                f"{name}: dates such as {text[has][both.to_numpy()].iloc[0]!r} read as day/month or month/day "
+                "and nothing in the column tells which; pass dayfirst=True (dd/mm/yyyy) or dayfirst=False "
+                "(mm/dd/yyyy), or ts_format=", table=table, column=column)
+        return False
+    clash = example[not dayfirst]
+    if len(clash):
+        raise SchemaError(
+            f"{name}: dayfirst={dayfirst} but {clash.iloc[0]!r} can only be read "
+            f"{'month' if dayfirst else 'day'} first", table=table, column=column)
+    return bool(dayfirst)
+
+
+def _coerce_timestamp(s: pd.Series, table: str, col: Column, unit: str | None, *,
+                      dayfirst: bool | None = None, ts_format: str | None = None) -> pd.Series:
     s = _decategorize(s)
     name = f"{table}.{col.name}"
     if pd.api.types.is_bool_dtype(s):
@@ -519,11 +569,16 @@ def _coerce_timestamp(s: pd.Series, table: str, col: Column, unit: str | None) -
             raise SchemaError(f"{name}: numeric timestamps out of range for unit {u!r}: {exc}",
                               table=table, column=col.name) from None
     elif pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
-        parsed = pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
+        if ts_format is not None:
+            parsed = pd.to_datetime(s, errors="coerce", utc=True, format=ts_format)
+        else:
+            first = _dayfirst(s.dropna().astype(str), name, table, col.name, dayfirst)
+            parsed = pd.to_datetime(s, errors="coerce", utc=True, format="mixed", dayfirst=first)
         bad = parsed.isna() & s.notna()
         if bad.any():
             raise SchemaError(
-                f"{name}: {int(bad.sum())} value(s) are not parseable timestamps, e.g. "
+                f"{name}: {int(bad.sum())} value(s) are not parseable timestamps"
+                f"{' in format ' + repr(ts_format) if ts_format else ''}, e.g. "
                 f"{_examples(s[bad], 3)}", table=table, column=col.name)
         out = parsed.dt.tz_localize(None)
     else:
@@ -532,8 +587,9 @@ def _coerce_timestamp(s: pd.Series, table: str, col: Column, unit: str | None) -
     return out.astype("datetime64[us]")
 
 
-def _coerce_date(s: pd.Series, table: str, col: Column, unit: str | None) -> pd.Series:
-    out = _coerce_timestamp(s, table, col, unit)
+def _coerce_date(s: pd.Series, table: str, col: Column, unit: str | None, *,
+                 dayfirst: bool | None = None, ts_format: str | None = None) -> pd.Series:
+    out = _coerce_timestamp(s, table, col, unit, dayfirst=dayfirst, ts_format=ts_format)
     off = out.notna() & (out != out.dt.normalize())
     if off.any():
         raise SchemaError(

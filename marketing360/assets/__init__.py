@@ -4,14 +4,14 @@ Every analysis is an ibis expression over canonical events, so it runs
 unchanged on DuckDB and Spark.
 """
 
-from .audiences import audience
+from .audiences import Audience, audience
 from .flows import FLOW_FROM, FLOW_TO, AssetFlows, flows
 from .rules import STAGE_LEVEL, STAGES, Criterion, StageRule, StageRules
-from .stages import snapshot, snapshots
-from .volumes import AssetVolumes, Penetration, penetration, shoppers, volumes
+from .stages import Stages, snapshot, snapshots
+from .volumes import AssetVolumes, Penetration, Population, penetration, shoppers, volumes
 
 __all__ = [
     "STAGES", "STAGE_LEVEL", "Criterion", "StageRule", "StageRules",
     "snapshot", "snapshots", "volumes", "penetration", "shoppers", "flows", "audience",
-    "AssetVolumes", "Penetration", "AssetFlows", "FLOW_FROM", "FLOW_TO",
+    "Stages", "AssetVolumes", "Penetration", "Population", "AssetFlows", "Audience", "FLOW_FROM", "FLOW_TO",
 ]

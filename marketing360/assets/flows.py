@@ -2,20 +2,19 @@
 
 Examples
 --------
->>> import pandas as pd, marketing360 as m3
+>>> import pandas as pd
 >>> from marketing360.assets import flows
->>> eng = m3.connect()
->>> ev = eng.table(m3.validate(pd.DataFrame({
+>>> ev = pd.DataFrame({
 ...     "user_id": [1, 1, 2], "ts": ["2025-03-01", "2025-03-20", "2025-03-20"], "brand": ["A"] * 3,
-...     "event_type": ["impression", "purchase", "browse"]})))
+...     "event_type": ["impression", "purchase", "browse"]})
 >>> f = flows(ev, "2025-03-01", "2025-03-20")
->>> f.to_frame()[["from_stage", "to_stage", "consumers"]].values.tolist()
-[['new', 'aware', 1], ['aware', 'act', 1]]
+>>> f.table()[["from_stage", "to_stage", "consumers"]].astype(str).values.tolist()
+[['new', 'aware', '1'], ['aware', 'act', '1']]
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import ibis
 import pandas as pd
@@ -24,7 +23,7 @@ from ibis.expr.types import Table
 from ..errors import ParameterError
 from ..results import Result
 from .rules import STAGES, StageRules
-from .stages import _day, stage_pairs
+from .stages import _day, _tz, stage_pairs
 
 __all__ = ["flows", "AssetFlows", "FLOW_FROM", "FLOW_TO"]
 
@@ -35,17 +34,27 @@ FLOW_TO: tuple[str, ...] = (*STAGES[1:], "lost")
 
 
 class AssetFlows(Result):
-    """Stage-to-stage transitions between two dates, per brand."""
+    """Stage-to-stage transitions between two dates, per brand: ``brand, from_stage, to_stage, consumers``.
 
-    title = "4A flows"
+    Attributes
+    ----------
+    start, end : pandas.Timestamp
+        The two snapshot days.
+    """
 
-    def _finish(self, df: pd.DataFrame) -> pd.DataFrame:
-        df["from_stage"] = pd.Categorical(df["from_stage"], FLOW_FROM, ordered=True)
-        df["to_stage"] = pd.Categorical(df["to_stage"], FLOW_TO, ordered=True)
-        df = df.sort_values(["brand", "from_stage", "to_stage"], kind="mergesort").reset_index(drop=True)
-        df["from_stage"] = df["from_stage"].astype(str)
-        df["to_stage"] = df["to_stage"].astype(str)
-        return df
+    title: ClassVar[str] = "4A flows"
+    keys = ("brand", "from_stage", "to_stage")
+
+    def __init__(self, expr: Table, *, start: pd.Timestamp, end: pd.Timestamp) -> None:
+        super().__init__(expr)
+        self.start, self.end = start, end
+
+    def _notes(self) -> list[str]:
+        return [f"from {self.start.date()} to {self.end.date()}; 'new': not in the brand's assets on the first "
+                "day, 'lost': not in them on the second"]
+
+    def _summary_table(self) -> pd.DataFrame:
+        return self.net_growth()
 
     def matrix(self, brand: str | None = None, *, rates: bool = False) -> pd.DataFrame:
         """The transition matrix (rows: from, columns: to) of one brand or all brands summed.
@@ -54,13 +63,15 @@ class AssetFlows(Result):
         consumers of a stage on the first date that went to each stage (the
         ``new`` row: shares of the newcomers).
         """
-        df = self.to_frame()
+        df = self._computed()
         if brand is not None:
             if brand not in set(df.brand):
                 raise ParameterError(f"no flows for brand {brand!r}; brands: {sorted(set(df.brand))}")
             df = df[df.brand == brand]
         m = df.pivot_table(index="from_stage", columns="to_stage", values="consumers", aggfunc="sum",
-                           fill_value=0).reindex(index=list(FLOW_FROM), columns=list(FLOW_TO), fill_value=0)
+                           fill_value=0, observed=False).reindex(index=list(FLOW_FROM), columns=list(FLOW_TO),
+                                                                 fill_value=0)
+        m.index, m.columns = pd.Index(list(FLOW_FROM)), pd.Index(list(FLOW_TO))
         if rates:
             totals = m.sum(axis=1).replace(0, float("nan"))
             m = m.div(totals, axis=0)
@@ -69,32 +80,32 @@ class AssetFlows(Result):
 
     def net_growth(self) -> pd.DataFrame:
         """Per brand and stage: consumers on each date and the change (in-flows minus out-flows)."""
-        df = self.to_frame()
+        df = self._computed().astype({"from_stage": str, "to_stage": str})
         before = df[df.from_stage != "new"].groupby(["brand", "from_stage"]).consumers.sum()
         after = df[df.to_stage != "lost"].groupby(["brand", "to_stage"]).consumers.sum()
         before.index.names = after.index.names = ["brand", "stage"]
         out = pd.concat({"before": before, "after": after}, axis=1).fillna(0).astype("int64")
         out["net_growth"] = out["after"] - out["before"]
         out = out.reset_index()
-        out["stage"] = pd.Categorical(out["stage"], STAGES[1:], ordered=True)
-        return out.sort_values(["brand", "stage"]).reset_index(drop=True).assign(stage=lambda d: d.stage.astype(str))
+        out["stage"] = pd.Categorical(out["stage"], list(STAGES[1:]), ordered=True)
+        return out.sort_values(["brand", "stage"]).reset_index(drop=True)
 
-    def plot(self, brand: str | None = None, *, rates: bool = True, **kw: Any) -> Any:
+    def plot(self, brand: str | None = None, *, rates: bool = True, ax: Any = None, **kwargs: Any) -> Any:
+        """Heatmap of the flow matrix (one brand, or all summed); returns the figure."""
         from ..viz.assets import plot_flows
 
         return plot_flows(self.matrix(brand, rates=False), rates=rates,
-                          title=f"4A flows {self.meta['start']} → {self.meta['end']}"
-                          + (f", {brand}" if brand else ""), **kw)
+                          title=f"4A flows {self.start.date()} → {self.end.date()}"
+                          + (f", {brand}" if brand else ""), ax=ax, **kwargs)
 
 
-def flows(events: Table, start: Any, end: Any, rules: StageRules | None = None, *, tz: str = "UTC"
-          ) -> AssetFlows:
+def flows(events: Any, start: Any, end: Any, *, rules: StageRules | None = None, tz: str = "UTC") -> AssetFlows:
     """Transitions of consumer-brand pairs between the stages of ``start`` and of ``end``.
 
     Parameters
     ----------
-    events : ibis Table
-        Canonical events on any engine.
+    events : table
+        Canonical events, a frame or a table on any engine.
     start, end : date-like
         The two snapshot days (``start`` before ``end``).
     rules : StageRules, optional
@@ -109,12 +120,13 @@ def flows(events: Table, start: Any, end: Any, rules: StageRules | None = None, 
         for pairs not at least Aware on ``start``; ``to_stage`` is ``lost``
         for pairs no longer at least Aware on ``end``.
     """
-    d0, d1 = _day(start), _day(end)
+    tz = _tz(tz)
+    d0, d1 = _day(start, tz, "start"), _day(end, tz, "end")
     if d1 <= d0:
         raise ParameterError(f"end ({d1.date()}) must be after start ({d0.date()})")
-    j = stage_pairs(events, d0, d1, rules, tz=tz)
+    j = stage_pairs(events, d0, d1, rules=rules, tz=tz)
     names_from = ibis.cases(*[(j.from_level == i, FLOW_FROM[i]) for i in range(5)])
     names_to = ibis.cases(*[(j.to_level == i, STAGES[i]) for i in range(1, 5)], else_="lost")
     j = j.mutate(from_stage=names_from, to_stage=names_to)
     g = j.group_by(["brand", "from_stage", "to_stage"]).agg(consumers=j.count())
-    return AssetFlows(g, start=str(d0.date()), end=str(d1.date()))
+    return AssetFlows(g, start=d0, end=d1)

@@ -8,53 +8,98 @@ a series costs no rescan of the events and no COUNT(DISTINCT) is needed.
 
 Examples
 --------
->>> import pandas as pd, marketing360 as m3
+>>> import pandas as pd
 >>> from marketing360.assets import snapshot
->>> eng = m3.connect()
->>> ev = eng.table(m3.validate(pd.DataFrame({
+>>> ev = pd.DataFrame({
 ...     "user_id": [1, 1, 2, 2],
 ...     "ts": ["2025-03-01 09:00", "2025-03-03 20:00", "2025-03-02 10:00", "2025-03-02 10:05"],
 ...     "brand": ["Acme", "Acme", "Acme", "Acme"],
-...     "event_type": ["browse", "browse", "impression", "purchase"]})))
->>> eng.to_pandas(snapshot(ev, "2025-03-03"))[["user_id", "stage"]].to_dict("list")
-{'user_id': [1, 2], 'stage': ['appeal', 'act']}
+...     "event_type": ["browse", "browse", "impression", "purchase"]})
+>>> snapshot(ev, "2025-03-03").table()[["user_id", "stage"]].astype(str).to_dict("list")
+{'user_id': ['1', '2'], 'stage': ['appeal', 'act']}
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import ibis
 import numpy as np
 import pandas as pd
 from ibis.expr.types import Table
 
-from ..errors import ParameterError, SchemaError
+from ..errors import ParameterError
+from ..inputs import as_table
+from ..results import Result
 from .rules import STAGES, StageRules
 
-__all__ = ["snapshot", "snapshots", "stage_pairs"]
-
-_NEEDED = ("user_id", "ts", "brand", "event_type", "value")
+__all__ = ["snapshot", "snapshots", "stage_pairs", "Stages"]
 
 
-def _day(date: Any) -> pd.Timestamp:
+class Stages(Result):
+    """The 4A stage of consumer-brand pairs: ``[date,] user_id, brand, level, stage``.
+
+    ``level`` is 1 to 4 (aware to advocate), ``stage`` its name (an ordered
+    categorical); unaware pairs are not listed. Compose further with
+    :func:`~marketing360.assets.volumes`, :func:`~marketing360.assets.penetration`
+    or on the engine through :attr:`expr`.
+
+    Attributes
+    ----------
+    dates : list of pandas.Timestamp
+        The snapshot day(s).
+    rules : StageRules
+    tz : str
+    """
+
+    title: ClassVar[str] = "4A stages"
+
+    def __init__(self, expr: Table, *, dates: Sequence[pd.Timestamp], rules: StageRules, tz: str) -> None:
+        super().__init__(expr)
+        self.dates = list(dates)
+        self.rules = rules
+        self.tz = tz
+        self.keys = ("date", "user_id", "brand") if len(self.dates) > 1 or "date" in expr.columns else \
+            ("user_id", "brand")
+
+    def _notes(self) -> list[str]:
+        days = (str(self.dates[0].date()) if len(self.dates) == 1 else
+                f"{len(self.dates)} days from {self.dates[0].date()} to {self.dates[-1].date()}")
+        return [f"on {days} (calendar days in {self.tz})",
+                "windows: " + ", ".join(f"{r.stage} {r.window} days" for r in self.rules.rules)]
+
+    def _summary_table(self) -> pd.DataFrame:
+        df = self._computed()
+        keys = [c for c in ("date",) if c in df.columns]
+        return df.groupby([*keys, "stage"], observed=True).size().rename("pairs").reset_index()
+
+    def plot(self, *, ax: Any = None, **kwargs: Any) -> Any:
+        """Stacked pairs per stage (over time for a series), through :func:`~marketing360.assets.volumes`."""
+        from .volumes import volumes
+
+        return volumes(self).plot(ax=ax, **kwargs)
+
+
+def _day(date: Any, tz: str = "UTC", name: str = "date") -> pd.Timestamp:
+    """The calendar day ``date`` names in time zone ``tz`` (a date with its own offset is converted to ``tz``)."""
+    if date is None or isinstance(date, bool):
+        raise ParameterError(f"{name} must be a date such as '2025-03-31'; found {date!r}")
     try:
         d = pd.Timestamp(date)
-    except (ValueError, TypeError):
-        raise ParameterError(f"date must be a date; found {date!r}") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ParameterError(f"{name} must be a date such as '2025-03-31'; found {date!r} ({exc})") from None
+    if d is pd.NaT:
+        raise ParameterError(f"{name} must be a date such as '2025-03-31'; found {date!r}")
     if d.tzinfo is not None:
-        d = d.tz_convert("UTC").tz_localize(None)
+        d = d.tz_convert(tz).tz_localize(None)
+    # the windows reach back up to 10,000 days and one day forward: keep every bound a valid timestamp
+    if not pd.Timestamp("1700-01-01") <= d <= pd.Timestamp("2200-12-31"):
+        raise ParameterError(f"{name} must lie between 1700 and 2200; found {date!r}")
     return d.normalize()
 
 
-def _check(events: Table) -> None:
-    missing = [c for c in _NEEDED if c not in events.columns]
-    if missing:
-        raise SchemaError(f"snapshot: the events table lacks column(s) {missing}; found "
-                          f"{list(events.columns)}", table="events", column=missing[0])
-    if not events.ts.type().is_timestamp():
-        raise SchemaError(f"snapshot: events.ts must be a timestamp; found {events.ts.type()} "
-                          "(run marketing360.validate first)", table="events", column="ts")
+def _events(events: Any, what: str) -> Table:
+    return as_table(events, "events", need=["brand"], what=what)
 
 
 def _local_events(events: Table, tz: str, lo: pd.Timestamp, hi: pd.Timestamp) -> Table:
@@ -86,6 +131,16 @@ def _local_events(events: Table, tz: str, lo: pd.Timestamp, hi: pd.Timestamp) ->
         seconds = ibis.cases(*branches, else_=int(offset[-1]))
     ev = ev.mutate(_lts=ev.ts + seconds.as_interval("s"))
     return ev.filter((ev._lts >= ibis.literal(lo, type="timestamp")) & (ev._lts < ibis.literal(hi, type="timestamp")))
+
+
+def _tz(tz: Any) -> str:
+    if not isinstance(tz, str):
+        raise ParameterError(f"tz must be an IANA time zone name such as 'Asia/Shanghai'; found {tz!r}")
+    try:
+        pd.Timestamp("2025-01-01", tz=tz)
+    except Exception:
+        raise ParameterError(f"tz must be an IANA time zone such as 'Asia/Shanghai'; found {tz!r}") from None
+    return tz
 
 
 def _rules(rules: StageRules | None) -> StageRules:
@@ -160,16 +215,16 @@ def _with_level(g: Table, rules: StageRules, keys: list[str]) -> Table:
     return out.filter(out.level > 0).mutate(stage=names)
 
 
-def stage_pairs(events: Table, start: Any, end: Any, rules: StageRules | None = None, *,
-                tz: str = "UTC") -> Table:
+def stage_pairs(events: Any, start: Any, end: Any, *, rules: StageRules | None = None, tz: str = "UTC") -> Table:
     """Each pair's stage level on two dates (``from_level``, ``to_level``; 0 = unaware), in one aggregation.
 
     Pairs unaware on both dates are left out. This is what :func:`~marketing360.assets.flows`
     counts; it needs no join, so it stays cheap on Spark.
     """
-    _check(events)
+    events = _events(events, "flows")
     rules = _rules(rules)
-    d0, d1 = _day(start), _day(end)
+    tz = _tz(tz)
+    d0, d1 = _day(start, tz, "start"), _day(end, tz, "end")
     daily = _daily(events, rules, d0, d1, tz)
     aggs = {**_window_counts(daily, rules, _window_starts(rules, d0), end=ibis.literal(d0.date()), suffix="_0"),
             **_window_counts(daily, rules, _window_starts(rules, d1), suffix="_1")}
@@ -178,17 +233,19 @@ def stage_pairs(events: Table, start: Any, end: Any, rules: StageRules | None = 
     return out.filter((out.from_level > 0) | (out.to_level > 0))
 
 
-def snapshot(events: Table, date: Any, rules: StageRules | None = None, *, tz: str = "UTC") -> Table:
+def snapshot(events: Any, date: Any, *, rules: StageRules | None = None, tz: str = "UTC") -> Stages:
     """The 4A stage of every consumer-brand pair that is at least Aware at the end of ``date``.
 
     Parameters
     ----------
-    events : ibis Table
-        Canonical events (``user_id, ts, brand, event_type, value``) on any engine;
-        ``ts`` in UTC, days are UTC days.
+    events : table
+        Canonical events (``user_id, ts, brand, event_type, value``): a frame
+        or a table on any engine (see :func:`~marketing360.inputs.as_table`);
+        ``ts`` in UTC.
     date : date-like
         The snapshot day: its events count, later ones do not. A rule with a
-        window of ``w`` days looks at the days ``date - w + 1`` to ``date``.
+        window of ``w`` days looks at the days ``date - w + 1`` to ``date``. A
+        timestamp with an offset names the day it falls on in ``tz``.
     rules : StageRules, optional
         The stage rules (JD's definitions by default).
     tz : str
@@ -198,27 +255,29 @@ def snapshot(events: Table, date: Any, rules: StageRules | None = None, *, tz: s
 
     Returns
     -------
-    ibis Table
+    Stages
         ``user_id, brand, level, stage``: ``level`` 1 to 4 (aware to advocate),
         the highest stage whose rule holds. Pairs with no qualifying
         behaviour (unaware) are not listed; events without a brand are ignored.
     """
-    _check(events)
+    events = _events(events, "snapshot")
     rules = _rules(rules)
-    d = _day(date)
+    tz = _tz(tz)
+    d = _day(date, tz)
     daily = _daily(events, rules, d, d, tz)
     g = daily.group_by(["user_id", "brand"]).agg(**_window_counts(daily, rules, _window_starts(rules, d)))
-    return _with_level(g, rules, ["user_id", "brand"]).order_by(["user_id", "brand"])
+    return Stages(_with_level(g, rules, ["user_id", "brand"]).order_by(["user_id", "brand"]), dates=[d],
+                  rules=rules, tz=tz)
 
 
-def snapshots(events: Table, dates: Sequence[Any] | pd.DatetimeIndex, rules: StageRules | None = None,
-              *, tz: str = "UTC") -> Table:
+def snapshots(events: Any, dates: Sequence[Any] | pd.DatetimeIndex, *, rules: StageRules | None = None,
+              tz: str = "UTC") -> Stages:
     """The 4A stage of every pair on each of ``dates``: ``snapshot`` for many days in one pass.
 
     Parameters
     ----------
-    events : ibis Table
-        Canonical events on any engine.
+    events : table
+        Canonical events, a frame or a table on any engine.
     dates : sequence of date-like
         Snapshot days, e.g. ``pd.date_range("2025-01-07", "2025-03-31", freq="7D")``.
     rules : StageRules, optional
@@ -228,13 +287,16 @@ def snapshots(events: Table, dates: Sequence[Any] | pd.DatetimeIndex, rules: Sta
 
     Returns
     -------
-    ibis Table
+    Stages
         ``date, user_id, brand, level, stage`` for the pairs at least Aware on each date;
-        for every date, the same rows as ``snapshot(events, date, rules)``.
+        for every date, the same rows as ``snapshot(events, date, rules=rules)``.
     """
-    _check(events)
+    events = _events(events, "snapshots")
     rules = _rules(rules)
-    days = sorted({_day(d) for d in dates})
+    tz = _tz(tz)
+    if isinstance(dates, (str, pd.Timestamp)) or not hasattr(dates, "__iter__"):
+        raise ParameterError(f"dates must be a sequence of dates (e.g. pd.date_range(...)); found {dates!r}")
+    days = sorted({_day(d, tz) for d in dates})
     if not days:
         raise ParameterError("dates must name at least one day")
     first, last = days[0], days[-1]
@@ -248,4 +310,5 @@ def snapshots(events: Table, dates: Sequence[Any] | pd.DatetimeIndex, rules: Sta
     j = daily.join(calendar, (daily._day <= calendar.date) & (daily._day >= calendar[f"_from_{widest}"]))
     aggs = _window_counts(j, rules, {rule.stage: j[f"_from_{rule.stage}"] for rule in rules.rules})
     g = j.group_by(["date", "user_id", "brand"]).agg(**aggs)
-    return _with_level(g, rules, ["date", "user_id", "brand"]).order_by(["date", "user_id", "brand"])
+    out = _with_level(g, rules, ["date", "user_id", "brand"]).order_by(["date", "user_id", "brand"])
+    return Stages(out, dates=days, rules=rules, tz=tz)

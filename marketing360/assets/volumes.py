@@ -1,144 +1,168 @@
 """Asset volumes and penetration: how many consumers each brand holds in each 4A stage.
 
-All functions take a stage table (from :func:`snapshot` or :func:`snapshots`)
-and return results wrapping lazy ibis expressions.
+Both take the stages of :func:`snapshot` or :func:`snapshots` (a
+:class:`~marketing360.assets.Stages` result or a table with its columns) and
+return results computed on the engine.
 
 Examples
 --------
->>> import pandas as pd, marketing360 as m3
+>>> import pandas as pd
 >>> from marketing360.assets import snapshot, volumes
->>> eng = m3.connect()
->>> ev = eng.table(m3.validate(pd.DataFrame({
-...     "user_id": [1, 2, 2, 3], "ts": ["2025-03-01"] * 4, "brand": ["A", "A", "A", "B"],
-...     "event_type": ["browse", "impression", "purchase", "impression"]})))
->>> volumes(snapshot(ev, "2025-03-01")).to_frame()[["brand", "stage", "consumers"]].values.tolist()
-[['A', 'aware', 1], ['A', 'act', 1], ['B', 'aware', 1]]
+>>> ev = pd.DataFrame({"user_id": [1, 2, 2, 3], "ts": ["2025-03-01"] * 4, "brand": ["A", "A", "A", "B"],
+...                    "event_type": ["browse", "impression", "purchase", "impression"]})
+>>> volumes(snapshot(ev, "2025-03-01")).table()[["brand", "stage", "consumers"]].astype(str).values.tolist()
+[['A', 'aware', '1'], ['A', 'act', '1'], ['B', 'aware', '1']]
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import ibis
 import pandas as pd
 from ibis.expr.types import Table
 
 from ..errors import ParameterError, SchemaError
+from ..inputs import as_population, open_table, require_columns
 from ..results import Result
-from .rules import STAGES
+from ..schema import STAGES
+from ..types import Stage
 
-__all__ = ["volumes", "penetration", "shoppers", "AssetVolumes", "Penetration"]
+__all__ = ["volumes", "penetration", "shoppers", "AssetVolumes", "Penetration", "Population"]
 
 
-def _check_stages(stages: Table, what: str) -> None:
-    missing = [c for c in ("user_id", "brand", "level", "stage") if c not in stages.columns]
+def _stages(stages: Any, what: str) -> Table:
+    t = open_table(stages, what=what)
+    missing = [c for c in ("user_id", "brand", "level", "stage") if c not in t.columns]
     if missing:
-        raise SchemaError(f"{what}: expected a stage table from snapshot() or snapshots(); "
-                          f"it lacks {missing}", column=missing[0])
-
-
-def _order_stage(df: pd.DataFrame) -> pd.DataFrame:
-    if "stage" in df.columns:
-        df["stage"] = pd.Categorical(df["stage"], categories=list(STAGES[1:]), ordered=True)
-        keys = [c for c in ("date", "category", "brand") if c in df.columns]
-        keys += [c for c in df.columns if c not in keys and c not in
-                 ("stage", "level", "consumers", "population", "penetration", "category_penetration",
-                  "index")]
-        df = df.sort_values(keys + ["stage"], kind="mergesort").reset_index(drop=True)
-        df["stage"] = df["stage"].astype(str)
-    return df
+        raise SchemaError(f"{what}: expected the stages of snapshot() or snapshots(); they lack {missing}",
+                          column=missing[0])
+    return t
 
 
 class AssetVolumes(Result):
-    """Consumers per brand (and date, segment) and 4A stage."""
+    """Consumers per brand (and date, segment) and 4A stage: ``[date,] brand, [by...,] stage, level, consumers``.
 
-    title = "4A asset volumes"
+    Attributes
+    ----------
+    by : list of str
+        The breakdown columns.
+    """
 
-    def _finish(self, df: pd.DataFrame) -> pd.DataFrame:
-        return _order_stage(df)
+    title: ClassVar[str] = "4A asset volumes"
+
+    def __init__(self, expr: Table, *, by: Sequence[str] = ()) -> None:
+        super().__init__(expr)
+        self.by = list(by)
+        self.keys = tuple(c for c in ("date", "category", "brand") if c in expr.columns) + \
+            tuple(c for c in self.by if c != "category") + ("stage",)
 
     def wide(self) -> pd.DataFrame:
-        """One column per stage."""
-        df = self.to_frame()
+        """One column per stage, in funnel order."""
+        df = self._computed()
         index = [c for c in df.columns if c not in ("stage", "level", "consumers")]
         out = df.pivot_table(index=index, columns="stage", values="consumers", aggfunc="sum",
                              fill_value=0, observed=True)
-        return out.reindex(columns=[s for s in STAGES[1:] if s in out.columns])
+        out = out.reindex(columns=[s for s in STAGES[1:] if s in out.columns])
+        out.columns = pd.CategoricalIndex(out.columns, categories=list(STAGES[1:]), ordered=True, name="stage")
+        return out.astype("int64")
 
-    def plot(self, brand: str | None = None, **kw: Any) -> Any:
+    def _summary_table(self) -> pd.DataFrame:
+        return self.wide().reset_index()
+
+    def plot(self, brand: str | None = None, *, ax: Any = None, **kwargs: Any) -> Any:
+        """Stacked volumes (over time for a series; by brand otherwise); returns the figure."""
         from ..viz.assets import plot_volumes
 
-        return plot_volumes(self.to_frame(), brand=brand, **kw)
+        return plot_volumes(self.table(), brand=brand, ax=ax, **kwargs)
 
 
-def volumes(stages: Table, *, by: Sequence[str] = (), users: Any = None,
-            brands: Any = None) -> AssetVolumes:
+def volumes(stages: Any, *, by: Sequence[str] = (), users: Any = None, brands: Any = None) -> AssetVolumes:
     """Consumers per brand and stage (per date too for a series), optionally by segment.
 
     Parameters
     ----------
-    stages : ibis Table
+    stages : Stages or table
         From :func:`snapshot` or :func:`snapshots`.
     by : sequence of str
         Consumer attributes (columns of ``users``) or ``"category"`` (from ``brands``)
         to break the volumes down by.
-    users : ibis Table, optional
+    users : table, optional
         Consumer attributes (``user_id`` plus columns), joined in for ``by``.
-    brands : ibis Table, optional
+    brands : table, optional
         ``brand, category``: needed to group by category.
     """
-    _check_stages(stages, "volumes")
-    t = _join_attributes(stages, by, users, brands)
+    t = _stages(stages, "volumes")
+    by = _by(by)
+    t = _join_attributes(t, by, users, brands)
     keys = [c for c in ("date",) if c in t.columns] + ["brand", *by, "stage", "level"]
-    return AssetVolumes(t.group_by(keys).agg(consumers=t.count()).order_by(keys), by=list(by))
+    return AssetVolumes(t.group_by(keys).agg(consumers=t.count()).order_by(keys), by=by)
+
+
+def _by(by: Any) -> list[str]:
+    if isinstance(by, str):
+        return [by]
+    if not all(isinstance(c, str) for c in by):
+        raise ParameterError(f"by must name columns; found {by!r}")
+    return list(by)
 
 
 def _join_attributes(stages: Table, by: Sequence[str], users: Any, brands: Any) -> Table:
     t = stages
-    need_cat = "category" in by
     attrs = [c for c in by if c != "category"]
     if attrs:
         if users is None:
             raise ParameterError(f"by={list(by)} needs users= (a table of user_id and attributes)")
-        missing = [c for c in ["user_id", *attrs] if c not in users.columns]
-        if missing:
-            raise SchemaError(f"users lacks column(s) {missing}", table="users", column=missing[0])
-        u = users.select("user_id", *attrs)
-        t = t.join(u, "user_id")
-    if need_cat:
-        if brands is None or "category" not in brands.columns:
-            raise ParameterError("grouping by category needs brands= (a table of brand, category)")
-        t = t.join(brands.select("brand", "category"), "brand")
+        u = open_table(users, what="volumes users")
+        require_columns(u, ["user_id", *attrs], what="volumes", table_name="users")
+        t = t.join(u.select("user_id", *attrs), "user_id")
+    if "category" in by:
+        t = t.join(_brands(brands, "grouping by category"), "brand")
     return t
 
 
+def _brands(brands: Any, what: str) -> Table:
+    if brands is None:
+        raise ParameterError(f"{what} needs brands= (a table of brand, category)")
+    b = open_table(brands, what=what)
+    require_columns(b, ["brand", "category"], what=what, table_name="brands")
+    return b.select("brand", "category")
+
+
 class Penetration(Result):
-    """Stage counts over the population, per brand, with the category benchmark."""
+    """Stage counts over the population, per brand, with the category benchmark.
 
-    title = "4A penetration"
+    ``[date,] brand, [by...,] stage, level, consumers, population, penetration``
+    (+ ``category, category_penetration, index`` with brands).
+    """
 
-    def _finish(self, df: pd.DataFrame) -> pd.DataFrame:
-        return _order_stage(df)
+    title: ClassVar[str] = "4A penetration"
 
-    def plot(self, stage: str = "act", **kw: Any) -> Any:
+    def __init__(self, expr: Table, *, by: Sequence[str] = ()) -> None:
+        super().__init__(expr)
+        self.by = list(by)
+        self.keys = tuple(c for c in ("date", "category", "brand") if c in expr.columns) + tuple(self.by) + ("stage",)
+
+    def plot(self, stage: Stage = "act", *, ax: Any = None, **kwargs: Any) -> Any:
+        """Each brand's penetration in ``stage`` against its category's average; returns the figure."""
         from ..viz.assets import plot_penetration
 
-        return plot_penetration(self.to_frame(), stage=stage, **kw)
+        return plot_penetration(self.table(), stage=stage, ax=ax, **kwargs)
 
 
-def penetration(stages: Table, population: Any, *, brands: Any = None, by: Sequence[str] = ()
-                ) -> Penetration:
+def penetration(stages: Any, population: Any, *, brands: Any = None, by: Sequence[str] = ()) -> Penetration:
     """Share of the population in each stage of each brand, and the brand's category benchmark.
 
     Parameters
     ----------
-    stages : ibis Table
+    stages : Stages or table
         From :func:`snapshot` or :func:`snapshots`.
-    population : ibis Table or int
+    population : table or int
         The consumers counted in: a table with ``user_id`` (and the ``by``
-        attributes), e.g. every known consumer or a category's shoppers; or
-        just their number (no breakdown then).
-    brands : ibis Table, optional
+        attributes), e.g. every known consumer or a category's shoppers
+        (:func:`shoppers`); consumers outside it are not counted. Or just
+        their number (no breakdown then, every staged consumer counted).
+    brands : table, optional
         ``brand, category``: adds ``category_penetration`` (the mean penetration
         of the category's brands in that stage) and ``index`` (brand / category).
     by : sequence of str
@@ -147,27 +171,23 @@ def penetration(stages: Table, population: Any, *, brands: Any = None, by: Seque
     Returns
     -------
     Penetration
-        ``[date,] brand, [by...,] stage, consumers, population, penetration``
-        (+ ``category, category_penetration, index`` with ``brands``).
     """
-    _check_stages(stages, "penetration")
-    keys_by = list(by)
-    is_count = isinstance(population, int) and not isinstance(population, bool)
-    if is_count:
+    t = _stages(stages, "penetration")
+    keys_by = _by(by)
+    if isinstance(population, (int,)) and not isinstance(population, bool):
         if population < 1:
             raise ParameterError(f"population must be >= 1 consumer; found {population}")
         if keys_by:
             raise ParameterError("a breakdown by attributes needs population as a table of consumers")
-    elif not isinstance(population, Table):
-        raise ParameterError(f"population must be an ibis table of consumers or a count; found "
-                             f"{type(population).__name__}")
-    elif "user_id" not in population.columns:
-        raise SchemaError("population must have a user_id column", column="user_id")
-    vol = volumes(stages, by=by, users=population if by else None).expr
-    if is_count:
+        vol = volumes(t).expr
         pen = vol.mutate(population=ibis.literal(population, type="int64"))
     else:
-        p = population.select("user_id", *keys_by).distinct()
+        if isinstance(population, (float, bool)) or population is None:
+            raise ParameterError(f"population must be a table of consumers or a whole number; found {population!r}")
+        p = as_population(population, ["user_id", *keys_by], what="penetration population")
+        # only the population's consumers count (a staged consumer outside it is not in the numerator)
+        inside = t.semi_join(p.select("user_id"), "user_id")
+        vol = volumes(inside, by=keys_by, users=p if keys_by else None).expr
         if keys_by:
             sizes = p.group_by(keys_by).agg(population=p.count())
             pen = vol.join(sizes, keys_by)
@@ -175,9 +195,7 @@ def penetration(stages: Table, population: Any, *, brands: Any = None, by: Seque
             pen = vol.cross_join(p.aggregate(population=p.count()))
     pen = pen.mutate(penetration=pen.consumers.cast("float64") / pen.population)
     if brands is not None:
-        if "category" not in brands.columns:
-            raise SchemaError("brands must have brand and category columns", column="category")
-        b = brands.select("brand", "category")
+        b = _brands(brands, "the category benchmark")
         pen = pen.join(b, "brand")
         grp = [c for c in ("date",) if c in pen.columns] + ["category", *keys_by, "stage"]
         # the benchmark: the mean over every brand of the category (brands without consumers count as 0)
@@ -189,19 +207,24 @@ def penetration(stages: Table, population: Any, *, brands: Any = None, by: Seque
     return Penetration(pen, by=keys_by)
 
 
-def shoppers(events: Table, brands: Any = None, *, category: str | None = None) -> Table:
+class Population(Result):
+    """A population of consumers (``user_id``), e.g. a category's shoppers, for :func:`penetration`."""
+
+    title: ClassVar[str] = "population"
+    keys = ("user_id",)
+
+
+def shoppers(events: Any, brands: Any = None, *, category: str | None = None) -> Population:
     """A population: the consumers with any event of any brand (or of one category's brands).
 
-    Use it as ``penetration(..., population=shoppers(events, brands, category="phones"))``
+    Use it as ``penetration(stages, shoppers(events, brands, category="phones"))``
     for penetration among a category's shoppers rather than among everyone known.
     """
-    if "user_id" not in events.columns or "brand" not in events.columns:
-        raise SchemaError("shoppers: the events table needs user_id and brand", table="events")
-    ev = events.filter(events.brand.notnull())
-    if category is not None:
-        if brands is None or "category" not in brands.columns:
-            raise ParameterError("shoppers of a category need brands= (a table of brand, category)")
-        cat = brands.filter(brands.category == category).select("brand")
-        ev = ev.semi_join(cat, "brand")
-    return ev.select("user_id").distinct()
+    from ..inputs import as_table
 
+    ev = as_table(events, "events", need=["brand"], what="shoppers")
+    ev = ev.filter(ev.brand.notnull())
+    if category is not None:
+        cat = _brands(brands, "shoppers of a category")
+        ev = ev.semi_join(cat.filter(cat.category == category).select("brand"), "brand")
+    return Population(ev.select("user_id").distinct())

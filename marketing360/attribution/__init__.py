@@ -1,23 +1,27 @@
-"""Multi-touch attribution: journeys, rules, Markov, Shapley, data-driven and causal deep models."""
+"""Multi-touch attribution: rules, Markov, Shapley, data-driven and causal deep models.
 
-from .datadriven import (BASELINE, BaggedLogisticAttribution, CausalAttribution, JourneyMatrix,
-                         journey_matrix, probabilistic)
-from .deep import DeepMTA, JourneySequences, journey_sequences
+Every method reads :class:`~marketing360.paths.Journeys` (from
+:func:`marketing360.paths.journeys` or :func:`marketing360.paths.from_paths`)
+and returns an :class:`Attribution`. Functions for the methods without
+learned parameters (:func:`rule_based`, :func:`markov`, :func:`shapley`,
+:func:`probabilistic`); scikit-learn-style estimators for the others
+(``fit(journeys)`` then ``attribute()``).
+"""
+
+from .datadriven import BASELINE, BaggedLogisticAttribution, CausalAttribution, probabilistic
+from .deep import DeepMTA
 from .evaluate import score
-from .journeys import JOURNEY_KEY, PATH_SEP, Journeys, from_paths, journeys
-from .result import Attribution, compare
 from .markov import MarkovAttribution, markov, transitions
-from .shapley import MAX_CHANNELS, ShapleyAttribution, channel_sets, exact_shapley, shapley
 from .money import channel_costs, returns
+from .result import Attribution, Bootstrap, compare
 from .rules import RULES, rule_based, touch_credit
+from .shapley import MAX_CHANNELS, ShapleyAttribution, channel_sets, shapley
 
 __all__ = [
-    "journeys", "from_paths", "Journeys", "JOURNEY_KEY", "PATH_SEP",
-    "Attribution", "compare", "score", "returns", "channel_costs",
+    "Attribution", "Bootstrap", "compare", "score", "returns", "channel_costs",
     "rule_based", "touch_credit", "RULES",
     "markov", "transitions", "MarkovAttribution",
-    "shapley", "channel_sets", "exact_shapley", "ShapleyAttribution", "MAX_CHANNELS",
-    "journey_matrix", "JourneyMatrix", "BaggedLogisticAttribution", "probabilistic", "CausalAttribution",
-    "BASELINE",
-    "DeepMTA", "journey_sequences", "JourneySequences",
+    "shapley", "channel_sets", "ShapleyAttribution", "MAX_CHANNELS",
+    "BaggedLogisticAttribution", "probabilistic", "CausalAttribution", "BASELINE",
+    "DeepMTA",
 ]

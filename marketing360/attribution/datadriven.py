@@ -24,68 +24,32 @@ journey, converting or not), fetched once from the engine.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..errors import NotFittedError, ParameterError
-from .journeys import JOURNEY_KEY, Journeys
-from .result import Attribution
-from ..models.shapley import exact_shapley
+from ..errors import ParameterError
+from ..estimators import Estimator, check_random_state
+from ..models import fit_logistic
+from ..models.shapley import exact_shapley, popcount
+from ..paths import JourneyMatrix, Journeys, journey_matrix
+from .result import Attribution, Bootstrap
 
-__all__ = ["JourneyMatrix", "journey_matrix", "BaggedLogisticAttribution", "probabilistic",
-           "CausalAttribution", "BASELINE"]
+__all__ = ["BaggedLogisticAttribution", "probabilistic", "CausalAttribution", "BASELINE"]
 
 #: the pseudo-channel holding conversions a model credits to no channel
 BASELINE = "(baseline)"
 
 
-@dataclass
-class JourneyMatrix:
-    """Journeys as touch counts: ``counts`` (journeys x ``channels``, sparse) with their outcomes.
-
-    ``conversions`` / ``nulls`` are the journeys' weights as converted / not
-    (0/1 for journeys built from events, counts for a path table).
-    """
-
-    channels: list[str]
-    counts: sp.csr_matrix
-    conversions: np.ndarray
-    nulls: np.ndarray
-    value: np.ndarray
-
-    @property
-    def presence(self) -> sp.csr_matrix:
-        p = self.counts.copy()
-        p.data = np.ones_like(p.data)
-        return p
-
-    def masks(self) -> np.ndarray:
-        """Channel set of each journey as an integer bit mask (bit i = channels[i]); at most 63 channels."""
-        if len(self.channels) > 63:
-            raise ParameterError(f"{len(self.channels)} channels; channel-set masks hold at most 63 "
-                                 "(group rare channels together first)")
-        p = self.presence.tocoo()
-        out = np.zeros(self.counts.shape[0], dtype=np.int64)
-        np.bitwise_or.at(out, p.row, (np.int64(1) << p.col.astype(np.int64)))
-        return out
-
-
-def journey_matrix(journeys: Journeys) -> JourneyMatrix:
-    """Fetch the journeys from their engine as a :class:`JourneyMatrix`."""
+def _matrix(journeys: Journeys | JourneyMatrix) -> JourneyMatrix:
+    if isinstance(journeys, JourneyMatrix):
+        return journeys
     if not isinstance(journeys, Journeys):
-        raise ParameterError(f"journeys must be a Journeys; found {type(journeys).__name__}")
-    t = journeys.touches
-    jt, cnt, row = journeys.fetch(t.group_by([*JOURNEY_KEY, "channel"]).agg(n=t.count()),
-                                  "conversions", "nulls", "value")
-    channels = sorted(cnt.channel.astype(str).unique())
-    col = pd.Index(channels).get_indexer(cnt.channel.astype(str))
-    counts = sp.csr_matrix((cnt.n.to_numpy(float), (row, col)), shape=(len(jt), len(channels)))
-    return JourneyMatrix(channels, counts, jt.conversions.to_numpy(float), jt.nulls.to_numpy(float),
-                         jt.value.fillna(0.0).to_numpy(float))
+        raise ParameterError(f"journeys must be a Journeys (from journeys() or from_paths()) or a JourneyMatrix; "
+                             f"found {type(journeys).__name__}")
+    return journey_matrix(journeys)
 
 
 def _weighted_rows(m: JourneyMatrix) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
@@ -98,31 +62,33 @@ def _weighted_rows(m: JourneyMatrix) -> tuple[sp.csr_matrix, np.ndarray, np.ndar
     return x[keep], y[keep], w[keep]
 
 
-def _fit_logit(x: sp.csr_matrix, y: np.ndarray, w: np.ndarray, l2: float) -> tuple[float, np.ndarray]:
-    from ..models import fit_logistic
+def _share_matrix(m: JourneyMatrix, score: np.ndarray) -> sp.csr_matrix:
+    """Journeys x (channels + baseline): each touched journey's split by ``score`` (>= 0) of its channels.
 
-    fit = fit_logistic(x, y, w, l2=l2)
-    return fit.intercept, fit.coef
-
-
-def _share(m: JourneyMatrix, score: np.ndarray, method: str, **meta: Any) -> Attribution:
-    """Share each converting journey's conversions and value by ``score`` of its channels (>= 0)."""
+    A touched journey whose channels all score 0 goes to :data:`BASELINE`.
+    """
     pres = m.presence.multiply(np.clip(score, 0.0, None)[None, :]).tocsr()
     tot = np.asarray(pres.sum(axis=1)).ravel()
     share = sp.diags(np.divide(1.0, tot, out=np.zeros_like(tot), where=tot > 0)) @ pres
-    conv = share.T @ m.conversions
-    val = share.T @ m.value
     touched = np.asarray(m.presence.sum(axis=1)).ravel() > 0
-    left = touched & (tot == 0)
-    frame = pd.DataFrame({"method": method, "channel": m.channels, "conversions": conv, "value": val})
-    if left.any():
-        frame = pd.concat([frame, pd.DataFrame({"method": [method], "channel": [BASELINE],
-                                                "conversions": [m.conversions[left].sum()],
-                                                "value": [m.value[left].sum()]})], ignore_index=True)
-    return Attribution(frame, **meta)
+    left = (touched & (tot == 0)).astype(float)
+    return sp.hstack([share, sp.csr_matrix(left[:, None])]).tocsr()
 
 
-class BaggedLogisticAttribution:
+def _shared(m: JourneyMatrix, share: sp.csr_matrix, method: str, *, held_fixed: str | None = None,
+            **kwargs: Any) -> Attribution:
+    """The attribution of a share matrix, with a bootstrap that resamples the journeys."""
+    channels = [*m.channels, BASELINE]
+    st = share.T.tocsr()
+    conv, val = st @ m.conversions, st @ m.value
+    frame = pd.DataFrame({"method": method, "channel": channels, "conversions": conv, "value": val})
+    frame = frame[(frame.channel != BASELINE) | (frame.conversions > 0)]
+    boot = Bootstrap(channels, m.conversions, m.nulls, m.value, lambda c, n, v: (st @ c, st @ v),
+                     held_fixed=held_fixed)
+    return Attribution(frame, bootstrap={method: boot}, **kwargs)
+
+
+class BaggedLogisticAttribution(Estimator):
     """Shao & Li's bagged logistic regression.
 
     Parameters
@@ -134,11 +100,12 @@ class BaggedLogisticAttribution:
         channels each regression sees.
     l2 : float
         Ridge penalty of each regression.
-    seed : int
-        Random seed.
+    random_state : int, Generator or None
+        Draws the bags.
 
     Attributes
     ----------
+    channels_ : list of str
     coef_ : pandas.Series
         Averaged coefficient of each channel (over the bags that saw it).
     coef_std_ : pandas.Series
@@ -146,23 +113,26 @@ class BaggedLogisticAttribution:
     """
 
     def __init__(self, *, n_bags: int = 30, sample_fraction: float = 0.5, channel_fraction: float = 0.75,
-                 l2: float = 1e-3, seed: int = 0) -> None:
+                 l2: float = 1e-3, random_state: Any = 0) -> None:
         self.n_bags = n_bags
         self.sample_fraction = sample_fraction
         self.channel_fraction = channel_fraction
         self.l2 = l2
-        self.seed = seed
+        self.random_state = random_state
 
     def fit(self, journeys: Journeys | JourneyMatrix) -> "BaggedLogisticAttribution":
-        if not (isinstance(self.n_bags, int) and self.n_bags >= 1):
+        """Fit the bags on converting and non-converting journeys; returns self."""
+        if not (isinstance(self.n_bags, int) and not isinstance(self.n_bags, bool) and self.n_bags >= 1):
             raise ParameterError(f"n_bags must be a positive integer; found {self.n_bags!r}")
         for name in ("sample_fraction", "channel_fraction"):
             v = getattr(self, name)
-            if not 0 < v <= 1:
+            if not (isinstance(v, (int, float)) and 0 < v <= 1):
                 raise ParameterError(f"{name} must be in (0, 1]; found {v!r}")
-        m = journeys if isinstance(journeys, JourneyMatrix) else journey_matrix(journeys)
+        m = _matrix(journeys)
+        if not m.channels or m.conversions.sum() <= 0:
+            raise ParameterError("bagged logistic: no journey with touchpoints converts; nothing to fit")
         x, y, w = _weighted_rows(m)
-        rng = np.random.default_rng(self.seed)
+        rng = check_random_state(self.random_state)
         k = len(m.channels)
         coefs = np.full((self.n_bags, k), np.nan)
         n_rows = max(2, int(round(self.sample_fraction * w.sum())))
@@ -174,47 +144,89 @@ class BaggedLogisticAttribution:
             sel = sw > 0
             if len(np.unique(y[sel])) < 2:
                 continue
-            _, c = _fit_logit(x[sel][:, cols], y[sel], sw[sel], self.l2)
-            coefs[b, cols] = c
+            coefs[b, cols] = fit_logistic(x[sel][:, cols], y[sel], sw[sel], l2=self.l2).coef
         if np.isnan(coefs).all():
             raise ParameterError("no bag held both converting and non-converting journeys")
-        self.matrix_ = m
+        self.channels_ = list(m.channels)
         self.coef_ = pd.Series(np.nanmean(coefs, axis=0), index=m.channels, name="coef")
         self.coef_std_ = pd.Series(np.nanstd(coefs, axis=0), index=m.channels, name="coef_std")
+        self._matrix = m
         return self
 
-    def attribute(self) -> Attribution:
-        """Each conversion shared among its journey's channels in proportion to their positive coefficients."""
-        if not hasattr(self, "coef_"):
-            raise NotFittedError("BaggedLogisticAttribution is not fitted; call fit(journeys) first")
-        return _share(self.matrix_, np.nan_to_num(self.coef_.to_numpy()), "bagged_logistic", n_bags=self.n_bags)
+    def attribute(self, journeys: Journeys | JourneyMatrix | None = None) -> Attribution:
+        """Each conversion shared among its journey's channels in proportion to their positive coefficients.
+
+        ``journeys`` default to the ones fitted on. The intervals of
+        :meth:`~Attribution.conf_int` resample the journeys with the fitted
+        coefficients held fixed.
+        """
+        self._check_fitted()
+        m = self._matrix if journeys is None else _aligned(_matrix(journeys), self.channels_)
+        score = np.nan_to_num(self.coef_.to_numpy())
+        return _shared(m, _share_matrix(m, score), "bagged_logistic", held_fixed="the fitted coefficients",
+                       params={"bagged_logistic": self.get_params()}, scores=self.coef_.copy())
 
 
-def probabilistic(journeys: Journeys | JourneyMatrix) -> Attribution:
-    """Shao & Li's probabilistic model (first- and second-order conversion rates)."""
-    m = journeys if isinstance(journeys, JourneyMatrix) else journey_matrix(journeys)
+def _aligned(m: JourneyMatrix, channels: list[str]) -> JourneyMatrix:
+    """``m`` with its columns in the order of ``channels`` (unknown channels raise)."""
+    unknown = sorted(set(m.channels) - set(channels))
+    if unknown:
+        raise ParameterError(f"channels {unknown} were not seen when the model was fitted; known: {channels}")
+    col = pd.Index(channels).get_indexer(m.channels)
+    counts = m.counts.tocoo()
+    counts = sp.csr_matrix((counts.data, (counts.row, col[counts.col])), shape=(counts.shape[0], len(channels)))
+    return JourneyMatrix(list(channels), counts, m.conversions, m.nulls, m.value)
+
+
+def _contributions(m: JourneyMatrix, conversions: np.ndarray, nulls: np.ndarray) -> np.ndarray:
+    """Shao & Li's first- and second-order contributions of each channel."""
     pres = m.presence.tocsc()
-    n = m.conversions + m.nulls
-    pos = pres.T @ m.conversions  # conversions of journeys touching i
+    n = conversions + nulls
+    pos = pres.T @ conversions  # conversions of journeys touching i
     tot = pres.T @ n
     p1 = np.divide(pos, tot, out=np.zeros_like(pos), where=tot > 0)
-    pos2 = (pres.T @ sp.diags(m.conversions) @ pres).toarray()
+    pos2 = (pres.T @ sp.diags(conversions) @ pres).toarray()
     tot2 = (pres.T @ sp.diags(n) @ pres).toarray()
     p2 = np.divide(pos2, tot2, out=np.zeros_like(pos2), where=tot2 > 0)
     k = len(m.channels)
-    if k == 0 or m.conversions.sum() <= 0:
-        raise ParameterError("probabilistic: no conversions to attribute")
     inter = p2 - p1[:, None] - p1[None, :]
     seen = tot2 > 0  # pairs never seen together add nothing
     np.fill_diagonal(seen, False)
-    contrib = p1 + (np.where(seen, inter, 0.0).sum(axis=1) / (2 * (k - 1)) if k > 1 else 0.0)
-    out = _share(m, contrib, "probabilistic")
-    out.meta["contribution"] = pd.Series(contrib, index=m.channels)
+    return p1 + (np.where(seen, inter, 0.0).sum(axis=1) / (2 * (k - 1)) if k > 1 else 0.0)
+
+
+def probabilistic(journeys: Journeys | JourneyMatrix) -> Attribution:
+    """Shao & Li's probabilistic model (first- and second-order conversion rates).
+
+    A channel's contribution is ``C(i) = P(y|i) + 1/(2(N-1)) * sum_j [P(y|i,j) - P(y|i) - P(y|j)]``;
+    each conversion is shared among its journey's channels in proportion to
+    the contributions (clipped at 0). :meth:`~Attribution.conf_int` resamples
+    the journeys and recomputes the contributions.
+    """
+    m = _matrix(journeys)
+    if not m.channels or m.conversions.sum() <= 0:
+        raise ParameterError("probabilistic: no conversions to attribute")
+    contrib = _contributions(m, m.conversions, m.nulls)
+    out = _shared(m, _share_matrix(m, contrib), "probabilistic", scores=pd.Series(contrib, index=m.channels))
+    st_channels = [*m.channels, BASELINE]
+
+    def statistic(c: np.ndarray, n: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        st = _share_matrix(m, _contributions(m, c, n)).T.tocsr()
+        return st @ c, st @ v
+
+    out._bootstrap["probabilistic"] = Bootstrap(st_channels, m.conversions, m.nulls, m.value, statistic)
     return out
 
 
-class CausalAttribution:
+class CausalAttribution(Estimator):
     """Dalessandro et al.'s causally motivated attribution (Shapley of the lift over no ads).
+
+    For every journey, the Shapley values of its channels in the game
+    ``v(S) = P(y|S) - P(y|{})``, so only the lift over the no-ad baseline is
+    distributed; summed over all journeys, the credits estimate incremental
+    conversions. ``P(y|S)`` is the observed conversion rate of journeys whose
+    channel set is exactly ``S``, shrunk towards a logistic model's prediction
+    by ``shrinkage`` pseudo-journeys (sets never seen take the model's value).
 
     Parameters
     ----------
@@ -228,8 +240,11 @@ class CausalAttribution:
 
     Attributes
     ----------
+    channels_ : list of str
     baseline_ : float
         Estimated conversion probability with no ad.
+    intercept_, coef_ : float, numpy.ndarray
+        The logistic model on channel presence.
     rates_ : pandas.DataFrame
         Per observed channel set: journeys, conversions, observed and used probability.
     """
@@ -240,68 +255,117 @@ class CausalAttribution:
         self.l2 = l2
 
     def fit(self, journeys: Journeys | JourneyMatrix) -> "CausalAttribution":
-        if not self.shrinkage >= 0:
+        """Fit the no-ad baseline, the logistic model and the per-set rates; returns self."""
+        if not (isinstance(self.shrinkage, (int, float)) and self.shrinkage >= 0):
             raise ParameterError(f"shrinkage must be >= 0; found {self.shrinkage!r}")
-        m = journeys if isinstance(journeys, JourneyMatrix) else journey_matrix(journeys)
-        masks = m.masks()
-        n = m.conversions + m.nulls
-        if n[masks == 0].sum() <= 0:
+        if not (isinstance(self.max_channels, int) and 1 <= self.max_channels <= 20):
+            raise ParameterError(f"max_channels must be an integer from 1 to 20; found {self.max_channels!r}")
+        m = _matrix(journeys)
+        groups = _groups(m)
+        if groups.loc[groups.index == 0, "n"].sum() <= 0:
             raise ParameterError("causal attribution needs journeys without ads (the no-ad baseline): build "
                                  "them from events with population= (every consumer x brand) and anchor='calendar'")
-        x, y, w = _weighted_rows(m)
-        b0, coef = _fit_logit(x, y, w, self.l2)
-        g = pd.DataFrame({"mask": masks, "n": n, "conv": m.conversions, "value": m.value}).groupby("mask").sum()
-        too_big = [int(k).bit_count() for k in g.index if int(k).bit_count() > self.max_channels]
-        if too_big:
-            raise ParameterError(f"a journey touches {max(too_big)} channels; max_channels={self.max_channels}")
-        self.matrix_, self.groups_ = m, g
-        self.intercept_, self.coef_ = b0, coef
-        self._cache: dict[int, float] = {}
-        self.baseline_ = self._prob(0)
-        self.rates_ = pd.DataFrame({"mask": g.index, "journeys": g.n.to_numpy(), "conversions": g.conv.to_numpy(),
-                                    "observed": (g.conv / g.n).to_numpy(),
-                                    "used": [self._prob(int(k)) for k in g.index]})
+        too_big = int(popcount(groups.index.to_numpy()).max())
+        if too_big > self.max_channels:
+            raise ParameterError(f"a journey touches {too_big} channels; max_channels={self.max_channels}")
+        model = _CausalModel(groups.index.to_numpy(), groups.n.to_numpy(), groups.conv.to_numpy(),
+                             len(m.channels), self.shrinkage, self.l2)
+        self.channels_ = list(m.channels)
+        self.intercept_, self.coef_ = model.intercept, model.coef
+        self.baseline_ = model.prob(0)
+        self.rates_ = pd.DataFrame({"mask": groups.index, "journeys": groups.n.to_numpy(),
+                                    "conversions": groups.conv.to_numpy(), "observed": (groups.conv / groups.n).to_numpy(),
+                                    "used": [model.prob(int(k)) for k in groups.index]})
+        self._groups, self._model = groups, model
         return self
 
-    def _prob(self, mask: int) -> float:
-        if mask not in self._cache:
-            bits = [i for i in range(len(self.coef_)) if mask >> i & 1]
-            model = 1.0 / (1.0 + math.exp(-(self.intercept_ + self.coef_[bits].sum())))
-            g = self.groups_
-            if mask in g.index:
-                n, c = float(g.at[mask, "n"]), float(g.at[mask, "conv"])
+    def attribute(self, journeys: Journeys | JourneyMatrix | None = None) -> Attribution:
+        """Expected incremental conversions (and value) per channel, summed over the journeys.
+
+        ``journeys`` default to the ones fitted on. An incremental conversion
+        of a channel set is valued at the mean conversion value of that set's
+        journeys (the overall mean for sets that never converted). As in
+        Dalessandro et al., a channel whose presence lowers the estimated
+        conversion probability gets a negative credit: these are not clipped.
+        :meth:`~Attribution.conf_int` resamples the journeys (Poisson counts per
+        channel set) and refits the whole model on each replicate.
+        """
+        self._check_fitted()
+        groups = self._groups if journeys is None else _groups(_aligned(_matrix(journeys), self.channels_))
+        masks, n, conv, value = (groups.index.to_numpy(), groups.n.to_numpy(float), groups.conv.to_numpy(float),
+                                 groups.value.to_numpy(float))
+        k = len(self.channels_)
+        c_credit, v_credit = _causal_credits(self._model, masks, n, conv, value, k)
+        frame = pd.DataFrame({"method": "causal_shapley", "channel": self.channels_, "conversions": c_credit,
+                              "value": v_credit})
+        shrinkage, l2, fitted = self.shrinkage, self.l2, self._groups
+
+        def statistic(c: np.ndarray, nl: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            if journeys is None:  # refit on the resampled journeys
+                model = _CausalModel(fitted.index.to_numpy(), c + nl, c, k, shrinkage, l2)
             else:
-                n = c = 0.0
-            self._cache[mask] = (c + self.shrinkage * model) / (n + self.shrinkage) if n + self.shrinkage > 0 else model
+                model = self._model
+            return _causal_credits(model, masks, c + nl, c, v, k)
+
+        boot = Bootstrap(list(self.channels_), conv, n - conv, value, statistic,
+                         held_fixed=None if journeys is None else "the model fitted on other journeys")
+        return Attribution(frame, params={"causal_shapley": self.get_params()}, bootstrap={"causal_shapley": boot},
+                           baseline=self.baseline_)
+
+
+def _groups(m: JourneyMatrix) -> pd.DataFrame:
+    """Journeys aggregated by channel set: ``n`` (journeys), ``conv``, ``value``, indexed by mask."""
+    return pd.DataFrame({"mask": m.masks(), "n": m.conversions + m.nulls, "conv": m.conversions,
+                         "value": m.value}).groupby("mask").sum()
+
+
+class _CausalModel:
+    """P(y | channel set): observed rates shrunk towards a logistic model on channel presence.
+
+    The logistic model is fitted on the channel sets with summed weights, which
+    is the journey-level fit (journeys of one set share their features).
+    """
+
+    def __init__(self, masks: np.ndarray, n: np.ndarray, conv: np.ndarray, k: int, shrinkage: float,
+                 l2: float) -> None:
+        member = ((masks[:, None] >> np.arange(k)[None, :]) & 1).astype(float)
+        x = sp.csr_matrix(np.vstack([member, member]))
+        y = np.r_[np.ones(len(masks)), np.zeros(len(masks))]
+        w = np.r_[conv, n - conv]
+        keep = w > 0
+        fit = fit_logistic(x[keep], y[keep], w[keep], l2=l2)
+        self.intercept, self.coef = fit.intercept, fit.coef
+        self.observed = {int(mk): (float(nn), float(cc)) for mk, nn, cc in zip(masks, n, conv)}
+        self.shrinkage = shrinkage
+        self._cache: dict[int, float] = {}
+
+    def prob(self, mask: int) -> float:
+        if mask not in self._cache:
+            bits = [i for i in range(len(self.coef)) if mask >> i & 1]
+            model = 1.0 / (1.0 + math.exp(-(self.intercept + self.coef[bits].sum())))
+            n, c = self.observed.get(mask, (0.0, 0.0))
+            self._cache[mask] = (c + self.shrinkage * model) / (n + self.shrinkage) if n + self.shrinkage > 0 \
+                else model
         return self._cache[mask]
 
-    def attribute(self) -> Attribution:
-        """Expected incremental conversions (and value) per channel, summed over all journeys.
 
-        An incremental conversion of a channel set is valued at the mean
-        conversion value of that set's journeys (the overall mean for sets
-        that never converted). As in Dalessandro et al., a channel whose
-        presence lowers the estimated conversion probability gets a negative
-        credit: these are not clipped.
-        """
-        if not hasattr(self, "groups_"):
-            raise NotFittedError("CausalAttribution is not fitted; call fit(journeys) first")
-        m, g = self.matrix_, self.groups_
-        k = len(m.channels)
-        conv, val = np.zeros(k), np.zeros(k)
-        mean_value = m.value.sum() / m.conversions.sum() if m.conversions.sum() > 0 else 0.0
-        for mask, row in g.iterrows():
-            mask = int(mask)
-            if mask == 0:
-                continue
-            members = [i for i in range(k) if mask >> i & 1]
-            # every sub-coalition of the set, as a local bit mask over its members
-            local = np.arange(1 << len(members))
-            sub = [sum(1 << members[b] for b in range(len(members)) if lm >> b & 1) for lm in local]
-            phi = exact_shapley(np.array([self._prob(g) for g in sub]) - self.baseline_)
-            # an incremental conversion is worth the set's mean conversion value (the overall mean if none)
-            worth = row.value / row.conv if row.conv > 0 else mean_value
-            conv[members] += row.n * phi
-            val[members] += row.n * phi * worth
-        frame = pd.DataFrame({"method": "causal_shapley", "channel": m.channels, "conversions": conv, "value": val})
-        return Attribution(frame, baseline=self.baseline_, shrinkage=self.shrinkage)
+def _causal_credits(model: _CausalModel, masks: np.ndarray, n: np.ndarray, conv: np.ndarray, value: np.ndarray,
+                    k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel: sum over channel sets of journeys x the Shapley split of the set's lift."""
+    c_credit, v_credit = np.zeros(k), np.zeros(k)
+    baseline = model.prob(0)
+    total_conv = conv.sum()
+    mean_value = value.sum() / total_conv if total_conv > 0 else 0.0
+    for mask, nn, cc, vv in zip(masks, n, conv, value):
+        mask = int(mask)
+        if mask == 0 or nn <= 0:
+            continue
+        members = [i for i in range(k) if mask >> i & 1]
+        # every sub-coalition of the set, as a local bit mask over its members
+        sub = [sum(1 << members[b] for b in range(len(members)) if lm >> b & 1) for lm in range(1 << len(members))]
+        phi = exact_shapley(np.array([model.prob(g) for g in sub]) - baseline)
+        # an incremental conversion is worth the set's mean conversion value (the overall mean if none)
+        worth = vv / cc if cc > 0 else mean_value
+        c_credit[members] += nn * phi
+        v_credit[members] += nn * phi * worth
+    return c_credit, v_credit

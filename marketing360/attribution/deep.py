@@ -23,80 +23,22 @@ Needs PyTorch (``pip install 'marketing360[deep]'``); runs on CPU.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._optional import import_optional
-from ..errors import NotFittedError, ParameterError
-from .journeys import JOURNEY_KEY, Journeys
-from .result import Attribution
+from ..errors import ParameterError
+from ..estimators import Estimator, check_random_state
+from ..models.sequence import predict_proba, sequence_net, train_binary
 from ..models.shapley import exact_shapley
+from ..paths import Journeys, JourneySequences, journey_sequences
+from ..types import Architecture, Players
+from .result import Attribution, Bootstrap
 
-__all__ = ["DeepMTA", "JourneySequences", "journey_sequences"]
-
-
-@dataclass
-class JourneySequences:
-    """Journeys as padded arrays (most recent ``max_len`` touches, oldest first).
-
-    ``tokens`` hold channel ids (``channels[i - 1]``; 0 = padding), ``hours``
-    the log1p of hours before the journey's end, ``lengths`` the touches kept;
-    ``conversions`` / ``nulls`` / ``value`` the journeys' outcomes, ``window``
-    the days each journey had (0 when unknown), ``users`` their consumer ids,
-    ``touch_index`` the touch number of each kept position.
-    """
-
-    channels: list[str]
-    tokens: np.ndarray
-    hours: np.ndarray
-    lengths: np.ndarray
-    conversions: np.ndarray
-    nulls: np.ndarray
-    value: np.ndarray
-    window: np.ndarray
-    users: np.ndarray
-    keys: pd.DataFrame
-    touch_index: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.lengths)
-
-
-def journey_sequences(journeys: Journeys, *, max_len: int = 30, channels: list[str] | None = None
-                      ) -> JourneySequences:
-    """Fetch journeys from their engine as padded sequences (see :class:`JourneySequences`)."""
-    if not isinstance(journeys, Journeys):
-        raise ParameterError(f"journeys must be a Journeys; found {type(journeys).__name__}")
-    if not (isinstance(max_len, int) and max_len >= 1):
-        raise ParameterError(f"max_len must be a positive integer; found {max_len!r}")
-    key = list(JOURNEY_KEY)
-    t = journeys.touches
-    t = t.filter(t.touch > t.n_touches - max_len)
-    jt, tp, row = journeys.fetch(t.select(*key, "touch", "n_touches", "channel", "hours"),
-                                 "conversions", "nulls", "value", "window_days")
-    known = sorted(tp.channel.astype(str).unique()) if channels is None else list(channels)
-    unknown = sorted(set(tp.channel.astype(str)) - set(known))
-    if unknown:
-        raise ParameterError(f"channels {unknown} were not seen when the model was fitted; known: {known}")
-    n = len(jt)
-    first = np.maximum(tp.n_touches.to_numpy() - max_len, 0)
-    pos = tp.touch.to_numpy() - 1 - first
-    tokens = np.zeros((n, max_len), dtype=np.int64)
-    hours = np.zeros((n, max_len), dtype=np.float32)
-    index = np.zeros((n, max_len), dtype=np.int64)
-    tokens[row, pos] = pd.Index(known).get_indexer(tp.channel.astype(str)) + 1
-    h = tp.hours.to_numpy(float)
-    hours[row, pos] = np.log1p(np.where(np.isfinite(h), h, 0.0))
-    index[row, pos] = tp.touch.to_numpy()
-    lengths = np.bincount(row, minlength=n).astype(np.int64)
-    return JourneySequences(known, tokens, hours, lengths, jt.conversions.to_numpy(float),
-                            jt.nulls.to_numpy(float), jt.value.fillna(0.0).to_numpy(float),
-                            jt.window_days.fillna(0.0).to_numpy(float), jt.user_id.to_numpy(), jt[key], index)
+__all__ = ["DeepMTA"]
 
 
 def _user_matrix(users: pd.DataFrame | None, ids: np.ndarray, spec: dict[str, Any] | None
@@ -126,41 +68,7 @@ def _user_matrix(users: pd.DataFrame | None, ids: np.ndarray, spec: dict[str, An
     return x.astype(np.float32), spec
 
 
-def _build_net(torch: Any, n_channels: int, n_user: int, arch: str, embed: int, hidden: int) -> Any:
-    nn = torch.nn
-
-    class Net(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.emb = nn.Embedding(n_channels + 1, embed, padding_idx=0)
-            self.gru = nn.GRU(embed + 1, hidden, batch_first=True)
-            if arch == "attention":
-                self.att = nn.Linear(hidden, hidden)
-                self.att_v = nn.Linear(hidden, 1, bias=False)
-                self.decay = nn.Parameter(torch.zeros(1))
-            self.head = nn.Sequential(nn.Linear(hidden + n_user, hidden), nn.ReLU(), nn.Linear(hidden, 1))
-
-        def forward(self, tokens: Any, hours: Any, lengths: Any, user: Any, return_attention: bool = False) -> Any:
-            x = torch.cat([self.emb(tokens), hours.unsqueeze(-1)], dim=-1)
-            out, _ = self.gru(x)  # (B, L, H); padding sits after the touches
-            valid = torch.arange(tokens.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
-            if arch == "attention":
-                score = self.att_v(torch.tanh(self.att(out))).squeeze(-1) - torch.nn.functional.softplus(
-                    self.decay) * hours
-                score = score.masked_fill(~valid, -1e9)
-                a = torch.softmax(score, dim=1) * valid
-                ctx = (a.unsqueeze(-1) * out).sum(dim=1)
-            else:
-                last = (lengths - 1).clamp(min=0)
-                ctx = out[torch.arange(out.shape[0]), last] * (lengths > 0).unsqueeze(1)
-                a = None
-            logit = self.head(torch.cat([ctx, user], dim=1)).squeeze(-1)
-            return (logit, a) if return_attention else logit
-
-    return Net()
-
-
-class DeepMTA:
+class DeepMTA(Estimator):
     """JD-style causal incremental MTA on a recurrent network (``arch="rnn"``) or DNAMTA attention.
 
     Parameters
@@ -172,21 +80,31 @@ class DeepMTA:
     epochs, batch_size, lr, weight_decay : training settings (Adam, weighted log loss).
     max_len : int
         Most recent touches a journey keeps.
-    seed : int
-        Seeds initialisation and shuffling: the same seed gives the same model.
+    players : {"touch", "channel"}
+        Shapley players of :meth:`attribute`: each exposure, or each channel of the journey.
+    exact_max : int
+        Journeys with at most this many players get exact Shapley values
+        (``2^m`` model evaluations); others ``n_permutations`` random orders.
+    n_permutations : int
+    random_state : int or None
+        Seeds initialisation, shuffling and the Shapley permutations: the same
+        seed gives the same model and credits.
     progress : bool
-        Show a progress bar (tqdm) while training.
+        Show progress bars (tqdm) while training and attributing.
 
     Attributes
     ----------
     channels_ : list of str
+    brands_ : list of str
     history_ : list of float
         Mean training loss per epoch.
+    net_ : torch.nn.Module
     """
 
-    def __init__(self, *, arch: Literal["rnn", "attention"] = "rnn", embed: int = 16, hidden: int = 32,
-                 epochs: int = 5, batch_size: int = 512, lr: float = 5e-3, weight_decay: float = 1e-5,
-                 max_len: int = 30, seed: int = 0, progress: bool = True) -> None:
+    def __init__(self, *, arch: Architecture = "rnn", embed: int = 16, hidden: int = 32, epochs: int = 5,
+                 batch_size: int = 512, lr: float = 5e-3, weight_decay: float = 1e-5, max_len: int = 30,
+                 players: Players = "touch", exact_max: int = 10, n_permutations: int = 64,
+                 random_state: int | None = 0, progress: bool = True) -> None:
         self.arch = arch
         self.embed = embed
         self.hidden = hidden
@@ -195,26 +113,35 @@ class DeepMTA:
         self.lr = lr
         self.weight_decay = weight_decay
         self.max_len = max_len
-        self.seed = seed
+        self.players = players
+        self.exact_max = exact_max
+        self.n_permutations = n_permutations
+        self.random_state = random_state
         self.progress = progress
 
     # ------------------------------------------------------------------ fitting
-    def _check(self) -> None:
+    def _check_params(self) -> None:
         if self.arch not in ("rnn", "attention"):
             raise ParameterError(f"arch must be 'rnn' or 'attention'; found {self.arch!r}")
-        for name in ("embed", "hidden", "epochs", "batch_size", "max_len"):
+        for name in ("embed", "hidden", "epochs", "batch_size", "max_len", "n_permutations"):
             v = getattr(self, name)
-            if not (isinstance(v, int) and v >= 1):
+            if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
                 raise ParameterError(f"{name} must be a positive integer; found {v!r}")
-        if not self.lr > 0:
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ParameterError(f"lr must be positive; found {self.lr!r}")
+        if self.players not in ("touch", "channel"):
+            raise ParameterError(f"players must be 'touch' or 'channel'; found {self.players!r}")
+        if not (isinstance(self.exact_max, int) and 0 <= self.exact_max <= 16):
+            raise ParameterError(f"exact_max must be an integer from 0 to 16; found {self.exact_max!r}")
+        if self.random_state is not None and not isinstance(self.random_state, (int, np.integer)):
+            raise ParameterError(f"random_state must be an int or None; found {self.random_state!r}")
 
     def fit(self, journeys: Journeys | JourneySequences, user_features: pd.DataFrame | None = None) -> "DeepMTA":
         """Train on converting and non-converting journeys (with the no-ad ones: they fix the baseline)."""
         torch = import_optional("torch", purpose="deep attribution models")
-        self._check()
-        seq = journeys if isinstance(journeys, JourneySequences) else journey_sequences(journeys,
-                                                                                       max_len=self.max_len)
+        self._check_params()
+        seq = journeys if isinstance(journeys, JourneySequences) else journey_sequences(
+            _journeys(journeys), max_len=self.max_len)
         if seq.tokens.shape[1] != self.max_len:
             raise ParameterError(f"the sequences keep {seq.tokens.shape[1]} touches but max_len={self.max_len}")
         if seq.conversions.sum() <= 0 or seq.nulls.sum() <= 0:
@@ -222,41 +149,19 @@ class DeepMTA:
         user, spec = _user_matrix(user_features, seq.users, None)
         self.user_spec_, self.n_user_features_ = spec, user.shape[1]
         self.brands_ = sorted(str(b) for b in seq.keys["brand"].dropna().unique())
-        user = self._with_journey(seq, user)
-        torch.manual_seed(self.seed)
-        net = _build_net(torch, len(seq.channels), user.shape[1], self.arch, self.embed, self.hidden)
+        context = self._with_journey(seq, user)
+        net = sequence_net(n_channels=len(seq.channels), n_context=context.shape[1], arch=self.arch,
+                           embed=self.embed, hidden=self.hidden, random_state=self.random_state)
         # every journey twice: as converted (weight = conversions) and as not (weight = nulls)
-        idx = np.r_[np.flatnonzero(seq.conversions > 0), np.flatnonzero(seq.nulls > 0)]
-        y = np.r_[np.ones((seq.conversions > 0).sum()), np.zeros((seq.nulls > 0).sum())].astype(np.float32)
-        w = np.r_[seq.conversions[seq.conversions > 0], seq.nulls[seq.nulls > 0]].astype(np.float32)
-        w = w / w.mean()
-        tensors = self._tensors(torch, seq, user)
-        opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        gen = np.random.default_rng(self.seed)
-        loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
-        history = []
-        from tqdm.auto import tqdm
-        steps = math.ceil(len(idx) / self.batch_size)
-        bar = tqdm(total=self.epochs * steps, disable=not self.progress, desc=f"DeepMTA ({self.arch})", unit="batch")
-        net.train()
-        for _ in range(self.epochs):
-            order = gen.permutation(len(idx))
-            total = 0.0
-            for s in range(steps):
-                b = order[s * self.batch_size:(s + 1) * self.batch_size]
-                rows = torch.from_numpy(idx[b])
-                logit = net(*(t[rows] for t in tensors))
-                loss = (loss_fn(logit, torch.from_numpy(y[b])) * torch.from_numpy(w[b])).mean()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(b)
-                bar.update(1)
-            history.append(total / len(idx))
-            bar.set_postfix(loss=f"{history[-1]:.4f}")
-        bar.close()
-        net.eval()
-        self.net_, self.channels_, self.history_ = net, seq.channels, history
+        rows = np.r_[np.flatnonzero(seq.conversions > 0), np.flatnonzero(seq.nulls > 0)]
+        labels = np.r_[np.ones((seq.conversions > 0).sum()), np.zeros((seq.nulls > 0).sum())]
+        weights = np.r_[seq.conversions[seq.conversions > 0], seq.nulls[seq.nulls > 0]]
+        self.history_ = train_binary(net, self._tensors(torch, seq, context), rows, labels, weights,
+                                     epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                                     weight_decay=self.weight_decay, random_state=self.random_state,
+                                     progress=self.progress, desc=f"DeepMTA ({self.arch})")
+        self.net_, self.channels_ = net, seq.channels
+        self._fitted_on = (seq, user_features)
         return self
 
     def _with_journey(self, seq: JourneySequences, user: np.ndarray) -> np.ndarray:
@@ -266,71 +171,50 @@ class DeepMTA:
         return np.hstack([user, np.log1p(seq.window)[:, None], onehot]).astype(np.float32)
 
     @staticmethod
-    def _tensors(torch: Any, seq: JourneySequences, user: np.ndarray) -> tuple:
+    def _tensors(torch: Any, seq: JourneySequences, context: np.ndarray) -> tuple:
         return (torch.from_numpy(seq.tokens), torch.from_numpy(seq.hours), torch.from_numpy(seq.lengths),
-                torch.from_numpy(user))
+                torch.from_numpy(context))
 
     def _need(self) -> Any:
-        if not hasattr(self, "net_"):
-            raise NotFittedError("DeepMTA is not fitted; call fit(journeys) first")
+        self._check_fitted()
         return import_optional("torch", purpose="deep attribution models")
 
     # ------------------------------------------------------------------ prediction
     def sequences(self, journeys: Journeys) -> JourneySequences:
         """Journeys encoded with the channels the model was fitted on."""
         self._need()
-        return journey_sequences(journeys, max_len=self.max_len, channels=self.channels_)
+        return journey_sequences(_journeys(journeys), max_len=self.max_len, channels=self.channels_)
 
-    def predict_proba(self, seq: JourneySequences, user_features: pd.DataFrame | None = None,
+    def predict_proba(self, journeys: Journeys | JourneySequences, user_features: pd.DataFrame | None = None,
                       *, no_ads: bool = False) -> np.ndarray:
         """Conversion probability of each journey (or of the same consumer without any ad)."""
-        torch = self._need()
-        self._check_sequences(seq)
-        user = self._users(seq, user_features)
+        self._need()
+        seq = self._as_sequences(journeys)
+        context = self._context(seq, user_features)
         lengths = np.zeros_like(seq.lengths) if no_ads else seq.lengths
-        with torch.no_grad():
-            return self._prob(torch, seq.tokens, seq.hours, lengths, user)
+        return predict_proba(self.net_, seq.tokens, seq.hours, lengths, context)
 
-    def _check_sequences(self, seq: JourneySequences) -> None:
+    def _as_sequences(self, journeys: Journeys | JourneySequences) -> JourneySequences:
+        seq = journeys if isinstance(journeys, JourneySequences) else self.sequences(journeys)
         if seq.tokens.shape[1] != self.max_len or seq.channels != self.channels_:
             raise ParameterError(f"these sequences (max_len {seq.tokens.shape[1]}, channels {seq.channels}) do not "
                                  f"match the model (max_len {self.max_len}, channels {self.channels_}); "
                                  "make them with model.sequences(journeys)")
+        return seq
 
-    def _users(self, seq: JourneySequences, user_features: pd.DataFrame | None) -> np.ndarray:
+    def _context(self, seq: JourneySequences, user_features: pd.DataFrame | None) -> np.ndarray:
         if self.n_user_features_ and user_features is None:
             raise ParameterError("this model was fitted with user_features; pass them again")
         user = _user_matrix(user_features, seq.users, self.user_spec_)[0] if self.n_user_features_ else \
             np.zeros((len(seq), 0), dtype=np.float32)
         return self._with_journey(seq, user)
 
-    def _prob(self, torch: Any, tokens: np.ndarray, hours: np.ndarray, lengths: np.ndarray, user: np.ndarray,
-              batch: int = 8192) -> np.ndarray:
-        out = np.empty(len(tokens), dtype=np.float64)
-        with torch.no_grad():
-            for s in range(0, len(tokens), batch):
-                sl = slice(s, s + batch)
-                logit = self.net_(torch.from_numpy(tokens[sl]), torch.from_numpy(hours[sl]),
-                                  torch.from_numpy(lengths[sl]), torch.from_numpy(user[sl]))
-                out[sl] = torch.sigmoid(logit).numpy()
-        return out
-
     # ------------------------------------------------------------------ attribution
-    def attribute(self, journeys: Journeys | JourneySequences, user_features: pd.DataFrame | None = None, *,
-                  players: Literal["touch", "channel"] = "touch", exact_max: int = 10, n_permutations: int = 64,
-                  seed: int = 0, touches: bool = False) -> Attribution:
+    def attribute(self, journeys: Journeys | JourneySequences | None = None,
+                  user_features: pd.DataFrame | None = None) -> Attribution:
         """Incremental Shapley credit of the converting journeys' exposures, per channel.
 
-        Parameters
-        ----------
-        players : {"touch", "channel"}
-            Shapley players: each exposure, or each channel of the journey.
-        exact_max : int
-            Journeys with at most this many players get exact Shapley values
-            (``2^m`` model evaluations); others ``n_permutations`` random orders.
-        touches : bool
-            Also return the per-touchpoint credits (``meta["touches"]``: journey
-            key, touch, channel, credit, credit_value).
+        ``journeys`` (and ``user_features``) default to the ones fitted on.
 
         Returns
         -------
@@ -338,45 +222,47 @@ class DeepMTA:
             Method ``deep_<arch>``: per channel, the conversions (and value)
             credited; their sum is the incremental part of the conversions,
             ``sum over converting journeys of (f(x) - f(no ads)) / f(x)``.
+            ``touch_credit`` holds the credit of every touchpoint (journey
+            key, touch, channel, credit, credit_value); the intervals of
+            :meth:`~Attribution.conf_int` resample the journeys with the
+            fitted network held fixed.
         """
-        torch = self._need()
-        if players not in ("touch", "channel"):
-            raise ParameterError(f"players must be 'touch' or 'channel'; found {players!r}")
-        if not (isinstance(exact_max, int) and 0 <= exact_max <= 16):
-            raise ParameterError(f"exact_max must be an integer from 0 to 16; found {exact_max!r}")
-        if not (isinstance(n_permutations, int) and n_permutations >= 1):
-            raise ParameterError(f"n_permutations must be a positive integer; found {n_permutations!r}")
-        seq = journeys if isinstance(journeys, JourneySequences) else self.sequences(journeys)
-        self._check_sequences(seq)
-        user = self._users(seq, user_features)
+        self._need()
+        self._check_params()
+        if journeys is None:
+            seq, user_features = self._fitted_on
+        else:
+            seq = self._as_sequences(journeys)
+        context = self._context(seq, user_features)
         conv_rows = np.flatnonzero((seq.conversions > 0) & (seq.lengths > 0))
-        rng = np.random.default_rng(seed)
+        rng = check_random_state(self.random_state)
         credit = np.zeros(seq.tokens.shape, dtype=np.float64)  # per kept touch position
-        credit[conv_rows] = self._credits(torch, seq, user, conv_rows, players, exact_max, n_permutations, rng)
-        scale = seq.conversions[:, None]
-        conv = credit * scale
-        val = credit * seq.value[:, None]
+        credit[conv_rows] = self._credits(seq, context, conv_rows, rng)
         k = len(self.channels_)
         tok = seq.tokens
-        per_c = np.bincount(tok.ravel(), conv.ravel(), k + 1)[1:]
-        per_v = np.bincount(tok.ravel(), val.ravel(), k + 1)[1:]
-        frame = pd.DataFrame({"method": f"deep_{self.arch}", "channel": self.channels_,
-                              "conversions": per_c, "value": per_v})
-        meta: dict[str, Any] = {"players": players, "exact_max": exact_max, "n_permutations": n_permutations}
-        if touches:
-            is_conv = np.zeros(len(seq), dtype=bool)
-            is_conv[conv_rows] = True
-            rr, cc = np.nonzero((tok > 0) & is_conv[:, None])
-            tab = seq.keys.iloc[rr].reset_index(drop=True)
-            tab["touch"] = seq.touch_index[rr, cc]
-            tab["channel"] = np.array(self.channels_)[tok[rr, cc] - 1]
-            tab["credit"] = conv[rr, cc]
-            tab["credit_value"] = val[rr, cc]
-            meta["touches"] = tab
-        return Attribution(frame, **meta)
+        # per journey and channel: the share of one conversion (rows sum to the journey's incremental part)
+        share = np.zeros((len(seq), k + 1))
+        np.add.at(share, (np.repeat(np.arange(len(seq)), tok.shape[1]), tok.ravel()), credit.ravel())
+        share = share[:, 1:]
+        conv = share.T @ seq.conversions
+        val = share.T @ seq.value
+        method = f"deep_{self.arch}"
+        frame = pd.DataFrame({"method": method, "channel": self.channels_, "conversions": conv, "value": val})
+        is_conv = np.zeros(len(seq), dtype=bool)
+        is_conv[conv_rows] = True
+        rr, cc = np.nonzero((tok > 0) & is_conv[:, None])
+        tab = seq.keys.iloc[rr].reset_index(drop=True)
+        tab["touch"] = seq.touch_index[rr, cc]
+        tab["channel"] = np.array(self.channels_)[tok[rr, cc] - 1]
+        tab["credit"] = credit[rr, cc] * seq.conversions[rr]
+        tab["credit_value"] = credit[rr, cc] * seq.value[rr]
+        st = share.T
+        boot = Bootstrap(list(self.channels_), seq.conversions, seq.nulls, seq.value,
+                         lambda c, n, v: (st @ c, st @ v), held_fixed="the fitted network")
+        return Attribution(frame, params={method: self.get_params()}, bootstrap={method: boot}, touch_credit=tab)
 
-    def _credits(self, torch: Any, seq: JourneySequences, user: np.ndarray, rows: np.ndarray, players: str,
-                 exact_max: int, n_perm: int, rng: np.random.Generator, batch_rows: int = 16384) -> np.ndarray:
+    def _credits(self, seq: JourneySequences, context: np.ndarray, rows: np.ndarray, rng: np.random.Generator,
+                 batch_rows: int = 16384) -> np.ndarray:
         """Clipped, rescaled Shapley shares of the kept touches of ``rows`` (one row each).
 
         The coalitions of many journeys go through the network together, in
@@ -385,7 +271,7 @@ class DeepMTA:
         out = np.zeros((len(rows), self.max_len))
         plans, pending, size = [], [], 0
         for i, r in enumerate(rows):
-            plan = self._coalitions(seq, int(r), players, exact_max, n_perm, rng)
+            plan = self._coalitions(seq, int(r), self.players, self.exact_max, self.n_permutations, rng)
             plans.append((i, int(r), plan))
             size += len(plan[0])
             if size >= batch_rows:
@@ -393,16 +279,19 @@ class DeepMTA:
                 plans, size = [], 0
         if plans:
             pending.append(plans)
-        for chunk in pending:
+        from tqdm.auto import tqdm
+
+        for chunk in tqdm(pending, disable=not self.progress, desc=f"Shapley credits ({len(rows):,} journeys)",
+                          unit="batch"):
             tok = np.concatenate([p[2][1] for p in chunk])
             hrs = np.concatenate([p[2][2] for p in chunk])
             lens = np.concatenate([p[2][3] for p in chunk])
-            u = np.concatenate([np.repeat(user[r:r + 1], len(p[1]), axis=0) for _, r, p in chunk])
-            v_all = self._prob(torch, tok, hrs, lens, u)
+            u = np.concatenate([np.repeat(context[r:r + 1], len(p[1]), axis=0) for _, r, p in chunk])
+            v_all = predict_proba(self.net_, tok, hrs, lens, u)
             start = 0
             for i, r, plan in chunk:
                 m = len(plan[1])
-                out[i] = self._shares(seq, r, plan, v_all[start:start + m], exact_max)
+                out[i] = self._shares(seq, r, plan, v_all[start:start + m])
                 start += m
         return out
 
@@ -433,7 +322,7 @@ class DeepMTA:
         hours[:, :n] = np.where(kept, hrs[order], 0.0)
         return (groups, tokens, hours, keep.sum(axis=1).astype(np.int64), perms, m)
 
-    def _shares(self, seq: JourneySequences, r: int, plan: tuple, v: np.ndarray, exact_max: int) -> np.ndarray:
+    def _shares(self, seq: JourneySequences, r: int, plan: tuple, v: np.ndarray) -> np.ndarray:
         groups, _, _, _, perms, m = plan
         n = int(seq.lengths[r])
         if perms is None:
@@ -455,32 +344,37 @@ class DeepMTA:
         out[:n] = share[groups] / counts[groups]
         return out
 
-    def attention_credit(self, journeys: Journeys | JourneySequences,
+
+    def attention_credit(self, journeys: Journeys | JourneySequences | None = None,
                          user_features: pd.DataFrame | None = None) -> Attribution:
         """DNAMTA's attribution: each conversion shared by the attention weights of its touches."""
         torch = self._need()
         if self.arch != "attention":
             raise ParameterError("attention_credit needs a model fitted with arch='attention'")
-        seq = journeys if isinstance(journeys, JourneySequences) else self.sequences(journeys)
-        self._check_sequences(seq)
-        user = self._users(seq, user_features)
+        if journeys is None:
+            seq, user_features = self._fitted_on
+        else:
+            seq = self._as_sequences(journeys)
+        context = self._context(seq, user_features)
         rows = np.flatnonzero((seq.conversions > 0) & (seq.lengths > 0))
         with torch.no_grad():
-            _, a = self.net_(*(t[torch.from_numpy(rows)] for t in self._tensors(torch, seq, user)),
+            _, a = self.net_(*(t[torch.from_numpy(rows)] for t in self._tensors(torch, seq, context)),
                              return_attention=True)
         a = a.numpy()
         k = len(self.channels_)
-        tok = seq.tokens[rows]
-        conv = a * seq.conversions[rows, None]
-        val = a * seq.value[rows, None]
+        share = np.zeros((len(seq), k + 1))
+        np.add.at(share, (np.repeat(rows, seq.tokens.shape[1]), seq.tokens[rows].ravel()), a.ravel())
+        st = share[:, 1:].T
         frame = pd.DataFrame({"method": "dnamta_attention", "channel": self.channels_,
-                              "conversions": np.bincount(tok.ravel(), conv.ravel(), k + 1)[1:],
-                              "value": np.bincount(tok.ravel(), val.ravel(), k + 1)[1:]})
-        return Attribution(frame)
+                              "conversions": st @ seq.conversions, "value": st @ seq.value})
+        boot = Bootstrap(list(self.channels_), seq.conversions, seq.nulls, seq.value,
+                         lambda c, n, v: (st @ c, st @ v), held_fixed="the fitted network")
+        return Attribution(frame, params={"dnamta_attention": self.get_params()},
+                           bootstrap={"dnamta_attention": boot})
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
-        """Write the fitted model (weights, settings, channels, feature encoding) to one file."""
+        """Write the fitted model (weights, settings, channels, feature encoding) to one file, atomically."""
         torch = self._need()
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -493,19 +387,23 @@ class DeepMTA:
 
     @classmethod
     def load(cls, path: str | Path) -> "DeepMTA":
-        """Read a model written by :meth:`save`."""
+        """Read a model written by :meth:`save` (attribute then needs journeys)."""
         torch = import_optional("torch", purpose="deep attribution models")
         blob = torch.load(Path(path), weights_only=False)
         self = cls(**blob["params"])
         self.brands_ = blob["brands"]
-        self.net_ = _build_net(torch, len(blob["channels"]), blob["n_user"] + 1 + len(self.brands_), self.arch,
-                               self.embed, self.hidden)
-        self.net_.load_state_dict(blob["state"])
-        self.net_.eval()
         self.channels_, self.user_spec_ = blob["channels"], blob["user_spec"]
         self.n_user_features_, self.history_ = blob["n_user"], blob["history"]
+        self.net_ = sequence_net(n_channels=len(self.channels_), n_context=self.n_user_features_ + 1 + len(self.brands_),
+                                 arch=self.arch, embed=self.embed, hidden=self.hidden, random_state=None)
+        self.net_.load_state_dict(blob["state"])
+        self.net_.eval()
+        self._fitted_on = None
         return self
 
-    def get_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("arch", "embed", "hidden", "epochs", "batch_size", "lr",
-                                              "weight_decay", "max_len", "seed", "progress")}
+
+def _journeys(journeys: Any) -> Journeys:
+    if not isinstance(journeys, Journeys):
+        raise ParameterError(f"journeys must be a Journeys (from journeys() or from_paths()) or JourneySequences; "
+                             f"found {type(journeys).__name__}")
+    return journeys

@@ -21,30 +21,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from .result import Attribution
+from .result import Attribution, truth_series
 
 __all__ = ["score"]
-
-
-def _truth_series(truth: Any, what: str) -> pd.Series:
-    if isinstance(truth, pd.Series):
-        s = truth
-    elif isinstance(truth, pd.DataFrame):
-        col = {"conversions": "conversions", "value": "revenue"}[what]
-        if "channel" not in truth.columns or col not in truth.columns and what not in truth.columns:
-            raise ParameterError(f"truth needs columns 'channel' and {col!r}; found {list(truth.columns)}")
-        # a truth per channel and something else (brand ...) is summed per channel
-        s = truth.groupby("channel")[col if col in truth.columns else what].sum()
-    else:
-        raise ParameterError(f"truth must be a Series (channel -> amount) or a DataFrame; found {type(truth).__name__}")
-    if s.index.has_duplicates:
-        raise ParameterError("truth lists a channel twice; give one amount per channel")
-    s = s.astype(float)
-    if s.isna().any() or (s < 0).any():
-        raise ParameterError("truth amounts must be non-negative numbers")
-    if s.sum() <= 0:
-        raise ParameterError("truth amounts sum to zero: nothing to compare shares with")
-    return s
 
 
 def score(result: Attribution, truth: Any, *, what: str = "conversions") -> pd.DataFrame:
@@ -76,8 +55,8 @@ def score(result: Attribution, truth: Any, *, what: str = "conversions") -> pd.D
         raise ParameterError(f"result must be an Attribution; found {type(result).__name__}")
     if what not in ("conversions", "value"):
         raise ParameterError(f"what must be 'conversions' or 'value'; found {what!r}")
-    t = _truth_series(truth, what)
-    tab = result.table(what).reindex(t.index).fillna(0.0)
+    t = truth_series(truth, what)
+    tab = result.wide(what).reindex(t.index).fillna(0.0)
     rows = []
     for m in tab.columns:
         c = tab[m].astype(float)

@@ -2,22 +2,24 @@
 
 Journeys are read as walks of a Markov chain of order ``k``: a state is a
 window of ``k`` consecutive channels (as in ChannelAttribution), every
-journey starts in ``(start)`` and ends in ``(conversion)`` or ``(null)``. The probability of reaching ``(conversion)``
-from ``(start)`` solves the absorbing-chain system ``(I - Q) x = r`` (``Q``:
-transitions between transient states, ``r``: the one-step conversion
-probability). The **removal effect** of a channel is the relative drop of that
-probability when every state containing the channel sends its walkers to
-``(null)``; conversions are shared in proportion to the removal effects.
+journey starts in ``(start)`` and ends in ``(conversion)`` or ``(null)``. The
+probability of reaching ``(conversion)`` from ``(start)`` solves the
+absorbing-chain system ``(I - Q) x = r`` (``Q``: transitions between
+transient states, ``r``: the one-step conversion probability). The **removal
+effect** of a channel is the relative drop of that probability when every
+state containing the channel sends its walkers to ``(null)``; conversions are
+shared in proportion to the removal effects.
 
 ChannelAttribution estimates the same quantities by simulating walks; here
-they come from sparse LU solves, so there is no simulation noise. The
-transition counts are one ibis aggregation over the touchpoints, so the
-engine (DuckDB or Spark) does the heavy part.
+they come from sparse LU solves, so there is no simulation noise. The engine
+(DuckDB or Spark) reduces the journeys to their path table (one row per
+distinct path); the chain is built from that table with integer arrays.
 
 Examples
 --------
 >>> import pandas as pd
->>> from marketing360.attribution import from_paths, markov
+>>> from marketing360.attribution import markov
+>>> from marketing360.paths import from_paths
 >>> j = from_paths(pd.DataFrame({"path": ["a > b", "b", "a"], "conversions": [1, 1, 0],
 ...                              "value": [10.0, 30.0, 0.0], "nulls": [1, 1, 2]}))
 >>> m = markov(j)
@@ -25,7 +27,7 @@ Examples
   channel  removal_effect  removal_effect_value
 0       a             0.5                   0.5
 1       b             1.0                   1.0
->>> m.to_frame()[["channel", "conversions", "value"]].round(3)
+>>> m.table()[["channel", "conversions", "value"]].round(3)
   channel  conversions   value
 0       a        0.667  13.333
 1       b        1.333  26.667
@@ -35,71 +37,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import ibis
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
 from ..errors import Marketing360Error, ParameterError
-from .journeys import JOURNEY_KEY, Journeys
-from .result import Attribution
+from ..paths import Journeys
+from ..paths.parsed import ParsedPaths, States, chain_states, parse_paths
+from .result import Attribution, Bootstrap
 
 __all__ = ["markov", "transitions", "MarkovAttribution", "START", "CONVERSION", "NULL"]
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
-_SEP = "\x1f"  # joins the channels of a higher-order state on the engine
-
-
-def _step_counts(journeys: Journeys, order: int) -> Any:
-    """Per (previous state, state): moves, and the conversions / nulls / value of journeys ending there."""
-    t = journeys.touches
-    w = ibis.window(group_by=list(JOURNEY_KEY), order_by=t.touch)
-    lags = {m: t.channel.lag(m).over(w) for m in range(1, order + 1)}  # one window pass for everything
-
-    def window_ending(back: int) -> Any:  # the state `back` touches ago: channels back+order-1 .. back
-        parts = [lags[m] if m else t.channel for m in range(back + order - 1, back - 1, -1)]
-        return ibis.literal(_SEP).join(parts) if order > 1 else parts[0]
-
-    state = window_ending(0)
-    # the previous state is the window one touch earlier; a journey's first window (touch == order), or
-    # its only state when it is shorter than the order, follows (start)
-    prev = ibis.ifelse(t.touch > order, window_ending(1), START) if order > 1 else \
-        ibis.coalesce(lags[1], START)
-    t = t.mutate(_state=state, _prev=prev).filter((t.touch >= order) | (t.touch == t.n_touches))
-    last = t.touch == t.n_touches
-    # one aggregation: moves between states, and at each journey's last state its exits
-    return t.group_by(from_state=t._prev, to_state=t._state).agg(
-        weight=ibis.ifelse(t._prev != t._state, t.conversions + t.nulls, 0.0).sum(),
-        conversions=ibis.ifelse(last, t.conversions, 0.0).sum(),
-        nulls=ibis.ifelse(last, t.nulls, 0.0).sum(),
-        value=ibis.ifelse(last, t.value, 0.0).sum())
-
-
-def transitions(journeys: Journeys, order: int = 1) -> pd.DataFrame:
-    """Transition counts of the order-``order`` chain (one aggregation on the journeys' engine).
-
-    ``from_state, to_state, weight, value``: journeys (conversions + nulls)
-    that moved from one state to the next; ``to_state`` is ``(conversion)``
-    (``value``: their conversion value) or ``(null)`` at a journey's end.
-
-    States follow ChannelAttribution: a state is a window of ``order``
-    consecutive channels sliding one touch at a time (a journey shorter than
-    ``order`` is one state), and a state equal to the one before it is merged
-    (so a repeated channel makes no self-transition). States of order > 1
-    join channels with ``"\\x1f"``.
-    """
-    g = _step_counts(journeys, _order(order)).to_pyarrow().to_pandas()
-    moves = g.loc[g.weight > 0, ["from_state", "to_state", "weight"]].assign(value=0.0)
-    ends = g.groupby("to_state", as_index=False)[["conversions", "nulls", "value"]].sum()
-    conv = ends[ends.conversions > 0]
-    null = ends[ends.nulls > 0]
-    out = pd.concat([moves,
-                     pd.DataFrame({"from_state": conv.to_state, "to_state": CONVERSION, "weight": conv.conversions,
-                                   "value": conv.value}),
-                     pd.DataFrame({"from_state": null.to_state, "to_state": NULL, "weight": null.nulls,
-                                   "value": 0.0})], ignore_index=True)
-    return out.sort_values(["from_state", "to_state"], kind="mergesort").reset_index(drop=True)
+_SEP = "\x1f"  # joins the channels of a higher-order state
 
 
 def _order(order: Any) -> int:
@@ -108,42 +59,59 @@ def _order(order: Any) -> int:
     return int(order)
 
 
-class MarkovAttribution(Attribution):
-    """Markov attribution: credits plus the chain behind them.
+def _parsed(journeys: Journeys) -> ParsedPaths:
+    if not isinstance(journeys, Journeys):
+        raise ParameterError(f"journeys must be a Journeys (from journeys() or from_paths()); "
+                             f"found {type(journeys).__name__}")
+    table = journeys.paths().table()
+    table = table[(table.conversions + table.nulls) > 0]
+    if table.empty:
+        raise ParameterError("markov: the journeys have no touchpoints")
+    return parse_paths(table)
 
-    Attributes
-    ----------
-    removal_effects : pandas.DataFrame
-        ``channel, removal_effect, removal_effect_value``: the relative drop of
-        the conversion probability (and of the expected conversion value) when
-        the channel is removed.
-    conversion_probability : float
-        Probability that a journey converts, from ``(start)``.
-    counts : pandas.DataFrame
-        The transition counts (``from_state, to_state, weight, value``).
-    """
 
-    title = "Markov attribution"
+class _Chain:
+    """The absorbing chain of given path counts: move counts per edge, exits per state."""
 
-    def __init__(self, frame: pd.DataFrame, *, removal_effects: pd.DataFrame, counts: pd.DataFrame,
-                 conversion_probability: float, **meta: Any) -> None:
-        super().__init__(frame, **meta)
-        self.removal_effects = removal_effects
-        self.counts = counts
-        self.conversion_probability = conversion_probability
+    def __init__(self, states: States, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray) -> None:
+        self.states = states
+        n = len(states.names) + 1  # transient states and (start), last
+        weight = np.asarray(states.moves.T @ (conversions + nulls)).ravel()
+        self.n = n
+        self.edge_w = weight
+        self.exit_conv = np.bincount(states.last, conversions, n)
+        self.exit_null = np.bincount(states.last, nulls, n)
+        self.exit_value = np.bincount(states.last, value, n)
 
-    def transition_matrix(self) -> pd.DataFrame:
-        """Transition probabilities, states x states (absorbing states as columns only)."""
-        c = self.counts.assign(from_state=lambda d: d.from_state.str.replace(_SEP, ","),
-                               to_state=lambda d: d.to_state.str.replace(_SEP, ","))
-        m = c.pivot_table(index="from_state", columns="to_state", values="weight", aggfunc="sum", fill_value=0.0)
-        return m.div(m.sum(axis=1), axis=0)
+    def solve(self) -> tuple[float, float, np.ndarray, np.ndarray]:
+        """P(conversion) and expected value from (start), and each channel's removal effects."""
+        s = self.states
+        fr, to, w = s.edge_from, s.edge_to, self.edge_w
+        out = np.bincount(fr, w, self.n) + self.exit_conv + self.exit_null
+        live = w > 0
+        fr, to, w = fr[live], to[live], w[live]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            probs = w / out[fr]
+            rhs = np.column_stack([np.where(out > 0, self.exit_conv / out, 0.0),
+                                   np.where(out > 0, self.exit_value / out, 0.0)])
+        start = self.n - 1
+        base = _solve(self.n, fr, to, probs, rhs)
+        p_conv, e_value = base[start]
+        members = np.vstack([s.members, np.zeros((1, s.members.shape[1]), dtype=bool)])  # (start) holds none
+        re_c = np.zeros(members.shape[1])
+        re_v = np.zeros(members.shape[1])
+        for c in range(members.shape[1]):
+            pc, ev = _solve(self.n, fr, to, probs, rhs, keep=~members[:, c])[start]
+            re_c[c] = max(0.0, 1.0 - pc / p_conv) if p_conv > 0 else 0.0
+            re_v[c] = max(0.0, 1.0 - ev / e_value) if e_value > 0 else 0.0
+        return float(p_conv), float(e_value), re_c, re_v
 
-    def plot_graph(self, **kw: Any) -> Any:
-        """The first-order transition graph: channels as nodes, edges weighted by probability."""
-        from ..viz.attribution import plot_transition_graph
-
-        return plot_transition_graph(self.transition_matrix(), order=self.meta["order"], **kw)
+    def credits(self) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:
+        total_c, total_v = self.exit_conv.sum(), self.exit_value.sum()
+        p_conv, _, re_c, re_v = self.solve()
+        conv = total_c * re_c / re_c.sum() if re_c.sum() > 0 else np.zeros(len(re_c))
+        val = total_v * re_v / re_v.sum() if re_v.sum() > 0 else np.zeros(len(re_v))
+        return conv, val, p_conv, re_c, re_v
 
 
 def _solve(n: int, rows: np.ndarray, cols: np.ndarray, probs: np.ndarray, rhs: np.ndarray,
@@ -164,6 +132,84 @@ def _solve(n: int, rows: np.ndarray, cols: np.ndarray, probs: np.ndarray, rhs: n
     return x
 
 
+def _counts_frame(chain: _Chain) -> pd.DataFrame:
+    s = chain.states
+    names = np.array([*s.names, START], dtype=object)
+    live = chain.edge_w > 0
+    moves = pd.DataFrame({"from_state": names[s.edge_from[live]], "to_state": names[s.edge_to[live]],
+                          "weight": chain.edge_w[live], "value": 0.0})
+    idx = np.arange(chain.n)
+    conv = idx[chain.exit_conv > 0]
+    null = idx[chain.exit_null > 0]
+    out = pd.concat([moves,
+                     pd.DataFrame({"from_state": names[conv], "to_state": CONVERSION,
+                                   "weight": chain.exit_conv[conv], "value": chain.exit_value[conv]}),
+                     pd.DataFrame({"from_state": names[null], "to_state": NULL, "weight": chain.exit_null[null],
+                                   "value": 0.0})], ignore_index=True)
+    return out.sort_values(["from_state", "to_state"], kind="mergesort").reset_index(drop=True)
+
+
+def transitions(journeys: Journeys, order: int = 1) -> pd.DataFrame:
+    """Transition counts of the order-``order`` chain.
+
+    ``from_state, to_state, weight, value``: journeys (conversions + nulls)
+    that moved from one state to the next; ``to_state`` is ``(conversion)``
+    (``value``: their conversion value) or ``(null)`` at a journey's end.
+
+    States follow ChannelAttribution: a state is a window of ``order``
+    consecutive channels sliding one touch at a time (a journey shorter than
+    ``order`` is one state), and a state equal to the one before it is merged
+    (so a repeated channel makes no self-transition). States of order > 1
+    join channels with ``"\\x1f"``.
+    """
+    p = _parsed(journeys)
+    chain = _Chain(chain_states(p, _order(order), sep=_SEP), p.conversions, p.nulls, p.value)
+    return _counts_frame(chain)
+
+
+class MarkovAttribution(Attribution):
+    """Markov attribution: credits plus the chain behind them.
+
+    Attributes
+    ----------
+    order : int
+    removal_effects : pandas.DataFrame
+        ``channel, removal_effect, removal_effect_value``: the relative drop of
+        the conversion probability (and of the expected conversion value) when
+        the channel is removed.
+    conversion_probability : float
+        Probability that a journey converts, from ``(start)``.
+    transitions : pandas.DataFrame
+        The transition counts (``from_state, to_state, weight, value``).
+    """
+
+    title = "Markov attribution"
+
+    def __init__(self, frame: pd.DataFrame, *, order: int, removal_effects: pd.DataFrame,
+                 transitions: pd.DataFrame, conversion_probability: float, **kwargs: Any) -> None:
+        super().__init__(frame, **kwargs)
+        self.order = order
+        self.removal_effects = removal_effects
+        self.transitions = transitions
+        self.conversion_probability = conversion_probability
+
+    def transition_matrix(self) -> pd.DataFrame:
+        """Transition probabilities, states x states (absorbing states as columns only)."""
+        c = self.transitions.assign(from_state=lambda d: d.from_state.str.replace(_SEP, ","),
+                                    to_state=lambda d: d.to_state.str.replace(_SEP, ","))
+        m = c.pivot_table(index="from_state", columns="to_state", values="weight", aggfunc="sum", fill_value=0.0)
+        return m.div(m.sum(axis=1), axis=0)
+
+    def plot_graph(self, *, ax: Any = None, **kwargs: Any) -> Any:
+        """The transition graph: channels as nodes, edges weighted by probability; returns the figure."""
+        from ..viz.attribution import plot_transition_graph
+
+        return plot_transition_graph(self.transition_matrix(), order=self.order, ax=ax, **kwargs)
+
+    def _notes(self) -> list[str]:
+        return [*super()._notes(), f"P(conversion) from (start): {self.conversion_probability:.4g}"]
+
+
 def markov(journeys: Journeys, order: int = 1) -> MarkovAttribution:
     """Markov-chain attribution of order 1 to 4 with exact removal effects.
 
@@ -182,58 +228,29 @@ def markov(journeys: Journeys, order: int = 1) -> MarkovAttribution:
         ``conversions`` (the conversions of journeys with touches, shared in
         proportion to the removal effects) and ``value`` (the conversion value,
         shared in proportion to the value removal effects), per channel.
+        :meth:`~Attribution.conf_int` resamples the journeys (Poisson counts
+        per distinct path) and re-solves the chain.
 
     Raises
     ------
     ParameterError
-        A bad order, or journeys without any conversion.
+        A bad order, journeys without touchpoints, or none that converts.
     """
-    if not isinstance(journeys, Journeys):
-        raise ParameterError(f"journeys must be a Journeys; found {type(journeys).__name__}")
     order = _order(order)
-    counts = transitions(journeys, order)
-    counts = counts[counts.weight > 0].reset_index(drop=True)
-    if counts.empty:
-        raise ParameterError("markov: the journeys have no touchpoints")
-    total_conv = float(counts.loc[counts.to_state == CONVERSION, "weight"].sum())
-    total_value = float(counts.loc[counts.to_state == CONVERSION, "value"].sum())
-    if total_conv <= 0:
+    p = _parsed(journeys)
+    states = chain_states(p, order, sep=_SEP)
+    chain = _Chain(states, p.conversions, p.nulls, p.value)
+    if chain.exit_conv.sum() <= 0:
         raise ParameterError("markov: no journey with touchpoints converts; nothing to attribute")
+    conv, val, p_conv, re_c, re_v = chain.credits()
+    method = f"markov_{order}" if order > 1 else "markov"
+    frame = pd.DataFrame({"method": method, "channel": p.channels, "conversions": conv, "value": val})
+    removal = pd.DataFrame({"channel": p.channels, "removal_effect": re_c, "removal_effect_value": re_v})
 
-    transient = pd.Index(sorted(set(counts.from_state)))
-    n = len(transient)
-    fr = transient.get_indexer(counts.from_state)
-    out = np.bincount(fr, counts.weight.to_numpy(float), n)
-    is_t = ~counts.to_state.isin([CONVERSION, NULL]).to_numpy()
-    to = transient.get_indexer(counts.to_state.where(is_t, START))
-    rows, cols = fr[is_t], to[is_t]
-    if (cols < 0).any():  # a state entered but never left: only zero-weight journeys could do that
-        dead = sorted(set(counts.to_state[is_t][to[is_t] < 0]))[:3]
-        raise Marketing360Error(f"markov: state(s) {dead} are entered but never left; journeys need positive "
-                                "conversions or nulls")
-    probs = counts.weight.to_numpy(float)[is_t] / out[rows]
-    is_c = (counts.to_state == CONVERSION).to_numpy()
-    r_conv = np.bincount(fr[is_c], counts.weight.to_numpy(float)[is_c], n) / out
-    r_value = np.bincount(fr[is_c], counts.value.to_numpy(float)[is_c], n) / out
-    start = transient.get_loc(START)
+    def statistic(c: np.ndarray, n: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _Chain(states, c, n, v).credits()[:2]
 
-    base = _solve(n, rows, cols, probs, np.column_stack([r_conv, r_value]))
-    p_conv, e_value = base[start]
-    channels = sorted({c for s in transient if s != START for c in s.split(_SEP)})
-    parts = [s.split(_SEP) if s != START else [] for s in transient]
-    re_c, re_v = [], []
-    for ch in channels:
-        keep = np.array([ch not in p for p in parts])
-        x = _solve(n, rows, cols, probs, np.column_stack([r_conv, r_value]), keep)
-        pc, ev = x[start]
-        re_c.append(max(0.0, 1.0 - pc / p_conv))
-        re_v.append(max(0.0, 1.0 - ev / e_value) if e_value > 0 else 0.0)
-    re_c_a, re_v_a = np.array(re_c), np.array(re_v)
-    conv = total_conv * re_c_a / re_c_a.sum() if re_c_a.sum() > 0 else np.zeros(len(channels))
-    val = total_value * re_v_a / re_v_a.sum() if re_v_a.sum() > 0 else np.zeros(len(channels))
-    frame = pd.DataFrame({"method": f"markov_{order}" if order > 1 else "markov", "channel": channels,
-                          "conversions": conv, "value": val})
-    removal = pd.DataFrame({"channel": channels, "removal_effect": re_c_a, "removal_effect_value": re_v_a})
-    return MarkovAttribution(frame, removal_effects=removal, counts=counts, conversion_probability=float(p_conv),
-                             order=order, key=journeys.key, total_conversions=total_conv,
-                             total_value=total_value)
+    boot = Bootstrap(p.channels, p.conversions, p.nulls, p.value, statistic)
+    return MarkovAttribution(frame, order=order, removal_effects=removal, transitions=_counts_frame(chain),
+                             conversion_probability=p_conv, key=journeys.key, params={method: {"order": order}},
+                             bootstrap={method: boot})

@@ -14,12 +14,16 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError, SchemaError
+from ..engine import fetch
+from ..errors import ParameterError
+from ..inputs import as_table
+from ..schema import AD_EVENT_TYPES
+from ..types import CreditKey
 from .result import Attribution
 
 __all__ = ["returns", "channel_costs"]
@@ -69,7 +73,7 @@ def returns(result: Attribution, costs: pd.Series | pd.DataFrame) -> pd.DataFram
     c = costs.astype(float)
     if (c < 0).any() or c.isna().any():
         raise ParameterError("costs must be non-negative numbers")
-    df = result.to_frame()
+    df = result.table()
     df = df[df.channel.isin(c.index) | ~df.channel.str.startswith("(")]
     missing = sorted(set(df.channel) - set(c.index))
     if missing:

@@ -8,11 +8,12 @@ are ibis expressions, so the rules run on the engine the journeys live on.
 Examples
 --------
 >>> import pandas as pd
->>> from marketing360.attribution import from_paths, rule_based
+>>> from marketing360.attribution import rule_based
+>>> from marketing360.paths import from_paths
 >>> j = from_paths(pd.DataFrame({"path": ["a > b > c", "b"], "conversions": [2, 1],
 ...                              "value": [20.0, 5.0], "nulls": [0, 3]}))
->>> rule_based(j, ["first_touch", "last_touch", "linear"]).table().round(3)
-      first_touch  last_touch  linear
+>>> rule_based(j, ["first_touch", "last_touch", "linear"]).wide().round(3)
+         first_touch  last_touch  linear
 channel
 a             2.0         0.0   0.667
 b             1.0         1.0   1.667
@@ -21,18 +22,22 @@ c             0.0         2.0   0.667
 
 from __future__ import annotations
 
-from typing import Any, Literal, Sequence
+from functools import partial
+from typing import Any, Sequence
 
 import ibis
+import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from ibis.expr.types import Table
 
+from ..engine import fetch
 from ..errors import ParameterError
-from .journeys import JOURNEY_KEY, Journeys
-from .result import Attribution
+from ..paths import JOURNEY_KEY, Journeys
+from ..types import CreditKey, Rule
+from .result import Attribution, Bootstrap
 
 __all__ = ["rule_based", "RULES", "touch_credit"]
-
-Rule = Literal["first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based"]
 #: the rules, in the order they are usually shown
 RULES: tuple[str, ...] = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay",
                           "position_based")
@@ -70,7 +75,7 @@ def _check(journeys: Journeys, rules: Sequence[str], half_life_days: float, firs
     if bad or not rules:
         raise ParameterError(f"unknown rule(s) {bad or rules}; choose from {list(RULES)}")
     if "time_decay" in rules:
-        if journeys.meta.get("source") == "paths":
+        if journeys.source == "paths":
             raise ParameterError("time_decay needs touch times; journeys from a path table have none "
                                  "(build them from events with journeys())")
         if not (isinstance(half_life_days, (int, float)) and half_life_days > 0):
@@ -81,14 +86,16 @@ def _check(journeys: Journeys, rules: Sequence[str], half_life_days: float, firs
                                  f"found first={first}, last={last}")
 
 
-def _converting_touches(journeys: Journeys) -> Any:
-    """Touches of converting journeys, with each journey's smallest ``hours`` (``_hmin``) for time decay."""
+def _converting_touches(journeys: Journeys, rules: Sequence[str]) -> Any:
+    """Touches of converting journeys; for time decay with each journey's smallest ``hours`` (``_hmin``)."""
     t = journeys.touches.filter(journeys.touches.conversions > 0)
+    if "time_decay" not in rules:
+        return t
     return t.mutate(_hmin=t.hours.min().over(ibis.window(group_by=list(JOURNEY_KEY))))
 
 
 def touch_credit(journeys: Journeys, rule: Rule = "last_touch", *, half_life_days: float = 7.0,
-                 first: float = 0.4, last: float = 0.4, direct: Sequence[str] = ("direct",)) -> Any:
+                 first: float = 0.4, last: float = 0.4, direct: Sequence[str] = ("direct",)) -> Table:
     """Every touchpoint of the converting journeys with its rule weight and credit.
 
     Returns the ``touches`` table with ``weight`` (sums to 1 in a journey),
@@ -98,21 +105,22 @@ def touch_credit(journeys: Journeys, rule: Rule = "last_touch", *, half_life_day
     """
     _check(journeys, [rule], half_life_days, first, last)
     direct = [direct] if isinstance(direct, str) else list(direct)
-    t = _converting_touches(journeys)
+    t = _converting_touches(journeys, [rule])
     w = _weight(t, rule, half_life_days=half_life_days, first=first, last=last, direct=direct)
     t = t.mutate(weight=w)
-    return t.mutate(credit=t.weight * t.conversions, credit_value=t.weight * t.value).drop("_hmin")
+    t = t.mutate(credit=t.weight * t.conversions, credit_value=t.weight * t.value)
+    return t.drop("_hmin") if "_hmin" in t.columns else t
 
 
 def rule_based(journeys: Journeys, rules: Rule | Sequence[Rule] = ("first_touch", "last_touch", "linear"), *,
                half_life_days: float = 7.0, first: float = 0.4, last: float = 0.4,
-               direct: Sequence[str] = ("direct",), by: str = "channel") -> Attribution:
+               direct: Sequence[str] = ("direct",), key: CreditKey = "channel") -> Attribution:
     """Credit conversions with one or more rules.
 
     Parameters
     ----------
     journeys : Journeys
-        From :func:`~marketing360.attribution.journeys` or :func:`~marketing360.attribution.from_paths`.
+        From :func:`~marketing360.paths.journeys` or :func:`~marketing360.paths.from_paths`.
     rules : str or sequence of str
         Any of ``first_touch``, ``last_touch``, ``last_non_direct`` (the last
         touch whose channel is not in ``direct``; the last touch if all are),
@@ -120,36 +128,60 @@ def rule_based(journeys: Journeys, rules: Rule | Sequence[Rule] = ("first_touch"
         ``half_life_days`` before the conversion), ``position_based``
         (U-shaped: ``first`` to the first touch, ``last`` to the last, the rest
         split evenly among the others; two touches split ``first : last``).
-    by : str
-        ``"channel"`` (the journeys' key) or ``"campaign"`` (journeys from events).
+    key : {"channel", "campaign"}
+        Credit the journeys' key (``"channel"``) or the touches' campaigns
+        (journeys built from events with campaigns).
 
     Returns
     -------
     Attribution
-        One method per rule, its ``channel`` column holding channels (or
-        campaigns with ``by="campaign"``); conversions of journeys without
-        touches are not credited.
+        One method per rule; conversions of journeys without touches are not
+        credited. :meth:`~Attribution.conf_int` resamples the converting journeys.
+
+    Raises
+    ------
+    ParameterError
+        An unknown rule or impossible weights, or journeys with no converting touchpoint.
     """
     rules = [rules] if isinstance(rules, str) else list(rules)
     _check(journeys, rules, half_life_days, first, last)
     direct = [direct] if isinstance(direct, str) else list(direct)
-    if by not in ("channel", "campaign"):
-        raise ParameterError(f"by must be 'channel' or 'campaign'; found {by!r}")
-    if by == "campaign" and not journeys.meta.get("campaigns", False):
-        raise ParameterError("by='campaign' needs journeys built from events with a campaign column")
-    t = _converting_touches(journeys)
+    if key not in ("channel", "campaign"):
+        raise ParameterError(f"key must be 'channel' or 'campaign'; found {key!r}")
+    if key == "campaign" and not journeys.has_campaigns:
+        raise ParameterError("key='campaign' needs journeys built from events with a campaign column")
+    t = _converting_touches(journeys, rules)
+    for r in rules:
+        t = t.mutate(**{f"_w_{r}": _weight(t, r, half_life_days=half_life_days, first=first, last=last,
+                                           direct=direct)})
+    # per journey and credited key: each rule's weight sum (also what the bootstrap resamples)
+    per = t.group_by([*JOURNEY_KEY, t[key].name("channel")]).agg(
+        _c=t.conversions.max(), _v=t.value.max(), **{f"w_{r}": t[f"_w_{r}"].sum() for r in rules})
     aggs = {}
     for r in rules:
-        w = _weight(t, r, half_life_days=half_life_days, first=first, last=last, direct=direct)
-        t = t.mutate(**{f"_w_{r}": w})
-    for r in rules:
-        aggs[f"c_{r}"] = (t[f"_w_{r}"] * t.conversions).sum()
-        aggs[f"v_{r}"] = (t[f"_w_{r}"] * t.value).sum()
-    g = t.group_by(t[by].name("channel")).agg(**aggs).order_by("channel")
-    wide = g.to_pyarrow().to_pandas()
-    frames = [pd.DataFrame({"method": r, "channel": wide["channel"], "conversions": wide[f"c_{r}"],
+        aggs[f"c_{r}"] = (per[f"w_{r}"] * per._c).sum()
+        aggs[f"v_{r}"] = (per[f"w_{r}"] * per._v).sum()
+    wide = fetch(per.group_by("channel").agg(**aggs).order_by("channel"))
+    if wide.empty:
+        raise ParameterError("rule_based: no journey with touchpoints converts; nothing to attribute")
+    frames = [pd.DataFrame({"method": r, "channel": wide["channel"].astype(str), "conversions": wide[f"c_{r}"],
                             "value": wide[f"v_{r}"]}) for r in rules]
-    meta: dict[str, Any] = {"key": journeys.key if by == "channel" else by,
-                            "half_life_days": half_life_days, "first": first, "last": last,
-                            "direct": list(direct)}
-    return Attribution(pd.concat(frames, ignore_index=True), **meta)
+    settings = {"first_touch": {}, "last_touch": {}, "linear": {}, "last_non_direct": {"direct": direct},
+                "time_decay": {"half_life_days": half_life_days},
+                "position_based": {"first": first, "last": last}}
+    channels = list(wide["channel"].astype(str))
+    boots = {r: partial(_journey_bootstrap, per, r, channels) for r in rules}
+    return Attribution(pd.concat(frames, ignore_index=True), key=key,
+                       params={r: settings[r] for r in rules}, bootstrap=boots)
+
+
+def _journey_bootstrap(per: Table, rule: str, channels: list[str]) -> Bootstrap:
+    """Converting journeys resampled; each journey's rule weights are fixed by its touches."""
+    df = fetch(per.select(*JOURNEY_KEY, "channel", "_c", "_v", w=per[f"w_{rule}"]))
+    codes, uniq = pd.factorize(pd.MultiIndex.from_frame(df[list(JOURNEY_KEY)].astype(str)))
+    col = pd.Index(channels).get_indexer(df["channel"].astype(str))
+    weights = sp.csr_matrix((df["w"].to_numpy(float), (codes, col)), shape=(len(uniq), len(channels)))
+    first = pd.Series(np.arange(len(df))).groupby(codes).first().to_numpy()
+    conv, value = df["_c"].to_numpy(float)[first], df["_v"].to_numpy(float)[first]
+    wt = weights.T.tocsr()
+    return Bootstrap(channels, conv, np.zeros(len(conv)), value, lambda c, n, v: (wt @ c, wt @ v))

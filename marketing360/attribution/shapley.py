@@ -10,7 +10,8 @@ game the Shapley value has a closed form (each ``T`` is a unanimity game):
     phi_j = sum over T containing j of w(T) / |T|
 
 which is exact, needs no enumeration of the ``2^n`` coalitions, and so handles
-any number of channels (the engine computes the sets as 63-bit masks).
+any number of channels up to 63 (the sets are 63-bit masks). The engine
+reduces the journeys to their path table; the sets come from it.
 With rates the values are rescaled to the conversions of the journeys with
 touches. The **ordered** Shapley value splits each channel's share of ``T``
 by the position (1st, 2nd ... distinct channel) at which it entered the
@@ -19,11 +20,12 @@ converting journeys of ``T``. ``value`` uses conversion value as the worth.
 Examples
 --------
 >>> import pandas as pd
->>> from marketing360.attribution import from_paths, shapley
+>>> from marketing360.attribution import shapley
+>>> from marketing360.paths import from_paths
 >>> j = from_paths(pd.DataFrame({"path": ["a > b", "b > a > a", "a", "c"], "conversions": [2, 1, 1, 0],
 ...                              "value": [20.0, 8.0, 5.0, 0.0], "nulls": [1, 3, 1, 4]}))
->>> shapley(j).table().round(3)
-        shapley
+>>> shapley(j).wide().round(3)
+         shapley
 channel
 a           2.5
 b           1.5
@@ -32,32 +34,43 @@ c           0.0
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-import ibis
 import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from .journeys import JOURNEY_KEY, Journeys
-from ..models.shapley import exact_shapley, popcount
-from .result import Attribution
+from ..models.shapley import popcount
+from ..paths import Journeys
+from ..paths.parsed import ParsedPaths, parse_paths
+from ..types import Worth
+from .result import Attribution, Bootstrap
 
-__all__ = ["shapley", "channel_sets", "exact_shapley", "ShapleyAttribution", "MAX_CHANNELS"]
+__all__ = ["shapley", "channel_sets", "ShapleyAttribution", "MAX_CHANNELS"]
 
 #: channels a coalition mask can hold (a signed 64-bit integer)
 MAX_CHANNELS = 63
 
 
-def _channel_bits(journeys: Journeys) -> tuple[list[str], Any]:
-    channels = journeys.channels()
-    if not channels:
+def _parsed(journeys: Journeys) -> ParsedPaths:
+    if not isinstance(journeys, Journeys):
+        raise ParameterError(f"journeys must be a Journeys (from journeys() or from_paths()); "
+                             f"found {type(journeys).__name__}")
+    table = journeys.paths().table()
+    table = table[(table.conversions + table.nulls) > 0]
+    if table.empty:
         raise ParameterError("shapley: the journeys have no touchpoints")
-    if len(channels) > MAX_CHANNELS:
-        raise ParameterError(f"shapley: {len(channels)} channels; at most {MAX_CHANNELS} fit a coalition mask "
+    p = parse_paths(table)
+    if len(p.channels) > MAX_CHANNELS:
+        raise ParameterError(f"shapley: {len(p.channels)} channels; at most {MAX_CHANNELS} fit a coalition mask "
                              "(group rare channels together first)")
-    bits = ibis.memtable(pd.DataFrame({"_ch": channels, "_bit": [1 << i for i in range(len(channels))]}))
-    return channels, bits
+    return p
+
+
+def _sets(p: ParsedPaths) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct channel sets (masks) and each path's set."""
+    masks, inverse = np.unique(p.masks(), return_inverse=True)
+    return masks, inverse.ravel()
 
 
 def channel_sets(journeys: Journeys, *, ordered: bool = False) -> tuple[list[str], pd.DataFrame]:
@@ -66,39 +79,58 @@ def channel_sets(journeys: Journeys, *, ordered: bool = False) -> tuple[list[str
     With ``ordered=True``, also per channel and entry position: ``mask, channel, position,
     conversions, value`` over the converting journeys (position 1 = the first distinct channel).
     """
-    channels, bits = _channel_bits(journeys)
-    t = journeys.touches
-    per = t.group_by([*JOURNEY_KEY, "channel"]).agg(
-        _first=t.touch.min(), conversions=t.conversions.max(), nulls=t.nulls.max(), value=t.value.max())
-    per = per.join(bits, per.channel == bits._ch)
-    w = ibis.window(group_by=list(JOURNEY_KEY))
-    per = per.mutate(mask=per._bit.sum().over(w))  # distinct channels: sum of bits == bitwise or
+    p = _parsed(journeys)
+    masks, of = _sets(p)
     if not ordered:
-        one = per.group_by([*JOURNEY_KEY, "mask"]).agg(
-            conversions=per.conversions.max(), nulls=per.nulls.max(), value=per.value.max())
-        g = one.group_by("mask").agg(conversions=one.conversions.sum(), nulls=one.nulls.sum(),
-                                     value=one.value.sum())
-        return channels, g.order_by("mask").to_pyarrow().to_pandas()
-    per = per.filter(per.conversions > 0)
-    per = per.mutate(position=(ibis.row_number().over(
-        ibis.window(group_by=list(JOURNEY_KEY), order_by=[per._first, per.channel])) + 1).cast("int64"))
-    g = per.group_by(["mask", "channel", "position"]).agg(conversions=per.conversions.sum(),
-                                                          value=per.value.sum())
-    return channels, g.order_by(["mask", "channel", "position"]).to_pyarrow().to_pandas()
+        k = len(masks)
+        return p.channels, pd.DataFrame({"mask": masks, "conversions": np.bincount(of, p.conversions, k),
+                                         "nulls": np.bincount(of, p.nulls, k), "value": np.bincount(of, p.value, k)})
+    path, code, position = p.first_entries()
+    conv = p.conversions[path]
+    keep = conv > 0
+    df = pd.DataFrame({"mask": masks[of[path[keep]]], "channel": np.asarray(p.channels, dtype=object)[code[keep]],
+                       "position": position[keep].astype("int64"), "conversions": conv[keep],
+                       "value": p.value[path[keep]]})
+    g = df.groupby(["mask", "channel", "position"], as_index=False)[["conversions", "value"]].sum()
+    return p.channels, g
 
 
 class ShapleyAttribution(Attribution):
-    """Shapley attribution; ``by_position`` holds the ordered values when asked for."""
+    """Shapley attribution.
+
+    Attributes
+    ----------
+    worth : {"conversions", "rate"}
+    by_position : pandas.DataFrame or None
+        The ordered values (``channel, position, conversions, value``) when asked for.
+    """
 
     title = "Shapley attribution"
 
-    def __init__(self, frame: pd.DataFrame, *, by_position: pd.DataFrame | None = None, **meta: Any) -> None:
-        super().__init__(frame, **meta)
+    def __init__(self, frame: pd.DataFrame, *, worth: str, by_position: pd.DataFrame | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(frame, **kwargs)
+        self.worth = worth
         self.by_position = by_position
 
 
-def shapley(journeys: Journeys, *, worth: Literal["conversions", "rate"] = "conversions",
-            ordered: bool = False) -> ShapleyAttribution:
+def _values(masks: np.ndarray, size: np.ndarray, member: np.ndarray, conv: np.ndarray, nulls: np.ndarray,
+            val: np.ndarray, worth: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """Closed-form Shapley values (conversions, value), rescaled to the totals; also the set worths and scales."""
+    if worth == "rate":
+        n = conv + nulls  # a set seen in no journey (zero weights) is worth 0
+        w_c = np.divide(conv, n, out=np.zeros_like(conv), where=n > 0)
+        w_v = np.divide(val, n, out=np.zeros_like(val), where=n > 0)
+    else:
+        w_c, w_v = conv, val
+    phi_c = member.T @ (w_c / size)
+    phi_v = member.T @ (w_v / size)
+    scale_c = conv.sum() / phi_c.sum() if phi_c.sum() > 0 else 0.0
+    scale_v = val.sum() / phi_v.sum() if phi_v.sum() > 0 else 0.0
+    return phi_c * scale_c, phi_v * scale_v, w_c, w_v, scale_c, scale_v
+
+
+def shapley(journeys: Journeys, *, worth: Worth = "conversions", ordered: bool = False) -> ShapleyAttribution:
     """Shapley values of the channels, exact, for any number of channels (up to 63).
 
     Parameters
@@ -118,48 +150,39 @@ def shapley(journeys: Journeys, *, worth: Literal["conversions", "rate"] = "conv
     ShapleyAttribution
         Method ``shapley`` (``shapley_rate`` for rates); ``value`` uses
         conversion value as the worth (or value per journey with rates).
+        :meth:`~Attribution.conf_int` resamples the journeys (Poisson counts per
+        channel set).
     """
-    if not isinstance(journeys, Journeys):
-        raise ParameterError(f"journeys must be a Journeys; found {type(journeys).__name__}")
     if worth not in ("conversions", "rate"):
         raise ParameterError(f"worth must be 'conversions' or 'rate'; found {worth!r}")
-    channels, sets = channel_sets(journeys)
-    masks = sets["mask"].to_numpy(np.int64)
-    conv = sets["conversions"].to_numpy(float)
-    val = sets["value"].to_numpy(float)
-    total_c, total_v = conv.sum(), val.sum()
-    if total_c <= 0:
+    p = _parsed(journeys)
+    masks, of = _sets(p)
+    k = len(masks)
+    conv, nulls, val = (np.bincount(of, x, k) for x in (p.conversions, p.nulls, p.value))
+    if conv.sum() <= 0:
         raise ParameterError("shapley: no journey with touchpoints converts; nothing to attribute")
-    if worth == "rate":
-        n = conv + sets["nulls"].to_numpy(float)  # a set seen in no journey (zero weights) is worth 0
-        w_c = np.divide(conv, n, out=np.zeros_like(conv), where=n > 0)
-        w_v = np.divide(val, n, out=np.zeros_like(val), where=n > 0)
-    else:
-        w_c, w_v = conv, val
     size = popcount(masks)
-    member = ((masks[:, None] >> np.arange(len(channels))[None, :]) & 1).astype(float)  # sets x channels
-    phi_c = member.T @ (w_c / size)
-    phi_v = member.T @ (w_v / size)
-    scale_c = total_c / phi_c.sum() if phi_c.sum() > 0 else 0.0
-    scale_v = total_v / phi_v.sum() if phi_v.sum() > 0 else 0.0
+    member = ((masks[:, None] >> np.arange(len(p.channels))[None, :]) & 1).astype(float)  # sets x channels
+    phi_c, phi_v, w_c, w_v, scale_c, scale_v = _values(masks, size, member, conv, nulls, val, worth)
     method = "shapley" if worth == "conversions" else "shapley_rate"
-    frame = pd.DataFrame({"method": method, "channel": channels, "conversions": phi_c * scale_c,
-                          "value": phi_v * scale_v})
+    frame = pd.DataFrame({"method": method, "channel": p.channels, "conversions": phi_c, "value": phi_v})
     by_pos = None
     if ordered:
         _, o = channel_sets(journeys, ordered=True)
-        idx = pd.Series(np.arange(len(masks)), index=masks)
-        k = idx.loc[o["mask"].to_numpy(np.int64)].to_numpy()
+        idx = pd.Series(np.arange(k), index=masks)
+        t = idx.loc[o["mask"].to_numpy(np.int64)].to_numpy()
         # share of T's worth per member, split by the member's entry position among T's conversions
-        conv_t = conv[k]
-        val_t = np.where(val[k] > 0, val[k], 1.0)
-        frac_c = o["conversions"].to_numpy(float) / conv_t
-        frac_v = np.where(val[k] > 0, o["value"].to_numpy(float) / val_t, frac_c)
+        frac_c = o["conversions"].to_numpy(float) / conv[t]
+        frac_v = np.where(val[t] > 0, o["value"].to_numpy(float) / np.where(val[t] > 0, val[t], 1.0), frac_c)
         by_pos = pd.DataFrame({
             "channel": o["channel"].astype(str), "position": o["position"].astype("int64"),
-            "conversions": (w_c[k] / size[k]) * frac_c * scale_c,
-            "value": (w_v[k] / size[k]) * frac_v * scale_v,
+            "conversions": (w_c[t] / size[t]) * frac_c * scale_c,
+            "value": (w_v[t] / size[t]) * frac_v * scale_v,
         }).groupby(["channel", "position"], as_index=False).sum()
-    return ShapleyAttribution(frame, by_position=by_pos, worth=worth, ordered=ordered, key=journeys.key,
-                              n_channels=len(channels), n_sets=len(masks), total_conversions=total_c,
-                              total_value=total_v)
+
+    def statistic(c: np.ndarray, n: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _values(masks, size, member, c, n, v, worth)[:2]
+
+    boot = Bootstrap(p.channels, conv, nulls, val, statistic)
+    return ShapleyAttribution(frame, worth=worth, by_position=by_pos, key=journeys.key,
+                              params={method: {"worth": worth, "ordered": ordered}}, bootstrap={method: boot})

@@ -11,15 +11,15 @@ Examples
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
 from ..errors import ParameterError
-from .base import Engine, Output, capability
+from ..types import EngineName, Output
+from .base import Engine, capability, fetch
 from .duckdb import DuckDBEngine
 
-__all__ = ["Engine", "DuckDBEngine", "SparkEngine", "connect", "capability", "Output", "EngineName"]
-
-EngineName = Literal["duckdb", "spark"]
+__all__ = ["Engine", "DuckDBEngine", "SparkEngine", "connect", "default_engine", "fetch", "capability", "Output",
+           "EngineName"]
 
 
 def connect(
@@ -77,6 +77,26 @@ def connect(
     raise ParameterError(
         f"engine must be 'duckdb', 'spark' or a SparkSession; found a {type(engine).__name__}"
     )
+
+
+_DEFAULT: list[Engine] = []
+
+
+def default_engine() -> Engine:
+    """The engine a pandas / polars / Arrow table or a file goes to when no engine is named.
+
+    An in-memory DuckDB engine, opened on first use and shared by the whole
+    session. Open data on another engine with ``engine.table(data)`` and pass
+    the resulting table instead.
+
+    Examples
+    --------
+    >>> default_engine() is default_engine()
+    True
+    """
+    if not _DEFAULT or getattr(_DEFAULT[0], "closed", False):
+        _DEFAULT[:] = [DuckDBEngine()]
+    return _DEFAULT[0]
 
 
 def __getattr__(name: str) -> Any:

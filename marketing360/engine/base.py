@@ -14,19 +14,60 @@ import itertools
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Literal
+from typing import Any, Callable, ClassVar
 
 import pandas as pd
 import pyarrow as pa
-from ibis.expr.types import Table
+from ibis.expr.types import Column, Scalar, Table
 
 from ..errors import EngineError
+from ..types import Output
 
-__all__ = ["Engine", "capability", "Output"]
+__all__ = ["Engine", "capability", "fetch"]
 
-Output = Literal["pandas", "polars", "arrow"]
 
 _names = itertools.count()
+
+
+def fetch(expr: Any, output: Output = "pandas") -> Any:
+    """Run an ibis expression on the backend it is bound to; the one way the package executes a query.
+
+    Parameters
+    ----------
+    expr : ibis Table, Column or Scalar
+    output : {"pandas", "polars", "arrow"}
+        A table comes back as a pandas DataFrame (through Arrow, so SQL NULLs
+        become ``None`` / ``NaN`` / ``NaT``), a polars DataFrame or an Arrow
+        table; a scalar expression comes back as a Python value.
+    """
+    if output not in ("pandas", "polars", "arrow"):
+        raise EngineError(f"output must be 'pandas', 'polars' or 'arrow'; found {output!r}")
+    if isinstance(expr, Scalar):
+        return expr.to_pyarrow().as_py()
+    if isinstance(expr, Column):
+        expr = expr.as_table()
+    if not isinstance(expr, Table):
+        raise EngineError(f"fetch runs ibis expressions; found a {type(expr).__name__}")
+    arrow = expr.to_pyarrow()
+    if output == "arrow":
+        return arrow
+    if output == "polars":
+        import polars as pl
+
+        return pl.from_arrow(arrow)
+    return arrow.to_pandas()
+
+
+def _typed(table: pa.Table) -> pa.Table:
+    """Columns of Arrow's ``null`` type (all missing, e.g. a pandas column of None) as strings.
+
+    Engines have no column type for "nothing": DuckDB reads it as an opaque NULL
+    type that compares with nothing, Spark refuses it.
+    """
+    for i, f in enumerate(table.schema):
+        if pa.types.is_null(f.type):
+            table = table.set_column(i, pa.field(f.name, pa.string()), pa.nulls(len(table), pa.string()))
+    return table
 
 
 def capability(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -87,18 +128,18 @@ Spark DataFrame
             return self._from_path(Path(data), name)
         if isinstance(data, pd.DataFrame):
             # through Arrow, so that pandas' NaN markers become SQL NULLs on every engine
-            return self._from_arrow(pa.Table.from_pandas(data, preserve_index=False), name)
+            return self._from_arrow(_typed(pa.Table.from_pandas(data, preserve_index=False)), name)
         if isinstance(data, pa.Table):
-            return self._from_arrow(data, name)
+            return self._from_arrow(_typed(data), name)
         if isinstance(data, pa.RecordBatch):
-            return self._from_arrow(pa.Table.from_batches([data]), name)
+            return self._from_arrow(_typed(pa.Table.from_batches([data])), name)
         mod = type(data).__module__.split(".")[0]
         if mod == "polars":
             import polars as pl
 
             if isinstance(data, pl.LazyFrame):
                 data = data.collect()
-            return self._from_arrow(data.to_arrow(), name)
+            return self._from_arrow(_typed(data.to_arrow()), name)
         if mod == "pyspark":
             return self._from_spark(data, name)
         raise EngineError(
@@ -154,25 +195,28 @@ Spark DataFrame
 
     # ------------------------------------------------------------------ results out
 
-    def execute(self, expr: Table, output: Output = "pandas") -> Any:
-        """Run an expression and return the result as pandas, polars or Arrow."""
-        if output == "pandas":
-            return self.to_pandas(expr)
-        if output == "polars":
-            return self.to_polars(expr)
-        if output == "arrow":
-            return self.backend.to_pyarrow(expr)
-        raise EngineError(f"output must be 'pandas', 'polars' or 'arrow'; found {output!r}")
-
     def to_pandas(self, expr: Table) -> pd.DataFrame:
-        """Run an expression on this engine and return a pandas DataFrame."""
-        return self.backend.to_pyarrow(expr).to_pandas()
+        """Run an expression bound to this engine and return a pandas DataFrame (see :func:`fetch`)."""
+        return fetch(self._own(expr), "pandas")
 
     def to_polars(self, expr: Table) -> Any:
-        """Run an expression on this engine and return a polars DataFrame."""
-        import polars as pl
+        """Run an expression bound to this engine and return a polars DataFrame."""
+        return fetch(self._own(expr), "polars")
 
-        return pl.from_arrow(self.backend.to_pyarrow(expr))
+    def to_arrow(self, expr: Table) -> pa.Table:
+        """Run an expression bound to this engine and return an Arrow table."""
+        return fetch(self._own(expr), "arrow")
+
+    def _own(self, expr: Any) -> Any:
+        """``expr`` if it runs on this engine (or on none in particular); an error otherwise."""
+        try:
+            backend = expr._find_backend()
+        except Exception:  # an unbound memtable: any backend runs it
+            return expr
+        if backend is not self.backend:
+            raise EngineError(f"this expression is bound to another engine, not this {self.name} engine; "
+                              "open its data here with engine.table(...) first")
+        return expr
 
     def sql(self, query: str) -> Table:
         """A lazy table from SQL in the engine's own dialect."""

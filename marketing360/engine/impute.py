@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from ibis.expr.types import Table
 
 from ..errors import ParameterError, SchemaError
+from ..types import ImputeStrategy
 
 if TYPE_CHECKING:
     from .base import Engine
 
-ImputeStrategy = Literal["mean", "median", "mode"]
 IMPUTE_STRATEGIES = ("mean", "median", "mode")
 
 

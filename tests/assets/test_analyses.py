@@ -9,7 +9,7 @@ import pytest
 import marketing360 as m3
 from marketing360.assets import (STAGES, StageRules, audience, flows, penetration, snapshot, snapshots,
                                  volumes)
-from marketing360.errors import ParameterError, SchemaError
+from marketing360.errors import EngineError, ParameterError, SchemaError
 from marketing360.testing import assert_frame_matches
 from reference_4a import reference_flows, reference_snapshot
 
@@ -23,7 +23,7 @@ def world():
 
 def test_series_equals_one_snapshot_per_date(engine, world):
     t = engine.table(world.events)
-    series = engine.to_pandas(snapshots(t, DATES))
+    series = snapshots(t, DATES).table()
     assert set(series.date.astype(str)) == {str(d.date()) for d in DATES}
     for d in DATES:
         one = series[series.date.astype(str) == str(d.date())].drop(columns="date")
@@ -38,7 +38,7 @@ def test_series_with_custom_rules_matches_the_truth(engine):
     world = m3.datasets.simulate(n_users=400, n_days=30, seed=5, truth="none", windows=w)
     rules = StageRules.with_windows(aware=5, appeal=9, act=15, advocate=25)
     days = pd.date_range("2025-01-03", "2025-01-30", freq="3D")
-    series = engine.to_pandas(snapshots(engine.table(world.events), days, rules))
+    series = snapshots(engine.table(world.events), days, rules=rules).table()
     for d in days:
         truth = world.truth.stages_on(d).assign(level=lambda t: t.stage.map(STAGES.index))
         got = series[series.date.astype(str) == str(d.date())].drop(columns="date")
@@ -49,11 +49,11 @@ def test_volumes_by_brand_category_and_attribute(engine, world):
     snap_df = reference_snapshot(world.events, "2025-02-05", StageRules())
     t = engine.table(world.events)
     snap = snapshot(t, "2025-02-05")
-    got = volumes(snap).to_frame()
+    got = volumes(snap).table()
     ref = snap_df.groupby(["brand", "stage", "level"]).size().rename("consumers").reset_index()
     assert_frame_matches(got, ref, sort_by=["brand", "stage"])
     by_geo = volumes(snap, by=["geo", "category"], users=engine.table(world.users),
-                     brands=engine.table(world.brands)).to_frame()
+                     brands=engine.table(world.brands)).table()
     ref2 = (snap_df.merge(world.users[["user_id", "geo"]], on="user_id")
             .merge(world.brands[["brand", "category"]], on="brand")
             .groupby(["brand", "geo", "category", "stage", "level"]).size().rename("consumers").reset_index())
@@ -67,7 +67,7 @@ def test_penetration_with_category_benchmark(engine, world):
     snap_df = reference_snapshot(world.events, "2025-02-05", StageRules())
     t = engine.table(world.events)
     pen = penetration(snapshot(t, "2025-02-05"), engine.table(world.users),
-                      brands=engine.table(world.brands)).to_frame()
+                      brands=engine.table(world.brands)).table()
     n = world.users.user_id.nunique()
     ref = snap_df.groupby(["brand", "stage", "level"]).size().rename("consumers").reset_index()
     ref["population"] = n
@@ -84,7 +84,7 @@ def test_penetration_with_category_benchmark(engine, world):
 def test_penetration_by_attribute_and_with_a_count(engine, world):
     snap = snapshot(engine.table(world.events), "2025-02-05")
     users = engine.table(world.users)
-    pen = penetration(snap, users, by=["member_level"]).to_frame()
+    pen = penetration(snap, users, by=["member_level"]).table()
     snap_df = reference_snapshot(world.events, "2025-02-05", StageRules()).merge(
         world.users[["user_id", "member_level"]], on="user_id")
     sizes = world.users.groupby("member_level").size()
@@ -92,10 +92,12 @@ def test_penetration_by_attribute_and_with_a_count(engine, world):
     ref["population"] = ref.member_level.map(sizes)
     ref["penetration"] = ref.consumers / ref.population
     assert_frame_matches(pen, ref, sort_by=["brand", "member_level", "stage"])
-    as_count = penetration(snap, 1000).to_frame()
+    as_count = penetration(snap, 1000).table()
     assert (as_count.penetration == as_count.consumers / 1000).all()
     with pytest.raises(ParameterError, match="population must be"):
-        penetration(snap, "everyone")
+        penetration(snap, 2.5)
+    with pytest.raises(EngineError, match="no such file"):
+        penetration(snap, "everyone")  # a path: a parquet or CSV file of consumers
     with pytest.raises(ParameterError, match="needs population as a table"):
         penetration(snap, 1000, by=["geo"])
 
@@ -108,8 +110,8 @@ def test_penetration_among_a_categorys_shoppers(engine, world):
     pop = shoppers(t, engine.table(world.brands), category=cat)
     in_cat = world.brands.loc[world.brands.category == cat, "brand"]
     ref_users = world.events.loc[world.events.brand.isin(in_cat), "user_id"].unique()
-    assert sorted(engine.to_pandas(pop).user_id) == sorted(ref_users)
-    pen = penetration(snapshot(t, "2025-02-05"), pop).to_frame()
+    assert sorted(pop.table().user_id) == sorted(ref_users)
+    pen = penetration(snapshot(t, "2025-02-05"), pop).table()
     assert (pen.population == len(ref_users)).all()
 
 
@@ -117,7 +119,7 @@ def test_flows_and_net_growth(engine, world):
     t = engine.table(world.events)
     f = flows(t, "2025-01-15", "2025-02-05")
     ref = reference_flows(world.events, "2025-01-15", "2025-02-05", StageRules())
-    assert_frame_matches(f.to_frame(), ref, sort_by=["brand", "from_stage", "to_stage"])
+    assert_frame_matches(f.table(), ref, sort_by=["brand", "from_stage", "to_stage"])
     m = f.matrix()
     assert list(m.index) == ["new", "aware", "appeal", "act", "advocate"]
     assert list(m.columns) == ["aware", "appeal", "act", "advocate", "lost"]
@@ -135,7 +137,7 @@ def test_flows_and_net_growth(engine, world):
 
 def test_audiences(engine, world):
     t = engine.table(world.events)
-    got = engine.to_pandas(audience(t, "2025-01-15", "appeal", not_reached="act", within=14))
+    got = audience(t, "2025-01-15", "appeal", not_reached="act", within=14).table()
     start = reference_snapshot(world.events, "2025-01-15", StageRules())
     pairs = set(map(tuple, start.loc[start.stage == "appeal", ["user_id", "brand"]].to_numpy()))
     reached = set()
@@ -145,7 +147,7 @@ def test_audiences(engine, world):
     expected = pairs - reached
     assert 0 < len(expected) < len(pairs)
     assert set(map(tuple, got[["user_id", "brand"]].to_numpy())) == expected
-    one = engine.to_pandas(audience(t, "2025-01-15", "aware", brand="Acme"))
+    one = audience(t, "2025-01-15", "aware", brand="Acme").table()
     assert set(one.brand) == {"Acme"}
     assert len(one) == ((start.stage == "aware") & (start.brand == "Acme")).sum()
     with pytest.raises(ParameterError, match="must be a stage above"):
@@ -159,7 +161,7 @@ def test_audiences(engine, world):
 
 def test_bad_stage_tables(world):
     eng = m3.connect()
-    with pytest.raises(SchemaError, match="expected a stage table"):
+    with pytest.raises(SchemaError, match="expected the stages of snapshot"):
         volumes(eng.table(world.users))
     snap = snapshot(eng.table(world.events), "2025-02-05")
     with pytest.raises(ParameterError, match="needs users"):

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from marketing360.attribution import (BASELINE, BaggedLogisticAttribution, CausalAttribution, from_paths,
-                                      journey_matrix, probabilistic)
+from marketing360.attribution import BASELINE, BaggedLogisticAttribution, CausalAttribution, probabilistic
+from marketing360.paths import from_paths, journey_matrix
 from marketing360.errors import NotFittedError, ParameterError
 from marketing360.models import fit_logistic
 from reference_mta import shapley_of_game
@@ -42,8 +42,8 @@ def test_probabilistic_model_by_hand(duckdb_engine):
     # P(y|a) = 5/8, P(y|b) = 4/8, P(y|c) = 0; P(y|a,b) = 3/4; pairs with c never seen
     c_a = 5 / 8 + (3 / 4 - 5 / 8 - 4 / 8) / (2 * 2)
     c_b = 4 / 8 + (3 / 4 - 5 / 8 - 4 / 8) / (2 * 2)
-    assert got.meta["contribution"].to_dict() == pytest.approx({"a": c_a, "b": c_b, "c": 0.0})
-    f = got.to_frame().set_index("channel")
+    assert got.scores.to_dict() == pytest.approx({"a": c_a, "b": c_b, "c": 0.0})
+    f = got.table().set_index("channel")
     # "a" alone: 2 conversions to a; "b" alone: 1 to b; "a > b": 3 split c_a : c_b
     assert f.loc["a", "conversions"] == pytest.approx(2 + 3 * c_a / (c_a + c_b))
     assert f.loc["b", "conversions"] == pytest.approx(1 + 3 * c_b / (c_a + c_b))
@@ -62,7 +62,7 @@ def test_bagged_logistic(duckdb_engine):
     j = from_paths(duckdb_engine.table(_paths(rows)))
     with pytest.raises(NotFittedError):
         BaggedLogisticAttribution().attribute()
-    model = BaggedLogisticAttribution(n_bags=20, seed=1).fit(j)
+    model = BaggedLogisticAttribution(n_bags=20, random_state=1).fit(j)
     # the averaged coefficients are close to one fit on all the data (statsmodels-checked fit_logistic)
     m = journey_matrix(j)
     pres = m.presence.toarray()
@@ -70,7 +70,7 @@ def test_bagged_logistic(duckdb_engine):
                         np.r_[m.conversions, m.nulls], l2=1e-3)
     np.testing.assert_allclose(model.coef_.to_numpy(), full.coef, atol=0.15)
     assert model.coef_["a"] > model.coef_["b"] > 0 > model.coef_["d"]
-    f = model.attribute().to_frame().set_index("channel")
+    f = model.attribute().table().set_index("channel")
     assert f.loc["d", "conversions"] == 0.0  # a negative coefficient earns nothing
     # journeys without a channel of positive coefficient ("d" alone at least) go to the baseline row
     positive = set(model.coef_[model.coef_ > 0].index)
@@ -100,7 +100,7 @@ def test_causal_attribution_is_the_shapley_split_of_the_lift(duckdb_engine):
     rate[frozenset()] = 30 / 120
     model = CausalAttribution(shrinkage=0.0).fit(m)
     assert model.baseline_ == pytest.approx(rate[frozenset()])
-    got = model.attribute().to_frame().set_index("channel").conversions
+    got = model.attribute().table().set_index("channel").conversions
     expect = dict.fromkeys("abc", 0.0)
     for r in df.itertuples():
         s = frozenset(r.path.split(" > "))

@@ -11,7 +11,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import marketing360 as m3  # noqa: E402
-from marketing360.attribution import DeepMTA, journey_sequences, journeys  # noqa: E402
+from marketing360.attribution import DeepMTA  # noqa: E402
+from marketing360.paths import journey_sequences, journeys  # noqa: E402
 from marketing360.errors import NotFittedError, ParameterError  # noqa: E402
 
 
@@ -28,7 +29,7 @@ def seq(world, duckdb_engine):
 
 @pytest.fixture(scope="module")
 def model(seq, world):
-    return DeepMTA(epochs=2, hidden=8, embed=4, max_len=12, progress=False, seed=3).fit(
+    return DeepMTA(epochs=2, hidden=8, embed=4, max_len=12, progress=False, random_state=3).fit(
         seq, user_features=world.users)
 
 
@@ -43,7 +44,7 @@ def test_sequences_hold_the_last_touches(seq):
 
 
 def test_training_is_deterministic_and_round_trips(model, seq, world, tmp_path):
-    again = DeepMTA(epochs=2, hidden=8, embed=4, max_len=12, progress=False, seed=3).fit(
+    again = DeepMTA(epochs=2, hidden=8, embed=4, max_len=12, progress=False, random_state=3).fit(
         seq, user_features=world.users)
     p1 = model.predict_proba(seq, world.users)
     np.testing.assert_array_equal(p1, again.predict_proba(seq, world.users))
@@ -57,7 +58,7 @@ def test_training_is_deterministic_and_round_trips(model, seq, world, tmp_path):
 def _brute_force(model, seq, users, r):
     """Exact Shapley of v(S) = f(touches in S) over the journey's touches, from single predictions."""
     n = int(seq.lengths[r])
-    u = torch.from_numpy(model._users(seq, users)[r:r + 1])
+    u = torch.from_numpy(model._context(seq, users)[r:r + 1])
 
     def f(keep):
         kept = [i for i in range(n) if keep[i]]
@@ -87,8 +88,8 @@ def test_touch_credit_is_the_clipped_rescaled_shapley_split(model, seq, world):
     rows = np.flatnonzero((seq.conversions > 0) & (seq.lengths >= 3) & (seq.lengths <= 5))[:3]
     assert len(rows) == 3
     for r in rows:
-        got = model._credits(torch, seq, model._users(seq, world.users), np.array([r]), "touch", 10, 0,
-                             np.random.default_rng(0))[0]
+        exact = model.set_params(players="touch", exact_max=10)
+        got = exact._credits(seq, model._context(seq, world.users), np.array([r]), np.random.default_rng(0))[0]
         phi, full, empty = _brute_force(model, seq, world.users, r)
         pos = np.clip(phi, 0, None)
         expect = pos / pos.sum() * max(full - empty, 0) / full if pos.sum() > 0 else np.zeros_like(pos)
@@ -98,23 +99,25 @@ def test_touch_credit_is_the_clipped_rescaled_shapley_split(model, seq, world):
 
 def test_monte_carlo_approaches_the_exact_values(model, seq, world):
     r = int(np.flatnonzero((seq.conversions > 0) & (seq.lengths >= 6))[0])
-    u = model._users(seq, world.users)
-    exact = model._credits(torch, seq, u, np.array([r]), "touch", 16, 1, np.random.default_rng(0))[0]
-    mc = model._credits(torch, seq, u, np.array([r]), "touch", 0, 2000, np.random.default_rng(1))[0]
+    u = model._context(seq, world.users)
+    exact = model.set_params(players="touch", exact_max=16)._credits(seq, u, np.array([r]), np.random.default_rng(0))[0]
+    mc = model.set_params(exact_max=0, n_permutations=2000)._credits(seq, u, np.array([r]), np.random.default_rng(1))[0]
+    model.set_params(exact_max=10, n_permutations=64)
     assert exact.sum() == pytest.approx(mc.sum(), rel=0.05)
     np.testing.assert_allclose(mc, exact, atol=0.02 * max(exact.max(), 1e-3) + 1e-4)
 
 
 def test_attribution_totals(model, seq, world):
-    a = model.attribute(seq, world.users, players="channel", touches=True)
-    f = a.to_frame()
+    a = model.set_params(players="channel").attribute(seq, world.users)
+    model.set_params(players="touch")
+    f = a.table()
     p = model.predict_proba(seq, world.users)
     p0 = model.predict_proba(seq, world.users, no_ads=True)
     conv = (seq.conversions > 0) & (seq.lengths > 0)
     # the credits add up to the incremental part of each conversion, (f - f0)+ / f
     assert f.conversions.sum() == pytest.approx(float(np.sum(np.clip(p - p0, 0, None)[conv] / p[conv])), rel=1e-6)
     assert (f.conversions >= 0).all()
-    t = a.meta["touches"]
+    t = a.touch_credit
     assert t.credit.sum() == pytest.approx(f.conversions.sum())
     assert set(t.columns) >= {"user_id", "brand", "journey", "touch", "channel", "credit", "credit_value"}
 
@@ -125,13 +128,13 @@ def test_attention_variant_and_errors(seq, world):
     with pytest.raises(ParameterError, match="arch"):
         DeepMTA(arch="lstm").fit(seq)
     att = DeepMTA(arch="attention", epochs=1, hidden=8, embed=4, max_len=12, progress=False).fit(seq)
-    a = att.attention_credit(seq).to_frame()
+    a = att.attention_credit(seq).table()
     conv = (seq.conversions > 0) & (seq.lengths > 0)
     assert a.conversions.sum() == pytest.approx(seq.conversions[conv].sum(), rel=1e-5)
     with pytest.raises(ParameterError, match="user_features"):
         DeepMTA(epochs=1, max_len=12, progress=False).fit(seq, user_features=world.users).predict_proba(seq)
     with pytest.raises(ParameterError, match="players"):
-        att.attribute(seq, players="campaign")
+        att.set_params(players="campaign").attribute(seq)
 
 
 def test_mismatched_sequences_and_bad_settings(model, seq, world, duckdb_engine):
@@ -139,6 +142,6 @@ def test_mismatched_sequences_and_bad_settings(model, seq, world, duckdb_engine)
     with pytest.raises(ParameterError, match="max_len"):
         model.attribute(other, world.users)
     with pytest.raises(ParameterError, match="n_permutations"):
-        model.attribute(seq, world.users, n_permutations=0)
+        DeepMTA(n_permutations=0, progress=False).fit(seq)
     with pytest.raises(ParameterError, match="max_len"):
         DeepMTA(max_len=12, epochs=1, progress=False).fit(other)

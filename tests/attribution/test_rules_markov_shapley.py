@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from marketing360.attribution import (RULES, compare, from_paths, journeys, markov, rule_based, shapley,
-                                      transitions)
+from marketing360.attribution import RULES, compare, markov, rule_based, shapley, transitions
+from marketing360.paths import from_paths, journeys
 from marketing360.datasets import read_channelattribution_paths
 from marketing360.errors import ParameterError
 from marketing360.testing import assert_frame_matches
@@ -30,7 +30,7 @@ def events():
 
 @pytest.mark.parametrize("rule", [r for r in RULES if r != "time_decay"])
 def test_rules_on_the_channelattribution_paths(engine, ca_paths, rule):
-    got = rule_based(from_paths(engine.table(ca_paths)), rule, direct=("alpha",)).to_frame()
+    got = rule_based(from_paths(engine.table(ca_paths)), rule, direct=("alpha",)).table()
     ref = reference_rules(ca_paths, rule, direct=("alpha",))
     assert got.conversions.sum() == pytest.approx(ca_paths.conversions.sum())
     assert_frame_matches(got[["channel", "conversions", "value"]], ref, sort_by=["channel"], rtol=1e-9)
@@ -38,7 +38,7 @@ def test_rules_on_the_channelattribution_paths(engine, ca_paths, rule):
 
 def test_all_rules_on_event_journeys(engine, events):
     j = journeys(engine.table(events), lookback_days=4)
-    got = rule_based(j, list(RULES), half_life_days=1.5, first=0.3, last=0.5).to_frame()
+    got = rule_based(j, list(RULES), half_life_days=1.5, first=0.3, last=0.5).table()
     ref_j = [r for r in reference_journeys(events, lookback_days=4) if r["converted"] and r["touches"]]
     for rule in RULES:
         conv: dict[str, float] = {}
@@ -57,8 +57,8 @@ def test_all_rules_on_event_journeys(engine, events):
 
 def test_rules_by_campaign_sum_to_the_same_total(duckdb_engine, events):
     j = journeys(duckdb_engine.table(events))
-    a = rule_based(j, "linear", by="campaign").to_frame()
-    b = rule_based(j, "linear").to_frame()
+    a = rule_based(j, "linear", key="campaign").table()
+    b = rule_based(j, "linear").table()
     assert set(a.channel) == {"c1", "c2", "c3"}
     assert a.conversions.sum() == pytest.approx(b.conversions.sum())
 
@@ -71,8 +71,8 @@ def test_rule_errors(duckdb_engine, ca_paths):
         rule_based(j, "time_decay")
     with pytest.raises(ParameterError, match="first"):
         rule_based(j, "position_based", first=0.8, last=0.4)
-    with pytest.raises(ParameterError, match="by"):
-        rule_based(j, "linear", by="brand")
+    with pytest.raises(ParameterError, match="key"):
+        rule_based(j, "linear", key="brand")
 
 
 # ------------------------------------------------------------------ Markov
@@ -85,8 +85,8 @@ def test_markov_removal_effects_equal_a_dense_reference(engine, ca_paths, order)
     assert_frame_matches(m.removal_effects, ref, sort_by=["channel"], rtol=1e-9, atol=1e-12)
     total = sub.conversions.sum()
     expect = total * ref.removal_effect / ref.removal_effect.sum()
-    np.testing.assert_allclose(m.to_frame().conversions.to_numpy(), expect.to_numpy(), rtol=1e-9)
-    assert (m.to_frame().conversions >= 0).all()
+    np.testing.assert_allclose(m.table().conversions.to_numpy(), expect.to_numpy(), rtol=1e-9)
+    assert (m.table().conversions >= 0).all()
 
 
 @pytest.mark.spark
@@ -112,12 +112,12 @@ def test_markov_edge_cases(duckdb_engine):
     df = pd.DataFrame({"path": ["a > b", "c", "c > c"], "conversions": [3, 0, 0], "nulls": [0, 5, 1],
                        "value": [30.0, 0, 0]})
     m = markov(from_paths(duckdb_engine.table(df)))
-    f = m.to_frame().set_index("channel")
+    f = m.table().set_index("channel")
     assert f.loc["c", "conversions"] == 0 and f.loc[["a", "b"], "conversions"].tolist() == [1.5, 1.5]
     assert m.removal_effects.set_index("channel").removal_effect.tolist() == [1.0, 1.0, 0.0]
     # tiny data: one path, one conversion, no nulls
     one = markov(from_paths(duckdb_engine.table(pd.DataFrame({"path": ["a"], "conversions": [1]}))))
-    assert one.to_frame().conversions.tolist() == [1.0] and one.conversion_probability == 1.0
+    assert one.table().conversions.tolist() == [1.0] and one.conversion_probability == 1.0
     # order 4 on paths shorter than 4 works; rows of the matrix sum to 1
     m4 = markov(from_paths(duckdb_engine.table(df)), order=4)
     assert np.allclose(m4.transition_matrix().sum(axis=1), 1.0)
@@ -148,7 +148,7 @@ def test_shapley_equals_the_permutation_definition(engine, worth):
     paths["conversions"] = rng.integers(0, 5, len(paths)).astype(float)
     paths["nulls"] = rng.integers(1, 9, len(paths)).astype(float)
     paths["value"] = paths.conversions * 10
-    got = shapley(from_paths(engine.table(paths)), worth=worth).to_frame().set_index("channel").conversions
+    got = shapley(from_paths(engine.table(paths)), worth=worth).table().set_index("channel").conversions
     ref = permutation_shapley(_set_worths(paths, worth), chans)
     scale = paths.conversions.sum() / sum(ref.values())
     for c in chans:
@@ -166,15 +166,15 @@ def test_shapley_with_16_channels_equals_brute_force(duckdb_engine):
     a = shapley(from_paths(duckdb_engine.table(paths)), worth="rate")
     ref = brute_force_shapley(_set_worths(paths, "rate"), chans)
     scale = paths.conversions.sum() / sum(ref.values())
-    got = a.to_frame().set_index("channel").conversions
+    got = a.table().set_index("channel").conversions
     np.testing.assert_allclose([got[c] for c in chans], [ref[c] * scale for c in chans], rtol=1e-9)
-    assert a.meta["n_channels"] == 16
+    assert len(a.table()) == 16
 
 
 def test_ordered_shapley_sums_to_the_unordered_values(engine, ca_paths):
     s = shapley(from_paths(engine.table(ca_paths)), ordered=True)
     byp = s.by_position.groupby("channel")[["conversions", "value"]].sum()
-    f = s.to_frame().set_index("channel")
+    f = s.table().set_index("channel")
     np.testing.assert_allclose(byp.loc[f.index].to_numpy(), f[["conversions", "value"]].to_numpy(), rtol=1e-9)
     assert f.conversions.sum() == pytest.approx(ca_paths.conversions.sum())
     assert f.value.sum() == pytest.approx(ca_paths.value.sum())
@@ -188,7 +188,7 @@ def test_compare_and_errors(duckdb_engine, ca_paths):
     j = from_paths(duckdb_engine.table(ca_paths))
     both = compare(rule_based(j, "last_touch"), markov(j), shapley(j))
     assert both.methods == ["last_touch", "markov", "shapley"]
-    t = both.table("share")
+    t = both.wide("share")
     np.testing.assert_allclose(t.sum().to_numpy(), 1.0)
     with pytest.raises(ParameterError, match="twice"):
         compare(markov(j), markov(j))
@@ -206,7 +206,7 @@ def test_first_last_linear_reproduce_channelattribution_exactly(engine, ca_paths
     """``heuristic_models`` of ChannelAttribution on Data.csv (benchmarks/channelattribution_reference.py)."""
     ref = pd.read_csv(REFERENCE / "heuristic.csv").set_index("channel_name")
     got = rule_based(from_paths(engine.table(ca_paths)), ["first_touch", "last_touch", "linear"])
-    conv, val = got.table("conversions"), got.table("value")
+    conv, val = got.wide("conversions"), got.wide("value")
     for ours, theirs in (("first_touch", "first_touch"), ("last_touch", "last_touch"), ("linear", "linear_touch")):
         np.testing.assert_allclose(conv.loc[ref.index, ours], ref[f"{theirs}_conversions"], rtol=1e-12)
         np.testing.assert_allclose(val.loc[ref.index, ours], ref[f"{theirs}_value"], rtol=1e-9)
@@ -225,7 +225,7 @@ def test_markov_agrees_with_channelattribution_within_its_simulation_noise(duckd
     # within 3.5 single-run standard deviations (or 1e-3 where the spread is tiny)
     assert ((ours.removal_effect - g.re).abs() <= 3.5 * g.sd + 1e-3).all()
     assert ((ours.removal_effect_value - g.rev).abs() <= 3.5 * g.sdv + 1e-3).all()
-    f = m.to_frame()
+    f = m.table()
     assert f.conversions.sum() == pytest.approx(ca_paths.conversions.sum())
     assert f.value.sum() == pytest.approx(ca_paths.value.sum())
 
@@ -247,14 +247,14 @@ def test_review_edge_cases(duckdb_engine, events, ca_paths):
 
     j = journeys(duckdb_engine.table(events), lookback_days=30)
     # a tiny half-life: the latest touch takes everything, no 0/0
-    td = rule_based(j, "time_decay", half_life_days=0.001).to_frame()
+    td = rule_based(j, "time_decay", half_life_days=0.001).table()
     assert td.conversions.notna().all()
-    assert td.conversions.sum() == pytest.approx(rule_based(j, "last_touch").to_frame().conversions.sum())
+    assert td.conversions.sum() == pytest.approx(rule_based(j, "last_touch").table().conversions.sum())
     # a single direct channel given as a string is one channel, not its letters
-    assert rule_based(j, "last_non_direct", direct="direct").to_frame().set_index("channel").conversions.get(
-        "direct", 0.0) < rule_based(j, "last_touch").to_frame().set_index("channel").conversions["direct"]
+    assert rule_based(j, "last_non_direct", direct="direct").table().set_index("channel").conversions.get(
+        "direct", 0.0) < rule_based(j, "last_touch").table().set_index("channel").conversions["direct"]
     with pytest.raises(ParameterError, match="campaign"):
-        rule_based(from_paths(duckdb_engine.table(ca_paths)), "linear", by="campaign")
+        rule_based(from_paths(duckdb_engine.table(ca_paths)), "linear", key="campaign")
     # a truth given per channel and brand is summed per channel
     a = Attribution(pd.DataFrame({"method": "m", "channel": ["x", "y"], "conversions": [4.0, 0.0], "value": 0.0}))
     truth = pd.DataFrame({"channel": ["x", "x", "y"], "brand": ["A", "B", "A"], "conversions": [1.0, 1.0, 2.0],

@@ -73,13 +73,14 @@ def test_nan_becomes_null_on_every_engine(engine):
 def test_results_as_polars_and_arrow(engine):
     t = engine.table(FRAME)
     expr = t.filter(t.value > 1.9).select("user_id", "value")
-    pol = engine.execute(expr, "polars")
-    arr = engine.execute(expr, "arrow")
+    pol = engine.to_polars(expr)
+    arr = engine.to_arrow(expr)
     assert isinstance(pol, pl.DataFrame) and isinstance(arr, pa.Table)
     assert sorted(pol["value"].to_list()) == [2.0, 4.0, 8.0]
     assert sorted(arr.column("value").to_pylist()) == [2.0, 4.0, 8.0]
+    assert m3.engine.fetch(t.value.sum()) == pytest.approx(15.5)  # a scalar comes back as a number
     with pytest.raises(EngineError, match="output must be"):
-        engine.execute(expr, "excel")
+        m3.engine.fetch(expr, "excel")
 
 
 def test_a_table_of_another_engine_is_moved(duckdb_engine, spark_engine):

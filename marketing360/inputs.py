@@ -1,0 +1,343 @@
+"""Tables in: every public analysis opens and checks its data here, the same way.
+
+:func:`as_table` accepts what :meth:`Engine.table <marketing360.engine.Engine.table>`
+accepts — a pandas or polars DataFrame, an Arrow table, a parquet / CSV path
+or glob, an ibis table, a Spark DataFrame — and returns an ibis table in the
+canonical layout, checked against the canonical schema:
+
+* in-memory frames go through :func:`~marketing360.schema.validate` (which
+  coerces the common variants) and then to the default engine
+  (:func:`~marketing360.engine.default_engine`, DuckDB);
+* tables already on an engine are checked **on the engine**, in one
+  aggregation (rows, nulls, negative amounts, unknown event types, blank
+  names) whose answer is remembered for that table, so a 100M-row table is
+  never pulled into pandas and a second analysis of it costs nothing. Event
+  type synonyms (``"pv"``, ``"buy"``) are mapped and blank brand / channel /
+  campaign names read as missing, as :func:`validate` does; optional columns
+  that are absent are added as typed nulls.
+
+Bad input raises the :class:`~marketing360.errors.SchemaError` that
+:func:`validate` raises for the same problem.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from marketing360.inputs import as_table
+>>> t = as_table(pd.DataFrame({"user_id": [1, 2], "ts": ["2025-03-01 10:00", "2025-03-02 11:00"],
+...                            "event_type": ["pv", "buy"]}))
+>>> sorted(t.event_type.to_pyarrow().to_pylist())
+['browse', 'purchase']
+>>> as_table(pd.DataFrame({"user_id": [1], "ts": ["2025-03-01"]}))
+Traceback (most recent call last):
+...
+marketing360.errors.SchemaError: events: missing required column(s) ['event_type']; found columns ['user_id', 'ts']
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Any, Sequence
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+from ibis.expr.types import Table
+
+from .errors import ParameterError, SchemaError
+from .schema import EVENT_TYPE_SYNONYMS, EVENT_TYPES, TABLES, Column, validate
+from .types import TableName
+
+__all__ = ["as_table", "as_population", "open_table", "require_columns", "column_counts", "is_table_like"]
+
+#: tables checked on their engine (by expression), most recent last
+_CHECKED: OrderedDict[Any, Table] = OrderedDict()
+#: rows and non-null counts of the optional columns of each checked table (by expression)
+_COUNTS: OrderedDict[Any, dict[str, int]] = OrderedDict()
+_MAX_CHECKED = 256
+
+
+def is_table_like(data: Any) -> bool:
+    """Whether ``data`` is something :func:`as_table` can open."""
+    if isinstance(data, (Table, pd.DataFrame, pa.Table, pa.RecordBatch, str, os.PathLike)):
+        return True
+    return type(data).__module__.split(".")[0] in ("polars", "pyspark")
+
+
+def require_columns(table: Table, columns: Sequence[str], *, what: str, table_name: str | None = None) -> None:
+    """Raise :class:`SchemaError` naming the columns of ``columns`` that ``table`` lacks.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> require_columns(ibis.table({"a": "int64"}, name="t"), ["a", "b"], what="my analysis")
+    Traceback (most recent call last):
+    ...
+    marketing360.errors.SchemaError: my analysis: the table lacks column(s) ['b']; found ['a']
+    """
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        label = f"the {table_name} table" if table_name else "the table"
+        raise SchemaError(f"{what}: {label} lacks column(s) {missing}; found {list(table.columns)}",
+                          table=table_name, column=missing[0])
+
+
+def as_table(data: Any, table: TableName = "events", *, need: Sequence[str] = (), what: str | None = None
+             ) -> Table:
+    """Open ``data`` as a checked ibis table in the layout of canonical table ``table``.
+
+    Parameters
+    ----------
+    data : pandas / polars DataFrame, pyarrow Table, str or path-like, ibis Table, Spark DataFrame
+        In-memory data goes to the default engine (DuckDB); an ibis table
+        stays on its engine; a Spark DataFrame is opened by a Spark engine on
+        its session.
+    table : {"events", "spend", "outcomes", "users", "paths"}
+        The canonical table ``data`` should be.
+    need : sequence of str
+        Optional canonical columns the analysis cannot do without (``brand``
+        for 4A): they must be present, not added as nulls.
+    what : str, optional
+        The analysis, named in error messages.
+
+    Returns
+    -------
+    ibis.expr.types.Table
+        Canonical columns (optional ones added as null when absent), then the
+        others.
+
+    Raises
+    ------
+    SchemaError
+        What :func:`~marketing360.schema.validate` raises for the same problem:
+        a missing column, a wrong type, an empty table, nulls where none are
+        allowed, a negative amount, an unknown event type.
+    ParameterError
+        ``data`` is not a table at all.
+    """
+    if TABLES.get(table) is None:
+        raise ParameterError(f"table must be one of {sorted(TABLES)}; found {table!r}")
+    label = f"{what}: " if what else ""
+    data = _unwrap(data)
+    if _in_memory(data):
+        from .engine import default_engine
+
+        frame = _frame(data)
+        _need(list(frame.columns), need, table, label)
+        valid = validate(frame, table)
+        t = default_engine().table(valid)
+        counts = {"_rows": len(valid), **{c.name: int(valid[c.name].notna().sum())
+                                          for c in TABLES[table].columns if c.nullable}}
+        _remember(t, t, counts)
+        return t
+    t = open_table(data, what=what)
+    key = t.op()
+    if key in _CHECKED:
+        _CHECKED.move_to_end(key)
+        return _CHECKED[key]
+    _need(list(t.columns), need, table, label)
+    checked, counts = _check_on_engine(t, table, label)
+    _remember(t, checked, counts)
+    _remember(checked, checked, counts)
+    return checked
+
+
+def open_table(data: Any, *, what: str | None = None) -> Table:
+    """Open any table-like ``data`` as an ibis table, without checking it against a schema.
+
+    In-memory frames go to the default engine, ibis tables stay where they are,
+    a Spark DataFrame is opened on its session.
+    """
+    data = _unwrap(data)
+    if isinstance(data, Table):
+        return data
+    if _in_memory(data) or isinstance(data, (str, os.PathLike)):
+        from .engine import default_engine
+
+        return default_engine().table(_frame(data) if _in_memory(data) else data)
+    if type(data).__module__.startswith("pyspark"):
+        return _spark_engine(data).table(data)
+    label = f"{what}: " if what else ""
+    raise ParameterError(
+        f"{label}expected a table (pandas or polars DataFrame, Arrow table, parquet/CSV path, ibis table "
+        f"or Spark DataFrame); found a {type(data).__module__}.{type(data).__name__}")
+
+
+def as_population(data: Any, columns: Sequence[str], *, what: str) -> Table:
+    """A population of consumers: the distinct rows of ``columns`` (``user_id`` first) of any table.
+
+    Unlike the canonical ``users`` table a population may list a consumer
+    several times (once per brand, say); the ids may not be null.
+    """
+    t = open_table(data, what=what)
+    require_columns(t, columns, what=what, table_name="population")
+    row = t.aggregate(n=t.count(), nulls=t.user_id.isnull().sum()).to_pyarrow().to_pylist()[0]
+    if not row["n"]:
+        raise SchemaError(f"{what}: the population is empty (0 rows)", table="users")
+    if row["nulls"]:
+        raise SchemaError(f"{what}: the population has {row['nulls']} missing user_id(s)", table="users",
+                          column="user_id")
+    return t.select(*columns).distinct()
+
+
+def column_counts(table: Table) -> dict[str, int]:
+    """Rows (``"_rows"``) and non-null values of each optional canonical column of a checked table.
+
+    Known without a query for tables opened by :func:`as_table`.
+    """
+    key = table.op()
+    if key not in _COUNTS:
+        from .schema import TABLES as _T
+
+        names = [c.name for c in _T["events"].columns if c.nullable and c.name in table.columns]
+        row = table.aggregate(_rows=table.count(), **{c: table[c].count() for c in names}).to_pyarrow().to_pylist()
+        _COUNTS[key] = {k: int(v or 0) for k, v in row[0].items()}
+    return dict(_COUNTS[key])
+
+
+def _unwrap(data: Any) -> Any:
+    from .results import Result
+
+    if isinstance(data, Result):
+        return data.expr if data.expr is not None else data.table()
+    return data
+
+
+def _in_memory(data: Any) -> bool:
+    return isinstance(data, (pd.DataFrame, pa.Table, pa.RecordBatch)) or type(data).__module__.startswith("polars")
+
+
+def _frame(data: Any) -> Any:
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if type(data).__module__.startswith("polars") and hasattr(data, "collect"):
+        return data.collect()
+    return data
+
+
+def _remember(t: Table, checked: Table, counts: dict[str, int]) -> None:
+    for store, value in ((_CHECKED, checked), (_COUNTS, counts)):
+        store[t.op()] = value  # type: ignore[index]
+        while len(store) > _MAX_CHECKED:
+            store.popitem(last=False)
+
+
+def _need(columns: list[str], need: Sequence[str], table: str, label: str) -> None:
+    schema = TABLES[table]
+    required = [c.name for c in schema.columns if c.required] + [c for c in need]
+    missing = list(dict.fromkeys(c for c in required if c not in columns))
+    if missing:
+        raise SchemaError(f"{label}{table}: missing required column(s) {missing}; found columns {columns}",
+                          table=table, column=missing[0])
+
+
+_SPARK_ENGINES: dict[int, Any] = {}
+
+
+def _spark_engine(sdf: Any) -> Any:
+    from .engine import connect
+
+    session = sdf.sparkSession
+    if id(session) not in _SPARK_ENGINES:
+        _SPARK_ENGINES[id(session)] = connect(session)
+    return _SPARK_ENGINES[id(session)]
+
+
+def _type_ok(col: Column, dtype: Any) -> bool:
+    if dtype.is_null():
+        return True
+    if col.kind == "id":
+        return dtype.is_integer() or dtype.is_string()
+    if col.kind in ("string", "event_type"):
+        return dtype.is_string() or (col.kind == "string" and dtype.is_integer())
+    if col.kind in ("timestamp", "date"):
+        return dtype.is_timestamp() or dtype.is_date()
+    return dtype.is_numeric() and not dtype.is_boolean()
+
+
+_EXPECTED = {"id": "integer or string ids", "string": "strings", "event_type": "event type names",
+             "timestamp": "timestamps", "date": "dates", "float": "numbers", "int": "whole numbers"}
+
+
+def _null_of(col: Column) -> Any:
+    kind = {"id": "string", "string": "string", "event_type": "string", "timestamp": "timestamp",
+            "date": "timestamp", "float": "float64", "int": "float64"}[col.kind]
+    return ibis.null(kind)
+
+
+def _check_on_engine(t: Table, table: str, label: str) -> tuple[Table, dict[str, int]]:
+    """Types from the schema (free), then one aggregation for what only the data can tell."""
+    schema = TABLES[table]
+    types = t.schema()
+    fixes: dict[str, Any] = {}
+    for col in schema.columns:
+        if col.name not in types:
+            fixes[col.name] = _null_of(col)
+            continue
+        dtype = types[col.name]
+        if not _type_ok(col, dtype):
+            hint = (" (open the data with marketing360.validate, which parses strings and unix times, "
+                    "or cast it on the engine)" if col.kind in ("timestamp", "date") else "")
+            raise SchemaError(f"{label}{table}.{col.name}: expected {_EXPECTED[col.kind]}; found {dtype}{hint}",
+                              table=table, column=col.name)
+        if col.kind in ("timestamp", "date") and dtype.is_date():
+            fixes[col.name] = t[col.name].cast("timestamp")
+        elif col.kind == "string" and dtype.is_integer():
+            fixes[col.name] = t[col.name].cast("string")
+        elif dtype.is_null():
+            fixes[col.name] = _null_of(col)
+    aggs: dict[str, Any] = {"_rows": t.count()}
+    present = [c for c in schema.columns if c.name in types and not types[c.name].is_null()]
+    for col in present:
+        x = t[col.name]
+        if not col.nullable:
+            aggs[f"null_{col.name}"] = x.isnull().sum()
+        if col.nonnegative:
+            aggs[f"neg_{col.name}"] = (x < 0).sum()
+        if col.kind == "event_type":
+            aggs["unknown_event_type"] = (x.notnull() & ~x.isin(list(EVENT_TYPES))).sum()
+        if col.kind == "string" and col.nullable and types[col.name].is_string():
+            aggs[f"blank_{col.name}"] = (x == "").sum()
+        if col.nullable:
+            aggs[f"nonnull_{col.name}"] = (x.notnull() & (x != "") if types[col.name].is_string()
+                                           else x.notnull()).sum()
+    row = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    if not row["_rows"]:
+        raise SchemaError(f"{label}{table}: the table is empty (0 rows)", table=table)
+    for col in present:
+        n = row.get(f"null_{col.name}") or 0
+        if n:
+            raise SchemaError(f"{label}{table}.{col.name}: {n} missing value(s); the column may not be null",
+                              table=table, column=col.name)
+        n = row.get(f"neg_{col.name}") or 0
+        if n:
+            raise SchemaError(f"{label}{table}.{col.name}: {n} negative value(s); {col.name} must be >= 0",
+                              table=table, column=col.name)
+        if row.get(f"blank_{col.name}"):
+            fixes[col.name] = ibis.ifelse(t[col.name] == "", ibis.null("string"), t[col.name])
+    if row.get("unknown_event_type"):
+        fixes["event_type"] = _canonical_event_types(t, table, label)
+    counts = {"_rows": int(row["_rows"]), **{c.name: int(row.get(f"nonnull_{c.name}") or 0)
+                                             for c in schema.columns if c.nullable}}
+    if not fixes:
+        return t, counts
+    order = [c.name for c in schema.columns] + [c for c in t.columns if c not in schema._by_name]
+    out = t.mutate(**fixes)
+    return out.select(*order), counts
+
+
+def _canonical_event_types(t: Table, table: str, label: str) -> Any:
+    """Synonyms (``"pv"``, ``"BUY"``) mapped to canonical names on the engine; unknown names raise."""
+    x = t.event_type
+    odd = t.filter(~x.isin(list(EVENT_TYPES))).select("event_type").distinct().limit(50)
+    values = [v for v in odd.to_pyarrow().column("event_type").to_pylist() if v is not None]
+    mapping = {}
+    for v in values:
+        k = v.strip().lower()
+        mapping[v] = k if k in EVENT_TYPES else EVENT_TYPE_SYNONYMS.get(k)
+    unknown = [v for v, m in mapping.items() if m is None]
+    if unknown:
+        raise SchemaError(
+            f"{label}{table}.event_type: unknown event type(s) {unknown[:5]}; allowed: {list(EVENT_TYPES)} "
+            "(or a synonym such as 'pv', 'buy', 'fav', 'add_to_cart')", table=table, column="event_type")
+    return x.substitute(mapping)

@@ -1,0 +1,20 @@
+"""Journeys and path tables: what attribution, shopping-path analysis and the 4E playbook read.
+
+* :func:`journeys` — converting and non-converting journeys from canonical
+  events, on their engine (anchored at conversions or in calendar windows);
+* :func:`from_paths` — journeys from a ChannelAttribution path table;
+* :meth:`Journeys.paths` — the path table of journeys;
+* :func:`journey_matrix`, :func:`journey_sequences` — journeys fetched as a
+  sparse count matrix or as padded sequences, for the models.
+"""
+
+from ..schema import PATH_SEP
+from .journeys import JOURNEY_KEY, Journeys, PathTable, journeys
+from .matrix import JourneyMatrix, journey_matrix
+from .pathtable import from_paths
+from .sequences import JourneySequences, journey_sequences
+
+__all__ = [
+    "journeys", "from_paths", "Journeys", "PathTable", "JOURNEY_KEY", "PATH_SEP",
+    "journey_matrix", "JourneyMatrix", "journey_sequences", "JourneySequences",
+]

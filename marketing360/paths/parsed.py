@@ -1,0 +1,171 @@
+"""Path tables parsed into integer arrays: the in-memory form the path models (Markov, Shapley) compute on.
+
+A path table is small next to the events behind it (one row per distinct
+path), so it is fetched once from the engine, split with Arrow, and the
+models work on integer codes: no Python loop over paths.
+
+Examples
+--------
+>>> import pandas as pd
+>>> p = parse_paths(pd.DataFrame({"path": ["b > a > a", "c"], "conversions": [1.0, 0.0],
+...                               "value": [9.0, 0.0], "nulls": [2.0, 1.0]}))
+>>> p.channels, p.codes.tolist(), p.offsets.tolist()
+(['a', 'b', 'c'], [1, 0, 0, 2], [0, 3, 4])
+>>> p.masks().tolist()
+[3, 4]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import ParameterError
+from ..schema import PATH_SEP
+
+__all__ = ["ParsedPaths", "parse_paths", "States", "chain_states"]
+
+
+@dataclass
+class ParsedPaths:
+    """Distinct paths as channel codes.
+
+    Attributes
+    ----------
+    channels : list of str
+        Sorted channel names; code ``i`` is ``channels[i]``.
+    codes : numpy.ndarray
+        The channel code of every position of every path, paths one after another.
+    offsets : numpy.ndarray
+        Path ``p`` occupies ``codes[offsets[p]:offsets[p + 1]]``.
+    paths : numpy.ndarray
+        The path strings.
+    conversions, nulls, value : numpy.ndarray
+        The path table's counts per path.
+    """
+
+    channels: list[str]
+    codes: np.ndarray
+    offsets: np.ndarray
+    paths: np.ndarray
+    conversions: np.ndarray
+    nulls: np.ndarray
+    value: np.ndarray
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def path_of(self) -> np.ndarray:
+        """The path index of every position."""
+        return np.repeat(np.arange(len(self.lengths)), self.lengths)
+
+    def masks(self) -> np.ndarray:
+        """The channel set of each path as a bit mask (bit ``i`` = ``channels[i]``); at most 63 channels."""
+        if len(self.channels) > 63:
+            raise ParameterError(f"{len(self.channels)} channels; channel-set masks hold at most 63 "
+                                 "(group rare channels together first)")
+        bits = np.left_shift(np.int64(1), self.codes.astype(np.int64))
+        return np.bitwise_or.reduceat(bits, self.offsets[:-1]) if len(bits) else np.zeros(0, np.int64)
+
+    def first_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(path, channel code, entry position) of each distinct channel of each path, 1 = first to appear."""
+        path = self.path_of()
+        key = path.astype(np.int64) * max(len(self.channels), 1) + self.codes
+        _, first = np.unique(key, return_index=True)  # the first position of each (path, channel)
+        first = np.sort(first)  # in path order, then position order
+        p = path[first]
+        starts = np.r_[0, np.flatnonzero(np.diff(p)) + 1]
+        rank = np.arange(len(first)) - np.repeat(starts, np.diff(np.r_[starts, len(first)]))
+        return p, self.codes[first], rank + 1
+
+
+def parse_paths(frame: pd.DataFrame) -> ParsedPaths:
+    """Parse a canonical path table (``path, conversions, value, nulls``; paths joined by ``" > "``)."""
+    if frame.empty:
+        raise ParameterError("the path table is empty: the journeys have no touchpoints")
+    parts = pc.split_pattern(pa.array(frame["path"].astype(str).to_numpy(), pa.string()), PATH_SEP)
+    flat = parts.flatten()
+    enc = pc.dictionary_encode(flat).combine_chunks() if isinstance(flat, pa.ChunkedArray) else \
+        pc.dictionary_encode(flat)
+    names = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+    order = np.argsort(names.astype(str), kind="stable")
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    codes = rank[np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
+    offsets = np.asarray(parts.offsets.to_numpy(), dtype=np.int64)
+    def col(name: str) -> np.ndarray:
+        return frame[name].fillna(0.0).to_numpy(dtype=float) if name in frame else np.zeros(len(frame))
+    return ParsedPaths([str(n) for n in names[order]], codes, offsets, frame["path"].to_numpy(),
+                       col("conversions"), col("nulls"), col("value"))
+
+
+@dataclass
+class States:
+    """The states of an order-``k`` Markov chain over parsed paths and where each path goes.
+
+    A state is a window of ``k`` consecutive channels sliding one touch at a
+    time (a path shorter than ``k`` is one state), and a state equal to the one
+    before it is merged, as in ChannelAttribution.
+
+    Attributes
+    ----------
+    names : list of str
+        State names (channels joined by ``"\\x1f"`` for ``k > 1``); the start state is not listed.
+    members : numpy.ndarray
+        ``states x channels``: whether the state holds the channel.
+    moves : scipy.sparse.csr_matrix
+        ``paths x edges``: how many times each path takes each edge.
+    edge_from, edge_to : numpy.ndarray
+        The edges; ``len(names)`` stands for the start state.
+    last : numpy.ndarray
+        The last state of each path (where it converts or ends).
+    """
+
+    names: list[str]
+    members: np.ndarray
+    moves: object
+    edge_from: np.ndarray
+    edge_to: np.ndarray
+    last: np.ndarray
+
+
+def chain_states(p: ParsedPaths, order: int, *, sep: str = "\x1f") -> States:
+    """The order-``order`` states of every path and the edges between them (see :class:`States`)."""
+    import scipy.sparse as sp
+
+    n_paths = len(p.lengths)
+    if (p.lengths == 0).any():
+        raise ParameterError("a path has no channel")
+    path = p.path_of()
+    pos = np.arange(len(p.codes)) - p.offsets[path]
+    length = p.lengths[path]
+    # the window of `order` channels ending at each position (fewer for a path shorter than the order)
+    window = np.full((len(p.codes), order), -1, dtype=np.int64)
+    for m in range(order):
+        ok = pos >= m
+        window[ok, order - 1 - m] = p.codes[np.flatnonzero(ok) - m]
+    keep = (pos >= order - 1) | ((length < order) & (pos == length - 1))
+    window, wpath = window[keep], path[keep]
+    uniq, sid = np.unique(window, axis=0, return_inverse=True)
+    sid = sid.ravel()
+    # merge a state equal to the one before it in the same path
+    same = np.r_[False, (sid[1:] == sid[:-1]) & (wpath[1:] == wpath[:-1])]
+    sid, wpath = sid[~same], wpath[~same]
+    first = np.r_[True, wpath[1:] != wpath[:-1]]
+    start = len(uniq)
+    prev = np.where(first, start, np.r_[start, sid[:-1]])
+    edge_key = prev.astype(np.int64) * (start + 1) + sid
+    edges, eid = np.unique(edge_key, return_inverse=True)
+    moves = sp.csr_matrix((np.ones(len(eid)), (wpath, eid.ravel())), shape=(n_paths, len(edges)))
+    last = sid[np.r_[wpath[1:] != wpath[:-1], True]]  # every path has a state, in path order
+    members = np.zeros((len(uniq), len(p.channels)), dtype=bool)
+    rows = np.repeat(np.arange(len(uniq)), order)
+    flat = uniq.ravel()
+    members[rows[flat >= 0], flat[flat >= 0]] = True
+    names = [sep.join(p.channels[c] for c in row if c >= 0) for row in uniq]
+    return States(names, members, moves, edges // (start + 1), edges % (start + 1), last)
