@@ -1,20 +1,32 @@
-"""The parameters of a simulated world: channels, funnel, stage rules, names.
+"""The parameters of a simulated world: channels, funnel, names.
 
 Everything the simulator's causal structure depends on lives here as plain
 dataclasses with documented defaults, so a study can change one thing (a
 channel's carryover, an upper-funnel channel's lift) and know the truth it
-planted.
+planted. The true 4A stages follow :class:`marketing360.assets.rules.StageRules`
+(the ``rules=`` argument of :func:`~marketing360.datasets.simulate`).
+
+Examples
+--------
+>>> FunnelParams().table().shape
+(4, 5)
+>>> with_channel(DEFAULT_CHANNELS, "video", theta=0.3)["video"].theta
+0.3
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
 from ..errors import ParameterError
 from ..schema import STAGES
+
+if TYPE_CHECKING:
+    from ..assets.rules import StageRules
 
 __all__ = ["ChannelParams", "FunnelParams", "StageWindows", "DEFAULT_CHANNELS", "CHANNELS",
            "STAGES", "CATEGORIES", "BRAND_NAMES", "GEOS"]
@@ -111,7 +123,23 @@ class FunnelParams:
 
     ``browse``: chance of a brand page view; ``engage``: of an engagement
     (search, follow, cart, ask) given a view; ``purchase``: of a purchase
-    given an engagement; ``advocate``: of a review or share given a purchase.
+    given an engagement; ``advocate``: of a positive review (rating 4 or 5)
+    or a share on the day of a purchase.
+
+    Purchases also have follow-ups some days later, which are organic (ads
+    do not change them given the purchase):
+
+    - a review with a rating from 1 to 5 (``review_ratings``), for a share
+      ``review`` of purchases: a rating below 4 makes a pair Act (JD's rule)
+      without making it Advocate;
+    - an after-sales ``service`` contact, for a share ``service`` of purchases.
+
+    A follow-up comes 1 to ``followup_days`` days (uniformly) after its
+    purchase: on each day, a pair draws one delay ``d`` per kind of
+    follow-up and follows up on its purchase of ``d`` days ago, if any, with
+    the kind's chance. So each purchase has on average ``review`` reviews and
+    ``service`` service contacts, and a world with more purchases has, pathwise,
+    more follow-ups (the truth stays monotone in the active channels).
     """
 
     browse: tuple[float, ...] = (0.010, 0.012, 0.05, 0.05, 0.08)
@@ -124,6 +152,28 @@ class FunnelParams:
     responsiveness_shape: float = 2.0
     #: log-normal sd of a purchase's value around the brand's price
     value_sd: float = 0.35
+    #: mean number of later reviews per purchase
+    review: float = 0.15
+    #: chances of the ratings 1 to 5 of a later review
+    review_ratings: tuple[float, ...] = (0.08, 0.07, 0.15, 0.30, 0.40)
+    #: mean number of after-sales service contacts per purchase
+    service: float = 0.08
+    #: follow-ups come 1 to this many days after the purchase (at most 31)
+    followup_days: int = 14
+
+    def __post_init__(self) -> None:
+        for name in ("review", "service"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
+                raise ParameterError(f"FunnelParams.{name} must be a chance in [0, 1]; found {v!r}")
+        r = tuple(self.review_ratings)
+        if len(r) != 5 or min(r) < 0 or not math.isclose(sum(r), 1.0, abs_tol=1e-9):
+            raise ParameterError("FunnelParams.review_ratings must be 5 chances (ratings 1 to 5) "
+                                 f"summing to 1; found {self.review_ratings!r}")
+        d = self.followup_days
+        if not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= 31:
+            raise ParameterError(f"FunnelParams.followup_days must be a whole number of days in "
+                                 f"[1, 31]; found {d!r}")
 
     def table(self) -> np.ndarray:
         """The (4 steps x 5 stages) hazard table."""
@@ -139,16 +189,13 @@ class FunnelParams:
 
 @dataclass(frozen=True)
 class StageWindows:
-    """Look-back windows (days, today included) of the simulator's true 4A stages.
+    """Deprecated: the look-back windows of JD's default 4A rules.
 
-    The true stage of a consumer-brand on a day is the highest stage whose
-    rule holds on that day:
-
-    - Aware: an ad impression of the brand or a page view within ``aware`` days;
-    - Appeal: two page views, or an engagement (search, follow, cart, ask),
-      within ``appeal`` days;
-    - Act: a purchase within ``act`` days;
-    - Advocate: two purchases, or a review or share, within ``advocate`` days.
+    The simulator's true stages follow a
+    :class:`~marketing360.assets.rules.StageRules` (``simulate(rules=...)``);
+    ``StageWindows(a, b, c, d)`` stands for
+    ``StageRules.with_windows(aware=a, appeal=b, act=c, advocate=d)``, which
+    :meth:`to_rules` returns. Kept so that older code keeps running.
     """
 
     aware: int = 30
@@ -162,6 +209,13 @@ class StageWindows:
             if not isinstance(v, (int, np.integer)) or not 1 <= v <= 10_000:
                 raise ParameterError(f"stage window {k} must be a whole number of days in [1, 10000]; "
                                      f"found {v!r}")
+
+    def to_rules(self) -> "StageRules":
+        """JD's default criteria with these windows."""
+        from ..assets.rules import StageRules
+
+        return StageRules.with_windows(aware=int(self.aware), appeal=int(self.appeal),
+                                       act=int(self.act), advocate=int(self.advocate))
 
 
 CATEGORIES: dict[str, float] = {  # category -> typical price (currency units, CNY-like)

@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 from reader_checks import assert_schema_error
 
-import marketing360 as m3
 from marketing360.assets import snapshot
 from marketing360.datasets import readers as R
 from marketing360.datasets.shared import SharedDataMissing
@@ -92,13 +91,8 @@ def test_tianchi_days_counted_in_china_are_the_files_days(tmp_path: Path) -> Non
     """A purchase at 02:00 in China on 6 Dec is on 6 Dec for 4A in Asia/Shanghai, not 5 Dec."""
     f = _tianchi_file(tmp_path, ["1,10,4,,7,2014-12-06 02"])
     ev = R.read_tianchi(f)
-    eng = m3.connect()
-    try:
-        t = eng.table(ev)
-        on_5th = eng.to_pandas(snapshot(t, "2014-12-05", tz=ev.attrs["tz"]))
-        on_6th = eng.to_pandas(snapshot(t, "2014-12-06", tz=ev.attrs["tz"]))
-    finally:
-        eng.close()
+    on_5th = snapshot(ev, "2014-12-05", tz=ev.attrs["tz"]).to_pandas()
+    on_6th = snapshot(ev, "2014-12-06", tz=ev.attrs["tz"]).to_pandas()
     assert len(on_5th) == 0
     assert on_6th[["user_id", "brand", "stage"]].values.tolist() == [[1, "7", "act"]]
 

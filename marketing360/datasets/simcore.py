@@ -1,0 +1,631 @@
+"""The simulation core: build a world, then simulate each block of consumers day by day.
+
+Everything random is drawn from generators keyed by (seed, block, day), and
+every counterfactual world (a coalition of active channels) of a block is
+simulated in the same arrays with the same draws: that is what makes the
+truth exact under common random numbers (see :mod:`marketing360.datasets.simulator`).
+
+Within a day, for every consumer-brand pair and world:
+
+1. exposures per channel (Poisson quantiles of shared uniforms, higher for
+   pairs at Appeal or above when the channel retargets), clicks;
+2. adstock, Hill saturation, funnel hazards, and one uniform draw that says
+   how far up the ladder browse < engage < purchase < advocate the pair gets;
+3. the behaviours of that level (the engagement kind, the review or share of
+   an advocate, the purchase's value are shared draws, so a higher level
+   emits a superset of events), plus organic follow-ups of earlier purchases
+   (later reviews with ratings 1 to 5, after-sales service contacts);
+4. :class:`~marketing360.datasets.truth.StageTracker` reads the day's
+   events with the stage rules and gives the stage at the end of the day.
+
+Only world 0 (all channels on) emits events, spend and outcomes; every world
+counts its conversions.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from scipy.special import ndtri
+
+from ..assets.rules import StageRules
+from .truth import EventSource, StageTracker
+from .world import BRAND_NAMES, CATEGORIES, GEOS, ChannelParams, FunnelParams
+
+__all__ = ["EVENT_CODES", "build_world", "block_job", "coalition_masks", "events_table"]
+
+#: the event types the simulator emits, in the order of their codes
+EVENT_CODES = ("impression", "click", "browse", "search", "follow", "cart", "ask",
+               "purchase", "review", "share", "service")
+_E = {name: np.int8(i) for i, name in enumerate(EVENT_CODES)}
+_ENGAGE_KINDS = np.array([_E["search"], _E["follow"], _E["cart"], _E["ask"]], np.int8)
+_ENGAGE_CUM = np.array([0.35, 0.55, 0.90, 1.0])
+_REVIEW_SHARE = 0.6  # an advocate's step is a review with this chance, else a share
+_FIVE_STARS = 0.25  # ... a 5-star review when its uniform is below this, else 4 stars
+_AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55+")
+_MEMBER_LEVELS = ("regular", "silver", "gold", "plus")
+
+
+# ============================================================================ the world
+
+
+@dataclass
+class _World:
+    seed: int
+    n_users: int
+    n_days: int
+    start: pd.Timestamp
+    channels: list[str]
+    params: list[ChannelParams]
+    funnel: np.ndarray  # (4, 5)
+    funnel_params: FunnelParams
+    rules: StageRules
+    block_users: int  # consumers per random-number block
+    brands: pd.DataFrame  # brand, category, price
+    brand_cat: np.ndarray  # (B,) category index
+    cat_brands: list[np.ndarray]
+    flight: np.ndarray  # (B, C, D) on-air intensity (0 = off air)
+    campaign_code: np.ndarray  # (B, C, D) int32, -1 off air
+    campaigns: pd.DataFrame
+    geo_weight: np.ndarray  # (G, C, W)
+    geo_names: list[str]
+    geo_p: np.ndarray  # population shares
+    holdout: np.ndarray  # (C,) holdout share
+    # channel arrays
+    theta: np.ndarray
+    kappa: np.ndarray
+    alpha: np.ndarray
+    beta: np.ndarray  # (C, 4)
+    rate: np.ndarray
+    reach: np.ndarray
+    retarget: np.ndarray
+    ctr: np.ndarray
+    cpm: np.ndarray  # cost per impression
+    cpc: np.ndarray  # cost per click
+
+
+def build_world(seed: int, n_users: int, n_days: int, start: Any, channels: dict[str, ChannelParams],
+                n_brands: int, n_categories: int, n_geos: int, holdout: np.ndarray,
+                funnel: FunnelParams, rules: StageRules, block_users: int) -> _World:
+    """Draw the world's brands, campaigns and geo weights (everything but the consumers)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
+    names = list(channels)
+    params = [channels[c] for c in names]
+    C, D = len(names), n_days
+    cats = list(CATEGORIES)[:n_categories]
+    # brands spread over categories, at least one each
+    brand_cat = np.concatenate([np.arange(n_categories), rng.integers(0, n_categories, n_brands - n_categories)])
+    brand_cat = np.sort(brand_cat)
+    price = np.array([CATEGORIES[cats[k]] for k in brand_cat]) * rng.lognormal(0.0, 0.25, n_brands)
+    brand_names = [BRAND_NAMES[i] if i < len(BRAND_NAMES) else f"Brand{i:03d}" for i in range(n_brands)]
+    brands = pd.DataFrame({"brand": brand_names, "category": [cats[k] for k in brand_cat],
+                           "price": np.round(price, 2)})
+    cat_brands = [np.flatnonzero(brand_cat == k) for k in range(n_categories)]
+    # campaigns: each brand x channel runs 1 to 3 flights; intensity varies by brand and flight
+    flight = np.zeros((n_brands, C, D), dtype=np.float32)
+    code = np.full((n_brands, C, D), -1, dtype=np.int32)
+    rows = []
+    start_ts = pd.Timestamp(start).normalize()
+    for b in range(n_brands):
+        brand_mult = rng.lognormal(0.0, 0.4)
+        for c in range(C):
+            n_fl = int(rng.integers(1, 4))
+            # flight boundaries: 2 * n_fl distinct days in 1..D (a flight may run to the last day)
+            bounds = np.sort(rng.choice(np.arange(1, D + 1), size=2 * n_fl, replace=False)) \
+                if D > 2 * n_fl else np.array([0, D])
+            for f in range(len(bounds) // 2):
+                a, z = int(bounds[2 * f]), int(bounds[2 * f + 1])
+                if f == 0 and rng.random() < 0.5:
+                    a = 0  # many campaigns are on air from day one
+                if z <= a:
+                    continue
+                inten = float(brand_mult * rng.lognormal(0.0, 0.3))
+                cid = len(rows)
+                flight[b, c, a:z] = inten
+                code[b, c, a:z] = cid
+                rows.append({"campaign": f"{brand_names[b]}-{names[c]}-{f + 1}", "brand": brand_names[b],
+                             "channel": names[c], "start": start_ts + pd.Timedelta(days=a),
+                             "end": start_ts + pd.Timedelta(days=z - 1), "intensity": inten})
+    campaigns = pd.DataFrame(rows)
+    G = n_geos
+    W = (D + 6) // 7
+    geo_weight = rng.lognormal(0.0, 0.35, size=(G, C, W)).astype(np.float32)
+    geo_p = rng.dirichlet(np.full(G, 4.0))
+    cpm = np.array([p.price / 1000.0 if p.pricing == "cpm" else 0.0 for p in params])
+    cpc = np.array([p.price if p.pricing == "cpc" else 0.0 for p in params])
+    world = _World(
+        seed=seed, n_users=n_users, n_days=D, start=start_ts, channels=names, params=params,
+        funnel=funnel.table(), funnel_params=funnel, rules=rules, block_users=block_users,
+        brands=brands,
+        brand_cat=brand_cat, cat_brands=cat_brands, flight=flight, campaign_code=code,
+        campaigns=campaigns, geo_weight=geo_weight, geo_names=list(GEOS[:G]), geo_p=geo_p,
+        holdout=holdout,
+        theta=np.array([p.theta for p in params], np.float32),
+        kappa=np.array([p.kappa for p in params], np.float32),
+        alpha=np.array([p.alpha for p in params], np.float32),
+        beta=np.array([p.beta for p in params], np.float32),
+        rate=np.array([p.rate for p in params], np.float32),
+        reach=np.array([p.reach for p in params]),
+        retarget=np.array([p.retarget for p in params], np.float32),
+        ctr=np.array([p.ctr for p in params], np.float32),
+        cpm=cpm, cpc=cpc,
+    )
+    # planned budget: expected delivered cost of each flight at the targeted audience's size
+    world.campaigns["budget"] = _planned_budgets(world, n_users)
+    world.campaigns = world.campaigns.drop(columns="intensity")
+    return world
+
+
+def _planned_budgets(w: _World, n_users: int) -> np.ndarray:
+    n_cat = len(w.cat_brands)
+    out = []
+    for row in w.campaigns.itertuples():
+        c = w.channels.index(row.channel)
+        audience = n_users * 1.5 / n_cat * w.reach[c]  # consumers shop 1.5 categories on average
+        days = (row.end - row.start).days + 1
+        imps = audience * w.rate[c] * row.intensity * days * (1 - w.holdout[c])
+        cost = imps * w.cpm[c] + imps * w.ctr[c] * w.cpc[c]
+        out.append(round(float(cost), 2))
+    return np.array(out)
+
+
+@dataclass
+class _Block:
+    index: int
+    user_id: np.ndarray  # (U,)
+    users: pd.DataFrame
+    pair_user: np.ndarray  # (P,) local user index
+    pair_brand: np.ndarray  # (P,)
+    pair_geo: np.ndarray  # (P,)
+    h: np.ndarray  # (P,) organic propensity
+    r: np.ndarray  # (P,) ad responsiveness
+    reach: np.ndarray  # (P, C) exposure weight, 0 where unreachable
+    holdout: np.ndarray  # (P, C) bool
+    user_holdout: np.ndarray  # (U, C) bool
+    value_scale: np.ndarray  # (P,) price of the brand
+
+
+def _build_block(w: _World, index: int) -> _Block:
+    lo = index * w.block_users
+    hi = min(w.n_users, lo + w.block_users)
+    U = hi - lo
+    C = len(w.channels)
+    rng = np.random.default_rng(np.random.SeedSequence([w.seed, index, 0xB10C]))
+    geo = rng.choice(len(w.geo_names), size=U, p=w.geo_p)
+    age = rng.choice(len(_AGE_BANDS), size=U, p=[0.15, 0.30, 0.25, 0.18, 0.12])
+    gender = rng.random(U) < 0.52
+    member = rng.choice(len(_MEMBER_LEVELS), size=U, p=[0.55, 0.25, 0.13, 0.07])
+    # heterogeneity, tied to attributes: members buy more, the young respond more to social/video
+    fp = w.funnel_params
+    h_user = rng.lognormal(-fp.propensity_sd ** 2 / 2, fp.propensity_sd, U) * (1.0 + 0.25 * member)
+    r_user = rng.gamma(fp.responsiveness_shape, 1.0 / fp.responsiveness_shape, U)
+    reach_u = (rng.random((U, C)) < w.reach[None, :]) * rng.lognormal(-0.125, 0.5, (U, C))
+    young = (age <= 1).astype(np.float64)
+    for c, name in enumerate(w.channels):
+        if name in ("social", "video"):
+            reach_u[:, c] *= 0.7 + 0.6 * young
+        if name == "email":
+            reach_u[:, c] *= 0.5 + 0.5 * (member > 0)
+    user_holdout = rng.random((U, C)) < w.holdout[None, :]
+    # categories of interest: one, or two with chance 1/2
+    n_cat = len(w.cat_brands)
+    first = rng.integers(0, n_cat, U)
+    second = np.where(rng.random(U) < 0.5, (first + rng.integers(1, max(n_cat, 2), U)) % n_cat, -1)
+    if n_cat == 1:
+        second[:] = -1
+    pu, pb = [], []
+    for k in range(n_cat):
+        members = np.flatnonzero((first == k) | (second == k))
+        for b in w.cat_brands[k]:
+            pu.append(members)
+            pb.append(np.full(len(members), b, dtype=np.int32))
+    pair_user = np.concatenate(pu) if pu else np.zeros(0, np.int64)
+    pair_brand = np.concatenate(pb) if pb else np.zeros(0, np.int32)
+    order = np.lexsort((pair_brand, pair_user))
+    pair_user, pair_brand = pair_user[order], pair_brand[order]
+    P = len(pair_user)
+    brand_affinity = rng.lognormal(-0.08, 0.4, P)  # some brands suit a consumer more than others
+    users = pd.DataFrame({
+        "user_id": np.arange(lo, hi, dtype=np.int64),
+        "geo": np.asarray(w.geo_names, dtype=object)[geo],
+        "age_band": np.asarray(_AGE_BANDS, dtype=object)[age],
+        "gender": np.where(gender, "f", "m").astype(object),
+        "member_level": np.asarray(_MEMBER_LEVELS, dtype=object)[member],
+    })
+    return _Block(
+        index=index, user_id=users.user_id.to_numpy(), users=users, pair_user=pair_user,
+        pair_brand=pair_brand, pair_geo=geo[pair_user].astype(np.int32),
+        h=(h_user[pair_user] * brand_affinity).astype(np.float32),
+        r=r_user[pair_user].astype(np.float32),
+        reach=reach_u[pair_user].astype(np.float32),
+        holdout=user_holdout[pair_user], user_holdout=user_holdout,
+        value_scale=w.brands.price.to_numpy()[pair_brand],
+    )
+
+
+
+
+# ============================================================================ one block, all days
+
+
+@dataclass
+class _BlockOut:
+    conv: np.ndarray  # (K, B)
+    rev: np.ndarray  # (K, B)
+    users: pd.DataFrame | None = None
+    events: pa.Table | None = None
+    spells: pd.DataFrame | None = None
+    ghosts: pd.DataFrame | None = None
+    outcome_conv: np.ndarray | None = None  # (D, G)
+    outcome_rev: np.ndarray | None = None
+    spend: np.ndarray | None = None  # (D, G, C)
+    imps: np.ndarray | None = None  # (D, G, C)
+
+
+@dataclass
+class _Day:
+    """The behaviours of one day beyond ad exposures, per world (K, P) or per pair (P,)."""
+
+    level: np.ndarray  # (K, P) int8: 0 none, 1 browse, 2 engage, 3 purchase, 4 advocate
+    kind: np.ndarray  # (P,) event code of the engagement (search / follow / cart / ask)
+    value: np.ndarray  # (P,) a purchase's value, rounded to cents
+    is_review: np.ndarray  # (P,) an advocate's step is a review (else a share)
+    rating: np.ndarray  # (P,) its rating (4 or 5)
+    later_review: np.ndarray  # (K, P) bool: a review of an earlier purchase
+    later_rating: np.ndarray  # (P,) its rating (1 to 5)
+    service: np.ndarray  # (K, P) bool: an after-sales contact about an earlier purchase
+
+    def sources(self, n_del: np.ndarray, clicks: np.ndarray, counts: set[str]) -> dict[str, Any]:
+        """The day's events by type, as :class:`StageTracker` reads them.
+
+        ``n_del`` / ``clicks`` are (C, K, P) delivered exposures / clicks;
+        ``counts`` names the event types some criterion counts one by one.
+        """
+        lv = self.level
+        engaged = lv >= 2
+        bought = lv >= 3
+        adv = lv >= 4
+        is_cart = self.kind == _E["cart"]
+        out: dict[str, Any] = {
+            "impression": n_del.sum(axis=0, dtype=np.int16) if "impression" in counts
+            else np.logical_or.reduce(n_del > 0, axis=0),
+            "click": clicks.sum(axis=0, dtype=np.int16) if "click" in counts
+            else np.logical_or.reduce(clicks, axis=0),
+            "browse": lv >= 1,
+            # a purchase needs a cart: the engagement, or one more cart event that day
+            "cart": (engaged & is_cart[None, :]) | (bought & ~is_cart[None, :]),
+            "purchase": EventSource("purchase", bought, self.value),
+            "review": [EventSource("review", adv & self.is_review[None, :], self.rating),
+                       EventSource("review", self.later_review, self.later_rating)],
+            "share": adv & ~self.is_review[None, :],
+            "service": self.service,
+        }
+        for name in ("search", "follow", "ask"):
+            out[name] = engaged & (self.kind == _E[name])[None, :]
+        return out
+
+
+def _poisson_inv(u: np.ndarray, lam: np.ndarray, kmax: int = 12) -> np.ndarray:
+    """Poisson quantile of uniforms ``u`` (monotone in ``lam`` for a fixed ``u``)."""
+    p = np.exp(-lam)
+    cdf = p.copy()
+    n = np.zeros(u.shape, dtype=np.int16)
+    for k in range(1, kmax + 1):
+        more = u > cdf
+        if not more.any():
+            break
+        n += more
+        p = p * lam / k
+        cdf = cdf + p
+    return n
+
+
+def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
+               events_dir: str | None = None) -> _BlockOut:
+    """Simulate all days of one block of consumers for K channel coalitions (rows of ``masks``).
+
+    World 0 is the observed one: only it emits events and stage spells.
+    """
+    blk = _build_block(w, index)
+    K, C = masks.shape
+    P, D = len(blk.pair_user), w.n_days
+    B, G = len(w.brands), len(w.geo_names)
+    conv = np.zeros((K, B))
+    rev = np.zeros((K, B))
+    out = _BlockOut(conv=conv, rev=rev)
+    if P == 0:
+        return out
+    fp = w.funnel_params
+    # arrays are channel-major, (C, K, P): each channel's slice is contiguous
+    deliver = masks.T[:, :, None] & ~blk.holdout.T[:, None, :]  # (C, K, P)
+    ghost_mask = masks[0][:, None] & blk.holdout.T  # (C, P) world 0's undelivered exposures
+    tracker = StageTracker(w.rules, K, P)
+    counts = {e for e in ("impression", "click") if tracker.counts_events(e)}
+    stage = tracker.stage
+    bought_before = np.zeros((K, P), dtype=np.uint32)  # bit d-1: a purchase d days ago
+    adstock = np.zeros((C, K, P), dtype=np.float32)
+    sat = np.empty((C, K, P), dtype=np.float32)
+    hz = w.funnel.astype(np.float32)  # (4, 5)
+    lam_unit = (w.rate[:, None] * blk.reach.T).astype(np.float32)  # (C, P)
+    # log(1 - ctr), with -0.0 standing for "never clicks" (ctr = 0 -> threshold +inf below)
+    log_no_click = np.where(w.ctr > 0, np.log1p(-np.minimum(w.ctr, 1 - 1e-7)), -0.0).astype(np.float32)
+    kappa_a = np.power(w.kappa, w.alpha)
+    beta = w.beta.astype(np.float32)  # (C, 4)
+    flight_t = np.ascontiguousarray(w.flight.transpose(2, 1, 0))  # (D, C, B)
+    geo_w = np.ascontiguousarray(w.geo_weight.transpose(2, 1, 0))  # (W, C, G)
+    rating_cum = np.cumsum(fp.review_ratings)
+    if emit:
+        ev_parts: list[dict[str, np.ndarray]] = []
+        sp_pair, sp_stage, sp_start, sp_end = [], [], [], []
+        cur = np.zeros(P, dtype=np.int8)
+        since = np.zeros(P, dtype=np.int32)
+        gh_parts: list[tuple[np.ndarray, ...]] = []
+        oc = np.zeros((D, G))
+        orv = np.zeros((D, G))
+        spend = np.zeros((D, G, C))
+        imps = np.zeros((D, G, C))
+        day0 = int(w.start.value // 10**9)
+    for t in range(D):
+        rng = np.random.default_rng(np.random.SeedSequence([w.seed, index, t]))
+        u_exp = rng.random((C, P), dtype=np.float32)
+        u_clk = rng.random((C, P), dtype=np.float32)
+        u_lvl = rng.random(P, dtype=np.float32)
+        u_val = rng.random(P)
+        # the kind of what a pair does at each level, shared by all worlds
+        u_kind, u_adv, u_rev, u_rating, u_svc = rng.random((5, P))
+        lag_rev, lag_svc = rng.integers(1, fp.followup_days + 1, size=(2, P)).astype(np.uint32)
+        # ---- exposures: two intensities (below / at-or-above Appeal), shared by all worlds
+        lam_lo = lam_unit * flight_t[t][:, blk.pair_brand] * geo_w[t // 7][:, blk.pair_geo]  # (C, P)
+        n_lo = _poisson_inv(u_exp, lam_lo)
+        n_hi = _poisson_inv(u_exp, lam_lo * (1.0 + w.retarget[:, None]))
+        hi = stage >= 2  # (K, P)
+        n = np.where(hi[None], n_hi[:, None, :], n_lo[:, None, :])  # (C, K, P)
+        n_del = n * deliver
+        # a click when u < 1 - (1 - ctr)^n, i.e. n > log(1 - u) / log(1 - ctr): one threshold per
+        # pair and channel, shared by all worlds
+        with np.errstate(divide="ignore", invalid="ignore"):
+            click_at = np.log1p(-u_clk) / log_no_click[:, None]  # (C, P)
+        click_at[log_no_click == 0] = np.inf
+        clicks = n_del > click_at[:, None, :]
+        clicked = np.logical_or.reduce(clicks, axis=0)  # (K, P)
+        # ---- adstock and saturation
+        adstock *= w.theta[:, None, None]
+        adstock += n_del
+        drive = np.zeros((4, K, P), dtype=np.float32)
+        for c in range(C):
+            a = adstock[c] if w.alpha[c] == 1 else np.power(adstock[c], w.alpha[c])
+            np.divide(a, a + kappa_a[c], out=sat[c])
+            for j in range(4):
+                if beta[c, j]:
+                    drive[j] += beta[c, j] * sat[c]
+        drive *= blk.r[None, None, :]
+        base = hz[:, stage] * blk.h[None, None, :]  # (4, K, P)
+        np.minimum(base, np.float32(0.95), out=base)
+        # hazard of each funnel step, then how far up the ladder one uniform draw gets
+        step = 1.0 - (1.0 - base) * np.exp(-drive)
+        level = np.zeros((K, P), dtype=np.int8)
+        reach_j = np.ones((K, P), dtype=np.float32)
+        for j in range(4):
+            reach_j *= step[j]
+            level += u_lvl < reach_j
+        level = np.maximum(level, clicked.astype(np.int8))  # a click lands on the brand page
+        # ---- the day's behaviours, then the stage they make
+        value = np.round(blk.value_scale * np.exp(fp.value_sd * ndtri(u_val) - fp.value_sd ** 2 / 2), 2)
+        day = _Day(
+            level=level,
+            kind=_ENGAGE_KINDS[np.searchsorted(_ENGAGE_CUM, u_kind)],
+            value=value,
+            is_review=u_adv < _REVIEW_SHARE,
+            rating=np.where(u_adv < _FIVE_STARS, 5.0, 4.0),
+            # a follow-up of the purchase made lag days ago, if the pair made one
+            later_review=((bought_before >> (lag_rev - 1)) & 1).astype(bool) & (u_rev < fp.review)[None, :],
+            later_rating=1.0 + np.searchsorted(rating_cum, u_rating * rating_cum[-1], side="right").clip(0, 4),
+            service=((bought_before >> (lag_svc - 1)) & 1).astype(bool) & (u_svc < fp.service)[None, :],
+        )
+        b3 = level >= 3
+        bought_before = (bought_before << np.uint32(1)) | b3
+        stage = tracker.update(t, day.sources(n_del, clicks, counts))
+        # ---- conversions
+        for k in range(K):
+            pk = b3[k]
+            conv[k] += np.bincount(blk.pair_brand[pk], minlength=B)
+            rev[k] += np.bincount(blk.pair_brand[pk], weights=value[pk], minlength=B)
+        if emit:
+            erng = np.random.default_rng(np.random.SeedSequence([w.seed, index, t, 1]))
+            nd0, ck0 = n_del[:, 0, :].T, clicks[:, 0, :].T  # (P, C)
+            ev_parts.append(_emit_day(w, blk, t, day0, nd0, ck0, day, erng))
+            g_pur = blk.pair_geo[b3[0]]
+            oc[t] += np.bincount(g_pur, minlength=G)
+            orv[t] += np.bincount(g_pur, weights=value[b3[0]], minlength=G)
+            cost = nd0 * w.cpm[None, :] + ck0 * w.cpc[None, :]
+            for c in range(C):
+                spend[t, :, c] += np.bincount(blk.pair_geo, weights=cost[:, c], minlength=G)
+                imps[t, :, c] += np.bincount(blk.pair_geo, weights=nd0[:, c], minlength=G)
+            gm = (n[:, 0, :] * ghost_mask).T  # (P, C)
+            gp, gc = np.nonzero(gm)
+            if len(gp):
+                gh_parts.append((blk.user_id[blk.pair_user[gp]], np.full(len(gp), t, np.int32),
+                                 blk.pair_brand[gp], gc.astype(np.int16), gm[gp, gc]))
+            changed = np.flatnonzero(stage[0] != cur)
+            keep = changed[cur[changed] > 0]
+            sp_pair.append(keep)
+            sp_stage.append(cur[keep])
+            sp_start.append(since[keep])
+            sp_end.append(np.full(len(keep), t - 1, np.int32))
+            cur[changed] = stage[0][changed]
+            since[changed] = t
+    if emit:
+        keep = np.flatnonzero(cur > 0)
+        sp_pair.append(keep)
+        sp_stage.append(cur[keep])
+        sp_start.append(since[keep])
+        sp_end.append(np.full(len(keep), D - 1, np.int32))
+        pairs = np.concatenate(sp_pair)
+        out.spells = pd.DataFrame({
+            "user_id": blk.user_id[blk.pair_user[pairs]],
+            "brand_code": blk.pair_brand[pairs],
+            "stage_code": np.concatenate(sp_stage),
+            "start_day": np.concatenate(sp_start),
+            "end_day": np.concatenate(sp_end),
+        })
+        events = events_table(w, ev_parts)
+        if events_dir is not None:
+            pq.write_table(events, os.path.join(events_dir, f"part-{index:05d}.parquet"),
+                           row_group_size=1 << 20)
+        else:
+            out.events = events
+        out.users = blk.users
+        if gh_parts:
+            cols = list(zip(*gh_parts))
+            out.ghosts = pd.DataFrame({
+                "user_id": np.concatenate(cols[0]), "day": np.concatenate(cols[1]),
+                "brand_code": np.concatenate(cols[2]), "channel_code": np.concatenate(cols[3]),
+                "impressions": np.concatenate(cols[4]).astype(np.int64)})
+        out.outcome_conv, out.outcome_rev, out.spend, out.imps = oc, orv, spend, imps
+        out.users = out.users.assign(**{f"_holdout_{w.channels[c]}": blk.user_holdout[:, c]
+                                       for c in range(C) if w.holdout[c] > 0})
+    return out
+
+
+def _emit_day(w: _World, blk: _Block, t: int, day0: int, n_del: np.ndarray, clicks: np.ndarray,
+              day: _Day, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The observed world's events of one day, as columns of codes: exactly ``day.sources`` of world 0."""
+    C = len(w.channels)
+    base = day0 + t * 86_400
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in
+                                        ("pair", "ts", "etype", "channel", "campaign", "value", "cost")}
+
+    def add(pair, ts, etype, channel, campaign, value, cost):
+        m = len(pair)
+        cols["pair"].append(pair)
+        cols["ts"].append(ts.astype(np.int64))
+        cols["etype"].append(np.full(m, etype, np.int8) if np.isscalar(etype) else etype.astype(np.int8))
+        cols["channel"].append(np.broadcast_to(np.asarray(channel, np.int8), (m,)))
+        cols["campaign"].append(np.broadcast_to(np.asarray(campaign, np.int32), (m,)))
+        cols["value"].append(np.broadcast_to(np.asarray(value, np.float64), (m,)))
+        cols["cost"].append(np.broadcast_to(np.asarray(cost, np.float64), (m,)))
+
+    # ad impressions (a burst per pair and channel in the first 14 hours) and clicks
+    pp, cc = np.nonzero(n_del)
+    if len(pp):
+        cnt = n_del[pp, cc].astype(np.int64)
+        start = rng.integers(0, 14 * 3600, len(pp))
+        gap = rng.integers(60, 1800, len(pp))
+        rep = np.repeat(np.arange(len(pp)), cnt)
+        j = np.arange(len(rep)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        camp = w.campaign_code[blk.pair_brand[pp], cc, t]
+        add(pp[rep], base + start[rep] + j * gap[rep], _E["impression"], cc[rep], camp[rep],
+            np.nan, w.cpm[cc[rep]])
+        ck = clicks[pp, cc]
+        add(pp[ck], base + start[ck] + 20, _E["click"], cc[ck], camp[ck], np.nan, w.cpc[cc[ck]])
+    # behaviours from the afternoon on, in funnel order
+    level = day.level[0]
+    bp = np.flatnonzero(level >= 1)
+    if len(bp):
+        lv = level[bp]
+        t0 = base + 14 * 3600 + rng.integers(0, 9 * 3600, len(bp))
+        clicked = clicks[bp].any(axis=1)
+        organic = rng.random(len(bp)) < 0.6
+        src = np.where(clicked, clicks[bp].argmax(axis=1), np.where(organic, C, C + 1))
+        add(bp, t0, _E["browse"], src, -1, np.nan, np.nan)
+        e = lv >= 2
+        kind = day.kind[bp]
+        add(bp[e], t0[e] + 120, kind[e], src[e], -1, np.nan, np.nan)
+        p3 = lv >= 3
+        extra_cart = p3 & (kind != _E["cart"])  # a purchase needs a cart event that day
+        add(bp[extra_cart], t0[extra_cart] + 300, _E["cart"], src[extra_cart], -1, np.nan, np.nan)
+        add(bp[p3], t0[p3] + 600, _E["purchase"], src[p3], -1, day.value[bp[p3]], np.nan)
+        p4 = lv >= 4
+        review = day.is_review[bp[p4]]
+        add(bp[p4], t0[p4] + 900, np.where(review, _E["review"], _E["share"]), src[p4], -1,
+            np.where(review, day.rating[bp[p4]], np.nan), np.nan)
+    # follow-ups of earlier purchases: the consumer comes back directly, any time of the day
+    for etype, mask, value in ((_E["review"], day.later_review[0], day.later_rating),
+                               (_E["service"], day.service[0], None)):
+        fp_ = np.flatnonzero(mask)
+        if len(fp_):
+            add(fp_, base + rng.integers(0, 86_400, len(fp_)), etype, C + 1, -1,
+                np.nan if value is None else value[fp_], np.nan)
+    if not cols["pair"]:
+        return {"user": np.zeros(0, np.int64), "brand": np.zeros(0, np.int16),
+                **{k: np.zeros(0, v.dtype) for k, v in _EMPTY.items()}}
+    pair = np.concatenate(cols["pair"])
+    return {
+        "user": blk.user_id[blk.pair_user[pair]],
+        "brand": blk.pair_brand[pair].astype(np.int16),
+        "ts": np.concatenate(cols["ts"]),
+        "etype": np.concatenate(cols["etype"]),
+        "channel": np.concatenate(cols["channel"]),
+        "campaign": np.concatenate(cols["campaign"]),
+        "value": np.concatenate(cols["value"]),
+        "cost": np.concatenate(cols["cost"]),
+    }
+
+
+_EMPTY = {"ts": np.zeros(0, np.int64), "etype": np.zeros(0, np.int8), "channel": np.zeros(0, np.int8),
+          "campaign": np.zeros(0, np.int32), "value": np.zeros(0), "cost": np.zeros(0)}
+
+
+def events_table(w: _World, parts: list[dict[str, np.ndarray]]) -> pa.Table:
+    """Canonical events as an Arrow table with dictionary-encoded strings."""
+    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else \
+        {"user": np.zeros(0, np.int64), "brand": np.zeros(0, np.int16), **_EMPTY}
+    order = np.lexsort((cat["ts"], cat["user"]))  # per consumer, in time order
+    cat = {k: v[order] for k, v in cat.items()}
+    channel_names = pa.array(list(w.channels) + ["organic", "direct"], pa.string())
+
+    def dict_col(codes: np.ndarray, names: pa.Array) -> pa.Array:
+        idx = pa.array(codes.astype(np.int32), mask=codes < 0)
+        return pa.DictionaryArray.from_arrays(idx, names)
+
+    value, cost = cat["value"], cat["cost"]
+    return pa.table({
+        "user_id": pa.array(cat["user"], pa.int64()),
+        "ts": pa.array(cat["ts"] * 1_000_000, pa.timestamp("us")),
+        "brand": dict_col(cat["brand"], pa.array(w.brands.brand.tolist(), pa.string())),
+        "event_type": dict_col(cat["etype"], pa.array(EVENT_CODES, pa.string())),
+        "channel": dict_col(cat["channel"], channel_names),
+        "campaign": dict_col(cat["campaign"], pa.array(w.campaigns.campaign.tolist(), pa.string())),
+        "value": pa.array(value, pa.float64(), mask=np.isnan(value)),
+        "cost": pa.array(cost, pa.float64(), mask=np.isnan(cost)),
+    })
+
+
+# ============================================================================ coalitions and jobs
+
+
+def coalition_masks(C: int, truth: str) -> tuple[np.ndarray, list[int]]:
+    """Worlds to simulate as channel masks; row 0 is the observed world (all on).
+
+    Returns the masks and, per row, the coalition as a bit mask.
+    """
+    full = (1 << C) - 1
+    if truth == "none":
+        bits = [full]
+    elif truth == "incremental":
+        bits = [full] + [full & ~(1 << c) for c in range(C)] + [0]
+    else:
+        bits = [full] + [s for s in range(full)]
+    masks = np.array([[(s >> c) & 1 for c in range(C)] for s in bits], dtype=bool)
+    return masks, bits
+
+
+def block_job(args: tuple) -> _BlockOut:
+    """One block of consumers, all coalitions (in chunks that fit in memory); world 0 emits."""
+    w, index, masks, events_dir, chunk = args
+    K = len(masks)
+    parts = []
+    for lo in range(0, K, chunk):
+        parts.append(_run_block(w, index, masks[lo:lo + chunk], emit=(lo == 0), events_dir=events_dir))
+    head = parts[0]
+    head.conv = np.concatenate([p.conv for p in parts])
+    head.rev = np.concatenate([p.rev for p in parts])
+    return head
+
+

@@ -1,0 +1,300 @@
+"""The simulator's truth: true 4A stages under any :class:`StageRules`, incremental conversions, Shapley values.
+
+Two pieces live here:
+
+- :class:`StageTracker` evaluates a :class:`~marketing360.assets.rules.StageRules`
+  day by day on the behaviours the simulator produces, for every simulated
+  world at once: each criterion (event types, ``min_count``, ``count="days"``
+  or ``"events"``, ``min_value``, the stage's window) keeps the days of its
+  ``min_count`` most recent qualifying units (days or events), and holds on
+  day ``t`` while the oldest of them is within the window. This is exactly
+  the reading of the rules that :func:`marketing360.assets.snapshot` makes on
+  the emitted events.
+- :func:`compute_truth` turns the conversions of the simulated coalitions of
+  channels into the :class:`Truth`: incremental conversions per channel (and
+  brand), exact Shapley values and totals.
+
+Examples
+--------
+>>> import numpy as np
+>>> from marketing360.assets.rules import StageRules
+>>> tr = StageTracker(StageRules(), n_worlds=1, n_pairs=2)
+>>> day = {"browse": np.array([[True, True]]), "cart": np.array([[False, True]])}
+>>> tr.update(0, day).tolist()  # a browse -> aware; a browse and a cart -> appeal
+[[1, 2]]
+>>> tr.update(1, {"purchase": np.array([[True, False]])}).tolist()
+[[3, 2]]
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..assets.rules import Criterion, StageRules
+from ..errors import ParameterError
+from ..models.shapley import exact_shapley
+from .world import ChannelParams, StageWindows
+
+__all__ = ["Truth", "StageTracker", "EventSource", "compute_truth", "channel_params_frame"]
+
+_FAR = np.int16(-30_000)  # "never happened": older than any window (windows <= 10000 days)
+
+
+# ============================================================================ the truth object
+
+
+@dataclass
+class Truth:
+    """What the simulator knows and an analysis must recover.
+
+    Attributes
+    ----------
+    stages : pandas.DataFrame
+        True 4A stage spells: ``user_id, brand, stage, start, end`` (dates,
+        ``end`` inclusive); a pair is ``unaware`` on days no spell covers.
+        The stage of a day is the one :func:`marketing360.assets.snapshot`
+        computes from the world's events with :attr:`rules` on that day.
+    incremental : pandas.DataFrame
+        Per channel: ``conversions`` and ``revenue`` lost when the channel
+        alone is switched off (common random numbers).
+    shapley : pandas.DataFrame or None
+        Per channel: the exact Shapley split of the total incremental
+        conversions and revenue (``truth="full"``, up to 10 channels).
+    incremental_by_brand : pandas.DataFrame
+        ``channel, brand, conversions, revenue`` as ``incremental`` per brand.
+    channel_params : pandas.DataFrame
+        The planted adstock, saturation, lift and delivery parameters.
+    totals : dict
+        ``conversions`` / ``revenue`` of the observed world, of the world
+        with no ads (``baseline_*``) and their difference (``incremental_*``).
+    coalitions : pandas.DataFrame or None
+        Conversions and revenue of every simulated coalition of channels.
+    rules : StageRules
+        The 4A stage rules behind ``stages``.
+    """
+
+    stages: pd.DataFrame | None
+    incremental: pd.DataFrame | None
+    shapley: pd.DataFrame | None
+    incremental_by_brand: pd.DataFrame | None
+    channel_params: pd.DataFrame
+    totals: dict[str, float]
+    coalitions: pd.DataFrame | None
+    rules: StageRules = field(default_factory=StageRules)
+
+    def stages_on(self, date: Any) -> pd.DataFrame:
+        """True stage of every consumer-brand pair that is at least Aware on ``date``."""
+        if self.stages is None:
+            raise ParameterError("this world was simulated without stage truth")
+        d = pd.Timestamp(date)
+        s = self.stages
+        return s.loc[(s.start <= d) & (s.end >= d), ["user_id", "brand", "stage"]].reset_index(drop=True)
+
+    @property
+    def windows(self) -> StageWindows:
+        """Deprecated: the windows of :attr:`rules` (use ``truth.rules``)."""
+        warnings.warn("Truth.windows is deprecated: the truth follows Truth.rules (a StageRules)",
+                      DeprecationWarning, stacklevel=2)
+        r = self.rules
+        return StageWindows(aware=r.aware.window, appeal=r.appeal.window, act=r.act.window,
+                            advocate=r.advocate.window)
+
+
+# ============================================================================ true stages, day by day
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """One way the simulator produces events of one type on a day.
+
+    ``units`` is a ``(worlds, pairs)`` array: a bool (at most one event) or
+    an integer count of events of ``event_type`` that day. ``value`` is the
+    events' ``value`` per pair (a purchase's amount, a review's rating), or
+    None for events without one (they never pass a ``min_value``).
+    """
+
+    event_type: str
+    units: np.ndarray
+    value: np.ndarray | None = None
+
+
+class StageTracker:
+    """The true 4A stage of every (world, pair) under ``rules``, updated one day at a time.
+
+    Parameters
+    ----------
+    rules : StageRules
+        The stage rules; every criterion is evaluated as
+        :func:`marketing360.assets.snapshot` reads it.
+    n_worlds, n_pairs : int
+        Shape of the state: simulated worlds x consumer-brand pairs.
+
+    Notes
+    -----
+    A criterion with ``min_count = m`` keeps, per (world, pair), the days of
+    its ``m`` most recent qualifying units (an event, or a day with at least
+    one event for ``count="days"``), most recent first. It holds on day
+    ``t`` when the ``m``-th of them is within the window, i.e. later than
+    ``t - window``. Memory: ``2 * m`` bytes per (world, pair) and criterion.
+    """
+
+    def __init__(self, rules: StageRules, n_worlds: int, n_pairs: int) -> None:
+        if not isinstance(rules, StageRules):
+            raise ParameterError(f"rules must be a StageRules; found {type(rules).__name__}")
+        self.rules = rules
+        self._crit: list[tuple[int, int, Criterion]] = []  # (stage level, window, criterion)
+        for level, rule in enumerate(rules.rules, start=1):
+            for crit in rule.criteria:
+                self._crit.append((level, rule.window, crit))
+        self._recent = [np.full((c.min_count, n_worlds, n_pairs), _FAR, dtype=np.int16)
+                        for _, _, c in self._crit]
+        self.stage = np.zeros((n_worlds, n_pairs), dtype=np.int8)
+
+    @property
+    def event_types(self) -> set[str]:
+        """The event types some criterion looks at."""
+        return {e for _, _, c in self._crit for e in c.event_types}
+
+    def counts_events(self, event_type: str) -> bool:
+        """Whether some criterion counts individual events of ``event_type`` (not days)."""
+        return any(c.count == "events" and event_type in c.event_types for _, _, c in self._crit)
+
+    def update(self, t: int, day: Mapping[str, Any]) -> np.ndarray:
+        """Take in day ``t``'s events and return the stage at the end of the day.
+
+        Parameters
+        ----------
+        t : int
+            The day (0, 1, ...); days must come in increasing order.
+        day : mapping of str to array or EventSource or list of EventSource
+            Per event type, the day's events: a ``(worlds, pairs)`` bool or
+            count array (events without a value), or sources with values.
+            Types not given did not happen.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(worlds, pairs)`` int8 levels: 0 unaware, 1 aware ... 4 advocate.
+        """
+        sources: dict[str, list[EventSource]] = {}
+        for etype, v in day.items():
+            if isinstance(v, EventSource):
+                sources[etype] = [v]
+            elif isinstance(v, (list, tuple)):
+                sources[etype] = list(v)
+            else:
+                sources[etype] = [EventSource(etype, np.asarray(v))]
+        stage = np.zeros_like(self.stage)
+        horizon = np.int16(t)
+        for (level, window, crit), recent in zip(self._crit, self._recent):
+            units = self._units(crit, sources)
+            if units is not None:
+                _push(recent, units, horizon, crit.min_count)
+            holds = recent[-1] > np.int16(t - window)
+            np.maximum(stage, np.where(holds, np.int8(level), np.int8(0)), out=stage)
+        self.stage = stage
+        return stage
+
+    @staticmethod
+    def _units(crit: Criterion, sources: Mapping[str, list[EventSource]]) -> np.ndarray | None:
+        """The day's qualifying units of one criterion: bool (days) or counts (events)."""
+        total = None
+        for etype in crit.event_types:
+            for src in sources.get(etype, ()):
+                u = src.units
+                if crit.min_value is not None:
+                    if src.value is None:
+                        continue
+                    u = u * (np.asarray(src.value) >= crit.min_value)[None, :]
+                if crit.count == "days" or u.dtype == bool:
+                    u = u > 0 if crit.count == "days" else u.astype(np.int16)
+                total = u if total is None else (total | u if crit.count == "days" else total + u)
+        return total
+
+
+def _push(recent: np.ndarray, units: np.ndarray, t: np.int16, m: int) -> None:
+    """Put ``min(units, m)`` new units of day ``t`` in front of the ``m`` most recent ones."""
+    if m == 1:
+        np.copyto(recent[0], t, where=units > 0)
+        return
+    u = np.minimum(units.astype(np.int16), m)
+    old = recent.copy()
+    for j in range(m):
+        # slot j takes day t when u > j, else the old slot j - u
+        val = old[j].copy()
+        for s in range(1, j + 1):
+            np.copyto(val, old[j - s], where=u == s)
+        np.copyto(val, t, where=u > j)
+        recent[j] = val
+
+
+# ============================================================================ incremental truth
+
+
+def channel_params_frame(names: list[str], params: list[ChannelParams], holdout: np.ndarray) -> pd.DataFrame:
+    """The planted parameters of each channel, one row per channel."""
+    return pd.DataFrame([{"channel": n, "theta": p.theta, "kappa": p.kappa, "alpha": p.alpha,
+                          "beta_browse": p.beta[0], "beta_engage": p.beta[1],
+                          "beta_purchase": p.beta[2], "beta_advocate": p.beta[3],
+                          "rate": p.rate, "reach": p.reach, "retarget": p.retarget, "ctr": p.ctr,
+                          "pricing": p.pricing, "price": p.price, "holdout": float(holdout[i])}
+                         for i, (n, p) in enumerate(zip(names, params))])
+
+
+def compute_truth(names: list[str], brands: list[str], params: pd.DataFrame, conv: np.ndarray,
+                  rev: np.ndarray, bits: list[int], truth: str, stages: pd.DataFrame | None,
+                  rules: StageRules) -> Truth:
+    """The :class:`Truth` from the conversions of the simulated coalitions.
+
+    Parameters
+    ----------
+    names, brands : list of str
+        Channels and brands.
+    params : pandas.DataFrame
+        :func:`channel_params_frame` of the world.
+    conv, rev : numpy.ndarray
+        ``(coalitions, brands)`` conversions and revenue; row 0 is the observed world.
+    bits : list of int
+        The coalition of each row as a bit mask over ``names``.
+    truth : {"full", "incremental", "none"}
+        What was simulated (see :func:`~marketing360.datasets.simulate`).
+    stages : pandas.DataFrame or None
+        True stage spells.
+    rules : StageRules
+        The rules behind ``stages``.
+    """
+    C = len(names)
+    totals = {"conversions": float(conv[0].sum()), "revenue": float(rev[0].sum())}
+    if truth == "none":
+        return Truth(stages, None, None, None, params, totals, None, rules)
+    idx = {b: k for k, b in enumerate(bits)}
+    full = (1 << C) - 1
+    none_k = idx[0]
+    totals.update(baseline_conversions=float(conv[none_k].sum()), baseline_revenue=float(rev[none_k].sum()))
+    totals.update(incremental_conversions=totals["conversions"] - totals["baseline_conversions"],
+                  incremental_revenue=totals["revenue"] - totals["baseline_revenue"])
+    loo = [idx[full & ~(1 << c)] for c in range(C)]
+    inc_c = conv[0][None, :] - conv[loo]  # (C, B)
+    inc_r = rev[0][None, :] - rev[loo]
+    incremental = pd.DataFrame({"channel": names, "conversions": inc_c.sum(1), "revenue": inc_r.sum(1)})
+    by_brand = pd.DataFrame({"channel": np.repeat(names, len(brands)), "brand": np.tile(brands, C),
+                             "conversions": inc_c.ravel(), "revenue": inc_r.ravel()})
+    coalitions = pd.DataFrame({"coalition": [" + ".join(n for c, n in enumerate(names) if (b >> c) & 1)
+                                             or "(none)" for b in bits],
+                               "n_channels": [bin(b).count("1") for b in bits],
+                               "conversions": conv.sum(1), "revenue": rev.sum(1)})
+    shapley = None
+    if truth == "full":
+        vc = np.zeros(1 << C)
+        vr = np.zeros(1 << C)
+        for b, k in idx.items():
+            vc[b] = conv[k].sum()
+            vr[b] = rev[k].sum()
+        shapley = pd.DataFrame({"channel": names, "conversions": exact_shapley(vc),
+                                "revenue": exact_shapley(vr)})
+    return Truth(stages, incremental, shapley, by_brand, params, totals, coalitions, rules)
