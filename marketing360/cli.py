@@ -12,13 +12,19 @@ __all__ = ["main"]
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .datasets import load_sample
+    from .datasets import load_sample, sample_dir
     from .engine import connect
     from .report import build_report
 
     t0 = time.perf_counter()
-    print(f"loading the sample world{' from ' + args.world if args.world else ''} ...", flush=True)
-    world = load_sample(args.world)
+    if args.world:
+        print(f"loading the world in {args.world} ...", flush=True)
+    elif not (sample_dir() / "sample.json").is_file():
+        print(f"simulating the sample world on first use (a minute or two; cached in {sample_dir()}) ...",
+              flush=True)
+    else:
+        print("loading the sample world ...", flush=True)
+    world = load_sample(args.world, progress=not args.quiet)
     print(f"starting the {args.engine} engine ...", flush=True)
     with connect(args.engine) as engine:
         report = build_report(engine, world, progress=not args.quiet)
@@ -28,12 +34,22 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from .datasets.samples import SAMPLE_PARAMS, write_sample
+    import json
 
-    print(f"simulating the sample world with {SAMPLE_PARAMS} ...", flush=True)
+    from .datasets.samples import SAMPLE_CHECKSUM, SAMPLE_PARAMS, sample_dir, write_sample
+
+    target = Path(args.out) if args.out else sample_dir()
+    if args.out or not (target / "sample.json").is_file():
+        print(f"simulating the sample world with {SAMPLE_PARAMS} ...", flush=True)
+    t0 = time.perf_counter()
     path = write_sample(args.out, progress=True)
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-    print(f"wrote {path} ({size / 1e6:.1f} MB)")
+    print(f"the sample world is in {path} ({size / 1e6:.1f} MB, {time.perf_counter() - t0:.1f} s)")
+    if args.checksum:
+        checksum = json.loads((path / "sample.json").read_text())["checksum"]
+        same = "the recorded one" if checksum == SAMPLE_CHECKSUM else \
+            f"NOT the recorded {SAMPLE_CHECKSUM} (marketing360.datasets.samples.SAMPLE_CHECKSUM)"
+        print(f"checksum {checksum}: {same}")
     return 0
 
 
@@ -60,11 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     d = sub.add_parser("demo", help="write the HTML report of the sample world to OUT/report.html")
     d.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
     d.add_argument("--out", default="out")
-    d.add_argument("--world", default=None, help="a world folder (default: the committed sample)")
+    d.add_argument("--world", default=None,
+                   help="a world folder (default: the sample world, simulated on first use and cached)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.set_defaults(fn=_demo)
-    s = sub.add_parser("sample", help="(re)make the committed sample world in data/samples/world")
-    s.add_argument("--out", default=None)
+    s = sub.add_parser("sample", help="build the sample world into the cache (or write it to --out DIR)")
+    s.add_argument("--out", default=None, help="write the world to this folder instead of the cache")
+    s.add_argument("--checksum", action="store_true",
+                   help="print the world's checksum (to update SAMPLE_CHECKSUM after a simulator change)")
     s.set_defaults(fn=_sample)
     m = sub.add_parser("simulate", help="simulate a world and write its events as parquet")
     m.add_argument("--users", type=int, default=100_000)

@@ -1,6 +1,17 @@
-"""Data in: the ground-truth simulator, the committed sample world, readers of public formats."""
+"""Data in: the ground-truth simulator, the sample world (built on first use), readers of public formats.
+
+Examples
+--------
+>>> from marketing360.datasets import simulate
+>>> w = simulate(n_users=200, n_days=14, seed=1, truth="none")
+>>> w.truth.rules.act.window
+90
+"""
 
 from __future__ import annotations
+
+import warnings
+from typing import Any
 
 from .readers import (
     TIANCHI_TZ,
@@ -18,17 +29,26 @@ from .readers import (
     read_touch_journeys,
     write_channelattribution_paths,
 )
+from .samples import SAMPLE_PARAMS, cache_dir, load_sample, sample_checksum, sample_dir, write_sample
 from .shared import SharedDataMissing, shared_data_dir, shared_file
-from .simulator import CHANNELS, SimulationResult, simulate
-from .samples import SAMPLE_DIR, load_sample, write_sample
+from .simulator import CHANNELS, SIMULATOR_VERSION, SimulationResult, simulate
+from .truth import Truth
+from .world import ChannelParams, FunnelParams
 
 __all__ = [
     "simulate",
     "SimulationResult",
+    "Truth",
     "CHANNELS",
+    "ChannelParams",
+    "FunnelParams",
+    "SIMULATOR_VERSION",
     "load_sample",
     "write_sample",
-    "SAMPLE_DIR",
+    "sample_dir",
+    "cache_dir",
+    "sample_checksum",
+    "SAMPLE_PARAMS",
     "MMMData",
     "read_tianchi",
     "TIANCHI_TZ",
@@ -47,3 +67,11 @@ __all__ = [
     "shared_file",
     "SharedDataMissing",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SAMPLE_DIR":  # the sample world no longer lives in the repository
+        warnings.warn("marketing360.datasets.SAMPLE_DIR is deprecated: the sample world is built "
+                      "on first use into a cache, see sample_dir()", DeprecationWarning, stacklevel=2)
+        return sample_dir()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
