@@ -281,11 +281,13 @@ class _Day:
     later_rating: np.ndarray  # (P,) its rating (1 to 5)
     service: np.ndarray  # (K, P) bool: an after-sales contact about an earlier purchase
 
-    def sources(self, n_del: np.ndarray, clicks: np.ndarray, counts: set[str]) -> dict[str, Any]:
+    def sources(self, n_del: np.ndarray, clicks: np.ndarray, clicked: np.ndarray,
+                counts: set[str]) -> dict[str, Any]:
         """The day's events by type, as :class:`StageTracker` reads them.
 
-        ``n_del`` / ``clicks`` are (C, K, P) delivered exposures / clicks;
-        ``counts`` names the event types some criterion counts one by one.
+        ``n_del`` / ``clicks`` are (C, K, P) delivered exposures / clicks and
+        ``clicked`` is (K, P) any click; ``counts`` names the event types some
+        criterion counts one by one.
         """
         lv = self.level
         engaged = lv >= 2
@@ -295,8 +297,7 @@ class _Day:
         out: dict[str, Any] = {
             "impression": n_del.sum(axis=0, dtype=np.int16) if "impression" in counts
             else np.logical_or.reduce(n_del > 0, axis=0),
-            "click": clicks.sum(axis=0, dtype=np.int16) if "click" in counts
-            else np.logical_or.reduce(clicks, axis=0),
+            "click": clicks.sum(axis=0, dtype=np.int16) if "click" in counts else clicked,
             "browse": lv >= 1,
             # a purchase needs a cart: the engagement, or one more cart event that day
             "cart": (engaged & is_cart[None, :]) | (bought & ~is_cart[None, :]),
@@ -359,7 +360,8 @@ def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
     beta = w.beta.astype(np.float32)  # (C, 4)
     flight_t = np.ascontiguousarray(w.flight.transpose(2, 1, 0))  # (D, C, B)
     geo_w = np.ascontiguousarray(w.geo_weight.transpose(2, 1, 0))  # (W, C, G)
-    rating_cum = np.cumsum(fp.review_ratings)
+    rating_cut = np.cumsum(fp.review_ratings)[:-1]  # rating r + 1 when r cuts are below the uniform
+    kind_cut = _ENGAGE_CUM[:-1]
     if emit:
         ev_parts: list[dict[str, np.ndarray]] = []
         sp_pair, sp_stage, sp_start, sp_end = [], [], [], []
@@ -417,20 +419,24 @@ def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
         level = np.maximum(level, clicked.astype(np.int8))  # a click lands on the brand page
         # ---- the day's behaviours, then the stage they make
         value = np.round(blk.value_scale * np.exp(fp.value_sd * ndtri(u_val) - fp.value_sd ** 2 / 2), 2)
+        # a follow-up of the purchase made lag days ago, if the pair made one
+        later_review = ((bought_before >> (lag_rev - 1)) & 1).astype(bool) & (u_rev < fp.review)[None, :]
+        later_rating = np.full(P, np.nan)
+        rv = np.flatnonzero(np.logical_or.reduce(later_review, axis=0))
+        later_rating[rv] = 1.0 + (u_rating[rv, None] >= rating_cut[None, :]).sum(axis=1)
+        kind = np.full(P, _ENGAGE_KINDS[0])
+        for cut, code in zip(kind_cut, _ENGAGE_KINDS[1:]):
+            kind[u_kind >= cut] = code
         day = _Day(
-            level=level,
-            kind=_ENGAGE_KINDS[np.searchsorted(_ENGAGE_CUM, u_kind)],
-            value=value,
+            level=level, kind=kind, value=value,
             is_review=u_adv < _REVIEW_SHARE,
             rating=np.where(u_adv < _FIVE_STARS, 5.0, 4.0),
-            # a follow-up of the purchase made lag days ago, if the pair made one
-            later_review=((bought_before >> (lag_rev - 1)) & 1).astype(bool) & (u_rev < fp.review)[None, :],
-            later_rating=1.0 + np.searchsorted(rating_cum, u_rating * rating_cum[-1], side="right").clip(0, 4),
+            later_review=later_review, later_rating=later_rating,
             service=((bought_before >> (lag_svc - 1)) & 1).astype(bool) & (u_svc < fp.service)[None, :],
         )
         b3 = level >= 3
         bought_before = (bought_before << np.uint32(1)) | b3
-        stage = tracker.update(t, day.sources(n_del, clicks, counts))
+        stage = tracker.update(t, day.sources(n_del, clicks, clicked, counts))
         # ---- conversions
         for k in range(K):
             pk = b3[k]

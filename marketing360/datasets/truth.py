@@ -190,13 +190,12 @@ class StageTracker:
             else:
                 sources[etype] = [EventSource(etype, np.asarray(v))]
         stage = np.zeros_like(self.stage)
-        horizon = np.int16(t)
-        for (level, window, crit), recent in zip(self._crit, self._recent):
+        today = np.int16(t)
+        for (level, window, crit), recent in zip(self._crit, self._recent):  # levels ascending
             units = self._units(crit, sources)
             if units is not None:
-                _push(recent, units, horizon, crit.min_count)
-            holds = recent[-1] > np.int16(t - window)
-            np.maximum(stage, np.where(holds, np.int8(level), np.int8(0)), out=stage)
+                _push(recent, units, today, crit.min_count)
+            np.copyto(stage, np.int8(level), where=recent[-1] > np.int16(t - window))
         self.stage = stage
         return stage
 
@@ -211,14 +210,21 @@ class StageTracker:
                     if src.value is None:
                         continue
                     u = u * (np.asarray(src.value) >= crit.min_value)[None, :]
-                if crit.count == "days" or u.dtype == bool:
-                    u = u > 0 if crit.count == "days" else u.astype(np.int16)
+                if crit.count == "days" and u.dtype != bool:
+                    u = u > 0
+                elif crit.count == "events" and u.dtype == bool:
+                    u = u.astype(np.int16)
                 total = u if total is None else (total | u if crit.count == "days" else total + u)
         return total
 
 
 def _push(recent: np.ndarray, units: np.ndarray, t: np.int16, m: int) -> None:
     """Put ``min(units, m)`` new units of day ``t`` in front of the ``m`` most recent ones."""
+    if units.dtype == bool:  # at most one new unit: shift by one where there is one
+        for j in range(m - 1, 0, -1):
+            np.copyto(recent[j], recent[j - 1], where=units)
+        np.copyto(recent[0], t, where=units)
+        return
     if m == 1:
         np.copyto(recent[0], t, where=units > 0)
         return

@@ -11,6 +11,7 @@ the active channels.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from reference_rules import LEVELS, criterion_holds, reference_levels
@@ -194,3 +195,27 @@ def test_deprecated_windows_mean_jds_rules_with_those_windows():
 def test_impossible_follow_up_parameters_are_named(kwargs, match):
     with pytest.raises(ParameterError, match=match):
         FunnelParams(**kwargs)
+
+
+def test_stage_tracker_counts_events_within_the_window_by_hand():
+    """3 impressions within 2 days make Aware: day 0 has 2, day 1 has 1 (3 in days 0-1), day 2 none (1 in 1-2)."""
+    from marketing360.datasets.truth import EventSource, StageTracker
+
+    rules = StageRules(aware=StageRule("aware", 2, (Criterion(("impression",), min_count=3, count="events"),)),
+                       appeal=StageRule("appeal", 3, (Criterion(("browse",), min_count=2),)),
+                       act=StageRule("act", 5, (Criterion(("purchase",), min_value=100.0),)),
+                       advocate=StageRule("advocate", 5, (Criterion(("review",), min_value=4.0),)))
+    tr = StageTracker(rules, n_worlds=1, n_pairs=3)
+    imps = lambda *n: np.array([n], dtype=np.int16)  # noqa: E731
+    assert tr.update(0, {"impression": imps(2, 3, 0)}).tolist() == [[0, 1, 0]]
+    assert tr.update(1, {"impression": imps(1, 0, 0)}).tolist() == [[1, 1, 0]]
+    assert tr.update(2, {"impression": imps(0, 0, 0)}).tolist() == [[0, 0, 0]]
+    # browses on days 3 and 5 (window 3: days 3-5) -> appeal on day 5, gone on day 6
+    tr.update(3, {"browse": np.array([[True, False, False]])})
+    tr.update(4, {})
+    assert tr.update(5, {"browse": np.array([[True, False, False]])}).tolist() == [[2, 0, 0]]
+    assert tr.update(6, {}).tolist() == [[0, 0, 0]]
+    # a purchase of 99.5 is not enough for act, 100 is; a review rated 3 is no advocacy, 4 is
+    buy = EventSource("purchase", np.array([[True, True, False]]), np.array([99.5, 100.0, np.nan]))
+    rev = EventSource("review", np.array([[True, False, True]]), np.array([3.0, np.nan, 4.0]))
+    assert tr.update(7, {"purchase": buy, "review": [rev]}).tolist() == [[0, 3, 4]]
