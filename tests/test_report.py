@@ -108,3 +108,71 @@ def test_report_builder_escapes_and_formats():
     r.section("A & B").text("x < y")
     html = r.to_html()
     assert "&lt;t&gt;" in html and "x &lt; y" in html and "id='a---b'" in html
+
+
+def _cells(html: str) -> tuple[list[tuple[str, str]], list[list[tuple[str, str]]]]:
+    """(header cells, body rows) of the one table in ``html``, each cell as (class, text)."""
+    head = re.findall(r"<th class='(\w+)' scope='col'>(.*?)</th>", html)
+    rows = [re.findall(r"<td class='(\w+)'>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", html)
+            if "<td" in r]
+    return head, rows
+
+
+def test_report_tables_format_each_column_by_its_meaning():
+    df = pd.DataFrame({"channel": ["search", "video", "email"], "impressions": [228945, 100782, 79569],
+                       "ctr": [0.0586, 0.0021, 0.0201], "cost": [107320.0, 24187.684, 795.69],
+                       "true_iroas": [3.4127, 20.07, 183.57], "share_error": [0.115, 0.3251, None]})
+    s = Report("t").section("s").table(df)
+    head, rows = _cells(s.blocks[-1])
+    assert [h[1] for h in head] == ["channel", "impressions", "ctr", "cost", "true iroas", "share error"]
+    assert rows == [
+        [("txt", "search"), ("num", "228,945"), ("num", "5.86%"), ("num", "107,320.00"), ("num", "3.4"),
+         ("num", "11.5%")],
+        [("txt", "video"), ("num", "100,782"), ("num", "0.21%"), ("num", "24,187.68"), ("num", "20.1"),
+         ("num", "32.5%")],
+        [("txt", "email"), ("num", "79,569"), ("num", "2.01%"), ("num", "795.69"), ("num", "183.6"), ("num", "")]]
+
+
+def test_report_table_header_cells_line_up_with_body_cells():
+    """A column-axis name (as pivot tables have) and a named index used to shift the header by one cell."""
+    wide = pd.DataFrame({"aware": [3430, 2698], "act": [281, 367]}, index=pd.Index(["Acme", "Bolt"], name="brand"))
+    wide.columns.name = "stage"
+    s = Report("t").section("s").table(wide)
+    head, rows = _cells(s.blocks[-1])
+    assert [h[1] for h in head] == ["brand", "aware", "act"]
+    for row in rows:
+        assert len(row) == len(head)
+        assert [c[0] for c in row] == [h[0] for h in head] == ["txt", "num", "num"]
+    assert rows[0] == [("txt", "Acme"), ("num", "3,430"), ("num", "281")]
+    # an unnamed index (e.g. after sorting) is not shown
+    s.table(pd.DataFrame({"a": [1, 2]}, index=[7, 3]))
+    head, rows = _cells(s.blocks[-1])
+    assert [h[1] for h in head] == ["a"] and rows == [[("num", "1")], [("num", "2")]]
+
+
+def test_report_table_formats_and_labels_can_be_given():
+    df = pd.DataFrame({"rate": [0.25, 0.04], "x": [1.23456, -0.0001], "d": pd.to_datetime(["2025-01-01",
+                                                                                          "2025-02-03"])})
+    s = Report("t").section("s").table(df, formats={"rate": "ratio", "x": "{:.2f}"}, labels={"x": "X (units)"})
+    head, rows = _cells(s.blocks[-1])
+    assert [h[1] for h in head] == ["rate", "X (units)", "d"]
+    assert rows == [[("num", "0.250"), ("num", "1.23"), ("txt", "2025-01-01")],
+                    [("num", "0.040"), ("num", "-0.00"), ("txt", "2025-02-03")]]
+    from marketing360.report.builder import format_column
+
+    assert format_column(pd.Series([-0.4, 2.5, 1234567.0]), "count") == ["0", "2", "1,234,567"]
+    assert format_column(pd.Series([-0.001]), "money") == ["0.00"]
+    with pytest.raises(m3.ParameterError, match="lacks"):
+        s.table(df, formats={"missing": "count"})
+    with pytest.raises(m3.ParameterError, match="column format"):
+        s.table(df, formats={"rate": "percentage"})
+
+
+def test_report_embeds_and_closes_its_figures():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    s = Report("t").section("s").figure(fig, alt="a line")
+    assert "data:image/png;base64," in s.blocks[-1] and "alt='a line'" in s.blocks[-1]
+    assert fig.number not in plt.get_fignums()

@@ -62,7 +62,7 @@ figure{margin:.6rem 0 1.2rem} figure img{max-width:100%;display:block}
 .tbl{overflow-x:auto;margin:.3rem 0 1.2rem}
 table.m360{border-collapse:collapse;font-size:.88rem}
 table.m360 th,table.m360 td{border:1px solid #dfe5ec;padding:.25rem .6rem;vertical-align:top;white-space:nowrap}
-table.m360 thead th{background:#f3f6f9;font-weight:600;vertical-align:bottom}
+table.m360 thead th{background:#f3f6f9;font-weight:600;vertical-align:bottom;white-space:normal;min-width:3.2em}
 table.m360 .num{text-align:right;font-variant-numeric:tabular-nums}
 table.m360 .txt{text-align:left}
 table.m360 tbody tr:nth-child(even){background:#fafbfc}
