@@ -123,7 +123,8 @@ def as_table(data: Any, table: TableName = "events", *, need: Sequence[str] = ()
         from .engine import default_engine
 
         frame = _frame(data)
-        _need(list(frame.columns), need, table, label)
+        _need([str(c) for c in (frame.column_names if isinstance(frame, pa.Table) else frame.columns)], need,
+              table, label)
         valid = validate(frame, table)
         t = default_engine().table(valid)
         counts = {"_rows": len(valid), **{c.name: int(valid[c.name].notna().sum())
@@ -243,11 +244,16 @@ def _spark_engine(sdf: Any) -> Any:
     return _SPARK_ENGINES[id(session)]
 
 
+def _all_null_type(dtype: Any) -> bool:
+    """A column type that holds only nulls (Arrow's ``null``, DuckDB's ``NULL`` from an all-null parquet column)."""
+    return dtype.is_null() or (dtype.is_unknown() and "NULL" in str(dtype).upper())
+
+
 def _type_ok(col: Column, dtype: Any) -> bool:
-    if dtype.is_null():
+    if _all_null_type(dtype):
         return True
     if col.kind == "id":
-        return dtype.is_integer() or dtype.is_string()
+        return dtype.is_integer() or dtype.is_string() or dtype.is_floating()  # floats: whole numbers only
     if col.kind in ("string", "event_type"):
         return dtype.is_string() or (col.kind == "string" and dtype.is_integer())
     if col.kind in ("timestamp", "date"):
@@ -284,22 +290,26 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[Table, dict[str,
             fixes[col.name] = t[col.name].cast("timestamp")
         elif col.kind == "string" and dtype.is_integer():
             fixes[col.name] = t[col.name].cast("string")
-        elif dtype.is_null():
+        elif col.kind == "id" and dtype.is_floating():
+            fixes[col.name] = t[col.name].cast("int64")
+        elif _all_null_type(dtype):
             fixes[col.name] = _null_of(col)
     aggs: dict[str, Any] = {"_rows": t.count()}
-    present = [c for c in schema.columns if c.name in types and not types[c.name].is_null()]
+    present = [c for c in schema.columns if c.name in types and not _all_null_type(types[c.name])]
     for col in present:
         x = t[col.name]
         if not col.nullable:
             aggs[f"null_{col.name}"] = x.isnull().sum()
         if col.nonnegative:
             aggs[f"neg_{col.name}"] = (x < 0).sum()
+        if col.kind == "id" and types[col.name].is_floating():
+            aggs[f"frac_{col.name}"] = (x.notnull() & (x != x.floor())).sum()
         if col.kind == "event_type":
             aggs["unknown_event_type"] = (x.notnull() & ~x.isin(list(EVENT_TYPES))).sum()
         if col.kind == "string" and col.nullable and types[col.name].is_string():
-            aggs[f"blank_{col.name}"] = (x == "").sum()
+            aggs[f"blank_{col.name}"] = (x.strip() == "").sum()
         if col.nullable:
-            aggs[f"nonnull_{col.name}"] = (x.notnull() & (x != "") if types[col.name].is_string()
+            aggs[f"nonnull_{col.name}"] = (x.notnull() & (x.strip() != "") if types[col.name].is_string()
                                            else x.notnull()).sum()
     row = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
     if not row["_rows"]:
@@ -309,12 +319,16 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[Table, dict[str,
         if n:
             raise SchemaError(f"{label}{table}.{col.name}: {n} missing value(s); the column may not be null",
                               table=table, column=col.name)
+        n = row.get(f"frac_{col.name}") or 0
+        if n:
+            raise SchemaError(f"{label}{table}.{col.name}: expected integer or string ids; found {n} non-integral "
+                              "number(s)", table=table, column=col.name)
         n = row.get(f"neg_{col.name}") or 0
         if n:
             raise SchemaError(f"{label}{table}.{col.name}: {n} negative value(s); {col.name} must be >= 0",
                               table=table, column=col.name)
         if row.get(f"blank_{col.name}"):
-            fixes[col.name] = ibis.ifelse(t[col.name] == "", ibis.null("string"), t[col.name])
+            fixes[col.name] = ibis.ifelse(t[col.name].strip() == "", ibis.null("string"), t[col.name])
     if row.get("unknown_event_type"):
         fixes["event_type"] = _canonical_event_types(t, table, label)
     counts = {"_rows": int(row["_rows"]), **{c.name: int(row.get(f"nonnull_{c.name}") or 0)

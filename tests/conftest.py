@@ -7,12 +7,17 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
+from pathlib import Path
 
 import pytest
 
 import marketing360 as m3
 from marketing360.engine.spark import java_available
 from marketing360.testing import skip_or_fail
+
+# plain-Python references of the definitions, shared by the test folders
+sys.path.insert(0, str(Path(__file__).parent / "references"))
 
 
 @pytest.fixture(scope="session")

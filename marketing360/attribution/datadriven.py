@@ -261,6 +261,10 @@ class CausalAttribution(Estimator):
         if not (isinstance(self.max_channels, int) and 1 <= self.max_channels <= 20):
             raise ParameterError(f"max_channels must be an integer from 1 to 20; found {self.max_channels!r}")
         m = _matrix(journeys)
+        if not m.channels:
+            raise ParameterError("causal attribution: the journeys have no touchpoints; nothing to attribute")
+        if m.conversions.sum() <= 0 or m.nulls.sum() <= 0:
+            raise ParameterError("causal attribution needs converting and non-converting journeys")
         groups = _groups(m)
         if groups.loc[groups.index == 0, "n"].sum() <= 0:
             raise ParameterError("causal attribution needs journeys without ads (the no-ad baseline): build "

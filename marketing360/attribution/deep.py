@@ -144,6 +144,8 @@ class DeepMTA(Estimator):
             _journeys(journeys), max_len=self.max_len)
         if seq.tokens.shape[1] != self.max_len:
             raise ParameterError(f"the sequences keep {seq.tokens.shape[1]} touches but max_len={self.max_len}")
+        if not seq.channels:
+            raise ParameterError("DeepMTA: the journeys have no touchpoints; nothing to attribute")
         if seq.conversions.sum() <= 0 or seq.nulls.sum() <= 0:
             raise ParameterError("training needs converting and non-converting journeys")
         user, spec = _user_matrix(user_features, seq.users, None)

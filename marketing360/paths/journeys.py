@@ -118,6 +118,7 @@ class Journeys(Result):
         self.windows = windows
         self.has_campaigns = has_campaigns
         self._extra_notes = list(notes)
+        self._paths: PathTable | None = None
 
     def _tidy(self, df: pd.DataFrame) -> pd.DataFrame:
         return df.sort_values(list(JOURNEY_KEY), kind="mergesort").reset_index(drop=True)
@@ -128,6 +129,8 @@ class Journeys(Result):
         Each analysis re-reads the events otherwise: cache before running several methods.
         """
         out = self._replace(self.expr.cache(), self.touches.cache())
+        if self.source == "paths" and self._paths is not None and self._paths.expr is not None:
+            out._paths = PathTable(self._paths.expr.cache())
         return out
 
     def _replace(self, table: Table, touches: Table) -> "Journeys":
@@ -140,8 +143,15 @@ class Journeys(Result):
         """The journeys with at least one touch as a ChannelAttribution path table.
 
         ``path`` (channels in time order joined by ``" > "``), ``conversions``,
-        ``value``, ``nulls``; one row per distinct path, ordered by path.
+        ``value``, ``nulls``; one row per distinct path, ordered by path. The
+        same result object is returned each time, so the path models (Markov,
+        Shapley) of one set of journeys compute it once.
         """
+        if self._paths is None:
+            self._paths = self._path_table()
+        return self._paths
+
+    def _path_table(self) -> PathTable:
         t = self.touches
         # order the channels by a zero-padded touch number, then strip it (no lambdas: DuckDB 2 and
         # Spark disagree on their syntax)

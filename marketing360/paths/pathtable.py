@@ -23,7 +23,7 @@ from ibis.expr.types import Table
 from ..errors import ParameterError, SchemaError
 from ..inputs import as_table, open_table
 from ..schema import PATH_SEP
-from .journeys import JOURNEY_KEY, Journeys
+from .journeys import JOURNEY_KEY, Journeys, PathTable
 
 __all__ = ["from_paths"]
 
@@ -71,8 +71,9 @@ def from_paths(paths: Any, *, path_sep: str = ">") -> Journeys:
     _check_paths(t, norm, sep)
     t = t.mutate(path=norm).group_by("path").agg(
         conversions=t.conversions.cast("float64").sum(),
-        nulls=t.nulls.cast("float64").fill_null(0.0).sum(),
-        value=t.value.cast("float64").fill_null(0.0).sum())
+        value=t.value.cast("float64").fill_null(0.0).sum(),
+        nulls=t.nulls.cast("float64").fill_null(0.0).sum())
+    table_of_paths = t.order_by("path")
     t = t.select(
         user_id=(ibis.row_number().over(order_by=t.path) + 1).cast("int64"),  # a short key: the path's rank
         brand=ibis.null("string"),
@@ -90,7 +91,9 @@ def from_paths(paths: Any, *, path_sep: str = ">") -> Journeys:
         channel=u._ch, campaign=ibis.null("string"), event_type=ibis.null("string"),
         cost=ibis.null("float64"), hours=ibis.null("float64"),
         conversions=u.conversions, nulls=u.nulls, value=u.value)
-    return Journeys(table, touches, key="channel", by=None, source="paths")
+    out = Journeys(table, touches, key="channel", by=None, source="paths")
+    out._paths = PathTable(table_of_paths)  # the path models read this, not the unnested touches
+    return out
 
 
 def _check_paths(t: Table, norm: Any, sep: str) -> None:

@@ -11,9 +11,8 @@ from marketing360.paths import from_paths, journeys
 from marketing360.datasets import read_channelattribution_paths
 from marketing360.errors import ParameterError
 from marketing360.testing import assert_frame_matches
-from reference_mta import (brute_force_shapley, permutation_shapley, reference_journeys, reference_markov,
+from reference_mta import (random_events, brute_force_shapley, permutation_shapley, reference_journeys, reference_markov,
                            reference_paths, reference_rules, rule_weights)
-from test_journeys import random_events
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,8 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
+import marketing360 as m3
+
 
 def reference_journeys(events: pd.DataFrame, *, lookback_days: float = 30, conversion: str = "purchase",
                        touch_types=("impression", "click"), by: str | None = "brand",
@@ -221,3 +223,22 @@ def reference_calendar_journeys(events: pd.DataFrame, *, window_days: float = 10
                         "touches": sorted([(t.ts, t.channel, t.campaign) for t in touches.itertuples()],
                                           key=lambda x: (x[0], x[1], str(x[2])))})
     return out
+
+
+def random_events(seed: int, n_users: int = 60, days: int = 25) -> pd.DataFrame:
+    """Events with ties, several brands, missing channels and brands, purchases with and without value."""
+    rng = np.random.default_rng(seed)
+    n = n_users * 12
+    types = rng.choice(["impression", "click", "browse", "purchase", "cart"], n, p=[.5, .15, .15, .12, .08])
+    df = pd.DataFrame({
+        "user_id": rng.integers(0, n_users, n),
+        # hourly stamps over few days: many ties, also between a touch and a purchase
+        "ts": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, days * 24, n), unit="h"),
+        "brand": rng.choice(["A", "B", None], n, p=[.55, .4, .05]),
+        "event_type": types,
+        "channel": rng.choice(["search", "display", "video", "direct", None], n, p=[.3, .3, .2, .15, .05]),
+        "campaign": rng.choice(["c1", "c2", "c3"], n),
+        "value": np.where(types == "purchase", rng.choice([10.0, 25.0, np.nan], n), np.nan),
+        "cost": np.where(np.isin(types, ["impression", "click"]), 0.5, np.nan),
+    })
+    return m3.validate(df, "events")

@@ -11,26 +11,7 @@ from marketing360.paths import from_paths, journeys
 from marketing360.datasets import read_channelattribution_paths
 from marketing360.errors import ParameterError, SchemaError
 from marketing360.testing import assert_frame_matches
-from reference_mta import reference_calendar_journeys, reference_journeys, reference_paths
-
-
-def random_events(seed: int, n_users: int = 60, days: int = 25) -> pd.DataFrame:
-    """Events with ties, several brands, missing channels and brands, purchases with and without value."""
-    rng = np.random.default_rng(seed)
-    n = n_users * 12
-    types = rng.choice(["impression", "click", "browse", "purchase", "cart"], n, p=[.5, .15, .15, .12, .08])
-    df = pd.DataFrame({
-        "user_id": rng.integers(0, n_users, n),
-        # hourly stamps over few days: many ties, also between a touch and a purchase
-        "ts": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, days * 24, n), unit="h"),
-        "brand": rng.choice(["A", "B", None], n, p=[.55, .4, .05]),
-        "event_type": types,
-        "channel": rng.choice(["search", "display", "video", "direct", None], n, p=[.3, .3, .2, .15, .05]),
-        "campaign": rng.choice(["c1", "c2", "c3"], n),
-        "value": np.where(types == "purchase", rng.choice([10.0, 25.0, np.nan], n), np.nan),
-        "cost": np.where(np.isin(types, ["impression", "click"]), 0.5, np.nan),
-    })
-    return m3.validate(df, "events")
+from reference_mta import random_events, reference_calendar_journeys, reference_journeys, reference_paths
 
 
 @pytest.fixture(scope="module")
