@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         checks = payload.get("parity") or payload.get("checks")
         if checks["ok"]:
-            print(f"checks: OK ({mod.OK_TEXT})")
+            print(f"checks: OK ({checks.get('ok_text', mod.OK_TEXT)})")
         else:
             print("CHECKS FAILED:")
             for prob in checks["problems"][:50]:
