@@ -198,7 +198,7 @@ def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: flo
     first = start.idxmax() if start.notna().any() and start.max() > 0 else None
     ring = circle_order(m, channels, first=first)
     theta = {c: np.pi / 2 - 2 * np.pi * i / n for i, c in enumerate(ring)}
-    pos = {c: np.array([np.cos(a), np.sin(a)]) for c, a in theta.items()}
+    pos = {c: np.array([np.cos(a), np.sin(a)]) for c, a in theta.items()} if n > 1 else {channels[0]: np.zeros(2)}
     chord = 2 * np.sin(np.pi / n) if n > 1 else 2.0
     r_max = min(0.2, 0.4 * chord)
     s_top = float(start.max()) if start.notna().any() and start.max() > 0 else 0.0
@@ -209,10 +209,11 @@ def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: flo
         return r_max * max(_FLOOR, float(np.sqrt(p / s_top)))
 
     rad = {c: radius(start[c]) for c in channels}
-    font = 10.5 if n <= 8 else (10.0 if n <= 14 else 9.0)
     # the frame: the circle and its labels fill the height; the corners hold the keys
     box = ax.get_position()
     w_in, h_in = box.width * fig.get_figwidth(), box.height * fig.get_figheight()
+    # type sizes for a 7-inch-high drawing, smaller on smaller axes (never below 60%)
+    font = (10.5 if n <= 8 else (10.0 if n <= 14 else 9.0)) * float(np.clip(min(h_in / 6.8, w_in / 9.5), 0.6, 1.0))
     half_h = 1.0 + r_max + 0.5
     half_w = max(half_h * w_in / h_in, half_h + 0.9)
     ax.set_xlim(-half_w, half_w)
@@ -261,7 +262,7 @@ def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: flo
         ax.add_patch(Circle((x, y), r, facecolor=ncmap(0.08 + 0.92 * norm(conv[c])), edgecolor="#333333",
                             lw=1.0, zorder=4))
         a = theta[c]
-        lx, ly = (1 + r + 0.05) * np.cos(a), (1 + r + 0.05) * np.sin(a)
+        lx, ly = (np.linalg.norm(pos[c]) + r + 0.05) * np.cos(a), (np.linalg.norm(pos[c]) + r + 0.05) * np.sin(a)
         ha = "left" if np.cos(a) > 0.3 else ("right" if np.cos(a) < -0.3 else "center")
         facts = ([] if np.isnan(start[c]) else [f"start {start[c]:.0%}"]) + [f"conv {conv[c]:.1%}"]
         if repeat[c] >= 0.005:
@@ -290,8 +291,10 @@ def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: flo
     if shown:
         rule = (f"Arrows: the {shown} likeliest of the {cand} moves between channels "
                 f"(at most {edges.attrs['max_edges']} arrows, each with p ≥ {min_prob:.0%})")
-    else:
+    elif cand:
         rule = f"No arrows: none of the {cand} moves between channels has p ≥ {min_prob:.0%}"
+    else:
+        rule = "No arrows: the chain has no move between two channels"
     if repeat.max() >= 0.005:
         rule += "; repeats of a channel: 'repeat' in its label"
     head = title + (f" (order {order}, drawn by the last channel of each history)" if order > 1 else "")
