@@ -10,15 +10,15 @@ learned parameters (:func:`rule_based`, :func:`markov`, :func:`shapley`,
 
 from .datadriven import BASELINE, BaggedLogisticAttribution, CausalAttribution, probabilistic
 from .deep import DeepMTA
-from .evaluate import score
+from .evaluate import Score, score
 from .markov import MarkovAttribution, markov, transitions
-from .money import channel_costs, returns
+from .money import ChannelCosts, Returns, channel_costs, returns
 from .result import Attribution, Bootstrap, compare
 from .rules import RULES, rule_based, touch_credit
 from .shapley import MAX_CHANNELS, ShapleyAttribution, channel_sets, shapley
 
 __all__ = [
-    "Attribution", "Bootstrap", "compare", "score", "returns", "channel_costs",
+    "Attribution", "Bootstrap", "compare", "score", "Score", "returns", "Returns", "channel_costs", "ChannelCosts",
     "rule_based", "touch_credit", "RULES",
     "markov", "transitions", "MarkovAttribution",
     "shapley", "channel_sets", "ShapleyAttribution", "MAX_CHANNELS",

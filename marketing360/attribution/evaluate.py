@@ -7,26 +7,51 @@ Examples
 >>> a = Attribution(pd.DataFrame({"method": "last_touch", "channel": ["a", "b"],
 ...                               "conversions": [30.0, 10.0], "value": [0.0, 0.0]}))
 >>> truth = pd.Series({"a": 10.0, "b": 10.0})
->>> score(a, truth)[["abs_error", "relative_error", "share_error"]]
-            abs_error  relative_error  share_error
-method
-last_touch       20.0             1.0         0.25
+>>> score(a, truth).table()[["method", "abs_error", "relative_error", "share_error"]]
+       method  abs_error  relative_error  share_error
+0  last_touch       20.0             1.0         0.25
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..results import Result
 from .result import Attribution, truth_series
 
-__all__ = ["score"]
+__all__ = ["score", "Score"]
 
 
-def score(result: Attribution, truth: Any, *, what: str = "conversions") -> pd.DataFrame:
+class Score(Result):
+    """Each method's error against a truth: ``method, credited, truth, abs_error, relative_error,
+    share_error, rank_correlation``, best split (lowest ``share_error``) first.
+
+    Attributes
+    ----------
+    what : {"conversions", "value"}
+    """
+
+    title: ClassVar[str] = "attribution against the truth"
+
+    def __init__(self, frame: pd.DataFrame, *, what: str) -> None:
+        super().__init__(frame)
+        self.what = what
+
+    def _notes(self) -> list[str]:
+        return [f"credited {self.what} per channel against the true amount; best split first"]
+
+    def plot(self, *, ax: Any = None, **kwargs: Any) -> Any:
+        """Share error per method (lower is better); returns the figure."""
+        from ..viz.attribution import plot_score
+
+        return plot_score(self.table(), ax=ax, **kwargs)
+
+
+def score(result: Attribution, truth: Any, *, what: Literal["conversions", "value"] = "conversions") -> Score:
     """Errors of each method's credits against the true amount per channel.
 
     Parameters
@@ -41,7 +66,7 @@ def score(result: Attribution, truth: Any, *, what: str = "conversions") -> pd.D
 
     Returns
     -------
-    pandas.DataFrame
+    Score
         Per method, sorted best first by ``share_error``: ``credited`` and
         ``truth`` totals over the truth's channels, ``abs_error`` (sum of
         absolute differences per channel), ``relative_error`` (``abs_error``
@@ -69,4 +94,4 @@ def score(result: Attribution, truth: Any, *, what: str = "conversions") -> pd.D
             # Spearman; undefined (NaN) when either side gives every channel the same amount
             "rank_correlation": float(c.rank().corr(t.rank())) if c.nunique() > 1 and t.nunique() > 1 else np.nan,
         })
-    return pd.DataFrame(rows).set_index("method").sort_values("share_error", kind="mergesort")
+    return Score(pd.DataFrame(rows).sort_values("share_error", kind="mergesort"), what=what)

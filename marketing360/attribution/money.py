@@ -6,7 +6,7 @@ Examples
 >>> from marketing360.attribution import Attribution, returns
 >>> a = Attribution(pd.DataFrame({"method": "causal_shapley", "channel": ["search", "video"],
 ...                               "conversions": [20.0, 5.0], "value": [1000.0, 400.0]}))
->>> returns(a, pd.Series({"search": 500.0, "video": 800.0}))[["channel", "roas", "cost_per_conversion"]]
+>>> returns(a, pd.Series({"search": 500.0, "video": 800.0})).table()[["channel", "roas", "cost_per_conversion"]]
   channel  roas  cost_per_conversion
 0  search   2.0                 25.0
 1   video   0.5                160.0
@@ -14,7 +14,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,25 +22,44 @@ import pandas as pd
 from ..engine import fetch
 from ..errors import ParameterError
 from ..inputs import as_table
+from ..results import Result
 from ..schema import AD_EVENT_TYPES
 from ..types import CreditKey
 from .result import Attribution
 
-__all__ = ["returns", "channel_costs"]
+__all__ = ["returns", "channel_costs", "Returns", "ChannelCosts"]
 
 
-def channel_costs(events: Any, *, key: str = "channel", touch_types: tuple[str, ...] = ("impression", "click")
-                  ) -> pd.Series:
+class ChannelCosts(Result):
+    """Media cost per channel (or campaign): ``channel, cost``."""
+
+    title: ClassVar[str] = "media cost"
+    keys = ("channel",)
+
+    def series(self) -> pd.Series:
+        """Cost indexed by channel."""
+        return self.table().set_index("channel").cost
+
+
+class Returns(Result):
+    """Per method and channel: ``conversions, value, cost, roas, cost_per_conversion``."""
+
+    title: ClassVar[str] = "returns on media cost"
+    keys = ("method", "channel")
+
+
+def channel_costs(events: Any, *, key: CreditKey = "channel", touch_types: Sequence[str] = AD_EVENT_TYPES
+                  ) -> ChannelCosts:
     """Media cost per channel (or campaign) summed over the touch events, on the events' engine."""
-    for c in (key, "cost", "event_type"):
-        if c not in events.columns:
-            raise SchemaError(f"channel_costs: the events table lacks column {c!r}", table="events", column=c)
+    if key not in ("channel", "campaign"):
+        raise ParameterError(f"key must be 'channel' or 'campaign'; found {key!r}")
+    events = as_table(events, "events", need=[key, "cost"], what="channel_costs")
     ev = events.filter(events.event_type.isin(list(touch_types)) & events[key].notnull())
-    df = ev.group_by(ev[key].cast("string").name("channel")).agg(cost=ev.cost.sum()).to_pyarrow().to_pandas()
-    return df.set_index("channel").cost.fillna(0.0).sort_index()
+    df = fetch(ev.group_by(ev[key].cast("string").name("channel")).agg(cost=ev.cost.sum()))
+    return ChannelCosts(df.assign(cost=df.cost.fillna(0.0)))
 
 
-def returns(result: Attribution, costs: pd.Series | pd.DataFrame) -> pd.DataFrame:
+def returns(result: Attribution, costs: ChannelCosts | pd.Series | pd.DataFrame) -> Returns:
     """Per method and channel: credited conversions and value, cost, ROAS and cost per conversion.
 
     Parameters
@@ -50,19 +69,21 @@ def returns(result: Attribution, costs: pd.Series | pd.DataFrame) -> pd.DataFram
         ``deep_*``) the credited conversions are incremental ones, so
         ``cost_per_conversion`` is the cost per incremental conversion and
         ``roas`` the incremental ROAS.
-    costs : pandas.Series or DataFrame
-        Cost per channel (index = channel), e.g. :func:`channel_costs`, or a
-        frame with ``channel`` and ``cost`` (or ``spend``) columns.
+    costs : ChannelCosts, pandas.Series or DataFrame
+        Cost per channel: :func:`channel_costs`, a Series indexed by channel,
+        or a frame with ``channel`` and ``cost`` (or ``spend``) columns.
 
     Returns
     -------
-    pandas.DataFrame
+    Returns
         ``method, channel, conversions, value, cost, roas, cost_per_conversion``;
         ratios are NaN where the denominator is 0. Channels without a cost
         entry raise.
     """
     if not isinstance(result, Attribution):
         raise ParameterError(f"result must be an Attribution; found {type(result).__name__}")
+    if isinstance(costs, ChannelCosts):
+        costs = costs.series()
     if isinstance(costs, pd.DataFrame):
         col = "cost" if "cost" in costs.columns else "spend" if "spend" in costs.columns else None
         if "channel" not in costs.columns or col is None:
@@ -82,4 +103,4 @@ def returns(result: Attribution, costs: pd.Series | pd.DataFrame) -> pd.DataFram
     with np.errstate(divide="ignore", invalid="ignore"):
         df["roas"] = np.where(df.cost > 0, df.value / df.cost, np.nan)
         df["cost_per_conversion"] = np.where(df.conversions > 0, df.cost / df.conversions, np.nan)
-    return df.reset_index(drop=True)
+    return Returns(df.reset_index(drop=True))

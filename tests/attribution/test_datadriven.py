@@ -123,10 +123,10 @@ def test_returns_and_channel_costs(duckdb_engine):
                        "event_type": ["impression", "click", "impression", "purchase"],
                        "channel": ["video", "search", "video", "search"], "cost": [0.5, 2.0, 0.25, None]})
     costs = channel_costs(duckdb_engine.table(ev))
-    assert costs.to_dict() == {"search": 2.0, "video": 0.75}  # the purchase's channel costs nothing
+    assert costs.series().to_dict() == {"search": 2.0, "video": 0.75}  # the purchase's channel costs nothing
     a = Attribution(pd.DataFrame({"method": "m", "channel": ["search", "video", BASELINE],
                                   "conversions": [4.0, 0.0, 1.0], "value": [10.0, 3.0, 5.0]}))
-    r = returns(a, costs).set_index("channel")
+    r = returns(a, costs).table().set_index("channel")
     assert list(r.index) == ["search", "video"]  # the baseline pseudo-channel has no cost and is left out
     assert r.loc["search", "roas"] == 5.0 and r.loc["search", "cost_per_conversion"] == 0.5
     assert r.loc["video", "roas"] == 4.0 and np.isnan(r.loc["video", "cost_per_conversion"])

@@ -241,24 +241,31 @@ def test_a_singular_chain_raises_a_clear_error():
         _solve(2, rows, cols, probs, np.zeros((2, 2)))
 
 
-def test_review_edge_cases(duckdb_engine, events, ca_paths):
-    from marketing360.attribution import Attribution, score
-
+def test_a_tiny_half_life_gives_the_latest_touch_everything_without_underflow(duckdb_engine, events):
     j = journeys(duckdb_engine.table(events), lookback_days=30)
-    # a tiny half-life: the latest touch takes everything, no 0/0
     td = rule_based(j, "time_decay", half_life_days=0.001).table()
     assert td.conversions.notna().all()
     assert td.conversions.sum() == pytest.approx(rule_based(j, "last_touch").table().conversions.sum())
-    # a single direct channel given as a string is one channel, not its letters
+
+
+def test_one_direct_channel_given_as_a_string_is_one_channel(duckdb_engine, events):
+    j = journeys(duckdb_engine.table(events), lookback_days=30)
     assert rule_based(j, "last_non_direct", direct="direct").table().set_index("channel").conversions.get(
         "direct", 0.0) < rule_based(j, "last_touch").table().set_index("channel").conversions["direct"]
+
+
+def test_campaign_credit_needs_journeys_with_campaigns(duckdb_engine, ca_paths):
     with pytest.raises(ParameterError, match="campaign"):
         rule_based(from_paths(duckdb_engine.table(ca_paths)), "linear", key="campaign")
-    # a truth given per channel and brand is summed per channel
+
+
+def test_a_truth_per_channel_and_brand_is_summed_per_channel():
+    from marketing360.attribution import Attribution, score
+
     a = Attribution(pd.DataFrame({"method": "m", "channel": ["x", "y"], "conversions": [4.0, 0.0], "value": 0.0}))
     truth = pd.DataFrame({"channel": ["x", "x", "y"], "brand": ["A", "B", "A"], "conversions": [1.0, 1.0, 2.0],
                           "revenue": 0.0})
-    s = score(a, truth).iloc[0]
+    s = score(a, truth).table().iloc[0]
     assert s.credited == 4.0 and s.truth == 4.0 and s.abs_error == 4.0
 
 

@@ -122,8 +122,7 @@ def test_calendar_journeys_match_the_reference(engine, events):
         journeys(engine.table(events), lookback_days=40, anchor="calendar")
 
 
-def test_review_cases(engine, events):
-    """Pooled brands, an explicit end, a population that leaves consumers out."""
+def test_pooled_brands_an_explicit_end_and_a_population_that_leaves_consumers_out(engine, events):
     t = engine.table(events)
     pooled = journeys(t, lookback_days=3, by=None).table()
     ref = reference_journeys(events, lookback_days=3, by=None)
@@ -135,5 +134,5 @@ def test_review_cases(engine, events):
     assert (tab.loc[tab.nulls > 0, "end_ts"] == end).all()
     users = pd.DataFrame({"user_id": [0, 1, 999], "brand": "A"})
     j = journeys(t, population=engine.table(users))
-    assert set(engine.to_pandas(j.touches).user_id) <= {0, 1}
+    assert set(m3.engine.fetch(j.touches).user_id) <= {0, 1}
     assert set(j.table().user_id) == {0, 1, 999}
