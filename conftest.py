@@ -1,8 +1,12 @@
-"""Root pytest hooks: notebooks skip (or fail in CI) when what they need is absent.
+"""Root pytest hooks: markers that follow what a test needs, and skips when it is absent.
 
-A notebook declares what it needs in its metadata:
-``{"marketing360": {"requires": ["spark", "shared_data"]}}`` — Java for Spark, the public
-data sets in ../shared/data.
+* Every test that uses the ``spark_engine`` fixture (directly, or through the
+  ``engine`` fixture's Spark case) carries the ``spark`` marker, so
+  ``pytest -m "not spark"`` never starts a JVM.
+* A notebook declares what it needs in its metadata,
+  ``{"marketing360": {"requires": ["spark", "shared_data"]}}`` (Java for Spark, the
+  public data sets in ../shared/data): its cells get the ``spark`` / ``shared_data``
+  markers, and skip (or fail in CI) when the need is absent.
 """
 
 from __future__ import annotations
@@ -21,9 +25,19 @@ def _requires(path: Path, cache: dict[Path, list[str]]) -> list[str]:
     return cache[path]
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from marketing360.datasets.shared import shared_data_dir
     from marketing360.engine.spark import java_available
+
+    needs: dict[Path, list[str]] = {}
+    for item in items:
+        if "spark_engine" in getattr(item, "fixturenames", ()) and item.get_closest_marker("spark") is None:
+            item.add_marker(pytest.mark.spark)
+        path = Path(str(item.fspath))
+        if path.suffix == ".ipynb":
+            for need in _requires(path, needs):
+                item.add_marker(getattr(pytest.mark, need))
 
     # with M360_REQUIRE_* set (CI), nothing is skipped: a missing need fails where it is used
     missing = {}

@@ -55,3 +55,20 @@ def test_the_two_dependency_lists_agree():
 
 def test_torch_stays_on_the_cpu_wheel_range():
     assert pyproject_deps()["torch"] == {">=2.5,<2.14"}
+
+
+def test_not_spark_deselects_every_test_that_starts_spark():
+    import subprocess
+    import sys
+
+    def collected(marker: str) -> set[str]:
+        out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                              "-m", marker, "tests/engine", "tests/test_report.py"],
+                             cwd=ROOT, capture_output=True, text=True).stdout
+        return {line for line in out.splitlines() if "::" in line}
+
+    spark, other = collected("spark"), collected("not spark")
+    # these use the spark_engine fixture directly; the hook marks them
+    assert any("test_spark_dataframe_in" in t for t in spark)
+    assert any("test_demo_on_spark" in t for t in spark)
+    assert not any("spark" in t.lower() and "duckdb" not in t for t in other), sorted(other)

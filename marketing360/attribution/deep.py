@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .._optional import import_optional
+from .._progress import Progress, show
 from ..errors import ParameterError
 from ..estimators import Estimator, check_random_state
 from ..models.sequence import predict_proba, sequence_net, train_binary
@@ -89,8 +90,8 @@ class DeepMTA(Estimator):
     random_state : int or None
         Seeds initialisation, shuffling and the Shapley permutations: the same
         seed gives the same model and credits.
-    progress : bool
-        Show progress bars (tqdm) while training and attributing.
+    progress : bool or "auto"
+        Show progress bars (tqdm) while training and attributing (``"auto"``: in a notebook).
 
     Attributes
     ----------
@@ -104,7 +105,7 @@ class DeepMTA(Estimator):
     def __init__(self, *, arch: Architecture = "rnn", embed: int = 16, hidden: int = 32, epochs: int = 5,
                  batch_size: int = 512, lr: float = 5e-3, weight_decay: float = 1e-5, max_len: int = 30,
                  players: Players = "touch", exact_max: int = 10, n_permutations: int = 64,
-                 random_state: int | None = 0, progress: bool = True) -> None:
+                 random_state: int | None = 0, progress: Progress = "auto") -> None:
         self.arch = arch
         self.embed = embed
         self.hidden = hidden
@@ -161,7 +162,7 @@ class DeepMTA(Estimator):
         self.history_ = train_binary(net, self._tensors(torch, seq, context), rows, labels, weights,
                                      epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                                      weight_decay=self.weight_decay, random_state=self.random_state,
-                                     progress=self.progress, desc=f"DeepMTA ({self.arch})")
+                                     progress=show(self.progress), desc=f"DeepMTA ({self.arch})")
         self.net_, self.channels_ = net, seq.channels
         self._fitted_on = (seq, user_features)
         return self
@@ -283,7 +284,7 @@ class DeepMTA(Estimator):
             pending.append(plans)
         from tqdm.auto import tqdm
 
-        for chunk in tqdm(pending, disable=not self.progress, desc=f"Shapley credits ({len(rows):,} journeys)",
+        for chunk in tqdm(pending, disable=not show(self.progress), desc=f"Shapley credits ({len(rows):,} journeys)",
                           unit="batch"):
             tok = np.concatenate([p[2][1] for p in chunk])
             hrs = np.concatenate([p[2][2] for p in chunk])

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+from .._progress import Progress
 from ..errors import ParameterError
 from ..types import EngineName, Output
 from .base import Engine, capability, fetch
@@ -31,6 +32,7 @@ def connect(
     threads: int | None = None,
     memory_limit: str | None = None,
     quiet: bool = True,
+    progress: Progress = "auto",
 ) -> Engine:
     """Open an engine.
 
@@ -42,9 +44,10 @@ def connect(
         Connect) is wrapped as it is.
     path : str or Path, optional
         DuckDB only: a database file instead of memory.
-    master, config, quiet :
+    master, config, quiet, progress :
         Spark only: master URL and extra settings of a session started here,
-        and whether the JVM's console output goes to a log file.
+        whether the JVM's console output goes to a log file, and whether to
+        say when the JVM starts and is ready (``"auto"``: in a notebook).
     threads, memory_limit :
         DuckDB only: worker threads and memory limit (``"8GB"``).
 
@@ -66,7 +69,7 @@ def connect(
                 )
             from .spark import SparkEngine
 
-            return SparkEngine(master=master, config=config, quiet=quiet)
+            return SparkEngine(master=master, config=config, quiet=quiet, progress=progress)
         raise ParameterError(f"engine must be 'duckdb', 'spark' or a SparkSession; found {engine!r}")
     if type(engine).__module__.startswith("pyspark"):
         from .spark import SparkEngine

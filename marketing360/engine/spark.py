@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -14,6 +15,7 @@ import pyarrow as pa
 from ibis.expr.types import Table
 
 from .._optional import import_optional
+from .._progress import Progress, show
 from ..errors import EngineError
 from .base import Engine, capability
 from .impute import ImputeStrategy, check_impute_args
@@ -67,6 +69,8 @@ class SparkEngine(Engine):
     config : mapping, optional
         Extra Spark settings for a session started here; they override
         :data:`DEFAULT_CONFIG`.
+    progress : bool or "auto"
+        Say when the JVM starts and when it is ready (``"auto"``: in a notebook).
     quiet : bool
         Send the JVM's own console output (start-up banners, log4j) of a
         session started here to the file :attr:`log_path` instead of the
@@ -78,8 +82,9 @@ class SparkEngine(Engine):
     name = "spark"
 
     def __init__(self, session: Any = None, *, master: str = "local[2]",
-                 config: Mapping[str, str] | None = None, quiet: bool = True) -> None:
+                 config: Mapping[str, str] | None = None, quiet: bool = True, progress: Progress = "auto") -> None:
         import_optional("pyspark", purpose="the Spark engine")
+        say = show(progress)
         self._owns_session = session is None
         self._warehouse: str | None = None
         if session is None:
@@ -100,8 +105,13 @@ class SparkEngine(Engine):
             for k, v in settings.items():
                 builder = builder.config(k, v)
             self.log_path = Path(self._warehouse) / "spark.log"
+            started = time.perf_counter()
+            if say:
+                print(f"starting Spark ({master}); the JVM takes a few seconds ...", flush=True)
             session = _quietly(builder.getOrCreate, self.log_path) if quiet else builder.getOrCreate()
             session.sparkContext.setLogLevel("ERROR")
+            if say:
+                print(f"Spark {session.version} ready in {time.perf_counter() - started:.1f} s", flush=True)
         self.session = session
         self.backend = ibis.pyspark.connect(session)
 
