@@ -21,7 +21,7 @@ from ibis.expr.types import Table
 
 from .errors import SchemaError
 
-__all__ = ["event_counts", "daily_events", "channel_summary"]
+__all__ = ["channel_summary", "daily_events", "event_counts"]
 
 
 def _need(t: Table, cols: list[str], what: str) -> None:

@@ -23,23 +23,24 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Union
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
 
-__all__ = ["Report", "Section", "ColumnFormat", "FORMAT_KINDS", "infer_format", "format_column"]
+__all__ = ["FORMAT_KINDS", "ColumnFormat", "Report", "Section", "format_column", "infer_format"]
 
 #: the named number formats of a report column
 FormatKind = Literal["count", "percent", "money", "ratio", "text"]
 FORMAT_KINDS: tuple[str, ...] = ("count", "percent", "money", "ratio", "text")
 #: a column's format: a kind, a ``str.format`` pattern such as ``"{:,.3f}"``, or a callable value -> text
-ColumnFormat = Union[FormatKind, str, Callable[[Any], str]]
+ColumnFormat = FormatKind | str | Callable[[Any], str]
 
 # words of a column name that say what its numbers are (checked in this order: shares first,
 # so ``share_error`` is a share and ``shapley_conversions`` a count)
@@ -174,7 +175,7 @@ def format_column(values: pd.Series, fmt: ColumnFormat) -> list[str]:
                                  f"such as '{{:,.3f}}' or a callable; found {fmt!r}")
         if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
             return format_column(s, "text")
-    x = s.to_numpy(dtype=float, na_value=np.nan) if pd.api.types.is_numeric_dtype(s) else None
+    x = s.to_numpy(dtype=float, na_value=np.nan)  # numeric here: text columns returned above
     if fmt == "count":
         d = 0
     elif fmt == "money":
@@ -236,14 +237,14 @@ class Section:
         """The section's id in the page (its title, lower case, other characters as ``-``)."""
         return "".join(ch if ch.isalnum() else "-" for ch in self.title.lower()).strip("-")
 
-    def text(self, text: str) -> "Section":
+    def text(self, text: str) -> Section:
         """Add a paragraph (escaped)."""
         self.blocks.append(f"<p class='note'>{html.escape(text)}</p>")
         return self
 
     def table(self, df: pd.DataFrame, *, caption: str | None = None,
               formats: Mapping[str, ColumnFormat] | None = None, labels: Mapping[str, str] | None = None,
-              max_rows: int = 50) -> "Section":
+              max_rows: int = 50) -> Section:
         """Add a table with one number format per column.
 
         Parameters
@@ -277,7 +278,7 @@ class Section:
         self.blocks.append(body + more)
         return self
 
-    def figure(self, fig: Any, *, alt: str = "figure") -> "Section":
+    def figure(self, fig: Any, *, alt: str = "figure") -> Section:
         """Embed a matplotlib figure as a PNG; the figure is closed once embedded."""
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -313,13 +314,14 @@ class Report:
 
     def to_html(self) -> str:
         """The whole report as one HTML page."""
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         nav = " ".join(f"<a href='#{s.anchor}'>{html.escape(s.title)}</a>" for s in self.sections)
-        parts = [f"<!doctype html><html><head><meta charset='utf-8'>"
-                 f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-                 f"<title>{html.escape(self.title)}</title>"
-                 f"<style>{_CSS}</style></head><body><h1>{html.escape(self.title)}</h1>"
-                 f"<p class='meta'>{html.escape(self.subtitle)} &middot; generated {stamp}</p><nav>{nav}</nav>"]
+        head = (f"<!doctype html><html><head><meta charset='utf-8'>"
+                f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+                f"<title>{html.escape(self.title)}</title>"
+                f"<style>{_CSS}</style></head><body><h1>{html.escape(self.title)}</h1>"
+                f"<p class='meta'>{html.escape(self.subtitle)} &middot; generated {stamp}</p><nav>{nav}</nav>")
+        parts = [head]
         for s in self.sections:
             parts.append(f"<h2 id='{s.anchor}'>{html.escape(s.title)}</h2>")
             parts.extend(s.blocks)

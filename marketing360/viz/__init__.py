@@ -12,6 +12,6 @@ from .colors import METHOD_COLORS, STAGE_COLORS, method_color, method_colors, se
 from .overview import plot_daily_events, plot_spend_outcomes, plot_truth
 from .transition_graph import graph_edges
 
-__all__ = ["plot_daily_events", "plot_spend_outcomes", "plot_truth", "plot_volumes", "plot_flows",
-           "plot_penetration", "plot_attribution", "plot_transition_graph", "graph_edges", "METHOD_COLORS",
-           "STAGE_COLORS", "method_color", "method_colors", "set_method_color", "stage_color"]
+__all__ = ["METHOD_COLORS", "STAGE_COLORS", "graph_edges", "method_color", "method_colors", "plot_attribution",
+           "plot_daily_events", "plot_flows", "plot_penetration", "plot_spend_outcomes", "plot_transition_graph",
+           "plot_truth", "plot_volumes", "set_method_color", "stage_color"]

@@ -23,7 +23,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure as _MplFigure
 
-__all__ = ["Figure", "new_axes", "root_figure", "thousands", "date_axis"]
+__all__ = ["Figure", "date_axis", "new_axes", "root_figure", "thousands"]
 
 _INLINE = "module://matplotlib_inline.backend_inline"
 
@@ -50,7 +50,7 @@ class Figure(_MplFigure):
             plt.close(self)  # already shown: the inline backend would close it after this cell anyway
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
+        state: dict[str, Any] = dict(super().__getstate__())  # type: ignore[call-overload]
         state.pop("_m360_displaying", None)
         return state
 
@@ -68,7 +68,7 @@ def _inline_closes() -> bool:
         from matplotlib_inline.config import InlineBackend
 
         return bool(InlineBackend.instance().close_figures)
-    except Exception:  # pragma: no cover - an inline backend without its configuration
+    except (ImportError, AttributeError):  # pragma: no cover - an inline backend without its configuration
         return False
 
 
@@ -98,9 +98,12 @@ def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[_MplFigure,
 def root_figure(ax: Axes) -> _MplFigure:
     """The top-level Figure holding ``ax`` (not a SubFigure)."""
     try:
-        return ax.get_figure(root=True)
+        fig = ax.get_figure(root=True)
     except TypeError:  # matplotlib < 3.10: a (sub)figure's ``figure`` is the top-level one
-        return ax.figure.figure
+        fig = ax.figure.figure
+    if not isinstance(fig, _MplFigure):
+        raise TypeError("the axes belong to no figure")
+    return fig
 
 
 def thousands(axis: Any) -> None:

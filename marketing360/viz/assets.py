@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["plot_volumes", "plot_flows", "plot_penetration", "STAGE_COLORS", "volume_unit"]
+__all__ = ["STAGE_COLORS", "plot_flows", "plot_penetration", "plot_volumes", "volume_unit"]
 
 _ORDER = list(STAGE_COLORS)
 

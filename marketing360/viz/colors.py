@@ -27,9 +27,9 @@ True
 from __future__ import annotations
 
 import zlib
-from typing import Iterable
+from collections.abc import Iterable
 
-__all__ = ["METHOD_COLORS", "TRUTH_COLOR", "STAGE_COLORS", "method_color", "method_colors", "set_method_color",
+__all__ = ["METHOD_COLORS", "STAGE_COLORS", "TRUTH_COLOR", "method_color", "method_colors", "set_method_color",
            "stage_color", "stage_colors"]
 
 #: fixed colours of the package's attribution methods

@@ -28,9 +28,10 @@ from ._base import new_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap
     from matplotlib.figure import Figure
 
-__all__ = ["plot_transition_graph", "graph_edges", "circle_order"]
+__all__ = ["circle_order", "graph_edges", "plot_transition_graph"]
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 _SPECIAL = {START, CONVERSION, NULL}
@@ -173,7 +174,6 @@ def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: flo
     graph_edges : the arrows drawn, as a table.
     """
     import matplotlib as mpl
-    import matplotlib as mpl
     from matplotlib.patches import Circle, FancyArrowPatch
     from matplotlib.path import Path
 
@@ -250,7 +250,7 @@ def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: flo
     for pts, text, color in labels:  # likeliest first: they get the middle of their arrow
         x, y = placer.place(pts, text, font - 1.5)
         ax.text(x, y, text, fontsize=font - 1.5, ha="center", va="center", color="#08306b", zorder=3,
-                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec=color, lw=0.6, alpha=0.95))
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": color, "lw": 0.6, "alpha": 0.95})
 
     # --- nodes, and their names and facts outside the circle
     ncmap = mpl.colormaps[_NODE_CMAP]
@@ -279,7 +279,7 @@ def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: flo
                         color="#1d2733" if is_name else "#4d5b69", zorder=5, annotation_clip=False)
 
     _keys(ax, half_w, half_h, unit, r_max, s_top, edges, edge_style, font)
-    cax = ax.inset_axes([0.76, 0.05, 0.2, 0.022])
+    cax = ax.inset_axes((0.76, 0.05, 0.2, 0.022))
     cb = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=_truncated(ncmap)), cax=cax, orientation="horizontal")
     cb.set_ticks(_ticks(c_top))
     cb.ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(_percent_tick))
@@ -317,7 +317,7 @@ class _Placer:
         n = len(pts)
         best, best_cost = pts[n // 2], np.inf
         for f in (0.5, 0.42, 0.58, 0.34, 0.66, 0.27, 0.73, 0.2, 0.8):
-            x, y = pts[min(n - 1, int(round(f * (n - 1))))]
+            x, y = pts[min(n - 1, round(f * (n - 1)))]
             cost = sum(_overlap((x, y, w, h), b) for b in self.boxes)
             cost += sum(_circle_overlap((x, y, w, h), c, r) for c, r in self.nodes)
             if cost < best_cost - 1e-12:
@@ -382,7 +382,7 @@ def _ticks(top: float) -> list[float]:
     """Colour-bar ticks from 0 to ``top`` (1, 2, 2.5 or 5 x 10^k) at round steps."""
     k = 10.0 ** np.floor(np.log10(top) + 1e-9)
     step = {1.0: 0.2, 2.0: 0.5, 2.5: 0.5, 5.0: 1.0, 10.0: 2.0}[round(top / k, 1)] * k
-    return [round(i * step, 12) for i in range(int(round(top / step)) + 1)]
+    return [round(i * step, 12) for i in range(round(top / step) + 1)]
 
 
 def _size_steps(s_top: float, floor: float) -> list[float]:
@@ -411,8 +411,8 @@ def _nice_ceiling(v: float) -> float:
     return float(10 * k)
 
 
-def _truncated(cmap: object) -> object:
+def _truncated(cmap: Colormap) -> Colormap:
     """The colour map as the nodes use it (its lightest 8% left out, so a 0 node is not white)."""
     import matplotlib.colors as mcolors
 
-    return mcolors.LinearSegmentedColormap.from_list("m360_nodes", cmap(np.linspace(0.08, 1.0, 256)))  # type: ignore[operator]
+    return mcolors.LinearSegmentedColormap.from_list("m360_nodes", cmap(np.linspace(0.08, 1.0, 256)))

@@ -74,7 +74,7 @@ def test_plots_keep_a_non_agg_backend_and_leave_their_figures_open(backend):
             out[name] = {{"backend": matplotlib.get_backend(), "open": fig.number in plt.get_fignums()}}
         print(json.dumps(out))
     """)
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=300)
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert len(out) == 8
@@ -121,7 +121,7 @@ def test_returned_figures_pickle():
 def test_importing_viz_selects_no_backend():
     code = ("import matplotlib; import marketing360.viz, marketing360.report; "
             "import sys; print('matplotlib.pyplot' in sys.modules)")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "False"
 

@@ -48,7 +48,7 @@ def test_unknown_names_get_a_hash_colour_outside_the_fixed_palette():
 def test_colours_are_the_same_in_another_process():
     names = ["markov", "my_model", "uplift_tree"]
     code = f"from marketing360.viz import method_color; print([method_color(n) for n in {names!r}])"
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == str([colors.method_color(n) for n in names])
 
@@ -56,7 +56,7 @@ def test_colours_are_the_same_in_another_process():
 def test_a_method_keeps_its_colour_across_panels_and_calls():
     a = pd.DataFrame({"linear": [1.0, 2.0], "markov": [2.0, 1.0], "my_model": [1.5, 1.5]}, index=["s", "v"])
     b = pd.DataFrame({"my_model": [3.0], "shapley": [1.0], "markov": [2.0], "first_touch": [0.5]}, index=["s"])
-    fig, (ax1, ax2) = plt.subplots(1, 2)
+    fig, (ax1, _) = plt.subplots(1, 2)
     try:
         c1 = _bar_colors(viz.plot_attribution(a, ax=ax1))
     finally:

@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CELLS = [
     # 0: set-up, no figure
-    "%matplotlib inline\nimport pandas as pd, matplotlib.pyplot as plt\nfrom marketing360 import viz\n"
-    "tab = pd.DataFrame({'markov': [3.0, 1.0], 'shapley': [2.0, 2.0]}, index=['search', 'video'])",
+    ("%matplotlib inline\nimport pandas as pd, matplotlib.pyplot as plt\nfrom marketing360 import viz\n"
+     "tab = pd.DataFrame({'markov': [3.0, 1.0], 'shapley': [2.0, 2.0]}, index=['search', 'video'])"),
     # 1: the figure is the cell's value
     "viz.plot_attribution(tab)",
     # 2: the figure is assigned (the inline backend shows it at the end of the cell)
@@ -23,8 +23,8 @@ CELLS = [
     # 3: changed in a later cell and shown again
     "fig.axes[0].set_title('changed'); fig",
     # 4: the usual semicolon
-    "viz.plot_transition_graph(pd.DataFrame({'a': [1.0, 0.0], '(conversion)': [0.0, 1.0]}, "
-    "index=['(start)', 'a']));",
+    ("viz.plot_transition_graph(pd.DataFrame({'a': [1.0, 0.0], '(conversion)': [0.0, 1.0]}, "
+     "index=['(start)', 'a']));"),
     # 5: drawn on the user's own axes
     "f2, ax = plt.subplots()\nviz.plot_attribution(tab, ax=ax)\nNone",
     # 6: nothing is left open after the cells ran
