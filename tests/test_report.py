@@ -66,7 +66,7 @@ def test_event_counts_never_sums_ratings_with_revenue(engine):
         "event_type": ["purchase", "review", "purchase", "review", "review", "impression", "click"],
         "value": [100.0, 4.0, 50.0, 5.0, None, None, None],
         "cost": [None, None, None, None, None, 0.5, 1.25]})))
-    got = engine.to_pandas(overview.event_counts(ev)).set_index("event_type")
+    got = overview.event_counts(ev).table().set_index("event_type")
     assert list(got.columns) == ["events", "users", "revenue", "mean_rating", "cost"]
     assert got.loc["purchase", "revenue"] == 150.0 and np.isnan(got.loc["purchase", "mean_rating"])
     assert got.loc["review", "mean_rating"] == 4.5 and np.isnan(got.loc["review", "revenue"])
@@ -80,20 +80,20 @@ def test_event_counts_purchases_without_values_have_zero_revenue(engine):
     ev = engine.table(m3.validate(pd.DataFrame({
         "user_id": [1, 2], "ts": pd.to_datetime(["2025-01-01"] * 2), "event_type": ["purchase", "review"],
         "value": [None, None]})))
-    got = engine.to_pandas(overview.event_counts(ev)).set_index("event_type")
+    got = overview.event_counts(ev).table().set_index("event_type")
     assert got.loc["purchase", "revenue"] == 0.0 and np.isnan(got.loc["review", "mean_rating"])
 
 
 def test_report_sections_agree_across_engines(engine, small_world):
     """The numbers in the report's tables are the same on every engine and match pandas."""
     ev = engine.table(small_world.events)
-    got = engine.to_pandas(overview.event_counts(ev))
+    got = overview.event_counts(ev).table()
     assert_frame_matches(got, _event_counts_reference(small_world.events), sort_by=["event_type"], rtol=1e-9)
-    daily = engine.to_pandas(overview.daily_events(ev))
+    daily = overview.daily_events(ev).table()
     e = small_world.events.assign(date=small_world.events.ts.dt.floor("D"))
     ref_daily = e.groupby(["date", "event_type"]).size().rename("events").reset_index()
     assert_frame_matches(daily, ref_daily, sort_by=["date", "event_type"])
-    ch = engine.to_pandas(overview.channel_summary(ev))
+    ch = overview.channel_summary(ev).table()
     ads = small_world.events[small_world.events.event_type.isin(["impression", "click"])]
     g = ads.groupby("channel")
     ref_ch = g.agg(impressions=("event_type", lambda s: (s == "impression").sum()),

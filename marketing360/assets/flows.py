@@ -94,6 +94,8 @@ class AssetFlows(Result):
         """Heatmap of the flow matrix (one brand, or all summed); returns the figure."""
         from ..viz.assets import plot_flows
 
+        kwargs.setdefault("unit", "consumers" if brand is not None or self._computed().brand.nunique() == 1
+                          else "consumer-brand pairs")
         return plot_flows(self.matrix(brand, rates=False), rates=rates,
                           title=f"4A flows {self.start.date()} → {self.end.date()}"
                           + (f", {brand}" if brand else ""), ax=ax, **kwargs)

@@ -26,7 +26,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal, Mapping
 
 from ..errors import ParameterError
 from ..schema import EVENT_TYPES, STAGES
@@ -126,6 +126,34 @@ class StageRules:
     @property
     def max_window(self) -> int:
         return max(r.window for r in self.rules)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rules as plain JSON-able data; :meth:`from_dict` reads it back.
+
+        Examples
+        --------
+        >>> d = StageRules().to_dict()
+        >>> d["act"]["window"], d["act"]["criteria"][0]["event_types"]
+        (90, ['purchase', 'review', 'service'])
+        >>> StageRules.from_dict(d) == StageRules()
+        True
+        """
+        return {r.stage: {"window": r.window,
+                          "criteria": [{"event_types": list(c.event_types), "min_count": c.min_count,
+                                        "count": c.count, "min_value": c.min_value} for c in r.criteria]}
+                for r in self.rules}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "StageRules":
+        """The rules written by :meth:`to_dict`."""
+        try:
+            return cls(**{stage: StageRule(stage, int(data[stage]["window"]),
+                                           tuple(Criterion(tuple(c["event_types"]), int(c["min_count"]),
+                                                           c["count"], c["min_value"])
+                                                 for c in data[stage]["criteria"]))
+                          for stage in STAGES[1:]})
+        except (KeyError, TypeError) as exc:
+            raise ParameterError(f"not a StageRules dictionary (to_dict's layout): {exc!r}") from None
 
     @classmethod
     def with_windows(cls, *, aware: int = 30, appeal: int = 30, act: int = 90, advocate: int = 180

@@ -10,7 +10,6 @@ Examples
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from .readers import (
@@ -67,11 +66,3 @@ __all__ = [
     "shared_file",
     "SharedDataMissing",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "SAMPLE_DIR":  # the sample world no longer lives in the repository
-        warnings.warn("marketing360.datasets.SAMPLE_DIR is deprecated: the sample world is built "
-                      "on first use into a cache, see sample_dir()", DeprecationWarning, stacklevel=2)
-        return sample_dir()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

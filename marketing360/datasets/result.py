@@ -27,12 +27,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..assets.rules import Criterion, StageRule, StageRules
+from ..assets.rules import StageRules
 from ..errors import Marketing360Error
-from ..schema import STAGES
 from .truth import Truth
 
-__all__ = ["SimulationResult", "rules_to_dict", "rules_from_dict"]
+__all__ = ["SimulationResult"]
 
 
 @dataclass(repr=False)
@@ -106,7 +105,7 @@ class SimulationResult:
             if df is not None:
                 write_frame(df, root / "truth" / f"{name}.parquet")
         meta = {"config": self.config, "totals": self.truth.totals,
-                "rules": rules_to_dict(self.truth.rules)}
+                "rules": self.truth.rules.to_dict()}
         atomic_bytes(root / "world.json", json.dumps(meta, indent=1, default=str).encode())
         return root
 
@@ -128,7 +127,7 @@ class SimulationResult:
             return decategorize(pd.read_parquet(p)) if p.exists() else None
 
         if "rules" in meta:
-            rules = rules_from_dict(meta["rules"])
+            rules = StageRules.from_dict(meta["rules"])
         else:  # worlds written before the truth followed StageRules: JD's criteria, these windows
             rules = StageRules.with_windows(**{k: int(v) for k, v in meta.get("windows", {}).items()})
         events = opt(root / "events.parquet")
@@ -152,35 +151,6 @@ class SimulationResult:
                 f"{len(self.channels)} channels, {self.config['n_days']} days; events: {n_ev}<br>"
                 f"conversions {t['conversions']:,.0f}"
                 + (f", of which incremental to ads {inc:,.0f}" if inc is not None else ""))
-
-
-# ============================================================================ stage rules as JSON
-
-
-def rules_to_dict(rules: StageRules) -> dict[str, Any]:
-    """A :class:`StageRules` as plain JSON-able data (see :func:`rules_from_dict`).
-
-    Examples
-    --------
-    >>> d = rules_to_dict(StageRules())
-    >>> d["act"]["window"], d["act"]["criteria"][0]["event_types"]
-    (90, ['purchase', 'review', 'service'])
-    >>> rules_from_dict(d) == StageRules()
-    True
-    """
-    return {r.stage: {"window": r.window,
-                      "criteria": [{"event_types": list(c.event_types), "min_count": c.min_count,
-                                    "count": c.count, "min_value": c.min_value} for c in r.criteria]}
-            for r in rules.rules}
-
-
-def rules_from_dict(data: dict[str, Any]) -> StageRules:
-    """The :class:`StageRules` written by :func:`rules_to_dict`."""
-    return StageRules(**{stage: StageRule(stage, int(data[stage]["window"]),
-                                          tuple(Criterion(tuple(c["event_types"]), int(c["min_count"]),
-                                                          c["count"], c["min_value"])
-                                                for c in data[stage]["criteria"]))
-                         for stage in STAGES[1:]})
 
 
 # ============================================================================ files

@@ -247,7 +247,6 @@ def sample_checksum(world: SimulationResult) -> str:
     >>> sample_checksum(a) == sample_checksum(b), len(sample_checksum(a))
     (True, 64)
     """
-    from .result import rules_to_dict
 
     if world.events is None:
         raise ParameterError("sample_checksum needs the events in memory (a world simulated "
@@ -258,7 +257,7 @@ def sample_checksum(world: SimulationResult) -> str:
     for name in SimulationResult.TRUTH_TABLES:
         _hash_frame(h, f"truth.{name}", getattr(world.truth, name))
     totals = {k: round(float(v), 6) for k, v in sorted(world.truth.totals.items())}
-    h.update(json.dumps({"totals": totals, "rules": rules_to_dict(world.truth.rules)},
+    h.update(json.dumps({"totals": totals, "rules": world.truth.rules.to_dict()},
                         sort_keys=True).encode())
     return h.hexdigest()
 
@@ -308,11 +307,3 @@ def _hash_frame(h: "hashlib._Hash", name: str, df: pd.DataFrame | None) -> None:
             h.update(np.ascontiguousarray(codes[order], dtype="<i8").tobytes())
         else:
             h.update(np.ascontiguousarray(v[order], dtype="<i8").tobytes())
-
-
-def __getattr__(name: str) -> Any:
-    if name == "SAMPLE_DIR":
-        warnings.warn("SAMPLE_DIR is deprecated: the sample world lives in a cache, see sample_dir()",
-                      DeprecationWarning, stacklevel=2)
-        return sample_dir()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

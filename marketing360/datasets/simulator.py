@@ -63,7 +63,6 @@ checks the arguments, runs the blocks and assembles the result.
 
 from __future__ import annotations
 
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Literal, Mapping, Sequence
@@ -78,7 +77,7 @@ from ..schema import STAGES
 from .result import SimulationResult, decategorize
 from .simcore import _BlockOut, _World, block_job, build_world, coalition_masks
 from .truth import Truth, channel_params_frame, compute_truth
-from .world import CATEGORIES, CHANNELS, GEOS, ChannelParams, FunnelParams, StageWindows, resolve_channels
+from .world import CATEGORIES, CHANNELS, GEOS, ChannelParams, FunnelParams, resolve_channels
 
 __all__ = ["simulate", "SimulationResult", "Truth", "CHANNELS", "BLOCK_USERS", "SIMULATOR_VERSION"]
 
@@ -112,7 +111,6 @@ def simulate(
     out: str | Path | None = None,
     n_jobs: int = 1,
     progress: bool = False,
-    windows: StageWindows | None = None,
 ) -> SimulationResult:
     """Simulate a world of consumers, brands and ad channels with a known causal truth.
 
@@ -157,8 +155,6 @@ def simulate(
         Worker processes over blocks of consumers.
     progress : bool
         Show a progress bar.
-    windows : StageWindows, optional
-        Deprecated: ``rules=StageRules.with_windows(...)`` says the same.
 
     Returns
     -------
@@ -207,7 +203,7 @@ def simulate(
     funnel = funnel or FunnelParams()
     if not isinstance(funnel, FunnelParams):
         raise ParameterError(f"funnel must be a FunnelParams; found {type(funnel).__name__}")
-    rules = _resolve_rules(rules, windows)
+    rules = _resolve_rules(rules)
     w = build_world(int(seed), n_users, n_days, start_ts, chans, n_brands, n_categories, n_geos,
                     hold, funnel, rules, BLOCK_USERS)
     masks, bits = coalition_masks(C, truth)
@@ -363,15 +359,7 @@ def _rmtree(p: Path) -> None:
         shutil.rmtree(p)
 
 
-def _resolve_rules(rules: StageRules | None, windows: StageWindows | None) -> StageRules:
-    if windows is not None:
-        warnings.warn("simulate(windows=...) is deprecated: pass rules=StageRules.with_windows(...)",
-                      DeprecationWarning, stacklevel=3)
-        if rules is not None:
-            raise ParameterError("pass rules= or the deprecated windows=, not both")
-        if not isinstance(windows, StageWindows):
-            raise ParameterError(f"windows must be a StageWindows; found {type(windows).__name__}")
-        return windows.to_rules()
+def _resolve_rules(rules: StageRules | None) -> StageRules:
     if rules is None:
         return StageRules()
     if not isinstance(rules, StageRules):

@@ -28,7 +28,6 @@ Examples
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -38,7 +37,7 @@ import pandas as pd
 from ..assets.rules import Criterion, StageRules
 from ..errors import ParameterError
 from ..models.shapley import exact_shapley
-from .world import ChannelParams, StageWindows
+from .world import ChannelParams
 
 __all__ = ["Truth", "StageTracker", "EventSource", "compute_truth", "channel_params_frame"]
 
@@ -94,15 +93,6 @@ class Truth:
         d = pd.Timestamp(date)
         s = self.stages
         return s.loc[(s.start <= d) & (s.end >= d), ["user_id", "brand", "stage"]].reset_index(drop=True)
-
-    @property
-    def windows(self) -> StageWindows:
-        """Deprecated: the windows of :attr:`rules` (use ``truth.rules``)."""
-        warnings.warn("Truth.windows is deprecated: the truth follows Truth.rules (a StageRules)",
-                      DeprecationWarning, stacklevel=2)
-        r = self.rules
-        return StageWindows(aware=r.aware.window, appeal=r.appeal.window, act=r.act.window,
-                            advocate=r.advocate.window)
 
 
 # ============================================================================ true stages, day by day

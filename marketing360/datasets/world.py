@@ -28,7 +28,7 @@ from ..schema import STAGES
 if TYPE_CHECKING:
     from ..assets.rules import StageRules
 
-__all__ = ["ChannelParams", "FunnelParams", "StageWindows", "DEFAULT_CHANNELS", "CHANNELS",
+__all__ = ["ChannelParams", "FunnelParams", "DEFAULT_CHANNELS", "CHANNELS",
            "STAGES", "CATEGORIES", "BRAND_NAMES", "GEOS"]
 
 
@@ -185,37 +185,6 @@ class FunnelParams:
         if (np.diff(t, axis=1) < 0).any():
             raise ParameterError("funnel hazards must not decrease along the stages")
         return t
-
-
-@dataclass(frozen=True)
-class StageWindows:
-    """Deprecated: the look-back windows of JD's default 4A rules.
-
-    The simulator's true stages follow a
-    :class:`~marketing360.assets.rules.StageRules` (``simulate(rules=...)``);
-    ``StageWindows(a, b, c, d)`` stands for
-    ``StageRules.with_windows(aware=a, appeal=b, act=c, advocate=d)``, which
-    :meth:`to_rules` returns. Kept so that older code keeps running.
-    """
-
-    aware: int = 30
-    appeal: int = 30
-    act: int = 90
-    advocate: int = 180
-
-    def __post_init__(self) -> None:
-        for k in ("aware", "appeal", "act", "advocate"):
-            v = getattr(self, k)
-            if not isinstance(v, (int, np.integer)) or not 1 <= v <= 10_000:
-                raise ParameterError(f"stage window {k} must be a whole number of days in [1, 10000]; "
-                                     f"found {v!r}")
-
-    def to_rules(self) -> "StageRules":
-        """JD's default criteria with these windows."""
-        from ..assets.rules import StageRules
-
-        return StageRules.with_windows(aware=int(self.aware), appeal=int(self.appeal),
-                                       act=int(self.act), advocate=int(self.advocate))
 
 
 CATEGORIES: dict[str, float] = {  # category -> typical price (currency units, CNY-like)

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from .. import assets, attribution, overview, viz
+from .. import assets, attribution, overview, paths, viz
 from ..datasets.simulator import SimulationResult
 from ..engine import Engine
 from .builder import Report
@@ -30,12 +30,12 @@ def world_section(report: Report, engine: Engine, world: SimulationResult, table
            f"({', '.join(cfg['channels'])}), {cfg['n_days']} days from {cfg['start']}; "
            f"seed {cfg['seed']}. Computed on the {engine.name} engine.")
     ev = tables["events"]
-    counts = engine.to_pandas(overview.event_counts(ev)).sort_values("events", ascending=False)
+    counts = overview.event_counts(ev).table().sort_values("events", ascending=False)
     s.table(counts, caption="Events by type: revenue of purchases, mean rating of reviews, cost of ads",
             formats={"events": "count", "users": "count", "revenue": "money", "mean_rating": "{:.2f}",
                      "cost": "money"})
-    s.figure(viz.plot_daily_events(engine.to_pandas(overview.daily_events(ev))), alt="daily events")
-    ch = engine.to_pandas(overview.channel_summary(ev)).sort_values("cost", ascending=False)
+    s.figure(overview.daily_events(ev).plot(), alt="daily events")
+    ch = overview.channel_summary(ev).table().sort_values("cost", ascending=False)
     s.table(ch, caption="Ad delivery by channel (ctr: clicks per impression; cpm: cost per 1,000 impressions)",
             formats={"impressions": "count", "clicks": "count", "cost": "money", "ctr": "percent",
                      "cpm": "money"})
@@ -85,18 +85,18 @@ def assets_section(report: Report, engine: Engine, world: SimulationResult, tabl
     rules = assets.StageRules()
     s.text(f"Stages with JD's default rules (Aware {rules.aware.window} days, Appeal {rules.appeal.window}, "
            f"Act {rules.act.window}, Advocate {rules.advocate.window}) on {last.date()}.")
-    snap = assets.snapshot(ev, last, rules)
+    snap = assets.snapshot(ev, last, rules=rules)
     vols = assets.volumes(snap)
     wide = vols.wide().reset_index()
     s.table(wide, caption=f"Consumers per brand and stage on {last.date()}",
             formats={c: "count" for c in wide.columns if c != "brand"})
-    series = assets.snapshots(ev, pd.date_range(start + pd.Timedelta(days=6), last, freq="7D"), rules)
+    series = assets.snapshots(ev, pd.date_range(start + pd.Timedelta(days=6), last, freq="7D"), rules=rules)
     s.figure(assets.volumes(series).plot(), alt="4A volumes over time")
     pen = assets.penetration(snap, tables["users"], brands=engine.table(world.brands))
     s.figure(pen.plot("act"), alt="act penetration against the category")
     d0 = max(start, last - pd.Timedelta(days=30))
-    fl = assets.flows(ev, d0, last, rules)
-    s.figure(fl.plot(unit="consumer-brand pairs"), alt="4A flows")
+    fl = assets.flows(ev, d0, last, rules=rules)
+    s.figure(fl.plot(), alt="4A flows")
     s.table(fl.net_growth(), caption=f"Consumers per brand and stage on {d0.date()} (before) and {last.date()} "
                                      f"(after), and the net growth",
             formats={"before": "count", "after": "count", "net_growth": "count"})
@@ -108,27 +108,27 @@ def attribution_section(report: Report, engine: Engine, world: SimulationResult,
     ev = tables["events"]
     brands = engine.table(pd.DataFrame({"brand": sorted(world.brands.brand)}))
     population = tables["users"].select("user_id").cross_join(brands)
-    j = attribution.journeys(ev, lookback_days=30, population=population)
-    summary = j.summary()
-    s.text(f"Journeys of each consumer and brand, 30-day look-back: {summary.journeys.sum():,.0f} journeys, "
-           f"{summary.conversions.sum():,.0f} conversions, of which "
-           f"{summary.loc[~summary.has_touches, 'conversions'].sum():,.0f} had no ad before them.")
+    j = paths.journeys(ev, lookback_days=30, population=population).cache()
+    totals = j.totals()
+    s.text(f"Journeys of each consumer and brand, 30-day look-back: {totals.journeys.sum():,.0f} journeys, "
+           f"{totals.conversions.sum():,.0f} conversions, of which "
+           f"{totals.loc[~totals.has_touches, 'conversions'].sum():,.0f} had no ad before them.")
+    mk = attribution.markov(j)
     result = attribution.compare(
         attribution.rule_based(j, ["first_touch", "last_touch", "linear", "time_decay"]),
-        attribution.markov(j), attribution.shapley(j), attribution.CausalAttribution().fit(j).attribute())
+        mk, attribution.shapley(j), attribution.CausalAttribution().fit(j).attribute())
     truth = world.truth.shapley if world.truth.shapley is not None else world.truth.incremental
     if truth is not None:
-        s.table(attribution.score(result, truth).reset_index(),
+        s.table(attribution.score(result, truth).table(),
                 caption="Each method against the true incremental conversions per channel (best split first; "
                         "share error: half the summed gaps between credited and true shares)",
                 formats={"credited": "count", "truth": "count", "abs_error": "count", "relative_error": "ratio",
                          "share_error": "percent", "rank_correlation": "{:.2f}"})
-        s.figure(viz.plot_attribution(result.table(), truth=truth.set_index("channel").conversions,
-                                      title="Conversions credited per channel, and the truth"),
+        s.figure(result.plot(truth=truth, title="Conversions credited per channel, and the truth"),
                  alt="attribution by method")
     else:
         s.figure(result.plot(), alt="attribution by method")
-    s.figure(attribution.markov(j).plot_graph(), alt="Markov transition graph")
+    s.figure(mk.plot_graph(), alt="Markov transition graph")
 
 
 SECTIONS: list[SectionBuilder] = [world_section, truth_section, assets_section, attribution_section]

@@ -6,7 +6,7 @@ and the truth is drawn in black.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 import pandas as pd
@@ -19,11 +19,12 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["plot_attribution", "plot_transition_graph"]
+__all__ = ["plot_attribution", "plot_score", "plot_transition_graph"]
 
 
 def plot_attribution(table: pd.DataFrame, *, ylabel: str = "conversions", truth: pd.Series | None = None,
-                     title: str = "Attribution by method", ax: Axes | None = None) -> Figure:
+                     intervals: Mapping[str, pd.DataFrame] | None = None, title: str = "Attribution by method",
+                     ax: Axes | None = None) -> Figure:
     """Grouped bars: channels on the x axis, one bar per method, each method in its own colour.
 
     Parameters
@@ -35,6 +36,9 @@ def plot_attribution(table: pd.DataFrame, *, ylabel: str = "conversions", truth:
     truth : pandas.Series, optional
         The true amount per channel (e.g. a simulator's true incremental
         conversions), drawn as black markers across each channel's bars.
+    intervals : mapping, optional
+        ``{"lower": frame, "upper": frame}``, each channels x methods like
+        ``table`` (e.g. from ``Attribution.conf_int``), drawn as error bars.
     title : str, default "Attribution by method"
     ax : matplotlib Axes, optional
         Where to draw; a new figure when omitted.
@@ -66,8 +70,14 @@ def plot_attribution(table: pd.DataFrame, *, ylabel: str = "conversions", truth:
     k = len(table.columns)
     width = 0.8 / k
     for i, m in enumerate(table.columns):
-        ax.bar(x + (i - (k - 1) / 2) * width, table[m].to_numpy(float), width, label=str(m),
-               color=method_color(str(m)))
+        pos = x + (i - (k - 1) / 2) * width
+        height = table[m].to_numpy(float)
+        ax.bar(pos, height, width, label=str(m), color=method_color(str(m)))
+        if intervals is not None and m in intervals["lower"].columns:
+            lo = intervals["lower"][m].reindex(table.index).to_numpy(float)
+            hi = intervals["upper"][m].reindex(table.index).to_numpy(float)
+            ax.errorbar(pos, height, yerr=np.vstack([np.clip(height - lo, 0, None), np.clip(hi - height, 0, None)]),
+                        fmt="none", ecolor="#333333", elinewidth=0.9, capsize=2, zorder=4)
     if truth is not None:
         t = truth.reindex(table.index)
         ax.scatter(x, t.to_numpy(float), marker="_", s=600, color=TRUTH_COLOR, linewidths=2.5, zorder=5,
@@ -83,4 +93,34 @@ def plot_attribution(table: pd.DataFrame, *, ylabel: str = "conversions", truth:
         thousands(ax.yaxis)
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
+def plot_score(scores: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
+    """Horizontal bars of each method's share error against the truth (lower is better), best on top.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        ``method, share_error`` (and ``relative_error``), e.g. ``score(...).table()``.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if scores.empty:
+        raise ValueError("nothing to plot: the score table is empty")
+    df = scores.sort_values("share_error", ascending=False)
+    fig, ax = new_axes(ax, (6.5, 0.8 + 0.38 * len(df)))
+    y = np.arange(len(df))
+    ax.barh(y, df.share_error.to_numpy(float), color=[method_color(str(m)) for m in df.method])
+    for yi, v in zip(y, df.share_error.to_numpy(float)):
+        ax.text(v, yi, f" {v:.0%}", va="center", fontsize=8)
+    ax.set_yticks(y, [str(m) for m in df.method])
+    from matplotlib.ticker import PercentFormatter
+
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("share error (0: the true split; 100%: disjoint)")
+    ax.set_title("Attribution against the truth")
     return fig

@@ -32,11 +32,8 @@ def test_series_equals_one_snapshot_per_date(engine, world):
 
 
 def test_series_with_custom_rules_matches_the_truth(engine):
-    from marketing360.datasets.world import StageWindows
-
-    w = StageWindows(aware=5, appeal=9, act=15, advocate=25)
-    world = m3.datasets.simulate(n_users=400, n_days=30, seed=5, truth="none", windows=w)
     rules = StageRules.with_windows(aware=5, appeal=9, act=15, advocate=25)
+    world = m3.datasets.simulate(n_users=400, n_days=30, seed=5, truth="none", rules=rules)
     days = pd.date_range("2025-01-03", "2025-01-30", freq="3D")
     series = snapshots(engine.table(world.events), days, rules=rules).table()
     for d in days:

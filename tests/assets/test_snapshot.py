@@ -10,7 +10,6 @@ import pytest
 
 import marketing360 as m3
 from marketing360.assets import STAGES, Criterion, StageRule, StageRules, snapshot
-from marketing360.datasets.world import StageWindows
 from marketing360.errors import ParameterError, SchemaError
 from marketing360.testing import assert_frame_matches
 from reference_4a import reference_snapshot
@@ -70,15 +69,14 @@ def test_custom_rules(engine):
 
 @pytest.fixture(scope="module")
 def stage_world():
-    windows = StageWindows(aware=7, appeal=10, act=20, advocate=30)
-    return m3.datasets.simulate(n_users=800, n_days=40, seed=21, truth="none", windows=windows), windows
+    rules = StageRules.with_windows(aware=7, appeal=10, act=20, advocate=30)
+    return m3.datasets.simulate(n_users=800, n_days=40, seed=21, truth="none", rules=rules)
 
 
 @pytest.mark.parametrize("day", ["2025-01-05", "2025-01-25", "2025-02-09"])
 def test_agrees_with_the_simulators_true_stages(engine, stage_world, day):
-    world, w = stage_world
-    rules = StageRules.with_windows(aware=w.aware, appeal=w.appeal, act=w.act, advocate=w.advocate)
-    got = snapshot(engine.table(world.events), day, rules=rules).table()
+    world = stage_world
+    got = snapshot(engine.table(world.events), day, rules=world.truth.rules).table()
     truth = world.truth.stages_on(day).assign(level=lambda t: t.stage.map(STAGES.index))
     assert len(truth) > 100
     assert_frame_matches(got, truth, sort_by=["user_id", "brand"])

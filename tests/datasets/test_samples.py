@@ -197,9 +197,3 @@ def test_command_line_writes_the_sample_and_prints_its_checksum(tiny, tmp_path, 
     assert (sample_dir() / "sample.json").is_file()
     assert str(sample_dir()) in capsys.readouterr().out
 
-
-def test_sample_dir_constant_is_deprecated(tiny):
-    import marketing360.datasets as ds
-
-    with pytest.warns(DeprecationWarning, match="sample_dir"):
-        assert ds.SAMPLE_DIR == sample_dir()

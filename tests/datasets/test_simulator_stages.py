@@ -18,7 +18,7 @@ from reference_rules import LEVELS, criterion_holds, reference_levels
 
 from marketing360.assets.rules import Criterion, StageRule, StageRules
 from marketing360.datasets import simulate
-from marketing360.datasets.world import DEFAULT_CHANNELS, ChannelParams, FunnelParams, StageWindows
+from marketing360.datasets.world import DEFAULT_CHANNELS, ChannelParams, FunnelParams
 from marketing360.errors import ParameterError
 
 JD = StageRules()
@@ -171,17 +171,9 @@ def test_custom_rules_keep_the_incremental_truth_nonnegative_and_efficient():
     assert t.rules == COUNTING
 
 
-def test_deprecated_windows_mean_jds_rules_with_those_windows():
-    with pytest.warns(DeprecationWarning, match="rules=StageRules.with_windows"):
-        old = simulate(n_users=300, n_days=20, seed=4, truth="none",
-                       windows=StageWindows(aware=3, appeal=5, act=7, advocate=9))
-    new = simulate(n_users=300, n_days=20, seed=4, truth="none", rules=SHORT)
-    assert old.truth.rules == SHORT
-    pd.testing.assert_frame_equal(old.truth.stages, new.truth.stages)
-    with pytest.warns(DeprecationWarning):
-        assert old.truth.windows == StageWindows(aware=3, appeal=5, act=7, advocate=9)
-    with pytest.raises(ParameterError, match="not both"), pytest.warns(DeprecationWarning):
-        simulate(n_users=50, n_days=5, rules=SHORT, windows=StageWindows())
+def test_rules_must_be_stage_rules():
+    with pytest.raises(ParameterError, match="rules must be a StageRules"):
+        simulate(n_users=50, n_days=5, rules={"aware": 3})
 
 
 @pytest.mark.parametrize("kwargs,match", [

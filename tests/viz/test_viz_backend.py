@@ -34,6 +34,7 @@ def _frames() -> dict[str, pd.DataFrame]:
         "penetration": pd.DataFrame({"brand": ["A", "B"], "category": ["c", "c"], "stage": ["act", "act"],
                                      "penetration": [0.02, 0.03], "category_penetration": [0.025, 0.025]}),
         "attribution": pd.DataFrame({"markov": [3.0, 1.0], "shapley": [2.0, 2.0]}, index=["search", "video"]),
+        "score": pd.DataFrame({"method": ["markov", "shapley"], "share_error": [0.12, 0.3]}),
         "transitions": pd.DataFrame({"search": [0.6, 0.0, 0.3], "video": [0.4, 0.5, 0.0],
                                      "(conversion)": [0.0, 0.1, 0.2], "(null)": [0.0, 0.4, 0.5]},
                                     index=["(start)", "search", "video"]),
@@ -50,6 +51,7 @@ def _calls(f: dict[str, pd.DataFrame]) -> dict[str, object]:
         "plot_flows": lambda **kw: viz.plot_flows(f["flows"], **kw),
         "plot_penetration": lambda **kw: viz.plot_penetration(f["penetration"], **kw),
         "plot_attribution": lambda **kw: viz.plot_attribution(f["attribution"], **kw),
+        "plot_score": lambda **kw: viz.plot_score(f["score"], **kw),
         "plot_transition_graph": lambda **kw: viz.plot_transition_graph(f["transitions"], **kw),
     }
 
@@ -77,7 +79,7 @@ def test_plots_keep_a_non_agg_backend_and_leave_their_figures_open(backend):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=300)
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout.strip().splitlines()[-1])
-    assert len(out) == 8
+    assert len(out) == len(_calls(_frames()))
     for name, o in out.items():
         assert o["backend"] == backend, (name, o)
         assert o["open"], f"{name} closed the figure it returned"
