@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import run  # noqa: E402
+import run
 
 if __name__ == "__main__":
     sys.exit(run.main(["attribution", *sys.argv[1:]]))

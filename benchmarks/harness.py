@@ -33,8 +33,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -44,7 +45,7 @@ RESULTS = HERE / "results"
 BLOCK_USERS = 16_384  # marketing360.datasets.simulator.BLOCK_USERS (not imported: keep the parent light)
 #: one id per harness run (UTC start time and pid): logs, scratch files and the archived JSON carry it,
 #: so that two runs at once (the machine is shared) never read or overwrite each other's files
-RUN_ID = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid()}"
+RUN_ID = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid()}"
 
 # ============================================================================ /proc helpers
 
@@ -292,7 +293,7 @@ def machine_info(measured: dict[str, Sequence[str]] | None = None) -> dict[str, 
     that a change of them during a run can be told (see :func:`source_hash`).
     """
     info: dict[str, Any] = {
-        "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "host": platform.node(),
         "platform": platform.platform(),
         "python": sys.version.split()[0],
@@ -467,7 +468,7 @@ def cached_world(users: int, days: int, seed: int, target: int = 0, fresh: bool 
                     "events": res["events"], "files": res["files"], "bytes": res["bytes"],
                     "path": str(root / "events"), "simulate_seconds": res["seconds"],
                     "simulator_source_sha256": code, "git_commit": _git_commit(),
-                    "made_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+                    "made_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
             if tables:
                 info["users_path"] = str(root / "users.parquet")
             marker.write_text(json.dumps(info, indent=1))

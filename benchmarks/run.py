@@ -40,8 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # harness and suites, also when imported
 
-import harness as h  # noqa: E402
-from suites import SUITES, WORKERS  # noqa: E402
+import harness as h
+from suites import SUITES, WORKERS
 
 
 def _worker_main(spec_path: str, out_path: str) -> int:

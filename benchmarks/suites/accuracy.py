@@ -47,7 +47,6 @@ def _work_accuracy(spec: dict[str, Any]) -> dict[str, Any]:
 
     import marketing360 as m3
     from marketing360.datasets import load_sample
-
     from suites import m3api
 
     M = m3api.models_api()

@@ -35,8 +35,17 @@ from typing import Any
 
 import harness as h
 from harness import BLOCK_USERS, DATA
-from suites.assets_hand import (FLOW_FROM_NAMES, FLOW_TO_NAMES, STAGE_NAMES, hand_flows, hand_flows_fold,
-                                hand_rules_match_defaults, hand_volumes, hand_volumes_fold)
+
+from suites.assets_hand import (
+    FLOW_FROM_NAMES,
+    FLOW_TO_NAMES,
+    STAGE_NAMES,
+    hand_flows,
+    hand_flows_fold,
+    hand_rules_match_defaults,
+    hand_volumes,
+    hand_volumes_fold,
+)
 
 NAME = "assets"
 MEASURED = ("assets", "engine", "results.py")
@@ -555,7 +564,7 @@ def assets_table(rows: list[dict[str, Any]], ratio: dict[str, float], pre: dict[
                    f"{h.mib(r['maxrss_kb'])} | {h.mib(r['jvm_hwm_kb']) if r['jvm_hwm_kb'] else '–'} | "
                    f"{h.mib(r['python_plus_jvm_kb'])} | {h.mib(r['tree_peak_pss_kb_sampled'])} | "
                    f"{r['background_cores']:.2f} |")
-    yes = lambda g: "yes" if g["met"] else "NO"  # noqa: E731
+    yes = lambda g: "yes" if g["met"] else "NO"
     g1, g2, g3, g4, g5 = (goals[k] for k in ("duckdb_under_60s", "spark_vs_duckdb", "ours_vs_hand_written",
                                              "dashboard_p95", "ours_vs_hand_tuned"))
     out += ["", "| goal | target | measured | met |", "|---|---|---:|---|",

@@ -39,6 +39,7 @@ import time
 from typing import Any
 
 import harness as h
+
 from suites import path_tables
 
 NAME = "attribution"
@@ -73,7 +74,6 @@ def _work_credits(spec: dict[str, Any]) -> dict[str, Any]:
 
     import marketing360 as m3
     from marketing360.datasets import write_channelattribution_paths
-
     from suites import m3api
 
     M = m3api.models_api()
@@ -204,7 +204,6 @@ def _work_deep(spec: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     import marketing360 as m3
-
     from suites import m3api
 
     w = m3.datasets.simulate(n_users=spec["users"], n_days=60, truth="none", seed=7)

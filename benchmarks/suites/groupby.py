@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import harness as h
 from harness import BLOCK_USERS
@@ -269,7 +270,7 @@ def groupby_table(rows: list[dict[str, Any]], baseline: str | None) -> str:
     lines = []
     for r in rows:
         q1, q2 = r["queries"]["q1"], r["queries"]["q2"]
-        mark = lambda q: "**1.00×**" if r["engine"] == baseline else f"{q['vs_baseline']:.2f}×"  # noqa: E731
+        mark = lambda q: "**1.00×**" if r["engine"] == baseline else f"{q['vs_baseline']:.2f}×"
         lines.append(
             f"| {r['engine']} | {ENGINE_VIA.get(r['engine'], '')} | {r['startup_seconds']:.2f} | "
             f"{h.fmt_s(q1['warmup'][0]) if q1['warmup'] else 'n/a'} | {h.fmt_s(q1['median'])} | {mark(q1)} | {h.fmt_s(q2['median'])} | {mark(q2)} | "

@@ -12,7 +12,8 @@ package.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 #: where ``journeys``, ``from_paths`` and ``journey_sequences`` live
 JOURNEYS_MODULE = "marketing360.paths"

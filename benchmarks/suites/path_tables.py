@@ -26,7 +26,8 @@ ordered by path. Only the standard library is imported at module level.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 CA_COLUMNS = ("path", "total_conversions", "total_conversion_value", "total_null")
 TOUCH_TYPES = ("impression", "click")

@@ -100,7 +100,7 @@ def simulator_cases(quick: bool) -> list[dict[str, Any]]:
         big, small, days = 20_000, 4_096, 14
     else:
         big, small, days = 4 * BLOCK_USERS, BLOCK_USERS, 90
-    nb = lambda u: math.ceil(u / BLOCK_USERS)  # noqa: E731
+    nb = lambda u: math.ceil(u / BLOCK_USERS)
     one_blas = {"OPENBLAS_NUM_THREADS": "1"}  # numpy's OpenBLAS otherwise threads the per-day matmul
     base = f"none-{nb(big)}blk-j1"
     return [
