@@ -74,7 +74,8 @@ def _work_accuracy(spec: dict[str, Any]) -> dict[str, Any]:
         for sd in seeds:
             dm = m3api.deep_model(epochs, sd).fit(seq, user_features=w.users)
             res.append(dm.attribute(seq, w.users).renamed(f"deep_rnn_seed{sd}"))
-        table = M.score(M.compare(*res), w.truth.shapley)
+        table = m3api.frame(M.score(M.compare(*res), w.truth.shapley))
+        table = table.set_index("method") if "method" in table.columns else table  # one row per method
         deep = table[table.index.str.startswith("deep_rnn")]
         out[name] = {"score": table.reset_index().to_dict("list"),
                      "truth": w.truth.shapley.to_dict("list"), "seconds": time.perf_counter() - t0,
