@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11:
 #   make demo   -> creates .venv (once), installs marketing360 with every extra, writes out/report.html
-#   make test   -> the same environment, then the whole test suite (Spark, readers, notebooks, doctests)
+#   make test   -> the same environment, lint (ruff, mypy), then the whole test suite (Spark, readers,
+#                  notebooks, doctests)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test venv sample bench clean
+.PHONY: demo test lint venv sample bench clean
 
 venv: $(STAMP)
 
@@ -18,7 +19,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m marketing360 demo $(ARGS)
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest --doctest-modules marketing360 tests notebooks --nbval-lax -p no:cacheprovider $(ARGS)
 
 sample: $(STAMP)

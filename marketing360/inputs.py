@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import ibis
 import pandas as pd
@@ -217,8 +218,9 @@ def _frame(data: Any) -> Any:
 
 
 def _remember(t: Table, checked: Table, counts: dict[str, int]) -> None:
-    for store, value in ((_CHECKED, checked), (_COUNTS, counts)):
-        store[t.op()] = value  # type: ignore[index]
+    _CHECKED[t.op()] = checked
+    _COUNTS[t.op()] = counts
+    for store in (_CHECKED, _COUNTS):
         while len(store) > _MAX_CHECKED:
             store.popitem(last=False)
 

@@ -30,6 +30,8 @@ __all__ = ["channel_summary", "daily_events", "event_counts", "EventCounts", "Da
 class EventCounts(Result):
     """Per event type: ``events, users, revenue, mean_rating, cost``."""
 
+    expr: Table  # computed on an engine
+
     title: ClassVar[str] = "events by type"
     keys = ("event_type",)
 
@@ -41,6 +43,8 @@ class DailyEvents(Result):
     ----------
     by : str
     """
+
+    expr: Table  # computed on an engine
 
     title: ClassVar[str] = "events per day"
 
@@ -58,6 +62,8 @@ class DailyEvents(Result):
 
 class ChannelSummary(Result):
     """Per ad channel: ``impressions, clicks, cost, ctr, cpm``."""
+
+    expr: Table  # computed on an engine
 
     title: ClassVar[str] = "ad delivery by channel"
     keys = ("channel",)

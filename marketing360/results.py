@@ -34,7 +34,8 @@ volumes
 from __future__ import annotations
 
 import html
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -131,9 +132,10 @@ class Summary:
 
 def _fmt(v: Any) -> str:
     if isinstance(v, (float, np.floating)):
-        if not np.isfinite(v):
-            return "" if np.isnan(v) else str(v)
-        return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+        x = float(v)
+        if not np.isfinite(x):
+            return "" if np.isnan(x) else str(x)
+        return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
     return str(v)
 
 
@@ -174,13 +176,16 @@ class Result:
 
     #: what the result is, in words (title of its summary)
     title: ClassVar[str] = "result"
-    #: the key columns of the tidy table, in sort order
-    keys: ClassVar[tuple[str, ...]] = ()
+    #: the key columns of the tidy table, in sort order (a result may set its own)
+    keys: tuple[str, ...] = ()
+
+    expr: Table | None
 
     def __init__(self, data: pd.DataFrame | Table) -> None:
+        self._frame: pd.DataFrame | None
         if isinstance(data, Table):
-            self.expr: Table | None = data
-            self._frame: pd.DataFrame | None = None
+            self.expr = data
+            self._frame = None
         elif isinstance(data, pd.DataFrame):
             self.expr = None
             self._frame = self._tidy(data)

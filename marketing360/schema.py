@@ -46,8 +46,9 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -626,7 +627,7 @@ def _coerce_number(s: pd.Series, table: str, col: Column, _unit: Any) -> pd.Seri
     return s
 
 
-_COERCE = {
+_COERCE: dict[str, Any] = {
     "id": _coerce_id,
     "string": _coerce_string,
     "timestamp": _coerce_timestamp,

@@ -1,10 +1,10 @@
-"""Tables in: every analysis takes what engine.table() takes, checks it at the entry, and refuses what validate refuses."""
+"""Tables in: every analysis takes what engine.table() takes, checks it at the entry, refuses what validate refuses."""
 
 from __future__ import annotations
 
+import pandas as pd
 import polars as pl
 import pyarrow as pa
-import pandas as pd
 import pytest
 
 import marketing360 as m3

@@ -31,6 +31,8 @@ __all__ = ["audience", "Audience"]
 class Audience(Result):
     """Consumer-brand pairs to target: ``user_id, brand`` (export with ``to_pandas`` / ``to_polars``)."""
 
+    expr: Table  # computed on an engine
+
     title: ClassVar[str] = "audience"
     keys = ("user_id", "brand")
 

@@ -42,6 +42,8 @@ class AssetFlows(Result):
         The two snapshot days.
     """
 
+    expr: Table  # computed on an engine
+
     title: ClassVar[str] = "4A flows"
     keys = ("brand", "from_stage", "to_stage")
 

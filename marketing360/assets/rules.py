@@ -25,8 +25,9 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from ..errors import ParameterError
 from ..schema import EVENT_TYPES, STAGES

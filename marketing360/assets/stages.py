@@ -21,7 +21,8 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import ibis
 import numpy as np
@@ -51,6 +52,8 @@ class Stages(Result):
     rules : StageRules
     tz : str
     """
+
+    expr: Table  # computed on an engine
 
     title: ClassVar[str] = "4A stages"
 

@@ -16,7 +16,8 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import ibis
 import pandas as pd
@@ -48,6 +49,8 @@ class AssetVolumes(Result):
     by : list of str
         The breakdown columns.
     """
+
+    expr: Table  # computed on an engine
 
     title: ClassVar[str] = "4A asset volumes"
 
@@ -136,6 +139,8 @@ class Penetration(Result):
     (+ ``category, category_penetration, index`` with brands).
     """
 
+    expr: Table  # computed on an engine
+
     title: ClassVar[str] = "4A penetration"
 
     def __init__(self, expr: Table, *, by: Sequence[str] = ()) -> None:
@@ -209,6 +214,8 @@ def penetration(stages: Any, population: Any, *, brands: Any = None, by: Sequenc
 
 class Population(Result):
     """A population of consumers (``user_id``), e.g. a category's shoppers, for :func:`penetration`."""
+
+    expr: Table  # computed on an engine
 
     title: ClassVar[str] = "population"
     keys = ("user_id",)

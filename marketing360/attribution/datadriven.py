@@ -278,7 +278,8 @@ class CausalAttribution(Estimator):
         self.intercept_, self.coef_ = model.intercept, model.coef
         self.baseline_ = model.prob(0)
         self.rates_ = pd.DataFrame({"mask": groups.index, "journeys": groups.n.to_numpy(),
-                                    "conversions": groups.conv.to_numpy(), "observed": (groups.conv / groups.n).to_numpy(),
+                                    "conversions": groups.conv.to_numpy(),
+                                    "observed": (groups.conv / groups.n).to_numpy(),
                                     "used": [model.prob(int(k)) for k in groups.index]})
         self._groups, self._model = groups, model
         return self

@@ -164,7 +164,7 @@ class DeepMTA(Estimator):
                                      weight_decay=self.weight_decay, random_state=self.random_state,
                                      progress=show(self.progress), desc=f"DeepMTA ({self.arch})")
         self.net_, self.channels_ = net, seq.channels
-        self._fitted_on = (seq, user_features)
+        self._fitted_on: tuple[JourneySequences, pd.DataFrame | None] | None = (seq, user_features)
         return self
 
     def _with_journey(self, seq: JourneySequences, user: np.ndarray) -> np.ndarray:
@@ -177,6 +177,11 @@ class DeepMTA(Estimator):
     def _tensors(torch: Any, seq: JourneySequences, context: np.ndarray) -> tuple:
         return (torch.from_numpy(seq.tokens), torch.from_numpy(seq.hours), torch.from_numpy(seq.lengths),
                 torch.from_numpy(context))
+
+    def _training_journeys(self) -> tuple[JourneySequences, pd.DataFrame | None]:
+        if self._fitted_on is None:
+            raise ParameterError("this model was loaded from a file: pass the journeys to attribute")
+        return self._fitted_on
 
     def _need(self) -> Any:
         self._check_fitted()
@@ -233,7 +238,7 @@ class DeepMTA(Estimator):
         self._need()
         self._check_params()
         if journeys is None:
-            seq, user_features = self._fitted_on
+            seq, user_features = self._training_journeys()
         else:
             seq = self._as_sequences(journeys)
         context = self._context(seq, user_features)
@@ -355,7 +360,7 @@ class DeepMTA(Estimator):
         if self.arch != "attention":
             raise ParameterError("attention_credit needs a model fitted with arch='attention'")
         if journeys is None:
-            seq, user_features = self._fitted_on
+            seq, user_features = self._training_journeys()
         else:
             seq = self._as_sequences(journeys)
         context = self._context(seq, user_features)
@@ -397,7 +402,8 @@ class DeepMTA(Estimator):
         self.brands_ = blob["brands"]
         self.channels_, self.user_spec_ = blob["channels"], blob["user_spec"]
         self.n_user_features_, self.history_ = blob["n_user"], blob["history"]
-        self.net_ = sequence_net(n_channels=len(self.channels_), n_context=self.n_user_features_ + 1 + len(self.brands_),
+        n_context = self.n_user_features_ + 1 + len(self.brands_)
+        self.net_ = sequence_net(n_channels=len(self.channels_), n_context=n_context,
                                  arch=self.arch, embed=self.embed, hidden=self.hidden, random_state=None)
         self.net_.load_state_dict(blob["state"])
         self.net_.eval()

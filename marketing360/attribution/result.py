@@ -19,8 +19,9 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Literal, Mapping
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -103,9 +104,11 @@ class Attribution(Result):
     title: ClassVar[str] = "attribution"
     keys = ("method", "channel")
 
-    def __init__(self, frame: pd.DataFrame, *, key: str = "channel", params: Mapping[str, Mapping[str, Any]] | None = None,
-                 bootstrap: Mapping[str, Bootstrap | Callable[[], Bootstrap]] | None = None, touch_credit: pd.DataFrame | None = None,
-                 scores: pd.Series | None = None, baseline: float | None = None) -> None:
+    def __init__(self, frame: pd.DataFrame, *, key: str = "channel",
+                 params: Mapping[str, Mapping[str, Any]] | None = None,
+                 bootstrap: Mapping[str, Bootstrap | Callable[[], Bootstrap]] | None = None,
+                 touch_credit: pd.DataFrame | None = None, scores: pd.Series | None = None,
+                 baseline: float | None = None) -> None:
         missing = [c for c in COLUMNS if c not in frame.columns]
         if missing:
             raise ParameterError(f"an attribution frame needs columns {list(COLUMNS)}; missing {missing}")
@@ -118,7 +121,7 @@ class Attribution(Result):
         super().__init__(df)
         self.key = key
         self.params = {m: dict(p) for m, p in (params or {}).items()}
-        self._bootstrap = dict(bootstrap or {})
+        self._bootstrap: dict[str, Any] = dict(bootstrap or {})
         self._replicates: dict[tuple[str, int, Any], np.ndarray] = {}
         self.touch_credit = touch_credit
         self.scores = scores
@@ -168,7 +171,7 @@ class Attribution(Result):
         df = self._computed().assign(method=name)
         out = self._copy(df)
         out.params = {name: self.params.get(method, {})}
-        out._bootstrap = {name: b for m, b in self._bootstrap.items() if m == method}
+        out._bootstrap = {name: self._bootstrap[method]} if method in self._bootstrap else {}
         out._order = [name]
         return out
 
@@ -213,7 +216,8 @@ class Attribution(Result):
             if not isinstance(self._bootstrap[m], Bootstrap):  # made on first use
                 self._bootstrap[m] = self._bootstrap[m]()
             boot = self._bootstrap[m]
-            key = (m, int(n_boot), random_state if not isinstance(random_state, np.random.Generator) else id(random_state))
+            seed = id(random_state) if isinstance(random_state, np.random.Generator) else random_state
+            key = (m, int(n_boot), seed)
             if key not in self._replicates:
                 self._replicates[key] = boot.replicates(int(n_boot), check_random_state(random_state))
             lo, hi = percentile_interval(self._replicates[key], alpha)
@@ -238,7 +242,8 @@ class Attribution(Result):
         return Summary(self.title, notes=self._notes(), tables=[("conversions credited", self.wide().round(3))])
 
     def _shape(self) -> str:
-        return f"{len(self.methods)} method(s) {', '.join(self.methods)}; {self._computed().channel.nunique()} {self.key}s"
+        n = self._computed().channel.nunique()
+        return f"{len(self.methods)} method(s) {', '.join(self.methods)}; {n} {self.key}s"
 
     def plot(self, what: Literal["conversions", "value", "share"] = "conversions", *, truth: Any = None,
              intervals: bool = False, ax: Any = None, **kwargs: Any) -> Any:

@@ -22,8 +22,9 @@ c             0.0         2.0   0.667
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
-from typing import Any, Sequence
+from typing import Any
 
 import ibis
 import numpy as np
@@ -166,11 +167,11 @@ def rule_based(journeys: Journeys, rules: Rule | Sequence[Rule] = ("first_touch"
         raise ParameterError("rule_based: no journey with touchpoints converts; nothing to attribute")
     frames = [pd.DataFrame({"method": r, "channel": wide["channel"].astype(str), "conversions": wide[f"c_{r}"],
                             "value": wide[f"v_{r}"]}) for r in rules]
-    settings = {"first_touch": {}, "last_touch": {}, "linear": {}, "last_non_direct": {"direct": direct},
-                "time_decay": {"half_life_days": half_life_days},
-                "position_based": {"first": first, "last": last}}
+    settings: dict[str, dict[str, Any]] = {
+        "first_touch": {}, "last_touch": {}, "linear": {}, "last_non_direct": {"direct": direct},
+        "time_decay": {"half_life_days": half_life_days}, "position_based": {"first": first, "last": last}}
     channels = list(wide["channel"].astype(str))
-    boots = {r: partial(_journey_bootstrap, per, r, channels) for r in rules}
+    boots: dict[str, Any] = {r: partial(_journey_bootstrap, per, r, channels) for r in rules}
     return Attribution(pd.concat(frames, ignore_index=True), key=key,
                        params={r: settings[r] for r in rules}, bootstrap=boots)
 

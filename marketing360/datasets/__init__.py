@@ -10,8 +10,6 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
-
 from .readers import (
     TIANCHI_TZ,
     MMMData,

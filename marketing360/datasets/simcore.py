@@ -110,7 +110,7 @@ def build_world(seed: int, n_users: int, n_days: int, start: Any, channels: dict
     # campaigns: each brand x channel runs 1 to 3 flights; intensity varies by brand and flight
     flight = np.zeros((n_brands, C, D), dtype=np.float32)
     code = np.full((n_brands, C, D), -1, dtype=np.int32)
-    rows = []
+    rows: list[dict[str, Any]] = []
     start_ts = pd.Timestamp(start).normalize()
     for b in range(n_brands):
         brand_mult = rng.lognormal(0.0, 0.4)
@@ -574,13 +574,14 @@ def _emit_day(w: _World, blk: _Block, t: int, day0: int, n_del: np.ndarray, clic
     }
 
 
-_EMPTY = {"ts": np.zeros(0, np.int64), "etype": np.zeros(0, np.int8), "channel": np.zeros(0, np.int8),
-          "campaign": np.zeros(0, np.int32), "value": np.zeros(0), "cost": np.zeros(0)}
+_EMPTY: dict[str, np.ndarray] = {
+    "ts": np.zeros(0, np.int64), "etype": np.zeros(0, np.int8), "channel": np.zeros(0, np.int8),
+    "campaign": np.zeros(0, np.int32), "value": np.zeros(0), "cost": np.zeros(0)}
 
 
 def events_table(w: _World, parts: list[dict[str, np.ndarray]]) -> pa.Table:
     """Canonical events as an Arrow table with dictionary-encoded strings."""
-    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else \
+    cat: dict[str, np.ndarray] = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else \
         {"user": np.zeros(0, np.int64), "brand": np.zeros(0, np.int16), **_EMPTY}
     order = np.lexsort((cat["ts"], cat["user"]))  # per consumer, in time order
     cat = {k: v[order] for k, v in cat.items()}

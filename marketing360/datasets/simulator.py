@@ -63,9 +63,10 @@ checks the arguments, runs the blocks and assembles the result.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Literal, Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -189,7 +190,7 @@ def simulate(
         raise ParameterError(f"truth must be 'full', 'incremental' or 'none'; found {truth!r}")
     if freq not in ("D", "W"):
         raise ParameterError(f"freq must be 'D' or 'W'; found {freq!r}")
-    chans = resolve_channels(list(channels) if isinstance(channels, (list, tuple)) else channels)
+    chans = resolve_channels(channels if channels is None or isinstance(channels, Mapping) else list(channels))
     names = list(chans)
     C = len(names)
     if truth == "full" and C > MAX_SHAPLEY_CHANNELS:
@@ -287,13 +288,13 @@ def _assemble(w: _World, results: list[_BlockOut], bits: list[int], truth: str, 
         ghost_df = pd.DataFrame({"user_id": pd.Series(dtype="int64"), "date": pd.Series(dtype="datetime64[ns]"),
                                  "brand": pd.Series(dtype=object), "channel": pd.Series(dtype=object),
                                  "impressions": pd.Series(dtype="int64")})
-    oc = sum(r.outcome_conv for r in results if r.outcome_conv is not None)
-    orv = sum(r.outcome_rev for r in results if r.outcome_rev is not None)
-    sp = sum(r.spend for r in results if r.spend is not None)
-    im = sum(r.imps for r in results if r.imps is not None)
+    oc: np.ndarray = sum(r.outcome_conv for r in results if r.outcome_conv is not None)  # type: ignore[assignment]
+    orv: np.ndarray = sum(r.outcome_rev for r in results if r.outcome_rev is not None)  # type: ignore[assignment]
+    sp: np.ndarray = sum(r.spend for r in results if r.spend is not None)  # type: ignore[assignment]
+    im: np.ndarray = sum(r.imps for r in results if r.imps is not None)  # type: ignore[assignment]
     spend_df, outcomes_df = _aggregates(w, oc, orv, sp, im, freq)
-    conv = sum(r.conv for r in results)  # (K, B)
-    rev = sum(r.rev for r in results)
+    conv: np.ndarray = sum(r.conv for r in results)  # type: ignore[assignment]  # (K, B)
+    rev: np.ndarray = sum(r.rev for r in results)  # type: ignore[assignment]
     params = channel_params_frame(names, w.params, w.holdout)
     truth_obj = compute_truth(names, w.brands.brand.tolist(), params, conv, rev, bits, truth, stages,
                               w.rules)

@@ -17,8 +17,9 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from ..errors import ParameterError
 from ..schema import STAGES
 
 if TYPE_CHECKING:
-    from ..assets.rules import StageRules
+    pass
 
 __all__ = ["ChannelParams", "FunnelParams", "DEFAULT_CHANNELS", "CHANNELS",
            "STAGES", "CATEGORIES", "BRAND_NAMES", "GEOS"]
@@ -237,6 +238,6 @@ def with_channel(channels: Mapping[str, ChannelParams], name: str, **changes: fl
                  ) -> dict[str, ChannelParams]:
     """A copy of ``channels`` with some parameters of one channel changed."""
     out = dict(channels)
-    out[name] = replace(out[name], **changes)
+    out[name] = replace(out[name], **changes)  # type: ignore[arg-type]
     return out
 

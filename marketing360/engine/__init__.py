@@ -10,8 +10,9 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .._progress import Progress
 from ..errors import ParameterError

@@ -13,8 +13,9 @@ from __future__ import annotations
 import itertools
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import pandas as pd
 import pyarrow as pa
@@ -90,6 +91,8 @@ class Engine(ABC):
 
     #: short name of the engine ("duckdb", "spark")
     name: ClassVar[str]
+    #: capability name -> method name, collected from the methods marked with :func:`capability`
+    _capability_methods: ClassVar[dict[str, str]] = {}
     backend: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -9,8 +9,9 @@ import ibis
 import pyarrow as pa
 from ibis.expr.types import Table
 
+from ..types import ImputeStrategy
 from .base import Engine, capability
-from .impute import ImputeStrategy, impute_with_ibis
+from .impute import impute_with_ibis
 
 __all__ = ["DuckDBEngine"]
 

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from ibis.expr.types import Table
 
 from ..errors import ParameterError, SchemaError
-from ..types import ImputeStrategy
 
 if TYPE_CHECKING:
     from .base import Engine

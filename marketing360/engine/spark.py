@@ -7,8 +7,9 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import ibis
 import pyarrow as pa
@@ -17,8 +18,9 @@ from ibis.expr.types import Table
 from .._optional import import_optional
 from .._progress import Progress, show
 from ..errors import EngineError
+from ..types import ImputeStrategy
 from .base import Engine, capability
-from .impute import ImputeStrategy, check_impute_args
+from .impute import check_impute_args
 
 __all__ = ["SparkEngine", "java_available"]
 

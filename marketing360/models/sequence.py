@@ -20,7 +20,8 @@ Examples
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ def sequence_net(*, n_channels: int, n_context: int, arch: str, embed: int, hidd
     if random_state is not None:
         torch.manual_seed(int(random_state))
 
-    class SequenceNet(nn.Module):
+    class SequenceNet(nn.Module):  # type: ignore[name-defined]
         def __init__(self) -> None:
             super().__init__()
             self.emb = nn.Embedding(n_channels + 1, embed, padding_idx=0)

@@ -37,7 +37,8 @@ Examples
 from __future__ import annotations
 
 import numbers
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import ibis
 import numpy as np
@@ -45,10 +46,10 @@ import pandas as pd
 from ibis.expr.types import Table
 
 from ..engine import fetch
-from ..errors import ParameterError, SchemaError
+from ..errors import ParameterError
 from ..inputs import as_population, as_table, column_counts
 from ..results import Result, Summary
-from ..schema import AD_EVENT_TYPES, EVENT_TYPES, PATH_SEP
+from ..schema import AD_EVENT_TYPES, EVENT_TYPES, PATH_SEP, TABLES
 from ..types import Anchor, CreditKey
 
 __all__ = ["Journeys", "PathTable", "journeys", "JOURNEY_KEY"]
@@ -59,6 +60,8 @@ JOURNEY_KEY: tuple[str, ...] = ("user_id", "brand", "journey")
 
 class PathTable(Result):
     """A ChannelAttribution path table: ``path, conversions, value, nulls``, one row per distinct path."""
+
+    expr: Table  # computed on an engine
 
     title = "path table"
     keys = ("path",)
@@ -98,6 +101,8 @@ class Journeys(Result):
     has_campaigns : bool
         Whether touches carry campaigns (credit by campaign is possible).
     """
+
+    expr: Table  # computed on an engine
 
     title = "journeys"
     keys = JOURNEY_KEY
@@ -200,7 +205,7 @@ class Journeys(Result):
         return out
 
     def _notes(self) -> list[str]:
-        how = (f"from a path table" if self.source == "paths" else
+        how = ("from a path table" if self.source == "paths" else
                f"from events; anchor {self.anchor!r}, look-back {self.lookback_days:g} days, "
                f"conversion {self.conversion!r}, touches {list(self.touch_types)}"
                + (f", {self.windows} calendar windows" if self.windows else ""))
@@ -290,7 +295,10 @@ def journeys(events: Any, *, lookback_days: float = 30, conversion: str = "purch
         raise ParameterError(f"conversion {conversion!r} cannot also be a touch type")
     if by is not None and not isinstance(by, str):
         raise ParameterError(f"by must be a column name such as 'brand', or None; found {by!r}")
-    events = as_table(events, "events", need=[key] + ([by] if by else []), what="journeys")
+    # a canonical column (brand) may be absent: it is added as nulls and the journeys are pooled
+    canonical = {c.name for c in TABLES["events"].columns}
+    events = as_table(events, "events", need=[key] + ([by] if by and by not in canonical else []),
+                      what="journeys")
     notes = []
     if by and column_counts(events).get(by) == 0:
         notes.append(f"no event has a {by}: journeys are pooled over the whole log")

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -128,7 +129,7 @@ class States:
 
     names: list[str]
     members: np.ndarray
-    moves: object
+    moves: Any  # scipy.sparse.csr_matrix
     edge_from: np.ndarray
     edge_to: np.ndarray
     last: np.ndarray

@@ -6,14 +6,16 @@ holds the world's tables opened on the engine, and adds one section.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
 from .. import assets, attribution, overview, paths, viz
 from ..datasets.simulator import SimulationResult
 from ..engine import Engine
+from ..errors import Marketing360Error
 from .builder import Report
 
 __all__ = ["SECTIONS", "build_report", "open_world"]
@@ -136,7 +138,9 @@ SECTIONS: list[SectionBuilder] = [world_section, truth_section, assets_section, 
 
 def open_world(engine: Engine, world: SimulationResult) -> dict[str, Any]:
     """The world's tables opened on ``engine`` (events from memory or from its parquet folder)."""
-    events = world.events if world.events is not None else Path(world.events_path)
+    if world.events is None and world.events_path is None:
+        raise Marketing360Error("the world has neither events in memory nor an events folder")
+    events = world.events if world.events is not None else Path(str(world.events_path))
     return {
         "events": engine.table(events, name="events"),
         "users": engine.table(world.users, name="users"),

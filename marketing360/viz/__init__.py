@@ -13,5 +13,5 @@ from .overview import plot_daily_events, plot_spend_outcomes, plot_truth
 from .transition_graph import graph_edges
 
 __all__ = ["METHOD_COLORS", "STAGE_COLORS", "graph_edges", "method_color", "method_colors", "plot_attribution",
-           "plot_daily_events", "plot_flows", "plot_penetration", "plot_score", "plot_spend_outcomes", "plot_transition_graph",
-           "plot_truth", "plot_volumes", "set_method_color", "stage_color"]
+           "plot_daily_events", "plot_flows", "plot_penetration", "plot_score", "plot_spend_outcomes",
+           "plot_transition_graph", "plot_truth", "plot_volumes", "set_method_color", "stage_color"]

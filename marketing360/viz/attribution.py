@@ -6,7 +6,8 @@ and the truth is drawn in black.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -116,7 +117,7 @@ def plot_score(scores: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
     y = np.arange(len(df))
     ax.barh(y, df.share_error.to_numpy(float), color=[method_color(str(m)) for m in df.method])
     for yi, v in zip(y, df.share_error.to_numpy(float)):
-        ax.text(v, yi, f" {v:.0%}", va="center", fontsize=8)
+        ax.text(float(v), float(yi), f" {v:.0%}", va="center", fontsize=8)
     ax.set_yticks(y, [str(m) for m in df.method])
     from matplotlib.ticker import PercentFormatter
 

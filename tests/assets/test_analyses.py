@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from reference_4a import reference_flows, reference_snapshot
 
 import marketing360 as m3
-from marketing360.assets import (STAGES, StageRules, audience, flows, penetration, snapshot, snapshots,
-                                 volumes)
+from marketing360.assets import STAGES, StageRules, audience, flows, penetration, snapshot, snapshots, volumes
 from marketing360.errors import EngineError, ParameterError, SchemaError
 from marketing360.testing import assert_frame_matches
-from reference_4a import reference_flows, reference_snapshot
 
 DATES = pd.date_range("2025-01-08", "2025-02-05", freq="7D")
 

@@ -7,12 +7,12 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from reference_4a import reference_snapshot
 
 import marketing360 as m3
 from marketing360.assets import STAGES, Criterion, StageRule, StageRules, snapshot
 from marketing360.errors import ParameterError, SchemaError
 from marketing360.testing import assert_frame_matches
-from reference_4a import reference_snapshot
 
 
 def edge_case_events() -> pd.DataFrame:

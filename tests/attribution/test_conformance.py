@@ -13,8 +13,16 @@ import pandas as pd
 import pytest
 
 import marketing360 as m3
-from marketing360.attribution import (RULES, BaggedLogisticAttribution, CausalAttribution, DeepMTA, markov,
-                                      probabilistic, rule_based, shapley)
+from marketing360.attribution import (
+    RULES,
+    BaggedLogisticAttribution,
+    CausalAttribution,
+    DeepMTA,
+    markov,
+    probabilistic,
+    rule_based,
+    shapley,
+)
 from marketing360.errors import ParameterError
 from marketing360.paths import journeys
 
@@ -137,7 +145,8 @@ def test_intervals_cover_the_estimate_and_shrink_with_more_journeys(duckdb_engin
     run, _ = METHODS[name]
     j = _journeys(duckdb_engine, world.events, world.users)
     ci = run(j).conf_int(n_boot=60)
-    assert (ci.conversions_lower <= ci.conversions + 1e-9).all() and (ci.conversions <= ci.conversions_upper + 1e-9).all()
+    assert (ci.conversions_lower <= ci.conversions + 1e-9).all()
+    assert (ci.conversions <= ci.conversions_upper + 1e-9).all()
     assert (ci.conversions_upper > ci.conversions_lower).any()
     # four times the journeys (the same world, consumers copied under new ids): intervals about half as wide
     ev, users = world.events, world.users

@@ -7,12 +7,12 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from reference_mta import shapley_of_game
 
 from marketing360.attribution import BASELINE, BaggedLogisticAttribution, CausalAttribution, probabilistic
-from marketing360.paths import from_paths, journey_matrix
 from marketing360.errors import NotFittedError, ParameterError
 from marketing360.models import fit_logistic
-from reference_mta import shapley_of_game
+from marketing360.paths import from_paths, journey_matrix
 
 
 def _paths(rows):

@@ -12,8 +12,8 @@ torch = pytest.importorskip("torch")
 
 import marketing360 as m3  # noqa: E402
 from marketing360.attribution import DeepMTA  # noqa: E402
-from marketing360.paths import journey_sequences, journeys  # noqa: E402
 from marketing360.errors import NotFittedError, ParameterError  # noqa: E402
+from marketing360.paths import journey_sequences, journeys  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from reference_mta import (
+    brute_force_shapley,
+    permutation_shapley,
+    random_events,
+    reference_journeys,
+    reference_markov,
+    reference_paths,
+    reference_rules,
+    rule_weights,
+)
 
 from marketing360.attribution import RULES, compare, markov, rule_based, shapley, transitions
-from marketing360.paths import from_paths, journeys
 from marketing360.datasets import read_channelattribution_paths
 from marketing360.errors import ParameterError
+from marketing360.paths import from_paths, journeys
 from marketing360.testing import assert_frame_matches
-from reference_mta import (random_events, brute_force_shapley, permutation_shapley, reference_journeys, reference_markov,
-                           reference_paths, reference_rules, rule_weights)
 
 
 @pytest.fixture(scope="module")

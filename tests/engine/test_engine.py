@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ibis
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -9,7 +10,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import ibis
 import marketing360 as m3
 from marketing360.errors import EngineError, ParameterError, SchemaError
 from marketing360.testing import assert_frame_matches

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from reference_mta import random_events, reference_calendar_journeys, reference_journeys, reference_paths
 
 import marketing360 as m3
-from marketing360.paths import from_paths, journeys
 from marketing360.datasets import read_channelattribution_paths
 from marketing360.errors import ParameterError, SchemaError
+from marketing360.paths import from_paths, journeys
 from marketing360.testing import assert_frame_matches
-from reference_mta import random_events, reference_calendar_journeys, reference_journeys, reference_paths
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +136,25 @@ def test_pooled_brands_an_explicit_end_and_a_population_that_leaves_consumers_ou
     j = journeys(t, population=engine.table(users))
     assert set(m3.engine.fetch(j.touches).user_id) <= {0, 1}
     assert set(j.table().user_id) == {0, 1, 999}
+
+
+def test_a_log_without_brands_gives_pooled_journeys(engine):
+    ev = pd.DataFrame({"user_id": [1, 1, 1, 2], "ts": pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-03",
+                                                                        "2025-01-02"]),
+                       "event_type": ["impression", "click", "purchase", "impression"],
+                       "channel": ["video", "search", None, "video"]})
+    for data in (ev, ev.assign(brand=None)):  # no brand column at all, or one without values
+        j = journeys(engine.table(m3.validate(data)))
+        assert j.by is None and "pooled" in str(j.summary())
+        assert j.paths().table().path.tolist() == ["video", "video > search"]
+
+
+@pytest.mark.shared_data
+def test_the_touch_journeys_reader_gives_journeys(duckdb_engine):
+    # was: no journeys (the rows have no brand) and "the journeys have no touchpoints" from Markov
+    ev = m3.datasets.read_touch_journeys()
+    j = journeys(duckdb_engine.table(ev))
+    touches = int(m3.engine.fetch(j.touches.count()))
+    assert touches > 50_000
+    m = m3.attribution.markov(j)
+    assert m.table().conversions.sum() == pytest.approx(float(j.totals().query("has_touches").conversions.sum()))

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
