@@ -52,10 +52,12 @@ def _worker_main(spec_path: str, out_path: str) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split("\n\n", 1)[1])
     p.add_argument("suite", nargs="?", default="all", choices=[*SUITES, "all"], metavar="SUITE",
                    help=f"one of {', '.join(SUITES)}, or all (default)")
-    p.add_argument("--quick", action="store_true", help="tiny data: checks that every suite runs and agrees (all: 2-4 min)")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny data: checks that every suite runs and agrees (all: 2-4 min)")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed repeats per measurement (default per suite: simulator 3, groupby 3, assets 3, "
                         "attribution 2; with --quick 1, groupby 2)")

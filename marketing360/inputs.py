@@ -45,9 +45,10 @@ import pandas as pd
 import pyarrow as pa
 from ibis.expr.types import Table
 
+from .engine.base import fetch
 from .errors import ParameterError, SchemaError
 from .schema import EVENT_TYPE_SYNONYMS, EVENT_TYPES, TABLES, Column, validate
-from .types import TableName
+from .types import TableLike, TableName
 
 __all__ = ["as_table", "as_population", "open_table", "require_columns", "column_counts", "is_table_like"]
 
@@ -58,7 +59,7 @@ _COUNTS: OrderedDict[Any, dict[str, int]] = OrderedDict()
 _MAX_CHECKED = 256
 
 
-def is_table_like(data: Any) -> bool:
+def is_table_like(data: TableLike) -> bool:
     """Whether ``data`` is something :func:`as_table` can open."""
     if isinstance(data, (Table, pd.DataFrame, pa.Table, pa.RecordBatch, str, os.PathLike)):
         return True
@@ -83,7 +84,7 @@ def require_columns(table: Table, columns: Sequence[str], *, what: str, table_na
                           table=table_name, column=missing[0])
 
 
-def as_table(data: Any, table: TableName = "events", *, need: Sequence[str] = (), what: str | None = None
+def as_table(data: TableLike, table: TableName = "events", *, need: Sequence[str] = (), what: str | None = None
              ) -> Table:
     """Open ``data`` as a checked ibis table in the layout of canonical table ``table``.
 
@@ -144,7 +145,7 @@ def as_table(data: Any, table: TableName = "events", *, need: Sequence[str] = ()
     return checked
 
 
-def open_table(data: Any, *, what: str | None = None) -> Table:
+def open_table(data: TableLike, *, what: str | None = None) -> Table:
     """Open any table-like ``data`` as an ibis table, without checking it against a schema.
 
     In-memory frames go to the default engine, ibis tables stay where they are,
@@ -165,7 +166,7 @@ def open_table(data: Any, *, what: str | None = None) -> Table:
         f"or Spark DataFrame); found a {type(data).__module__}.{type(data).__name__}")
 
 
-def as_population(data: Any, columns: Sequence[str], *, what: str) -> Table:
+def as_population(data: TableLike, columns: Sequence[str], *, what: str) -> Table:
     """A population of consumers: the distinct rows of ``columns`` (``user_id`` first) of any table.
 
     Unlike the canonical ``users`` table a population may list a consumer
@@ -173,7 +174,7 @@ def as_population(data: Any, columns: Sequence[str], *, what: str) -> Table:
     """
     t = open_table(data, what=what)
     require_columns(t, columns, what=what, table_name="population")
-    row = t.aggregate(n=t.count(), nulls=t.user_id.isnull().sum()).to_pyarrow().to_pylist()[0]
+    row = fetch(t.aggregate(n=t.count(), nulls=t.user_id.isnull().sum())).iloc[0]
     if not row["n"]:
         raise SchemaError(f"{what}: the population is empty (0 rows)", table="users")
     if row["nulls"]:
@@ -192,12 +193,12 @@ def column_counts(table: Table) -> dict[str, int]:
         from .schema import TABLES as _T
 
         names = [c.name for c in _T["events"].columns if c.nullable and c.name in table.columns]
-        row = table.aggregate(_rows=table.count(), **{c: table[c].count() for c in names}).to_pyarrow().to_pylist()
-        _COUNTS[key] = {k: int(v or 0) for k, v in row[0].items()}
+        row = fetch(table.aggregate(_rows=table.count(), **{c: table[c].count() for c in names})).iloc[0]
+        _COUNTS[key] = {k: int(v or 0) for k, v in row.items()}
     return dict(_COUNTS[key])
 
 
-def _unwrap(data: Any) -> Any:
+def _unwrap(data: TableLike) -> Any:
     from .results import Result
 
     if isinstance(data, Result):
@@ -205,11 +206,11 @@ def _unwrap(data: Any) -> Any:
     return data
 
 
-def _in_memory(data: Any) -> bool:
+def _in_memory(data: TableLike) -> bool:
     return isinstance(data, (pd.DataFrame, pa.Table, pa.RecordBatch)) or type(data).__module__.startswith("polars")
 
 
-def _frame(data: Any) -> Any:
+def _frame(data: TableLike) -> Any:
     if isinstance(data, pa.RecordBatch):
         return pa.Table.from_batches([data])
     if type(data).__module__.startswith("polars") and hasattr(data, "collect"):
@@ -313,7 +314,7 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[Table, dict[str,
         if col.nullable:
             aggs[f"nonnull_{col.name}"] = (x.notnull() & (x.strip() != "") if types[col.name].is_string()
                                            else x.notnull()).sum()
-    row = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    row = fetch(t.aggregate(**aggs), "arrow").to_pylist()[0]
     if not row["_rows"]:
         raise SchemaError(f"{label}{table}: the table is empty (0 rows)", table=table)
     for col in present:
@@ -346,7 +347,7 @@ def _canonical_event_types(t: Table, table: str, label: str) -> Any:
     """Synonyms (``"pv"``, ``"BUY"``) mapped to canonical names on the engine; unknown names raise."""
     x = t.event_type
     odd = t.filter(~x.isin(list(EVENT_TYPES))).select("event_type").distinct().limit(50)
-    values = [v for v in odd.to_pyarrow().column("event_type").to_pylist() if v is not None]
+    values = [v for v in fetch(odd, "arrow").column("event_type").to_pylist() if v is not None]
     mapping = {}
     for v in values:
         k = v.strip().lower()

@@ -23,6 +23,7 @@ from ibis.expr.types import Table
 from .inputs import as_table
 from .results import Result
 from .schema import AD_EVENT_TYPES
+from .types import TableLike
 
 __all__ = ["channel_summary", "daily_events", "event_counts", "EventCounts", "DailyEvents", "ChannelSummary"]
 
@@ -69,7 +70,7 @@ class ChannelSummary(Result):
     keys = ("channel",)
 
 
-def event_counts(events: Any) -> EventCounts:
+def event_counts(events: TableLike) -> EventCounts:
     """Per event type: events, distinct users, purchase revenue, mean review rating and ad cost.
 
     The ``value`` column means different things for different event types (a
@@ -122,7 +123,7 @@ def event_counts(events: Any) -> EventCounts:
                                 ).order_by("event_type"))
 
 
-def daily_events(events: Any, *, by: str = "event_type") -> DailyEvents:
+def daily_events(events: TableLike, *, by: str = "event_type") -> DailyEvents:
     """Events per UTC day and ``by`` column (``date, <by>, events``)."""
     events = as_table(events, "events", need=[by] if by in ("brand", "channel", "campaign") else [],
                       what="daily_events")
@@ -133,7 +134,7 @@ def daily_events(events: Any, *, by: str = "event_type") -> DailyEvents:
     return DailyEvents(t.group_by(["date", by]).agg(events=t.count()).order_by(["date", by]), by=by)
 
 
-def channel_summary(events: Any) -> ChannelSummary:
+def channel_summary(events: TableLike) -> ChannelSummary:
     """Per ad channel: impressions, clicks, click-through rate, cost and cost per thousand impressions."""
     events = as_table(events, "events", need=["channel"], what="channel_summary")
     ads = events.filter(events.event_type.isin(list(AD_EVENT_TYPES)) & events.channel.notnull())

@@ -12,13 +12,27 @@ Examples
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from typing import TYPE_CHECKING, Literal, TypeAlias, Union
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+    import pyarrow as pa
+    import pyspark.sql
+    from ibis.expr.types import Table
+
+    from .results import Result
 
 __all__ = [
-    "EngineName", "Output", "TableName", "Stage", "Anchor", "Rule", "Worth", "CreditKey",
+    "TableLike", "EngineName", "Output", "TableName", "Stage", "Anchor", "Rule", "Worth", "CreditKey",
     "Architecture", "Players", "CountUnit", "ImputeStrategy",
 ]
 
+#: what every analysis takes as data: anything :meth:`Engine.table <marketing360.engine.Engine.table>`
+#: opens (a frame, an Arrow table, a parquet / CSV path, an ibis table, a Spark DataFrame) or a result
+TableLike: TypeAlias = Union["pd.DataFrame", "pl.DataFrame", "pl.LazyFrame", "pa.Table", "Table",
+                             "pyspark.sql.DataFrame", "Result", str, "os.PathLike[str]"]
 #: engines :func:`marketing360.connect` can open
 EngineName = Literal["duckdb", "spark"]
 #: the libraries results can be returned in

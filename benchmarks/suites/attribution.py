@@ -155,7 +155,8 @@ def _work_markov_paths(spec: dict[str, Any]) -> dict[str, Any]:
         print(f"markov(from_paths(df)) {r['total_seconds']:.3f} s: load {r['load_seconds']:.3f} + unnest and count "
               f"{r['count_seconds']:.3f} + solve {r['solve_seconds']:.3f}", flush=True)
     med = {k: h.median(r[k] for r in runs) for k in runs[0]}
-    return {"runs": runs, "median": med, "first_call_seconds": first, "rows": len(df), "ca_columns_accepted_as_is": as_is,
+    return {"runs": runs, "median": med, "first_call_seconds": first, "rows": len(df),
+            "ca_columns_accepted_as_is": as_is,
             "removal_effects": m3api.removal_effects(m), "markov_conversions": m3api.credited(m),
             "self_maxrss_kb": h.maxrss_kb(resource.RUSAGE_SELF)}
 
@@ -323,7 +324,7 @@ def bench_attribution(a: Any) -> tuple[dict[str, Any], bool]:
             problems += [f"path table {impl} vs ours: {p}" for p in c["problems"]]
     done = [b for b in baselines if tables.get(b, {}).get("equal_to_ours")]  # a wrong table is no baseline
     fastest = min(done, key=lambda b: tables[b]["median"]) if done else None
-    for impl, t in tables.items():
+    for t in tables.values():
         t["vs_fastest_baseline"] = t["median"] / tables[fastest]["median"] if fastest else None
 
     # ChannelAttribution, and our Markov from its in-memory path table

@@ -274,7 +274,8 @@ def groupby_table(rows: list[dict[str, Any]], baseline: str | None) -> str:
         mark = lambda q: "**1.00×**" if r["engine"] == baseline else f"{q['vs_baseline']:.2f}×"
         lines.append(
             f"| {r['engine']} | {ENGINE_VIA.get(r['engine'], '')} | {r['startup_seconds']:.2f} | "
-            f"{h.fmt_s(q1['warmup'][0]) if q1['warmup'] else 'n/a'} | {h.fmt_s(q1['median'])} | {mark(q1)} | {h.fmt_s(q2['median'])} | {mark(q2)} | "
+            f"{h.fmt_s(q1['warmup'][0]) if q1['warmup'] else 'n/a'} | {h.fmt_s(q1['median'])} | {mark(q1)} | "
+            f"{h.fmt_s(q2['median'])} | {mark(q2)} | "
             f"{h.mib(r['maxrss_kb'])} | {h.mib(r.get('jvm_hwm_kb')) if r['engine'] == 'spark' else '–'} | "
             f"{h.mib(r['tree_peak_pss_kb_sampled'])} | {r['background_cores']:.2f} |")
     return head + "\n".join(lines) + "\n"

@@ -21,7 +21,7 @@ from ibis.expr.types import Table
 from ..engine import fetch
 from ..errors import ParameterError
 from ..results import Result
-from ..types import Stage
+from ..types import Stage, TableLike
 from .rules import STAGE_LEVEL, STAGES, StageRules
 from .stages import _day, _events, _tz, snapshot, snapshots
 
@@ -44,7 +44,7 @@ class Audience(Result):
         return [self.description]
 
 
-def audience(events: Any, date: Any, stage: Stage, *, brand: str | None = None,
+def audience(events: TableLike, date: Any, stage: Stage, *, brand: str | None = None,
              not_reached: Stage | None = None, within: int = 30, rules: StageRules | None = None,
              tz: str = "UTC") -> Audience:
     """Consumers of ``stage`` on ``date``, optionally those who did not reach ``not_reached`` within ``within`` days.

@@ -22,6 +22,7 @@ from ibis.expr.types import Table
 
 from ..errors import ParameterError
 from ..results import Result
+from ..types import TableLike
 from .rules import STAGES, StageRules
 from .stages import _day, _tz, stage_pairs
 
@@ -103,7 +104,7 @@ class AssetFlows(Result):
                           + (f", {brand}" if brand else ""), ax=ax, **kwargs)
 
 
-def flows(events: Any, start: Any, end: Any, *, rules: StageRules | None = None, tz: str = "UTC") -> AssetFlows:
+def flows(events: TableLike, start: Any, end: Any, *, rules: StageRules | None = None, tz: str = "UTC") -> AssetFlows:
     """Transitions of consumer-brand pairs between the stages of ``start`` and of ``end``.
 
     Parameters

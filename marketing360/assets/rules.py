@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ..errors import ParameterError
-from ..schema import EVENT_TYPES, STAGES
+from ..schema import AD_EVENT_TYPES, EVENT_TYPES, STAGES
 
 __all__ = ["Criterion", "StageRule", "StageRules", "STAGES", "STAGE_LEVEL"]
 
@@ -93,7 +93,7 @@ class StageRule:
 
 def _default(stage: str) -> StageRule:
     if stage == "aware":
-        return StageRule("aware", 30, (Criterion(("impression", "click", "browse")),))
+        return StageRule("aware", 30, (Criterion((*AD_EVENT_TYPES, "browse")),))
     if stage == "appeal":
         return StageRule("appeal", 30, (Criterion(("browse",), min_count=2),
                                         Criterion(("search", "follow", "cart", "ask"))))

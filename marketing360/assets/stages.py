@@ -32,6 +32,7 @@ from ibis.expr.types import Table
 from ..errors import ParameterError
 from ..inputs import as_table
 from ..results import Result
+from ..types import TableLike
 from .rules import STAGES, StageRules
 
 __all__ = ["snapshot", "snapshots", "stage_pairs", "Stages"]
@@ -101,7 +102,7 @@ def _day(date: Any, tz: str = "UTC", name: str = "date") -> pd.Timestamp:
     return d.normalize()
 
 
-def _events(events: Any, what: str) -> Table:
+def _events(events: TableLike, what: str) -> Table:
     return as_table(events, "events", need=["brand"], what=what)
 
 
@@ -218,7 +219,7 @@ def _with_level(g: Table, rules: StageRules, keys: list[str]) -> Table:
     return out.filter(out.level > 0).mutate(stage=names)
 
 
-def stage_pairs(events: Any, start: Any, end: Any, *, rules: StageRules | None = None, tz: str = "UTC") -> Table:
+def stage_pairs(events: TableLike, start: Any, end: Any, *, rules: StageRules | None = None, tz: str = "UTC") -> Table:
     """Each pair's stage level on two dates (``from_level``, ``to_level``; 0 = unaware), in one aggregation.
 
     Pairs unaware on both dates are left out. This is what :func:`~marketing360.assets.flows`
@@ -236,7 +237,7 @@ def stage_pairs(events: Any, start: Any, end: Any, *, rules: StageRules | None =
     return out.filter((out.from_level > 0) | (out.to_level > 0))
 
 
-def snapshot(events: Any, date: Any, *, rules: StageRules | None = None, tz: str = "UTC") -> Stages:
+def snapshot(events: TableLike, date: Any, *, rules: StageRules | None = None, tz: str = "UTC") -> Stages:
     """The 4A stage of every consumer-brand pair that is at least Aware at the end of ``date``.
 
     Parameters
@@ -273,7 +274,7 @@ def snapshot(events: Any, date: Any, *, rules: StageRules | None = None, tz: str
                   rules=rules, tz=tz)
 
 
-def snapshots(events: Any, dates: Sequence[Any] | pd.DatetimeIndex, *, rules: StageRules | None = None,
+def snapshots(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *, rules: StageRules | None = None,
               tz: str = "UTC") -> Stages:
     """The 4A stage of every pair on each of ``dates``: ``snapshot`` for many days in one pass.
 

@@ -27,12 +27,12 @@ from ..errors import ParameterError, SchemaError
 from ..inputs import as_population, open_table, require_columns
 from ..results import Result
 from ..schema import STAGES
-from ..types import Stage
+from ..types import Stage, TableLike
 
 __all__ = ["volumes", "penetration", "shoppers", "AssetVolumes", "Penetration", "Population"]
 
 
-def _stages(stages: Any, what: str) -> Table:
+def _stages(stages: TableLike, what: str) -> Table:
     t = open_table(stages, what=what)
     missing = [c for c in ("user_id", "brand", "level", "stage") if c not in t.columns]
     if missing:
@@ -80,7 +80,8 @@ class AssetVolumes(Result):
         return plot_volumes(self.table(), brand=brand, ax=ax, **kwargs)
 
 
-def volumes(stages: Any, *, by: Sequence[str] = (), users: Any = None, brands: Any = None) -> AssetVolumes:
+def volumes(stages: TableLike, *, by: Sequence[str] = (), users: TableLike | None = None,
+            brands: TableLike | None = None) -> AssetVolumes:
     """Consumers per brand and stage (per date too for a series), optionally by segment.
 
     Parameters
@@ -155,7 +156,8 @@ class Penetration(Result):
         return plot_penetration(self.table(), stage=stage, ax=ax, **kwargs)
 
 
-def penetration(stages: Any, population: Any, *, brands: Any = None, by: Sequence[str] = ()) -> Penetration:
+def penetration(stages: TableLike, population: TableLike | int, *, brands: TableLike | None = None,
+                by: Sequence[str] = ()) -> Penetration:
     """Share of the population in each stage of each brand, and the brand's category benchmark.
 
     Parameters
@@ -221,7 +223,7 @@ class Population(Result):
     keys = ("user_id",)
 
 
-def shoppers(events: Any, brands: Any = None, *, category: str | None = None) -> Population:
+def shoppers(events: TableLike, brands: TableLike | None = None, *, category: str | None = None) -> Population:
     """A population: the consumers with any event of any brand (or of one category's brands).
 
     Use it as ``penetration(stages, shoppers(events, brands, category="phones"))``

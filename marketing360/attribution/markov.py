@@ -76,7 +76,7 @@ class _Chain:
     def __init__(self, states: States, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray) -> None:
         self.states = states
         n = len(states.names) + 1  # transient states and (start), last
-        weight = np.asarray(states.moves.T @ (conversions + nulls)).ravel()
+        weight = states.edge_weights(conversions + nulls)
         self.n = n
         self.edge_w = weight
         self.exit_conv = np.bincount(states.last, conversions, n)
@@ -149,7 +149,7 @@ def _counts_frame(chain: _Chain) -> pd.DataFrame:
     return out.sort_values(["from_state", "to_state"], kind="mergesort").reset_index(drop=True)
 
 
-def transitions(journeys: Journeys, order: int = 1) -> pd.DataFrame:
+def transitions(journeys: Journeys, *, order: int = 1) -> pd.DataFrame:
     """Transition counts of the order-``order`` chain.
 
     ``from_state, to_state, weight, value``: journeys (conversions + nulls)
@@ -210,7 +210,7 @@ class MarkovAttribution(Attribution):
         return [*super()._notes(), f"P(conversion) from (start): {self.conversion_probability:.4g}"]
 
 
-def markov(journeys: Journeys, order: int = 1) -> MarkovAttribution:
+def markov(journeys: Journeys, *, order: int = 1) -> MarkovAttribution:
     """Markov-chain attribution of order 1 to 4 with exact removal effects.
 
     Parameters

@@ -15,7 +15,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ from ..errors import ParameterError
 from ..inputs import as_table
 from ..results import Result
 from ..schema import AD_EVENT_TYPES
-from ..types import CreditKey
+from ..types import CreditKey, TableLike
 from .result import Attribution
 
 __all__ = ["returns", "channel_costs", "Returns", "ChannelCosts"]
@@ -49,7 +49,7 @@ class Returns(Result):
     keys = ("method", "channel")
 
 
-def channel_costs(events: Any, *, key: CreditKey = "channel", touch_types: Sequence[str] = AD_EVENT_TYPES
+def channel_costs(events: TableLike, *, key: CreditKey = "channel", touch_types: Sequence[str] = AD_EVENT_TYPES
                   ) -> ChannelCosts:
     """Media cost per channel (or campaign) summed over the touch events, on the events' engine."""
     if key not in ("channel", "campaign"):

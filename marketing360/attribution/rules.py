@@ -12,7 +12,7 @@ Examples
 >>> from marketing360.paths import from_paths
 >>> j = from_paths(pd.DataFrame({"path": ["a > b > c", "b"], "conversions": [2, 1],
 ...                              "value": [20.0, 5.0], "nulls": [0, 3]}))
->>> rule_based(j, ["first_touch", "last_touch", "linear"]).wide().round(3)
+>>> rule_based(j, rules=["first_touch", "last_touch", "linear"]).wide().round(3)
          first_touch  last_touch  linear
 channel
 a             2.0         0.0   0.667
@@ -95,7 +95,7 @@ def _converting_touches(journeys: Journeys, rules: Sequence[str]) -> Any:
     return t.mutate(_hmin=t.hours.min().over(ibis.window(group_by=list(JOURNEY_KEY))))
 
 
-def touch_credit(journeys: Journeys, rule: Rule = "last_touch", *, half_life_days: float = 7.0,
+def touch_credit(journeys: Journeys, *, rule: Rule = "last_touch", half_life_days: float = 7.0,
                  first: float = 0.4, last: float = 0.4, direct: Sequence[str] = ("direct",)) -> Table:
     """Every touchpoint of the converting journeys with its rule weight and credit.
 
@@ -113,7 +113,7 @@ def touch_credit(journeys: Journeys, rule: Rule = "last_touch", *, half_life_day
     return t.drop("_hmin") if "_hmin" in t.columns else t
 
 
-def rule_based(journeys: Journeys, rules: Rule | Sequence[Rule] = ("first_touch", "last_touch", "linear"), *,
+def rule_based(journeys: Journeys, *, rules: Rule | Sequence[Rule] = ("first_touch", "last_touch", "linear"),
                half_life_days: float = 7.0, first: float = 0.4, last: float = 0.4,
                direct: Sequence[str] = ("direct",), key: CreditKey = "channel") -> Attribution:
     """Credit conversions with one or more rules.

@@ -50,7 +50,7 @@ from ..errors import ParameterError
 from ..inputs import as_population, as_table, column_counts
 from ..results import Result, Summary
 from ..schema import AD_EVENT_TYPES, EVENT_TYPES, PATH_SEP, TABLES
-from ..types import Anchor, CreditKey
+from ..types import Anchor, CreditKey, TableLike
 
 __all__ = ["Journeys", "PathTable", "journeys", "JOURNEY_KEY"]
 
@@ -59,12 +59,14 @@ JOURNEY_KEY: tuple[str, ...] = ("user_id", "brand", "journey")
 
 
 class PathTable(Result):
-    """A ChannelAttribution path table: ``path, conversions, value, nulls``, one row per distinct path."""
+    """A ChannelAttribution path table: ``path, conversions, value, nulls``, one row per distinct path.
+
+    The engine returns the rows ordered by path (sorted there, not again in pandas).
+    """
 
     expr: Table  # computed on an engine
 
     title = "path table"
-    keys = ("path",)
 
 
 class Journeys(Result):
@@ -229,9 +231,9 @@ def _event_types(name: str, values: Sequence[str] | str) -> list[str]:
     return vals
 
 
-def journeys(events: Any, *, lookback_days: float = 30, conversion: str = "purchase",
+def journeys(events: TableLike, *, lookback_days: float = 30, conversion: str = "purchase",
              touch_types: Sequence[str] = AD_EVENT_TYPES, key: CreditKey = "channel",
-             by: str | None = "brand", end: Any = None, population: Any = None,
+             by: str | None = "brand", end: Any = None, population: TableLike = None,
              anchor: Anchor = "conversion") -> Journeys:
     """Build journeys from canonical events on their engine.
 
@@ -459,5 +461,5 @@ def _touches_and_sizes(j: Table, conv: Table, by: str | None) -> tuple[Table, Ta
     return touches, per, conv
 
 
-def _population(population: Any, group: list[str]) -> Table:
+def _population(population: TableLike, group: list[str]) -> Table:
     return as_population(population, group, what="journeys population")

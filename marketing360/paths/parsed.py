@@ -18,7 +18,6 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -119,54 +118,84 @@ class States:
         State names (channels joined by ``"\\x1f"`` for ``k > 1``); the start state is not listed.
     members : numpy.ndarray
         ``states x channels``: whether the state holds the channel.
-    moves : scipy.sparse.csr_matrix
-        ``paths x edges``: how many times each path takes each edge.
     edge_from, edge_to : numpy.ndarray
-        The edges; ``len(names)`` stands for the start state.
+        The distinct moves; ``len(names)`` stands for the start state.
+    move_edge, move_path : numpy.ndarray
+        Every move of every path: which edge it takes and which path it belongs to.
     last : numpy.ndarray
         The last state of each path (where it converts or ends).
     """
 
     names: list[str]
     members: np.ndarray
-    moves: Any  # scipy.sparse.csr_matrix
     edge_from: np.ndarray
     edge_to: np.ndarray
+    move_edge: np.ndarray
+    move_path: np.ndarray
     last: np.ndarray
+
+    def edge_weights(self, per_path: np.ndarray) -> np.ndarray:
+        """Each edge's total weight when path ``p`` weighs ``per_path[p]``."""
+        return np.bincount(self.move_edge, per_path[self.move_path], len(self.edge_from))
+
+
+#: key spaces up to this size are mapped with an array instead of a sort
+_DENSE = 1 << 24
+
+
+def _dense_ids(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` for non-negative keys below ``size``: sorted, without sorting."""
+    if size <= _DENSE:
+        seen = np.zeros(size, dtype=bool)
+        seen[keys] = True
+        uniq = np.flatnonzero(seen)
+        ids = np.cumsum(seen) - 1
+        return uniq, ids[keys]
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    return uniq, inverse.ravel()
 
 
 def chain_states(p: ParsedPaths, order: int, *, sep: str = "\x1f") -> States:
-    """The order-``order`` states of every path and the edges between them (see :class:`States`)."""
-    import scipy.sparse as sp
-
-    n_paths = len(p.lengths)
+    """The order-``order`` states of every path and the moves between them (see :class:`States`)."""
     if (p.lengths == 0).any():
         raise ParameterError("a path has no channel")
     path = p.path_of()
     pos = np.arange(len(p.codes)) - p.offsets[path]
     length = p.lengths[path]
-    # the window of `order` channels ending at each position (fewer for a path shorter than the order)
-    window = np.full((len(p.codes), order), -1, dtype=np.int64)
-    for m in range(order):
-        ok = pos >= m
-        window[ok, order - 1 - m] = p.codes[np.flatnonzero(ok) - m]
     keep = (pos >= order - 1) | ((length < order) & (pos == length - 1))
-    window, wpath = window[keep], path[keep]
-    uniq, sid = np.unique(window, axis=0, return_inverse=True)
-    sid = sid.ravel()
+    at = np.flatnonzero(keep)
+    # the window of `order` channels ending at each kept position (fewer for a path shorter than the
+    # order), oldest first; -1 where the path has no channel that far back
+    window = np.full((len(at), order), -1, dtype=np.int64)
+    for m in range(order):
+        ok = pos[at] >= m
+        window[ok, order - 1 - m] = p.codes[at[ok] - m]
+    wpath = path[at]
+    base = len(p.channels) + 1
+    if base ** order < 2 ** 62:  # one integer per window
+        code = np.zeros(len(at), dtype=np.int64)
+        for col in range(order):
+            code = code * base + (window[:, col] + 1)
+        ucode, sid = _dense_ids(code, base ** order)
+        uniq = np.empty((len(ucode), order), dtype=np.int64)
+        rest = ucode.copy()
+        for col in range(order - 1, -1, -1):
+            uniq[:, col] = rest % base - 1
+            rest //= base
+    else:
+        uniq, sid = np.unique(window, axis=0, return_inverse=True)
+        sid = sid.ravel()
     # merge a state equal to the one before it in the same path
     same = np.r_[False, (sid[1:] == sid[:-1]) & (wpath[1:] == wpath[:-1])]
     sid, wpath = sid[~same], wpath[~same]
     first = np.r_[True, wpath[1:] != wpath[:-1]]
     start = len(uniq)
     prev = np.where(first, start, np.r_[start, sid[:-1]])
-    edge_key = prev.astype(np.int64) * (start + 1) + sid
-    edges, eid = np.unique(edge_key, return_inverse=True)
-    moves = sp.csr_matrix((np.ones(len(eid)), (wpath, eid.ravel())), shape=(n_paths, len(edges)))
+    edges, eid = _dense_ids(prev.astype(np.int64) * (start + 1) + sid, (start + 1) ** 2)
     last = sid[np.r_[wpath[1:] != wpath[:-1], True]]  # every path has a state, in path order
     members = np.zeros((len(uniq), len(p.channels)), dtype=bool)
     rows = np.repeat(np.arange(len(uniq)), order)
     flat = uniq.ravel()
     members[rows[flat >= 0], flat[flat >= 0]] = True
     names = [sep.join(p.channels[c] for c in row if c >= 0) for row in uniq]
-    return States(names, members, moves, edges // (start + 1), edges % (start + 1), last)
+    return States(names, members, edges // (start + 1), edges % (start + 1), eid, wpath, last)

@@ -20,17 +20,21 @@ from typing import Any
 import ibis
 from ibis.expr.types import Table
 
+from ..engine import fetch
 from ..errors import ParameterError, SchemaError
 from ..inputs import as_table, open_table
 from ..schema import PATH_SEP
+from ..types import TableLike
 from .journeys import JOURNEY_KEY, Journeys, PathTable
 
 __all__ = ["from_paths"]
 
 _OTHER_SEPARATORS = ("->", ">", "|", ",", ";", "/", "\t")
+#: ChannelAttribution's column names -> ours
+_CA_COLUMNS = {"total_conversions": "conversions", "total_conversion_value": "value", "total_null": "nulls"}
 
 
-def from_paths(paths: Any, *, path_sep: str = ">") -> Journeys:
+def from_paths(paths: TableLike, *, path_sep: str = ">") -> Journeys:
     """Journeys from a path table: one weighted journey per distinct path.
 
     Each distinct path becomes one journey whose touches are the path's
@@ -46,7 +50,8 @@ def from_paths(paths: Any, *, path_sep: str = ">") -> Journeys:
         A canonical ``paths`` table — a frame (e.g. from
         :func:`~marketing360.datasets.read_channelattribution_paths`), a parquet
         file or an ibis table on any engine — with ``path`` and ``conversions``
-        (``value`` and ``nulls`` optional). Checked and normalised on its engine.
+        (``value`` and ``nulls`` optional; ChannelAttribution's names ``total_conversions``,
+        ``total_conversion_value``, ``total_null`` work too). Checked and normalised on its engine.
     path_sep : str
         The separator between channels in ``path`` (ChannelAttribution's ``sep``):
         ``">"`` (also reads ``"->"``), or ``"|"``, ``","``, ``"/"``, ``"\\t"`` ...
@@ -64,11 +69,13 @@ def from_paths(paths: Any, *, path_sep: str = ">") -> Journeys:
     """
     if not isinstance(path_sep, str) or not path_sep.strip(" "):
         raise ParameterError(f"path_sep must be a non-blank string such as '>' or '|'; found {path_sep!r}")
-    t = as_table(open_table(paths, what="from_paths"), "paths", what="from_paths")
-    sep = path_sep.strip(" ")
-    pattern = r"\s*(->|>)\s*" if sep == ">" else r"\s*" + re.escape(sep) + r"\s*"
-    norm = t.path.strip().re_replace(pattern, PATH_SEP)
-    _check_paths(t, norm, sep)
+    t = open_table(paths, what="from_paths")
+    # ChannelAttribution's own column names, as its users have them
+    aliases = {c: canon for c, canon in _CA_COLUMNS.items() if c in t.columns and canon not in t.columns}
+    if aliases:
+        t = t.rename({canon: c for c, canon in aliases.items()})
+    t = as_table(t, "paths", what="from_paths")
+    norm = _normalised(t, path_sep.strip(" "))
     t = t.mutate(path=norm).group_by("path").agg(
         conversions=t.conversions.cast("float64").sum(),
         value=t.value.cast("float64").fill_null(0.0).sum(),
@@ -96,17 +103,38 @@ def from_paths(paths: Any, *, path_sep: str = ">") -> Journeys:
     return out
 
 
-def _check_paths(t: Table, norm: Any, sep: str) -> None:
-    """Empty channel names, and a table written with another separator, in one aggregation."""
-    # after normalisation an empty name shows as a separator at an end, or two in a row
-    empty = (norm == "") | norm.startswith(PATH_SEP) | norm.endswith(PATH_SEP) | norm.contains(PATH_SEP + " >")
-    aggs = {"empty": empty.sum(), "rows": t.count(), "with_sep": norm.contains(PATH_SEP).sum()}
+def _empty_names(norm: Any) -> Any:
+    """Paths written with :data:`PATH_SEP` that have an empty channel name: a separator at an end, or two in a row."""
+    return (norm == "") | norm.startswith(PATH_SEP) | norm.endswith(PATH_SEP) | norm.contains(PATH_SEP + " >")
+
+
+def _normalised(t: Table, sep: str) -> Any:
+    """The ``path`` column rewritten with :data:`PATH_SEP`, checked, in one or two aggregations on the engine.
+
+    Paths already written ``"a > b"`` (the common case) need no regular expression: a
+    plain substring test finds the rows that do, and only then are they rewritten.
+    """
+    pattern = r"\s*(->|>)\s*" if sep == ">" else r"\s*" + re.escape(sep) + r"\s*"
+    rewritten = t.path.strip().re_replace(pattern, PATH_SEP)
+    if sep == ">":
+        # canonical: every '>' is ' > ' with one non-blank name on each side, no blank at either end
+        marked = t.path.replace(PATH_SEP, "\x1f")
+        odd = marked.contains(">") | marked.contains("\x1f ") | marked.contains(" \x1f") | (t.path != t.path.strip())
+    else:
+        odd = t.path.notnull()  # another separator: always rewritten
     others = [o for o in _OTHER_SEPARATORS if o != sep and not (sep == ">" and o == "->")]
-    for i, o in enumerate(others):
-        aggs[f"o{i}"] = t.path.contains(o).sum()
-    row = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    aggs = {"odd": odd.sum(), "rows": t.count(), "empty": _empty_names(t.path).sum(),
+            "with_sep": t.path.contains(PATH_SEP).sum(), **{f"o{i}": t.path.contains(o).sum()
+                                                            for i, o in enumerate(others)}}
+    row = fetch(t.aggregate(**aggs), "arrow").to_pylist()[0]
+    norm = t.path
+    if row["odd"]:  # some paths need rewriting: check the rewritten ones
+        norm = rewritten
+        again = fetch(t.aggregate(empty=_empty_names(norm).sum(), with_sep=norm.contains(PATH_SEP).sum()),
+                      "arrow").to_pylist()[0]
+        row.update(again)
     if row["empty"]:
-        bad = t.filter(empty).select("path").limit(3).to_pyarrow().column("path").to_pylist()
+        bad = fetch(t.filter(_empty_names(norm)).select("path").limit(3)).path.tolist()
         raise SchemaError(f"paths.path: {row['empty']} path(s) have an empty channel name, e.g. {bad}",
                           table="paths", column="path")
     if not row["with_sep"]:
@@ -115,3 +143,4 @@ def _check_paths(t: Table, norm: Any, sep: str) -> None:
                 raise SchemaError(
                     f"paths.path: no path contains the separator {sep!r} but {row[f'o{i}']} contain {o!r}; "
                     f"pass path_sep={o!r}", table="paths", column="path")
+    return norm

@@ -117,7 +117,7 @@ def attribution_section(report: Report, engine: Engine, world: SimulationResult,
            f"{totals.loc[~totals.has_touches, 'conversions'].sum():,.0f} had no ad before them.")
     mk = attribution.markov(j)
     result = attribution.compare(
-        attribution.rule_based(j, ["first_touch", "last_touch", "linear", "time_decay"]),
+        attribution.rule_based(j, rules=["first_touch", "last_touch", "linear", "time_decay"]),
         mk, attribution.shapley(j), attribution.CausalAttribution().fit(j).attribute())
     truth = world.truth.shapley if world.truth.shapley is not None else world.truth.incremental
     if truth is not None:

@@ -37,7 +37,7 @@ def _deep(arch: str):
 #: method name -> (attribution of journeys, kind): "path" methods credit every conversion with touches,
 #: "incremental" ones the lift over no ads
 METHODS = {
-    **{r: ((lambda j, r=r: rule_based(j, r)), "path") for r in RULES},
+    **{r: ((lambda j, r=r: rule_based(j, rules=r)), "path") for r in RULES},
     "markov": (lambda j: markov(j), "path"),
     "markov_2": (lambda j: markov(j, order=2), "path"),
     "shapley": (lambda j: shapley(j), "path"),

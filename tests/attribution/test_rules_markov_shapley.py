@@ -37,7 +37,7 @@ def events():
 
 @pytest.mark.parametrize("rule", [r for r in RULES if r != "time_decay"])
 def test_rules_on_the_channelattribution_paths(engine, ca_paths, rule):
-    got = rule_based(from_paths(engine.table(ca_paths)), rule, direct=("alpha",)).table()
+    got = rule_based(from_paths(engine.table(ca_paths)), rules=rule, direct=("alpha",)).table()
     ref = reference_rules(ca_paths, rule, direct=("alpha",))
     assert got.conversions.sum() == pytest.approx(ca_paths.conversions.sum())
     assert_frame_matches(got[["channel", "conversions", "value"]], ref, sort_by=["channel"], rtol=1e-9)
@@ -45,7 +45,7 @@ def test_rules_on_the_channelattribution_paths(engine, ca_paths, rule):
 
 def test_all_rules_on_event_journeys(engine, events):
     j = journeys(engine.table(events), lookback_days=4)
-    got = rule_based(j, list(RULES), half_life_days=1.5, first=0.3, last=0.5).table()
+    got = rule_based(j, rules=list(RULES), half_life_days=1.5, first=0.3, last=0.5).table()
     ref_j = [r for r in reference_journeys(events, lookback_days=4) if r["converted"] and r["touches"]]
     for rule in RULES:
         conv: dict[str, float] = {}
@@ -64,8 +64,8 @@ def test_all_rules_on_event_journeys(engine, events):
 
 def test_rules_by_campaign_sum_to_the_same_total(duckdb_engine, events):
     j = journeys(duckdb_engine.table(events))
-    a = rule_based(j, "linear", key="campaign").table()
-    b = rule_based(j, "linear").table()
+    a = rule_based(j, rules="linear", key="campaign").table()
+    b = rule_based(j, rules="linear").table()
     assert set(a.channel) == {"c1", "c2", "c3"}
     assert a.conversions.sum() == pytest.approx(b.conversions.sum())
 
@@ -73,13 +73,13 @@ def test_rules_by_campaign_sum_to_the_same_total(duckdb_engine, events):
 def test_rule_errors(duckdb_engine, ca_paths):
     j = from_paths(duckdb_engine.table(ca_paths))
     with pytest.raises(ParameterError, match="unknown rule"):
-        rule_based(j, "last_click")
+        rule_based(j, rules="last_click")
     with pytest.raises(ParameterError, match="touch times"):
-        rule_based(j, "time_decay")
+        rule_based(j, rules="time_decay")
     with pytest.raises(ParameterError, match="first"):
-        rule_based(j, "position_based", first=0.8, last=0.4)
+        rule_based(j, rules="position_based", first=0.8, last=0.4)
     with pytest.raises(ParameterError, match="key"):
-        rule_based(j, "linear", key="brand")
+        rule_based(j, rules="linear", key="brand")
 
 
 # ------------------------------------------------------------------ Markov
@@ -99,8 +99,8 @@ def test_markov_removal_effects_equal_a_dense_reference(engine, ca_paths, order)
 @pytest.mark.spark
 def test_markov_transition_counts_agree_between_engines(duckdb_engine, spark_engine, events):
     for order in (1, 2, 4):
-        a = transitions(journeys(duckdb_engine.table(events)), order)
-        b = transitions(journeys(spark_engine.table(events)), order)
+        a = transitions(journeys(duckdb_engine.table(events)), order=order)
+        b = transitions(journeys(spark_engine.table(events)), order=order)
         assert_frame_matches(a, b, sort_by=["from_state", "to_state"])
         ref = reference_paths(reference_journeys(events))
         assert a[a.to_state == "(conversion)"].weight.sum() == ref.conversions.sum()
@@ -193,7 +193,7 @@ def test_ordered_shapley_sums_to_the_unordered_values(engine, ca_paths):
 
 def test_compare_and_errors(duckdb_engine, ca_paths):
     j = from_paths(duckdb_engine.table(ca_paths))
-    both = compare(rule_based(j, "last_touch"), markov(j), shapley(j))
+    both = compare(rule_based(j, rules="last_touch"), markov(j), shapley(j))
     assert both.methods == ["last_touch", "markov", "shapley"]
     t = both.wide("share")
     np.testing.assert_allclose(t.sum().to_numpy(), 1.0)
@@ -212,7 +212,7 @@ REFERENCE = __import__("pathlib").Path(__file__).parent / "reference"
 def test_first_last_linear_reproduce_channelattribution_exactly(engine, ca_paths):
     """``heuristic_models`` of ChannelAttribution on Data.csv (benchmarks/channelattribution_reference.py)."""
     ref = pd.read_csv(REFERENCE / "heuristic.csv").set_index("channel_name")
-    got = rule_based(from_paths(engine.table(ca_paths)), ["first_touch", "last_touch", "linear"])
+    got = rule_based(from_paths(engine.table(ca_paths)), rules=["first_touch", "last_touch", "linear"])
     conv, val = got.wide("conversions"), got.wide("value")
     for ours, theirs in (("first_touch", "first_touch"), ("last_touch", "last_touch"), ("linear", "linear_touch")):
         np.testing.assert_allclose(conv.loc[ref.index, ours], ref[f"{theirs}_conversions"], rtol=1e-12)
@@ -251,20 +251,20 @@ def test_a_singular_chain_raises_a_clear_error():
 
 def test_a_tiny_half_life_gives_the_latest_touch_everything_without_underflow(duckdb_engine, events):
     j = journeys(duckdb_engine.table(events), lookback_days=30)
-    td = rule_based(j, "time_decay", half_life_days=0.001).table()
+    td = rule_based(j, rules="time_decay", half_life_days=0.001).table()
     assert td.conversions.notna().all()
-    assert td.conversions.sum() == pytest.approx(rule_based(j, "last_touch").table().conversions.sum())
+    assert td.conversions.sum() == pytest.approx(rule_based(j, rules="last_touch").table().conversions.sum())
 
 
 def test_one_direct_channel_given_as_a_string_is_one_channel(duckdb_engine, events):
     j = journeys(duckdb_engine.table(events), lookback_days=30)
-    assert rule_based(j, "last_non_direct", direct="direct").table().set_index("channel").conversions.get(
-        "direct", 0.0) < rule_based(j, "last_touch").table().set_index("channel").conversions["direct"]
+    assert rule_based(j, rules="last_non_direct", direct="direct").table().set_index("channel").conversions.get(
+        "direct", 0.0) < rule_based(j, rules="last_touch").table().set_index("channel").conversions["direct"]
 
 
 def test_campaign_credit_needs_journeys_with_campaigns(duckdb_engine, ca_paths):
     with pytest.raises(ParameterError, match="campaign"):
-        rule_based(from_paths(duckdb_engine.table(ca_paths)), "linear", key="campaign")
+        rule_based(from_paths(duckdb_engine.table(ca_paths)), rules="linear", key="campaign")
 
 
 def test_a_truth_per_channel_and_brand_is_summed_per_channel():

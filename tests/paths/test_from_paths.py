@@ -56,4 +56,10 @@ def test_a_reader_table_and_a_frame_agree(tmp_path):
 def test_rules_need_conversions_like_every_other_method():
     j = from_paths(PATHS.assign(conversions=0.0))
     with pytest.raises(m3.ParameterError, match="nothing to attribute"):  # was an empty result
-        rule_based(j, "linear")
+        rule_based(j, rules="linear")
+
+
+def test_channelattribution_column_names_work_as_they_are():
+    ca = PATHS.rename(columns={"conversions": "total_conversions", "value": "total_conversion_value",
+                               "nulls": "total_null"})
+    assert_frame_matches(from_paths(ca).paths().table(), EXPECTED, sort_by=["path"])

@@ -82,7 +82,7 @@ def test_the_attribution_result_plot_uses_the_same_colours():
         from marketing360.attribution import from_paths
 
     j = from_paths(pd.DataFrame({"path": ["a > b", "b", "a"], "conversions": [2, 1, 0], "nulls": [1, 0, 3]}))
-    fig = rule_based(j, ["first_touch", "linear"]).plot()
+    fig = rule_based(j, rules=["first_touch", "linear"]).plot()
     try:
         assert _bar_colors(fig) == {"first_touch": "#9ecae1", "linear": "#c7c7c7"}
     finally:
