@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._progress import Progress, show
 from ..errors import Marketing360Error, ParameterError
 from .result import SimulationResult, atomic_bytes
 from .simulator import SIMULATOR_VERSION, simulate
@@ -114,7 +115,7 @@ def sample_dir() -> Path:
     return cache_dir() / f"sample-world-v{SIMULATOR_VERSION}-{_params_key(SAMPLE_PARAMS)[:12]}"
 
 
-def load_sample(path: str | Path | None = None, *, progress: bool = False) -> SimulationResult:
+def load_sample(path: str | Path | None = None, *, progress: Progress = "auto") -> SimulationResult:
     """The sample world (events, tables and truth), built on first use and cached.
 
     Parameters
@@ -122,8 +123,9 @@ def load_sample(path: str | Path | None = None, *, progress: bool = False) -> Si
     path : str or Path, optional
         Load a world folder written by :func:`write_sample` (or
         ``python -m marketing360 sample --out DIR``) instead of the cache.
-    progress : bool
-        Show a progress bar while building.
+    progress : bool or "auto"
+        Say that the world is being built (the first time only, about two minutes) and show a
+        progress bar (``"auto"``: in a notebook).
 
     Returns
     -------
@@ -154,11 +156,13 @@ def load_sample(path: str | Path | None = None, *, progress: bool = False) -> Si
         return SimulationResult.read(root)
     root = sample_dir()
     if not (root / _MANIFEST).is_file():
+        if show(progress):
+            print(f"building the sample world once (about two minutes); it is cached in {root}", flush=True)
         _build_cache(root, progress=progress)
     return SimulationResult.read(root)
 
 
-def write_sample(path: str | Path | None = None, *, progress: bool = False) -> Path:
+def write_sample(path: str | Path | None = None, *, progress: Progress = "auto") -> Path:
     """Simulate the sample world with :data:`SAMPLE_PARAMS` and write it (parquet) to ``path``.
 
     Without ``path``, fill the cache (:func:`sample_dir`) if it is empty.
@@ -187,7 +191,7 @@ def _write_manifest(root: Path, checksum: str) -> None:
     atomic_bytes(root / _MANIFEST, json.dumps(meta, indent=1, default=str).encode())
 
 
-def _build_cache(root: Path, *, progress: bool) -> None:
+def _build_cache(root: Path, *, progress: Progress) -> None:
     """Simulate the sample into a temporary folder beside ``root``, then rename it into place."""
     parent = root.parent
     parent.mkdir(parents=True, exist_ok=True)

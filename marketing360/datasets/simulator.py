@@ -72,6 +72,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .._progress import Progress, show
 from ..assets.rules import StageRules
 from ..errors import ParameterError
 from ..schema import STAGES
@@ -111,7 +112,7 @@ def simulate(
     seed: int = 0,
     out: str | Path | None = None,
     n_jobs: int = 1,
-    progress: bool = False,
+    progress: Progress = "auto",
 ) -> SimulationResult:
     """Simulate a world of consumers, brands and ad channels with a known causal truth.
 
@@ -154,8 +155,8 @@ def simulate(
         (one per block of 16,384 consumers) instead of keeping them in memory.
     n_jobs : int
         Worker processes over blocks of consumers.
-    progress : bool
-        Show a progress bar.
+    progress : bool or "auto"
+        Show a progress bar (``"auto"``: in a notebook).
 
     Returns
     -------
@@ -219,7 +220,7 @@ def simulate(
     pairs_per_block = min(n_users, BLOCK_USERS) * 1.5 * n_brands / n_categories
     chunk = int(max(1, min(len(masks), 1.5e9 // max(1.0, pairs_per_block * C * 4 * 8))))
     jobs = [(w, b, masks, None if events_dir is None else str(events_dir), chunk) for b in range(n_blocks)]
-    results = _run_jobs(jobs, n_jobs, progress)
+    results = _run_jobs(jobs, n_jobs, show(progress))
     res = _assemble(w, results, bits, truth, freq, events_dir)
     res.config = {"n_users": n_users, "n_days": n_days, "n_brands": n_brands,
                   "n_categories": n_categories, "n_geos": n_geos, "channels": names,
