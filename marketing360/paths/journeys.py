@@ -341,10 +341,10 @@ def journeys(events: TableLike, *, lookback_days: float = 30, conversion: str = 
                     has_campaigns=has_campaign, notes=notes)
     if anchor == "calendar":
         return _calendar_journeys(events, ev, group, by, lookback_days, pop, end, settings)
-    # the one sort: each consumer's events in time order (touches before a conversion at the same instant);
-    # journey number = conversions strictly before the event (a conversion closes its own journey)
-    w = ibis.cumulative_window(group_by=group, order_by=[ev.ts, ev._conv, ev.channel, ev.campaign, ev.event_type,
-                                                         ev._value])
+    # the one sort: each consumer's events in time order (touches before a conversion at the same instant,
+    # then by key; see _ORDER); journey number = conversions strictly before the event (a conversion closes
+    # its own journey)
+    w = ibis.cumulative_window(group_by=group, order_by=_order(ev))
     ev = ev.mutate(journey=ev._conv.sum().over(w) - ev._conv, _rank=ibis.row_number().over(w))
 
     conv = ev.filter(ev._conv == 1)
@@ -379,6 +379,18 @@ def journeys(events: TableLike, *, lookback_days: float = 30, conversion: str = 
     return Journeys(table, touches, anchor="conversion", **settings)
 
 
+def _order(ev: Table) -> list[Any]:
+    """The order of a consumer's events: time, touches before a conversion at the same instant, the
+    credited key, then the value (which of two simultaneous conversions comes first).
+
+    Two touches at the same instant with the same key keep no defined order between them: nothing
+    credited per key (paths, rules, Markov, Shapley, the models) depends on it. Leaving campaign and
+    event type out of the sort keys makes the sort (most of the cost of building journeys) about a
+    third cheaper.
+    """
+    return [ev.ts, ev._conv, ev.channel, ev._value]
+
+
 def _calendar_journeys(events: Table, ev: Table, group: list[str], by: str | None, lookback_days: float,
                        pop: Table | None, end: Any, settings: dict[str, Any]) -> Journeys:
     """Journeys per consumer (x by) and calendar window of ``lookback_days`` (see :func:`journeys`)."""
@@ -398,7 +410,7 @@ def _calendar_journeys(events: Table, ev: Table, group: list[str], by: str | Non
     seconds = int(span.total_seconds())
     k = ((ev.ts.epoch_seconds() - int(first.timestamp())) / seconds).floor().cast("int64")
     ev = ev.mutate(journey=k).filter((k >= 0) & (k < n_windows))
-    w = ibis.window(group_by=group, order_by=[ev.ts, ev._conv, ev.channel, ev.campaign, ev.event_type, ev._value])
+    w = ibis.window(group_by=group, order_by=_order(ev))
     ev = ev.mutate(_rank=ibis.row_number().over(w))
     convs = ev.filter(ev._conv == 1)
     conv = convs.group_by([*group, "journey"]).agg(end_ts=convs.ts.min(), value=convs._value.argmin(convs._rank))
