@@ -36,7 +36,7 @@ marketing360.errors.SchemaError: events: missing required column(s) ['event_type
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,11 +52,9 @@ from .types import TableLike, TableName
 
 __all__ = ["as_table", "as_population", "open_table", "require_columns", "column_counts", "is_table_like"]
 
-#: tables checked on their engine (by expression), most recent last
-_CHECKED: OrderedDict[Any, Table] = OrderedDict()
-#: rows and non-null counts of the optional columns of each checked table (by expression)
-_COUNTS: OrderedDict[Any, dict[str, int]] = OrderedDict()
-_MAX_CHECKED = 256
+#: what the check of a table found, by the table's expression (weakly: a table nobody uses is forgotten,
+#: and its data freed): the column fixes to apply, and the rows and non-null counts of its optional columns
+_CHECKED: weakref.WeakKeyDictionary[Any, tuple[dict[str, Any], dict[str, int]]] = weakref.WeakKeyDictionary()
 
 
 def is_table_like(data: TableLike) -> bool:
@@ -131,17 +129,16 @@ def as_table(data: TableLike, table: TableName = "events", *, need: Sequence[str
         t = default_engine().table(valid)
         counts = {"_rows": len(valid), **{c.name: int(valid[c.name].notna().sum())
                                           for c in TABLES[table].columns if c.nullable}}
-        _remember(t, t, counts)
+        _CHECKED[t.op()] = ({}, counts)
         return t
     t = open_table(data, what=what)
-    key = t.op()
-    if key in _CHECKED:
-        _CHECKED.move_to_end(key)
-        return _CHECKED[key]
+    if t.op() in _CHECKED:
+        return _apply(t, table, _CHECKED[t.op()][0])
     _need(list(t.columns), need, table, label)
-    checked, counts = _check_on_engine(t, table, label)
-    _remember(t, checked, counts)
-    _remember(checked, checked, counts)
+    fixes, counts = _check_on_engine(t, table, label)
+    checked = _apply(t, table, fixes)
+    _CHECKED[t.op()] = (fixes, counts)
+    _CHECKED[checked.op()] = ({}, counts)
     return checked
 
 
@@ -188,14 +185,11 @@ def column_counts(table: Table) -> dict[str, int]:
 
     Known without a query for tables opened by :func:`as_table`.
     """
-    key = table.op()
-    if key not in _COUNTS:
-        from .schema import TABLES as _T
-
-        names = [c.name for c in _T["events"].columns if c.nullable and c.name in table.columns]
-        row = fetch(table.aggregate(_rows=table.count(), **{c: table[c].count() for c in names})).iloc[0]
-        _COUNTS[key] = {k: int(v or 0) for k, v in row.items()}
-    return dict(_COUNTS[key])
+    if table.op() in _CHECKED:
+        return dict(_CHECKED[table.op()][1])
+    names = [c.name for c in TABLES["events"].columns if c.nullable and c.name in table.columns]
+    row = fetch(table.aggregate(_rows=table.count(), **{c: table[c].count() for c in names})).iloc[0]
+    return {k: int(v or 0) for k, v in row.items()}
 
 
 def _unwrap(data: TableLike) -> Any:
@@ -216,14 +210,6 @@ def _frame(data: TableLike) -> Any:
     if type(data).__module__.startswith("polars") and hasattr(data, "collect"):
         return data.collect()
     return data
-
-
-def _remember(t: Table, checked: Table, counts: dict[str, int]) -> None:
-    _CHECKED[t.op()] = checked
-    _COUNTS[t.op()] = counts
-    for store in (_CHECKED, _COUNTS):
-        while len(store) > _MAX_CHECKED:
-            store.popitem(last=False)
 
 
 def _need(columns: list[str], need: Sequence[str], table: str, label: str) -> None:
@@ -274,14 +260,17 @@ def _null_of(col: Column) -> Any:
     return ibis.null(kind)
 
 
-def _check_on_engine(t: Table, table: str, label: str) -> tuple[Table, dict[str, int]]:
-    """Types from the schema (free), then one aggregation for what only the data can tell."""
+def _check_on_engine(t: Table, table: str, label: str) -> tuple[dict[str, Any], dict[str, int]]:
+    """Types from the schema (free), then one aggregation for what only the data can tell.
+
+    Returns the fixes to apply (column -> what to do, see :func:`_apply`) and the counts.
+    """
     schema = TABLES[table]
     types = t.schema()
     fixes: dict[str, Any] = {}
     for col in schema.columns:
         if col.name not in types:
-            fixes[col.name] = _null_of(col)
+            fixes[col.name] = ("null",)
             continue
         dtype = types[col.name]
         if not _type_ok(col, dtype):
@@ -290,13 +279,13 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[Table, dict[str,
             raise SchemaError(f"{label}{table}.{col.name}: expected {_EXPECTED[col.kind]}; found {dtype}{hint}",
                               table=table, column=col.name)
         if col.kind in ("timestamp", "date") and dtype.is_date():
-            fixes[col.name] = t[col.name].cast("timestamp")
+            fixes[col.name] = ("cast", "timestamp")
         elif col.kind == "string" and dtype.is_integer():
-            fixes[col.name] = t[col.name].cast("string")
+            fixes[col.name] = ("cast", "string")
         elif col.kind == "id" and dtype.is_floating():
-            fixes[col.name] = t[col.name].cast("int64")
+            fixes[col.name] = ("cast", "int64")
         elif _all_null_type(dtype):
-            fixes[col.name] = _null_of(col)
+            fixes[col.name] = ("null",)
     aggs: dict[str, Any] = {"_rows": t.count()}
     present = [c for c in schema.columns if c.name in types and not _all_null_type(types[c.name])]
     for col in present:
@@ -331,23 +320,46 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[Table, dict[str,
             raise SchemaError(f"{label}{table}.{col.name}: {n} negative value(s); {col.name} must be >= 0",
                               table=table, column=col.name)
         if row.get(f"blank_{col.name}"):
-            fixes[col.name] = ibis.ifelse(t[col.name].strip() == "", ibis.null("string"), t[col.name])
+            fixes[col.name] = ("blank",)
     if row.get("unknown_event_type"):
-        fixes["event_type"] = _canonical_event_types(t, table, label)
+        fixes["event_type"] = ("map", _event_type_map(t, table, label))
     counts = {"_rows": int(row["_rows"]), **{c.name: int(row.get(f"nonnull_{c.name}") or 0)
                                              for c in schema.columns if c.nullable}}
+    return fixes, counts
+
+
+def _apply(t: Table, table: str, fixes: dict[str, Any]) -> Table:
+    """``t`` in the canonical layout: absent optional columns as typed nulls, casts, blanks as nulls,
+    event type synonyms mapped (the fixes :func:`_check_on_engine` found)."""
     if not fixes:
-        return t, counts
+        return t
+    schema = TABLES[table]
+    exprs: dict[str, Any] = {}
+    for name, (what, *arg) in fixes.items():
+        if what == "null":
+            exprs[name] = _null_of(schema[name])
+        elif what == "cast":
+            exprs[name] = t[name].cast(arg[0])
+        elif what == "blank":
+            exprs[name] = ibis.ifelse(t[name].strip() == "", ibis.null("string"), t[name])
+        else:  # "map"
+            exprs[name] = t[name].substitute(arg[0])
     order = [c.name for c in schema.columns] + [c for c in t.columns if c not in schema._by_name]
-    out = t.mutate(**fixes)
-    return out.select(*order), counts
+    return t.mutate(**exprs).select(*order)
 
 
-def _canonical_event_types(t: Table, table: str, label: str) -> Any:
-    """Synonyms (``"pv"``, ``"BUY"``) mapped to canonical names on the engine; unknown names raise."""
+_MAX_NAMES = 1000
+
+
+def _event_type_map(t: Table, table: str, label: str) -> dict[str, str]:
+    """The canonical name of each non-canonical event type (``"pv"``, ``"BUY"``); unknown names raise."""
     x = t.event_type
-    odd = t.filter(~x.isin(list(EVENT_TYPES))).select("event_type").distinct().limit(50)
+    odd = t.filter(~x.isin(list(EVENT_TYPES))).select("event_type").distinct().limit(_MAX_NAMES + 1)
     values = [v for v in fetch(odd, "arrow").column("event_type").to_pylist() if v is not None]
+    if len(values) > _MAX_NAMES:
+        raise SchemaError(f"{label}{table}.event_type: more than {_MAX_NAMES} distinct non-canonical event types; "
+                          "map them with marketing360.validate(..., event_type_map=...) first",
+                          table=table, column="event_type")
     mapping = {}
     for v in values:
         k = v.strip().lower()
@@ -357,4 +369,4 @@ def _canonical_event_types(t: Table, table: str, label: str) -> Any:
         raise SchemaError(
             f"{label}{table}.event_type: unknown event type(s) {unknown[:5]}; allowed: {list(EVENT_TYPES)} "
             "(or a synonym such as 'pv', 'buy', 'fav', 'add_to_cart')", table=table, column="event_type")
-    return x.substitute(mapping)
+    return {k: v for k, v in mapping.items() if v is not None}

@@ -28,6 +28,8 @@ __all__ = ["Engine", "capability", "fetch"]
 
 
 _names = itertools.count()
+#: prefix of the names of tables opened without a name
+AUTO_PREFIX = "m360_t"
 
 
 def fetch(expr: Any, output: Output = "pandas") -> Any:
@@ -124,7 +126,7 @@ Spark DataFrame
         -------
         ibis.expr.types.Table
         """
-        name = name or f"m360_t{next(_names)}"
+        name = name or f"{AUTO_PREFIX}{next(_names)}"
         if isinstance(data, Table):
             return self._from_ibis(data, name)
         if isinstance(data, (str, os.PathLike)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pyarrow as pa
 from ibis.expr.types import Table
 
 from ..types import ImputeStrategy
-from .base import Engine, capability
+from .base import AUTO_PREFIX, Engine, capability
 from .impute import impute_with_ibis
 
 __all__ = ["DuckDBEngine"]
@@ -51,6 +52,7 @@ class DuckDBEngine(Engine):
         # DuckDB draws a progress widget for long queries inside Jupyter: noise in saved notebooks
         self.backend.con.execute("SET enable_progress_bar = false")
         self._keep: dict[str, Any] = {}  # registered Arrow data must outlive its views
+        self._unused: list[str] = []  # auto-named tables no expression uses any more
 
     @property
     def connection(self) -> Any:
@@ -58,9 +60,28 @@ class DuckDBEngine(Engine):
         return self.backend.con
 
     def _from_arrow(self, table: pa.Table, name: str) -> Table:
+        self._release_unused()
         self._keep[name] = table
         self.backend.con.register(name, table)
-        return self.backend.table(name)
+        t = self.backend.table(name)
+        if name.startswith(AUTO_PREFIX):
+            # data opened without a name is freed once no expression uses it (a notebook that calls
+            # analyses on a large frame again and again does not pile up copies); the release itself
+            # waits for the next call, never runs inside a query
+            weakref.finalize(t.op(), self._unused.append, name)
+        return t
+
+    def _release_unused(self) -> None:
+        while self._unused:
+            name = self._unused.pop()
+            if self._keep.pop(name, None) is not None:
+                self.backend.con.unregister(name)
+
+    @property
+    def registered(self) -> list[str]:
+        """Names of the in-memory tables this engine holds (for checking that unused data is freed)."""
+        self._release_unused()
+        return sorted(self._keep)
 
     def _read_parquet(self, path: str, name: str) -> Table:
         return self.backend.read_parquet(path, table_name=name, hive_partitioning=True)

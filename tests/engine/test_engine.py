@@ -172,3 +172,22 @@ def test_capability_errors(engine):
         engine.capability("impute")(t, ["zz"], "mean")
     with pytest.raises(ParameterError, match="strategy must be"):
         engine.capability("impute")(t, ["a"], "mean-ish")
+
+
+def test_frames_opened_without_a_name_are_freed_when_unused():
+    import gc
+
+    eng = m3.connect()
+    big = pd.DataFrame({"user_id": range(1000), "ts": pd.Timestamp("2025-01-01"), "event_type": "browse"})
+    for _ in range(5):  # a notebook calling an analysis on the same frame again and again
+        m3.overview.event_counts(big.assign(brand="A")).table()
+    kept = eng.table(big)
+    gc.collect()
+    m3.default_engine().table(pd.DataFrame({"x": [1]}))  # the next call releases what nothing uses
+    assert len(m3.default_engine().registered) <= 2
+    assert eng.to_pandas(kept.count().as_table()).iloc[0, 0] == 1000  # what is used stays
+    named = eng.table(big, name="events")
+    del named
+    gc.collect()
+    eng.table(pd.DataFrame({"x": [1]}))
+    assert "events" in eng.registered  # a table given a name is the user's to keep
