@@ -32,6 +32,7 @@ from .errors import (
     ParameterError,
     SchemaError,
 )
+from .inputs import as_table
 from .schema import EVENT_TYPES, validate
 
 __version__ = "0.1.0"
@@ -44,6 +45,7 @@ __all__ = [
     "__version__",
     "connect",
     "default_engine",
+    "as_table",
     "Engine",
     "validate",
     "EVENT_TYPES",

@@ -146,8 +146,8 @@ def _shown(t: pd.DataFrame, max_rows: int) -> pd.DataFrame:
 
 def _text_table(t: pd.DataFrame, max_rows: int) -> str:
     df = _shown(t, max_rows)
-    body = df.to_string(index=False, formatters={c: _fmt for c in df.columns
-                                                 if pd.api.types.is_float_dtype(df[c])})
+    body = df.to_string(index=False, na_rep="", formatters={c: _fmt for c in df.columns
+                                                             if pd.api.types.is_float_dtype(df[c])})
     return body + (f"\n... {len(t) - max_rows:,} more rows" if len(t) > max_rows else "")
 
 
@@ -201,6 +201,8 @@ class Result:
             from .engine import fetch
 
             assert self.expr is not None
+            # kept on the engine once computed: analyses composed on this result read it, not the query again
+            self.expr = self.expr.cache()
             self._frame = self._tidy(fetch(self.expr))
         return self._frame
 
@@ -241,9 +243,8 @@ class Result:
         raise ParameterError(f"{type(self).__name__} has no plot")
 
     def _shape(self) -> str:
-        if self._frame is None:
-            return "lazy, not computed yet"
-        return f"{len(self._frame):,} rows"
+        # the same text before and after the first computation: a notebook saves it next to the HTML
+        return "computed on its engine" if self.expr is not None else f"{len(self._computed()):,} rows"
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.title}; {self._shape()}>"

@@ -35,7 +35,7 @@ def results(world):
         "audience": m3.assets.audience(ev, day - pd.Timedelta(days=20), "aware"),
         "journeys": j,
         "path table": j.paths(),
-        "rules": m3.attribution.rule_based(j, ["first_touch", "linear"]),
+        "rules": m3.attribution.rule_based(j, rules=["first_touch", "linear"]),
         "markov": m3.attribution.markov(j),
         "shapley": m3.attribution.shapley(j),
     }

@@ -67,7 +67,7 @@ def _work_accuracy(spec: dict[str, Any]) -> dict[str, Any]:
         pop = eng.table(w.users[["user_id"]].merge(pd.DataFrame({"brand": brands}), how="cross"))
         j = m3api.journeys(ev, 30, population=pop).cache()
         jc = m3api.journeys(ev, 30, population=pop, anchor="calendar").cache()
-        res = [M.rule_based(j, ["first_touch", "last_touch", "linear", "time_decay", "position_based"]),
+        res = [M.rule_based(j, rules=["first_touch", "last_touch", "linear", "time_decay", "position_based"]),
                M.markov(j), M.shapley(j), M.probabilistic(j),
                M.BaggedLogisticAttribution(n_bags=n_bags).fit(j).attribute(), M.CausalAttribution().fit(jc).attribute()]
         seq = m3api.journey_sequences(jc, max_len=30)

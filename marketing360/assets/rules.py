@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+import pandas as pd
+
 from ..errors import ParameterError
 from ..schema import AD_EVENT_TYPES, EVENT_TYPES, STAGES
 
@@ -127,6 +129,33 @@ class StageRules:
     @property
     def max_window(self) -> int:
         return max(r.window for r in self.rules)
+
+    def describe(self) -> pd.DataFrame:
+        """One row per stage: its window and its criteria in words.
+
+        Examples
+        --------
+        >>> StageRules().describe().loc[2].tolist()
+        ['act', 90, 'purchase, review or service on 1 day']
+        """
+        def words(c: Criterion) -> str:
+            what = " or ".join([", ".join(c.event_types[:-1]), c.event_types[-1]] if len(c.event_types) > 1
+                               else list(c.event_types))
+            if c.min_value is not None:
+                what += f" with value >= {c.min_value:g}"
+            unit = "day" if c.count == "days" else "event"
+            return f"{what} on {c.min_count} {unit}{'s' if c.min_count > 1 else ''}" if c.count == "days" else \
+                f"{what}: {c.min_count} {unit}{'s' if c.min_count > 1 else ''}"
+        return pd.DataFrame([{"stage": r.stage, "window_days": r.window,
+                              "any_of": "; ".join(words(c) for c in r.criteria)} for r in self.rules])
+
+    def __repr__(self) -> str:
+        windows = ", ".join(f"{r.stage}={r.window}d" for r in self.rules)
+        default = self == StageRules.with_windows(**{r.stage: r.window for r in self.rules})
+        return f"StageRules({windows}{'' if default else '; custom criteria, see describe()'})"
+
+    def _repr_html_(self) -> str:
+        return "<b>4A stage rules</b>" + self.describe().to_html(index=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The rules as plain JSON-able data; :meth:`from_dict` reads it back.

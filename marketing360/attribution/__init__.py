@@ -14,12 +14,12 @@ from .evaluate import Score, score
 from .markov import MarkovAttribution, markov, transitions
 from .money import ChannelCosts, Returns, channel_costs, returns
 from .result import Attribution, Bootstrap, compare
-from .rules import RULES, rule_based, touch_credit
+from .rules import RULES, TouchCredit, rule_based, touch_credit
 from .shapley import MAX_CHANNELS, ShapleyAttribution, channel_sets, shapley
 
 __all__ = [
     "Attribution", "Bootstrap", "compare", "score", "Score", "returns", "Returns", "channel_costs", "ChannelCosts",
-    "rule_based", "touch_credit", "RULES",
+    "rule_based", "touch_credit", "TouchCredit", "RULES",
     "markov", "transitions", "MarkovAttribution",
     "shapley", "channel_sets", "ShapleyAttribution", "MAX_CHANNELS",
     "BaggedLogisticAttribution", "probabilistic", "CausalAttribution", "BASELINE",

@@ -83,8 +83,11 @@ def _shared(m: JourneyMatrix, share: sp.csr_matrix, method: str, *, held_fixed: 
     conv, val = st @ m.conversions, st @ m.value
     frame = pd.DataFrame({"method": method, "channel": channels, "conversions": conv, "value": val})
     frame = frame[(frame.channel != BASELINE) | (frame.conversions > 0)]
-    boot = Bootstrap(channels, m.conversions, m.nulls, m.value, lambda c, n, v: (st @ c, st @ v),
-                     held_fixed=held_fixed)
+    # the split is fixed: journeys that carry no credit cannot change the credits
+    rows = np.flatnonzero((m.conversions > 0) & (np.asarray(share.sum(axis=1)).ravel() > 0))
+    sub = share[rows].T.tocsr()
+    boot = Bootstrap(channels, m.conversions[rows], np.zeros(len(rows)), m.value[rows],
+                     lambda c, n, v: (sub @ c, sub @ v), held_fixed=held_fixed)
     return Attribution(frame, bootstrap={method: boot}, **kwargs)
 
 

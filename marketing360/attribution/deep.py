@@ -264,9 +264,7 @@ class DeepMTA(Estimator):
         tab["channel"] = np.array(self.channels_)[tok[rr, cc] - 1]
         tab["credit"] = credit[rr, cc] * seq.conversions[rr]
         tab["credit_value"] = credit[rr, cc] * seq.value[rr]
-        st = share.T
-        boot = Bootstrap(list(self.channels_), seq.conversions, seq.nulls, seq.value,
-                         lambda c, n, v: (st @ c, st @ v), held_fixed="the fitted network")
+        boot = _fixed_share_bootstrap(share, seq.conversions, seq.value, self.channels_)
         return Attribution(frame, params={method: self.get_params()}, bootstrap={method: boot}, touch_credit=tab)
 
     def _credits(self, seq: JourneySequences, context: np.ndarray, rows: np.ndarray, rng: np.random.Generator,
@@ -375,8 +373,7 @@ class DeepMTA(Estimator):
         st = share[:, 1:].T
         frame = pd.DataFrame({"method": "dnamta_attention", "channel": self.channels_,
                               "conversions": st @ seq.conversions, "value": st @ seq.value})
-        boot = Bootstrap(list(self.channels_), seq.conversions, seq.nulls, seq.value,
-                         lambda c, n, v: (st @ c, st @ v), held_fixed="the fitted network")
+        boot = _fixed_share_bootstrap(share[:, 1:], seq.conversions, seq.value, self.channels_)
         return Attribution(frame, params={"dnamta_attention": self.get_params()},
                            bootstrap={"dnamta_attention": boot})
 
@@ -416,3 +413,15 @@ def _journeys(journeys: Any) -> Journeys:
         raise ParameterError(f"journeys must be a Journeys (from journeys() or from_paths()) or JourneySequences; "
                              f"found {type(journeys).__name__}")
     return journeys
+
+
+def _fixed_share_bootstrap(share: np.ndarray, conversions: np.ndarray, value: np.ndarray,
+                           channels: list[str]) -> Bootstrap:
+    """Converting journeys resampled, each journey's split (``share``, journeys x channels) held fixed.
+
+    Journeys without credit cannot change the credits: only the others are resampled.
+    """
+    rows = np.flatnonzero((conversions > 0) & (share.sum(axis=1) > 0))
+    st = share[rows].T
+    return Bootstrap(list(channels), conversions[rows], np.zeros(len(rows)), value[rows],
+                     lambda c, n, v: (st @ c, st @ v), held_fixed="the fitted network")

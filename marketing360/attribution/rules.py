@@ -35,10 +35,11 @@ from ibis.expr.types import Table
 from ..engine import fetch
 from ..errors import ParameterError
 from ..paths import JOURNEY_KEY, Journeys
+from ..results import Result
 from ..types import CreditKey, Rule
 from .result import Attribution, Bootstrap
 
-__all__ = ["rule_based", "RULES", "touch_credit"]
+__all__ = ["rule_based", "RULES", "touch_credit", "TouchCredit"]
 #: the rules, in the order they are usually shown
 RULES: tuple[str, ...] = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay",
                           "position_based")
@@ -95,14 +96,34 @@ def _converting_touches(journeys: Journeys, rules: Sequence[str]) -> Any:
     return t.mutate(_hmin=t.hours.min().over(ibis.window(group_by=list(JOURNEY_KEY))))
 
 
+class TouchCredit(Result):
+    """Every touchpoint of the converting journeys with its rule ``weight``, ``credit`` and ``credit_value``.
+
+    Attributes
+    ----------
+    rule : str
+    """
+
+    expr: Table  # computed on an engine
+    title = "credit per touchpoint"
+    keys = JOURNEY_KEY + ("touch",)
+
+    def __init__(self, expr: Table, *, rule: str) -> None:
+        super().__init__(expr)
+        self.rule = rule
+
+    def _notes(self) -> list[str]:
+        return [f"rule: {self.rule}; weights sum to 1 in each converting journey"]
+
+
 def touch_credit(journeys: Journeys, *, rule: Rule = "last_touch", half_life_days: float = 7.0,
-                 first: float = 0.4, last: float = 0.4, direct: Sequence[str] = ("direct",)) -> Table:
+                 first: float = 0.4, last: float = 0.4, direct: Sequence[str] = ("direct",)) -> TouchCredit:
     """Every touchpoint of the converting journeys with its rule weight and credit.
 
-    Returns the ``touches`` table with ``weight`` (sums to 1 in a journey),
-    ``credit`` (weight x the journey's conversions) and ``credit_value``
-    (weight x its value): what :func:`rule_based` sums per channel, for
-    per-touchpoint or per-campaign reports.
+    Returns the touches with ``weight`` (sums to 1 in a journey), ``credit``
+    (weight x the journey's conversions) and ``credit_value`` (weight x its
+    value): what :func:`rule_based` sums per channel, for per-touchpoint or
+    per-campaign reports.
     """
     _check(journeys, [rule], half_life_days, first, last)
     direct = [direct] if isinstance(direct, str) else list(direct)
@@ -110,7 +131,7 @@ def touch_credit(journeys: Journeys, *, rule: Rule = "last_touch", half_life_day
     w = _weight(t, rule, half_life_days=half_life_days, first=first, last=last, direct=direct)
     t = t.mutate(weight=w)
     t = t.mutate(credit=t.weight * t.conversions, credit_value=t.weight * t.value)
-    return t.drop("_hmin") if "_hmin" in t.columns else t
+    return TouchCredit(t.drop("_hmin") if "_hmin" in t.columns else t, rule=rule)
 
 
 def rule_based(journeys: Journeys, *, rules: Rule | Sequence[Rule] = ("first_touch", "last_touch", "linear"),

@@ -98,8 +98,9 @@ class Journeys(Result):
         None when they are pooled.
     source : {"events", "paths"}
         Built from events (touch times known) or from a path table.
-    lookback_days, anchor, conversion, touch_types, windows :
-        How they were built (``windows``: the number of calendar windows).
+    lookback_days, anchor, conversion, touch_types, windows, first_window :
+        How they were built (``windows``: the number of calendar windows,
+        ``first_window``: when the first one starts).
     has_campaigns : bool
         Whether touches carry campaigns (credit by campaign is possible).
     """
@@ -112,7 +113,8 @@ class Journeys(Result):
     def __init__(self, table: Table, touches: Table, *, key: CreditKey = "channel", by: str | None = "brand",
                  source: str = "events", lookback_days: float | None = None, anchor: Anchor | None = None,
                  conversion: str | None = None, touch_types: Sequence[str] = (), windows: int | None = None,
-                 has_campaigns: bool = False, notes: Sequence[str] = ()) -> None:
+                 first_window: pd.Timestamp | None = None, has_campaigns: bool = False,
+                 notes: Sequence[str] = ()) -> None:
         super().__init__(table)
         self.touches = touches
         self.key = key
@@ -123,6 +125,7 @@ class Journeys(Result):
         self.conversion = conversion
         self.touch_types = tuple(touch_types)
         self.windows = windows
+        self.first_window = first_window
         self.has_campaigns = has_campaigns
         self._extra_notes = list(notes)
         self._paths: PathTable | None = None
@@ -143,7 +146,8 @@ class Journeys(Result):
     def _replace(self, table: Table, touches: Table) -> "Journeys":
         return Journeys(table, touches, key=self.key, by=self.by, source=self.source,
                         lookback_days=self.lookback_days, anchor=self.anchor, conversion=self.conversion,
-                        touch_types=self.touch_types, windows=self.windows, has_campaigns=self.has_campaigns,
+                        touch_types=self.touch_types, windows=self.windows, first_window=self.first_window,
+                        has_campaigns=self.has_campaigns,
                         notes=self._extra_notes)
 
     def paths(self) -> PathTable:
@@ -431,7 +435,7 @@ def _calendar_journeys(events: Table, ev: Table, group: list[str], by: str | Non
                        conversions=allj.end_ts.notnull().cast("float64"),
                        nulls=allj.end_ts.isnull().cast("float64"), value=allj.value.fill_null(0.0))
     table = _journey_table(allj, per, group)
-    return Journeys(table, touches, anchor="calendar", windows=n_windows, **settings)
+    return Journeys(table, touches, anchor="calendar", windows=n_windows, first_window=first, **settings)
 
 
 def _journey_table(allj: Table, per: Table, group: list[str]) -> Table:
