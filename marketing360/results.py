@@ -198,11 +198,11 @@ class Result:
 
     def _computed(self) -> pd.DataFrame:
         if self._frame is None:
-            from .engine import fetch
+            from .engine import cache, fetch
 
             assert self.expr is not None
             # kept on the engine once computed: analyses composed on this result read it, not the query again
-            self.expr = self.expr.cache()
+            self.expr = cache(self.expr)
             self._frame = self._tidy(fetch(self.expr))
         return self._frame
 

@@ -17,10 +17,11 @@ from typing import Any
 from .._progress import Progress
 from ..errors import ParameterError
 from ..types import EngineName, Output
-from .base import Engine, capability, fetch
+from .base import Engine, cache, capability, fetch
 from .duckdb import DuckDBEngine
 
-__all__ = ["Engine", "DuckDBEngine", "SparkEngine", "connect", "default_engine", "fetch", "capability", "Output",
+__all__ = ["Engine", "DuckDBEngine", "SparkEngine", "connect", "default_engine", "fetch", "cache", "capability",
+           "Output",
            "EngineName"]
 
 

@@ -24,7 +24,7 @@ from ibis.expr.types import Column, Scalar, Table
 from ..errors import EngineError
 from ..types import Output
 
-__all__ = ["Engine", "capability", "fetch"]
+__all__ = ["Engine", "capability", "fetch", "cache"]
 
 
 _names = itertools.count()
@@ -59,6 +59,23 @@ def fetch(expr: Any, output: Output = "pandas") -> Any:
 
         return pl.from_arrow(arrow)
     return arrow.to_pandas()
+
+
+def cache(expr: Table) -> Table:
+    """``expr`` computed once and kept by its engine (a DuckDB temporary table, a Spark cache).
+
+    The one way the package caches: ibis 12's Spark backend does not register the
+    in-memory tables (``ibis.memtable``) an expression uses before caching it, so
+    that is done here first.
+    """
+    try:
+        backend = expr._find_backend()
+    except Exception:  # an expression of memtables only: any backend
+        return expr
+    hooks = getattr(backend, "_run_pre_execute_hooks", None)
+    if hooks is not None:
+        hooks(expr)
+    return expr.cache()
 
 
 def _typed(table: pa.Table) -> pa.Table:
@@ -258,6 +275,14 @@ Spark DataFrame
 
     def close(self) -> None:  # noqa: B027  (engines without resources keep this no-op)
         """Release the engine's resources."""
+
+    def _forget_cached(self) -> None:
+        """Let go of the tables ibis cached here: once the engine is closed, nothing is left to drop."""
+        entries = getattr(self.backend, "_cache_name_to_entry", {})
+        for entry in list(entries.values()):
+            entry.finalizer.detach()
+        entries.clear()
+        getattr(self.backend, "_cache_op_to_entry", {}).clear()
 
     def __enter__(self) -> "Engine":
         return self

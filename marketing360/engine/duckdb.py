@@ -99,5 +99,6 @@ class DuckDBEngine(Engine):
         return impute_with_ibis(self, table, columns, strategy)
 
     def close(self) -> None:
+        self._forget_cached()
         self.backend.disconnect()
         self._keep.clear()

@@ -188,6 +188,7 @@ class SparkEngine(Engine):
     # ------------------------------------------------------------------ life cycle
 
     def close(self) -> None:
+        self._forget_cached()
         if self._owns_session:
             self.session.stop()
         if self._warehouse:

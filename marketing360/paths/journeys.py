@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from ibis.expr.types import Table
 
-from ..engine import fetch
+from ..engine import cache, fetch
 from ..errors import ParameterError
 from ..inputs import as_population, as_table, column_counts
 from ..results import Result, Summary
@@ -138,9 +138,9 @@ class Journeys(Result):
 
         Each analysis re-reads the events otherwise: cache before running several methods.
         """
-        out = self._replace(self.expr.cache(), self.touches.cache())
+        out = self._replace(cache(self.expr), cache(self.touches))
         if self.source == "paths" and self._paths is not None and self._paths.expr is not None:
-            out._paths = PathTable(self._paths.expr.cache())
+            out._paths = PathTable(cache(self._paths.expr))
         return out
 
     def _replace(self, table: Table, touches: Table) -> "Journeys":
