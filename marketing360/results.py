@@ -178,6 +178,8 @@ class Result:
     title: ClassVar[str] = "result"
     #: the key columns of the tidy table, in sort order (a result may set its own)
     keys: tuple[str, ...] = ()
+    #: whether a lazy result, once computed, stays on its engine for analyses composed on it
+    keep_on_engine: ClassVar[bool] = True
 
     expr: Table | None
 
@@ -201,8 +203,8 @@ class Result:
             from .engine import cache, fetch
 
             assert self.expr is not None
-            # kept on the engine once computed: analyses composed on this result read it, not the query again
-            self.expr = cache(self.expr)
+            if self.keep_on_engine:  # analyses composed on this result then read it, not the query again
+                self.expr = cache(self.expr)
             self._frame = self._tidy(fetch(self.expr))
         return self._frame
 

@@ -44,7 +44,7 @@ from scipy.sparse.linalg import splu
 
 from ..errors import Marketing360Error, ParameterError
 from ..paths import Journeys
-from ..paths.parsed import ParsedPaths, States, chain_states, parse_paths
+from ..paths.parsed import States, chain_states, parse_journeys
 from .result import Attribution, Bootstrap
 
 __all__ = ["markov", "transitions", "MarkovAttribution", "START", "CONVERSION", "NULL"]
@@ -57,17 +57,6 @@ def _order(order: Any) -> int:
     if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or not 1 <= order <= 4:
         raise ParameterError(f"order must be 1, 2, 3 or 4; found {order!r}")
     return int(order)
-
-
-def _parsed(journeys: Journeys) -> ParsedPaths:
-    if not isinstance(journeys, Journeys):
-        raise ParameterError(f"journeys must be a Journeys (from journeys() or from_paths()); "
-                             f"found {type(journeys).__name__}")
-    table = journeys.paths().table()
-    table = table[(table.conversions + table.nulls) > 0]
-    if table.empty:
-        raise ParameterError("markov: the journeys have no touchpoints")
-    return parse_paths(table)
 
 
 class _Chain:
@@ -162,7 +151,7 @@ def transitions(journeys: Journeys, *, order: int = 1) -> pd.DataFrame:
     (so a repeated channel makes no self-transition). States of order > 1
     join channels with ``"\\x1f"``.
     """
-    p = _parsed(journeys)
+    p = parse_journeys(journeys, what="markov")
     chain = _Chain(chain_states(p, _order(order), sep=_SEP), p.conversions, p.nulls, p.value)
     return _counts_frame(chain)
 
@@ -237,7 +226,7 @@ def markov(journeys: Journeys, *, order: int = 1) -> MarkovAttribution:
         A bad order, journeys without touchpoints, or none that converts.
     """
     order = _order(order)
-    p = _parsed(journeys)
+    p = parse_journeys(journeys, what="markov")
     states = chain_states(p, order, sep=_SEP)
     chain = _Chain(states, p.conversions, p.nulls, p.value)
     if chain.exit_conv.sum() <= 0:

@@ -42,7 +42,7 @@ import pandas as pd
 from ..errors import ParameterError
 from ..models.shapley import popcount
 from ..paths import Journeys
-from ..paths.parsed import ParsedPaths, parse_paths
+from ..paths.parsed import ParsedPaths, parse_journeys
 from ..types import Worth
 from .result import Attribution, Bootstrap
 
@@ -53,14 +53,7 @@ MAX_CHANNELS = 63
 
 
 def _parsed(journeys: Journeys) -> ParsedPaths:
-    if not isinstance(journeys, Journeys):
-        raise ParameterError(f"journeys must be a Journeys (from journeys() or from_paths()); "
-                             f"found {type(journeys).__name__}")
-    table = journeys.paths().table()
-    table = table[(table.conversions + table.nulls) > 0]
-    if table.empty:
-        raise ParameterError("shapley: the journeys have no touchpoints")
-    p = parse_paths(table)
+    p = parse_journeys(journeys, what="shapley")
     if len(p.channels) > MAX_CHANNELS:
         raise ParameterError(f"shapley: {len(p.channels)} channels; at most {MAX_CHANNELS} fit a coalition mask "
                              "(group rare channels together first)")

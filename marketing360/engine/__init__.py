@@ -17,11 +17,11 @@ from typing import Any
 from .._progress import Progress
 from ..errors import ParameterError
 from ..types import EngineName, Output
-from .base import Engine, cache, capability, fetch
+from .base import Engine, cache, capability, compiles, fetch
 from .duckdb import DuckDBEngine
 
-__all__ = ["Engine", "DuckDBEngine", "SparkEngine", "connect", "default_engine", "fetch", "cache", "capability",
-           "Output",
+__all__ = ["Engine", "DuckDBEngine", "SparkEngine", "connect", "default_engine", "fetch", "cache", "compiles",
+           "capability", "Output",
            "EngineName"]
 
 

@@ -24,7 +24,7 @@ from ibis.expr.types import Column, Scalar, Table
 from ..errors import EngineError
 from ..types import Output
 
-__all__ = ["Engine", "capability", "fetch", "cache"]
+__all__ = ["Engine", "capability", "fetch", "cache", "compiles"]
 
 
 _names = itertools.count()
@@ -59,6 +59,25 @@ def fetch(expr: Any, output: Output = "pandas") -> Any:
 
         return pl.from_arrow(arrow)
     return arrow.to_pandas()
+
+
+def compiles(expr: Table) -> bool:
+    """Whether the engine of ``expr`` can run it: a probe for SQL features some engines lack.
+
+    Used where two expressions give the same answer and one is much cheaper (an ordered string
+    aggregate on DuckDB; ibis 12 cannot write it for Spark).
+    """
+    from ibis.common.exceptions import UnsupportedOperationError
+
+    try:
+        backend = expr._find_backend()
+    except Exception:  # memtables only: they run on ibis's default backend, DuckDB
+        return True
+    try:
+        backend.compile(expr)
+    except UnsupportedOperationError:
+        return False
+    return True
 
 
 def cache(expr: Table) -> Table:

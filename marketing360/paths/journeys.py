@@ -37,7 +37,7 @@ Examples
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ibis
@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from ibis.expr.types import Table
 
-from ..engine import cache, fetch
+from ..engine import cache, compiles, fetch
 from ..errors import ParameterError
 from ..inputs import as_population, as_table, column_counts
 from ..results import Result, Summary
@@ -67,6 +67,7 @@ class PathTable(Result):
     expr: Table  # computed on an engine
 
     title = "path table"
+    keep_on_engine = False  # read by the path models in memory; one fetch, no copy on the engine
 
 
 class Journeys(Result):
@@ -129,6 +130,10 @@ class Journeys(Result):
         self.has_campaigns = has_campaigns
         self._extra_notes = list(notes)
         self._paths: PathTable | None = None
+        # the events numbered by the one sort, and how the two tables are built from them: cache() keeps
+        # the numbered events once, so that the journey and touch tables do not sort the events twice
+        self._base: Table | None = None
+        self._build: Callable[[Table], tuple[Table, Table]] | None = None
 
     def _tidy(self, df: pd.DataFrame) -> pd.DataFrame:
         return df.sort_values(list(JOURNEY_KEY), kind="mergesort").reset_index(drop=True)
@@ -138,7 +143,10 @@ class Journeys(Result):
 
         Each analysis re-reads the events otherwise: cache before running several methods.
         """
-        out = self._replace(cache(self.expr), cache(self.touches))
+        table, touches = self.expr, self.touches
+        if self._base is not None and self._build is not None:
+            table, touches = self._build(cache(self._base))
+        out = self._replace(cache(table), cache(touches))
         if self.source == "paths" and self._paths is not None and self._paths.expr is not None:
             out._paths = PathTable(cache(self._paths.expr))
         return out
@@ -164,12 +172,14 @@ class Journeys(Result):
 
     def _path_table(self) -> PathTable:
         t = self.touches
-        # order the channels by a zero-padded touch number, then strip it (no lambdas: DuckDB 2 and
-        # Spark disagree on their syntax)
-        tagged = t.touch.cast("string").lpad(9, "0") + "\x1f" + t.channel
-        per = t.group_by(list(JOURNEY_KEY)).agg(
-            _seq=tagged.collect(), conversions=t.conversions.max(), value=t.value.max(), nulls=t.nulls.max())
-        per = per.mutate(path=per._seq.sort().join(PATH_SEP).re_replace("[0-9]{9}\x1f", ""))
+        outcome = {"conversions": t.conversions.max(), "value": t.value.max(), "nulls": t.nulls.max()}
+        per = t.group_by(list(JOURNEY_KEY)).agg(path=t.channel.group_concat(PATH_SEP, order_by=t.touch), **outcome)
+        if not compiles(per):
+            # engines without an ordered string aggregate (Spark through ibis 12): order the channels by a
+            # zero-padded touch number, then strip it (no lambdas: DuckDB 2 and Spark disagree on their syntax)
+            tagged = t.touch.cast("string").lpad(9, "0") + "\x1f" + t.channel
+            per = t.group_by(list(JOURNEY_KEY)).agg(_seq=tagged.collect(), **outcome)
+            per = per.mutate(path=per._seq.sort().join(PATH_SEP).re_replace("[0-9]{9}\x1f", ""))
         out = per.group_by("path").agg(
             conversions=per.conversions.sum().cast("float64"),
             value=per.value.sum().cast("float64"),
@@ -351,36 +361,41 @@ def journeys(events: TableLike, *, lookback_days: float = 30, conversion: str = 
     w = ibis.cumulative_window(group_by=group, order_by=_order(ev))
     ev = ev.mutate(journey=ev._conv.sum().over(w) - ev._conv, _rank=ibis.row_number().over(w))
 
-    conv = ev.filter(ev._conv == 1)
-    conv = conv.select(*group, "journey", end_ts=conv.ts, value=conv._value)
-    touch = ev.filter(ev._conv == 0).drop("_conv", "_value")
-    j = touch.left_join(conv, [*group, "journey"]).cross_join(ends)
-    j = j.select(*group, "journey", "ts", "channel", "campaign", "event_type", "cost", "_rank",
-                 end_ts=j.end_ts.fill_null(j._end), converted=j.end_ts.notnull(),
-                 value=j.value.fill_null(0.0))
-    j = j.filter((j.ts >= j.end_ts - look) & (j.ts <= j.end_ts))
-    touches, per, conv = _touches_and_sizes(j, conv, by)
+    def build(ev: Table) -> tuple[Table, Table]:
+        conv = ev.filter(ev._conv == 1)
+        conv = conv.select(*group, "journey", end_ts=conv.ts, value=conv._value)
+        touch = ev.filter(ev._conv == 0).drop("_conv", "_value")
+        j = touch.left_join(conv, [*group, "journey"]).cross_join(ends)
+        j = j.select(*group, "journey", "ts", "channel", "campaign", "event_type", "cost", "_rank",
+                     end_ts=j.end_ts.fill_null(j._end), converted=j.end_ts.notnull(),
+                     value=j.value.fill_null(0.0))
+        j = j.filter((j.ts >= j.end_ts - look) & (j.ts <= j.end_ts))
+        touches, per, conv = _touches_and_sizes(j, conv, by)
 
-    # journey table: every conversion, plus one non-converting journey per consumer (x by)
-    pop = pop if pop is not None else ev.select(*group).distinct()
-    nconv = conv.group_by(group).agg(_n=conv.journey.count(), _last=conv.end_ts.max())
-    tails = pop.left_join(nconv, group).select(*group, _prev=ibis._._last,
-                                              journey=ibis.coalesce(ibis._._n, 0).cast("int64"))
-    tails = tails.cross_join(ends).rename(end_ts="_end").mutate(
-        conversions=ibis.literal(0.0), nulls=ibis.literal(1.0), value=ibis.literal(0.0))
-    if not by:
-        tails = tails.mutate(brand=ibis.null("string"))
-    # the previous conversion of each conversion: the one numbered journey - 1 (a hash join, no second sort)
-    prev = conv.select(*group, journey=conv.journey + 1, _prev=conv.end_ts)
-    closed = conv.left_join(prev, [*group, "journey"])
-    closed = closed.select(*JOURNEY_KEY, "end_ts", "_prev", conversions=ibis.literal(1.0), nulls=ibis.literal(0.0),
-                           value=closed.value)
-    allj = tails.select(*JOURNEY_KEY, "end_ts", "_prev", "conversions", "nulls", "value").union(closed)
-    # the journey's window: after the consumer's previous conversion, at most lookback_days long
-    since = allj.end_ts - look
-    allj = allj.mutate(window_start=ibis.ifelse(allj._prev.isnull() | (allj._prev < since), since, allj._prev))
-    table = _journey_table(allj, per, group)
-    return Journeys(table, touches, anchor="conversion", **settings)
+        # journey table: every conversion, plus one non-converting journey per consumer (x by)
+        consumers = pop if pop is not None else ev.select(*group).distinct()
+        nconv = conv.group_by(group).agg(_n=conv.journey.count(), _last=conv.end_ts.max())
+        tails = consumers.left_join(nconv, group).select(*group, _prev=ibis._._last,
+                                                  journey=ibis.coalesce(ibis._._n, 0).cast("int64"))
+        tails = tails.cross_join(ends).rename(end_ts="_end").mutate(
+            conversions=ibis.literal(0.0), nulls=ibis.literal(1.0), value=ibis.literal(0.0))
+        if not by:
+            tails = tails.mutate(brand=ibis.null("string"))
+        # the previous conversion of each conversion: the one numbered journey - 1 (a hash join, no second sort)
+        prev = conv.select(*group, journey=conv.journey + 1, _prev=conv.end_ts)
+        closed = conv.left_join(prev, [*group, "journey"])
+        closed = closed.select(*JOURNEY_KEY, "end_ts", "_prev", conversions=ibis.literal(1.0), nulls=ibis.literal(0.0),
+                               value=closed.value)
+        allj = tails.select(*JOURNEY_KEY, "end_ts", "_prev", "conversions", "nulls", "value").union(closed)
+        # the journey's window: after the consumer's previous conversion, at most lookback_days long
+        since = allj.end_ts - look
+        allj = allj.mutate(window_start=ibis.ifelse(allj._prev.isnull() | (allj._prev < since), since, allj._prev))
+        return _journey_table(allj, per, group), touches
+
+    table, touches = build(ev)
+    out = Journeys(table, touches, anchor="conversion", **settings)
+    out._base, out._build = ev, build
+    return out
 
 
 def _order(ev: Table) -> list[Any]:
@@ -416,26 +431,31 @@ def _calendar_journeys(events: Table, ev: Table, group: list[str], by: str | Non
     ev = ev.mutate(journey=k).filter((k >= 0) & (k < n_windows))
     w = ibis.window(group_by=group, order_by=_order(ev))
     ev = ev.mutate(_rank=ibis.row_number().over(w))
-    convs = ev.filter(ev._conv == 1)
-    conv = convs.group_by([*group, "journey"]).agg(end_ts=convs.ts.min(), value=convs._value.argmin(convs._rank))
-    touch = ev.filter(ev._conv == 0).drop("_conv", "_value")
-    j = touch.left_join(conv, [*group, "journey"]).join(windows, "journey")
-    j = j.filter(j.end_ts.isnull() | (j.ts <= j.end_ts))
-    j = j.select(*group, "journey", "ts", "channel", "campaign", "event_type", "cost", "_rank",
-                 end_ts=ibis.coalesce(j.end_ts, j.window_end), converted=j.end_ts.notnull(),
-                 value=j.value.fill_null(0.0))
-    touches, per, conv = _touches_and_sizes(j, conv, by)
-    pop = pop if pop is not None else ev.select(*group).distinct()
-    allj = pop.cross_join(windows)
-    if not by:
-        allj = allj.mutate(brand=ibis.null("string"))
-    on = [*group, "journey"]
-    allj = allj.left_join(conv.select(*on, "end_ts", "value"), on)
-    allj = allj.select(*JOURNEY_KEY, "window_start", end_ts=ibis.coalesce(allj.end_ts, allj.window_end),
-                       conversions=allj.end_ts.notnull().cast("float64"),
-                       nulls=allj.end_ts.isnull().cast("float64"), value=allj.value.fill_null(0.0))
-    table = _journey_table(allj, per, group)
-    return Journeys(table, touches, anchor="calendar", windows=n_windows, first_window=first, **settings)
+    def build(ev: Table) -> tuple[Table, Table]:
+        convs = ev.filter(ev._conv == 1)
+        conv = convs.group_by([*group, "journey"]).agg(end_ts=convs.ts.min(), value=convs._value.argmin(convs._rank))
+        touch = ev.filter(ev._conv == 0).drop("_conv", "_value")
+        j = touch.left_join(conv, [*group, "journey"]).join(windows, "journey")
+        j = j.filter(j.end_ts.isnull() | (j.ts <= j.end_ts))
+        j = j.select(*group, "journey", "ts", "channel", "campaign", "event_type", "cost", "_rank",
+                     end_ts=ibis.coalesce(j.end_ts, j.window_end), converted=j.end_ts.notnull(),
+                     value=j.value.fill_null(0.0))
+        touches, per, conv = _touches_and_sizes(j, conv, by)
+        consumers = pop if pop is not None else ev.select(*group).distinct()
+        allj = consumers.cross_join(windows)
+        if not by:
+            allj = allj.mutate(brand=ibis.null("string"))
+        on = [*group, "journey"]
+        allj = allj.left_join(conv.select(*on, "end_ts", "value"), on)
+        allj = allj.select(*JOURNEY_KEY, "window_start", end_ts=ibis.coalesce(allj.end_ts, allj.window_end),
+                           conversions=allj.end_ts.notnull().cast("float64"),
+                           nulls=allj.end_ts.isnull().cast("float64"), value=allj.value.fill_null(0.0))
+        return _journey_table(allj, per, group), touches
+
+    table, touches = build(ev)
+    out = Journeys(table, touches, anchor="calendar", windows=n_windows, first_window=first, **settings)
+    out._base, out._build = ev, build
+    return out
 
 
 def _journey_table(allj: Table, per: Table, group: list[str]) -> Table:

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,7 @@ import pyarrow.compute as pc
 from ..errors import ParameterError
 from ..schema import PATH_SEP
 
-__all__ = ["ParsedPaths", "parse_paths", "States", "chain_states"]
+__all__ = ["ParsedPaths", "parse_paths", "parse_journeys", "States", "chain_states"]
 
 
 @dataclass
@@ -104,6 +105,21 @@ def parse_paths(frame: pd.DataFrame) -> ParsedPaths:
                        col("conversions"), col("nulls"), col("value"))
 
 
+def parse_journeys(journeys: Any, *, what: str) -> ParsedPaths:
+    """The path table of ``journeys`` (paths of zero weight left out), fetched and parsed; ``what`` names the
+    method in errors."""
+    from .journeys import Journeys
+
+    if not isinstance(journeys, Journeys):
+        raise ParameterError(f"journeys must be a Journeys (from journeys() or from_paths()); "
+                             f"found {type(journeys).__name__}")
+    table = journeys.paths().table()
+    table = table[(table.conversions + table.nulls) > 0]
+    if table.empty:
+        raise ParameterError(f"{what}: the journeys have no touchpoints")
+    return parse_paths(table)
+
+
 @dataclass
 class States:
     """The states of an order-``k`` Markov chain over parsed paths and where each path goes.
@@ -160,6 +176,8 @@ def chain_states(p: ParsedPaths, order: int, *, sep: str = "\x1f") -> States:
     if (p.lengths == 0).any():
         raise ParameterError("a path has no channel")
     path = p.path_of()
+    if order == 1:  # a state is a channel: no windows to build
+        return _link(p, np.arange(len(p.channels), dtype=np.int64)[:, None], p.codes.astype(np.int64), path, sep)
     pos = np.arange(len(p.codes)) - p.offsets[path]
     length = p.lengths[path]
     keep = (pos >= order - 1) | ((length < order) & (pos == length - 1))
@@ -185,6 +203,12 @@ def chain_states(p: ParsedPaths, order: int, *, sep: str = "\x1f") -> States:
     else:
         uniq, sid = np.unique(window, axis=0, return_inverse=True)
         sid = sid.ravel()
+    return _link(p, uniq, sid, wpath, sep)
+
+
+def _link(p: ParsedPaths, uniq: np.ndarray, sid: np.ndarray, wpath: np.ndarray, sep: str) -> States:
+    """The moves between the states ``sid`` of each path (``wpath``), states ``uniq`` (channel codes, -1 none)."""
+    order = uniq.shape[1]
     # merge a state equal to the one before it in the same path
     same = np.r_[False, (sid[1:] == sid[:-1]) & (wpath[1:] == wpath[:-1])]
     sid, wpath = sid[~same], wpath[~same]
