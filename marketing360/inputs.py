@@ -286,8 +286,9 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[dict[str, Any], 
             fixes[col.name] = ("cast", "int64")
         elif _all_null_type(dtype):
             fixes[col.name] = ("null",)
-    aggs: dict[str, Any] = {"_rows": t.count()}
+    # one scan: a small group-by on the event type (a handful of keys) holds every other check as partial sums
     present = [c for c in schema.columns if c.name in types and not _all_null_type(types[c.name])]
+    aggs: dict[str, Any] = {"_rows": t.count()}
     for col in present:
         x = t[col.name]
         if not col.nullable:
@@ -296,14 +297,15 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[dict[str, Any], 
             aggs[f"neg_{col.name}"] = (x < 0).sum()
         if col.kind == "id" and types[col.name].is_floating():
             aggs[f"frac_{col.name}"] = (x.notnull() & (x != x.floor())).sum()
-        if col.kind == "event_type":
-            aggs["unknown_event_type"] = (x.notnull() & ~x.isin(list(EVENT_TYPES))).sum()
         if col.kind == "string" and col.nullable and types[col.name].is_string():
-            aggs[f"blank_{col.name}"] = (x.strip() == "").sum()
+            aggs[f"blank_{col.name}"] = (x == "").sum()  # on the engine: the empty string (validate also strips)
         if col.nullable:
-            aggs[f"nonnull_{col.name}"] = (x.notnull() & (x.strip() != "") if types[col.name].is_string()
-                                           else x.notnull()).sum()
-    row = fetch(t.aggregate(**aggs), "arrow").to_pylist()[0]
+            aggs[f"nonnull_{col.name}"] = x.count()
+    kinds = {c.kind for c in present}
+    by_type = "event_type" in kinds
+    grouped = t.group_by("event_type").agg(**aggs) if by_type else t.aggregate(**aggs)
+    parts = fetch(grouped, "arrow").to_pylist()
+    row = {k: sum(int(p[k] or 0) for p in parts) for k in aggs}
     if not row["_rows"]:
         raise SchemaError(f"{label}{table}: the table is empty (0 rows)", table=table)
     for col in present:
@@ -321,8 +323,12 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[dict[str, Any], 
                               table=table, column=col.name)
         if row.get(f"blank_{col.name}"):
             fixes[col.name] = ("blank",)
-    if row.get("unknown_event_type"):
-        fixes["event_type"] = ("map", _event_type_map(t, table, label))
+            row[f"nonnull_{col.name}"] -= row[f"blank_{col.name}"]
+    if by_type:
+        names = [p["event_type"] for p in parts if p["event_type"] is not None]
+        mapping = _event_type_map(names, table, label)
+        if mapping:
+            fixes["event_type"] = ("map", mapping)
     counts = {"_rows": int(row["_rows"]), **{c.name: int(row.get(f"nonnull_{c.name}") or 0)
                                              for c in schema.columns if c.nullable}}
     return fixes, counts
@@ -341,7 +347,7 @@ def _apply(t: Table, table: str, fixes: dict[str, Any]) -> Table:
         elif what == "cast":
             exprs[name] = t[name].cast(arg[0])
         elif what == "blank":
-            exprs[name] = ibis.ifelse(t[name].strip() == "", ibis.null("string"), t[name])
+            exprs[name] = t[name].nullif("")
         else:  # "map"
             exprs[name] = t[name].substitute(arg[0])
     order = [c.name for c in schema.columns] + [c for c in t.columns if c not in schema._by_name]
@@ -351,11 +357,10 @@ def _apply(t: Table, table: str, fixes: dict[str, Any]) -> Table:
 _MAX_NAMES = 1000
 
 
-def _event_type_map(t: Table, table: str, label: str) -> dict[str, str]:
-    """The canonical name of each non-canonical event type (``"pv"``, ``"BUY"``); unknown names raise."""
-    x = t.event_type
-    odd = t.filter(~x.isin(list(EVENT_TYPES))).select("event_type").distinct().limit(_MAX_NAMES + 1)
-    values = [v for v in fetch(odd, "arrow").column("event_type").to_pylist() if v is not None]
+def _event_type_map(names: Sequence[str], table: str, label: str) -> dict[str, str]:
+    """The canonical name of each non-canonical event type among ``names`` (``"pv"``, ``"BUY"``); unknown ones
+    raise."""
+    values = [v for v in names if v not in EVENT_TYPES]
     if len(values) > _MAX_NAMES:
         raise SchemaError(f"{label}{table}.event_type: more than {_MAX_NAMES} distinct non-canonical event types; "
                           "map them with marketing360.validate(..., event_type_map=...) first",
