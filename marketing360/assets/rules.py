@@ -135,8 +135,8 @@ class StageRules:
 
         Examples
         --------
-        >>> StageRules().describe().loc[2].tolist()
-        ['act', 90, 'purchase, review or service on 1 day']
+        >>> StageRules().describe().to_dict("records")[2]
+        {'stage': 'act', 'window_days': 90, 'any_of': 'purchase, review or service on 1 day'}
         """
         def words(c: Criterion) -> str:
             what = " or ".join([", ".join(c.event_types[:-1]), c.event_types[-1]] if len(c.event_types) > 1
