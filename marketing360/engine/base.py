@@ -10,11 +10,13 @@ say) are offered as *capabilities*: an analysis asks
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -30,6 +32,8 @@ __all__ = ["Engine", "capability", "fetch", "cache", "compiles"]
 _names = itertools.count()
 #: prefix of the names of tables opened without a name
 AUTO_PREFIX = "m360_t"
+#: a string that starts with a URI scheme (``s3://``, ``hdfs://``, ``file://``): read as it is, never as a local Path
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 
 
 def fetch(expr: Any, output: Output = "pandas") -> Any:
@@ -67,7 +71,7 @@ def compiles(expr: Table) -> bool:
     Used where two expressions give the same answer and one is much cheaper (an ordered string
     aggregate on DuckDB; ibis 12 cannot write it for Spark).
     """
-    from ibis.common.exceptions import UnsupportedOperationError
+    from ibis.common.exceptions import TranslationError
 
     try:
         backend = expr._find_backend()
@@ -75,7 +79,7 @@ def compiles(expr: Table) -> bool:
         return True
     try:
         backend.compile(expr)
-    except UnsupportedOperationError:
+    except TranslationError:  # UnsupportedOperationError, OperationNotDefinedError, UnsupportedBackendType
         return False
     return True
 
@@ -97,16 +101,51 @@ def cache(expr: Table) -> Table:
     return expr.cache()
 
 
+_ARROW_OF_KIND: dict[str, pa.DataType] = {
+    "id": pa.string(), "string": pa.string(), "event_type": pa.string(), "timestamp": pa.timestamp("us"),
+    "date": pa.timestamp("us"), "float": pa.float64(), "int": pa.int64(),
+}
+
+
+@functools.cache
+def _canonical_types() -> dict[str, pa.DataType]:
+    """Column name -> Arrow type, for the columns of the canonical tables (``schema.TABLES``).
+
+    A name used with two different types by two tables would get neither (none is today).
+    """
+    from ..schema import TABLES
+
+    seen: dict[str, set[pa.DataType]] = {}
+    for schema in TABLES.values():
+        for col in schema.columns:
+            seen.setdefault(col.name, set()).add(_ARROW_OF_KIND[col.kind])
+    return {name: next(iter(types)) for name, types in seen.items() if len(types) == 1}
+
+
 def _typed(table: pa.Table) -> pa.Table:
-    """Columns of Arrow's ``null`` type (all missing, e.g. a pandas column of None) as strings.
+    """Columns of Arrow's ``null`` type (all missing, e.g. a pandas column of None) given a real type.
 
     Engines have no column type for "nothing": DuckDB reads it as an opaque NULL
-    type that compares with nothing, Spark refuses it.
+    type that compares with nothing, Spark refuses it. A column named like a
+    column of a canonical table gets that column's type (``value`` and ``cost``
+    of the events: float64; ``ts``: timestamp), so an events frame whose optional
+    amounts are all missing still checks as events; any other column becomes string.
     """
     for i, f in enumerate(table.schema):
         if pa.types.is_null(f.type):
-            table = table.set_column(i, pa.field(f.name, pa.string()), pa.nulls(len(table), pa.string()))
+            typ = _canonical_types().get(f.name, pa.string())
+            table = table.set_column(i, pa.field(f.name, typ), pa.nulls(len(table), typ))
     return table
+
+
+def _format_of(name: str) -> str | None:
+    """``"parquet"``, ``"csv"`` or None (unknown), from the suffixes of a file name or glob."""
+    suffixes = "".join(PurePosixPath(name).suffixes).lower()
+    if ".parquet" in suffixes or suffixes.endswith(".pq"):
+        return "parquet"
+    if any(s in suffixes for s in (".csv", ".tsv", ".txt")):
+        return "csv"
+    return None
 
 
 def capability(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -132,6 +171,8 @@ class Engine(ABC):
     #: capability name -> method name, collected from the methods marked with :func:`capability`
     _capability_methods: ClassVar[dict[str, str]] = {}
     backend: Any
+    #: whether :meth:`close` was called (:func:`marketing360.default_engine` then opens a new one)
+    closed: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -154,6 +195,12 @@ class Engine(ABC):
 Spark DataFrame
             A path may be a parquet or CSV file, a glob (``"world/events/*.parquet"``)
             or a folder of parquet files (Hive partitions are read as columns).
+            A string with a URI scheme (``"s3://bucket/events/"``, ``"hdfs://nn:8020/ev.parquet"``,
+            ``"gs://..."``, ``"abfss://..."``, ``"file:///data/ev.csv"``) goes to the engine's reader
+            as it is, unchecked here: the format comes from its suffix, and one that ends in ``/``
+            or has no suffix is read as a folder of parquet files. The engine must be able to
+            reach the store (DuckDB: the ``httpfs`` extension and credentials for ``s3://``;
+            Spark: the cluster's file systems).
             A Spark DataFrame is accepted by the Spark engine only.
         name : str, optional
             Name under which the table is registered (a fresh one by default).
@@ -165,6 +212,8 @@ Spark DataFrame
         name = name or f"{AUTO_PREFIX}{next(_names)}"
         if isinstance(data, Table):
             return self._from_ibis(data, name)
+        if isinstance(data, str) and _URI.match(data):
+            return self._from_uri(data, name)
         if isinstance(data, (str, os.PathLike)):
             return self._from_path(Path(data), name)
         if isinstance(data, pd.DataFrame):
@@ -205,15 +254,30 @@ Spark DataFrame
         if not has_glob and not path.exists():
             raise EngineError(f"{self.name} engine: no such file or folder: {text}")
         if path.is_dir():
-            return self._read_parquet_dir(path, name)
-        suffixes = "".join(path.suffixes).lower()
-        if ".parquet" in suffixes or suffixes.endswith(".pq"):
+            return self._read_parquet_dir(text, name)
+        fmt = _format_of(path.name)
+        if fmt == "parquet":
             return self._read_parquet(text, name)
-        if any(s in suffixes for s in (".csv", ".tsv", ".txt")):
+        if fmt == "csv":
             return self._read_csv(text, name)
         raise EngineError(
             f"{self.name} engine: cannot tell the format of {text!r}; "
             "expected a .parquet or .csv file, a glob of them, or a folder of parquet files"
+        )
+
+    def _from_uri(self, uri: str, name: str) -> Table:
+        """A remote (or ``file://``) location, passed to the reader unchanged: ``Path`` would fold its ``//``."""
+        last = uri.split("://", 1)[1].rstrip("/").rsplit("/", 1)[-1]
+        fmt = _format_of(last)
+        if fmt == "parquet":
+            return self._read_parquet(uri, name)
+        if fmt == "csv":
+            return self._read_csv(uri, name)
+        if uri.endswith("/") or not any(ch in last for ch in ".*?["):
+            return self._read_parquet_dir(uri, name)
+        raise EngineError(
+            f"{self.name} engine: cannot tell the format of {uri!r}; "
+            "expected a .parquet or .csv file, a glob of them, or a folder of parquet files (ending in '/')"
         )
 
     def _from_spark(self, sdf: Any, name: str) -> Table:
@@ -229,7 +293,7 @@ Spark DataFrame
     def _read_parquet(self, path: str, name: str) -> Table: ...
 
     @abstractmethod
-    def _read_parquet_dir(self, path: Path, name: str) -> Table: ...
+    def _read_parquet_dir(self, path: str, name: str) -> Table: ...
 
     @abstractmethod
     def _read_csv(self, path: str, name: str) -> Table: ...
@@ -260,7 +324,7 @@ Spark DataFrame
         return expr
 
     def sql(self, query: str) -> Table:
-        """A lazy table from SQL in the engine's own dialect."""
+        """A lazy table from SQL in the engine's own dialect; tables opened with a ``name`` can be used by it."""
         return self.backend.sql(query)
 
     # ------------------------------------------------------------------ capabilities
@@ -292,8 +356,9 @@ Spark DataFrame
 
     # ------------------------------------------------------------------ life cycle
 
-    def close(self) -> None:  # noqa: B027  (engines without resources keep this no-op)
-        """Release the engine's resources."""
+    def close(self) -> None:
+        """Release the engine's resources; the engine cannot be used afterwards (:attr:`closed`)."""
+        self.closed = True
 
     def _forget_cached(self) -> None:
         """Let go of the tables ibis cached here: once the engine is closed, nothing is left to drop."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,11 @@ from .impute import impute_with_ibis
 
 __all__ = ["DuckDBEngine"]
 
+_views = itertools.count()
+#: prefix of the views :meth:`DuckDBEngine.sql` creates (not ``AUTO_PREFIX``: a view over a table the user
+#: names may change when that table is registered again, so its checks must not be remembered)
+SQL_PREFIX = "m360_sql"
+
 
 class DuckDBEngine(Engine):
     """DuckDB through ibis.
@@ -28,6 +34,12 @@ class DuckDBEngine(Engine):
         Worker threads (DuckDB uses every core by default).
     memory_limit : str, optional
         DuckDB's ``memory_limit`` such as ``"8GB"``.
+
+    Notes
+    -----
+    The session time zone is UTC (``SET TimeZone = 'UTC'``), whatever the machine's
+    zone: marketing360 stores naive UTC timestamps, and DuckDB computes casts,
+    ``date()`` and comparisons of time-zone-aware timestamps in the session zone.
 
     Examples
     --------
@@ -51,6 +63,9 @@ class DuckDBEngine(Engine):
         self.backend = ibis.duckdb.connect(":memory:" if path is None else str(path), **config)
         # DuckDB draws a progress widget for long queries inside Jupyter: noise in saved notebooks
         self.backend.con.execute("SET enable_progress_bar = false")
+        # timestamps are naive UTC throughout; tz-aware ones must not be cast in the machine's zone
+        # (ibis 12 sets this too, but that is ibis's choice, not a promise)
+        self.backend.con.execute("SET TimeZone = 'UTC'")
         self._keep: dict[str, Any] = {}  # registered Arrow data must outlive its views
         self._unused: list[str] = []  # auto-named tables no expression uses any more
 
@@ -86,11 +101,28 @@ class DuckDBEngine(Engine):
     def _read_parquet(self, path: str, name: str) -> Table:
         return self.backend.read_parquet(path, table_name=name, hive_partitioning=True)
 
-    def _read_parquet_dir(self, path: Path, name: str) -> Table:
-        return self._read_parquet(str(path / "**" / "*.parquet"), name)
+    def _read_parquet_dir(self, path: str, name: str) -> Table:
+        return self._read_parquet(path.rstrip("/") + "/**/*.parquet", name)
 
     def _read_csv(self, path: str, name: str) -> Table:
         return self.backend.read_csv(path, table_name=name)
+
+    def sql(self, query: str) -> Table:
+        """A lazy table from DuckDB SQL: a temporary view of ``query``, read through ibis.
+
+        The view is bound (and ``query`` checked) now, and runs when the result is fetched.
+        Tables opened with a ``name`` can be used in ``query``.
+
+        Examples
+        --------
+        >>> eng = DuckDBEngine()
+        >>> eng.to_pandas(eng.sql("select 1 + 1 as two"))["two"].tolist()
+        [2]
+        """
+        name = f"{SQL_PREFIX}{next(_views)}"
+        body = query.strip().rstrip(";")
+        self.backend.con.execute(f'CREATE TEMP VIEW "{name}" AS {body}')
+        return self.backend.table(name)
 
     @capability("impute")
     def impute(self, table: Table, columns: list[str], strategy: ImputeStrategy = "mean"
@@ -99,6 +131,9 @@ class DuckDBEngine(Engine):
         return impute_with_ibis(self, table, columns, strategy)
 
     def close(self) -> None:
+        if self.closed:
+            return
         self._forget_cached()
         self.backend.disconnect()
         self._keep.clear()
+        self.closed = True

@@ -51,7 +51,8 @@ def impute_with_ibis(engine: "Engine", table: Table, columns: list[str], strateg
         fills.update({c: float(row[c]) for c in scalars})
     for c, a in aggs.items():
         if isinstance(a, Table):
-            fills[c] = float(engine.to_pandas(a)[c].iloc[0])
+            top = engine.to_pandas(a)[c]
+            fills[c] = float(top.iloc[0]) if len(top) else float("nan")  # no row: the column is all null
     empty = [c for c, v in fills.items() if v != v]
     if empty:
         raise SchemaError(f"impute: column(s) {empty} have no non-null value to impute from",

@@ -7,6 +7,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from .impute import check_impute_args
 
 __all__ = ["SparkEngine", "java_available"]
 
-#: settings of a session that marketing360 starts itself (a passed session is left as it is)
+#: settings of a session that marketing360 starts itself (a passed or already running session is left as it is)
 DEFAULT_CONFIG: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
@@ -50,6 +51,50 @@ def _quietly(start: Any, log_path: Path) -> Any:
         os.close(fd)
 
 
+_UTC = {"utc", "etc/utc", "gmt", "etc/gmt", "z", "+00:00", "zulu", "universal"}
+
+
+def _same_setting(key: str, have: str | None, want: str) -> bool:
+    if have is None:
+        return False
+    if key == "spark.sql.session.timeZone" and want.lower() in _UTC:
+        return have.strip().lower() in _UTC
+    return have.strip().lower() == want.strip().lower()
+
+
+def _setting(session: Any, key: str) -> str | None:
+    try:
+        return session.conf.get(key, None)
+    except Exception:  # a setting a Spark Connect server will not show
+        return None
+
+
+def _running_session() -> Any:
+    """The SparkSession already running in this process (the one ``builder.getOrCreate()`` would return), or None."""
+    from pyspark.sql import SparkSession
+
+    try:
+        session = SparkSession.getActiveSession()
+        if session is None:
+            session = getattr(SparkSession, "_instantiatedSession", None)
+            if session is not None and getattr(getattr(session, "_sc", None), "_jsc", None) is None:
+                session = None  # stopped
+    except Exception:
+        return None
+    return session
+
+
+def _warn_if_not_utc(session: Any) -> None:
+    zone = _setting(session, "spark.sql.session.timeZone")
+    if zone is not None and not _same_setting("spark.sql.session.timeZone", zone, "UTC"):
+        warnings.warn(
+            f"the SparkSession's spark.sql.session.timeZone is {zone!r}, not UTC: marketing360 reads timestamps "
+            "as UTC, and Spark computes dates and casts of timestamps in the session's zone; "
+            "set it with spark.conf.set('spark.sql.session.timeZone', 'UTC')",
+            UserWarning, stacklevel=4,
+        )
+
+
 def java_available() -> bool:
     """Whether a Java runtime is found (Spark needs one)."""
     home = os.environ.get("JAVA_HOME")
@@ -65,7 +110,8 @@ class SparkEngine(Engine):
     ----------
     session : pyspark.sql.SparkSession, optional
         An existing session (a cluster, Spark Connect) to wrap. It is not
-        stopped by :meth:`close`.
+        stopped by :meth:`close`, and its settings are not changed (a warning
+        says so when its time zone is not UTC).
     master : str
         Master URL of a session started here (``"local[2]"`` by default).
     config : mapping, optional
@@ -77,6 +123,19 @@ class SparkEngine(Engine):
         Send the JVM's own console output (start-up banners, log4j) of a
         session started here to the file :attr:`log_path` instead of the
         terminal or notebook. Errors still reach Python as exceptions.
+
+    Notes
+    -----
+    Without ``session``, when a SparkSession is already running in this process
+    (a notebook's ``spark``, a Databricks cluster, an earlier engine not yet
+    closed), that session is used as it is, like a passed one: nothing is
+    started, :meth:`close` does not stop it, and none of its settings is
+    changed (``SparkSession.builder.getOrCreate()`` would silently apply
+    ``DEFAULT_CONFIG`` and ``config`` to it, changing its time zone, shuffle
+    partitions and ANSI mode for the user's other work). A ``UserWarning``
+    names each of those settings whose value in the running session differs,
+    so they can be set by hand (``spark.conf.set``) or the session stopped
+    first.
     """
 
     log_path: Path | None = None
@@ -87,8 +146,15 @@ class SparkEngine(Engine):
                  config: Mapping[str, str] | None = None, quiet: bool = True, progress: Progress = "auto") -> None:
         import_optional("pyspark", purpose="the Spark engine")
         say = show(progress)
-        self._owns_session = session is None
+        self._owns_session = False
         self._warehouse: str | None = None
+        if session is not None:
+            _warn_if_not_utc(session)
+        else:
+            running = _running_session()
+            if running is not None:
+                session = running
+                self._use_running(session, {**DEFAULT_CONFIG, **dict(config or {})})
         if session is None:
             if not java_available():
                 raise EngineError(
@@ -96,10 +162,11 @@ class SparkEngine(Engine):
                     "in JAVA_HOME; install it (e.g. apt-get install openjdk-17-jre-headless) or "
                     "use the default DuckDB engine"
                 )
+            from pyspark import SparkContext
             from pyspark.sql import SparkSession
 
-            # getOrCreate hands back a session that is already running: then it is not ours to stop
-            self._owns_session = SparkSession.getActiveSession() is None
+            # a SparkContext started without a session is the user's: the session made on it is not ours to stop
+            self._owns_session = SparkContext._active_spark_context is None
             self._warehouse = tempfile.mkdtemp(prefix="m360-spark-")
             builder = SparkSession.builder.master(master).appName("marketing360")
             settings = {**DEFAULT_CONFIG, "spark.sql.warehouse.dir": self._warehouse,
@@ -116,6 +183,21 @@ class SparkEngine(Engine):
                 print(f"Spark {session.version} ready in {time.perf_counter() - started:.1f} s", flush=True)
         self.session = session
         self.backend = ibis.pyspark.connect(session)
+
+    @staticmethod
+    def _use_running(session: Any, wanted: Mapping[str, str]) -> None:
+        """Warn about each setting of ``wanted`` that the running ``session`` has otherwise; change none."""
+        have = {k: _setting(session, k) for k in wanted}
+        differ = {k: have[k] for k, v in wanted.items() if not _same_setting(k, have[k], v)}
+        if differ:
+            listed = "; ".join(f"{k} is {now!r} (marketing360 would set {wanted[k]!r})" for k, now in differ.items())
+            warnings.warn(
+                "a SparkSession is already running in this process: marketing360 uses it as it is and changes "
+                f"none of its settings. These differ from the ones it would start a session with: {listed}. "
+                "Set the runtime ones yourself (spark.conf.set(key, value)), or stop the session "
+                "(spark.stop()) before connect('spark') to start one with these settings.",
+                UserWarning, stacklevel=4,
+            )
 
     # ------------------------------------------------------------------ data in
 
@@ -149,8 +231,8 @@ class SparkEngine(Engine):
             raise
         return self._view(sdf, name)
 
-    def _read_parquet_dir(self, path: Path, name: str) -> Table:
-        return self._read_parquet(str(path), name)
+    def _read_parquet_dir(self, path: str, name: str) -> Table:
+        return self._read_parquet(path, name)
 
     def _read_csv(self, path: str, name: str) -> Table:
         sep = "\t" if path.lower().rstrip("*").endswith((".tsv", ".tsv.gz")) else ","
@@ -188,8 +270,11 @@ class SparkEngine(Engine):
     # ------------------------------------------------------------------ life cycle
 
     def close(self) -> None:
+        if self.closed:
+            return
         self._forget_cached()
         if self._owns_session:
             self.session.stop()
         if self._warehouse:
             shutil.rmtree(self._warehouse, ignore_errors=True)
+        self.closed = True
