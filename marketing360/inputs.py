@@ -9,12 +9,19 @@ canonical layout, checked against the canonical schema:
   coerces the common variants) and then to the default engine
   (:func:`~marketing360.engine.default_engine`, DuckDB);
 * tables already on an engine are checked **on the engine**, in one
-  aggregation (rows, nulls, negative amounts, unknown event types, blank
-  names) whose answer is remembered for that table, so a 100M-row table is
-  never pulled into pandas and a second analysis of it costs nothing. Event
-  type synonyms (``"pv"``, ``"buy"``) are mapped and blank brand / channel /
-  campaign names read as missing, as :func:`validate` does; optional columns
-  that are absent are added as typed nulls.
+  aggregation (rows, nulls, NaN and infinite numbers, negative amounts,
+  unknown event types, empty names) whose answer is remembered for that
+  table, so a 100M-row table is never pulled into pandas and a second
+  analysis of it costs nothing (a table registered under a name of your own
+  is checked each time: it may be registered again with other data). Event
+  type synonyms (``"pv"``, ``"buy"``) are mapped, empty brand / channel /
+  campaign names and NaN amounts read as missing and time-zone-aware
+  timestamps become naive UTC, as :func:`validate` does; optional columns
+  that are absent are added as typed nulls. One difference: on an engine
+  only the empty string is a blank name (trimming every name would cost a
+  pass over the strings), while :func:`validate` also blanks names made of
+  spaces. Tables with a key (spend, outcomes, users) get one more query for
+  duplicate keys.
 
 Bad input raises the :class:`~marketing360.errors.SchemaError` that
 :func:`validate` raises for the same problem.
@@ -38,30 +45,51 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import pandas as pd
 import pyarrow as pa
 from ibis.expr.types import Table
 
-from .engine.base import fetch
+from .engine.base import AUTO_PREFIX, fetch
 from .errors import ParameterError, SchemaError
 from .schema import EVENT_TYPE_SYNONYMS, EVENT_TYPES, TABLES, Column, validate
 from .types import TableLike, TableName
 
-__all__ = ["as_table", "as_population", "open_table", "require_columns", "column_counts", "is_table_like"]
-
-#: what the check of a table found, by the table's expression (weakly: a table nobody uses is forgotten,
-#: and its data freed): the column fixes to apply, and the rows and non-null counts of its optional columns
-_CHECKED: weakref.WeakKeyDictionary[Any, tuple[dict[str, Any], dict[str, int]]] = weakref.WeakKeyDictionary()
+__all__ = ["as_table", "as_population", "open_table", "require_columns", "require_unique", "column_counts"]
 
 
-def is_table_like(data: TableLike) -> bool:
-    """Whether ``data`` is something :func:`as_table` can open."""
-    if isinstance(data, (Table, pd.DataFrame, pa.Table, pa.RecordBatch, str, os.PathLike)):
-        return True
-    return type(data).__module__.split(".")[0] in ("polars", "pyspark")
+@dataclass(frozen=True)
+class _Check:
+    """What the check of a table found: the canonical table it was checked as, the columns it had before
+    the fixes (so a needed column added as nulls still counts as missing), the fixes to apply, and the rows
+    and non-null counts of its optional columns."""
+
+    table: str
+    raw_columns: tuple[str, ...]
+    fixes: dict[str, Any]
+    counts: dict[str, int]
+
+
+#: the checks, by the table's expression (weakly: a table nobody uses is forgotten, and its data freed). Only
+#: expressions over tables marketing360 or ibis named uniquely are remembered: a table a user registers under
+#: their own name may be registered again with other data and compare equal, so it is checked every time.
+_CHECKED: weakref.WeakKeyDictionary[Any, _Check] = weakref.WeakKeyDictionary()
+
+
+def _remember(t: Table, check: _Check) -> None:
+    if all(isinstance(leaf, ops.InMemoryTable)
+           or (isinstance(leaf, ops.DatabaseTable) and leaf.name.startswith((AUTO_PREFIX, "ibis_")))
+           for leaf in t.op().find(ops.PhysicalTable)):
+        _CHECKED[t.op()] = check
+
+
+def _recall(t: Table, table: str) -> _Check | None:
+    check = _CHECKED.get(t.op())
+    return check if check is not None and check.table == table else None
 
 
 def require_columns(table: Table, columns: Sequence[str], *, what: str, table_name: str | None = None) -> None:
@@ -80,6 +108,27 @@ def require_columns(table: Table, columns: Sequence[str], *, what: str, table_na
         label = f"the {table_name} table" if table_name else "the table"
         raise SchemaError(f"{what}: {label} lacks column(s) {missing}; found {list(table.columns)}",
                           table=table_name, column=missing[0])
+
+
+def require_unique(table: Table, columns: Sequence[str], *, what: str, table_name: str) -> None:
+    """Raise :class:`SchemaError` when two rows of ``table`` share ``columns`` (one small query).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from marketing360.engine import default_engine
+    >>> t = default_engine().table(pd.DataFrame({"user_id": [1, 2, 2], "gender": ["f", "m", "f"]}))
+    >>> require_unique(t, ["user_id"], what="volumes", table_name="users")
+    Traceback (most recent call last):
+    ...
+    marketing360.errors.SchemaError: volumes: the users table has more than one row for user_id 2
+    """
+    dup = fetch(table.group_by(list(columns)).agg(_n=table.count()).filter(ibis._._n > 1).limit(1))
+    if len(dup):
+        first = {c: dup[c].iloc[0] for c in columns}
+        shown = ", ".join(f"{c} {v!r}" if isinstance(v, str) else f"{c} {v}" for c, v in first.items())
+        raise SchemaError(f"{what}: the {table_name} table has more than one row for {shown}",
+                          table=table_name, column=columns[0])
 
 
 def as_table(data: TableLike, table: TableName = "events", *, need: Sequence[str] = (), what: str | None = None
@@ -123,22 +172,27 @@ def as_table(data: TableLike, table: TableName = "events", *, need: Sequence[str
         from .engine import default_engine
 
         frame = _frame(data)
-        _need([str(c) for c in (frame.column_names if isinstance(frame, pa.Table) else frame.columns)], need,
-              table, label)
-        valid = validate(frame, table)
+        raw = tuple(str(c) for c in (frame.column_names if isinstance(frame, pa.Table) else frame.columns))
+        _need(list(raw), need, table, label)
+        try:
+            valid = validate(frame, table)
+        except SchemaError as e:  # the same message as on an engine: the analysis first
+            raise (SchemaError(f"{label}{e}", table=e.table, column=e.column) if label else e) from None
         t = default_engine().table(valid)
         counts = {"_rows": len(valid), **{c.name: int(valid[c.name].notna().sum())
                                           for c in TABLES[table].columns if c.nullable}}
-        _CHECKED[t.op()] = ({}, counts)
+        _remember(t, _Check(table, raw, {}, counts))
         return t
     t = open_table(data, what=what)
-    if t.op() in _CHECKED:
-        return _apply(t, table, _CHECKED[t.op()][0])
+    known = _recall(t, table)
+    if known is not None:
+        _need(list(known.raw_columns), need, table, label)
+        return _apply(t, table, known.fixes)
     _need(list(t.columns), need, table, label)
     fixes, counts = _check_on_engine(t, table, label)
     checked = _apply(t, table, fixes)
-    _CHECKED[t.op()] = (fixes, counts)
-    _CHECKED[checked.op()] = ({}, counts)
+    _remember(t, _Check(table, tuple(t.columns), fixes, counts))
+    _remember(checked, _Check(table, tuple(t.columns), {}, counts))
     return checked
 
 
@@ -181,12 +235,13 @@ def as_population(data: TableLike, columns: Sequence[str], *, what: str) -> Tabl
 
 
 def column_counts(table: Table) -> dict[str, int]:
-    """Rows (``"_rows"``) and non-null values of each optional canonical column of a checked table.
+    """Rows (``"_rows"``) and non-null values of each optional canonical column of a checked events table.
 
     Known without a query for tables opened by :func:`as_table`.
     """
-    if table.op() in _CHECKED:
-        return dict(_CHECKED[table.op()][1])
+    known = _recall(table, "events")
+    if known is not None:
+        return dict(known.counts)
     names = [c.name for c in TABLES["events"].columns if c.nullable and c.name in table.columns]
     row = fetch(table.aggregate(_rows=table.count(), **{c: table[c].count() for c in names})).iloc[0]
     return {k: int(v or 0) for k, v in row.items()}
@@ -228,7 +283,8 @@ def _spark_engine(sdf: Any) -> Any:
     from .engine import connect
 
     session = sdf.sparkSession
-    if id(session) not in _SPARK_ENGINES:
+    known = _SPARK_ENGINES.get(id(session))
+    if known is None or known.closed:
         _SPARK_ENGINES[id(session)] = connect(session)
     return _SPARK_ENGINES[id(session)]
 
@@ -260,6 +316,11 @@ def _null_of(col: Column) -> Any:
     return ibis.null(kind)
 
 
+def _infinite(x: Any) -> Any:
+    """``x`` is +-inf (ibis 12 compiles ``isinf`` to FALSE on Spark; NaN sorts above every number there)."""
+    return (x.abs() > ibis.literal(1.7976931348623157e308)) & ~x.isnan()
+
+
 def _check_on_engine(t: Table, table: str, label: str) -> tuple[dict[str, Any], dict[str, int]]:
     """Types from the schema (free), then one aggregation for what only the data can tell.
 
@@ -280,6 +341,8 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[dict[str, Any], 
                               table=table, column=col.name)
         if col.kind in ("timestamp", "date") and dtype.is_date():
             fixes[col.name] = ("cast", "timestamp")
+        elif col.kind in ("timestamp", "date") and dtype.is_timestamp() and dtype.timezone is not None:
+            fixes[col.name] = ("cast", "timestamp")  # an instant -> naive UTC (the engines' sessions run in UTC)
         elif col.kind == "string" and dtype.is_integer():
             fixes[col.name] = ("cast", "string")
         elif col.kind == "id" and dtype.is_floating():
@@ -291,12 +354,20 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[dict[str, Any], 
     aggs: dict[str, Any] = {"_rows": t.count()}
     for col in present:
         x = t[col.name]
-        if not col.nullable:
-            aggs[f"null_{col.name}"] = x.isnull().sum()
+        floating = types[col.name].is_floating()
+        if floating:  # NaN reads as missing (as in validate); an infinite amount or id is refused
+            aggs[f"inf_{col.name}"] = _infinite(x).sum()
+        if not col.nullable:  # (ibis counts NaN as null on Spark, not on DuckDB: say so for both)
+            aggs[f"null_{col.name}"] = ((x.isnull() | x.isnan()) if floating else x.isnull()).sum()
+        elif floating:
+            aggs[f"nan_{col.name}"] = x.isnan().sum()
         if col.nonnegative:
             aggs[f"neg_{col.name}"] = (x < 0).sum()
-        if col.kind == "id" and types[col.name].is_floating():
-            aggs[f"frac_{col.name}"] = (x.notnull() & (x != x.floor())).sum()
+        if col.kind == "date" and types[col.name].is_timestamp():
+            aggs[f"tod_{col.name}"] = (x.truncate("D") != x).sum()
+        if col.kind == "id" and floating:  # whole numbers within int64 (no cast here: it would fail on NaN)
+            finite = x.notnull() & ~x.isnan() & ~_infinite(x)
+            aggs[f"frac_{col.name}"] = (finite & (((x % 1) != 0) | (x.abs() >= 2.0**63))).sum()
         if col.kind == "string" and col.nullable and types[col.name].is_string():
             aggs[f"blank_{col.name}"] = (x == "").sum()  # on the engine: the empty string (validate also strips)
         if col.nullable:
@@ -309,6 +380,14 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[dict[str, Any], 
     if not row["_rows"]:
         raise SchemaError(f"{label}{table}: the table is empty (0 rows)", table=table)
     for col in present:
+        n = row.get(f"inf_{col.name}") or 0
+        if n:
+            raise SchemaError(f"{label}{table}.{col.name}: {n} infinite value(s); infinite values are not allowed",
+                              table=table, column=col.name)
+        nan = row.get(f"nan_{col.name}") or 0
+        if nan:  # a nullable float (it has no other fix)
+            fixes[col.name] = ("nan",)
+            row[f"nonnull_{col.name}"] -= nan
         n = row.get(f"null_{col.name}") or 0
         if n:
             raise SchemaError(f"{label}{table}.{col.name}: {n} missing value(s); the column may not be null",
@@ -321,6 +400,10 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[dict[str, Any], 
         if n:
             raise SchemaError(f"{label}{table}.{col.name}: {n} negative value(s); {col.name} must be >= 0",
                               table=table, column=col.name)
+        n = row.get(f"tod_{col.name}") or 0
+        if n:
+            raise SchemaError(f"{label}{table}.{col.name}: expected dates; found {n} time(s) of day",
+                              table=table, column=col.name)
         if row.get(f"blank_{col.name}"):
             fixes[col.name] = ("blank",)
             row[f"nonnull_{col.name}"] -= row[f"blank_{col.name}"]
@@ -329,6 +412,8 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[dict[str, Any], 
         mapping = _event_type_map(names, table, label)
         if mapping:
             fixes["event_type"] = ("map", mapping)
+    if schema.key:  # spend, outcomes, users: small tables, one more query
+        require_unique(t, list(schema.key), what=label.rstrip(": ") or table, table_name=table)
     counts = {"_rows": int(row["_rows"]), **{c.name: int(row.get(f"nonnull_{c.name}") or 0)
                                              for c in schema.columns if c.nullable}}
     return fixes, counts
@@ -348,6 +433,8 @@ def _apply(t: Table, table: str, fixes: dict[str, Any]) -> Table:
             exprs[name] = t[name].cast(arg[0])
         elif what == "blank":
             exprs[name] = t[name].nullif("")
+        elif what == "nan":
+            exprs[name] = ibis.ifelse(t[name].isnan(), ibis.null("float64"), t[name])
         else:  # "map"
             exprs[name] = t[name].substitute(arg[0])
     order = [c.name for c in schema.columns] + [c for c in t.columns if c not in schema._by_name]

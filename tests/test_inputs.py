@@ -120,3 +120,68 @@ def test_dates_that_cannot_be_told_apart_are_refused_until_the_user_says():
         m3.validate(_ev(["2025-01-01"]), ts_format="%d/%m/%Y")
     with pytest.raises(SchemaError, match="pass dayfirst"):
         snapshot(_ev(["01/02/2025", "02/01/2025"]).assign(brand="A"), "2025-02-01")  # at an analysis's entry too
+
+
+def test_a_checked_table_still_needs_what_the_analysis_needs():
+    # was: m3.as_table(frame without brand) then snapshot gave an empty result (brand added as nulls, remembered)
+    ev = m3.as_table(EVENTS.drop(columns="brand"))
+    with pytest.raises(SchemaError, match=r"snapshot: events: missing required column\(s\) \['brand'\]"):
+        snapshot(ev, "2025-03-02")
+    # checked as events, then asked for as paths: checked again, as paths
+    with pytest.raises(SchemaError, match="paths: missing required column"):
+        inputs.as_table(ev, "paths")
+
+
+def test_a_table_registered_again_under_its_own_name_is_checked_again(duckdb_engine):
+    good = m3.validate(EVENTS)
+    t1 = duckdb_engine.table(good, name="my_events")
+    assert inputs.column_counts(inputs.as_table(t1))["brand"] == 5
+    t2 = duckdb_engine.table(good.assign(event_type="teleport"), name="my_events")
+    with pytest.raises(SchemaError, match="unknown event type"):  # was: the first table's check reused
+        inputs.as_table(t2)
+
+
+def test_nan_and_infinite_numbers_on_an_engine_read_as_validate_reads_them(engine):
+    base = {"user_id": [1, 2, 3], "ts": pd.to_datetime(["2025-03-01"] * 3), "event_type": ["purchase"] * 3}
+    nan = float("nan")
+    # NaN amounts are missing values (Arrow keeps NaN apart from null, as a parquet file can)
+    t = inputs.as_table(engine.table(pa.table({**base, "value": pa.array([nan, 3.0, 4.0])})))
+    assert t.value.to_pyarrow().to_pylist() == [None, 3.0, 4.0]
+    assert inputs.column_counts(t)["value"] == 2
+    with pytest.raises(SchemaError, match="events.value: 1 infinite value"):
+        inputs.as_table(engine.table(pa.table({**base, "value": pa.array([float("inf"), 3.0, 4.0])})))
+    with pytest.raises(SchemaError, match="infinite values are not allowed"):
+        m3.validate(pd.DataFrame({**base, "value": [float("inf"), 3.0, 4.0]}))
+    # a NaN id is a missing id (was: a raw DuckDB ConversionException from the integrality check)
+    ids = pa.array([1.0, nan, 3.0])
+    with pytest.raises(SchemaError, match="events.user_id: 1 missing value"):
+        inputs.as_table(engine.table(pa.table({**base, "user_id": ids})))
+    with pytest.raises(SchemaError, match="non-integral"):
+        inputs.as_table(engine.table(pa.table({**base, "user_id": pa.array([1.0, 2.5, 1e30])})))
+
+
+def test_time_zone_aware_timestamps_on_an_engine_become_utc(engine):
+    ts = pa.array(pd.to_datetime(["2025-03-01T20:00Z", "2025-03-01T23:00+08:00"], utc=True))
+    ts = ts.cast(pa.timestamp("us", "UTC"))
+    t = engine.table(pa.table({"user_id": [1, 2], "ts": ts, "event_type": ["browse", "purchase"]}))
+    got = inputs.as_table(t).ts.to_pyarrow().to_pylist()
+    assert [str(v) for v in got] == ["2025-03-01 20:00:00", "2025-03-01 15:00:00"]
+
+
+def test_keyed_tables_on_an_engine_refuse_duplicate_keys_and_times_of_day(engine):
+    spend = pd.DataFrame({"date": pd.to_datetime(["2025-03-01", "2025-03-01"]), "geo": "x", "channel": "tv",
+                          "spend": [1.0, 2.0]})
+    with pytest.raises(SchemaError, match="spend: the spend table has more than one row for date 2025-03-01"):
+        inputs.as_table(engine.table(spend), "spend")
+    with pytest.raises(SchemaError, match="must be unique"):
+        m3.validate(spend, "spend")
+    late = spend.assign(date=pd.to_datetime(["2025-03-01 00:00", "2025-03-02 10:00"]))
+    with pytest.raises(SchemaError, match="spend.date: expected dates; found 1 time"):
+        inputs.as_table(engine.table(late), "spend")
+
+
+def test_a_frame_and_an_engine_table_name_the_analysis_alike(duckdb_engine):
+    bad = EVENTS.assign(value=[None, None, None, -5.0, None])
+    for data in (bad, duckdb_engine.table(bad.assign(ts=pd.to_datetime(bad.ts)))):
+        with pytest.raises(SchemaError, match=r"^journeys: events.value: 1 negative value"):
+            journeys(data)

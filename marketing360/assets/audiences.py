@@ -76,7 +76,7 @@ def audience(events: TableLike, date: Any, stage: Stage, *, brand: str | None = 
         ``user_id, brand``.
     """
     for name, value in (("stage", stage), ("not_reached", not_reached)):
-        if value is not None and value not in STAGES[1:]:
+        if (value is not None or name == "stage") and value not in STAGES[1:]:
             raise ParameterError(f"{name} must be one of {list(STAGES[1:])}; found {value!r}")
     tz = _tz(tz)
     events = _events(events, "audience")
@@ -95,10 +95,15 @@ def audience(events: TableLike, date: Any, stage: Stage, *, brand: str | None = 
         raise ParameterError(f"within must be a whole number of days >= 1; found {within!r}")
     # pairs are judged over the whole follow-up: refuse one that runs past the data (censored pairs)
     last_ts = fetch(events.ts.max())
-    if last_ts is not None and d + pd.Timedelta(days=within + 1) > pd.Timestamp(last_ts) + pd.Timedelta(days=1):
+    # the last event's local calendar day (ts is UTC; d is a day in tz)
+    last_day = None
+    if last_ts is not None:
+        last = pd.Timestamp(last_ts)
+        last_day = (last if last.tzinfo else last.tz_localize("UTC")).tz_convert(tz).tz_localize(None).normalize()
+    if last_day is not None and d + pd.Timedelta(days=within) > last_day:
         raise ParameterError(
             f"date + within ({(d + pd.Timedelta(days=within)).date()}) runs past the last event "
-            f"({pd.Timestamp(last_ts).date()}): pairs could still reach {not_reached} after the data ends; "
+            f"({last_day.date()}, {tz}): pairs could still reach {not_reached} after the data ends; "
             "choose an earlier date or a shorter within")
     later = snapshots(events, pd.date_range(d + pd.Timedelta(days=1), periods=within, freq="D"), rules=rules,
                       tz=tz).expr

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from ibis.expr.types import Table
 
-from ..errors import ParameterError
-from ..inputs import as_table
+from ..errors import ParameterError, SchemaError
+from ..inputs import as_table, column_counts
 from ..results import Result
 from ..types import TableLike
 from .rules import STAGES, StageRules
@@ -103,7 +103,12 @@ def _day(date: Any, tz: str = "UTC", name: str = "date") -> pd.Timestamp:
 
 
 def _events(events: TableLike, what: str) -> Table:
-    return as_table(events, "events", need=["brand"], what=what)
+    ev = as_table(events, "events", need=["brand"], what=what)
+    counts = column_counts(ev)
+    if counts["_rows"] and not counts["brand"]:
+        raise SchemaError(f"{what}: no event has a brand; 4A stages are per consumer and brand "
+                          "(fill the brand column)", table="events", column="brand")
+    return ev
 
 
 def _local_events(events: Table, tz: str, lo: pd.Timestamp, hi: pd.Timestamp) -> Table:

@@ -24,7 +24,7 @@ import pandas as pd
 from ibis.expr.types import Table
 
 from ..errors import ParameterError, SchemaError
-from ..inputs import as_population, open_table, require_columns
+from ..inputs import as_population, open_table, require_columns, require_unique
 from ..results import Result
 from ..schema import STAGES
 from ..types import Stage, TableLike
@@ -92,9 +92,18 @@ def volumes(stages: TableLike, *, by: Sequence[str] = (), users: TableLike | Non
         Consumer attributes (columns of ``users``) or ``"category"`` (from ``brands``)
         to break the volumes down by.
     users : table, optional
-        Consumer attributes (``user_id`` plus columns), joined in for ``by``.
+        Consumer attributes (``user_id`` plus columns, one row per consumer),
+        joined in for ``by``; staged consumers it lacks count under a missing
+        (null) attribute.
     brands : table, optional
-        ``brand, category``: needed to group by category.
+        ``brand, category`` (one row per brand): needed to group by category;
+        brands it lacks count under a missing (null) category.
+
+    Raises
+    ------
+    SchemaError
+        A ``users`` or ``brands`` table without the columns ``by`` needs, or
+        with two rows for one consumer or brand.
     """
     t = _stages(stages, "volumes")
     by = _by(by)
@@ -119,9 +128,10 @@ def _join_attributes(stages: Table, by: Sequence[str], users: Any, brands: Any) 
             raise ParameterError(f"by={list(by)} needs users= (a table of user_id and attributes)")
         u = open_table(users, what="volumes users")
         require_columns(u, ["user_id", *attrs], what="volumes", table_name="users")
-        t = t.join(u.select("user_id", *attrs), "user_id")
+        require_unique(u, ["user_id"], what="volumes", table_name="users")
+        t = t.left_join(u.select("user_id", *attrs), "user_id").drop("user_id_right")
     if "category" in by:
-        t = t.join(_brands(brands, "grouping by category"), "brand")
+        t = t.left_join(_brands(brands, "grouping by category"), "brand").drop("brand_right")
     return t
 
 
@@ -130,6 +140,7 @@ def _brands(brands: Any, what: str) -> Table:
         raise ParameterError(f"{what} needs brands= (a table of brand, category)")
     b = open_table(brands, what=what)
     require_columns(b, ["brand", "category"], what=what, table_name="brands")
+    require_unique(b, ["brand"], what=what, table_name="brands")
     return b.select("brand", "category")
 
 
@@ -170,8 +181,10 @@ def penetration(stages: TableLike, population: TableLike | int, *, brands: Table
         (:func:`shoppers`); consumers outside it are not counted. Or just
         their number (no breakdown then, every staged consumer counted).
     brands : table, optional
-        ``brand, category``: adds ``category_penetration`` (the mean penetration
-        of the category's brands in that stage) and ``index`` (brand / category).
+        ``brand, category`` (one row per brand): adds ``category_penetration``
+        (the mean penetration of the category's brands in that stage) and
+        ``index`` (brand / category); a brand it lacks keeps its penetration
+        with a missing category and benchmark.
     by : sequence of str
         Attributes of ``population`` to break penetration down by.
 
@@ -203,13 +216,13 @@ def penetration(stages: TableLike, population: TableLike | int, *, brands: Table
     pen = pen.mutate(penetration=pen.consumers.cast("float64") / pen.population)
     if brands is not None:
         b = _brands(brands, "the category benchmark")
-        pen = pen.join(b, "brand")
+        pen = pen.left_join(b, "brand").drop("brand_right")  # a brand without a category keeps no benchmark
         grp = [c for c in ("date",) if c in pen.columns] + ["category", *keys_by, "stage"]
         # the benchmark: the mean over every brand of the category (brands without consumers count as 0)
         n_brands = b.group_by("category").agg(n_brands=b.count())
         cat = pen.group_by(grp).agg(_sum=pen.penetration.sum()).join(n_brands, "category")
         cat = cat.mutate(category_penetration=cat._sum / cat.n_brands).drop("_sum", "n_brands")
-        pen = pen.join(cat, grp)
+        pen = pen.left_join(cat, grp).drop(*[f"{c}_right" for c in grp])
         pen = pen.mutate(index=pen.penetration / pen.category_penetration)
     return Penetration(pen, by=keys_by)
 

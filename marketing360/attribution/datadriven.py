@@ -88,7 +88,7 @@ def _shared(m: JourneyMatrix, share: sp.csr_matrix, method: str, *, held_fixed: 
     sub = share[rows].T.tocsr()
     boot = Bootstrap(channels, m.conversions[rows], np.zeros(len(rows)), m.value[rows],
                      lambda c, n, v: (sub @ c, sub @ v), held_fixed=held_fixed)
-    return Attribution(frame, bootstrap={method: boot}, **kwargs)
+    return Attribution(frame, key=m.key, bootstrap={method: boot}, **kwargs)
 
 
 class BaggedLogisticAttribution(Estimator):
@@ -178,7 +178,7 @@ def _aligned(m: JourneyMatrix, channels: list[str]) -> JourneyMatrix:
     col = pd.Index(channels).get_indexer(m.channels)
     counts = m.counts.tocoo()
     counts = sp.csr_matrix((counts.data, (counts.row, col[counts.col])), shape=(counts.shape[0], len(channels)))
-    return JourneyMatrix(list(channels), counts, m.conversions, m.nulls, m.value)
+    return JourneyMatrix(list(channels), counts, m.conversions, m.nulls, m.value, key=m.key)
 
 
 def _contributions(m: JourneyMatrix, conversions: np.ndarray, nulls: np.ndarray) -> np.ndarray:
@@ -209,6 +209,9 @@ def probabilistic(journeys: Journeys | JourneyMatrix) -> Attribution:
     m = _matrix(journeys)
     if not m.channels or m.conversions.sum() <= 0:
         raise ParameterError("probabilistic: no conversions to attribute")
+    if m.nulls.sum() <= 0:
+        raise ParameterError("probabilistic: conversion rates need non-converting journeys (nulls); "
+                             "these journeys have none")
     contrib = _contributions(m, m.conversions, m.nulls)
     out = _shared(m, _share_matrix(m, contrib), "probabilistic", scores=pd.Series(contrib, index=m.channels))
     st_channels = [*m.channels, BASELINE]
@@ -272,9 +275,7 @@ class CausalAttribution(Estimator):
         if groups.loc[groups.index == 0, "n"].sum() <= 0:
             raise ParameterError("causal attribution needs journeys without ads (the no-ad baseline): build "
                                  "them from events with population= (every consumer x brand) and anchor='calendar'")
-        too_big = int(popcount(groups.index.to_numpy()).max())
-        if too_big > self.max_channels:
-            raise ParameterError(f"a journey touches {too_big} channels; max_channels={self.max_channels}")
+        self._check_width(groups)
         model = _CausalModel(groups.index.to_numpy(), groups.n.to_numpy(), groups.conv.to_numpy(),
                              len(m.channels), self.shrinkage, self.l2)
         self.channels_ = list(m.channels)
@@ -284,8 +285,14 @@ class CausalAttribution(Estimator):
                                     "conversions": groups.conv.to_numpy(),
                                     "observed": (groups.conv / groups.n).to_numpy(),
                                     "used": [model.prob(int(k)) for k in groups.index]})
-        self._groups, self._model = groups, model
+        self._groups, self._model, self._key = groups, model, m.key
         return self
+
+    def _check_width(self, groups: pd.DataFrame) -> None:
+        widest = int(popcount(groups.index.to_numpy()).max())
+        if widest > self.max_channels:
+            raise ParameterError(f"a journey touches {widest} channels; max_channels={self.max_channels} "
+                                 f"(2^k subsets each)")
 
     def attribute(self, journeys: Journeys | JourneyMatrix | None = None) -> Attribution:
         """Expected incremental conversions (and value) per channel, summed over the journeys.
@@ -299,7 +306,12 @@ class CausalAttribution(Estimator):
         channel set) and refits the whole model on each replicate.
         """
         self._check_fitted()
-        groups = self._groups if journeys is None else _groups(_aligned(_matrix(journeys), self.channels_))
+        if journeys is None:
+            groups, key = self._groups, self._key
+        else:
+            m = _aligned(_matrix(journeys), self.channels_)
+            groups, key = _groups(m), m.key
+            self._check_width(groups)
         masks, n, conv, value = (groups.index.to_numpy(), groups.n.to_numpy(float), groups.conv.to_numpy(float),
                                  groups.value.to_numpy(float))
         k = len(self.channels_)
@@ -317,7 +329,8 @@ class CausalAttribution(Estimator):
 
         boot = Bootstrap(list(self.channels_), conv, n - conv, value, statistic,
                          held_fixed=None if journeys is None else "the model fitted on other journeys")
-        return Attribution(frame, params={"causal_shapley": self.get_params()}, bootstrap={"causal_shapley": boot},
+        return Attribution(frame, key=key, params={"causal_shapley": self.get_params()},
+                           bootstrap={"causal_shapley": boot},
                            baseline=self.baseline_)
 
 

@@ -87,9 +87,10 @@ class DeepMTA(Estimator):
         Journeys with at most this many players get exact Shapley values
         (``2^m`` model evaluations); others ``n_permutations`` random orders.
     n_permutations : int
-    random_state : int or None
+    random_state : int, numpy Generator or None
         Seeds initialisation, shuffling and the Shapley permutations: the same
-        seed gives the same model and credits.
+        int gives the same model and credits (a Generator or None: a seed drawn from it
+        at each fit).
     progress : bool or "auto"
         Show progress bars (tqdm) while training and attributing (``"auto"``: in a notebook).
 
@@ -134,8 +135,7 @@ class DeepMTA(Estimator):
             raise ParameterError(f"players must be 'touch' or 'channel'; found {self.players!r}")
         if not (isinstance(self.exact_max, int) and 0 <= self.exact_max <= 16):
             raise ParameterError(f"exact_max must be an integer from 0 to 16; found {self.exact_max!r}")
-        if self.random_state is not None and not isinstance(self.random_state, (int, np.integer)):
-            raise ParameterError(f"random_state must be an int or None; found {self.random_state!r}")
+        check_random_state(self.random_state)  # None, an int or a numpy Generator
 
     def fit(self, journeys: Journeys | JourneySequences, user_features: pd.DataFrame | None = None) -> "DeepMTA":
         """Train on converting and non-converting journeys (with the no-ad ones: they fix the baseline)."""
@@ -150,27 +150,32 @@ class DeepMTA(Estimator):
         if seq.conversions.sum() <= 0 or seq.nulls.sum() <= 0:
             raise ParameterError("training needs converting and non-converting journeys")
         user, spec = _user_matrix(user_features, seq.users, None)
-        self.user_spec_, self.n_user_features_ = spec, user.shape[1]
-        self.brands_ = sorted(str(b) for b in seq.keys["brand"].dropna().unique())
-        context = self._with_journey(seq, user)
+        brands = sorted(str(b) for b in seq.keys["brand"].dropna().unique())
+        context = self._with_journey(seq, user, brands)
+        seed = self.random_state
+        if not isinstance(seed, (int, np.integer)):  # None or a Generator: one int seed for this fit
+            seed = int(check_random_state(seed).integers(2**31))
         net = sequence_net(n_channels=len(seq.channels), n_context=context.shape[1], arch=self.arch,
-                           embed=self.embed, hidden=self.hidden, random_state=self.random_state)
+                           embed=self.embed, hidden=self.hidden, random_state=seed)
         # every journey twice: as converted (weight = conversions) and as not (weight = nulls)
         rows = np.r_[np.flatnonzero(seq.conversions > 0), np.flatnonzero(seq.nulls > 0)]
         labels = np.r_[np.ones((seq.conversions > 0).sum()), np.zeros((seq.nulls > 0).sum())]
         weights = np.r_[seq.conversions[seq.conversions > 0], seq.nulls[seq.nulls > 0]]
-        self.history_ = train_binary(net, self._tensors(torch, seq, context), rows, labels, weights,
-                                     epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                                     weight_decay=self.weight_decay, random_state=self.random_state,
-                                     progress=show(self.progress), desc=f"DeepMTA ({self.arch})")
-        self.net_, self.channels_ = net, seq.channels
+        history = train_binary(net, self._tensors(torch, seq, context), rows, labels, weights,
+                               epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                               weight_decay=self.weight_decay, random_state=seed,
+                               progress=show(self.progress), desc=f"DeepMTA ({self.arch})")
+        # the fitted attributes all at once, after training: an interrupted fit leaves the model as it was
+        self.user_spec_, self.n_user_features_, self.brands_ = spec, user.shape[1], brands
+        self.history_, self.net_, self.channels_ = history, net, seq.channels
         self._fitted_on: tuple[JourneySequences, pd.DataFrame | None] | None = (seq, user_features)
         return self
 
-    def _with_journey(self, seq: JourneySequences, user: np.ndarray) -> np.ndarray:
+    def _with_journey(self, seq: JourneySequences, user: np.ndarray, brands: list[str] | None = None) -> np.ndarray:
         """Consumer features plus journey-level controls: log days at risk and the brand (one-hot)."""
+        brands = self.brands_ if brands is None else brands
         brand = seq.keys["brand"].astype(str).to_numpy()
-        onehot = np.stack([brand == b for b in self.brands_], axis=1) if self.brands_ else np.zeros((len(seq), 0))
+        onehot = np.stack([brand == b for b in brands], axis=1) if brands else np.zeros((len(seq), 0))
         return np.hstack([user, np.log1p(seq.window)[:, None], onehot]).astype(np.float32)
 
     @staticmethod
@@ -265,7 +270,8 @@ class DeepMTA(Estimator):
         tab["credit"] = credit[rr, cc] * seq.conversions[rr]
         tab["credit_value"] = credit[rr, cc] * seq.value[rr]
         boot = _fixed_share_bootstrap(share, seq.conversions, seq.value, self.channels_)
-        return Attribution(frame, params={method: self.get_params()}, bootstrap={method: boot}, touch_credit=tab)
+        return Attribution(frame, key=seq.key, params={method: self.get_params()}, bootstrap={method: boot},
+                           touch_credit=tab)
 
     def _credits(self, seq: JourneySequences, context: np.ndarray, rows: np.ndarray, rng: np.random.Generator,
                  batch_rows: int = 16384) -> np.ndarray:
@@ -374,7 +380,7 @@ class DeepMTA(Estimator):
         frame = pd.DataFrame({"method": "dnamta_attention", "channel": self.channels_,
                               "conversions": st @ seq.conversions, "value": st @ seq.value})
         boot = _fixed_share_bootstrap(share[:, 1:], seq.conversions, seq.value, self.channels_)
-        return Attribution(frame, params={"dnamta_attention": self.get_params()},
+        return Attribution(frame, key=seq.key, params={"dnamta_attention": self.get_params()},
                            bootstrap={"dnamta_attention": boot})
 
     # ------------------------------------------------------------------ persistence

@@ -190,7 +190,8 @@ class Attribution(Result):
         alpha : float
             1 - the coverage (0.05: 95% intervals).
         n_boot : int
-            Bootstrap replicates (computed once per method and ``random_state``, then reused).
+            Bootstrap replicates (for an int ``random_state`` computed once per
+            method and seed, then reused).
         random_state : int, Generator or None
 
         Returns
@@ -216,11 +217,14 @@ class Attribution(Result):
             if not isinstance(self._bootstrap[m], Bootstrap):  # made on first use
                 self._bootstrap[m] = self._bootstrap[m]()
             boot = self._bootstrap[m]
-            seed = id(random_state) if isinstance(random_state, np.random.Generator) else random_state
-            key = (m, int(n_boot), seed)
-            if key not in self._replicates:
-                self._replicates[key] = boot.replicates(int(n_boot), check_random_state(random_state))
-            lo, hi = percentile_interval(self._replicates[key], alpha)
+            if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+                key = (m, int(n_boot), int(random_state))  # a seed: the same replicates every time
+                if key not in self._replicates:
+                    self._replicates[key] = boot.replicates(int(n_boot), check_random_state(random_state))
+                reps = self._replicates[key]
+            else:  # None or a Generator: fresh draws
+                reps = boot.replicates(int(n_boot), check_random_state(random_state))
+            lo, hi = percentile_interval(reps, alpha)
             est = df[df.method == m].set_index("channel").reindex(boot.channels)
             rows.append(pd.DataFrame({
                 "method": m, "channel": boot.channels,

@@ -40,6 +40,8 @@ from ..types import CreditKey, Rule
 from .result import Attribution, Bootstrap
 
 __all__ = ["rule_based", "RULES", "touch_credit", "TouchCredit"]
+#: what touches without a campaign are credited to when crediting campaigns (a pseudo-channel: no cost)
+NO_CAMPAIGN = "(no campaign)"
 #: the rules, in the order they are usually shown
 RULES: tuple[str, ...] = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay",
                           "position_based")
@@ -136,7 +138,7 @@ def touch_credit(journeys: Journeys, *, rule: Rule = "last_touch", half_life_day
 
 def rule_based(journeys: Journeys, *, rules: Rule | Sequence[Rule] = ("first_touch", "last_touch", "linear"),
                half_life_days: float = 7.0, first: float = 0.4, last: float = 0.4,
-               direct: Sequence[str] = ("direct",), key: CreditKey = "channel") -> Attribution:
+               direct: Sequence[str] = ("direct",), key: CreditKey | None = None) -> Attribution:
     """Credit conversions with one or more rules.
 
     Parameters
@@ -150,9 +152,11 @@ def rule_based(journeys: Journeys, *, rules: Rule | Sequence[Rule] = ("first_tou
         ``half_life_days`` before the conversion), ``position_based``
         (U-shaped: ``first`` to the first touch, ``last`` to the last, the rest
         split evenly among the others; two touches split ``first : last``).
-    key : {"channel", "campaign"}
-        Credit the journeys' key (``"channel"``) or the touches' campaigns
-        (journeys built from events with campaigns).
+    key : {"channel", "campaign"}, optional
+        What to credit: the journeys' own key by default (what they were
+        built with), or ``"campaign"`` for channel journeys built from events
+        with campaigns; touches without a campaign are credited to
+        ``"(no campaign)"``.
 
     Returns
     -------
@@ -168,16 +172,25 @@ def rule_based(journeys: Journeys, *, rules: Rule | Sequence[Rule] = ("first_tou
     rules = [rules] if isinstance(rules, str) else list(rules)
     _check(journeys, rules, half_life_days, first, last)
     direct = [direct] if isinstance(direct, str) else list(direct)
+    key = journeys.key if key is None else key
     if key not in ("channel", "campaign"):
         raise ParameterError(f"key must be 'channel' or 'campaign'; found {key!r}")
-    if key == "campaign" and not journeys.has_campaigns:
+    if journeys.key == "campaign" and key == "channel":
+        raise ParameterError("these journeys were built with key='campaign': their touches carry campaigns, "
+                             "not channels; build them with key='channel' to credit channels")
+    if key == "campaign" and journeys.key == "channel" and not journeys.has_campaigns:
         raise ParameterError("key='campaign' needs journeys built from events with a campaign column")
+    if "last_non_direct" in rules and journeys.key == "campaign":
+        raise ParameterError("last_non_direct needs the touches' channels; these journeys were built with "
+                             "key='campaign' (build them with key='channel' and pass key='campaign' here)")
     t = _converting_touches(journeys, rules)
+    # the credited column: the journeys' key, or the touches' campaigns (a touch without one as a pseudo-campaign)
+    credited = t.channel if key == journeys.key else t.campaign.fill_null(NO_CAMPAIGN)
     for r in rules:
         t = t.mutate(**{f"_w_{r}": _weight(t, r, half_life_days=half_life_days, first=first, last=last,
                                            direct=direct)})
     # per journey and credited key: each rule's weight sum (also what the bootstrap resamples)
-    per = t.group_by([*JOURNEY_KEY, t[key].name("channel")]).agg(
+    per = t.group_by([*JOURNEY_KEY, credited.name("channel")]).agg(
         _c=t.conversions.max(), _v=t.value.max(), **{f"w_{r}": t[f"_w_{r}"].sum() for r in rules})
     aggs = {}
     for r in rules:

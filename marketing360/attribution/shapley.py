@@ -154,6 +154,9 @@ def shapley(journeys: Journeys, *, worth: Worth = "conversions", ordered: bool =
     conv, nulls, val = (np.bincount(of, x, k) for x in (p.conversions, p.nulls, p.value))
     if conv.sum() <= 0:
         raise ParameterError("shapley: no journey with touchpoints converts; nothing to attribute")
+    if worth == "rate" and nulls.sum() <= 0:
+        raise ParameterError("shapley(worth='rate'): conversion rates need non-converting journeys (nulls); "
+                             "these journeys have none (use worth='conversions')")
     size = popcount(masks)
     member = ((masks[:, None] >> np.arange(len(p.channels))[None, :]) & 1).astype(float)  # sets x channels
     phi_c, phi_v, w_c, w_v, scale_c, scale_v = _values(masks, size, member, conv, nulls, val, worth)

@@ -40,13 +40,13 @@ def sequence_net(*, n_channels: int, n_context: int, arch: str, embed: int, hidd
     additive attention with a learned time decay (DNAMTA, Li et al. 2018).
     Channel ids start at 1 (0 is padding, after the touches). ``forward``
     returns the conversion logit (and the attention weights when asked).
+    ``random_state`` seeds the initial weights without touching torch's
+    global generator (None: draw from it).
     """
     torch = import_optional("torch", purpose="deep sequence models")
     if arch not in ("rnn", "attention"):
         raise ParameterError(f"arch must be 'rnn' or 'attention'; found {arch!r}")
     nn = torch.nn
-    if random_state is not None:
-        torch.manual_seed(int(random_state))
 
     class SequenceNet(nn.Module):  # type: ignore[name-defined]
         def __init__(self) -> None:
@@ -76,7 +76,11 @@ def sequence_net(*, n_channels: int, n_context: int, arch: str, embed: int, hidd
             logit = self.head(torch.cat([ctx, context], dim=1)).squeeze(-1)
             return (logit, a) if return_attention else logit
 
-    return SequenceNet()
+    if random_state is None:
+        return SequenceNet()
+    with torch.random.fork_rng(devices=[]):  # seeded initial weights; the caller's torch generator is untouched
+        torch.manual_seed(int(random_state))
+        return SequenceNet()
 
 
 def train_binary(net: Any, tensors: Sequence[Any], rows: np.ndarray, labels: np.ndarray, weights: np.ndarray, *,

@@ -46,10 +46,10 @@ import pandas as pd
 from ibis.expr.types import Table
 
 from ..engine import cache, compiles, fetch
-from ..errors import ParameterError
+from ..errors import ParameterError, SchemaError
 from ..inputs import as_population, as_table, column_counts
 from ..results import Result, Summary
-from ..schema import AD_EVENT_TYPES, EVENT_TYPES, PATH_SEP, TABLES
+from ..schema import AD_EVENT_TYPES, EVENT_TYPES, PATH_SEP
 from ..types import Anchor, CreditKey, TableLike
 
 __all__ = ["Journeys", "PathTable", "journeys", "JOURNEY_KEY"]
@@ -172,6 +172,11 @@ class Journeys(Result):
 
     def _path_table(self) -> PathTable:
         t = self.touches
+        clash = fetch(t.filter(t.channel.contains(PATH_SEP)).select("channel").limit(1))
+        if len(clash):
+            raise SchemaError(f"paths: the {self.key} {clash.channel.iloc[0]!r} contains the path separator "
+                              f"{PATH_SEP!r}, so its paths would read as other {self.key}s; rename it first "
+                              f"(e.g. replace ' > ' by ' / ')", table="events", column=self.key)
         outcome = {"conversions": t.conversions.max(), "value": t.value.max(), "nulls": t.nulls.max()}
         per = t.group_by(list(JOURNEY_KEY)).agg(path=t.channel.group_concat(PATH_SEP, order_by=t.touch), **outcome)
         if not compiles(per):
@@ -266,13 +271,14 @@ def journeys(events: TableLike, *, lookback_days: float = 30, conversion: str = 
         events of these types without a ``key`` value are not touchpoints.
     key : {"channel", "campaign"}
         The column touchpoints are credited to.
-    by : str or None
-        Journeys per consumer and this column (``"brand"``: a conversion of a
-        brand is credited to that brand's ads); ``None`` pools all brands.
+    by : {"brand", None}
+        Journeys per consumer and brand (a conversion of a brand is credited
+        to that brand's ads); ``None`` pools all brands.
         Events without a ``by`` value are left out; when no event has one
         (a log without brands), journeys are pooled and the summary says so.
     end : datetime-like, optional
-        End of the data, where non-converting journeys end (the last event by default).
+        End of the data, where non-converting journeys end (the last event by
+        default); events after it are left out.
     population : table, optional
         The consumers (``user_id``, and ``by`` if set) to build journeys for:
         each gets a non-converting journey even without events, and consumers
@@ -300,8 +306,10 @@ def journeys(events: TableLike, *, lookback_days: float = 30, conversion: str = 
         raise ParameterError(f"anchor must be 'conversion' or 'calendar'; found {anchor!r}")
     if key not in ("channel", "campaign"):
         raise ParameterError(f"key must be 'channel' or 'campaign'; found {key!r}")
-    if isinstance(lookback_days, bool) or not isinstance(lookback_days, numbers.Real) or not lookback_days > 0:
-        raise ParameterError(f"lookback_days must be a positive number; found {lookback_days!r}")
+    if isinstance(lookback_days, bool) or not isinstance(lookback_days, numbers.Real) or \
+            not 0 < lookback_days < 100_000:
+        raise ParameterError(f"lookback_days must be a positive number of days (below 100,000); "
+                             f"found {lookback_days!r}")
     lookback_days = float(lookback_days)
     if not isinstance(conversion, str):
         raise ParameterError(f"conversion must be one event type name, e.g. 'purchase'; found {conversion!r}")
@@ -309,12 +317,10 @@ def journeys(events: TableLike, *, lookback_days: float = 30, conversion: str = 
     touch_types = _event_types("touch_types", touch_types)
     if conversion in touch_types:
         raise ParameterError(f"conversion {conversion!r} cannot also be a touch type")
-    if by is not None and not isinstance(by, str):
-        raise ParameterError(f"by must be a column name such as 'brand', or None; found {by!r}")
-    # a canonical column (brand) may be absent: it is added as nulls and the journeys are pooled
-    canonical = {c.name for c in TABLES["events"].columns}
-    events = as_table(events, "events", need=[key] + ([by] if by and by not in canonical else []),
-                      what="journeys")
+    if by not in ("brand", None):
+        raise ParameterError(f"by must be 'brand' (journeys per consumer and brand) or None (pooled); found {by!r}")
+    # the brand column may be absent: it is added as nulls and the journeys are pooled
+    events = as_table(events, "events", need=[key], what="journeys")
     notes = []
     if by and column_counts(events).get(by) == 0:
         notes.append(f"no event has a {by}: journeys are pooled over the whole log")
@@ -336,6 +342,8 @@ def journeys(events: TableLike, *, lookback_days: float = 30, conversion: str = 
 
     is_touch = events.event_type.isin(touch_types) & events[key].notnull()
     ev = events.filter(is_touch | (events.event_type == conversion))
+    if end is not None:
+        ev = ev.filter(ev.ts <= ibis.literal(end, type=events.ts.type()))
     if by:
         ev = ev.filter(ev[by].notnull())
     ev = ev.select(
@@ -349,7 +357,7 @@ def journeys(events: TableLike, *, lookback_days: float = 30, conversion: str = 
     )
     pop = None
     if population is not None:  # the population's consumers only
-        pop = _population(population, group)
+        pop = _population(population, group, events)
         ev = ev.semi_join(pop, group)
     settings = dict(key=key, by=by, lookback_days=lookback_days, conversion=conversion, touch_types=touch_types,
                     has_campaigns=has_campaign, notes=notes)
@@ -497,5 +505,11 @@ def _touches_and_sizes(j: Table, conv: Table, by: str | None) -> tuple[Table, Ta
     return touches, per, conv
 
 
-def _population(population: TableLike, group: list[str]) -> Table:
-    return as_population(population, group, what="journeys population")
+def _population(population: TableLike, group: list[str], events: Table) -> Table:
+    pop = as_population(population, group, what="journeys population")
+    for c in group:
+        a, b = pop[c].type(), events[c].type()
+        if a.is_string() != b.is_string():
+            raise SchemaError(f"journeys population: {c} is {a} but the events' {c} is {b}; give both the same type",
+                              table="users", column=c)
+    return pop

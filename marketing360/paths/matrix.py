@@ -39,6 +39,7 @@ class JourneyMatrix:
     conversions: np.ndarray
     nulls: np.ndarray
     value: np.ndarray
+    key: str = "channel"  # what the columns are: the journeys' credit key
 
     @property
     def presence(self) -> sp.csr_matrix:
@@ -68,4 +69,4 @@ def journey_matrix(journeys: Journeys) -> JourneyMatrix:
     col = pd.Index(channels).get_indexer(cnt.channel.astype(str))
     counts = sp.csr_matrix((cnt.n.to_numpy(float), (row, col)), shape=(len(jt), len(channels)))
     return JourneyMatrix(channels, counts, jt.conversions.to_numpy(float), jt.nulls.to_numpy(float),
-                         jt.value.fillna(0.0).to_numpy(float))
+                         jt.value.fillna(0.0).to_numpy(float), key=journeys.key)

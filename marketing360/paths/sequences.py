@@ -45,6 +45,7 @@ class JourneySequences:
     users: np.ndarray
     keys: pd.DataFrame
     touch_index: np.ndarray
+    key: str = "channel"  # what the tokens are: the journeys' credit key
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -79,4 +80,5 @@ def journey_sequences(journeys: Journeys, *, max_len: int = 30, channels: list[s
     lengths = np.bincount(row, minlength=n).astype(np.int64)
     return JourneySequences(known, tokens, hours, lengths, jt.conversions.to_numpy(float),
                             jt.nulls.to_numpy(float), jt.value.fillna(0.0).to_numpy(float),
-                            jt.window_days.fillna(0.0).to_numpy(float), jt.user_id.to_numpy(), jt[key], index)
+                            jt.window_days.fillna(0.0).to_numpy(float), jt.user_id.to_numpy(), jt[key], index,
+                            key=journeys.key)

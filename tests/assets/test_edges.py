@@ -54,3 +54,51 @@ def test_bad_time_zones_and_rules_are_refused():
         snapshot(EVENTS, "2025-03-01", tz="Mars/Olympus")
     with pytest.raises(ParameterError, match="aware window"):
         StageRules.with_windows(aware=True)  # was read as a 1-day window
+
+
+SEGMENTED = pd.DataFrame({"user_id": [1, 2, 2, 3], "ts": ["2025-03-01"] * 4, "brand": ["A", "A", "A", "B"],
+                          "event_type": ["browse", "impression", "purchase", "impression"]})
+
+
+def test_breakdowns_keep_consumers_and_brands_their_tables_lack(engine):
+    from marketing360.assets import volumes
+
+    s = snapshot(engine.table(m3.validate(SEGMENTED)), "2025-03-01")
+    users = engine.table(pd.DataFrame({"user_id": [1, 2], "gender": ["f", "m"]}))
+    got = volumes(s, by="gender", users=users).table()
+    # by hand: user 3 (brand B, aware) has no row in users; was: brand B vanished (inner join)
+    assert got[["brand", "gender", "stage", "consumers"]].astype(str).values.tolist() == [
+        ["A", "f", "aware", "1"], ["A", "m", "act", "1"], ["B", "None", "aware", "1"]]
+    brands = engine.table(pd.DataFrame({"brand": ["A"], "category": ["x"]}))
+    pen = penetration(s, 10, brands=brands).table().sort_values(["brand", "stage"])
+    assert pen.brand.tolist() == ["A", "A", "B"]  # was: brand B vanished
+    assert pen.category_penetration.isna().tolist() == [False, False, True]
+
+
+def test_tables_with_two_rows_for_one_consumer_or_brand_are_refused():
+    from marketing360.assets import volumes
+
+    s = snapshot(SEGMENTED, "2025-03-01")
+    twice = pd.DataFrame({"user_id": [1, 2, 2, 3], "gender": ["f", "m", "m", "f"]})
+    with pytest.raises(SchemaError, match="the users table has more than one row for user_id 2"):
+        volumes(s, by="gender", users=twice)  # was: user 2 counted twice
+    with pytest.raises(SchemaError, match="the brands table has more than one row for brand 'A'"):
+        penetration(s, 10, brands=pd.DataFrame({"brand": ["A", "A"], "category": ["x", "y"]}))
+
+
+def test_a_log_without_brands_says_so():
+    with pytest.raises(SchemaError, match="snapshot: no event has a brand"):
+        snapshot(SEGMENTED.assign(brand=None), "2025-03-01")  # was: an empty result
+
+
+def test_an_audience_needs_a_stage_and_judges_censoring_on_local_days():
+    from marketing360.assets import audience
+
+    with pytest.raises(ParameterError, match="stage must be one of"):
+        audience(SEGMENTED, "2025-03-01", None)  # was: an empty audience
+    # the last event, 2025-03-05 20:00 UTC, is 6 March in Shanghai: a 5-day follow-up from 1 March fits there
+    ev = pd.concat([SEGMENTED, pd.DataFrame({"user_id": [9], "ts": ["2025-03-05 20:00"], "brand": ["A"],
+                                             "event_type": ["browse"]})], ignore_index=True)
+    audience(ev, "2025-03-01", "appeal", not_reached="act", within=5, tz="Asia/Shanghai")
+    with pytest.raises(ParameterError, match="runs past the last event"):
+        audience(ev, "2025-03-01", "appeal", not_reached="act", within=5)  # UTC: the data ends on 5 March

@@ -145,3 +145,38 @@ def test_mismatched_sequences_and_bad_settings(model, seq, world, duckdb_engine)
         DeepMTA(n_permutations=0, progress=False).fit(seq)
     with pytest.raises(ParameterError, match="max_len"):
         DeepMTA(max_len=12, epochs=1, progress=False).fit(other)
+
+
+def test_random_state_takes_a_generator_and_leaves_torchs_own_generator_alone(seq, world):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    DeepMTA(epochs=1, hidden=4, embed=2, max_len=12, progress=False, random_state=5).fit(seq)
+    assert torch.equal(torch.rand(3), expected)  # was: fit reseeded torch's global generator
+    a = DeepMTA(epochs=1, hidden=4, embed=2, max_len=12, progress=False,
+                random_state=np.random.default_rng(0)).fit(seq)  # was: "random_state must be an int or None"
+    b = DeepMTA(epochs=1, hidden=4, embed=2, max_len=12, progress=False,
+                random_state=np.random.default_rng(0)).fit(seq)
+    np.testing.assert_array_equal(a.predict_proba(seq), b.predict_proba(seq))  # same generator state, same model
+
+
+def test_an_interrupted_fit_leaves_the_model_unfitted(seq, monkeypatch):
+    from marketing360.attribution import deep
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(deep, "train_binary", interrupted)
+    m = DeepMTA(epochs=1, hidden=4, embed=2, max_len=12, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(seq)
+    with pytest.raises(NotFittedError):  # was: AttributeError 'net_' (some fitted attributes were set)
+        m.attribute()
+
+
+def test_campaign_journeys_are_credited_to_campaigns(world, duckdb_engine):
+    j = journeys(duckdb_engine.table(world.events), lookback_days=14, key="campaign")
+    m = DeepMTA(epochs=1, hidden=4, embed=2, max_len=12, progress=False).fit(j)
+    credit = m.attribute()
+    assert credit.key == "campaign"  # was: always "channel"
+    assert set(credit.table().channel) <= set(world.events.campaign.dropna())
