@@ -56,7 +56,7 @@ from ibis.expr.types import Table
 
 from .engine.base import AUTO_PREFIX, fetch
 from .errors import ParameterError, SchemaError
-from .schema import EVENT_TYPE_SYNONYMS, EVENT_TYPES, TABLES, Column, validate
+from .schema import EVENT_TYPE_SYNONYMS, EVENT_TYPES, PATH_SEP, TABLES, Column, validate
 from .types import TableLike, TableName
 
 __all__ = ["as_table", "as_population", "open_table", "require_columns", "require_unique", "column_counts"]
@@ -181,6 +181,9 @@ def as_table(data: TableLike, table: TableName = "events", *, need: Sequence[str
         t = default_engine().table(valid)
         counts = {"_rows": len(valid), **{c.name: int(valid[c.name].notna().sum())
                                           for c in TABLES[table].columns if c.nullable}}
+        for name in _CREDIT_KEYS if table == "events" else ():
+            counts[f"{name}{_WITH_SEP}"] = int(valid[name].astype("string").str.contains(PATH_SEP, regex=False)
+                                               .fillna(False).sum())
         _remember(t, _Check(table, raw, {}, counts))
         return t
     t = open_table(data, what=what)
@@ -235,7 +238,9 @@ def as_population(data: TableLike, columns: Sequence[str], *, what: str) -> Tabl
 
 
 def column_counts(table: Table) -> dict[str, int]:
-    """Rows (``"_rows"``) and non-null values of each optional canonical column of a checked events table.
+    """Rows (``"_rows"``) and non-null values of each optional canonical column of a checked events table
+    (and, under ``"channel contains the separator"``, how many channel names contain the path separator;
+    the same for campaigns).
 
     Known without a query for tables opened by :func:`as_table`.
     """
@@ -243,8 +248,11 @@ def column_counts(table: Table) -> dict[str, int]:
     if known is not None:
         return dict(known.counts)
     names = [c.name for c in TABLES["events"].columns if c.nullable and c.name in table.columns]
-    row = fetch(table.aggregate(_rows=table.count(), **{c: table[c].count() for c in names})).iloc[0]
-    return {k: int(v or 0) for k, v in row.items()}
+    aggs = {c: table[c].count() for c in names}
+    aggs.update({f"{c}{_WITH_SEP}": table[c].contains(PATH_SEP).sum() for c in _CREDIT_KEYS
+                 if c in table.columns and table[c].type().is_string()})
+    row = fetch(table.aggregate(_rows=table.count(), **aggs)).iloc[0]
+    return {k: 0 if pd.isna(v) else int(v) for k, v in row.items()}
 
 
 def _unwrap(data: TableLike) -> Any:
@@ -316,6 +324,12 @@ def _null_of(col: Column) -> Any:
     return ibis.null(kind)
 
 
+#: the columns journeys credit, whose names must not contain the path separator; their counts of such
+#: names are kept under "<column> contains the separator"
+_CREDIT_KEYS = ("channel", "campaign")
+_WITH_SEP = " contains the separator"
+
+
 def _infinite(x: Any) -> Any:
     """``x`` is +-inf (ibis 12 compiles ``isinf`` to FALSE on Spark; NaN sorts above every number there)."""
     return (x.abs() > ibis.literal(1.7976931348623157e308)) & ~x.isnan()
@@ -372,6 +386,8 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[dict[str, Any], 
             aggs[f"blank_{col.name}"] = (x == "").sum()  # on the engine: the empty string (validate also strips)
         if col.nullable:
             aggs[f"nonnull_{col.name}"] = x.count()
+        if col.name in _CREDIT_KEYS and table == "events" and types[col.name].is_string():
+            aggs[f"sep_{col.name}"] = x.contains(PATH_SEP).sum()
     kinds = {c.kind for c in present}
     by_type = "event_type" in kinds
     grouped = t.group_by("event_type").agg(**aggs) if by_type else t.aggregate(**aggs)
@@ -416,6 +432,7 @@ def _check_on_engine(t: Table, table: str, label: str) -> tuple[dict[str, Any], 
         require_unique(t, list(schema.key), what=label.rstrip(": ") or table, table_name=table)
     counts = {"_rows": int(row["_rows"]), **{c.name: int(row.get(f"nonnull_{c.name}") or 0)
                                              for c in schema.columns if c.nullable}}
+    counts.update({f"{c}{_WITH_SEP}": int(row[f"sep_{c}"] or 0) for c in _CREDIT_KEYS if f"sep_{c}" in row})
     return fixes, counts
 
 

@@ -172,11 +172,6 @@ class Journeys(Result):
 
     def _path_table(self) -> PathTable:
         t = self.touches
-        clash = fetch(t.filter(t.channel.contains(PATH_SEP)).select("channel").limit(1))
-        if len(clash):
-            raise SchemaError(f"paths: the {self.key} {clash.channel.iloc[0]!r} contains the path separator "
-                              f"{PATH_SEP!r}, so its paths would read as other {self.key}s; rename it first "
-                              f"(e.g. replace ' > ' by ' / ')", table="events", column=self.key)
         outcome = {"conversions": t.conversions.max(), "value": t.value.max(), "nulls": t.nulls.max()}
         per = t.group_by(list(JOURNEY_KEY)).agg(path=t.channel.group_concat(PATH_SEP, order_by=t.touch), **outcome)
         if not compiles(per):
@@ -322,12 +317,17 @@ def journeys(events: TableLike, *, lookback_days: float = 30, conversion: str = 
     # the brand column may be absent: it is added as nulls and the journeys are pooled
     events = as_table(events, "events", need=[key], what="journeys")
     notes = []
-    if by and column_counts(events).get(by) == 0:
+    counts = column_counts(events)
+    clashes = counts.get(f"{key} contains the separator", 0)
+    if clashes:  # the paths would read such a name as several
+        raise SchemaError(f"journeys: {clashes} {key} name(s) contain the path separator {PATH_SEP!r}; rename them "
+                          f"first (e.g. replace ' > ' by ' / ')", table="events", column=key)
+    if by and counts.get(by) == 0:
         notes.append(f"no event has a {by}: journeys are pooled over the whole log")
         by = None
     group = ["user_id"] + ([by] if by else [])
     look = ibis.interval(seconds=int(round(lookback_days * 86400)))
-    has_campaign = column_counts(events).get("campaign", 0) > 0
+    has_campaign = counts.get("campaign", 0) > 0
 
     if end is None:  # a one-row table, cross-joined where needed (a scalar subquery would bind wrongly)
         ends = events.aggregate(_end=events.ts.max())
