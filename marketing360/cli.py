@@ -55,7 +55,9 @@ def _sample(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     from .datasets import simulate
+    from .datasets.result import check_world_target
 
+    check_world_target(Path(args.out))  # the world replaces the folder: refuse a user's folder before simulating
     t0 = time.perf_counter()
     world = simulate(n_users=args.users, n_days=args.days, truth=args.truth, seed=args.seed,
                      out=args.out, n_jobs=args.jobs, progress=True)

@@ -1,4 +1,8 @@
-"""The README's first look runs as written (on the sample world, built on first use)."""
+"""The README's first look runs as written (on the sample world, built on first use).
+
+Marked ``slow``: on a machine without the cached sample world it is built first (about two
+minutes, into the user's cache folder, where the notebooks and ``demo`` find it too).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.mark.slow
-def test_the_first_look_runs(tmp_path, monkeypatch):
+def test_the_first_look_runs():
     import matplotlib
 
     matplotlib.use("Agg")

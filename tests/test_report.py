@@ -15,6 +15,7 @@ from marketing360.report import Report, build_report
 from marketing360.testing import assert_frame_matches
 
 
+@pytest.mark.slow  # the sample world: built into the cache on first use (about two minutes)
 def test_demo_writes_the_report(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--quiet"]) == 0
     html = (tmp_path / "report.html").read_text()
@@ -24,6 +25,7 @@ def test_demo_writes_the_report(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # the sample world, as above
 def test_demo_on_spark(spark_engine, tmp_path):
     # the command starts its own engine; in this process it shares the running session
     assert main(["demo", "--engine", "spark", "--out", str(tmp_path), "--quiet"]) == 0
@@ -176,3 +178,63 @@ def test_report_embeds_and_closes_its_figures():
     s = Report("t").section("s").figure(fig, alt="a line")
     assert "data:image/png;base64," in s.blocks[-1] and "alt='a line'" in s.blocks[-1]
     assert fig.number not in plt.get_fignums()
+
+
+@pytest.fixture(scope="module", params=["incremental", "none"])
+def partial_truth_world(request):
+    """A tiny world without the full (Shapley) truth: the CLI's default `simulate --truth incremental`, and none."""
+    return m3.datasets.simulate(n_users=300, n_days=14, seed=1, truth=request.param,
+                                channels=["search", "video", "email"])
+
+
+def test_the_truth_section_shows_what_a_world_without_full_truth_has(partial_truth_world):
+    # was: ParameterError "formats names column(s) ['shapley_conversions', ...] the table lacks" under
+    # truth="incremental", so `simulate --out W` then `demo --world W` always failed
+    from marketing360.report.sections import truth_section
+
+    w = partial_truth_world
+    r = Report("x")
+    truth_section(r, None, w, {})
+    blocks = r.sections[0].blocks
+    if w.config["truth"] == "none":
+        assert "without counterfactual truth" in blocks[0] and len(blocks) == 1
+        return
+    table = next(b for b in blocks if "switch off conversions" in b)
+    head, rows = _cells(table)
+    assert [h[1] for h in head] == ["channel", "switch off conversions", "switch off revenue"]
+    # the cells are the truth's own numbers, formatted by hand: counts rounded, money with 2 decimals
+    want = [[("txt", c), ("num", f"{conv:,.0f}"), ("num", f"{rev:,.2f}")]
+            for c, conv, rev in w.truth.incremental[["channel", "conversions", "revenue"]].itertuples(index=False)]
+    assert rows == want
+    assert "no Shapley split" in table
+
+
+def test_a_report_on_a_world_names_it(partial_truth_world):
+    with m3.connect() as eng:
+        r = build_report(eng, partial_truth_world, progress=False, sections=[])
+    assert r.subtitle == "a simulated world (seed 1), duckdb engine"  # was: "sample world" for every world
+
+
+def test_the_assets_section_reads_stages_with_the_world_s_own_rules():
+    # was: JD's default rules whatever the world's, so the 4A section disagreed with the world's own truth
+    from dataclasses import replace
+
+    from marketing360.assets import Criterion, StageRule, StageRules
+    from marketing360.report.sections import assets_section, open_world
+
+    strict = replace(StageRules(), act=StageRule("act", 30, (Criterion(("purchase",), min_count=2),)))
+    w = m3.datasets.simulate(n_users=300, n_days=21, seed=2, truth="none", rules=strict, channels=["search", "video"])
+    last = pd.Timestamp(w.config["start"]) + pd.Timedelta(days=20)
+    with m3.connect() as eng:
+        r = Report("x")
+        assets_section(r, eng, w, open_world(eng, w))
+    blocks = r.sections[0].blocks
+    assert "the world&#x27;s own stage rules" in blocks[0]
+    head, rows = _cells(blocks[1])
+    got = {row[0][1]: dict(zip([h[1] for h in head[1:]], [int(c[1].replace(",", "")) for c in row[1:]]))
+           for row in rows}
+    # the simulator's true stages on that day (they follow the world's rules), counted in plain pandas
+    truth = w.truth.stages_on(last).groupby(["brand", "stage"]).size()
+    for (brand, stage), n in truth.items():
+        assert got[brand][stage] == n, (brand, stage)
+    assert sum(v for b in got.values() for v in b.values()) == truth.sum()

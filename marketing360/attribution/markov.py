@@ -190,10 +190,15 @@ class MarkovAttribution(Attribution):
         return m.div(m.sum(axis=1), axis=0)
 
     def plot_graph(self, *, ax: Any = None, **kwargs: Any) -> Any:
-        """The transition graph: channels as nodes, edges weighted by probability; returns the figure."""
-        from ..viz.attribution import plot_transition_graph
+        """The transition graph: channels as nodes, edges weighted by probability; returns the figure.
 
-        return plot_transition_graph(self.transition_matrix(), order=self.order, ax=ax, **kwargs)
+        A chain of order 2 or more is drawn from the first-order moves of the
+        same journeys (its histories are not channels), as its title says.
+        """
+        from ..viz.transition_graph import first_order_matrix, plot_transition_graph
+
+        matrix = self.transition_matrix() if self.order == 1 else first_order_matrix(self.transitions, sep=_SEP)
+        return plot_transition_graph(matrix, order=self.order, ax=ax, **kwargs)
 
     def _notes(self) -> list[str]:
         return [*super()._notes(), f"P(conversion) from (start): {self.conversion_probability:.4g}"]

@@ -1,9 +1,12 @@
 """A simulated world as an object (:class:`SimulationResult`) and as a folder of parquet files.
 
 ``SimulationResult.write(path)`` writes every table as parquet plus a
-``world.json`` (configuration, totals and the 4A stage rules);
-``SimulationResult.read(path)`` reads it back. Each file is written whole or
-not at all (written beside, then renamed).
+``world.json`` (configuration, totals, the 4A stage rules and the list of the
+files it wrote); ``SimulationResult.read(path)`` reads back exactly the files
+that list names. The folder is written whole or not at all: it is filled
+beside ``path`` under a temporary name and then renamed into place, so a
+crash leaves the previous world (or none), and a world written over another
+one keeps nothing of it.
 
 Examples
 --------
@@ -19,6 +22,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..assets.rules import StageRules
-from ..errors import Marketing360Error
+from ..errors import Marketing360Error, ParameterError
 from .truth import Truth
 
 __all__ = ["SimulationResult"]
@@ -83,56 +89,130 @@ class SimulationResult:
         return list(self.config["channels"])
 
     def write(self, path: str | Path) -> Path:
-        """Write every table as parquet, plus ``world.json``, under ``path``; returns it.
+        """Write every table as parquet, plus ``world.json``, as the folder ``path``; returns it.
 
-        Each file is written whole or not at all. Events kept on disk (``out=``)
-        are copied unless they already are ``path/events``.
+        The folder is filled under a temporary name beside ``path`` and renamed
+        into place, replacing a world already there as a whole (nothing of it is
+        kept). Events kept on disk (``out=``) are hard-linked (copied across
+        file systems) into the new folder. ``world.json`` records which tables
+        were written and where the events are; :meth:`read` trusts only that.
+
+        Raises
+        ------
+        ParameterError
+            ``path`` is a file, or a folder holding files that no world writes
+            (it would be replaced: write to a new or empty folder instead).
+        Marketing360Error
+            The events folder of a world simulated with ``out=`` is gone.
         """
         root = Path(path)
-        (root / "truth").mkdir(parents=True, exist_ok=True)
+        replace_folder(root, self._write_files)
+        return root
+
+    def _write_files(self, folder: Path) -> None:
+        """Write the world's files into ``folder`` (which exists and is empty); :meth:`write` renames it.
+
+        The record of what was written goes in ``world.json``, last.
+        """
+        folder = Path(folder)
+        (folder / "truth").mkdir(exist_ok=True)
+        tables = []
         for name in self.TABLES:
             df = getattr(self, name)
-            if df is not None:
-                write_frame(df, root / f"{name}.parquet")
-        if self.events is None and self.events_path is not None:
-            src, dst = Path(self.events_path).resolve(), (root / "events").resolve()
-            if src != dst:
-                dst.mkdir(exist_ok=True)
-                for f in sorted(src.glob("*.parquet")):
-                    atomic_bytes(dst / f.name, f.read_bytes())
+            if name != "events" and df is not None:
+                write_frame(df, folder / f"{name}.parquet")
+                tables.append(name)
+        events: dict[str, Any] | None = None
+        if self.events is not None:
+            write_frame(self.events, folder / "events.parquet")
+            events = {"file": "events.parquet", "rows": len(self.events)}
+        elif self.events_path is not None:
+            src = Path(self.events_path)
+            if not src.is_dir():
+                raise Marketing360Error(f"the events of this world were in {src}, which is gone")
+            dst = folder / "events"
+            dst.mkdir()
+            parts = sorted(f.name for f in src.glob("*.parquet"))
+            for name in parts:
+                _link_or_copy(src / name, dst / name)
+            events = {"folder": "events", "parts": parts, "rows": _parquet_rows(dst, parts)}
+        truth = []
         for name in self.TRUTH_TABLES:
             df = getattr(self.truth, name)
             if df is not None:
-                write_frame(df, root / "truth" / f"{name}.parquet")
-        meta = {"config": self.config, "totals": self.truth.totals,
-                "rules": self.truth.rules.to_dict()}
-        atomic_bytes(root / "world.json", json.dumps(meta, indent=1, default=str).encode())
-        return root
+                write_frame(df, folder / "truth" / f"{name}.parquet")
+                truth.append(name)
+        meta = {"config": self.config, "totals": self.truth.totals, "rules": self.truth.rules.to_dict(),
+                "files": {"tables": tables, "truth": truth, "events": events}}
+        atomic_bytes(folder / "world.json", json.dumps(meta, indent=1, default=str).encode())
 
     @classmethod
     def read(cls, path: str | Path) -> "SimulationResult":
         """Read a world written by :meth:`write` (events stay on disk if stored as a folder).
 
+        Only the files that ``world.json`` lists are read. A folder written
+        before ``world.json`` listed its files is read as before, except that
+        truth tables its ``truth`` level does not make are left out.
+
         Raises
         ------
         Marketing360Error
-            ``path`` holds no ``world.json``.
+            ``path`` holds no ``world.json``, or lacks a file it lists, or holds
+            events that are not the ones it records.
         """
         root = Path(path)
         if not (root / "world.json").is_file():
             raise Marketing360Error(f"no simulated world at {root} (no world.json)")
         meta = json.loads((root / "world.json").read_text())
-
-        def opt(p: Path) -> pd.DataFrame | None:
-            return decategorize(pd.read_parquet(p)) if p.exists() else None
-
         if "rules" in meta:
             rules = StageRules.from_dict(meta["rules"])
         else:  # worlds written before the truth followed StageRules: JD's criteria, these windows
             rules = StageRules.with_windows(**{k: int(v) for k, v in meta.get("windows", {}).items()})
+        files = meta.get("files")
+        if files is None:
+            return cls._read_unlisted(root, meta, rules)
+
+        def table(p: Path) -> pd.DataFrame:
+            if not p.is_file():
+                raise Marketing360Error(f"the world in {root} is incomplete: world.json lists "
+                                        f"{p.relative_to(root)}, which is missing")
+            return decategorize(pd.read_parquet(p))
+
+        events, events_path = None, None
+        ev = files.get("events")
+        if ev and "file" in ev:
+            events = table(root / ev["file"])
+            if len(events) != ev["rows"]:
+                raise Marketing360Error(f"the events in {root / ev['file']} have {len(events):,} rows; "
+                                        f"world.json records {ev['rows']:,}: they belong to another world")
+        elif ev and "folder" in ev:
+            events_path = root / ev["folder"]
+            found = sorted(f.name for f in events_path.glob("*.parquet")) if events_path.is_dir() else []
+            if found != sorted(ev["parts"]) or _parquet_rows(events_path, found) != ev["rows"]:
+                raise Marketing360Error(
+                    f"the events in {events_path} are not the ones world.json records ({len(ev['parts'])} "
+                    f"files, {ev['rows']:,} rows): they were changed after the world was written (e.g. by "
+                    "simulate(out=...) into the same folder); write the world again")
+        truth = Truth(**{n: table(root / "truth" / f"{n}.parquet") if n in files["truth"] else None
+                         for n in cls.TRUTH_TABLES}, totals=meta["totals"], rules=rules)
+        return cls(events=events,
+                   **{n: table(root / f"{n}.parquet") if n in files["tables"] else None
+                      for n in cls.TABLES if n != "events"},
+                   truth=truth, config=meta["config"], events_path=events_path)
+
+    @classmethod
+    def _read_unlisted(cls, root: Path, meta: dict[str, Any], rules: StageRules) -> "SimulationResult":
+        """A world written before ``world.json`` listed its files: every file found, as far as it can belong."""
+
+        def opt(p: Path) -> pd.DataFrame | None:
+            return decategorize(pd.read_parquet(p)) if p.exists() else None
+
+        level = meta.get("config", {}).get("truth", "full")
+        made = {"none": {"stages", "channel_params"},
+                "incremental": set(cls.TRUTH_TABLES) - {"shapley"}}.get(level, set(cls.TRUTH_TABLES))
         events = opt(root / "events.parquet")
-        truth = Truth(**{n: opt(root / "truth" / f"{n}.parquet") for n in cls.TRUTH_TABLES},
-                      totals=meta["totals"], rules=rules)
+        truth = Truth(**{n: opt(root / "truth" / f"{n}.parquet") if n in made else None
+                         for n in cls.TRUTH_TABLES}, totals=meta["totals"], rules=rules)
         return cls(events=events,
                    **{n: opt(root / f"{n}.parquet") for n in cls.TABLES if n != "events"},
                    truth=truth, config=meta["config"],
@@ -173,6 +253,85 @@ def write_frame(df: pd.DataFrame, path: Path) -> None:
     table = pa.Table.from_pandas(df.assign(**cats), preserve_index=False)
     pq.write_table(table, tmp, compression="zstd", compression_level=9)
     os.replace(tmp, path)
+
+
+#: what :meth:`SimulationResult.write` (and the sample cache's manifest) put in a world folder
+WORLD_ENTRIES = frozenset({"world.json", "sample.json", "truth", "events", "events.parquet",
+                           *(f"{n}.parquet" for n in SimulationResult.TABLES)})
+
+
+def check_world_target(root: Path) -> None:
+    """Raise unless ``root`` is absent, an empty folder, or a folder that only holds a world's files.
+
+    A world is written by replacing the whole folder, so a folder holding
+    anything else (a user's files) is refused before anything is simulated
+    or written.
+    """
+    root = Path(root)
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise ParameterError(f"path must be a folder; {root} is a file")
+    foreign = sorted(p.name for p in root.iterdir() if p.name not in WORLD_ENTRIES)
+    if foreign:
+        raise ParameterError(
+            f"{root} holds files that are not part of a simulated world ({', '.join(foreign[:5])}"
+            f"{', ...' if len(foreign) > 5 else ''}); writing a world there would replace the folder: "
+            "write it to a new or empty folder, or to one that holds a world")
+
+
+def replace_folder(root: Path, fill: Callable[[Path], None]) -> None:
+    """Make the folder ``root`` anew: ``fill`` a temporary sibling, then rename it into place.
+
+    A folder already at ``root`` (checked by :func:`check_world_target`) is
+    moved aside and removed once the new one is in place; a crash leaves the
+    old folder or the new one at ``root`` (between the two renames: neither),
+    and temporary siblings named ``.<name>.*.tmp``.
+    """
+    root = Path(os.path.abspath(root))
+    check_world_target(root)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _sibling(root, "tmp")
+    old: Path | None = None
+    try:
+        fill(tmp)
+        if root.exists():
+            old = _sibling(root, "old.tmp", create=False)
+            os.rename(root, old)
+        try:
+            os.rename(tmp, root)
+        except OSError:
+            if old is not None:
+                os.rename(old, root)
+                old = None
+            raise
+    finally:
+        for p in (tmp, old):
+            if p is not None and p.exists():
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _sibling(root: Path, suffix: str, *, create: bool = True) -> Path:
+    """A new, unused name ``.<root name>.<random>.<suffix>`` beside ``root`` (created as a folder)."""
+    while True:
+        p = root.with_name(f".{root.name}.{uuid.uuid4().hex[:12]}.{suffix}")
+        if not p.exists():
+            if create:
+                p.mkdir()  # the user's umask applies (mkdtemp would make it private)
+            return p
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """``dst`` as a hard link to ``src`` (no copy: parquet files are never changed in place), else a copy."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def _parquet_rows(folder: Path, names: list[str]) -> int:
+    """Rows of the parquet files ``names`` in ``folder``, from their footers."""
+    return sum(pq.ParquetFile(folder / n).metadata.num_rows for n in names)
 
 
 def atomic_bytes(path: Path, data: bytes) -> None:

@@ -59,7 +59,7 @@ import pandas as pd
 
 from .._progress import Progress, show
 from ..errors import Marketing360Error, ParameterError
-from .result import SimulationResult, atomic_bytes
+from .result import SimulationResult, atomic_bytes, check_world_target
 from .simulator import SIMULATOR_VERSION, simulate
 
 __all__ = ["SAMPLE_PARAMS", "SAMPLE_CHECKSUM", "CACHE_ENV", "SampleMismatchWarning", "cache_dir",
@@ -174,8 +174,7 @@ def write_sample(path: str | Path | None = None, *, progress: Progress = "auto")
             _build_cache(root, progress=progress)
         return root
     root = Path(path)
-    if root.exists() and not root.is_dir():
-        raise ParameterError(f"path must be a folder; {root} is a file")
+    check_world_target(root)  # before two minutes of simulation, not after
     world = simulate(**SAMPLE_PARAMS, progress=progress)
     world.write(root)
     _write_manifest(root, sample_checksum(world))
@@ -196,6 +195,17 @@ def _build_cache(root: Path, *, progress: Progress) -> None:
     parent = root.parent
     parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(parent, root.name)
+    if root.is_dir() and not (root / _MANIFEST).is_file():  # not a build of ours: checked before simulating
+        try:
+            root.rmdir()  # an empty folder is no world: build in its place
+        except OSError:
+            raise Marketing360Error(
+                f"the sample cache folder {root} exists but holds no {_MANIFEST}, so it is not a sample "
+                f"world this package built (copied by hand, or from another program); remove it to "
+                f"rebuild the sample there, or set {CACHE_ENV} to another cache folder") from None
+    elif root.exists() and not root.is_dir():
+        raise Marketing360Error(f"the sample cache path {root} is a file, not a folder: remove it, or set "
+                                f"{CACHE_ENV} to another cache folder")
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".tmp", dir=parent))
     try:
         world = simulate(**SAMPLE_PARAMS, progress=progress)
@@ -221,7 +231,8 @@ def _build_cache(root: Path, *, progress: Progress) -> None:
 def _remove_stale(parent: Path, name: str) -> None:
     """Remove temporary folders of builds of ``name`` that crashed long ago."""
     now = time.time()
-    for p in parent.glob(f".{name}.*.tmp"):
+    # ours, and those SimulationResult.write leaves beside ours when killed (".<ours>.<random>.tmp")
+    for p in [*parent.glob(f".{name}.*.tmp"), *parent.glob(f"..{name}.*.tmp")]:
         try:
             if now - p.stat().st_mtime > _STALE_SECONDS:
                 shutil.rmtree(p, ignore_errors=True)

@@ -63,6 +63,8 @@ checks the arguments, runs the blocks and assembles the result.
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -123,11 +125,13 @@ def simulate(
     n_brands, n_categories, n_geos : int
         Brands (spread over the categories, at least one each), categories
         (up to 8) and geos (up to 20).
-    channels : list of str or mapping of str to ChannelParams, optional
+    channels : str, list of str or mapping of str to ChannelParams, optional
         Names of default channels (``display, search, social, video, email,
-        affiliate``, all by default) or full parameters of your own.
+        affiliate``, all by default; one name alone is one channel) or full
+        parameters of your own.
     start : date
-        First day.
+        First day, a date without a time zone (the simulated calendar has
+        none; a time-zone-aware timestamp is refused: pass its local date).
     holdout : float or mapping of channel to float
         Share of consumers held out of each channel at random (ghost-ad
         control groups); a mapping sets it per channel.
@@ -153,8 +157,13 @@ def simulate(
     out : str or Path, optional
         Write the events as parquet files ``out/events/part-*.parquet``
         (one per block of 16,384 consumers) instead of keeping them in memory.
+        Events already in ``out/events`` are removed first, and with them a
+        world written in ``out`` before (its ``world.json``): write the new
+        world there with :meth:`SimulationResult.write`.
     n_jobs : int
-        Worker processes over blocks of consumers.
+        Worker processes over blocks of consumers (forked; where processes
+        cannot be forked, as on Windows, the blocks run in this process, with
+        a warning).
     progress : bool or "auto"
         Show a progress bar (``"auto"``: in a notebook).
 
@@ -191,6 +200,8 @@ def simulate(
         raise ParameterError(f"truth must be 'full', 'incremental' or 'none'; found {truth!r}")
     if freq not in ("D", "W"):
         raise ParameterError(f"freq must be 'D' or 'W'; found {freq!r}")
+    if isinstance(channels, str):  # one channel: not its letters
+        channels = [channels]
     chans = resolve_channels(channels if channels is None or isinstance(channels, Mapping) else list(channels))
     names = list(chans)
     C = len(names)
@@ -202,6 +213,11 @@ def simulate(
         start_ts = pd.Timestamp(start)
     except (ValueError, TypeError):
         raise ParameterError(f"start must be a date; found {start!r}") from None
+    if start_ts is pd.NaT:
+        raise ParameterError(f"start must be a date; found {start!r}")
+    if start_ts.tzinfo is not None:
+        raise ParameterError(f"start must be a date without a time zone (the simulated calendar has none); "
+                             f"found {start!r}: pass its local date, e.g. start.tz_localize(None)")
     funnel = funnel or FunnelParams()
     if not isinstance(funnel, FunnelParams):
         raise ParameterError(f"funnel must be a FunnelParams; found {type(funnel).__name__}")
@@ -213,6 +229,8 @@ def simulate(
     events_dir = None
     if out is not None:
         events_dir = Path(out) / "events"
+        for stale in ("world.json", "sample.json"):  # a world written there loses its events now
+            (Path(out) / stale).unlink(missing_ok=True)
         _rmtree(events_dir)
         events_dir.mkdir(parents=True)
     # memory: keep (worlds x pairs x channels) float arrays within about 1.5 GB (the stage
@@ -236,14 +254,17 @@ def _run_jobs(jobs: list[tuple], n_jobs: int, progress: bool) -> list[_BlockOut]
 
         bar = tqdm(total=len(jobs), desc="simulating blocks", unit="block")
     results: list[_BlockOut] = []
+    if n_jobs > 1 and len(jobs) > 1 and "fork" not in mp.get_all_start_methods():
+        # spawned workers would re-import the caller's script (which may lack a __main__ guard)
+        warnings.warn(f"n_jobs={n_jobs}: this platform cannot fork processes, so the {len(jobs)} blocks of "
+                      "consumers run one after another in this process", RuntimeWarning, stacklevel=3)
+        n_jobs = 1
     if n_jobs == 1 or len(jobs) == 1:
         for j in jobs:
             results.append(block_job(j))
             if bar:
                 bar.update(1)
     else:
-        import multiprocessing as mp
-
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("fork")) as ex:
             for r in ex.map(block_job, jobs):
                 results.append(r)

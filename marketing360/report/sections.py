@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from .. import assets, attribution, overview, paths, viz
+from ..datasets.samples import SAMPLE_PARAMS
 from ..datasets.simulator import SimulationResult
 from ..engine import Engine
 from ..errors import Marketing360Error
@@ -63,11 +64,13 @@ def truth_section(report: Report, engine: Engine, world: SimulationResult, table
                                                   "revenue": "shapley_revenue"}), on="channel")
         tab = tab.merge(spend, on="channel")
         tab["true_iroas"] = tab.shapley_revenue / tab.spend
-    s.table(tab, caption="True incremental conversions and revenue per channel (iROAS: Shapley revenue per unit "
-                         "of spend)",
-            formats={"switch_off_conversions": "count", "switch_off_revenue": "money",
-                     "shapley_conversions": "count", "shapley_revenue": "money", "spend": "money",
-                     "true_iroas": "ratio"}, labels={"true_iroas": "true iROAS"})
+    fmts = {"switch_off_conversions": "count", "switch_off_revenue": "money", "shapley_conversions": "count",
+            "shapley_revenue": "money", "spend": "money", "true_iroas": "ratio"}
+    caption = "True incremental conversions and revenue per channel (switched off alone"
+    caption += ("; iROAS: Shapley revenue per unit of spend)" if t.shapley is not None else
+                "; no Shapley split: the world was simulated without truth='full')")
+    s.table(tab, caption=caption, formats={k: v for k, v in fmts.items() if k in tab.columns},
+            labels={"true_iroas": "true iROAS"})
     s.figure(viz.plot_truth(t.incremental, t.shapley), alt="planted truth")
     params = t.channel_params
     s.table(params, caption="Planted channel parameters (adstock theta, Hill kappa/alpha, lifts per funnel step, "
@@ -84,8 +87,9 @@ def assets_section(report: Report, engine: Engine, world: SimulationResult, tabl
     ev = tables["events"]
     start = pd.Timestamp(world.config["start"])
     last = start + pd.Timedelta(days=world.config["n_days"] - 1)
-    rules = assets.StageRules()
-    s.text(f"Stages with JD's default rules (Aware {rules.aware.window} days, Appeal {rules.appeal.window}, "
+    rules = world.truth.rules  # the rules behind the world's true stages, JD's by default
+    whose = "JD's default rules" if rules == assets.StageRules() else "the world's own stage rules"
+    s.text(f"Stages with {whose} (Aware {rules.aware.window} days, Appeal {rules.appeal.window}, "
            f"Act {rules.act.window}, Advocate {rules.advocate.window}) on {last.date()}.")
     snap = assets.snapshot(ev, last, rules=rules)
     vols = assets.volumes(snap)
@@ -95,7 +99,10 @@ def assets_section(report: Report, engine: Engine, world: SimulationResult, tabl
     series = assets.snapshots(ev, pd.date_range(start + pd.Timedelta(days=6), last, freq="7D"), rules=rules)
     s.figure(assets.volumes(series).plot(), alt="4A volumes over time")
     pen = assets.penetration(snap, tables["users"], brands=engine.table(world.brands))
-    s.figure(pen.plot("act"), alt="act penetration against the category")
+    if (pen.table().stage == "act").any():
+        s.figure(pen.plot("act"), alt="act penetration against the category")
+    else:  # a world whose rules put nobody at Act (yet)
+        s.text(f"No consumer is at Act on {last.date()}, so there is no Act penetration to compare.")
     d0 = max(start, last - pd.Timedelta(days=30))
     fl = assets.flows(ev, d0, last, rules=rules)
     s.figure(fl.plot(), alt="4A flows")
@@ -152,8 +159,10 @@ def open_world(engine: Engine, world: SimulationResult) -> dict[str, Any]:
 def build_report(engine: Engine, world: SimulationResult, *, progress: bool = True,
                  sections: list[SectionBuilder] | None = None) -> Report:
     """Run every section on ``engine`` and return the report (not yet written)."""
-    report = Report("marketing360 demo report",
-                    subtitle=f"sample world, {engine.name} engine")
+    cfg = world.config
+    what = ("the sample world" if all(cfg.get(k) == v for k, v in SAMPLE_PARAMS.items() if k != "holdout")
+            else f"a simulated world (seed {cfg.get('seed')})")
+    report = Report("marketing360 demo report", subtitle=f"{what}, {engine.name} engine")
     tables = open_world(engine, world)
     todo = sections if sections is not None else SECTIONS
     it: Any = todo

@@ -76,7 +76,9 @@ def plot_spend_outcomes(spend: pd.DataFrame, outcomes: pd.DataFrame, *, ax: Axes
     matplotlib.figure.Figure
     """
     fig, ax = new_axes(ax, (9, 4))
-    s = spend.pivot_table(index="date", columns="channel", values="spend", aggfunc="sum").sort_index()
+    # a (date, channel) without a row spent nothing: 0, not NaN (a NaN base would hide the bars above it)
+    s = spend.pivot_table(index="date", columns="channel", values="spend", aggfunc="sum",
+                          fill_value=0.0).sort_index()
     x = range(len(s))
     bottom = None
     for col in s.columns:

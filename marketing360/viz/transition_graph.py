@@ -13,8 +13,11 @@ How it reads
   ``max_edges`` of them, each with a probability of at least ``min_prob``; the
   title states the rule and how many moves it left out. Width and colour grow
   with the probability, which is also written on the arrow's middle.
-* Higher-order chains are drawn by each history's last channel, the
-  probabilities averaged over the histories.
+* A chain of order 2 or more has histories (``"a,b"``) as states, which a
+  graph of channels cannot show faithfully (a history's row is not a
+  channel's row, and ``(start) -> "a,b"`` hides the move a -> b). It is drawn
+  from the **first-order** moves of the same journeys
+  (:func:`first_order_matrix` of its transition counts), and the title says so.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
     from matplotlib.colors import Colormap
     from matplotlib.figure import Figure
 
-__all__ = ["circle_order", "graph_edges", "plot_transition_graph"]
+__all__ = ["circle_order", "first_order_matrix", "graph_edges", "plot_transition_graph"]
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 _SPECIAL = {START, CONVERSION, NULL}
@@ -39,15 +42,65 @@ _EDGE_CMAP, _NODE_CMAP = "Blues", "Greens"
 _FLOOR = 0.35  # the smallest node's radius, as a share of the largest one
 
 
-def _collapse(matrix: pd.DataFrame, order: int) -> pd.DataFrame:
-    """A chain over histories (``"a,b"``) as a chain over their last channel, rows averaged."""
-    m = matrix.copy()
-    if order > 1:
-        m.index = [str(s).split(",")[-1] for s in m.index]
-        m.columns = [str(s).split(",")[-1] for s in m.columns]
-        m = m.T.groupby(level=0).sum().T.groupby(level=0).mean()
-        m = m.div(m.sum(axis=1), axis=0)
-    return m.fillna(0.0)
+def first_order_matrix(transitions: pd.DataFrame, *, sep: str = ",") -> pd.DataFrame:
+    """First-order transition probabilities of the journeys behind a Markov chain of any order.
+
+    A chain of order k moves from ``(start)`` to the history of a journey's
+    first k touches, then one touch at a time. Its counts therefore hold
+    every first-order move: ``(start) -> "c1,c2,..."`` is a start at ``c1``
+    plus the moves ``c1 -> c2 -> ...`` inside the history; ``"...,x" ->
+    "...,y"`` is the move ``x -> y``; ``"...,x" -> (conversion)`` is ``x ->
+    (conversion)``. A channel repeated in a row makes no move (as in a
+    first-order chain, where a repeat is one state). The result equals the
+    transition matrix of the first-order chain of the same journeys.
+
+    Parameters
+    ----------
+    transitions : pandas.DataFrame
+        ``from_state, to_state, weight``: the transition counts of a chain
+        (``MarkovAttribution.transitions``), histories joined with ``sep``.
+    sep : str, default ","
+        The separator of the channels of a history.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Transition probabilities, from-states (``(start)`` and the channels) as
+        rows, to-states as columns, each row summing to 1.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"from_state": ["(start)", "a,b", "(start)"], "to_state": ["a,b", "(conversion)", "b"],
+    ...                   "weight": [2.0, 2.0, 1.0]})
+    >>> first_order_matrix(t).round(3).to_dict("index")["(start)"]
+    {'(conversion)': 0.0, 'a': 0.667, 'b': 0.333}
+    """
+    moves: dict[tuple[str, str], float] = {}
+
+    def add(a: str, b: str, w: float) -> None:
+        moves[(a, b)] = moves.get((a, b), 0.0) + w
+
+    grouped = transitions.groupby(["from_state", "to_state"], sort=False)["weight"].sum()
+    for (src, dst), w in grouped.items():
+        src, dst, w = str(src), str(dst), float(w)
+        if dst in (CONVERSION, NULL):
+            add(src if src == START else src.split(sep)[-1], dst, w)
+        elif src == START:
+            hist = dst.split(sep)
+            add(START, hist[0], w)
+            for a, b in zip(hist, hist[1:]):
+                if a != b:
+                    add(a, b, w)
+        else:
+            a, b = src.split(sep)[-1], dst.split(sep)[-1]
+            if a != b:
+                add(a, b, w)
+    counts = pd.Series(moves, dtype=float)
+    counts.index = counts.index.set_names(["from_state", "to_state"])
+    m = counts.unstack("to_state", fill_value=0.0).sort_index().sort_index(axis=1)
+    m.columns.name = m.index.name = None
+    return m.div(m.sum(axis=1), axis=0)
 
 
 def graph_edges(matrix: pd.DataFrame, *, min_prob: float = 0.05, max_edges: int | None = None) -> pd.DataFrame:
@@ -150,7 +203,11 @@ def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: flo
         channels) and to-states as columns (the channels, ``(conversion)``,
         ``(null)``), e.g. ``Markov.transition_matrix()``.
     order : int, default 1
-        The chain's order; histories (``"a,b"``) are drawn by their last channel.
+        The order of the chain the drawing stands for. The matrix itself is
+        always first order (channels as states): for a chain of order 2 or
+        more pass :func:`first_order_matrix` of its transition counts (as
+        ``MarkovAttribution.plot_graph`` does); the title then says that the
+        graph shows the first-order moves of the chain's journeys.
     min_prob : float, default 0.05
         Moves between channels less likely than this get no arrow.
     max_edges : int, optional
@@ -167,7 +224,8 @@ def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: flo
     Raises
     ------
     ValueError
-        When the matrix has no channel.
+        When the matrix has no channel, or, with ``order`` above 1, has
+        histories (``"a,b"``) as states.
 
     See Also
     --------
@@ -177,7 +235,14 @@ def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: flo
     from matplotlib.patches import Circle, FancyArrowPatch
     from matplotlib.path import Path
 
-    m = _collapse(matrix, order)
+    if order > 1:
+        hist = sorted({str(x) for x in (*matrix.index, *matrix.columns) if "," in str(x)})
+        if hist:
+            raise ValueError(f"plot_transition_graph draws a first-order chain; this matrix has histories "
+                             f"as states (e.g. {hist[:3]}), whose rows are not the channels' rows: pass "
+                             "first_order_matrix(transitions) of the same chain (MarkovAttribution.plot_graph "
+                             "does)")
+    m = matrix.fillna(0.0)
     channels = _channels(m)
     n = len(channels)
     if n == 0:
@@ -297,7 +362,7 @@ def plot_transition_graph(matrix: pd.DataFrame, *, order: int = 1, min_prob: flo
         rule = "No arrows: the chain has no move between two channels"
     if repeat.max() >= 0.005:
         rule += "; repeats of a channel: 'repeat' in its label"
-    head = title + (f" (order {order}, drawn by the last channel of each history)" if order > 1 else "")
+    head = title + (f" (order {order} chain: its journeys' first-order moves)" if order > 1 else "")
     ax.set_title(f"{head}\n{rule}", fontsize=font + 1, loc="center", pad=8, linespacing=1.5)
     return fig
 

@@ -24,8 +24,8 @@ from marketing360.testing import assert_frame_matches
 
 
 @pytest.fixture(scope="module")
-def ca_paths():
-    return read_channelattribution_paths()
+def ca_paths(need):  # ../shared/data: a skip when absent, a failure in CI (the `need` fixture marks shared_data)
+    return read_channelattribution_paths(need("channelattribution_paths", "Data.csv"))
 
 
 @pytest.fixture(scope="module")

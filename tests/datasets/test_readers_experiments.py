@@ -74,3 +74,14 @@ def test_geolift_without_y_names_the_column(tmp_path: Path) -> None:
     with pytest.raises(SchemaError) as exc:
         R.read_geolift(f)
     assert_schema_error(exc, "Y")
+
+
+def test_geolift_dates_are_iso_or_refused_naming_the_column(tmp_path: Path) -> None:
+    # was: read one cell at a time: 01/02/2021 as 2 January, and 13/02/2021 next to it as 13 February
+    f = tmp_path / "g.csv"
+    f.write_text("location,Y,date\nx,1,01/02/2021\nx,2,13/02/2021\n")
+    with pytest.raises(SchemaError, match="not ISO dates") as exc:
+        R.read_geolift(f)
+    assert_schema_error(exc, "date")
+    f.write_text("location,Y,date\nx,1,2021-02-01\nx,2,2021-02-13\n")
+    assert R.read_geolift(f)["date"].tolist() == [pd.Timestamp("2021-02-01"), pd.Timestamp("2021-02-13")]

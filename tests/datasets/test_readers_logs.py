@@ -139,8 +139,8 @@ def test_userbehavior_layout_unix_seconds_are_utc(tmp_path: Path) -> None:
     assert len(ev) == 5
     assert ev["event_type"].tolist() == ["browse", "browse", "follow", "cart", "purchase"]
     assert ev["brand"].tolist() == ["2520377", "2520771", "149192", "4181361", "2520377"]
-    # 1511544070 s = 17,494 days (2017-11-24) + 62,470 s (17:21:10), in UTC
-    assert 1511544070 == 17_494 * 86_400 + 17 * 3600 + 21 * 60 + 10
+    # 1511544070 s = 17,494 days (2017-11-24) + 62,470 s (17:21:10), in UTC:
+    # 1511544070 == 17_494 * 86_400 + 17 * 3600 + 21 * 60 + 10
     assert ev["ts"].iloc[0] == pd.Timestamp("2017-11-24 17:21:10")
     assert ev.attrs["tz"] == "Asia/Shanghai"  # the data's days are China's, the times UTC
     assert ev["item_id"].tolist() == [2268318, 2333346, 2576651, 3830808, 4365585]
@@ -388,6 +388,11 @@ def test_rees46_drops_cart_removals_and_names_unknown_types(tmp_path: Path) -> N
     assert ev["ts"].tolist() == [pd.Timestamp("2019-12-01 00:00:01"), pd.Timestamp("2019-12-01 23:30:02")]
     assert ev["value"].isna().tolist() == [True, False]
     assert ev["brand"].tolist() == ["b", None]
+    # times with and without " UTC" in one file (concatenated months), both UTC; was: refused
+    f.write_text(head + "2019-12-01 00:00:01 UTC,cart,1,2,,b,3.5,7,s\n"
+                        "2019-12-01 23:30:02,purchase,1,2,,b,3.5,7,s\n")
+    assert R.read_rees46(f)["ts"].tolist() == [pd.Timestamp("2019-12-01 00:00:01"),
+                                               pd.Timestamp("2019-12-01 23:30:02")]
     f.write_text(head + "2019-12-01 00:00:00 UTC,wish,1,2,,b,3.5,7,s\n")
     with pytest.raises(SchemaError) as exc:
         R.read_rees46(f)

@@ -115,3 +115,11 @@ def test_mmm_negative_spend_names_the_file_column(tmp_path: Path) -> None:
     with pytest.raises(SchemaError) as exc:
         R.read_pymc_mmm(f)
     assert exc.value.column == "spend" and "x1" in str(exc.value)
+
+
+def test_mmm_dates_that_read_two_ways_are_refused_naming_the_column(tmp_path: Path) -> None:
+    f = tmp_path / "m.csv"
+    f.write_text("date_week,y,x1,x2\n01/06/2020,1,0.5,0.1\n13/06/2020,2,0.5,0.1\n")
+    with pytest.raises(SchemaError) as exc:
+        R.read_pymc_mmm(f)
+    assert exc.value.column == "date_week" and "01/06/2020" in str(exc.value)

@@ -197,3 +197,42 @@ def test_command_line_writes_the_sample_and_prints_its_checksum(tiny, tmp_path, 
     assert (sample_dir() / "sample.json").is_file()
     assert str(sample_dir()) in capsys.readouterr().out
 
+
+
+def _no_simulation(**kwargs):
+    raise AssertionError("simulate() called: the folder should have been refused first")
+
+
+def test_a_foreign_cache_folder_is_named_before_anything_is_simulated(tiny, monkeypatch):
+    # was: two minutes of simulation, then a bare "OSError: Directory not empty"
+    root = sample_dir()
+    root.mkdir(parents=True)
+    (root / "world.json").write_text("{}")  # copied by hand, no sample.json
+    monkeypatch.setattr(samples, "simulate", _no_simulation)
+    with pytest.raises(Marketing360Error, match=f"{root}.*no sample.json.*remove it"):
+        load_sample()
+    assert [p.name for p in root.iterdir()] == ["world.json"]  # left as it was
+
+
+def test_an_empty_cache_folder_is_built_in(tiny):
+    sample_dir().mkdir(parents=True)
+    assert load_sample().config["n_users"] == TINY["n_users"]
+    assert (sample_dir() / "sample.json").is_file()
+
+
+def test_write_sample_refuses_a_folder_of_other_files_before_simulating(tiny, tmp_path, monkeypatch):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("x")
+    monkeypatch.setattr(samples, "simulate", _no_simulation)
+    with pytest.raises(Marketing360Error, match="notes.txt"):
+        write_sample(tmp_path / "mine")
+
+
+def test_write_sample_over_a_world_replaces_it(tiny, tmp_path):
+    out = tmp_path / "w"
+    SimulationResult.write(samples.simulate(n_users=90, n_days=7, seed=1, truth="full",
+                                            channels=["search", "video"]), out)
+    write_sample(out)
+    back = load_sample(out)
+    assert back.config["n_users"] == TINY["n_users"] and back.truth.shapley is None  # TINY: truth="incremental"
+    assert (out / "sample.json").is_file()

@@ -181,6 +181,182 @@ def test_written_world_reads_back_equal(small_world, tmp_path):
     assert back.truth.rules == small_world.truth.rules == StageRules()
 
 
+def _entries(root):
+    """Every file under ``root``, as paths relative to it."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+TWO = ["search", "video"]
+
+
+def test_a_world_written_over_another_reads_back_as_the_second(tmp_path):
+    # was: the first world's Shapley truth (the second has none) read back with the second world
+    d = tmp_path / "w"
+    a = simulate(n_users=200, n_days=14, seed=1, truth="full", channels=TWO)
+    a.write(d)
+    b = simulate(n_users=300, n_days=14, seed=2, truth="none", channels=TWO)
+    b.write(d)
+    assert _entries(d) == ["assignments.parquet", "brands.parquet", "campaigns.parquet", "events.parquet",
+                           "ghost_impressions.parquet", "outcomes.parquet", "spend.parquet",
+                           "truth/channel_params.parquet", "truth/stages.parquet", "users.parquet", "world.json"]
+    back = SimulationResult.read(d)
+    assert back.config["truth"] == "none" and back.config["seed"] == 2
+    assert back.truth.shapley is None and back.truth.incremental is None and back.truth.coalitions is None
+    assert back.truth.incremental_by_brand is None
+    assert len(back.users) == 300 and back.users.user_id.tolist() == list(range(300))
+    pd.testing.assert_frame_equal(back.events, b.events, check_dtype=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["w"]  # no temporary folder left beside it
+
+
+def test_events_on_disk_written_over_a_world_with_events_in_memory(tmp_path, monkeypatch):
+    # was: the old events.parquet (1,086 rows of the first world) read with the second world's 300 users
+    from marketing360.datasets import simulator
+
+    d = tmp_path / "w"
+    simulate(n_users=200, n_days=14, seed=1, truth="full", channels=TWO).write(d)
+    c = simulate(n_users=300, n_days=14, seed=3, truth="none", channels=TWO, out=tmp_path / "c")
+    c.write(d)
+    assert not (d / "events.parquet").exists()
+    own = pd.concat([pd.read_parquet(f) for f in sorted((tmp_path / "c" / "events").glob("*.parquet"))])
+    back = SimulationResult.read(d)
+    assert back.events is None and back.events_path == d / "events"
+    got = pd.concat([pd.read_parquet(f) for f in sorted(back.events_path.glob("*.parquet"))])
+    assert len(got) == len(own) and set(got.user_id) <= set(range(300))
+    # a smaller world over a bigger one keeps none of the bigger one's part files
+    monkeypatch.setattr(simulator, "BLOCK_USERS", 100)
+    big = simulate(n_users=500, n_days=7, seed=4, truth="none", channels=TWO, out=tmp_path / "big")
+    big.write(d)
+    assert len(list((d / "events").glob("*.parquet"))) == 5
+    small = simulate(n_users=150, n_days=7, seed=5, truth="none", channels=TWO, out=tmp_path / "small")
+    small.write(d)
+    assert sorted(p.name for p in (d / "events").glob("*")) == ["part-00000.parquet", "part-00001.parquet"]
+    assert len(SimulationResult.read(d).users) == 150
+
+
+def test_simulating_into_a_world_s_folder_unmakes_that_world_until_written(tmp_path):
+    d = tmp_path / "w"
+    simulate(n_users=200, n_days=14, seed=1, truth="none", channels=TWO, out=d).write(d)
+    assert len(SimulationResult.read(d).users) == 200
+    again = simulate(n_users=120, n_days=14, seed=2, truth="none", channels=TWO, out=d)
+    # its events are gone: the folder is no world (rather than 200 users with the new events)
+    with pytest.raises(m3.Marketing360Error, match="no world.json"):
+        SimulationResult.read(d)
+    again.write(d)  # the events already there are the world's own
+    back = SimulationResult.read(d)
+    assert len(back.users) == 120 and back.events_path == d / "events"
+    assert sum(len(pd.read_parquet(f)) for f in (d / "events").glob("*.parquet")) > 0
+
+
+def test_events_changed_after_writing_are_refused(tmp_path):
+    d = tmp_path / "w"
+    simulate(n_users=200, n_days=14, seed=1, truth="none", channels=TWO, out=d).write(d)
+    other = simulate(n_users=300, n_days=14, seed=2, truth="none", channels=TWO, out=tmp_path / "o")
+    (d / "events" / "part-00000.parquet").unlink()
+    (d / "events" / "part-00000.parquet").write_bytes((other.events_path / "part-00000.parquet").read_bytes())
+    with pytest.raises(m3.Marketing360Error, match="not the ones world.json records"):
+        SimulationResult.read(d)
+
+
+def test_a_crash_while_writing_over_a_world_leaves_that_world(tmp_path, monkeypatch):
+    from marketing360.datasets import result
+
+    d = tmp_path / "w"
+    a = simulate(n_users=200, n_days=14, seed=1, truth="incremental", channels=TWO)
+    a.write(d)
+    before = _entries(d)
+    b = simulate(n_users=300, n_days=14, seed=2, truth="none", channels=TWO)
+    real, calls = result.write_frame, []
+
+    def crash(df, path):
+        calls.append(path)
+        if len(calls) == 4:
+            raise OSError("disk full")
+        real(df, path)
+
+    monkeypatch.setattr(result, "write_frame", crash)
+    with pytest.raises(OSError, match="disk full"):
+        b.write(d)
+    assert _entries(d) == before and len(SimulationResult.read(d).users) == 200
+    assert [p.name for p in tmp_path.iterdir()] == ["w"]
+
+
+def test_writing_a_world_over_a_folder_of_other_files_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    w = simulate(n_users=100, n_days=7, seed=1, truth="none", channels=TWO)
+    with pytest.raises(ParameterError, match=r"notes\.txt.*new or empty folder"):
+        w.write(tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    with pytest.raises(ParameterError, match="is a file"):
+        w.write(tmp_path / "notes.txt")
+
+
+def test_a_folder_written_before_world_json_listed_its_files_reads_what_its_truth_makes(tmp_path):
+    import json
+
+    d = tmp_path / "w"
+    simulate(n_users=200, n_days=14, seed=1, truth="full", channels=TWO).write(d)
+    shapley = (d / "truth" / "shapley.parquet").read_bytes()
+    simulate(n_users=300, n_days=14, seed=2, truth="none", channels=TWO).write(d)
+    meta = json.loads((d / "world.json").read_text())
+    del meta["files"]  # as written by marketing360 before it recorded its files
+    (d / "world.json").write_text(json.dumps(meta))
+    (d / "truth" / "shapley.parquet").write_bytes(shapley)  # a stale file, as the old write() left
+    back = SimulationResult.read(d)
+    assert back.truth.shapley is None and back.truth.stages is not None and len(back.users) == 300
+    assert len(back.events) > 0
+
+
+def test_the_command_line_simulates_twice_into_one_folder(tmp_path, capsys):
+    from marketing360 import cli
+    from marketing360.datasets import load_sample
+
+    d = str(tmp_path / "w")
+    for users, seed in ((200, 1), (120, 2)):
+        assert cli.main(["simulate", "--users", str(users), "--days", "14", "--truth", "none", "--seed", str(seed),
+                         "--jobs", "1", "--out", d]) == 0
+        back = load_sample(d)
+        assert len(back.users) == users and back.config["seed"] == seed
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("x")
+    assert cli.main(["simulate", "--users", "100", "--days", "7", "--out", str(tmp_path / "mine")]) == 2
+    assert "notes.txt" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]  # refused before simulating
+
+
+def test_a_time_zone_aware_start_is_refused():
+    # was: a pandas TypeError from deep inside, after the events had been computed
+    with pytest.raises(ParameterError, match="start must be a date without a time zone"):
+        simulate(n_users=50, n_days=5, start=pd.Timestamp("2025-01-01", tz="Asia/Shanghai"))
+
+
+def test_one_channel_name_is_one_channel():
+    # was: "unknown channel name(s) ['v', 'i', 'd', 'e', 'o']"
+    w = simulate(n_users=100, n_days=7, seed=1, channels="video", truth="incremental")
+    assert w.channels == ["video"] and w.truth.incremental.channel.tolist() == ["video"]
+    ads = w.events[w.events.event_type.isin(["impression", "click"])]
+    assert set(ads.channel) == {"video"}
+
+
+def test_without_fork_the_blocks_run_in_this_process_with_a_warning(monkeypatch):
+    import multiprocessing
+
+    from marketing360.datasets import simulator
+
+    monkeypatch.setattr(simulator, "BLOCK_USERS", 100)
+    ref = simulate(n_users=250, n_days=7, seed=3, truth="none", channels=TWO)
+
+    def no_fork(method=None):  # as on Windows
+        if method == "fork":
+            raise ValueError("cannot find context for 'fork'")
+        return multiprocessing.get_context(method)
+
+    monkeypatch.setattr(simulator.mp, "get_all_start_methods", lambda: ["spawn"])
+    monkeypatch.setattr(simulator.mp, "get_context", no_fork)
+    with pytest.warns(RuntimeWarning, match="cannot fork"):
+        w = simulate(n_users=250, n_days=7, seed=3, truth="none", channels=TWO, n_jobs=2)
+    pd.testing.assert_frame_equal(w.events, ref.events)
+
+
 @pytest.mark.parametrize("kwargs,match", [
     ({"n_users": 0}, "n_users must be a positive integer"),
     ({"n_days": -3}, "n_days must be a positive integer"),

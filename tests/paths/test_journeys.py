@@ -76,6 +76,7 @@ def test_population_adds_empty_tails(duckdb_engine, events):
     assert set(tails.brand) == {"A"}
 
 
+@pytest.mark.shared_data
 def test_paths_round_trip_through_the_channelattribution_layout(engine, tmp_path):
     df = read_channelattribution_paths()
     j = from_paths(engine.table(df))

@@ -134,16 +134,66 @@ def test_node_colour_and_size_follow_conversion_and_start():
         plt.close(fig)
 
 
-def test_higher_order_chains_are_drawn_by_their_last_channel():
-    m = pd.DataFrame({"a,b": [0.5, 0.0, 0.0], "b,a": [0.0, 0.0, 0.6], "(conversion)": [0.0, 1.0, 0.4],
-                      "(null)": [0.5, 0.0, 0.0]}, index=["(start)", "a,b", "b,a"])
-    fig = plot_transition_graph(m, order=2)
+# a>b (2 conversions, 1 null), b>a>c (1, 2), a (0, 3), c>b (1, 1); 11 journeys. By hand, first order:
+# starts a 6/11, b 3/11, c 2/11; a -> b 3/9, a -> c 3/9, a -> (null) 3/9; b -> a 3/8, b -> (conversion) 3/8,
+# b -> (null) 2/8; c -> b 2/5, c -> (conversion) 1/5, c -> (null) 2/5
+_SMALL = pd.DataFrame({"path": ["a > b", "b > a > c", "a", "c > b"], "conversions": [2, 1, 0, 1],
+                       "nulls": [1, 2, 3, 1]})
+
+
+def _labels(fig) -> list[str]:
+    return sorted(t.get_text() for t in fig.axes[0].texts if t.get_text().startswith("start "))
+
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_a_higher_order_chain_is_drawn_from_the_first_order_moves_of_its_journeys(order):
+    # was: drawn by each history's last channel: b "started" 45% (true 27%), c 0% (true 18%), b converted
+    # next 58% (true 38%), and the arrows a -> b and c -> b were missing
+    from marketing360.attribution import markov
+    from marketing360.paths import from_paths
+
+    j = from_paths(_SMALL)
+    fig = markov(j, order=order).plot_graph()
+    ref = markov(j, order=1).plot_graph()
     try:
-        ax = fig.axes[0]
-        assert "order 2" in ax.get_title()
-        assert sorted(t.get_text() for t in ax.texts if t.get_text() in ("a", "b")) == ["a", "b"]
+        assert _labels(fig) == ["start 18% · conv 20.0%", "start 27% · conv 37.5%", "start 55% · conv 0.0%"]
+        assert _labels(fig) == _labels(ref)  # the first-order chain's own drawing
+        _, _, texts = _arrows_and_labels(fig)
+        assert sorted(t.get_text() for t in texts) == ["33%", "33%", "38%", "40%"]  # a>b, a>c, b>a, c>b
+        assert f"order {order} chain: its journeys' first-order moves" in fig.axes[0].get_title()
     finally:
         plt.close(fig)
+        plt.close(ref)
+
+
+def test_first_order_moves_of_any_order_equal_the_first_order_chain():
+    from marketing360.attribution import markov
+    from marketing360.attribution.markov import _SEP
+    from marketing360.paths import from_paths
+    from marketing360.viz import first_order_matrix
+
+    rng = np.random.default_rng(5)  # repeats (a > a > b) and paths shorter than the order included
+    paths = [" > ".join(rng.choice(list("abcd"), size=rng.integers(1, 7))) for _ in range(300)]
+    df = pd.DataFrame({"path": paths, "conversions": rng.integers(0, 3, 300), "nulls": rng.integers(0, 3, 300)})
+    df = df.groupby("path", as_index=False).sum().query("conversions + nulls > 0")
+    j = from_paths(df)
+    ref = markov(j, order=1).transition_matrix()
+    for order in (2, 3, 4):
+        got = first_order_matrix(markov(j, order=order).transitions, sep=_SEP)
+        assert sorted(got.index) == sorted(ref.index) and sorted(got.columns) == sorted(ref.columns)
+        pd.testing.assert_frame_equal(got.loc[ref.index, ref.columns], ref, check_names=False, atol=1e-12)
+    # and by hand on the small paths, from the order-2 counts
+    got = first_order_matrix(markov(from_paths(_SMALL), order=2).transitions, sep=_SEP)
+    assert got.loc["(start)", ["a", "b", "c"]].tolist() == pytest.approx([6 / 11, 3 / 11, 2 / 11])
+    assert got.loc["b", ["a", "(conversion)", "(null)"]].tolist() == pytest.approx([3 / 8, 3 / 8, 2 / 8])
+    assert got.loc["a", "b"] == pytest.approx(1 / 3)
+
+
+def test_a_matrix_of_histories_is_refused():
+    m = pd.DataFrame({"a,b": [0.5, 0.0, 0.0], "b,a": [0.0, 0.0, 0.6], "(conversion)": [0.0, 1.0, 0.4],
+                      "(null)": [0.5, 0.0, 0.0]}, index=["(start)", "a,b", "b,a"])
+    with pytest.raises(ValueError, match="first_order_matrix"):
+        plot_transition_graph(m, order=2)
 
 
 def test_a_matrix_without_channels_is_refused():

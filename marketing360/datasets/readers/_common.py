@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Union
@@ -92,15 +93,28 @@ def _parse_time(s: pd.Series, fmt: str, *, table: str, column: str, source: str)
 
 
 def _dates(s: pd.Series, *, column: str, source: str) -> pd.Series:
-    """ISO dates (``YYYY-MM-DD``) as midnight timestamps."""
-    parsed = pd.to_datetime(s, errors="coerce", format="mixed")
+    """ISO 8601 dates (``YYYY-MM-DD``, a time of day allowed) as midnight timestamps.
+
+    Every value is read with the one ISO format: ``01/02/2021`` is refused
+    rather than read as 2 January in one row and, next to ``13/02/2021``, as
+    1 February in another. Anything else raises a SchemaError naming ``column``.
+    """
+    try:
+        with warnings.catch_warnings():  # offsets that differ from row to row: refused below
+            warnings.simplefilter("ignore", FutureWarning)
+            parsed = pd.to_datetime(s, errors="coerce", format="ISO8601")
+    except (ValueError, TypeError):
+        parsed = pd.Series(pd.NaT, index=s.index)
+    if not pd.api.types.is_datetime64_any_dtype(parsed):
+        parsed = pd.Series(pd.NaT, index=s.index)
     bad = parsed.isna()
     if bad.any():
         raise SchemaError(
-            f"{source}: {int(bad.sum())} value(s) of {column!r} are not dates, e.g. "
+            f"{source}: {int(bad.sum())} value(s) of {column!r} are not ISO dates (YYYY-MM-DD), e.g. "
             f"{list(pd.unique(s[bad].astype(str)))[:3]}", table="outcomes", column=column)
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):  # dates with an offset: their own calendar day
+        parsed = parsed.dt.tz_localize(None)
     return parsed.dt.normalize().astype("datetime64[us]")
-
 
 
 def _check_tz(tz: str, *, parameter: str = "tz") -> str:

@@ -310,10 +310,9 @@ def read_rees46(path: PathLike | None = None, *, nrows: int | None = None) -> pd
             f"expected {list(REES46_EVENTS)}", table="events", column="event_type")
     keep = et != "remove_from_cart"
     raw, et = raw[keep], et[keep]
-    times = raw["event_time"].str.strip()
-    utc = times.str.endswith(" UTC")
-    fmt = "%Y-%m-%d %H:%M:%S UTC" if utc.all() else "%Y-%m-%d %H:%M:%S"
-    ts = _parse_time(times, fmt, table="events", column="event_time", source=source)
+    # " UTC" or nothing: both are UTC, row by row (concatenated months may mix the two)
+    times = raw["event_time"].str.strip().str.removesuffix(" UTC")
+    ts = _parse_time(times, "%Y-%m-%d %H:%M:%S", table="events", column="event_time", source=source)
     price = _numeric(raw["price"], table="events", column="price", source=source)
     if (price < 0).any():
         raise SchemaError(f"{source}: negative price(s)", table="events", column="price")
