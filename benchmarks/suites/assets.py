@@ -48,7 +48,7 @@ from suites.assets_hand import (
 )
 
 NAME = "assets"
-MEASURED = ("assets", "engine", "results.py")
+MEASURED = ("assets", "engine", "results.py", "inputs.py")
 DEFAULTS = {"repeats": 3, "quick_repeats": 1, "seed": 0, "wait_quiet": 120.0}
 OK_TEXT = ("DuckDB, our Spark path and both hand-written PySpark jobs agree exactly; flows agree with the "
            "snapshot; dashboard package = SQL")

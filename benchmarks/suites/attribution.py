@@ -44,7 +44,7 @@ from suites import path_tables
 
 NAME = "attribution"
 #: "paths": where journeys and path tables are moving
-MEASURED = ("attribution", "paths", "engine", "schema.py", "datasets/readers.py")
+MEASURED = ("attribution", "paths", "engine", "schema.py", "inputs.py", "datasets/readers")
 DEFAULTS = {"repeats": 2, "quick_repeats": 1, "seed": 1, "wait_quiet": 30.0}
 OK_TEXT = ("every baseline gives exactly our path table; our removal effects lie within ChannelAttribution's "
            "noise; Markov from the path table = Markov from the journeys")
