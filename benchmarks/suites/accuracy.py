@@ -1,7 +1,7 @@
 """Suite ``attribution-accuracy``: every attribution method's credits against the simulator's truth.
 
 The truth is the simulator's exact Shapley split of the incremental
-conversions over the channels. Two worlds: the committed sample world (whose
+conversions over the channels. Two worlds: the sample world (whose
 search and affiliate ads are retargeted at consumers about to buy) and a world
 built to fool last touch (an upper-funnel video channel with real lift and
 few, early exposures; display everywhere with little lift). Rules, Markov,
