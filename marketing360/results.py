@@ -178,7 +178,8 @@ class Result:
     title: ClassVar[str] = "result"
     #: the key columns of the tidy table, in sort order (a result may set its own)
     keys: tuple[str, ...] = ()
-    #: whether a lazy result, once computed, stays on its engine for analyses composed on it
+    #: whether a lazy result, once computed, keeps its rows for analyses composed on it (they read the
+    #: rows, registered with the engine when first used, instead of running the query again)
     keep_on_engine: ClassVar[bool] = True
 
     expr: Table | None
@@ -200,12 +201,15 @@ class Result:
 
     def _computed(self) -> pd.DataFrame:
         if self._frame is None:
-            from .engine import cache, fetch
+            import ibis
+
+            from .engine import fetch
 
             assert self.expr is not None
-            if self.keep_on_engine:  # analyses composed on this result then read it, not the query again
-                self.expr = cache(self.expr)
-            self._frame = self._tidy(fetch(self.expr))
+            rows = fetch(self.expr, "arrow")
+            if self.keep_on_engine:  # analyses composed on this result then read these rows, not the query again
+                self.expr = ibis.memtable(rows)
+            self._frame = self._tidy(rows.to_pandas())
         return self._frame
 
     def table(self) -> pd.DataFrame:
