@@ -59,7 +59,8 @@ from .errors import ParameterError, SchemaError
 from .schema import EVENT_TYPE_SYNONYMS, EVENT_TYPES, PATH_SEP, TABLES, Column, validate
 from .types import TableLike, TableName
 
-__all__ = ["as_table", "as_population", "open_table", "require_columns", "require_unique", "column_counts"]
+__all__ = ["as_table", "as_table_with_counts", "as_population", "open_table", "require_columns", "require_unique",
+           "column_counts"]
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,16 @@ def as_table(data: TableLike, table: TableName = "events", *, need: Sequence[str
     ParameterError
         ``data`` is not a table at all.
     """
+    return as_table_with_counts(data, table, need=need, what=what)[0]
+
+
+def as_table_with_counts(data: TableLike, table: TableName = "events", *, need: Sequence[str] = (),
+                         what: str | None = None) -> tuple[Table, dict[str, int]]:
+    """:func:`as_table`, and the counts its check found (those of :func:`column_counts`).
+
+    For analyses that need the counts too: a table registered under a name of
+    the user's own is not remembered, and :func:`column_counts` would scan it again.
+    """
     if TABLES.get(table) is None:
         raise ParameterError(f"table must be one of {sorted(TABLES)}; found {table!r}")
     label = f"{what}: " if what else ""
@@ -185,18 +196,18 @@ def as_table(data: TableLike, table: TableName = "events", *, need: Sequence[str
             counts[f"{name}{_WITH_SEP}"] = int(valid[name].astype("string").str.contains(PATH_SEP, regex=False)
                                                .fillna(False).sum())
         _remember(t, _Check(table, raw, {}, counts))
-        return t
+        return t, counts
     t = open_table(data, what=what)
     known = _recall(t, table)
     if known is not None:
         _need(list(known.raw_columns), need, table, label)
-        return _apply(t, table, known.fixes)
+        return _apply(t, table, known.fixes), dict(known.counts)
     _need(list(t.columns), need, table, label)
     fixes, counts = _check_on_engine(t, table, label)
     checked = _apply(t, table, fixes)
     _remember(t, _Check(table, tuple(t.columns), fixes, counts))
     _remember(checked, _Check(table, tuple(t.columns), {}, counts))
-    return checked
+    return checked, dict(counts)
 
 
 def open_table(data: TableLike, *, what: str | None = None) -> Table:

@@ -185,3 +185,15 @@ def test_a_frame_and_an_engine_table_name_the_analysis_alike(duckdb_engine):
     for data in (bad, duckdb_engine.table(bad.assign(ts=pd.to_datetime(bad.ts)))):
         with pytest.raises(SchemaError, match=r"^journeys: events.value: 1 negative value"):
             journeys(data)
+
+
+def test_an_analysis_of_a_table_under_its_own_name_scans_it_once_for_its_checks(duckdb_engine, monkeypatch):
+    t = duckdb_engine.table(m3.validate(EVENTS), name="own_events")
+    queries = []
+    real = inputs.fetch
+    monkeypatch.setattr(inputs, "fetch", lambda *a, **k: queries.append(1) or real(*a, **k))
+    journeys(t)
+    snapshot(t, "2025-03-02")
+    # one check per analysis (the table's name is the user's: not remembered); was: the check, then a second
+    # scan for the column counts
+    assert len(queries) == 2

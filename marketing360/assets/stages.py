@@ -30,7 +30,7 @@ import pandas as pd
 from ibis.expr.types import Table
 
 from ..errors import ParameterError, SchemaError
-from ..inputs import as_table, column_counts
+from ..inputs import as_table_with_counts
 from ..results import Result
 from ..types import TableLike
 from .rules import STAGES, StageRules
@@ -103,8 +103,7 @@ def _day(date: Any, tz: str = "UTC", name: str = "date") -> pd.Timestamp:
 
 
 def _events(events: TableLike, what: str) -> Table:
-    ev = as_table(events, "events", need=["brand"], what=what)
-    counts = column_counts(ev)
+    ev, counts = as_table_with_counts(events, "events", need=["brand"], what=what)
     if counts["_rows"] and not counts["brand"]:
         raise SchemaError(f"{what}: no event has a brand; 4A stages are per consumer and brand "
                           "(fill the brand column)", table="events", column="brand")

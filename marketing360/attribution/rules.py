@@ -78,6 +78,10 @@ def _check(journeys: Journeys, rules: Sequence[str], half_life_days: float, firs
     bad = [r for r in rules if r not in RULES]
     if bad or not rules:
         raise ParameterError(f"unknown rule(s) {bad or rules}; choose from {list(RULES)}")
+    if "last_non_direct" in rules and journeys.key == "campaign":
+        raise ParameterError("last_non_direct needs the touches' channels; these journeys were built with "
+                             "key='campaign' (build them with key='channel' and credit campaigns with "
+                             "rule_based(..., key='campaign'))")
     if "time_decay" in rules:
         if journeys.source == "paths":
             raise ParameterError("time_decay needs touch times; journeys from a path table have none "
@@ -180,9 +184,6 @@ def rule_based(journeys: Journeys, *, rules: Rule | Sequence[Rule] = ("first_tou
                              "not channels; build them with key='channel' to credit channels")
     if key == "campaign" and journeys.key == "channel" and not journeys.has_campaigns:
         raise ParameterError("key='campaign' needs journeys built from events with a campaign column")
-    if "last_non_direct" in rules and journeys.key == "campaign":
-        raise ParameterError("last_non_direct needs the touches' channels; these journeys were built with "
-                             "key='campaign' (build them with key='channel' and pass key='campaign' here)")
     t = _converting_touches(journeys, rules)
     # the credited column: the journeys' key, or the touches' campaigns (a touch without one as a pseudo-campaign)
     credited = t.channel if key == journeys.key else t.campaign.fill_null(NO_CAMPAIGN)

@@ -253,31 +253,26 @@ Spark DataFrame
         has_glob = any(ch in text for ch in "*?[")
         if not has_glob and not path.exists():
             raise EngineError(f"{self.name} engine: no such file or folder: {text}")
-        if path.is_dir():
-            return self._read_parquet_dir(text, name)
-        fmt = _format_of(path.name)
-        if fmt == "parquet":
-            return self._read_parquet(text, name)
-        if fmt == "csv":
-            return self._read_csv(text, name)
-        raise EngineError(
-            f"{self.name} engine: cannot tell the format of {text!r}; "
-            "expected a .parquet or .csv file, a glob of them, or a folder of parquet files"
-        )
+        return self._read_located(text, name, folder=path.is_dir(), file_name=path.name)
 
     def _from_uri(self, uri: str, name: str) -> Table:
         """A remote (or ``file://``) location, passed to the reader unchanged: ``Path`` would fold its ``//``."""
         last = uri.split("://", 1)[1].rstrip("/").rsplit("/", 1)[-1]
-        fmt = _format_of(last)
+        folder = _format_of(last) is None and (uri.endswith("/") or not any(ch in last for ch in ".*?["))
+        return self._read_located(uri, name, folder=folder, file_name=last)
+
+    def _read_located(self, location: str, name: str, *, folder: bool, file_name: str) -> Table:
+        """Read a folder of parquet files, or a file (or glob) whose format its name's suffix tells."""
+        if folder:
+            return self._read_parquet_dir(location, name)
+        fmt = _format_of(file_name)
         if fmt == "parquet":
-            return self._read_parquet(uri, name)
+            return self._read_parquet(location, name)
         if fmt == "csv":
-            return self._read_csv(uri, name)
-        if uri.endswith("/") or not any(ch in last for ch in ".*?["):
-            return self._read_parquet_dir(uri, name)
+            return self._read_csv(location, name)
         raise EngineError(
-            f"{self.name} engine: cannot tell the format of {uri!r}; "
-            "expected a .parquet or .csv file, a glob of them, or a folder of parquet files (ending in '/')"
+            f"{self.name} engine: cannot tell the format of {location!r}; "
+            "expected a .parquet or .csv file, a glob of them, or a folder of parquet files (a URI ending in '/')"
         )
 
     def _from_spark(self, sdf: Any, name: str) -> Table:

@@ -47,7 +47,7 @@ from ibis.expr.types import Table
 
 from ..engine import cache, compiles, fetch
 from ..errors import ParameterError, SchemaError
-from ..inputs import as_population, as_table, column_counts
+from ..inputs import as_population, as_table_with_counts
 from ..results import Result, Summary
 from ..schema import AD_EVENT_TYPES, EVENT_TYPES, PATH_SEP
 from ..types import Anchor, CreditKey, TableLike
@@ -315,9 +315,8 @@ def journeys(events: TableLike, *, lookback_days: float = 30, conversion: str = 
     if by not in ("brand", None):
         raise ParameterError(f"by must be 'brand' (journeys per consumer and brand) or None (pooled); found {by!r}")
     # the brand column may be absent: it is added as nulls and the journeys are pooled
-    events = as_table(events, "events", need=[key], what="journeys")
+    events, counts = as_table_with_counts(events, "events", need=[key], what="journeys")
     notes = []
-    counts = column_counts(events)
     clashes = counts.get(f"{key} contains the separator", 0)
     if clashes:  # the paths would read such a name as several
         raise SchemaError(f"journeys: {clashes} {key} name(s) contain the path separator {PATH_SEP!r}; rename them "

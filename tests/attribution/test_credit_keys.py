@@ -8,7 +8,15 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from marketing360.attribution import CausalAttribution, compare, markov, probabilistic, rule_based, shapley
+from marketing360.attribution import (
+    CausalAttribution,
+    compare,
+    markov,
+    probabilistic,
+    rule_based,
+    shapley,
+    touch_credit,
+)
 from marketing360.errors import ParameterError
 from marketing360.paths import JourneyMatrix, from_paths, journeys
 
@@ -38,6 +46,8 @@ def test_every_method_says_it_credits_campaigns():
         rule_based(j, key="channel")
     with pytest.raises(ParameterError, match="last_non_direct needs the touches' channels"):
         rule_based(j, rules="last_non_direct")
+    with pytest.raises(ParameterError, match="last_non_direct needs the touches' channels"):
+        touch_credit(j, rule="last_non_direct")
 
 
 def test_touches_without_a_campaign_are_credited_to_no_campaign():
