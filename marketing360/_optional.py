@@ -12,6 +12,7 @@ _EXTRAS = {
     "pyspark": "spark",
     "torch": "deep",
     "ipywidgets": "notebooks",
+    "sklearn": "uplift",
 }
 
 
