@@ -1,0 +1,585 @@
+"""Randomised experiments: A/B tests, holdouts, PSA and ghost ads, read out from canonical events on any engine.
+
+Two entry points share one readout:
+
+* :func:`ab_test` reads a table with one row per unit (an arm column, outcome
+  columns, optional pre-period covariates) — Hillstrom's e-mail test, a
+  user-level export;
+* :func:`experiment` builds that table on the engine from canonical events
+  and an assignment table (``user_id, arm``, optionally ``exposed`` and
+  covariates): per user, the outcome metrics in the test window and the same
+  metrics in a pre-period (the CUPED covariates). Users without events count
+  as zeros.
+
+Either way the engine returns **one row per arm** (counts, sums, sums of
+squares and cross-products); every estimate is computed from those sufficient
+statistics:
+
+* the difference in means of each treatment arm against control, with
+  Welch's standard error and t reference (it equals
+  :func:`scipy.stats.ttest_ind` with ``equal_var=False`` when there are no
+  covariates);
+* **CUPED / regression adjustment** (Deng et al. 2013; Lin 2013) with one or
+  more covariates: ``y - theta' (x - mean x)`` with ``theta`` pooled over the
+  arms from the within-arm covariances; ``variance_reduction`` says how much
+  of the variance it removed;
+* the **relative lift** against the control mean, with a delta-method interval;
+* a multiplicity correction over all treatment arms and metrics (Holm by default);
+* for exposed-only designs, the **effect on the treated** next to the
+  intent-to-treat effect: with ghost ads or PSA (the control users who would
+  have been exposed are flagged), the comparison of exposed users in both arms;
+  with exposure logged only in treatment, the Wald (Bloom) estimator, the ITT
+  divided by the treatment arm's exposure rate.
+
+Bootstrap intervals (``interval="bootstrap"``) resample units within each arm
+(the Poisson bootstrap) and need the per-unit values: those come back from the engine (only the
+columns the readout uses).
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> units = pd.DataFrame({"arm": np.repeat(["control", "email"], 500), "pre": rng.normal(10, 2, 1000)})
+>>> units["spend"] = units.pre + rng.normal(0, 1, 1000) + np.where(units.arm == "email", 0.5, 0.0)
+>>> r = ab_test(units, arm="arm", outcomes=["spend"], covariates={"spend": ["pre"]})
+>>> row = r.table().iloc[0]
+>>> row.arm, round(float(row.estimate), 2), bool(row.variance_reduction > 0.7)
+('email', 0.39, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal
+
+import ibis
+import numpy as np
+import pandas as pd
+from ibis.expr.types import Table
+from scipy import stats
+
+from ..engine import fetch
+from ..errors import ParameterError, SchemaError
+from ..estimators import check_random_state
+from ..inputs import as_table, open_table, require_columns, require_unique
+from ..types import TableLike
+from .effects import Effects, check_alpha
+
+__all__ = ["ab_test", "experiment", "Experiment", "METRICS", "Metric", "Correction", "Interval"]
+
+#: outcome metrics :func:`experiment` builds per user from canonical events
+Metric = Literal["conversion", "purchases", "revenue", "visit"]
+METRICS: tuple[str, ...] = ("conversion", "purchases", "revenue", "visit")
+#: multiplicity corrections over the treatment arms and metrics
+Correction = Literal["holm", "bonferroni", "none"]
+#: how intervals are made
+Interval = Literal["normal", "bootstrap"]
+
+_WHAT = "experiment"
+
+
+class Experiment(Effects):
+    """The readout of a randomised experiment: one row per metric, estimand and treatment arm.
+
+    Columns: ``metric, estimand, arm``; ``estimate`` (treatment mean minus
+    control mean, covariate-adjusted when covariates were given),
+    ``std_error, lower, upper, p_value``; ``p_adjusted`` (the multiplicity
+    correction); ``treatment_mean, control_mean`` (adjusted);
+    ``relative, relative_lower, relative_upper`` (lift over the control mean);
+    ``n_treatment, n_control``; ``dof`` (Welch-Satterthwaite degrees of
+    freedom); ``variance_reduction`` (share of the difference's variance the
+    covariates removed, 0 without covariates); ``exposure_rate`` (TOT rows).
+
+    Attributes
+    ----------
+    arms : pandas.DataFrame
+        Per metric and arm: units and the raw mean and standard deviation.
+    control : str
+        The control arm.
+    correction : str
+    """
+
+    title: ClassVar[str] = "experiment readout"
+    keys = ("metric", "estimand", "arm")
+
+    def __init__(self, frame: pd.DataFrame, *, arms: pd.DataFrame, control: str, correction: str,
+                 alpha: float, interval_kind: str, replicates: np.ndarray | None = None,
+                 notes: list[str] | None = None) -> None:
+        self.arms = arms
+        self.control = control
+        self.correction = correction
+        self._kind = interval_kind
+        self._replicates = replicates
+        super().__init__(frame, alpha=alpha, notes=notes)
+
+    @property
+    def interval_kind(self) -> str:  # type: ignore[override]
+        return "bootstrap percentiles" if self._kind == "bootstrap" else "Welch t"
+
+    def _interval(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        df = self._computed()
+        if self._replicates is not None:
+            lo, hi = np.nanquantile(self._replicates, [alpha / 2, 1 - alpha / 2], axis=0)
+            return lo, hi
+        q = stats.t.ppf(1 - alpha / 2, df["dof"].to_numpy(dtype=float))
+        est, se = df["estimate"].to_numpy(), df["std_error"].to_numpy()
+        return est - q * se, est + q * se
+
+    def plot(self, *, relative: bool = False, ax: Any = None, **kwargs: Any) -> Any:
+        """Effects with their intervals, one row per metric, estimand and arm (relative lift with ``relative``)."""
+        from ..viz.experiments import plot_effects
+
+        return plot_effects(self.table(), relative=relative, alpha=self.alpha, ax=ax, **kwargs)
+
+
+# ============================================================================ entry points
+
+
+def ab_test(data: TableLike, *, arm: str, outcomes: Sequence[str], control: str | None = None,
+            covariates: Mapping[str, Sequence[str]] | Sequence[str] | None = None, exposed: str | None = None,
+            control_exposure: bool = True, nonnegative: bool = False, alpha: float = 0.05,
+            correction: Correction = "holm", interval: Interval = "normal", n_boot: int = 2000,
+            random_state: Any = 0) -> Experiment:
+    """Read out a randomised experiment from a table with one row per unit.
+
+    Parameters
+    ----------
+    data : table-like
+        One row per unit: the ``arm`` column, the ``outcomes`` and any covariates.
+    arm : str
+        Column naming each unit's arm (strings, or booleans / 0-1 for treatment).
+    outcomes : sequence of str
+        Numeric (or boolean) outcome columns, each read out on its own.
+    control : str, optional
+        The control arm; by default ``"control"``, ``False`` / ``0`` for boolean and 0-1 arms, or the one arm
+        whose name says control / holdout / no (``"No E-Mail"``).
+    covariates : sequence of str, or mapping of outcome to sequence of str, optional
+        Pre-treatment columns for CUPED / regression adjustment: the same for every outcome, or per outcome.
+    exposed : str, optional
+        Boolean column: the unit was exposed (treatment), or would have been (control: ghost ads or PSA, when
+        ``control_exposure``). Adds ``estimand="tot"`` rows, the effect on the exposed.
+    control_exposure : bool
+        Whether ``exposed`` is recorded in the control arm too (ghost ads, PSA). When False only treatment
+        exposure is known and the effect on the treated is the ITT divided by the treatment exposure rate.
+    nonnegative : bool
+        Refuse negative outcomes (counts, revenue).
+    alpha : float
+        1 - the interval coverage.
+    correction : {"holm", "bonferroni", "none"}
+        Multiplicity correction of the p-values over every treatment arm, metric and estimand (``p_adjusted``).
+    interval : {"normal", "bootstrap"}
+        Welch t intervals from the per-arm sums, or bootstrap percentile intervals (units resampled within
+        arms, covariate adjustment re-estimated in each replicate; needs the per-unit rows).
+    n_boot : int
+        Bootstrap replicates.
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    Experiment
+    """
+    t = open_table(data, what="ab_test")
+    cols = [arm, *outcomes]
+    require_columns(t, cols, what="ab_test")
+    return _readout(t, arm=arm, outcomes=list(outcomes), control=control, covariates=covariates, exposed=exposed,
+                    control_exposure=control_exposure, nonnegative=nonnegative, alpha=alpha, correction=correction,
+                    interval=interval, n_boot=n_boot, random_state=random_state, what="ab_test")
+
+
+def experiment(events: TableLike, assignment: TableLike, *, start: Any, end: Any, pre_start: Any = None,
+               metrics: Sequence[Metric] = ("conversion", "revenue"), arm: str = "arm", control: str | None = None,
+               brand: str | None = None, cuped: bool = True, covariates: Sequence[str] = (),
+               exposed: str | None = None, control_exposure: bool = True, alpha: float = 0.05,
+               correction: Correction = "holm", interval: Interval = "normal", n_boot: int = 2000,
+               random_state: Any = 0) -> Experiment:
+    """Read out a randomised experiment from canonical events and an assignment table, on their engine.
+
+    Parameters
+    ----------
+    events : table-like
+        Canonical events (any engine; a pandas frame goes to DuckDB).
+    assignment : table-like
+        One row per user: ``user_id`` and the ``arm`` column, optionally the ``exposed`` column and numeric
+        covariates. Users without events count as zeros.
+    start, end : date
+        The test window ``[start, end)`` over which outcomes are measured.
+    pre_start : date, optional
+        Start of the pre-period ``[pre_start, start)``: the same metrics measured there are the CUPED
+        covariates (with ``cuped``).
+    metrics : sequence of {"conversion", "purchases", "revenue", "visit"}
+        Per user: bought at all (0/1), number of purchases, purchase value, browsed at all (0/1).
+    arm, control, exposed, control_exposure, alpha, correction, interval, n_boot, random_state
+        As in :func:`ab_test`.
+    brand : str, optional
+        Count only this brand's events.
+    cuped : bool
+        Adjust each metric for its own pre-period value (needs ``pre_start``).
+    covariates : sequence of str
+        Further numeric columns of ``assignment`` to adjust for.
+
+    Returns
+    -------
+    Experiment
+    """
+    metrics_: list[str] = [metrics] if isinstance(metrics, str) else list(metrics)
+    bad = [m for m in metrics_ if m not in METRICS]
+    if bad or not metrics_:
+        raise ParameterError(f"metrics must be a non-empty list of {list(METRICS)}; found {metrics!r}")
+    ev = as_table(events, "events", what=_WHAT)
+    asg = open_table(assignment, what=_WHAT)
+    require_columns(asg, ["user_id", arm, *([exposed] if exposed else []), *covariates], what=_WHAT,
+                    table_name="assignment")
+    require_unique(asg, ["user_id"], what=_WHAT, table_name="assignment")
+    t0, t1 = _ts(start, "start"), _ts(end, "end")
+    if t1 <= t0:
+        raise ParameterError(f"end ({end}) must be after start ({start})")
+    p0 = _ts(pre_start, "pre_start") if pre_start is not None else None
+    if p0 is not None and p0 >= t0:
+        raise ParameterError(f"pre_start ({pre_start}) must be before start ({start})")
+    if brand is not None:
+        ev = ev.filter(ev.brand == brand)
+    per_user = _user_metrics(ev, t0, t1, metrics_, "")
+    if p0 is not None and cuped:
+        per_user = per_user.outer_join(_user_metrics(ev, p0, t0, metrics_, "pre_"), "user_id")
+        per_user = per_user.select(
+            user_id=ibis.coalesce(per_user.user_id, per_user.user_id_right),
+            **{c: per_user[c] for c in per_user.columns if c not in ("user_id", "user_id_right")})
+    keep = ["user_id", arm, *([exposed] if exposed else []), *covariates]
+    units = asg.select(*keep).left_join(per_user, "user_id")
+    units = units.select(*keep, **{c: ibis.coalesce(units[c], 0.0) for c in per_user.columns if c != "user_id"})
+    covs: dict[str, list[str]] = {m: [*(([f"pre_{m}"]) if (p0 is not None and cuped) else []), *covariates]
+                                  for m in metrics_}
+    return _readout(units, arm=arm, outcomes=metrics_, control=control, covariates=covs, exposed=exposed,
+                    control_exposure=control_exposure, nonnegative=True, alpha=alpha, correction=correction,
+                    interval=interval, n_boot=n_boot, random_state=random_state, what=_WHAT)
+
+
+def _ts(x: Any, name: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(x)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a date; found {x!r}") from None
+    if ts is pd.NaT:
+        raise ParameterError(f"{name} must be a date; found {x!r}")
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+
+
+def _user_metrics(ev: Table, t0: pd.Timestamp, t1: pd.Timestamp, metrics: list[str], prefix: str) -> Table:
+    """Per user, the metrics over ``[t0, t1)``: one aggregation on the engine."""
+    w = ev.filter((ev.ts >= t0.to_pydatetime()) & (ev.ts < t1.to_pydatetime()))
+    buy = w.event_type == "purchase"
+    aggs: dict[str, Any] = {}
+    for m in metrics:
+        if m == "conversion":
+            aggs[f"{prefix}{m}"] = buy.cast("int64").max().cast("float64")
+        elif m == "purchases":
+            aggs[f"{prefix}{m}"] = buy.cast("int64").sum().cast("float64")
+        elif m == "revenue":
+            aggs[f"{prefix}{m}"] = ibis.ifelse(buy, w.value.fill_null(0.0), 0.0).sum().cast("float64")
+        else:
+            aggs[f"{prefix}{m}"] = (w.event_type == "browse").cast("int64").max().cast("float64")
+    return w.group_by("user_id").aggregate(**aggs)
+
+
+# ============================================================================ the readout
+
+
+def _readout(t: Table, *, arm: str, outcomes: list[str], control: Any,
+             covariates: Mapping[str, Sequence[str]] | Sequence[str] | None, exposed: str | None,
+             control_exposure: bool, nonnegative: bool, alpha: float, correction: str, interval: str,
+             n_boot: int, random_state: Any, what: str) -> Experiment:
+    alpha = check_alpha(alpha)
+    if correction not in ("holm", "bonferroni", "none"):
+        raise ParameterError(f"correction must be 'holm', 'bonferroni' or 'none'; found {correction!r}")
+    if interval not in ("normal", "bootstrap"):
+        raise ParameterError(f"interval must be 'normal' or 'bootstrap'; found {interval!r}")
+    if interval == "bootstrap" and not (isinstance(n_boot, (int, np.integer)) and n_boot >= 100):
+        raise ParameterError(f"n_boot must be an integer >= 100; found {n_boot!r}")
+    if interval == "bootstrap" and exposed is not None and not control_exposure:
+        raise ParameterError(f"{what}: bootstrap intervals are not available for the Wald effect on the treated "
+                             "(control_exposure=False); use interval='normal'")
+    if not outcomes:
+        raise ParameterError(f"{what}: outcomes must name at least one column")
+    if len(set(outcomes)) != len(outcomes):
+        raise ParameterError(f"{what}: outcomes repeat a name: {outcomes}")
+    covs = _covariate_map(covariates, outcomes, what)
+    needed = [arm, *outcomes, *{c for cs in covs.values() for c in cs}, *([exposed] if exposed else [])]
+    require_columns(t, needed, what=what)
+    for c in [*outcomes, *{c for cs in covs.values() for c in cs}]:
+        ty = t[c].type()
+        if not (ty.is_numeric() or ty.is_boolean()):
+            raise SchemaError(f"{what}: column {c!r} must be numeric or boolean; found {ty}", column=c)
+    if exposed is not None and not (t[exposed].type().is_boolean() or t[exposed].type().is_integer()):
+        raise SchemaError(f"{what}: exposed column {exposed!r} must be boolean; found {t[exposed].type()}",
+                          column=exposed)
+    numeric = {c: t[c].cast("float64") for c in needed[1:] if c != exposed}
+    base = t.select(_arm=t[arm], **numeric,
+                    **({"_exposed": t[exposed].cast("boolean")} if exposed else {}))
+    # ---- the checks and the sufficient statistics of every outcome, arm and exposure: one aggregation
+    columns = list(dict.fromkeys([*outcomes, *(c for y in outcomes for c in covs.get(y, []))]))
+    pairs = sorted({(columns.index(a), columns.index(b)) for y in outcomes for a in [y, *covs.get(y, [])]
+                    for b in [y, *covs.get(y, [])] if columns.index(a) <= columns.index(b)})
+    raw = _sufficient(base, columns, pairs, exposed is not None)
+    if raw["_arm"].isna().any():
+        raise SchemaError(f"{what}: column {arm!r} has missing values", column=arm)
+    if exposed is not None and raw["_exposed"].isna().any():
+        raise SchemaError(f"{what}: exposed column {exposed!r} has missing values", column=exposed)
+    for i, c in enumerate(columns):
+        if (raw[f"nn_{i}"] < raw["n"]).any():
+            raise SchemaError(f"{what}: column {c!r} has missing values", column=c)
+    names = list(dict.fromkeys(raw["_arm"].tolist()))
+    ctrl = _control(names, control, arm, what)
+    treat = sorted((a for a in names if a != ctrl), key=str)
+    if not treat:
+        raise SchemaError(f"{what}: every unit is in arm {ctrl!r}: an experiment needs a treatment arm too",
+                          column=arm)
+    rows = []
+    replicates = []
+    arms_rows = []
+    estimands: list[tuple[str, Table, pd.DataFrame]] = [("itt", base, _by_arm(raw))]
+    if exposed is not None and control_exposure:
+        estimands.append(("tot", base.filter(base._exposed), _by_arm(raw[raw["_exposed"].astype(bool)])))
+    exposure_rate = None
+    if exposed is not None and not control_exposure:
+        er = raw.assign(_e=raw["n"] * raw["_exposed"].astype(bool)).groupby("_arm")[["n", "_e"]].sum()
+        if ctrl in er.index and er.loc[ctrl, "_e"] > 0:
+            raise SchemaError(f"{what}: {int(er.loc[ctrl, '_e'])} control units are marked exposed but "
+                              "control_exposure=False says exposure is logged only in treatment", column=exposed)
+        exposure_rate = (er["_e"] / er["n"]).to_dict()
+    for estimand, tab, by_arm in estimands:
+        for y in outcomes:
+            xs = list(covs.get(y, []))
+            stats_df = _view(by_arm, columns, y, xs)
+            _check_stats(stats_df, y, ctrl, treat, estimand, nonnegative, what)
+            arms_rows.append(_arm_summary(stats_df, y, estimand))
+            for a in treat:
+                rows.append({"metric": y, "estimand": estimand, "arm": a,
+                             **_contrast(stats_df, a, ctrl, xs)})
+            if interval == "bootstrap":
+                replicates.append(_bootstrap(tab, y, xs, ctrl, treat, n_boot, check_random_state(random_state)))
+            if exposure_rate is not None and estimand == "itt":
+                for a in treat:
+                    r = dict(rows[-len(treat) + treat.index(a)])
+                    rate = float(exposure_rate.get(a, 0.0))
+                    if rate <= 0:
+                        raise SchemaError(f"{what}: no unit of arm {a!r} is exposed: the effect on the treated is "
+                                          "undefined", column=exposed)
+                    rows.append(_wald(r, rate))
+    df = pd.DataFrame(rows)
+    df["p_value"] = 2 * stats.t.sf(np.abs(df.estimate / df.std_error), df.dof)
+    if interval == "bootstrap":
+        reps = np.column_stack(replicates)
+        df["lower"], df["upper"] = np.nanquantile(reps, [alpha / 2, 1 - alpha / 2], axis=0)
+    else:
+        q = stats.t.ppf(1 - alpha / 2, df.dof)
+        df["lower"], df["upper"] = df.estimate - q * df.std_error, df.estimate + q * df.std_error
+    qz = stats.norm.ppf(1 - alpha / 2)
+    df["relative_lower"] = df.relative - qz * df.relative_se
+    df["relative_upper"] = df.relative + qz * df.relative_se
+    df["p_adjusted"] = _adjust(df.p_value.to_numpy(), correction)
+    order = ["metric", "estimand", "arm", "estimate", "std_error", "lower", "upper", "p_value", "p_adjusted",
+             "treatment_mean", "control_mean", "relative", "relative_lower", "relative_upper", "n_treatment",
+             "n_control", "dof", "variance_reduction", "exposure_rate"]
+    df = df.reindex(columns=order)
+    notes = [f"control arm {ctrl!r}; {len(treat)} treatment arm(s); p-values adjusted: {correction}",
+             "covariate-adjusted (CUPED): " + ", ".join(f"{y} ~ {covs[y]}" for y in outcomes if covs.get(y))
+             if any(covs.get(y) for y in outcomes) else "no covariate adjustment"]
+    arms = pd.concat(arms_rows, ignore_index=True)
+    return Experiment(df, arms=arms, control=str(ctrl), correction=correction, alpha=alpha,
+                      interval_kind=interval, replicates=np.column_stack(replicates) if replicates else None,
+                      notes=notes)
+
+
+def _covariate_map(covariates: Any, outcomes: list[str], what: str) -> dict[str, list[str]]:
+    if covariates is None:
+        return {}
+    if isinstance(covariates, str):
+        covariates = [covariates]
+    if isinstance(covariates, Mapping):
+        unknown = [k for k in covariates if k not in outcomes]
+        if unknown:
+            raise ParameterError(f"{what}: covariates name outcome(s) {unknown} that are not among {outcomes}")
+        out = {k: list([v] if isinstance(v, str) else v) for k, v in covariates.items()}
+    else:
+        out = {y: list(covariates) for y in outcomes}
+    for y, cs in out.items():
+        if y in cs:
+            raise ParameterError(f"{what}: outcome {y!r} cannot be its own covariate")
+    return out
+
+
+def _control(names: list[Any], control: Any, arm: str, what: str) -> Any:
+    if control is not None:
+        if control not in names:
+            raise ParameterError(f"{what}: control arm {control!r} is not a value of {arm!r}; arms are "
+                                 f"{sorted(map(str, names))}")
+        return control
+    for cand in ("control", False, 0):
+        if any(n is cand or (type(n) is type(cand) and n == cand) for n in names):
+            return next(n for n in names if type(n) is type(cand) and n == cand)
+    hints = [n for n in names if isinstance(n, str) and any(k in n.lower() for k in ("control", "holdout", "no "))]
+    if len(hints) == 1:
+        return hints[0]
+    raise ParameterError(f"{what}: cannot tell the control arm among {sorted(map(str, names))}; name it with "
+                         "control=...")
+
+
+def _sufficient(t: Table, columns: list[str], pairs: list[tuple[int, int]], exposed: bool) -> pd.DataFrame:
+    """Per arm (and exposure): units, non-null counts, sums, minima, maxima and the sums of the ``pairs``'
+    products of ``columns``: one aggregation on the engine."""
+    aggs: dict[str, Any] = {"n": t.count()}
+    for i, a in enumerate(columns):
+        aggs[f"nn_{i}"] = t[a].count()
+        aggs[f"s_{i}"] = t[a].sum()
+        aggs[f"min_{i}"] = t[a].min()
+        aggs[f"max_{i}"] = t[a].max()
+    for i, j in pairs:
+        aggs[f"s_{i}_{j}"] = (t[columns[i]] * t[columns[j]]).sum()
+    keys = ["_arm", "_exposed"] if exposed else ["_arm"]
+    return fetch(t.group_by(keys).aggregate(**aggs), "pandas")
+
+
+def _by_arm(raw: pd.DataFrame) -> pd.DataFrame:
+    """The statistics summed over exposure, one row per arm (sums add up; minima and maxima combine)."""
+    how = {c: ("min" if c.startswith("min_") else "max" if c.startswith("max_") else "sum")
+           for c in raw.columns if c not in ("_arm", "_exposed")}
+    return raw.groupby("_arm", sort=False).agg(how)
+
+
+def _view(by_arm: pd.DataFrame, columns: list[str], y: str, xs: list[str]) -> pd.DataFrame:
+    """The statistics of ``[y, *xs]``, renumbered from 0 (``s_0`` is y's sum, ``s_0_1`` y times xs[0] ...)."""
+    idx = [columns.index(c) for c in [y, *xs]]
+    out = pd.DataFrame({"n": by_arm["n"]}, index=by_arm.index)
+    for new, old in enumerate(idx):
+        for stat in ("s", "min", "max"):
+            out[f"{stat}_{new}"] = by_arm[f"{stat}_{old}"]
+        for new2, old2 in enumerate(idx[new:], start=new):
+            lo, hi = min(old, old2), max(old, old2)
+            out[f"s_{new}_{new2}"] = by_arm[f"s_{lo}_{hi}"]
+    out.attrs["columns"] = [y, *xs]
+    return out
+
+
+def _check_stats(df: pd.DataFrame, y: str, ctrl: Any, treat: list[Any], estimand: str, nonnegative: bool,
+                 what: str) -> None:
+    label = "" if estimand == "itt" else " among exposed units"
+    for a in [ctrl, *treat]:
+        n = int(df.loc[a, "n"]) if a in df.index else 0
+        if n < 2:
+            raise SchemaError(f"{what}: arm {a!r} has {n} unit(s){label}; each arm needs at least 2")
+    if not np.isfinite(df[[c for c in df.columns if c.startswith("s_")]].to_numpy(float)).all():
+        raise SchemaError(f"{what}: outcome {y!r} or a covariate has infinite values", column=y)
+    if float(df["min_0"].min()) == float(df["max_0"].max()):
+        raise SchemaError(f"{what}: outcome {y!r} is constant ({float(df['min_0'].min()):g} for every unit"
+                          f"{label}): no effect can be estimated", column=y)
+    if nonnegative and float(df["min_0"].min()) < 0:
+        raise SchemaError(f"{what}: outcome {y!r} has negative values (min {float(df['min_0'].min()):g}) where "
+                          "only non-negative ones make sense", column=y)
+    for i, x in enumerate(df.attrs["columns"][1:], start=1):
+        if float(df[f"min_{i}"].min()) == float(df[f"max_{i}"].max()):
+            raise SchemaError(f"{what}: covariate {x!r} is constant{label}: it cannot adjust {y!r}; drop it",
+                              column=x)
+
+
+def _moments(df: pd.DataFrame, a: Any) -> tuple[float, np.ndarray, np.ndarray]:
+    """n, means and the (unscaled) centred cross-product matrix of ``[y, xs]`` in arm ``a``."""
+    k = len(df.attrs["columns"])
+    n = float(df.loc[a, "n"])
+    s = np.array([float(df.loc[a, f"s_{i}"]) for i in range(k)])
+    m = s / n
+    cp = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            cp[i, j] = cp[j, i] = float(df.loc[a, f"s_{i}_{j}"]) - n * m[i] * m[j]
+    return n, m, cp
+
+
+def _theta(df: pd.DataFrame) -> np.ndarray:
+    """Pooled within-arm regression of y on the covariates (CUPED's theta)."""
+    k = len(df.attrs["columns"])
+    if k == 1:
+        return np.zeros(0)
+    pooled = np.sum([_moments(df, a)[2] for a in df.index], axis=0)
+    sxx, sxy = pooled[1:, 1:], pooled[1:, 0]
+    return np.linalg.lstsq(sxx, sxy, rcond=None)[0]
+
+
+def _contrast(df: pd.DataFrame, a: Any, ctrl: Any, xs: list[str]) -> dict[str, float]:
+    theta = _theta(df)
+    nt, mt, cpt = _moments(df, a)
+    nc, mc, cpc = _moments(df, ctrl)
+    n_all = float(df["n"].sum())
+    xbar = np.array([float(df[f"s_{i}"].sum()) for i in range(1, len(xs) + 1)]) / n_all
+    g = np.concatenate([[1.0], -theta])  # y - theta'x
+
+    def adj(n: float, m: np.ndarray, cp: np.ndarray) -> tuple[float, float, float]:
+        mean = m[0] - (theta @ (m[1:] - xbar) if len(theta) else 0.0)
+        var_adj = float(g @ cp @ g) / (n - 1)
+        return mean, var_adj / n, float(cp[0, 0]) / (n - 1) / n
+
+    yt, vt, rt = adj(nt, mt, cpt)
+    yc, vc, rc = adj(nc, mc, cpc)
+    est = yt - yc
+    se = float(np.sqrt(vt + vc))
+    dof = (vt + vc) ** 2 / (vt ** 2 / (nt - 1) + vc ** 2 / (nc - 1)) if vt + vc > 0 else np.inf
+    rel = est / yc if yc != 0 else np.nan
+    rel_se = float(np.sqrt(vt / yc ** 2 + yt ** 2 * vc / yc ** 4)) if yc != 0 else np.nan
+    return {"estimate": est, "std_error": se, "treatment_mean": yt, "control_mean": yc, "relative": rel,
+            "relative_se": rel_se, "n_treatment": int(nt), "n_control": int(nc), "dof": dof,
+            "variance_reduction": 1 - (vt + vc) / (rt + rc) if rt + rc > 0 else 0.0, "exposure_rate": np.nan}
+
+
+def _wald(itt: dict[str, Any], rate: float) -> dict[str, Any]:
+    """The effect on the treated when only the treatment arm's exposure is known: ITT / exposure rate."""
+    r = dict(itt)
+    r.update(estimand="tot", estimate=itt["estimate"] / rate, std_error=itt["std_error"] / rate,
+             treatment_mean=np.nan, control_mean=np.nan, exposure_rate=rate)
+    r["relative"] = np.nan
+    r["relative_se"] = np.nan
+    return r
+
+
+def _arm_summary(df: pd.DataFrame, y: str, estimand: str) -> pd.DataFrame:
+    out = []
+    for a in df.index:
+        n, m, cp = _moments(df, a)
+        out.append({"metric": y, "estimand": estimand, "arm": a, "units": int(n), "mean": m[0],
+                    "std": float(np.sqrt(cp[0, 0] / (n - 1)))})
+    return pd.DataFrame(out)
+
+
+def _adjust(p: np.ndarray, correction: str) -> np.ndarray:
+    if correction == "none" or len(p) == 1:
+        return p.copy()
+    from statsmodels.stats.multitest import multipletests
+
+    return multipletests(p, method=correction)[1]
+
+
+def _bootstrap(t: Table, y: str, xs: list[str], ctrl: Any, treat: list[Any], n_boot: int,
+               rng: np.random.Generator) -> np.ndarray:
+    """``n_boot x arms`` adjusted differences, units resampled within each arm by the Poisson bootstrap
+    (each unit weighted by an independent Poisson(1) count)."""
+    df = fetch(t.select("_arm", y, *xs), "pandas")
+    groups = {a: df.loc[df["_arm"] == a, [y, *xs]].to_numpy(float) for a in [ctrl, *treat]}
+    out = np.empty((n_boot, len(treat)))
+    k = 1 + len(xs)
+    for b in range(n_boot):
+        sums = {}
+        for a, v in groups.items():
+            w = rng.poisson(1.0, len(v)).astype(float)
+            n = w.sum()
+            m = w @ v / n
+            c = v - m
+            sums[a] = (n, m, (c * w[:, None]).T @ c)
+        if k > 1:
+            pooled = sum(s[2] for s in sums.values())
+            theta = np.linalg.lstsq(pooled[1:, 1:], pooled[1:, 0], rcond=None)[0]
+            n_all = sum(s[0] for s in sums.values())
+            xbar = sum(s[0] * s[1][1:] for s in sums.values()) / n_all
+        else:
+            theta, xbar = np.zeros(0), np.zeros(0)
+
+        means = {a: float(s[1][0] - (theta @ (s[1][1:] - xbar) if k > 1 else 0.0)) for a, s in sums.items()}
+        out[b] = [means[a] - means[ctrl] for a in treat]
+    return out

@@ -1,0 +1,89 @@
+"""Power analysis against R's power.prop.test formula, statsmodels' NormalIndPower and simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.stats.power import NormalIndPower
+
+from marketing360.errors import ParameterError
+from marketing360.incrementality.power import power_analysis
+
+
+def _r_power_prop_n(p1: float, p2: float, alpha: float, power: float) -> float:
+    """R's power.prop.test(p1, p2, power=) sample size, its closed form (strict=FALSE: one tail)."""
+    pbar = (p1 + p2) / 2
+    num = stats.norm.ppf(1 - alpha / 2) * np.sqrt(2 * pbar * (1 - pbar)) \
+        + stats.norm.ppf(power) * np.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
+    return num ** 2 / (p2 - p1) ** 2
+
+
+def test_proportions_match_r_formula():
+    # R's documented example: power.prop.test(p1 = .50, p2 = .75, power = .90)  => n = 76.7
+    r = power_analysis(baseline=0.5, mde=0.25, relative=False, power=0.9).table().iloc[0]
+    assert r.n_control == pytest.approx(76.7, abs=0.05)
+    # for small effects the second tail is negligible (R: n = 3840.847 without it)
+    r = power_analysis(baseline=0.10, mde=0.20, power=0.8).table().iloc[0]
+    assert r.n_control == pytest.approx(_r_power_prop_n(0.10, 0.12, 0.05, 0.8), rel=1e-5)
+    assert r.mde == pytest.approx(0.02)
+    # round trip: the power at that n is 0.8, and the mde at that n is 20%
+    p = power_analysis(baseline=0.10, mde=0.20, n=r.n_control).table().iloc[0]
+    assert p.power == pytest.approx(0.8, abs=1e-9)
+    m = power_analysis(baseline=0.10, n=r.n_control, power=0.8).table().iloc[0]
+    assert m.mde_relative == pytest.approx(0.20, rel=1e-7)
+
+
+def test_means_match_statsmodels():
+    sd, delta = 12.0, 1.5
+    r = power_analysis(baseline=50.0, sd=sd, mde=delta, relative=False, power=0.8, ratio=2.0).table().iloc[0]
+    ref = NormalIndPower().solve_power(effect_size=delta / sd, power=0.8, alpha=0.05, ratio=2.0)
+    assert r.n_control == pytest.approx(ref, rel=1e-6)
+    assert r.n_treatment == pytest.approx(2 * ref, rel=1e-6)
+    # CUPED: removing 40% of the variance needs 40% fewer units
+    v = power_analysis(baseline=50.0, sd=sd, mde=delta, relative=False, power=0.8, ratio=2.0,
+                       variance_reduction=0.4).table().iloc[0]
+    assert v.n_control == pytest.approx(0.6 * ref, rel=1e-6)
+    # one-sided, three arms with Bonferroni
+    one = power_analysis(baseline=50.0, sd=sd, mde=delta, relative=False, n=400, arms=3,
+                         alternative="larger").table().iloc[0]
+    ref_p = NormalIndPower().power(effect_size=delta / sd, nobs1=400, alpha=0.05 / 3, alternative="larger")
+    assert one.power == pytest.approx(ref_p, rel=1e-9)
+
+
+def test_power_by_simulation():
+    n = 3000
+    design = power_analysis(baseline=0.08, mde=0.25, n=n).table().iloc[0]
+    rng = np.random.default_rng(0)
+    hits = 0
+    reps = 2000
+    a = rng.binomial(n, 0.08, reps) / n
+    b = rng.binomial(n, 0.10, reps) / n
+    pooled = (a + b) / 2
+    z = (b - a) / np.sqrt(pooled * (1 - pooled) * 2 / n)
+    hits = (np.abs(z) > stats.norm.ppf(0.975)).mean()
+    assert hits == pytest.approx(design.power, abs=3 * np.sqrt(design.power * (1 - design.power) / reps))
+
+
+def test_bad_parameters_and_plot():
+    with pytest.raises(ParameterError, match="exactly two of n, mde and power"):
+        power_analysis(baseline=0.1)
+    with pytest.raises(ParameterError, match="leave one out"):
+        power_analysis(baseline=0.1, n=100, mde=0.1, power=0.8)
+    with pytest.raises(ParameterError, match="conversion rate in"):
+        power_analysis(baseline=3.0, mde=0.1)
+    with pytest.raises(ParameterError, match="baseline \\+ mde must be a rate"):
+        power_analysis(baseline=0.9, mde=0.5)
+    with pytest.raises(ParameterError, match="variance_reduction applies"):
+        power_analysis(baseline=0.1, mde=0.1, variance_reduction=0.2)
+    with pytest.raises(ParameterError, match="sd must be positive"):
+        power_analysis(baseline=1.0, sd=-1, mde=0.1)
+    r = power_analysis(baseline=0.1, mde=0.1)
+    curve = r.curve()
+    assert curve.power.is_monotonic_increasing
+    fig = r.plot()
+    assert fig.axes[0].get_ylabel() == "power"
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    assert "conversion rate, baseline 0.1" in str(r.summary())
