@@ -30,7 +30,7 @@ from .samples import SAMPLE_PARAMS, cache_dir, load_sample, sample_checksum, sam
 from .shared import SharedDataMissing, shared_data_dir, shared_file
 from .simulator import CHANNELS, SIMULATOR_VERSION, SimulationResult, simulate
 from .truth import Truth
-from .world import ChannelParams, FunnelParams
+from .world import ChannelParams, FunnelParams, GeoTest
 
 __all__ = [
     "simulate",
@@ -39,6 +39,7 @@ __all__ = [
     "CHANNELS",
     "ChannelParams",
     "FunnelParams",
+    "GeoTest",
     "SIMULATOR_VERSION",
     "load_sample",
     "write_sample",

@@ -73,7 +73,7 @@ SAMPLE_PARAMS: dict[str, Any] = dict(
 
 #: :func:`sample_checksum` of the sample world that ``SAMPLE_PARAMS`` and this simulator make
 #: (see "Updating the checksum" above)
-SAMPLE_CHECKSUM = "764171d4d3361d5dc6e8d463c53aae9a42b1753806c263c808b2c56082980273"
+SAMPLE_CHECKSUM = "2371759e4a0730f8c9d30d665d12f251945d64e552ff42e2af3be520e77f3fa3"
 
 #: the environment variable naming the cache folder
 CACHE_ENV = "M360_CACHE"

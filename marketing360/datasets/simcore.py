@@ -19,7 +19,12 @@ Within a day, for every consumer-brand pair and world:
    events with the stage rules and gives the stage at the end of the day.
 
 Only world 0 (all channels on) emits events, spend and outcomes; every world
-counts its conversions.
+counts its conversions. Geo tests (a channel off in some geos for some days)
+apply to world 0 and every coalition; one extra world per test runs as
+planned (that test not applied) and records its daily conversions, revenue
+and spend by geo. The observed world and the worlds with one channel with a
+user holdout switched off also count each consumer's purchases, for the
+truth of the holdout experiments.
 """
 
 from __future__ import annotations
@@ -88,6 +93,8 @@ class _World:
     ctr: np.ndarray
     cpm: np.ndarray  # cost per impression
     cpc: np.ndarray  # cost per click
+    # geo tests: (J, C, D, G) True where test j switches channel c off on day d in geo g
+    geo_off: np.ndarray | None = None
 
 
 def build_world(seed: int, n_users: int, n_days: int, start: Any, channels: dict[str, ChannelParams],
@@ -266,6 +273,13 @@ class _BlockOut:
     outcome_rev: np.ndarray | None = None
     spend: np.ndarray | None = None  # (D, G, C)
     imps: np.ndarray | None = None  # (D, G, C)
+    # per consumer purchases and revenue, by world: "" the observed one, a channel name that channel off
+    user_conv: dict[str, np.ndarray] | None = None  # (U,)
+    user_rev: dict[str, np.ndarray] | None = None
+    user_exposed: np.ndarray | None = None  # (U, C) delivered an exposure in the observed world
+    user_ghost: np.ndarray | None = None  # (U, C) held out but would have been exposed
+    # per geo test j (the world run as planned): daily conversions, revenue (D, G), spend (D, G, C)
+    planned: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
 
 @dataclass
@@ -327,9 +341,10 @@ def _poisson_inv(u: np.ndarray, lam: np.ndarray, kmax: int = 12) -> np.ndarray:
     return n
 
 
-def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
+def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit: bool,
                events_dir: str | None = None) -> _BlockOut:
-    """Simulate all days of one block of consumers for K channel coalitions (rows of ``masks``).
+    """Simulate all days of one block of consumers for K worlds: channel coalitions (rows of ``masks``)
+    under the geo tests applied in each (rows of ``tests``).
 
     World 0 is the observed one: only it emits events and stage spells.
     """
@@ -337,9 +352,28 @@ def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
     K, C = masks.shape
     P, D = len(blk.pair_user), w.n_days
     B, G = len(w.brands), len(w.geo_names)
+    U = len(blk.user_id)
     conv = np.zeros((K, B))
     rev = np.zeros((K, B))
     out = _BlockOut(conv=conv, rev=rev)
+    # worlds whose consumers' purchases the holdout truth needs, and the worlds run as planned
+    every_test: np.ndarray = np.asarray(tests.all(axis=1))
+    track: dict[int, str] = {}
+    for k in range(K):
+        off = np.flatnonzero(~masks[k])
+        if every_test[k] and len(off) == 0 and emit and k == 0:
+            track[k] = ""
+        elif every_test[k] and len(off) == 1 and w.holdout[off[0]] > 0:
+            track[k] = w.channels[off[0]]
+    planned = {k: int(np.flatnonzero(~tests[k])[0]) for k in range(K) if not every_test[k]}
+    user_conv = {name: np.zeros(U) for name in track.values()}
+    user_rev = {name: np.zeros(U) for name in track.values()}
+    planned_out = {j: (np.zeros((D, G)), np.zeros((D, G)), np.zeros((D, G, C))) for j in planned.values()}
+    user_exposed = np.zeros((U, C), bool)
+    user_ghost = np.zeros((U, C), bool)
+    out.user_conv, out.user_rev, out.planned = user_conv, user_rev, planned_out
+    if emit:
+        out.user_exposed, out.user_ghost = user_exposed, user_ghost
     if P == 0:
         return out
     fp = w.funnel_params
@@ -368,6 +402,8 @@ def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
         cur = np.zeros(P, dtype=np.int8)
         since = np.zeros(P, dtype=np.int32)
         gh_parts: list[tuple[np.ndarray, ...]] = []
+        pair_exposed = np.zeros((P, C), bool)
+        pair_ghost = np.zeros((P, C), bool)
         oc = np.zeros((D, G))
         orv = np.zeros((D, G))
         spend = np.zeros((D, G, C))
@@ -389,6 +425,10 @@ def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
         hi = stage >= 2  # (K, P)
         n = np.where(hi[None], n_hi[:, None, :], n_lo[:, None, :])  # (C, K, P)
         n_del = n * deliver
+        if w.geo_off is not None:
+            for jt in np.flatnonzero(w.geo_off[:, :, t, :].any(axis=(1, 2))):
+                off_cp = w.geo_off[jt][:, t, blk.pair_geo]  # (C, P)
+                n_del = np.where(tests[None, :, jt, None] & off_cp[:, None, :], 0, n_del)
         # a click when u < 1 - (1 - ctr)^n, i.e. n > log(1 - u) / log(1 - ctr): one threshold per
         # pair and channel, shared by all worlds
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -442,6 +482,16 @@ def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
             pk = b3[k]
             conv[k] += np.bincount(blk.pair_brand[pk], minlength=B)
             rev[k] += np.bincount(blk.pair_brand[pk], weights=value[pk], minlength=B)
+            if k in track:
+                user_conv[track[k]] += np.bincount(blk.pair_user[pk], minlength=U)
+                user_rev[track[k]] += np.bincount(blk.pair_user[pk], weights=value[pk], minlength=U)
+            if k in planned:
+                p_oc, p_rev, p_sp = planned_out[planned[k]]
+                p_oc[t] += np.bincount(blk.pair_geo[pk], minlength=G)
+                p_rev[t] += np.bincount(blk.pair_geo[pk], weights=value[pk], minlength=G)
+                cost_k = n_del[:, k, :].T * w.cpm[None, :] + clicks[:, k, :].T * w.cpc[None, :]
+                for c in range(C):
+                    p_sp[t, :, c] += np.bincount(blk.pair_geo, weights=cost_k[:, c], minlength=G)
         if emit:
             erng = np.random.default_rng(np.random.SeedSequence([w.seed, index, t, 1]))
             nd0, ck0 = n_del[:, 0, :].T, clicks[:, 0, :].T  # (P, C)
@@ -454,6 +504,8 @@ def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
                 spend[t, :, c] += np.bincount(blk.pair_geo, weights=cost[:, c], minlength=G)
                 imps[t, :, c] += np.bincount(blk.pair_geo, weights=nd0[:, c], minlength=G)
             gm = (n[:, 0, :] * ghost_mask).T  # (P, C)
+            pair_exposed |= nd0 > 0
+            pair_ghost |= gm > 0
             gp, gc = np.nonzero(gm)
             if len(gp):
                 gh_parts.append((blk.user_id[blk.pair_user[gp]], np.full(len(gp), t, np.int32),
@@ -487,6 +539,8 @@ def _run_block(w: _World, index: int, masks: np.ndarray, emit: bool,
         else:
             out.events = events
         out.users = blk.users
+        np.logical_or.at(user_exposed, blk.pair_user, pair_exposed)
+        np.logical_or.at(user_ghost, blk.pair_user, pair_ghost)
         if gh_parts:
             cols = list(zip(*gh_parts))
             out.ghosts = pd.DataFrame({
@@ -607,10 +661,12 @@ def events_table(w: _World, parts: list[dict[str, np.ndarray]]) -> pa.Table:
 # ============================================================================ coalitions and jobs
 
 
-def coalition_masks(C: int, truth: str) -> tuple[np.ndarray, list[int]]:
+def coalition_masks(C: int, truth: str, n_tests: int = 0) -> tuple[np.ndarray, list[int], np.ndarray]:
     """Worlds to simulate as channel masks; row 0 is the observed world (all on).
 
-    Returns the masks and, per row, the coalition as a bit mask.
+    Returns the masks, per coalition row the coalition as a bit mask, and per row the geo tests applied
+    (``(K, n_tests)`` bool): every test in the coalitions, all but test ``j`` in the last ``n_tests`` rows
+    (test ``j``'s world as planned, all channels on).
     """
     full = (1 << C) - 1
     if truth == "none":
@@ -619,20 +675,28 @@ def coalition_masks(C: int, truth: str) -> tuple[np.ndarray, list[int]]:
         bits = [full] + [full & ~(1 << c) for c in range(C)] + [0]
     else:
         bits = [full] + [s for s in range(full)]
-    masks = np.array([[(s >> c) & 1 for c in range(C)] for s in bits], dtype=bool)
-    return masks, bits
+    masks = np.array([[(s >> c) & 1 for c in range(C)] for s in [*bits, *[full] * n_tests]], dtype=bool)
+    tests = np.ones((len(masks), n_tests), dtype=bool)
+    for j in range(n_tests):
+        tests[len(bits) + j, j] = False
+    return masks, bits, tests
 
 
 def block_job(args: tuple) -> _BlockOut:
     """One block of consumers, all coalitions (in chunks that fit in memory); world 0 emits."""
-    w, index, masks, events_dir, chunk = args
+    w, index, masks, tests, events_dir, chunk = args
     K = len(masks)
     parts = []
     for lo in range(0, K, chunk):
-        parts.append(_run_block(w, index, masks[lo:lo + chunk], emit=(lo == 0), events_dir=events_dir))
+        parts.append(_run_block(w, index, masks[lo:lo + chunk], tests[lo:lo + chunk], emit=(lo == 0),
+                                events_dir=events_dir))
     head = parts[0]
     head.conv = np.concatenate([p.conv for p in parts])
     head.rev = np.concatenate([p.rev for p in parts])
+    for p in parts[1:]:
+        head.user_conv.update(p.user_conv or {})  # type: ignore[union-attr]
+        head.user_rev.update(p.user_rev or {})  # type: ignore[union-attr]
+        head.planned.update(p.planned or {})  # type: ignore[union-attr]
     return head
 
 

@@ -80,8 +80,8 @@ from ..errors import ParameterError
 from ..schema import STAGES
 from .result import SimulationResult, decategorize
 from .simcore import _BlockOut, _World, block_job, build_world, coalition_masks
-from .truth import Truth, channel_params_frame, compute_truth
-from .world import CATEGORIES, CHANNELS, GEOS, ChannelParams, FunnelParams, resolve_channels
+from .truth import Truth, channel_params_frame, compute_truth, experiment_truth, geo_test_truth
+from .world import CATEGORIES, CHANNELS, GEOS, ChannelParams, FunnelParams, GeoTest, resolve_channels
 
 __all__ = ["simulate", "SimulationResult", "Truth", "CHANNELS", "BLOCK_USERS", "SIMULATOR_VERSION"]
 
@@ -92,7 +92,7 @@ MAX_SHAPLEY_CHANNELS = 10
 #: Version of what :func:`simulate` makes from its arguments. Bump it whenever a change makes
 #: the same arguments give another world (other draws, events, truth), so that caches keyed
 #: by it (the sample world, :func:`~marketing360.datasets.load_sample`) are rebuilt.
-SIMULATOR_VERSION = 2
+SIMULATOR_VERSION = 3
 
 Truth_ = Literal["full", "incremental", "none"]
 
@@ -107,6 +107,7 @@ def simulate(
     channels: Sequence[str] | Mapping[str, ChannelParams] | None = None,
     start: str | pd.Timestamp = "2025-01-01",
     holdout: float | Mapping[str, float] = 0.0,
+    geo_tests: Sequence[GeoTest] = (),
     truth: Truth_ = "full",
     freq: Literal["D", "W"] = "W",
     funnel: FunnelParams | None = None,
@@ -134,7 +135,14 @@ def simulate(
         none; a time-zone-aware timestamp is refused: pass its local date).
     holdout : float or mapping of channel to float
         Share of consumers held out of each channel at random (ghost-ad
-        control groups); a mapping sets it per channel.
+        control groups); a mapping sets it per channel. The truth of each
+        such experiment is in ``truth.experiments`` (with ``truth`` other
+        than ``"none"``).
+    geo_tests : sequence of GeoTest
+        Geo holdouts: a channel switched off in some geos for some days
+        (:class:`~marketing360.datasets.GeoTest`). Each costs one more
+        simulated world (the world as planned); the truth is in
+        ``truth.geo_tests``. Use ``freq="D"`` for daily outcomes.
     truth : {"full", "incremental", "none"}
         ``"incremental"`` re-simulates each channel switched off and all
         channels off; ``"full"`` re-simulates all 2^C coalitions for exact
@@ -209,6 +217,7 @@ def simulate(
         raise ParameterError(f"exact Shapley truth needs at most {MAX_SHAPLEY_CHANNELS} channels "
                              f"(2^C re-simulations); found {C}: use truth='incremental'")
     hold = _holdout_vector(holdout, names)
+    tests = list(geo_tests)
     try:
         start_ts = pd.Timestamp(start)
     except (ValueError, TypeError):
@@ -224,7 +233,8 @@ def simulate(
     rules = _resolve_rules(rules)
     w = build_world(int(seed), n_users, n_days, start_ts, chans, n_brands, n_categories, n_geos,
                     hold, funnel, rules, BLOCK_USERS)
-    masks, bits = coalition_masks(C, truth)
+    w.geo_off = _geo_off(tests, w)
+    masks, bits, applied = coalition_masks(C, truth, len(tests))
     n_blocks = (n_users + BLOCK_USERS - 1) // BLOCK_USERS
     events_dir = None
     if out is not None:
@@ -237,13 +247,16 @@ def simulate(
     # tracker adds 2 bytes per world, pair and unit of min_count: small next to it)
     pairs_per_block = min(n_users, BLOCK_USERS) * 1.5 * n_brands / n_categories
     chunk = int(max(1, min(len(masks), 1.5e9 // max(1.0, pairs_per_block * C * 4 * 8))))
-    jobs = [(w, b, masks, None if events_dir is None else str(events_dir), chunk) for b in range(n_blocks)]
+    jobs = [(w, b, masks, applied, None if events_dir is None else str(events_dir), chunk)
+            for b in range(n_blocks)]
     results = _run_jobs(jobs, n_jobs, show(progress))
-    res = _assemble(w, results, bits, truth, freq, events_dir)
+    res = _assemble(w, results, bits, truth, freq, events_dir, tests)
     res.config = {"n_users": n_users, "n_days": n_days, "n_brands": n_brands,
                   "n_categories": n_categories, "n_geos": n_geos, "channels": names,
                   "start": str(start_ts.date()), "holdout": dict(zip(names, hold.tolist())),
-                  "truth": truth, "freq": freq, "seed": int(seed)}
+                  "truth": truth, "freq": freq, "seed": int(seed),
+                  "geo_tests": [{"name": g.name, "channel": g.channel, "geos": list(g.geos), "start": str(g.start),
+                                 "end": str(g.end)} for g in tests]}
     return res
 
 
@@ -276,12 +289,13 @@ def _run_jobs(jobs: list[tuple], n_jobs: int, progress: bool) -> list[_BlockOut]
 
 
 def _assemble(w: _World, results: list[_BlockOut], bits: list[int], truth: str, freq: str,
-              events_dir: Path | None) -> SimulationResult:
+              events_dir: Path | None, tests: list[GeoTest]) -> SimulationResult:
     names = w.channels
     brands = w.brands.brand.to_numpy()
     day = lambda d: w.start + pd.to_timedelta(d, unit="D")  # noqa: E731
     users = pd.concat([r.users for r in results if r.users is not None], ignore_index=True)
     hold_cols = [c for c in users.columns if c.startswith("_holdout_")]
+    users_holdout = users[hold_cols].to_numpy(bool)
     assignments = pd.DataFrame({"user_id": np.repeat(users.user_id.to_numpy(), len(hold_cols)),
                                 "channel": np.tile([c[len("_holdout_"):] for c in hold_cols], len(users)),
                                 "holdout": users[hold_cols].to_numpy().ravel() if hold_cols else
@@ -318,8 +332,22 @@ def _assemble(w: _World, results: list[_BlockOut], bits: list[int], truth: str, 
     conv: np.ndarray = sum(r.conv for r in results)  # type: ignore[assignment]  # (K, B)
     rev: np.ndarray = sum(r.rev for r in results)  # type: ignore[assignment]
     params = channel_params_frame(names, w.params, w.holdout)
-    truth_obj = compute_truth(names, w.brands.brand.tolist(), params, conv, rev, bits, truth, stages,
-                              w.rules)
+    truth_obj = compute_truth(names, w.brands.brand.tolist(), params, conv[:len(bits)], rev[:len(bits)], bits,
+                              truth, stages, w.rules)
+    if truth != "none" and hold_cols:
+        emitted = [r for r in results if r.users is not None]
+        truth_obj.experiments = experiment_truth(
+            [c[len("_holdout_"):] for c in hold_cols], names, users_holdout,
+            {k: np.concatenate([(r.user_conv or {})[k] for r in emitted]) for k in emitted[0].user_conv or {}},
+            {k: np.concatenate([(r.user_rev or {})[k] for r in emitted]) for k in emitted[0].user_rev or {}},
+            np.concatenate([r.user_exposed for r in emitted if r.user_exposed is not None]),
+            np.concatenate([r.user_ghost for r in emitted if r.user_ghost is not None]))
+    if tests:
+        planned: list[tuple[np.ndarray, ...]] = [
+            tuple(np.sum([(r.planned or {})[j][i] for r in results], axis=0) for i in range(3))
+            for j in range(len(tests))]
+        truth_obj.geo_tests = geo_test_truth(tests, planned, oc, orv, sp, w.channels, w.geo_names, w.start,
+                                             w.geo_off)
     res = SimulationResult(events=events, users=users, brands=w.brands.copy(),
                            campaigns=w.campaigns.copy(), spend=spend_df, outcomes=outcomes_df,
                            ghost_impressions=ghost_df, assignments=assignments, truth=truth_obj,
@@ -373,6 +401,40 @@ def _holdout_vector(holdout: float | Mapping[str, float], names: list[str]) -> n
     if ((vec < 0) | (vec >= 1)).any():
         raise ParameterError(f"holdout shares must be in [0, 1); found {vec.tolist()}")
     return vec
+
+
+def _geo_off(tests: list[GeoTest], w: _World) -> np.ndarray | None:
+    """``(tests, channels, days, geos)``: where each geo test switches its channel off; checks the tests."""
+    if not tests:
+        return None
+    off = np.zeros((len(tests), len(w.channels), w.n_days, len(w.geo_names)), dtype=bool)
+    names = set()
+    last = w.start + pd.Timedelta(days=w.n_days - 1)
+    for j, g in enumerate(tests):
+        if not isinstance(g, GeoTest):
+            raise ParameterError(f"geo_tests must hold GeoTest objects; found {type(g).__name__}")
+        if g.name in names:
+            raise ParameterError(f"geo test names must be unique; {g.name!r} repeats (give name=...)")
+        names.add(g.name)
+        if g.channel not in w.channels:
+            raise ParameterError(f"geo test {g.name!r}: unknown channel {g.channel!r}; channels are {w.channels}")
+        unknown = [x for x in g.geos if x not in w.geo_names]
+        if unknown or not g.geos:
+            raise ParameterError(f"geo test {g.name!r}: unknown geo(s) {unknown or '(none given)'}; this world's "
+                                 f"geos are {w.geo_names}")
+        try:
+            a, z = pd.Timestamp(g.start), pd.Timestamp(g.end)
+        except (TypeError, ValueError):
+            raise ParameterError(f"geo test {g.name!r}: start and end must be dates; found {g.start!r}, "
+                                 f"{g.end!r}") from None
+        if not (w.start <= a <= z <= last):
+            raise ParameterError(f"geo test {g.name!r}: {a.date()} .. {z.date()} must be an ordered window within "
+                                 f"the simulated days {w.start.date()} .. {last.date()}")
+        c = w.channels.index(g.channel)
+        d0, d1 = (a - w.start).days, (z - w.start).days
+        for x in g.geos:
+            off[j, c, d0:d1 + 1, w.geo_names.index(x)] = True
+    return off
 
 
 def _rmtree(p: Path) -> None:

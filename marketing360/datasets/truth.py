@@ -40,7 +40,8 @@ from ..errors import ParameterError
 from ..models.shapley import exact_shapley
 from .world import ChannelParams
 
-__all__ = ["Truth", "StageTracker", "EventSource", "compute_truth", "channel_params_frame"]
+__all__ = ["Truth", "StageTracker", "EventSource", "compute_truth", "channel_params_frame", "experiment_truth",
+           "geo_test_truth"]
 
 _FAR = np.int16(-30_000)  # "never happened": older than any window (windows <= 10000 days)
 
@@ -86,6 +87,37 @@ class Truth:
     totals: dict[str, float]
     coalitions: pd.DataFrame | None
     rules: StageRules = field(default_factory=StageRules)
+    experiments: pd.DataFrame | None = None
+    geo_tests: pd.DataFrame | None = None
+
+    def geo_effect(self, test: str | None = None, *, start: Any = None, end: Any = None) -> pd.DataFrame:
+        """The true effect of a geo test over its geos, from ``start`` to ``end`` (default: the test window).
+
+        Returns one row per test: ``conversions, revenue`` lost (planned minus observed, so positive when the
+        channel helped), ``spend`` saved, ``iroas`` (revenue lost per unit of spend saved), the observed and
+        planned totals, and the window.
+        """
+        if self.geo_tests is None:
+            raise ParameterError("this world was simulated without geo tests (geo_tests=)")
+        g = self.geo_tests
+        names = list(dict.fromkeys(g.test)) if test is None else [test]
+        unknown = [n for n in names if n not in set(g.test)]
+        if unknown:
+            raise ParameterError(f"unknown geo test(s) {unknown}; tests are {list(dict.fromkeys(g.test))}")
+        rows = []
+        for n in names:
+            d = g[(g.test == n) & g.treated]
+            a = pd.Timestamp(start) if start is not None else d.loc[d.active, "date"].min()
+            z = pd.Timestamp(end) if end is not None else d.loc[d.active, "date"].max()
+            d = d[(d.date >= a) & (d.date <= z)]
+            row = {"test": n, "start": a, "end": z}
+            for m in ("conversions", "revenue", "spend"):
+                row[f"{m}_observed"] = float(d[m].sum())
+                row[f"{m}_planned"] = float(d[f"{m}_planned"].sum())
+                row[m] = row[f"{m}_planned"] - row[f"{m}_observed"]
+            row["iroas"] = row["revenue"] / row["spend"] if row["spend"] > 0 else float("nan")
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     def stages_on(self, date: Any) -> pd.DataFrame:
         """True stage of every consumer-brand pair that is at least Aware on ``date``."""
@@ -295,3 +327,58 @@ def compute_truth(names: list[str], brands: list[str], params: pd.DataFrame, con
         shapley = pd.DataFrame({"channel": names, "conversions": exact_shapley(vc),
                                 "revenue": exact_shapley(vr)})
     return Truth(stages, incremental, shapley, by_brand, params, totals, coalitions, rules)
+
+
+# ============================================================================ experiments' truth
+
+
+def experiment_truth(held: list[str], names: list[str], holdout: np.ndarray, user_conv: dict[str, np.ndarray],
+                     user_rev: dict[str, np.ndarray], exposed: np.ndarray, ghost: np.ndarray) -> pd.DataFrame:
+    """The true effect of each user holdout: the observed world against the world without its channel.
+
+    ``held`` names the channels with a holdout (the columns of ``holdout``, ``(U, len(held))``);
+    ``user_conv`` / ``user_rev`` hold each consumer's purchases and revenue in the observed world (key
+    ``""``) and with each held channel off; ``exposed`` / ``ghost`` (``(U, channels)``) whether the
+    consumer was reached, or would have been (held out).
+    """
+    rows = []
+    obs_c, obs_r = user_conv[""], user_rev[""]
+    for i, ch in enumerate(held):
+        c = names.index(ch)
+        treated = ~holdout[:, i]
+        reached = treated & exposed[:, c]
+        off_c, off_r = user_conv[ch], user_rev[ch]
+        diffs = {"conversion": (obs_c > 0).astype(float) - (off_c > 0), "purchases": obs_c - off_c,
+                 "revenue": obs_r - off_r}
+        for metric, diff in diffs.items():
+            for estimand, who in (("itt", treated), ("tot", reached)):
+                units = int(who.sum())
+                total = float(diff[who].sum())
+                rows.append({"channel": ch, "metric": metric, "estimand": estimand,
+                             "effect": total / units if units else float("nan"), "units": units,
+                             "incremental": total, "control_units": int((~treated).sum()),
+                             "control_reached": int((~treated & ghost[:, c]).sum())})
+    return pd.DataFrame(rows)
+
+
+def geo_test_truth(tests: list[Any], planned: list[tuple[np.ndarray, ...]], oc: np.ndarray, orv: np.ndarray,
+                   spend: np.ndarray, channels: list[str], geos: list[str], start: pd.Timestamp,
+                   geo_off: np.ndarray | None) -> pd.DataFrame:
+    """Per geo test, day and geo: the observed outcomes and spend next to those of the world as planned."""
+    D, G = oc.shape
+    dates = start + pd.to_timedelta(np.arange(D), unit="D")
+    parts = []
+    for j, g in enumerate(tests):
+        p_oc, p_rev, p_sp = planned[j]
+        c = channels.index(g.channel)
+        assert geo_off is not None
+        active = geo_off[j, c]  # (D, G)
+        parts.append(pd.DataFrame({
+            "test": g.name, "channel": g.channel, "date": np.repeat(dates, G), "geo": np.tile(geos, D),
+            "treated": np.tile(np.isin(geos, list(g.geos)), D), "active": active.ravel(),
+            "conversions": oc.ravel(), "conversions_planned": p_oc.ravel(),
+            "revenue": np.round(orv.ravel(), 2), "revenue_planned": np.round(p_rev.ravel(), 2),
+            "spend": np.round(spend[:, :, c].ravel(), 4), "spend_planned": np.round(p_sp[:, :, c].ravel(), 4)}))
+    out = pd.concat(parts, ignore_index=True)
+    out["date"] = out["date"].astype("datetime64[us]")
+    return out

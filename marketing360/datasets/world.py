@@ -29,7 +29,7 @@ from ..schema import STAGES
 if TYPE_CHECKING:
     pass
 
-__all__ = ["ChannelParams", "FunnelParams", "DEFAULT_CHANNELS", "CHANNELS",
+__all__ = ["ChannelParams", "FunnelParams", "GeoTest", "DEFAULT_CHANNELS", "CHANNELS",
            "STAGES", "CATEGORIES", "BRAND_NAMES", "GEOS"]
 
 
@@ -204,6 +204,36 @@ GEOS: tuple[str, ...] = (
     "nanjing", "chongqing", "tianjin", "suzhou", "zhengzhou", "changsha", "shenyang",
     "qingdao", "dongguan", "ningbo", "kunming", "hefei",
 )
+
+
+@dataclass(frozen=True)
+class GeoTest:
+    """A geo holdout: ``channel`` switched off in ``geos`` from ``start`` to ``end`` (inclusive dates).
+
+    The observed world runs with the channel off there (no exposures, no
+    spend); the simulator also runs the world as planned, with the channel on,
+    under the same random numbers, so the truth knows what the test cost:
+    the conversions, revenue and spend the holdout geos would have had, day
+    by day (see :attr:`Truth.geo_tests <marketing360.datasets.Truth>`).
+
+    Examples
+    --------
+    >>> GeoTest("search", ("beijing", "wuhan"), "2025-02-01", "2025-02-28").name
+    'search-off'
+    """
+
+    channel: str
+    geos: tuple[str, ...]
+    start: str
+    end: str
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.geos, str):
+            object.__setattr__(self, "geos", (self.geos,))
+        object.__setattr__(self, "geos", tuple(self.geos))
+        if not self.name:
+            object.__setattr__(self, "name", f"{self.channel}-off")
 
 
 def resolve_channels(channels: Mapping[str, ChannelParams] | list[str] | tuple[str, ...] | None
