@@ -1,0 +1,321 @@
+"""Trimmed Match: the package's published post-analysis figures, its own unit-test values, a brute-force
+re-derivation of the estimator, coverage on simulated paired experiments, and refusals of bad designs."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize, stats
+
+from marketing360.errors import ParameterError, SchemaError
+from marketing360.incrementality.geo.panel import geo_panel
+from marketing360.incrementality.geo.trimmed_match import fit_trimmed_match, trimmed_match
+
+TEST = ("2020-11-04", "2020-12-01")
+
+
+@pytest.fixture(scope="module")
+def example(need):
+    return pd.read_csv(need("trimmed_match", "example_data_for_post_analysis.csv"))
+
+
+# ------------------------------------------------------------------ the published post-analysis figures
+
+def test_reproduces_the_post_analysis_colab_guide(example):
+    # google/trimmed_match, trimmed_match/g3doc/Trimmed_Match_post_analysis_colab_guide.md (commit 0be8552),
+    # "Cell 4": image_post_7.png prints, for example_data_for_post_analysis.csv with the colab's dates
+    # (test 2020-11-04 .. 2020-12-01, notebook cell 3) and pairs_exclude "41,43" (image_post_1.png):
+    #   estimate 0.212  std. error 0.093  trim_rate 0.20  ci_level 0.80  confidence interval [0.089, 0.352]
+    #   cost = 187K   incremental response = 39.6K   treatment response = 79.3M   ... = 0.05%
+    r = trimmed_match(example, test=TEST, exclude_pairs=[41, 43])
+    t = r.table().set_index("metric")
+    iroas = t.loc["iroas"]
+    assert round(iroas["estimate"], 3) == 0.212
+    assert round(iroas["std_error"], 3) == 0.093
+    assert round(r.trim_rate, 2) == 0.20
+    assert r.alpha == pytest.approx(0.2)  # the package's default confidence 0.80
+    assert (round(iroas["lower"], 3), round(iroas["upper"], 3)) == (0.089, 0.352)
+    assert round(r.incremental_cost / 1e3) == 187
+    assert round(r.incremental_response / 1e2) == 396
+    assert round(r.treatment_response / 1e5) == 793
+    assert round(100 * r.incremental_response / r.treatment_response, 2) == 0.05
+    # the test-period totals of the guide's image_post_2.png ("4 weeks test values")
+    assert r.treatment_response == pytest.approx(79308458.10463902, rel=1e-12)
+    assert r.incremental_cost == pytest.approx(186574.10402358978, rel=1e-12)
+    # incremental response = iROAS x incremental cost, its bounds scaled alike (calculate_experiment_results)
+    resp = t.loc["incremental_response"]
+    assert resp["estimate"] == pytest.approx(iroas["estimate"] * r.incremental_cost)
+    assert (resp["lower"], resp["upper"]) == pytest.approx((iroas["lower"] * r.incremental_cost,
+                                                            iroas["upper"] * r.incremental_cost))
+    assert t["pairs"].tolist() == [55, 55]
+    # 11 of 55 pairs trimmed from each tail: the smallest and largest residuals dr - 0.212 dc
+    eps = r.pairs["epsilon"].to_numpy()
+    cut = np.sort(eps)[[10, 11, -12, -11]]
+    assert r.pairs["trimmed"].sum() == 22
+    assert (r.pairs.loc[r.pairs["trimmed"], "epsilon"].abs() >= min(abs(cut[0]), abs(cut[3]))).all()
+    assert not r.pairs.loc[(eps > cut[1]) & (eps < cut[2]), "trimmed"].any()
+
+
+def test_separate_pairs_table_gives_the_same_answer(example):
+    design = example[["geo", "pair", "assignment"]].drop_duplicates()
+    long = example[["date", "geo", "response", "cost"]]
+    a = trimmed_match(example, test=TEST, exclude_pairs=[41, 43])
+    b = trimmed_match(long, pairs=design, test=TEST, exclude_pairs=[41, 43])
+    c = trimmed_match(geo_panel(long, cost="cost"), pairs=design, test=TEST, exclude_pairs=[41, 43])
+    for r in (b, c):
+        pd.testing.assert_frame_equal(a.table(), r.table())
+
+
+def test_pretest_responses_are_diagnostics_only(example):
+    a = trimmed_match(example, test=TEST, exclude_pairs=[41, 43])
+    b = trimmed_match(example, test=TEST, exclude_pairs=[41, 43], pre=("2020-09-03", "2020-10-01"))
+    pd.testing.assert_frame_equal(a.table(), b.table())
+    d = pd.to_datetime(example["date"])
+    pre = example[(d >= "2020-09-03") & (d <= "2020-10-01") & (example["pair"] == 30)]
+    by_arm = pre.groupby("assignment")["response"].sum()
+    row = b.pairs.set_index("pair").loc[30]
+    assert (row["pre_treatment_response"], row["pre_control_response"]) == pytest.approx((by_arm[1], by_arm[2]))
+
+
+def test_cooldown_adds_the_periods_after_the_test(example):
+    # the colab's "Include the cooling down period": test + (test_end, cooldown_end]
+    a = trimmed_match(example, test=TEST, cooldown_end="2020-12-16", exclude_pairs=[41, 43])
+    b = trimmed_match(example, test=("2020-11-04", "2020-12-16"), exclude_pairs=[41, 43])
+    pd.testing.assert_frame_equal(a.table(), b.table())
+
+
+# ------------------------------------------------------------------ the package's own unit-test values
+
+# google/trimmed_match, trimmed_match/core/estimator_test.cc (commit 0be8552), EstimatorInternalTest
+DR1, DC1 = [1.0, 10.0, 3.0, 8.0], [1.0, 5.0, 2.0, 5.0]
+DR2 = [552, -710, -961, -1218, -1293, -1824, 1816, 2073, -2416, -2559, 2603, 3073, 3288, 3137, 4016, 3905,
+       4032, -4649, 5397, -6054, 6451, 7735, 8507, -9186, 9700, 9987, -11255, -13828, -14950, 20957, -38666, 43407]
+DC2 = [89143, -111084, -163240, -201668, -213271, -311807, 313531, 350041, -425882, -439139, 431609, 509310,
+       554237, 548335, 677060, 654552, 686768, -812570, 940149, -1019919, 1086827, 1333913, 1458086, -1550027,
+       1676807, 1692128, -1927924, -2341819, -2533673, 3570161, -6614810, 7440206]
+Z90 = 2 * (1 - stats.norm.cdf(1.64485363))  # the tests' normal quantile 1.64485363 -> alpha 0.1
+
+
+def test_package_unit_test_small_example():
+    f = fit_trimmed_match(DR1, DC1, trim_rate=0.0, alpha=Z90)  # TrimmedMatch1NoTrim
+    assert (f.estimate, f.std_error, f.lower, f.upper) == pytest.approx((1.692, 0.138, 1.250, 1.905), abs=1e-3)
+    f = fit_trimmed_match(DR1, DC1, trim_rate=0.25, alpha=Z90)  # TrimmedMatch1WithTrim
+    assert (f.estimate, f.std_error, f.lower, f.upper) == pytest.approx((1.571, 0.041, -29.375, 1.619), abs=1e-3)
+    # trimmed_match/estimator_test.py: the data-driven rate picks 0.25 from the candidates 0 and 0.25
+    f = fit_trimmed_match(DR1, DC1, alpha=0.1)
+    assert f.trim_rate == 0.25
+    assert f.candidates.round(3).values.tolist() == [[0.0, 1.692, 0.138], [0.25, 1.571, 0.041]]
+    assert sorted(np.flatnonzero(f.trimmed)) == [0, 1]
+
+
+def test_package_unit_test_32_pairs():
+    f = fit_trimmed_match(DR2, DC2, trim_rate=0.0, alpha=Z90, max_trim_rate=0.30)  # TrimmedMatch2NoTrim
+    assert (f.estimate, f.std_error, f.lower, f.upper) == pytest.approx(
+        (0.005811, 0.000117, 0.005233, 0.006389), abs=1e-6)
+    f = fit_trimmed_match(DR2, DC2, trim_rate=1 / 32, alpha=Z90, max_trim_rate=0.30)  # TrimmedMatch2WithTrim
+    assert (f.estimate, f.std_error, f.lower, f.upper) == pytest.approx(
+        (0.005815, 0.000134, 0.005155, 0.006475), abs=1e-6)
+    f = fit_trimmed_match(DR2, DC2, alpha=Z90, max_trim_rate=0.30)  # TrimmedMatch2WithOptimTrim
+    assert (f.estimate, f.std_error, f.trim_rate, f.lower, f.upper) == pytest.approx(
+        (0.005833, 0.00003, 0.1875, 0.005684, 0.005982), abs=1e-6)
+    expected = [0.00581123, 0.005815, 0.00582772, 0.00583428, 0.00583461, 0.00583399, 0.00583305,
+                0.00583258, 0.005832, 0.00585823]
+    assert f.candidates["iroas"].to_numpy() == pytest.approx(expected, abs=1e-6)
+    assert f.candidates["trim_rate"].to_numpy() == pytest.approx(np.arange(10) / 32)
+
+
+def test_package_tie_cases():
+    # trimmed_match/estimator_test.py: tied spend, tied crossings, all equal; all-zero spend is refused
+    assert fit_trimmed_match([1, 2, 3, 4, 5], [1, 1, 1, 1, 1]).estimate == pytest.approx(3.0)
+    assert fit_trimmed_match([1, 2, 3, 4, 5], [1, 2, 3, 4, 5]).estimate == pytest.approx(1.0)
+    assert fit_trimmed_match([1, 1, 1, 1, 1], [1, 1, 1, 1, 1]).estimate == pytest.approx(1.0)
+    with pytest.raises(ParameterError, match="iROAS .* is undefined"):
+        fit_trimmed_match([1, 2, 3, 4, 5], [0, 0, 0, 0, 1e-15])
+
+
+# ------------------------------------------------------------------ a brute-force re-derivation
+
+def _trimmed_mean(theta, dr, dc, k):
+    e = np.sort(dr - theta * dc)
+    return e[k:len(e) - k].mean()
+
+
+def _studentized(theta, dr, dc, k):
+    e = np.sort(dr - theta * dc)
+    n, m = len(e), len(e) - 2 * k
+    w = np.clip(e, e[k], e[n - 1 - k])
+    return e[k:n - k].mean() / np.sqrt(((w - w.mean()) ** 2).sum() / m / (m - 1))
+
+
+def _reference(dr, dc, max_trim_rate, alpha):
+    """Roots of the trimmed mean by evaluating it at every crossing (it is linear between them), the
+    standard error of eq. 8.2 written out, the data-driven rate, and the interval by root-finding the
+    studentised trimmed mean on a grid."""
+    n = len(dr)
+    i, j = np.triu_indices(n, 1)
+    kinks = np.unique((dr[i] - dr[j]) / (dc[i] - dc[j]))
+    span = kinks[-1] - kinks[0] + 1
+    pts = np.concatenate([[kinks[0] - 1e3 * span], kinks, [kinks[-1] + 1e3 * span]])
+    cands = []
+    for k in range(int(np.floor(min(max_trim_rate, 0.5 - 1 / n) * n)) + 1):
+        if k == 0:
+            est = dr.sum() / dc.sum()
+        else:
+            vals = np.array([_trimmed_mean(p, dr, dc, k) for p in pts])
+            roots = [p for p, v in zip(pts, vals) if v == 0]
+            for a, b, va, vb in zip(pts[:-1], pts[1:], vals[:-1], vals[1:]):
+                if va * vb < 0:
+                    roots.append(a - va * (b - a) / (vb - va))
+            norms = [np.abs(np.sort(dr - t * dc)[k:n - k] + np.sort(dr - t * dc)[::-1][k:n - k]).mean()
+                     for t in roots]
+            est = roots[int(np.argmin(norms))]
+        res = dr - est * dc
+        o = np.argsort(res)
+        rs, cs = res[o], dc[o]
+        win = np.clip(rs, rs[k], rs[n - 1 - k])
+        se = np.sqrt((win ** 2).sum() / n) / (cs[k:n - k].sum() / n) / np.sqrt(n)
+        cands.append((k / n, est, se, k))
+    best = min(c[2] for c in cands)
+    rate, est, se, k = next(c for c in cands if c[2] <= (1 + 0.25 / np.sqrt(n)) * best)
+    z = stats.norm.ppf(1 - alpha / 2)
+    grid = np.linspace(est - 30 * se, est + 30 * se, 6001)
+    ok = np.array([abs(_studentized(g, dr, dc, k)) <= z for g in grid])
+    first, last = np.flatnonzero(ok)[[0, -1]]
+    assert 0 < first and last < len(grid) - 1  # the region lies inside the grid
+    g = lambda t: abs(_studentized(t, dr, dc, k)) - z  # noqa: E731
+    lower = optimize.brentq(g, grid[first - 1], grid[first], xtol=1e-14)
+    upper = optimize.brentq(g, grid[last], grid[last + 1], xtol=1e-14)
+    return rate, est, se, lower, upper
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_matches_a_brute_force_rederivation(seed):
+    rng = np.random.default_rng(seed)
+    n = 24
+    size = rng.lognormal(0, 1, n)
+    dc = size * rng.uniform(0.5, 1.5, n)
+    dr = 3.0 * dc + size * rng.standard_t(3, n)
+    f = fit_trimmed_match(dr, dc, alpha=0.2)
+    rate, est, se, lower, upper = _reference(dr, dc, 0.25, 0.2)
+    assert f.trim_rate == pytest.approx(rate)
+    assert (f.estimate, f.std_error) == pytest.approx((est, se), rel=1e-9)
+    assert (f.lower, f.upper) == pytest.approx((lower, upper), rel=1e-8)
+    # the p-value is the studentised trimmed mean's at iROAS = 0 (normal reference)
+    k = round(f.trim_rate * n)
+    assert f.p_value == pytest.approx(2 * stats.norm.sf(abs(_studentized(0.0, dr, dc, k))), rel=1e-9)
+
+
+# ------------------------------------------------------------------ simulated paired experiments
+
+def _paired_experiment(rng, n_pairs=20, iroas=2.0, days=28):
+    rows = []
+    for p in range(n_pairs):
+        size = rng.lognormal(3, 1)
+        spend = size * rng.uniform(0.05, 0.15)
+        for arm, geo in ((1, f"t{p}"), (2, f"c{p}")):
+            base = size * (1 + 0.1 * rng.standard_normal()) * (1 + 0.05 * rng.standard_normal(days))
+            cost = np.full(days, spend / days) if arm == 1 else np.zeros(days)
+            rows.append(pd.DataFrame({"date": pd.date_range("2024-01-01", periods=days), "geo": geo,
+                                      "response": base + iroas * cost, "cost": cost, "pair": p, "assignment": arm}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_recovers_a_known_iroas_and_covers_it():
+    # delta response = iROAS x delta cost + pair noise: the 80% interval covers the truth about 80% of the time
+    rng = np.random.default_rng(7)
+    hits, ests = 0, []
+    n_sims = 300
+    for _ in range(n_sims):
+        n = 20
+        size = rng.lognormal(3, 1, n)
+        dc = size * rng.uniform(0.05, 0.15, n)
+        dr = 2.0 * dc + 0.15 * size * rng.standard_normal(n)
+        f = fit_trimmed_match(dr, dc, alpha=0.2)
+        hits += f.lower <= 2.0 <= f.upper
+        ests.append(f.estimate)
+    assert 0.70 <= hits / n_sims <= 0.90
+    assert abs(np.median(ests) - 2.0) < 0.1
+
+
+def test_long_table_of_a_simulated_experiment():
+    data = _paired_experiment(np.random.default_rng(3), iroas=2.0)
+    r = trimmed_match(data, test=("2024-01-01", "2024-01-28"), alpha=0.1)
+    # by hand: the pair differences over the test, then the estimator on them
+    g = data.groupby(["pair", "assignment"])[["response", "cost"]].sum().unstack()
+    ref = fit_trimmed_match((g["response"][1] - g["response"][2]).to_numpy(),
+                            (g["cost"][1] - g["cost"][2]).to_numpy(), alpha=0.1)
+    iroas = r.table().set_index("metric").loc["iroas"]
+    assert (iroas["estimate"], iroas["lower"], iroas["upper"]) == pytest.approx((ref.estimate, ref.lower, ref.upper))
+    assert r.incremental_cost == pytest.approx(g["cost"][1].sum())
+    # another level: the interval recomputed at the same trim rate
+    ci = r.conf_int(0.3).set_index("metric")
+    ref70 = fit_trimmed_match((g["response"][1] - g["response"][2]).to_numpy(),
+                              (g["cost"][1] - g["cost"][2]).to_numpy(), alpha=0.3, trim_rate=r.trim_rate)
+    assert (ci.loc["iroas", "lower"], ci.loc["iroas", "upper"]) == pytest.approx((ref70.lower, ref70.upper))
+    assert ci.loc["incremental_response", "lower"] == pytest.approx(ref70.lower * r.incremental_cost)
+    for kind in ("pairs", "trim_rates"):
+        fig = r.plot(kind=kind)
+        assert len(fig.axes) == 1
+        plt.close(fig)
+
+
+# ------------------------------------------------------------------ refusals
+
+@pytest.fixture(scope="module")
+def small():
+    return _paired_experiment(np.random.default_rng(11), n_pairs=6, days=10)
+
+
+def test_pair_with_one_geo_is_refused(small):
+    bad = small[small["geo"] != "c3"]
+    with pytest.raises(SchemaError, match="exactly 2 geos"):
+        trimmed_match(bad, test=("2024-01-01", "2024-01-10"))
+
+
+def test_pair_with_both_geos_in_one_arm_is_refused(small):
+    bad = small.assign(assignment=np.where(small["geo"] == "c2", 1, small["assignment"]))
+    with pytest.raises(SchemaError, match="same arm"):
+        trimmed_match(bad, test=("2024-01-01", "2024-01-10"))
+
+
+def test_other_assignment_values_are_refused(small):
+    bad = small.assign(assignment=np.where(small["pair"] == 0, -1, small["assignment"]))
+    with pytest.raises(SchemaError, match=r"values \['-1'\] besides treatment=1 and control=2"):
+        trimmed_match(bad, test=("2024-01-01", "2024-01-10"))
+    # labels name the arms of another coding
+    relabelled = small.assign(assignment=small["assignment"].map({1: "Treatment", 2: "Control"}))
+    a = trimmed_match(relabelled, test=("2024-01-01", "2024-01-10"), labels=("Treatment", "Control"))
+    b = trimmed_match(small, test=("2024-01-01", "2024-01-10"))
+    pd.testing.assert_frame_equal(a.table(), b.table())
+
+
+def test_geo_with_two_pairs_is_refused(small):
+    bad = small.assign(pair=np.where((small["geo"] == "t1") & (small["date"] == small["date"].iloc[0]), 9,
+                                     small["pair"]))
+    with pytest.raises(SchemaError, match="one value per location"):
+        trimmed_match(bad, test=("2024-01-01", "2024-01-10"))
+
+
+def test_test_window_out_of_range_is_refused(small):
+    with pytest.raises(ParameterError, match="out of the panel's range"):
+        trimmed_match(small, test=("2024-01-05", "2024-02-10"))
+    with pytest.raises(ParameterError, match="starts after it ends"):
+        trimmed_match(small, test=("2024-01-08", "2024-01-02"))
+
+
+def test_zero_cost_difference_everywhere_is_refused(small):
+    with pytest.raises(SchemaError, match="iROAS is undefined"):
+        trimmed_match(small.assign(cost=1.0), test=("2024-01-01", "2024-01-10"))
+
+
+def test_missing_columns_and_bad_settings_are_refused(small):
+    with pytest.raises(SchemaError, match="'pair'"):
+        trimmed_match(small.drop(columns="pair"), test=("2024-01-01", "2024-01-10"))
+    with pytest.raises(ParameterError, match="pairs="):
+        trimmed_match(geo_panel(small, cost="cost"), test=("2024-01-01", "2024-01-10"))
+    with pytest.raises(ParameterError, match="trim_rate must be in"):
+        trimmed_match(small, test=("2024-01-01", "2024-01-10"), trim_rate=0.4)
+    with pytest.raises(ParameterError, match="at least 2 pairs"):
+        fit_trimmed_match([1.0], [1.0])
