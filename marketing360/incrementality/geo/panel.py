@@ -33,9 +33,10 @@ import numpy as np
 import pandas as pd
 
 from ...errors import ParameterError, SchemaError
+from ...results import Result
 from ...types import TableLike
 
-__all__ = ["GeoPanel", "geo_panel", "resolve_locations"]
+__all__ = ["GeoPanel", "geo_panel", "resolve_locations", "geo_outcomes", "GeoOutcomes"]
 
 _WHAT = "geo_panel"
 
@@ -242,3 +243,81 @@ def _as_periods(s: pd.Series, name: str) -> pd.Series:
     if out.dt.tz is not None:
         out = out.dt.tz_convert("UTC").dt.tz_localize(None)
     return out
+
+
+class GeoOutcomes(Result):
+    """Purchases and revenue per period and geo, in the canonical ``outcomes`` layout (``date, geo,
+    conversions, revenue``), computed on the engine; every geo estimator reads it as a long panel."""
+
+    title = "outcomes by geo"
+    keys = ("date", "geo")
+
+
+def geo_outcomes(events: TableLike, users: TableLike, *, freq: str = "D", brand: str | None = None,
+                 start: Any = None, end: Any = None) -> GeoOutcomes:
+    """Conversions (purchases) and revenue per day (or week) and geo, from canonical events and the users' geos.
+
+    Every (period, geo) from the first to the last period of the events (or ``start`` / ``end``) gets a row,
+    zeros included, so the panel is balanced.
+
+    Parameters
+    ----------
+    events : table-like
+        Canonical events.
+    users : table-like
+        ``user_id`` and ``geo`` per consumer (the canonical ``users`` table).
+    freq : {"D", "W"}
+        Days, or weeks starting on the first day.
+    brand : str, optional
+        Count one brand's purchases only.
+    start, end : date, optional
+        The first and last day (inclusive) counted; by default those of the events.
+
+    Returns
+    -------
+    GeoOutcomes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"user_id": [1, 2, 2], "ts": ["2025-01-01 10:00", "2025-01-02 09:00", "2025-01-02 12:00"],
+    ...                    "event_type": ["purchase", "purchase", "browse"], "value": [10.0, 5.0, None]})
+    >>> users = pd.DataFrame({"user_id": [1, 2], "geo": ["north", "south"]})
+    >>> geo_outcomes(ev, users).table()[["geo", "conversions", "revenue"]].values.tolist()
+    [['north', 1, 10.0], ['south', 0, 0.0], ['north', 0, 0.0], ['south', 1, 5.0]]
+    """
+    import ibis
+
+    from ...engine import fetch
+    from ...inputs import as_table, open_table, require_columns, require_unique
+
+    what = "geo_outcomes"
+    if freq not in ("D", "W"):
+        raise ParameterError(f"freq must be 'D' or 'W'; found {freq!r}")
+    ev = as_table(events, "events", what=what)
+    us = open_table(users, what=what)
+    require_columns(us, ["user_id", "geo"], what=what, table_name="users")
+    require_unique(us, ["user_id"], what=what, table_name="users")
+    day = ev.ts.truncate("D")
+    lo = pd.Timestamp(start) if start is not None else pd.Timestamp(fetch(day.min()))
+    hi = pd.Timestamp(end) if end is not None else pd.Timestamp(fetch(day.max()))
+    if hi < lo:
+        raise ParameterError(f"end ({hi.date()}) is before start ({lo.date()})")
+    buy = ev.filter((ev.event_type == "purchase") & (day >= lo.to_pydatetime()) & (day <= hi.to_pydatetime()))
+    if brand is not None:
+        buy = buy.filter(buy.brand == brand)
+    step = 7 if freq == "W" else 1
+    offset = ((buy.ts.truncate("D").epoch_seconds() - int(lo.timestamp())) // 86400 // step).cast("int64")
+    j = buy.select(user_id=buy.user_id, period=offset, value=buy.value.fill_null(0.0)).inner_join(
+        us.select("user_id", geo=us.geo.cast("string")), "user_id")
+    agg = j.group_by(["period", "geo"]).aggregate(conversions=j.count(), revenue=j.value.sum())
+    n_per = (hi - lo).days // step + 1
+    periods = ibis.memtable({"period": list(range(n_per)),
+                             "date": list(pd.date_range(lo, periods=n_per, freq=f"{step}D"))})
+    geos = us.select(geo=us.geo.cast("string")).distinct()
+    grid = periods.cross_join(geos)
+    out = grid.left_join(agg, ["period", "geo"])
+    out = out.select(date=out.date.cast("date"), geo=out.geo,
+                     conversions=ibis.coalesce(out.conversions, 0).cast("int64"),
+                     revenue=ibis.coalesce(out.revenue, 0.0).cast("float64")).order_by(["date", "geo"])
+    return GeoOutcomes(out)

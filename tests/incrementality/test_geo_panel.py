@@ -1,0 +1,65 @@
+"""Geo panels: the long layouts of GeoLift and trimmed_match, and outcomes by geo built from events."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from marketing360.datasets import simulate
+from marketing360.errors import ParameterError, SchemaError
+from marketing360.incrementality.geo import geo_outcomes, geo_panel
+
+
+def test_reads_geolift_and_trimmed_match_layouts(need):
+    raw = pd.read_csv(need("geolift", "GeoLift_Test.csv"))
+    p = geo_panel(raw)
+    ref = raw.pivot(index="date", columns="location", values="Y").sort_index()
+    assert p.locations == sorted(raw.location.unique())
+    assert np.array_equal(p.y, ref[p.locations].to_numpy(float))
+    assert p.n_periods == 105 and p.position(91) == 90 and p.period_of("2021-04-01") == 90
+    assert list(p.index_of(["Chicago", "portland"])) == [p.locations.index("chicago"), p.locations.index("portland")]
+    tm = pd.read_csv(need("trimmed_match", "example_data_for_post_analysis.csv"))
+    q = geo_panel(tm, cost="cost")
+    assert q.y.shape == (tm.date.nunique(), tm.geo.nunique())
+    assert q.cost is not None and q.cost.sum() == pytest.approx(tm.cost.sum())
+    assert q.y.sum() == pytest.approx(tm.response.sum())
+
+
+def test_bad_panels_are_named():
+    ok = pd.DataFrame({"location": ["a", "a", "b", "b"], "Y": [1.0, 2.0, 3.0, 4.0],
+                       "date": ["2021-01-01", "2021-01-02"] * 2})
+    with pytest.raises(SchemaError, match="unbalanced"):
+        geo_panel(ok.iloc[:3])
+    with pytest.raises(SchemaError, match="must be non-negative"):
+        geo_panel(ok.assign(Y=[1.0, -2.0, 3.0, 4.0]), nonnegative=True)
+    with pytest.raises(SchemaError, match="missing values"):
+        geo_panel(ok.assign(Y=[1.0, None, 3.0, 4.0]))
+    with pytest.raises(SchemaError, match="no outcome column"):
+        geo_panel(ok.rename(columns={"Y": "z"}))
+    with pytest.raises(SchemaError, match="must hold dates"):
+        geo_panel(ok.assign(date=["x", "y", "x", "y"]))
+    with pytest.raises(SchemaError, match="must be numeric"):
+        geo_panel(ok.assign(Y=["1", "2", "3", "4"]))
+    with pytest.raises(SchemaError, match="empty"):
+        geo_panel(ok.iloc[:0])
+    p = geo_panel(ok)
+    with pytest.raises(ParameterError, match=r"\['c'\] are not in the panel"):
+        p.index_of(["c"])
+    with pytest.raises(ParameterError, match="from 1 to 2"):
+        p.position(3)
+
+
+def test_geo_outcomes_equal_the_simulators_outcomes(engine):
+    w = simulate(n_users=1500, n_days=20, n_geos=4, seed=9, truth="none", freq="D")
+    got = geo_outcomes(engine.table(w.events), engine.table(w.users)).table()
+    ref = w.outcomes.assign(date=lambda d: d.date.astype("datetime64[ns]")).sort_values(["date", "geo"])
+    got = got.assign(date=got.date.astype("datetime64[ns]"))
+    assert len(got) == 20 * 4
+    assert (got.conversions.to_numpy() == ref.conversions.to_numpy()).all()
+    assert got.revenue.to_numpy() == pytest.approx(ref.revenue.to_numpy(), abs=0.01)
+    weekly = geo_outcomes(w.events, w.users, freq="W").table()
+    assert weekly.conversions.sum() == ref.conversions.sum() and weekly.date.nunique() == 3
+    # the panel reads it directly
+    p = geo_panel(geo_outcomes(w.events, w.users))
+    assert p.y.sum() == ref.conversions.sum() and p.n_locations == 4
