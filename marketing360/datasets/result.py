@@ -88,6 +88,37 @@ class SimulationResult:
         """The ad channels, in the simulator's order."""
         return list(self.config["channels"])
 
+    def experiment_assignment(self, channel: str) -> pd.DataFrame:
+        """The assignment table of the channel's holdout experiment, as :func:`~marketing360.incrementality.experiment`
+        reads it: ``user_id, arm`` (``"treatment"`` / ``"control"``) and ``exposed`` (the channel reached the
+        consumer, or would have: its ghost impressions in the control arm).
+
+        Raises
+        ------
+        ParameterError
+            The channel had no holdout in this world.
+        """
+        a = self.assignments
+        held = sorted(set(a.channel)) if len(a) else []
+        if channel not in held:
+            raise ParameterError(f"channel {channel!r} had no holdout in this world; channels with one: {held} "
+                                 "(simulate(..., holdout={channel: share}))")
+        a = a[a.channel == channel]
+        if self.events is not None:
+            ev = self.events
+            reached = ev.loc[(ev.event_type == "impression") & (ev.channel == channel), "user_id"]
+        else:
+            import pyarrow.dataset as ds
+
+            data = ds.dataset(str(self.events_path), format="parquet")
+            reached = data.to_table(columns=["user_id"], filter=(ds.field("event_type") == "impression")
+                                    & (ds.field("channel") == channel)).column("user_id").to_pandas()
+        g = self.ghost_impressions
+        seen = set(reached.unique()) | set(g.loc[g.channel == channel, "user_id"])
+        return pd.DataFrame({"user_id": a.user_id.to_numpy(),
+                             "arm": pd.Series(a.holdout.to_numpy()).map({True: "control", False: "treatment"}),
+                             "exposed": a.user_id.isin(seen).to_numpy()})
+
     def write(self, path: str | Path) -> Path:
         """Write every table as parquet, plus ``world.json``, as the folder ``path``; returns it.
 

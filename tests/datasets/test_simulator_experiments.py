@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -42,14 +41,20 @@ def test_holdout_truth_agrees_with_switch_off_truth_and_events(world):
         assert revenue.incremental == pytest.approx(inc.loc[ch, "revenue"], abs=0.01)
 
 
-def test_readout_recovers_the_true_effect(world):
-    asg = world.assignments[world.assignments.channel == "video"].assign(
-        arm=lambda d: np.where(d.holdout, "control", "treatment"))
+def test_readout_recovers_the_true_effect(world, tmp_path):
+    asg = world.experiment_assignment("video")
     ev = world.events
     reached = set(ev.loc[(ev.event_type == "impression") & (ev.channel == "video"), "user_id"]) | set(
         world.ghost_impressions.loc[world.ghost_impressions.channel == "video", "user_id"])
-    asg["exposed"] = asg.user_id.isin(reached)
-    r = experiment(ev, asg[["user_id", "arm", "exposed"]], start="2025-01-01", end="2025-02-12",
+    assert set(asg.user_id[asg.exposed]) == reached
+    assert (asg.arm == "control").sum() == world.assignments.query("channel == 'video'").holdout.sum()
+    args = dict(n_users=800, n_days=14, seed=3, holdout={"video": 0.5}, truth="none")
+    small, on_disk = simulate(**args), simulate(**args, out=tmp_path / "w")  # events in memory, or in a folder
+    assert on_disk.events is None
+    pd.testing.assert_frame_equal(on_disk.experiment_assignment("video"), small.experiment_assignment("video"))
+    with pytest.raises(ParameterError, match="had no holdout"):
+        world.experiment_assignment("search")
+    r = experiment(ev, asg, start="2025-01-01", end="2025-02-12",
                    metrics=["purchases", "revenue"], exposed="exposed").table()
     truth = world.truth.experiments.query("channel == 'video'")
     both = r.merge(truth, on=["metric", "estimand"])
