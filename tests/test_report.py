@@ -20,8 +20,8 @@ def test_demo_writes_the_report(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--quiet"]) == 0
     html = (tmp_path / "report.html").read_text()
     assert "The world" in html and "Planted truth" in html and "4A consumer assets" in html
-    assert "Multi-touch attribution" in html and ">share error<" in html
-    assert len(re.findall(r"data:image/png;base64,", html)) >= 8
+    assert "Multi-touch attribution" in html and ">share error<" in html and "Incrementality" in html
+    assert len(re.findall(r"data:image/png;base64,", html)) >= 10
     assert "wrote" in capsys.readouterr().out
 
 
@@ -238,3 +238,25 @@ def test_the_assets_section_reads_stages_with_the_world_s_own_rules():
     for (brand, stage), n in truth.items():
         assert got[brand][stage] == n, (brand, stage)
     assert sum(v for b in got.values() for v in b.values()) == truth.sum()
+
+
+def test_the_incrementality_section_reads_out_the_holdouts_against_the_truth(small_world, monkeypatch):
+    from marketing360 import incrementality
+    from marketing360.report import sections
+    from marketing360.report.builder import Report
+
+    monkeypatch.setattr(sections, "GEO_WORLD", dict(sections.GEO_WORLD, n_users=3000, n_days=56))
+    monkeypatch.setattr(sections, "GEO_TEST", dict(sections.GEO_TEST, start="2025-02-05", end="2025-02-18"))
+    with m3.connect() as eng:
+        r = Report("t")
+        sections.incrementality_section(r, eng, small_world, sections.open_world(eng, small_world))
+        html = r.to_html()
+    ref = incrementality.experiment(small_world.events, small_world.experiment_assignment("video"),
+                                    start="2025-01-01", end="2025-02-05", metrics=["purchases", "revenue"],
+                                    exposed="exposed").table()
+    itt = ref.query("metric == 'purchases' and estimand == 'itt'").iloc[0]
+    assert f"{itt.estimate:,.4f}" in html and f"{itt.lower:,.4f}" in html
+    truth = small_world.truth.experiments.query("channel == 'video' and metric == 'revenue' and estimand == 'tot'")
+    assert f"{truth.effect.iloc[0]:,.4f}" in html
+    assert "synthetic control (conformal)" in html and "time-based regression" in html
+    assert len(re.findall(r"data:image/png;base64,", html)) == 2

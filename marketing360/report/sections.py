@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import assets, attribution, overview, paths, viz
+from .. import assets, attribution, incrementality, overview, paths, viz
 from ..datasets.samples import SAMPLE_PARAMS
 from ..datasets.simulator import SimulationResult
 from ..engine import Engine
@@ -140,7 +140,96 @@ def attribution_section(report: Report, engine: Engine, world: SimulationResult,
     s.figure(mk.plot_graph(), alt="Markov transition graph")
 
 
-SECTIONS: list[SectionBuilder] = [world_section, truth_section, assets_section, attribution_section]
+#: the geo test of the report's incrementality section: a small world of its own (the sample world has none)
+GEO_WORLD: dict[str, Any] = dict(n_users=20_000, n_days=84, n_geos=20, seed=4, truth="none", freq="D")
+GEO_TEST: dict[str, Any] = dict(channel="display", geos=("wuhan", "xian", "hefei", "nanjing"), start="2025-03-05",
+                                end="2025-03-25")
+
+
+def incrementality_section(report: Report, engine: Engine, world: SimulationResult, tables: dict[str, Any]) -> None:
+    """Incrementality: the world's randomised holdouts read out against their truth, the power of the next test,
+    and a geo test on a world of its own (synthetic control and TBR against the truth)."""
+    from ..datasets import GeoTest, simulate
+
+    s = report.section("Incrementality")
+    ev = tables["events"]
+    start = pd.Timestamp(world.config["start"])
+    end = start + pd.Timedelta(days=world.config["n_days"])
+    held = [c for c, share in world.config.get("holdout", {}).items() if share > 0]
+    truth = world.truth.experiments
+    if held:
+        shares = ", ".join(f"{100 * world.config['holdout'][c]:g}%" for c in held)
+        s.text(f"Ghost-ad holdouts: consumers held out of {', '.join(held)} at random "
+               f"({shares}) never see the channel; the "
+               "ones it would have reached are logged as ghost impressions. Each holdout is read out on the "
+               f"{engine.name} engine from the events: intent to treat (every assigned consumer) and the effect on "
+               "the consumers reached (reached treated vs ghost-reached control), per consumer over the "
+               f"{world.config['n_days']} days.")
+        rows = []
+        figs = []
+        for ch in held:
+            r = incrementality.experiment(ev, engine.table(world.experiment_assignment(ch)), start=start, end=end,
+                                          metrics=["purchases", "revenue"], exposed="exposed")
+            t = r.table().assign(channel=ch)
+            if truth is not None:
+                t = t.merge(truth[truth.channel == ch][["metric", "estimand", "effect"]].rename(
+                    columns={"effect": "true_effect"}), on=["metric", "estimand"], how="left")
+            rows.append(t)
+            figs.append((ch, r))
+        tab = pd.concat(rows, ignore_index=True)
+        cols = ["channel", "metric", "estimand", "estimate", "lower", "upper", "p_value", "relative",
+                *(["true_effect"] if "true_effect" in tab.columns else []), "n_treatment", "n_control"]
+        s.table(tab[cols], caption="Effect per consumer (treatment minus control), its 95% Welch interval, the "
+                                   "lift over control, and the truth (the world with the channel switched off)",
+                formats={"estimate": "{:,.4f}", "lower": "{:,.4f}", "upper": "{:,.4f}", "p_value": "{:.3f}",
+                         "relative": "percent", "true_effect": "{:,.4f}", "n_treatment": "count",
+                         "n_control": "count"},
+                labels={"p_value": "p", "relative": "lift", "true_effect": "truth"})
+        ch, r = figs[0]
+        s.figure(r.plot(relative=True, title=f"{ch} holdout: lift over the holdout, 95% intervals"),
+                 alt="holdout readout")
+        itt = tab[(tab.metric == "purchases") & (tab.estimand == "itt")].iloc[0]
+        arms = r.arms.set_index(["metric", "estimand", "arm"])
+        sd = float(arms.loc[("purchases", "itt", r.control), "std"])
+        base = float(itt.treatment_mean - itt.estimate)
+        if base > 0 and itt.estimate > 0:
+            pw = incrementality.power_analysis(baseline=base, sd=sd, mde=float(itt.estimate), relative=False,
+                                               ratio=float(itt.n_treatment / itt.n_control))
+            need = pw.table().iloc[0]
+            s.text(f"Power: detecting the {ch} lift measured here ({itt.estimate:.4f} purchases per consumer on a "
+                   f"baseline of {base:.3f}, s.d. {sd:.2f}) with 80% power at the 5% level needs about "
+                   f"{need.n_control:,.0f} consumers in the holdout (this world holds {itt.n_control:,}).")
+    else:
+        s.text("This world has no randomised holdout (simulate(..., holdout={channel: share})).")
+    # ---- a geo test, on a world simulated for it
+    g = GeoTest(**GEO_TEST)
+    gw = simulate(**GEO_WORLD, geo_tests=[g], progress=False)
+    gt = gw.truth.geo_effect().iloc[0]
+    s.text(f"A geo test on a world of its own ({GEO_WORLD['n_users']:,} consumers in {GEO_WORLD['n_geos']} geos, "
+           f"daily outcomes built from the events on the engine): {g.channel} switched off in "
+           f"{', '.join(g.geos)} from {g.start} to {g.end}. The truth, from the same world run as planned: "
+           f"{gt.conversions:,.0f} conversions and {gt.revenue:,.0f} of revenue lost for {gt.spend:,.0f} of spend "
+           f"saved (iROAS {gt.iroas:.2f}).")
+    panel = incrementality.geo_outcomes(engine.table(gw.events), engine.table(gw.users))
+    sc = incrementality.synthetic_control(panel, treated=list(g.geos), start=g.start, end=g.end, alpha=0.05)
+    pre = (str(pd.Timestamp(GEO_WORLD.get("start", "2025-01-01")).date()),
+           str((pd.Timestamp(g.start) - pd.Timedelta(days=1)).date()))
+    controls = [x for x in sorted(gw.users.geo.unique()) if x not in g.geos]
+    tb = incrementality.tbr(panel, treatment=list(g.geos), control=controls, pre=pre, test=(g.start, g.end),
+                            alpha=0.05)
+    sct = sc.table().set_index("effect").loc["incremental"]
+    tbt = tb.table().set_index("metric").loc["incremental_response"]
+    geo_tab = pd.DataFrame({"method": ["synthetic control (conformal)", "time-based regression", "truth"],
+                            "incremental_conversions": [sct.estimate, tbt.estimate, -gt.conversions],
+                            "lower": [sct.lower, tbt.lower, None], "upper": [sct.upper, tbt.upper, None]})
+    s.table(geo_tab, caption="Conversions the test added in its geos over its window (negative: the channel was "
+                             "off), with 95% intervals",
+            formats={"incremental_conversions": "{:,.1f}", "lower": "{:,.1f}", "upper": "{:,.1f}"})
+    s.figure(sc.plot(), alt="synthetic control of the geo test")
+
+
+SECTIONS: list[SectionBuilder] = [world_section, truth_section, assets_section, attribution_section,
+                                  incrementality_section]
 
 
 def open_world(engine: Engine, world: SimulationResult) -> dict[str, Any]:
