@@ -16,7 +16,7 @@ Viz never computes: each function draws the frames of a result
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ _TBR_COLUMNS = ("date", "period", "treatment", "counterfactual", "counterfactual
 
 
 def plot_tbr(series: pd.DataFrame, *, panel: str = "all", level: float | None = None,
-             ax: Axes | Sequence[Axes] | None = None) -> MplFigure:
+             ax: Axes | Sequence[Axes] | np.ndarray | None = None) -> MplFigure:
     """The TBR panels: observed vs counterfactual, pointwise effect, cumulative effect.
 
     Parameters
@@ -50,7 +50,7 @@ def plot_tbr(series: pd.DataFrame, *, panel: str = "all", level: float | None = 
         Which panel; ``"all"`` stacks the three.
     level : float, optional
         Level of the bands, for the legend.
-    ax : matplotlib Axes, or three Axes for ``panel="all"``, optional
+    ax : matplotlib Axes, or three Axes for ``panel="all"`` (a list, or the array ``plt.subplots(3)`` returns)
         Where to draw; a new figure when omitted.
 
     Returns
@@ -82,21 +82,34 @@ def plot_tbr(series: pd.DataFrame, *, panel: str = "all", level: float | None = 
             fig, axes = plt.subplots(3, 1, figsize=(9, 8.5), sharex=True, FigureClass=Figure)
             axes_list = list(axes)
         else:
-            if not isinstance(ax, Sequence) or len(ax) != 3:
+            given = _axes_list(ax)
+            if given is None or len(given) != 3:
                 raise ParameterError("panel='all' draws three panels: pass ax=None or three axes (or choose one "
-                                     f"panel: {list(_PANELS)})")
-            axes_list = list(ax)
+                                     f"panel: {list(_PANELS)}); found {type(ax).__name__}"
+                                     + (f" of {len(given)} axes" if given is not None else ""))
+            axes_list = given
             fig = root_figure(axes_list[0])
         for name, a in zip(_PANELS, axes_list):
             _tbr_panel(series, name, level, a)
         return fig
     if panel not in _PANELS:
         raise ParameterError(f"panel must be 'all' or one of {list(_PANELS)}; found {panel!r}")
-    if ax is not None and isinstance(ax, Sequence):
-        raise ParameterError(f"panel={panel!r} draws on one axes; found {len(ax)}")
-    fig, one = new_axes(ax, (9, 3.2))
+    several = _axes_list(ax)
+    if several is not None and len(several) != 1:
+        raise ParameterError(f"panel={panel!r} draws on one axes; found {len(several)}")
+    target = several[0] if several is not None else cast("Axes | None", ax)  # one axes, or None
+    fig, one = new_axes(target, (9, 3.2))
     _tbr_panel(series, panel, level, one)
     return fig
+
+
+def _axes_list(ax: Any) -> list[Axes] | None:
+    """The axes of a list, tuple or array of axes (``plt.subplots`` returns an array); None for one axes."""
+    if isinstance(ax, np.ndarray):
+        return list(ax.ravel())
+    if isinstance(ax, Sequence):
+        return list(ax)
+    return None
 
 
 def _tbr_panel(s: pd.DataFrame, name: str, level: float | None, ax: Axes) -> None:
@@ -200,6 +213,15 @@ def plot_trim_rates(candidates: pd.DataFrame, *, chosen: float | None = None, ax
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd, matplotlib.pyplot as plt
+    >>> c = pd.DataFrame({"trim_rate": [0.0, 0.1, 0.2], "iroas": [2.0, 2.1, 2.1], "std_error": [0.3, 0.2, 0.25]})
+    >>> fig = plot_trim_rates(c, chosen=0.1)
+    >>> fig.axes[0].get_xlabel()
+    'trim rate'
+    >>> plt.close(fig)
     """
     missing = [c for c in ("trim_rate", "std_error") if c not in candidates.columns]
     if missing:

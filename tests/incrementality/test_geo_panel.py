@@ -63,3 +63,15 @@ def test_geo_outcomes_equal_the_simulators_outcomes(engine):
     # the panel reads it directly
     p = geo_panel(geo_outcomes(w.events, w.users))
     assert p.y.sum() == ref.conversions.sum() and p.n_locations == 4
+
+
+def test_geo_panel_on_engines(engine):
+    rng = np.random.default_rng(1)
+    long = pd.DataFrame({"date": np.repeat(pd.date_range("2024-01-01", periods=30), 5),
+                         "geo": np.tile(["a", "b", "c", "d", "e"], 30), "response": rng.gamma(3, 10, 150),
+                         "cost": rng.gamma(2, 5, 150)})
+    ref = geo_panel(long, cost="cost")
+    got = geo_panel(engine.table(long), cost="cost")
+    assert got.locations == ref.locations and (got.dates == ref.dates).all()
+    assert got.y == pytest.approx(ref.y, rel=1e-12) and got.cost == pytest.approx(ref.cost, rel=1e-12)
+    assert ref.y[:, 0] == pytest.approx(long[long.geo == "a"].response.to_numpy())

@@ -66,6 +66,16 @@ def test_reproduces_matched_markets_r_values(salesandcost):
     assert r.observed == pytest.approx(994276.4)
     assert r.series.loc[r.series["period"] == "pre", "control"].sum() == pytest.approx(1007853.66)
 
+    # testVariableCostIROASSummaryTwoTails (same file): level 0.9, two tails, R's values "treated as constants"
+    # (R simulated them: the test allows 1e-2 on the iROAS and 1e-4 on the lift): lower 2.79135, upper 3.102936,
+    # precision 0.1557932; relative lift 0.173998 [0.163273, 0.184885]
+    two = r.posterior(0.9, tails=2).set_index("metric").loc["iroas"]
+    assert (two["lower"], two["upper"], two["precision"]) == pytest.approx((2.79135, 3.102936, 0.1557932), abs=1e-3)
+    r90 = tbr(salesandcost, assignment="assignment", pre=PRE, test=TEST, cost="cost", alpha=0.1)
+    lift = r90.table().set_index("metric").loc["incremental_response"]
+    assert (lift["relative_lift_lower"], lift["relative_lift_upper"]) == pytest.approx((0.163273, 0.184885), abs=1e-4)
+    assert r90.conf_int(0.2).set_index("metric").loc["iroas", "lower"] == pytest.approx(iroas["lower"], rel=1e-12)
+
 
 # ------------------------------------------------------------------ a hand computation with statsmodels
 
@@ -109,6 +119,7 @@ def test_matches_a_statsmodels_hand_computation():
     assert row["p_value"] == pytest.approx(2 * stats.t.sf(abs(est / se), dof), rel=1e-8)
     assert row["probability"] == pytest.approx(stats.t.sf(0, dof, loc=est, scale=se), rel=1e-10)
     assert r.dof == dof
+    assert f"90% intervals (t with {dof:g} degrees of freedom)" in str(r.summary())
     # every cumulative point of the series, and the pointwise bands of statsmodels' predictions
     eff = r.series[r.series["period"] != "pre"]
     for k in (0, 7, len(eff) - 1):
@@ -239,3 +250,124 @@ def test_degenerate_data_is_refused(small):
         tbr(small, n_draws=10, **kw)
     with pytest.raises(ParameterError, match="tails must be 1 or 2"):
         tbr(small, **kw).posterior(tails=3)
+
+
+# ------------------------------------------------------------------ review fixes: edge inputs
+
+def test_a_constant_treatment_series_is_refused(small):
+    # a flat treatment series fits exactly (residual variance 0): the effect would come with a standard error of
+    # rounding noise and a p-value made of it
+    kw = {"assignment": "assignment", "pre": ("2023-01-01", "2023-02-19"), "test": ("2023-02-20", "2023-03-11")}
+    flat = small.assign(response=np.where(small["assignment"] == 1, 7.0, small["response"]))
+    with pytest.raises(SchemaError, match="treatment series of 'response' is constant over the pre-period"):
+        tbr(flat, **kw)
+
+
+def test_window_bounds_with_a_time_zone_or_a_number(small):
+    kw = {"assignment": "assignment", "test": ("2023-02-20", "2023-03-11")}
+    naive = tbr(small, pre=("2023-01-01", "2023-02-19"), **kw)
+    # geo_panel keeps naive UTC times: a zoned bound is the same instant
+    zoned = tbr(small, pre=(pd.Timestamp("2023-01-01", tz="UTC"), "2023-02-19"), **kw)
+    pd.testing.assert_frame_equal(naive.table(), zoned.table())
+    with pytest.raises(ParameterError, match="pre must be given as dates"):
+        tbr(small, pre=(0, 49), **kw)
+
+
+def test_one_location_given_alone_and_integer_geo_ids(small):
+    kw = {"pre": ("2023-01-01", "2023-02-19"), "test": ("2023-02-20", "2023-03-11")}
+    ids = small.assign(geo=small["geo"].str[1:].astype(int))
+    one = tbr(ids, treatment=3, control=[4, 5, 6, 7], **kw)
+    listed = tbr(small, treatment=["g3"], control=["g4", "g5", "g6", "g7"], **kw)
+    pd.testing.assert_frame_equal(one.table(), listed.table())
+    assert one.treatment == ["3"]
+
+
+def test_any_table_open_table_accepts(small):
+    import ibis
+    import polars as pl
+
+    kw = {"assignment": "assignment", "pre": ("2023-01-01", "2023-02-19"), "test": ("2023-02-20", "2023-03-11"),
+          "cost": "cost"}
+    spend = small.assign(cost=np.where((small["assignment"] == 1) & (small["date"] >= "2023-02-20"), 10.0, 0.0))
+    ref = tbr(spend, **kw).table()
+    con = ibis.duckdb.connect()
+    for data in (pl.from_pandas(spend), con.create_table("tbr_panel", spend),
+                 spend.assign(date=spend["date"].dt.strftime("%Y-%m-%d"))):
+        pd.testing.assert_frame_equal(tbr(data, **kw).table(), ref)
+
+
+def _spend(data, *, control_test=0.0, flat_control=None):
+    """Heavy-up of 10 a day in the treatment geos over the test; a flat daily control budget or test spend."""
+    test = data["date"] >= "2023-02-20"
+    treated = data["assignment"] == 1
+    cost = np.where(treated & test, 10.0, 0.0)
+    if control_test:
+        cost = np.where(~treated & test, control_test, cost)
+    if flat_control is not None:  # every control geo spends the same every day; the treatment's varies before
+        rng = np.random.default_rng(4)
+        cost = np.where(treated, cost + rng.uniform(1, 2, len(data)), flat_control)
+    return data.assign(cost=cost)
+
+
+def test_the_cost_effect_uses_its_own_regression(small):
+    # a flat daily control budget: the cost regression's design has rank 1, so n_pre - 1 residual degrees of
+    # freedom (statsmodels' df_resid), one more than the response regression's
+    kw = {"assignment": "assignment", "pre": ("2023-01-01", "2023-02-19"), "test": ("2023-02-20", "2023-03-11"),
+          "cost": "cost", "alpha": 0.1, "random_state": 0}
+    data = _spend(small, flat_control=5.0)
+    r = tbr(data, **kw)
+    assert r.scenario == "variable"
+    wide = data.pivot_table(index="date", columns="assignment", values="cost", aggfunc="sum")
+    pre_i, test_i = wide.index <= "2023-02-19", wide.index >= "2023-02-20"
+    with pytest.warns(UserWarning, match="rank-deficient"):  # statsmodels' pinv OLS, as matched_markets fits it
+        fit = sm.OLS(wide[1][pre_i].to_numpy(), sm.add_constant(wide[2][pre_i].to_numpy(), has_constant="add")).fit()
+    assert fit.df_resid == 49 and r.dof == 48
+    xe = sm.add_constant(wide[2][test_i].to_numpy(), has_constant="add")
+    est = (wide[1][test_i].to_numpy() - fit.predict(xe)).sum()
+    s = xe.sum(axis=0)
+    se = np.sqrt(s @ fit.cov_params() @ s + len(xe) * fit.scale)
+    row = r.table().set_index("metric").loc["incremental_cost"]
+    assert (row["estimate"], row["std_error"]) == pytest.approx((est, se), rel=1e-9)
+    q = stats.t.ppf(0.95, 49)
+    assert (row["lower"], row["upper"]) == pytest.approx((est - q * se, est + q * se), rel=1e-12)
+    assert row["p_value"] == pytest.approx(2 * stats.t.sf(est / se, 49), rel=1e-9)
+    ci = r.conf_int(0.05).set_index("metric").loc["incremental_cost"]
+    q95 = stats.t.ppf(0.975, 49)
+    assert (ci["lower"], ci["upper"]) == pytest.approx((est - q95 * se, est + q95 * se), rel=1e-12)
+
+
+def test_a_cost_known_exactly(small):
+    # nobody spends before the test, the control geos spend in it (so not a "fixed cost" design): the
+    # counterfactual treatment spend is exactly 0 and the incremental cost the treatment's spend, 10 x 4 x 20
+    kw = {"assignment": "assignment", "pre": ("2023-01-01", "2023-02-19"), "test": ("2023-02-20", "2023-03-11"),
+          "cost": "cost", "alpha": 0.1, "random_state": 0}
+    r = tbr(_spend(small, control_test=3.0), **kw)
+    assert r.scenario == "variable"
+    row = r.table().set_index("metric").loc["incremental_cost"]
+    assert (row["estimate"], row["std_error"], row["lower"], row["upper"]) == (800.0, 0.0, 800.0, 800.0)
+    assert row["probability"] == 1.0 and np.isnan(row["p_value"])  # a known value: no test
+    ci = r.conf_int(0.05).set_index("metric")
+    assert (ci.loc["incremental_cost", "lower"], ci.loc["incremental_cost", "upper"]) == (800.0, 800.0)
+    # the iROAS draws are the response's over 800: its percentiles are the response's t quantiles / 800
+    resp = r.table().set_index("metric").loc["incremental_response"]
+    dist = stats.t(r.dof, loc=resp["estimate"] / 800, scale=resp["std_error"] / 800)
+    # (10,000 draws: a 2.5% percentile is within 0.1 scale units with probability > 99.9%)
+    assert (ci.loc["iroas", "lower"], ci.loc["iroas", "upper"]) == pytest.approx(
+        (dist.ppf(0.025), dist.ppf(0.975)), abs=0.1 * resp["std_error"] / 800)
+    post = r.posterior(0.9).set_index("metric")
+    assert (post.loc["incremental_cost", "lower"], post.loc["incremental_cost", "probability"]) == (800.0, 1.0)
+
+
+def test_plot_on_the_array_plt_subplots_returns():
+    r = tbr(_panel(3, effect=2.0), assignment="assignment", pre=("2023-01-01", "2023-02-19"),
+            test=("2023-02-20", "2023-03-11"))
+    fig, axes = plt.subplots(3, 1)
+    assert r.plot(ax=axes) is fig
+    assert [a.get_title() for a in axes] == ["Treatment and its counterfactual", "Effect per period",
+                                            "Cumulative effect"]
+    plt.close(fig)
+    fig, one = plt.subplots(1, 1, squeeze=False)
+    assert r.plot(ax=one, panel="pointwise") is fig
+    plt.close(fig)
+    with pytest.raises(ParameterError, match="three panels"):
+        r.plot(ax=np.array([1, 2]))

@@ -133,6 +133,9 @@ def test_package_tie_cases():
     assert fit_trimmed_match([1, 1, 1, 1, 1], [1, 1, 1, 1, 1]).estimate == pytest.approx(1.0)
     with pytest.raises(ParameterError, match="iROAS .* is undefined"):
         fit_trimmed_match([1, 2, 3, 4, 5], [0, 0, 0, 0, 1e-15])
+    # testTrimmedMatchCppError: no root when the untrimmed pairs' cost differences sum to 0
+    with pytest.raises(ParameterError, match="no root at trim_rate 0.1"):
+        fit_trimmed_match([1, 2, 3, 4], [-10, -1, 1, 10], trim_rate=0.1)
 
 
 # ------------------------------------------------------------------ a brute-force re-derivation
@@ -202,6 +205,9 @@ def test_matches_a_brute_force_rederivation(seed):
     assert f.trim_rate == pytest.approx(rate)
     assert (f.estimate, f.std_error) == pytest.approx((est, se), rel=1e-9)
     assert (f.lower, f.upper) == pytest.approx((lower, upper), rel=1e-8)
+    # another level: the test inverted again at 95% (the trim rate does not depend on the level)
+    *_, lower95, upper95 = _reference(dr, dc, 0.25, 0.05)
+    assert f.interval(0.05) == pytest.approx((lower95, upper95), rel=1e-8)
     # the p-value is the studentised trimmed mean's at iROAS = 0 (normal reference)
     k = round(f.trim_rate * n)
     assert f.p_value == pytest.approx(2 * stats.norm.sf(abs(_studentized(0.0, dr, dc, k))), rel=1e-9)
@@ -319,3 +325,85 @@ def test_missing_columns_and_bad_settings_are_refused(small):
         trimmed_match(small, test=("2024-01-01", "2024-01-10"), trim_rate=0.4)
     with pytest.raises(ParameterError, match="at least 2 pairs"):
         fit_trimmed_match([1.0], [1.0])
+
+
+# ------------------------------------------------------------------ review fixes: edge inputs
+
+def test_exclude_pairs_names_pairs_of_the_design(small):
+    test = ("2024-01-01", "2024-01-10")
+    one = trimmed_match(small, test=test, exclude_pairs=[3])
+    assert one.table()["pairs"].tolist() == [5, 5] and 3 not in one.pairs["pair"].tolist()
+    # one id alone, as a number or as text, is that pair (not the characters of a string)
+    for alone in (3, "3", 3.0):
+        pd.testing.assert_frame_equal(trimmed_match(small, test=test, exclude_pairs=alone).table(), one.table())
+    with pytest.raises(ParameterError, match=r"exclude_pairs names pairs \['12'\] that are not in the design"):
+        trimmed_match(small, test=test, exclude_pairs="12")  # pairs 0 .. 5: not pairs 1 and 2
+    with pytest.raises(ParameterError, match=r"pairs \[99\] that are not in the design"):
+        trimmed_match(small, test=test, exclude_pairs=[3, 99])
+    assert "5 pairs (1 excluded)" in one.summary().notes[0]
+
+
+def test_the_fit_keeps_its_data_for_other_levels():
+    # the interval at another level is the fit's own: no other data can be passed in
+    f = fit_trimmed_match(DR1, DC1, trim_rate=0.0, alpha=Z90)
+    assert f.interval(Z90) == pytest.approx((f.lower, f.upper), rel=1e-12)
+    assert f.delta_response.tolist() == DR1 and f.delta_cost.tolist() == DC1
+    # trimmed_match/core/estimator_test.cc, TrimmedMatch1NoTrim: [1.250, 1.905] at the quantile 1.64485363
+    assert f.interval(Z90) == pytest.approx((1.250, 1.905), abs=1e-3)
+
+
+def test_any_table_open_table_accepts(small):
+    import ibis
+    import polars as pl
+
+    test = ("2024-01-01", "2024-01-10")
+    ref = trimmed_match(small, test=test).table()
+    con = ibis.duckdb.connect()
+    design = small[["geo", "pair", "assignment"]].drop_duplicates()
+    for data in (pl.from_pandas(small), con.create_table("tm_panel", small),
+                 small.assign(date=small["date"].dt.strftime("%Y-%m-%d"))):
+        pd.testing.assert_frame_equal(trimmed_match(data, test=test).table(), ref)
+    long = con.create_table("tm_long", small[["date", "geo", "response", "cost"]])
+    pd.testing.assert_frame_equal(trimmed_match(long, pairs=pl.from_pandas(design), test=test).table(), ref)
+    # integer geo ids in the panel and text ids in the pairs table meet as text
+    ids = {g: i for i, g in enumerate(sorted(small["geo"].unique()))}
+    as_int = small.assign(geo=small["geo"].map(ids))
+    as_text = design.assign(geo=design["geo"].map(ids).astype(str))
+    pd.testing.assert_frame_equal(
+        trimmed_match(as_int[["date", "geo", "response", "cost"]], pairs=as_text, test=test).table(), ref)
+
+
+def test_errors_name_the_analysis(small):
+    design = small[["geo", "pair", "assignment"]].drop_duplicates().rename(columns={"geo": "unit"})
+    with pytest.raises(SchemaError, match=r"^trimmed_match pairs table: no location column"):
+        trimmed_match(small[["date", "geo", "response", "cost"]], pairs=design, test=("2024-01-01", "2024-01-10"))
+    with pytest.raises(ParameterError, match="kind must be 'pairs' or 'trim_rates'"):
+        trimmed_match(small, test=("2024-01-01", "2024-01-10")).plot(kind="lines")
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_two_or_three_pairs(n):
+    # at most 0.5 - 1/n of the pairs may be trimmed from each tail: none with 2 or 3 pairs (the ratio estimator);
+    # the interval still inverts the studentised mean (brute force above)
+    dr, dc = np.array([1.0, 3.0, 2.5])[:n], np.array([1.0, 2.0, 1.5])[:n]
+    f = fit_trimmed_match(dr, dc)
+    rate, est, se, lower, upper = _reference(dr, dc, 0.25, 0.2)
+    assert (f.trim_rate, rate) == (0.0, 0.0)
+    assert f.estimate == pytest.approx(dr.sum() / dc.sum(), rel=1e-12)
+    assert (f.std_error, f.lower, f.upper) == pytest.approx((se, lower, upper), rel=1e-8)
+    with pytest.raises(ParameterError, match="trim_rate must be in"):
+        fit_trimmed_match(dr, dc, trim_rate=0.2)
+
+
+def test_a_missing_date_geo_row_is_named(small):
+    # the package's check_input_data reads a missing row as 0; here the panel must be balanced, and says where not
+    with pytest.raises(SchemaError, match=r"1 \(date, location\) cells have no row, e.g. \[\('2024-01-01"):
+        trimmed_match(small.iloc[1:], test=("2024-01-01", "2024-01-10"))
+
+
+def test_too_many_pairs_is_refused_before_memory_runs_out():
+    from marketing360.incrementality.geo.trimmed_match import MAX_PAIRS, fit_trimmed_match
+
+    n = MAX_PAIRS + 1
+    with pytest.raises(ParameterError, match=f"at most {MAX_PAIRS:,} pairs"):
+        fit_trimmed_match(np.ones(n), np.arange(n, dtype=float))

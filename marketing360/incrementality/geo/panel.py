@@ -36,7 +36,8 @@ from ...errors import ParameterError, SchemaError
 from ...results import Result
 from ...types import TableLike
 
-__all__ = ["GeoPanel", "geo_panel", "resolve_locations", "geo_outcomes", "GeoOutcomes"]
+__all__ = ["GeoPanel", "geo_panel", "resolve_locations", "geo_outcomes", "GeoOutcomes", "pick_column",
+           "DATE_NAMES", "LOCATION_NAMES", "OUTCOME_NAMES"]
 
 _WHAT = "geo_panel"
 
@@ -130,18 +131,64 @@ def resolve_locations(panel: GeoPanel, locations: Sequence[str] | str, *, what: 
     return out
 
 
-def _pick(columns: list[str], given: str | None, candidates: Sequence[str], role: str) -> str:
+#: the usual names of the date, location and outcome columns of a long geo table, in order of preference
+DATE_NAMES: tuple[str, ...] = ("date", "time", "week", "day")
+LOCATION_NAMES: tuple[str, ...] = ("location", "geo", "market", "dma", "region")
+OUTCOME_NAMES: tuple[str, ...] = ("y", "response", "conversions", "revenue", "sales", "outcome")
+
+
+def pick_column(columns: Sequence[str], given: str | None, candidates: Sequence[str], role: str, *,
+                what: str = _WHAT, option: str | None = None) -> str:
+    """The column of a table that plays ``role``: ``given`` if named, else the first of ``candidates`` present.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The table's columns.
+    given : str or None
+        The name the caller passed (checked to exist, case-sensitively).
+    candidates : sequence of str
+        Usual names, lower case, in order of preference (matched case-insensitively).
+    role : str
+        What the column is, in words (``"date"``, ``"location"``, ``"outcome"``).
+    what : str
+        The analysis, named at the start of an error message.
+    option : str, optional
+        The keyword that names the column (default: ``role``), suggested when none is found.
+
+    Returns
+    -------
+    str
+        The column name, as the table spells it.
+
+    Raises
+    ------
+    SchemaError
+        ``given`` is not a column, or no candidate is.
+
+    Examples
+    --------
+    >>> pick_column(["Date", "geo", "Y"], None, LOCATION_NAMES, "location")
+    'geo'
+    >>> pick_column(["Date", "geo", "Y"], None, DATE_NAMES, "date")
+    'Date'
+    """
+    cols = list(columns)
     if given is not None:
-        if given not in columns:
-            raise SchemaError(f"{_WHAT}: {role} column {given!r} is not in the table; found {columns}",
-                              column=given)
+        if given not in cols:
+            raise SchemaError(f"{what}: {role} column {given!r} is not in the table; found {cols}", column=given)
         return given
-    lower = {c.lower(): c for c in columns}
+    lower = {c.lower(): c for c in cols}
     for c in candidates:
         if c in lower:
             return lower[c]
-    raise SchemaError(f"{_WHAT}: no {role} column (looked for {list(candidates)}; name it with "
-                      f"{role}=...); found {columns}", column=role)
+    raise SchemaError(f"{what}: no {role} column (looked for {list(candidates)}; name it with "
+                      f"{option or role}=...); found {cols}", column=role)
+
+
+def _pick(columns: list[str], given: str | None, candidates: Sequence[str], role: str) -> str:
+    # geo_panel names its outcome column with y=
+    return pick_column(columns, given, candidates, role, option="y" if role == "outcome" else None)
 
 
 def geo_panel(data: TableLike, *, date: str | None = None, location: str | None = None, y: str | None = None,

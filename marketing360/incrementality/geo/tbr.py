@@ -51,7 +51,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -63,7 +63,7 @@ from ...errors import ParameterError, SchemaError
 from ...estimators import check_random_state
 from ...types import TableLike
 from ..effects import Effects, check_alpha
-from .panel import GeoPanel, _pick, geo_panel, resolve_locations
+from .panel import LOCATION_NAMES, GeoPanel, geo_panel, pick_column, resolve_locations
 
 __all__ = ["TBREffects", "tbr", "TBRScenario", "TBRPanel"]
 
@@ -72,7 +72,6 @@ TBRScenario = Literal["fixed", "variable"]
 #: which of the three TBR panels :meth:`TBREffects.plot` draws
 TBRPanel = Literal["all", "counterfactual", "pointwise", "cumulative"]
 
-_LOCATION_NAMES = ("location", "geo", "market", "dma", "region")
 # matched_markets declares the cost "fixed" when the pre-period and control test spend sum below 1e-10
 _ZERO_COST = 1e-10
 
@@ -101,7 +100,7 @@ def _geo_values(data: TableLike, *, location: str | None, columns: Sequence[str]
 
     t = open_table(data, what=what)
     cols = list(t.columns)
-    lcol = _pick(cols, location, _LOCATION_NAMES, "location")
+    lcol = pick_column(cols, location, LOCATION_NAMES, "location", what=what)
     for c in columns:
         if c not in cols:
             raise SchemaError(f"{what}: column {c!r} is not in the table; found {cols}", column=c)
@@ -152,10 +151,17 @@ def _arms(assignment: pd.Series, labels: tuple[Any, Any], *, column: str, what: 
 
 def _when(panel: GeoPanel, value: Any, what: str) -> Any:
     if isinstance(panel.dates, pd.DatetimeIndex):
+        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            raise ParameterError(f"{what} must be given as dates (the panel's periods are dates, "
+                                 f"{panel.dates[0].date()} .. {panel.dates[-1].date()}); found {value!r}")
         try:
-            return pd.Timestamp(value)
+            ts = pd.Timestamp(value)
         except (TypeError, ValueError):
             raise ParameterError(f"{what} must be given as dates; found {value!r}") from None
+        if ts is pd.NaT:
+            raise ParameterError(f"{what} must be given as dates; found {value!r}")
+        # the panel holds naive UTC times (geo_panel converts zoned dates the same way)
+        return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return int(value)
     raise ParameterError(f"{what} must be given as integer periods (the panel's dates are integers); found {value!r}")
@@ -230,6 +236,28 @@ def _ols(treatment: np.ndarray, control: np.ndarray) -> _Fit:
     return _Fit(coef=coef, cov=sigma2 * (pinv @ pinv.T), sigma2=sigma2, dof=dof)
 
 
+# ---------------------------------------------------------------------------------------------- t summaries
+
+#: a metric summarised by a Student t: (location, scale, degrees of freedom); scale 0 is a known value
+_TDist = tuple[float, float, float]
+
+
+def _t_ppf(d: _TDist, q: float) -> float:
+    loc, scale, dof = d
+    return float(loc) if scale == 0 else float(stats.t.ppf(q, dof, loc=loc, scale=scale))
+
+
+def _t_sf(d: _TDist, x: float) -> float:
+    """P(metric > x)."""
+    loc, scale, dof = d
+    return float(loc > x) if scale == 0 else float(stats.t.sf(x, dof, loc=loc, scale=scale))
+
+
+def _t_draws(d: _TDist, n: int, rng: np.random.Generator) -> np.ndarray:
+    loc, scale, dof = d
+    return np.full(n, float(loc)) if scale == 0 else stats.t.rvs(dof, loc=loc, scale=scale, size=n, random_state=rng)
+
+
 # ---------------------------------------------------------------------------------------------- the result
 
 class TBREffects(Effects):
@@ -237,9 +265,11 @@ class TBREffects(Effects):
 
     Rows (``metric``): ``incremental_response`` (the cumulated effect over the test and cooldown
     periods), and with a cost ``iroas`` and, where the cost is not fixed, ``incremental_cost``.
-    Intervals are Student t with :attr:`dof` degrees of freedom, except the iROAS of a variable-cost
-    design (percentiles of :attr:`draws`). ``probability`` is the probability that the effect is
-    above 0; ``relative_lift`` the incremental response over the counterfactual response.
+    Intervals are Student t with :attr:`dof` degrees of freedom (the incremental cost: those of the
+    cost regression), except the iROAS of a variable-cost design (percentiles of :attr:`draws`).
+    ``probability`` is the probability that the effect is above 0; ``relative_lift`` the incremental
+    response over the counterfactual response (its bounds at :attr:`alpha`). A cost known exactly
+    (no spend before the test: the counterfactual spend is 0) has a standard error of 0 and no p-value.
 
     Attributes
     ----------
@@ -266,7 +296,7 @@ class TBREffects(Effects):
     interval_kind: ClassVar[str] = ""
 
     def __init__(self, frame: pd.DataFrame, *, alpha: float, dof: int, notes: list[str],
-                 dists: dict[str, tuple[float, float] | np.ndarray], series: pd.DataFrame, coef: np.ndarray,
+                 dists: dict[str, _TDist | np.ndarray], series: pd.DataFrame, coef: np.ndarray,
                  sigma: float, scenario: TBRScenario | None, incremental_cost: float | None, observed: float,
                  treatment: list[str], control: list[str]) -> None:
         self._dists = dists
@@ -287,9 +317,7 @@ class TBREffects(Effects):
         if isinstance(d, np.ndarray):
             lo, hi = np.percentile(d, [100 * lo_q, 100 * hi_q])
             return float(lo), float(hi)
-        loc, scale = d
-        dist = stats.t(self.dof, loc=loc, scale=scale)
-        return float(dist.ppf(lo_q)), float(dist.ppf(hi_q))
+        return _t_ppf(d, lo_q), _t_ppf(d, hi_q)
 
     def _interval(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
         rows = [self._bounds(m, alpha / 2, 1 - alpha / 2) for m in self._computed()["metric"]]
@@ -314,8 +342,7 @@ class TBREffects(Effects):
             if isinstance(d, np.ndarray):
                 prob, precision = float(np.mean(d > threshold)), float(est - lo)
             else:
-                dist = stats.t(self.dof, loc=d[0], scale=d[1])
-                prob, precision = float(dist.sf(threshold)), float(abs(lo - dist.median()))
+                prob, precision = _t_sf(d, threshold), float(abs(lo - _t_ppf(d, 0.5)))
             out.append({"metric": metric, "estimate": float(est), "precision": precision, "lower": lo,
                         "upper": np.inf if tails == 1 else hi, "probability": prob, "level": level,
                         "threshold": threshold})
@@ -347,12 +374,15 @@ def tbr(data: TableLike | GeoPanel, *, treatment: Sequence[str] | str | None = N
     data : table-like or GeoPanel
         The long ``date, location, Y`` layout (GeoLift's ``location, Y, date``; matched_markets'
         and trimmed_match's ``date, geo, response, cost, assignment``), or a :class:`GeoPanel`.
-    treatment, control : list of str, optional
-        The treatment and control locations (control: all other locations, when omitted).
+    treatment, control : str or list of str, optional
+        The treatment and control locations, matched case-insensitively (control: all other
+        locations, when omitted).
     assignment : str, optional
         Instead of ``treatment``: a per-location column of the long table with the arm of each
-        location (``labels`` = (treatment, control) values; ``(1, 2)`` as in matched_markets'
-        and trimmed_match's colabs). Other values are refused: drop those rows first.
+        location. Other values than the two ``labels`` are refused: drop those rows first.
+    labels : (treatment, control), default (1, 2)
+        The ``assignment`` values of the two arms (1 treatment, 2 control, as in the post-analysis
+        example data of matched_markets and trimmed_match; ``1`` also matches ``1.0`` and ``"1"``).
     pre, test : (start, end)
         Pre-period (the regression) and test period, both ends included (dates, or integer periods).
     cooldown_end : date, optional
@@ -380,8 +410,8 @@ def tbr(data: TableLike | GeoPanel, *, treatment: Sequence[str] | str | None = N
         No treatment given, unknown or overlapping locations, windows out of the panel's range or
         overlapping, fewer than 3 pre-periods.
     SchemaError
-        A missing column, assignment values other than the two arms, a constant control series in
-        the pre-period, a cost of zero over the test.
+        A missing column, assignment values other than the two arms, a constant control or
+        treatment series in the pre-period, a cost of zero over the test.
     """
     what = "tbr"
     a = check_alpha(alpha)
@@ -409,11 +439,11 @@ def tbr(data: TableLike | GeoPanel, *, treatment: Sequence[str] | str | None = N
         if treatment is None:
             raise ParameterError(f"{what}: give the treatment locations (treatment=[...]) or an assignment column "
                                  "(assignment='assignment')")
-        treated = resolve_locations(panel, treatment, what="treatment")
+        treated = resolve_locations(panel, _names(treatment), what="treatment")
         if control is None:
             controls = [loc for loc in panel.locations if loc not in treated]
         else:
-            controls = resolve_locations(panel, control, what="control")
+            controls = resolve_locations(panel, _names(control), what="control")
         both = sorted(set(treated) & set(controls))
         if both:
             raise ParameterError(f"{what}: locations {both} are in both the treatment and the control group")
@@ -435,18 +465,20 @@ def tbr(data: TableLike | GeoPanel, *, treatment: Sequence[str] | str | None = N
                              f"pre-periods; found {n_pre}")
 
     y_t, y_c = panel.y[:, ti].sum(axis=1), panel.y[:, ci].sum(axis=1)
-    if np.ptp(y_c[pre_m]) == 0:
-        raise SchemaError(f"{what}: the control series of {panel.outcome!r} is constant over the pre-period: "
-                          "the regression has no slope to learn", column=panel.outcome)
+    for arm, series in (("control", y_c), ("treatment", y_t)):
+        if np.ptp(series[pre_m]) == 0:
+            raise SchemaError(f"{what}: the {arm} series of {panel.outcome!r} is constant over the pre-period "
+                              f"({series[pre_m][0]:g} every period): the regression has "
+                              + ("no slope to learn" if arm == "control" else "no noise to measure the effect "
+                                                                              "against"), column=panel.outcome)
     fit = _ols(y_t[pre_m], y_c[pre_m])
     loc, scale = fit.cumulative(y_t[eff_m], y_c[eff_m])
     est, se = float(loc[-1]), float(scale[-1])
     observed = float(y_t[eff_m].sum())
-    dists: dict[str, tuple[float, float] | np.ndarray] = {"incremental_response": (est, se)}
-    dist = stats.t(fit.dof, loc=est, scale=se)
-    q = stats.t.ppf(1 - a / 2, fit.dof)
-    lift = _lift(np.array([est, est - q * se, est + q * se]), observed)
-    rows = [{"metric": "incremental_response", "estimate": est, "std_error": se, "probability": float(dist.sf(0)),
+    resp_d: _TDist = (est, se, float(fit.dof))
+    dists: dict[str, _TDist | np.ndarray] = {"incremental_response": resp_d}
+    lift = _lift(np.array([est, _t_ppf(resp_d, a / 2), _t_ppf(resp_d, 1 - a / 2)]), observed)
+    rows = [{"metric": "incremental_response", "estimate": est, "std_error": se, "probability": _t_sf(resp_d, 0),
              "relative_lift": lift[0], "relative_lift_lower": lift[1], "relative_lift_upper": lift[2]}]
 
     scenario: TBRScenario | None = None
@@ -461,9 +493,10 @@ def tbr(data: TableLike | GeoPanel, *, treatment: Sequence[str] | str | None = N
             if abs(incr_cost) < _ZERO_COST:
                 raise SchemaError(f"{what}: the treatment spends nothing in the test: the iROAS is undefined",
                                   column=cost_col)
-            dists["iroas"] = (est / incr_cost, se / abs(incr_cost))
-            rows.append({"metric": "iroas", "estimate": est / incr_cost, "std_error": se / abs(incr_cost),
-                         "probability": float(dist.sf(0) if incr_cost > 0 else dist.cdf(0))})
+            iroas_d: _TDist = (est / incr_cost, se / abs(incr_cost), float(fit.dof))
+            dists["iroas"] = iroas_d
+            rows.append({"metric": "iroas", "estimate": iroas_d[0], "std_error": iroas_d[1],
+                         "probability": _t_sf(iroas_d, 0)})
         else:
             scenario = "variable"
             cfit = _ols(c_t[pre_m], c_c[pre_m])
@@ -472,11 +505,12 @@ def tbr(data: TableLike | GeoPanel, *, treatment: Sequence[str] | str | None = N
             if abs(incr_cost) < _ZERO_COST:
                 raise SchemaError(f"{what}: the incremental cost over the test is 0: the iROAS is undefined",
                                   column=cost_col)
-            cdist = stats.t(cfit.dof, loc=incr_cost, scale=cse)
-            dists["incremental_cost"] = (incr_cost, cse)
+            # the cost fit has its own degrees of freedom (one more where the control spend is flat before)
+            cost_d: _TDist = (incr_cost, cse, float(cfit.dof))
+            dists["incremental_cost"] = cost_d
             rows.append({"metric": "incremental_cost", "estimate": incr_cost, "std_error": cse,
-                         "probability": float(cdist.sf(0))})
-            draws = dist.rvs(n_draws, random_state=rng) / cdist.rvs(n_draws, random_state=rng)
+                         "probability": _t_sf(cost_d, 0)})
+            draws = _t_draws(resp_d, n_draws, rng) / _t_draws(cost_d, n_draws, rng)
             dists["iroas"] = draws
             lo, hi = np.percentile(draws, [100 * a / 2, 100 * (1 - a / 2)])
             p_pos = float(np.mean(draws > 0))
@@ -484,7 +518,7 @@ def tbr(data: TableLike | GeoPanel, *, treatment: Sequence[str] | str | None = N
                          "lower": float(lo), "upper": float(hi), "p_value": min(1.0, 2 * min(p_pos, 1 - p_pos)),
                          "probability": p_pos})
     frame = pd.DataFrame(rows)
-    frame = _fill_t(frame, dists, fit.dof, a)
+    frame = _fill_t(frame, dists, a)
 
     series = _series(panel, y_t, y_c, fit, pre_m, test_m, cool_m, a)
     notes = [f"TBR of {len(treated)} treatment on {len(controls)} control locations; {n_pre} pre-periods, "
@@ -509,22 +543,28 @@ def _lift(delta: np.ndarray, observed: float) -> np.ndarray:
         return np.where(base > 0, delta / base, np.nan)
 
 
-def _fill_t(frame: pd.DataFrame, dists: dict[str, tuple[float, float] | np.ndarray], dof: int,
-            alpha: float) -> pd.DataFrame:
-    """Student t bounds and two-sided p-values for the rows summarised by a t distribution."""
+def _fill_t(frame: pd.DataFrame, dists: dict[str, _TDist | np.ndarray], alpha: float) -> pd.DataFrame:
+    """Student t bounds and two-sided p-values (each metric with its own degrees of freedom) for the rows
+    summarised by a t distribution; a known value (scale 0) has no p-value."""
     f = frame.copy()
     for c in ("lower", "upper", "p_value"):
         if c not in f.columns:
             f[c] = np.nan
-    q = stats.t.ppf(1 - alpha / 2, dof)
     for i, m in enumerate(f["metric"]):
         d = dists[m]
         if isinstance(d, np.ndarray):
             continue
-        loc, scale = d
-        f.loc[i, "lower"], f.loc[i, "upper"] = loc - q * scale, loc + q * scale
+        loc, scale, dof = d
+        f.loc[i, "lower"], f.loc[i, "upper"] = _t_ppf(d, alpha / 2), _t_ppf(d, 1 - alpha / 2)
         f.loc[i, "p_value"] = 2 * stats.t.sf(abs(loc / scale), dof) if scale > 0 else np.nan
     return f
+
+
+def _names(locations: Any) -> list[Any]:
+    """Location names as a list (one name, a string or a number, or an iterable of names)."""
+    if isinstance(locations, (str, bytes)) or not isinstance(locations, Iterable):
+        return [locations]
+    return list(locations)
 
 
 def _series(panel: GeoPanel, y_t: np.ndarray, y_c: np.ndarray, fit: _Fit, pre_m: np.ndarray, test_m: np.ndarray,

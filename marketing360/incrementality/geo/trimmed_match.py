@@ -42,9 +42,9 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -53,11 +53,16 @@ from scipy import stats
 from ...errors import ParameterError, SchemaError
 from ...types import TableLike
 from ..effects import Effects, check_alpha
-from .panel import GeoPanel, _pick, resolve_locations
-from .tbr import _LOCATION_NAMES, _after, _arms, _as_panel, _geo_values, _same, _window
+from .panel import LOCATION_NAMES, GeoPanel, pick_column, resolve_locations
+from .tbr import _after, _arms, _as_panel, _geo_values, _same, _window
 
-__all__ = ["TrimmedMatchEffects", "TrimmedMatchFit", "fit_trimmed_match", "trimmed_match"]
+__all__ = ["TrimmedMatchEffects", "TrimmedMatchFit", "fit_trimmed_match", "trimmed_match", "TrimmedMatchPlot"]
 
+#: what :meth:`TrimmedMatchEffects.plot` draws: the pairs and the iROAS line, or the standard error per trim rate
+TrimmedMatchPlot = Literal["pairs", "trim_rates"]
+
+#: most pairs :func:`fit_trimmed_match` takes: the crossing table holds pairs^3 bytes (1,000 pairs: about 1 GiB)
+MAX_PAIRS = 1_000
 _MIN_COST_GAP = 1e-10        # at least one pair must differ in cost by more than this (as the package)
 _MAX_TRIM = 0.30             # the package's ceiling on the trim rate
 _BOUND = 1e10                # |iROAS| bound of the interval search (kBoundIroas)
@@ -87,6 +92,10 @@ class TrimmedMatchFit:
         ``delta_response - estimate * delta_cost`` per pair, in input order.
     trimmed : numpy.ndarray
         Whether each pair (input order) is trimmed at the estimate.
+    n_trim : int
+        Pairs trimmed from each tail (``ceil(trim_rate * n)``).
+    delta_response, delta_cost : numpy.ndarray
+        The pair differences the fit was made from (input order).
     """
 
     estimate: float
@@ -100,10 +109,19 @@ class TrimmedMatchFit:
     epsilons: np.ndarray
     trimmed: np.ndarray
     n_trim: int
+    delta_response: np.ndarray = field(repr=False)
+    delta_cost: np.ndarray = field(repr=False)
 
-    def interval(self, alpha: float, delta_response: Any, delta_cost: Any) -> tuple[float, float]:
-        """The interval at another level (the trim rate stays the chosen one)."""
-        core = _Core(np.asarray(delta_response, float), np.asarray(delta_cost, float))
+    def interval(self, alpha: float) -> tuple[float, float]:
+        """The ``1 - alpha`` interval, the test inverted again at that level (at the chosen trim rate).
+
+        Examples
+        --------
+        >>> fit = fit_trimmed_match([1.0, 10.0, 3.0, 8.0], [1.0, 5.0, 2.0, 5.0], trim_rate=0.0, alpha=0.1)
+        >>> [round(b, 3) for b in fit.interval(0.1)], [round(b, 3) for b in fit.interval(0.05)]
+        ([1.25, 1.905], [1.056, 1.941])
+        """
+        core = _Core(self.delta_response, self.delta_cost)
         return core.interval(self.n_trim, float(stats.norm.ppf(1 - check_alpha(alpha) / 2)), self.estimate,
                              self.std_error)
 
@@ -302,6 +320,11 @@ def fit_trimmed_match(delta_response: Sequence[float] | np.ndarray, delta_cost: 
     n = len(dr)
     if n < 2:
         raise ParameterError(f"Trimmed Match needs at least 2 pairs; found {n}")
+    if n > MAX_PAIRS:
+        gib = n ** 3 / 2 ** 30
+        raise ParameterError(f"Trimmed Match here handles at most {MAX_PAIRS:,} pairs (its exact crossing table "
+                             f"grows as pairs^3: {n:,} pairs would need about {gib:,.0f} GiB); found {n:,}: pair "
+                             "geos into fewer, larger units")
     if not (np.isfinite(dr).all() and np.isfinite(dc).all()):
         raise ParameterError("delta_response and delta_cost must be finite (no NaN or infinity)")
     if np.max(np.abs(dc)) < _MIN_COST_GAP:
@@ -356,7 +379,7 @@ def fit_trimmed_match(delta_response: Sequence[float] | np.ndarray, delta_cost: 
     cands = pd.DataFrame([r[:3] for r in rows], columns=["trim_rate", "iroas", "std_error"])
     return TrimmedMatchFit(estimate=est, std_error=se, trim_rate=rate, lower=lower, upper=upper, alpha=a,
                            p_value=float(2 * stats.norm.sf(abs(t0))), candidates=cands, epsilons=eps,
-                           trimmed=trimmed, n_trim=n1)
+                           trimmed=trimmed, n_trim=n1, delta_response=dr.copy(), delta_cost=dc.copy())
 
 
 class TrimmedMatchEffects(Effects):
@@ -400,13 +423,13 @@ class TrimmedMatchEffects(Effects):
         self.control_response = control_response
 
     def _interval(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = self.fit.interval(alpha, self.pairs["delta_response"], self.pairs["delta_cost"])
+        lo, hi = self.fit.interval(alpha)
         out = []
         for m in self._computed()["metric"]:
             out.append((lo, hi) if m == "iroas" else _scaled(lo, hi, self.incremental_cost))
         return np.array([o[0] for o in out]), np.array([o[1] for o in out])
 
-    def plot(self, *, ax: Any = None, kind: str = "pairs", **kwargs: Any) -> Any:
+    def plot(self, *, ax: Any = None, kind: TrimmedMatchPlot = "pairs", **kwargs: Any) -> Any:
         """``kind="pairs"``: the pairs and the iROAS line; ``kind="trim_rates"``: standard error per trim rate."""
         from ...viz.geo_paired import plot_trim_rates, plot_trimmed_match
 
@@ -422,6 +445,15 @@ def _scaled(lo: float, hi: float, cost: float) -> tuple[float, float]:
     return (lo * cost, hi * cost) if cost >= 0 else (hi * cost, lo * cost)
 
 
+def _excluded(exclude_pairs: Any) -> list[Any]:
+    """``exclude_pairs`` as a list of pair ids (one id alone, a string included, is one pair)."""
+    if exclude_pairs is None:
+        return []
+    if isinstance(exclude_pairs, (str, bytes)) or not isinstance(exclude_pairs, Iterable):
+        return [exclude_pairs]
+    return list(exclude_pairs)
+
+
 def _design(data: TableLike | GeoPanel, pairs: TableLike | None, *, location: str | None, pair: str,
             assignment: str, what: str) -> pd.DataFrame:
     """Per geo: its pair and arm, from a separate pairs table or the long table's per-geo columns."""
@@ -431,7 +463,7 @@ def _design(data: TableLike | GeoPanel, pairs: TableLike | None, *, location: st
 
         t = open_table(pairs, what=f"{what} pairs")
         cols = list(t.columns)
-        lcol = _pick(cols, location, _LOCATION_NAMES, "location")
+        lcol = pick_column(cols, location, LOCATION_NAMES, "location", what=f"{what} pairs table")
         for c in (pair, assignment):
             if c not in cols:
                 raise SchemaError(f"{what}: the pairs table has no column {c!r}; found {cols}", column=c)
@@ -454,7 +486,7 @@ def _design(data: TableLike | GeoPanel, pairs: TableLike | None, *, location: st
 def trimmed_match(data: TableLike | GeoPanel, *, test: tuple[Any, Any], pairs: TableLike | None = None,
                   pair: str = "pair", assignment: str = "assignment", labels: tuple[Any, Any] = (1, 2),
                   pre: tuple[Any, Any] | None = None, cooldown_end: Any = None,
-                  exclude_pairs: Sequence[Any] = (), max_trim_rate: float = 0.25, trim_rate: float | None = None,
+                  exclude_pairs: Any = (), max_trim_rate: float = 0.25, trim_rate: float | None = None,
                   alpha: float = 0.2, cost: str = "cost", date: str | None = None, location: str | None = None,
                   y: str | None = None) -> TrimmedMatchEffects:
     """Trimmed Match analysis of a randomised paired geo experiment (iROAS, its interval, the trim rate).
@@ -480,8 +512,9 @@ def trimmed_match(data: TableLike | GeoPanel, *, test: tuple[Any, Any], pairs: T
         test period only).
     cooldown_end : date, optional
         Also sum the periods after the test up to this date (the colab's "include the cooldown").
-    exclude_pairs : sequence, optional
-        Pairs left out of the analysis (the colab's ``pairs_exclude``).
+    exclude_pairs : pair id or sequence of pair ids, optional
+        Pairs left out of the analysis (the colab's ``pairs_exclude``); ``41`` matches ``41.0`` and
+        ``"41"``. An id that is not a pair of the design is refused.
     max_trim_rate : float, default 0.25
     trim_rate : float, optional
         A fixed trim rate; by default chosen from the data.
@@ -502,7 +535,8 @@ def trimmed_match(data: TableLike | GeoPanel, *, test: tuple[Any, Any], pairs: T
         Missing columns; a pair without exactly one treatment and one control geo; assignment values
         other than the two arms; a geo in several pairs; no cost difference in any pair.
     ParameterError
-        A test window out of the panel's range; fewer than 2 pairs; a trim rate out of range.
+        A test window out of the panel's range; fewer than 2 pairs; a trim rate out of range; an
+        ``exclude_pairs`` id that is not a pair of the design.
     """
     what = "trimmed_match"
     a = check_alpha(alpha)
@@ -516,11 +550,19 @@ def trimmed_match(data: TableLike | GeoPanel, *, test: tuple[Any, Any], pairs: T
     if panel.cost is None:
         raise ParameterError(f"{what}: the GeoPanel has no cost: read it with geo_panel(..., cost='cost')")
     design = _design(data, pairs, location=location, pair=pair, assignment=assignment, what=what)
-    if len(exclude_pairs):
-        drop = design[pair].map(lambda v: any(_same(v, e) for e in exclude_pairs)).astype(bool)
+    excluded = _excluded(exclude_pairs)
+    n_excluded = 0
+    if excluded:
+        unknown = [e for e in excluded if not any(_same(v, e) for v in design[pair].unique())]
+        if unknown:
+            known = sorted(design[pair].unique().tolist(), key=str)
+            raise ParameterError(f"{what}: exclude_pairs names pairs {unknown} that are not in the design; its "
+                                 f"pairs are {known[:20]}" + (f" ... ({len(known)} in all)" if len(known) > 20 else ""))
+        drop = design[pair].map(lambda v: any(_same(v, e) for e in excluded)).astype(bool)
+        n_excluded = int(design.loc[drop, pair].nunique())
         design = design[~drop]
         if design.empty:
-            raise ParameterError(f"{what}: exclude_pairs={list(exclude_pairs)} leaves no pair")
+            raise ParameterError(f"{what}: exclude_pairs={excluded} leaves no pair")
     geos = resolve_locations(panel, list(design.index), what="design")
     design.index = pd.Index(geos)
     treated, controls = _arms(design[assignment], labels, column=assignment, what=what)
@@ -584,7 +626,7 @@ def trimmed_match(data: TableLike | GeoPanel, *, test: tuple[Any, Any], pairs: T
         {"metric": "incremental_response", "estimate": fit.estimate * incr_cost,
          "std_error": fit.std_error * abs(incr_cost), "lower": lo_r, "upper": hi_r, **common},
     ])
-    notes = [f"{len(table)} pairs" + (f" ({len(exclude_pairs)} excluded)" if len(exclude_pairs) else "")
+    notes = [f"{len(table)} pairs" + (f" ({n_excluded} excluded)" if n_excluded else "")
              + f"; trim rate {fit.trim_rate:.3g} ({fit.n_trim} pair(s) trimmed from each tail)",
              f"incremental cost {incr_cost:,.4g}; treatment response {table['treatment_response'].sum():,.4g}"]
     return TrimmedMatchEffects(frame, fit=fit, pairs=table, incremental_cost=incr_cost,
