@@ -6,9 +6,13 @@ period: the unit, the period, the outcome, and the treatment, given either as
 * ``treated=`` — a 0/1 column: the unit is treated in that period; or
 * ``cohort=`` — the period in which the unit is first treated (Callaway &
   Sant'Anna's ``first.treat`` / ``gname``), the same on every row of a unit;
-  ``NaN``, ``0`` or ``inf`` (``NaT`` for dates) for units never treated. A
-  cohort after the panel's last period counts as never treated (as in R's
-  ``did``). Its row is treated from the cohort's period on.
+  ``NaN``, ``0`` or ``inf`` (``NaT`` for dates) for units never treated
+  (``0`` is refused when it is also a period). A cohort after the panel's
+  last period counts as never treated (as in R's ``did``). Its row is
+  treated from the cohort's period on.
+
+Periods are numbers, dates or an ordered categorical (in its categories'
+order); strings sort as text.
 
 :func:`did` fits the two-way fixed effects (TWFE) regression
 ``y_it = a_i + l_t + b * D_it (+ covariates) + e_it`` by OLS (statsmodels) on
@@ -51,10 +55,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..engine.base import fetch
-from ..errors import ParameterError, SchemaError
-from ..inputs import open_table, require_columns
+from ..errors import ParameterError
 from ..types import TableLike
+from ._panel import Panel, load_panel
 from .effects import Effects, check_alpha, normal_interval
 
 __all__ = ["did", "event_study", "DiDResult", "EventStudy", "WaldTest"]
@@ -208,175 +211,7 @@ class EventStudy(Effects):
         return plot_event_study(self.table(), reference=self.reference, ax=ax, **kwargs)
 
 
-# ---------------------------------------------------------------------------------------------- the panel
-@dataclass
-class Panel:
-    """A checked panel: integer codes of units and periods, the outcome, the treatment and the clusters."""
-
-    unit: np.ndarray  # codes 0..n_units-1
-    period: np.ndarray  # positions 0..n_periods-1 in time order
-    y: np.ndarray
-    d: np.ndarray  # 0/1 treated in that period
-    cohort: np.ndarray  # per unit: the period position of adoption, -1 for never treated
-    cluster: np.ndarray  # codes 0..G-1
-    x: np.ndarray  # covariates, (n, k)
-    covariates: list[str]
-    unit_labels: np.ndarray
-    period_labels: np.ndarray
-    balanced: bool
-
-    @property
-    def n_units(self) -> int:
-        return len(self.unit_labels)
-
-    @property
-    def n_periods(self) -> int:
-        return len(self.period_labels)
-
-    @property
-    def n_clusters(self) -> int:
-        return int(self.cluster.max()) + 1
-
-
-def _never(values: pd.Series) -> np.ndarray:
-    """Which cohort values mean "never treated": missing, 0 or infinite."""
-    miss = values.isna().to_numpy()
-    if pd.api.types.is_numeric_dtype(values):
-        v = values.to_numpy(float)
-        with np.errstate(invalid="ignore"):
-            miss = miss | (v == 0) | np.isinf(v)
-    return np.asarray(miss, dtype=bool)
-
-
-def load_panel(data: TableLike, *, unit: str, time: str, outcome: str, treated: str | None, cohort: str | None,
-               cluster: str | None, covariates: tuple[str, ...] | list[str] = (), what: str,
-               absorbing: bool = False) -> Panel:
-    """Open ``data``, check it and code it as a :class:`Panel`; every problem is one clear error."""
-    if (treated is None) == (cohort is None):
-        raise ParameterError(f"{what}: give the treatment as exactly one of treated= (a 0/1 column) or cohort= "
-                             f"(the first treated period of each unit); found treated={treated!r}, cohort={cohort!r}")
-    named = {"unit": unit, "time": time, "outcome": outcome, "treated": treated, "cohort": cohort, "cluster": cluster}
-    for k, v in named.items():
-        if v is not None and not isinstance(v, str):
-            raise ParameterError(f"{what}: {k}= names a column (a string); found {v!r}")
-    covs = [covariates] if isinstance(covariates, str) else list(covariates)
-    cols = list(dict.fromkeys([unit, time, outcome, *(c for c in (treated, cohort, cluster) if c), *covs]))
-    if len({unit, time, outcome, treated or cohort}) < 4:
-        raise ParameterError(f"{what}: unit=, time=, outcome= and the treatment must be four different columns; "
-                             f"found {unit!r}, {time!r}, {outcome!r}, {treated or cohort!r}")
-    t = open_table(data, what=what)
-    require_columns(t, cols, what=what, table_name="panel")
-    df = fetch(t.select(*cols), "pandas")
-    if df.empty:
-        raise SchemaError(f"{what}: the panel is empty (0 rows)", table="panel")
-    for c in [unit, time, outcome, *(x for x in (treated, cluster) if x), *covs]:
-        n_null = int(df[c].isna().sum())
-        if n_null:
-            raise SchemaError(f"{what}: column {c!r} has {n_null} missing value(s) (NaN / null); drop or fill them",
-                              table="panel", column=c)
-    for c in [outcome, *covs]:
-        if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
-            raise SchemaError(f"{what}: column {c!r} must be numeric; found {df[c].dtype}", table="panel", column=c)
-        if not np.isfinite(df[c].to_numpy(float)).all():
-            raise SchemaError(f"{what}: column {c!r} has infinite values", table="panel", column=c)
-    dup = df.duplicated([unit, time], keep=False)
-    if dup.any():
-        first = df.loc[dup].iloc[0]
-        raise SchemaError(f"{what}: the panel has {int(dup.sum())} rows for repeated ({unit}, {time}) pairs, e.g. "
-                          f"{unit}={first[unit]!r}, {time}={first[time]!r}: one row per unit and period",
-                          table="panel", column=time)
-    period_labels = np.sort(df[time].unique())
-    if len(period_labels) < 2:
-        raise SchemaError(f"{what}: the panel has a single period ({time}={period_labels[0]!r}); DiD needs "
-                          "periods before and after the treatment", table="panel", column=time)
-    unit_labels, ucode = np.unique(df[unit].to_numpy(), return_inverse=True)
-    pcode = np.searchsorted(period_labels, df[time].to_numpy())
-    n_u, n_p = len(unit_labels), len(period_labels)
-    if treated is not None:
-        d = _treated(df[treated], treated, what)
-        first = np.full(n_u, n_p, dtype=np.int64)
-        np.minimum.at(first, ucode[d == 1], pcode[d == 1])
-        if absorbing:
-            back = (d == 0) & (pcode > first[ucode])
-            if back.any():
-                i = int(np.flatnonzero(back)[0])
-                raise SchemaError(
-                    f"{what}: treatment must be absorbing (once treated, treated in every later period); "
-                    f"{unit}={unit_labels[ucode[i]]!r} is treated at {time}={period_labels[first[ucode[i]]]!r} "
-                    f"but not at {time}={period_labels[pcode[i]]!r}", table="panel", column=treated)
-        coh = np.where(first < n_p, first, -1)
-    else:
-        assert cohort is not None
-        coh, d = _cohorts(df, cohort, unit, time, ucode, pcode, unit_labels, period_labels, what)
-    if not d.any():
-        raise SchemaError(f"{what}: no unit is ever treated (column {treated or cohort!r})", table="panel",
-                          column=treated or cohort)
-    if d.all():
-        raise SchemaError(f"{what}: every row is treated: there is no untreated period to compare with",
-                          table="panel", column=treated or cohort)
-    y = df[outcome].to_numpy(float)
-    if np.ptp(y) == 0:
-        raise SchemaError(f"{what}: the outcome {outcome!r} is constant ({y[0]:g} on every row)", table="panel",
-                          column=outcome)
-    cl = np.unique(df[cluster].to_numpy(), return_inverse=True)[1] if cluster else ucode
-    x = df[covs].to_numpy(float) if covs else np.empty((len(df), 0))
-    return Panel(unit=ucode.astype(np.int64), period=pcode.astype(np.int64), y=y, d=d, cohort=coh,
-                 cluster=np.asarray(cl, dtype=np.int64), x=x, covariates=covs, unit_labels=unit_labels,
-                 period_labels=period_labels, balanced=len(df) == n_u * n_p)
-
-
-def _treated(s: pd.Series, name: str, what: str) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(s):
-        return s.to_numpy(bool).astype(np.int64)
-    if not pd.api.types.is_numeric_dtype(s) or not np.isin(s.to_numpy(float), [0.0, 1.0]).all():
-        shown = sorted(map(str, pd.unique(s)))[:5]
-        raise SchemaError(f"{what}: treated column {name!r} must hold 0/1 (or booleans); found values {shown}",
-                          table="panel", column=name)
-    return s.to_numpy(float).astype(np.int64)
-
-
-def _cohorts(df: pd.DataFrame, cohort: str, unit: str, time: str, ucode: np.ndarray, pcode: np.ndarray,
-             unit_labels: np.ndarray, period_labels: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """The adoption period (position) of each unit, -1 never; and each row's 0/1 treatment."""
-    s = df[cohort]
-    never = _never(s)
-    per_unit = pd.DataFrame({"u": ucode, "never": never, "g": s.where(~never)})
-    n_distinct = per_unit.groupby("u")["g"].nunique(dropna=False)
-    mixed = per_unit.groupby("u")["never"].nunique() > 1
-    bad = (n_distinct > 1) | mixed
-    if bad.any():
-        u = int(bad[bad].index[0])
-        raise SchemaError(f"{what}: cohort column {cohort!r} must be the same on every row of a unit; "
-                          f"{unit}={unit_labels[u]!r} has {sorted(map(str, s[ucode == u].unique()))}",
-                          table="panel", column=cohort)
-    first_rows = per_unit.drop_duplicates("u").set_index("u").sort_index()
-    g_values = first_rows["g"]
-    coh = np.full(len(unit_labels), -1, dtype=np.int64)
-    known = ~first_rows["never"].to_numpy(bool)
-    if known.any():
-        vals = g_values[known].to_numpy()
-        try:
-            after = vals > period_labels[-1]
-        except TypeError:
-            raise SchemaError(f"{what}: cohort column {cohort!r} holds {s.dtype} values that cannot be compared with "
-                              f"the periods of {time!r} ({df[time].dtype})", table="panel", column=cohort) from None
-        pos = np.searchsorted(period_labels, vals)
-        inside = ~after
-        found = np.zeros(len(vals), dtype=bool)
-        found[inside] = period_labels[np.minimum(pos[inside], len(period_labels) - 1)] == vals[inside]
-        if (inside & ~found).any():
-            v = vals[inside & ~found][0]
-            raise SchemaError(f"{what}: cohort {v!r} (column {cohort!r}) is not one of the periods of {time!r} "
-                              f"(from {period_labels[0]!r} to {period_labels[-1]!r}); cohorts name the first "
-                              "treated period", table="panel", column=cohort)
-        idx = np.flatnonzero(known)
-        coh[idx[inside]] = pos[inside]  # a cohort after the last period: never treated within the panel
-    g_row = coh[ucode]
-    d = ((g_row >= 0) & (pcode >= g_row)).astype(np.int64)
-    return coh, d
-
-
-# ---------------------------------------------------------------------------------------------- TWFE
+# ---------------------------------------------------------------------------------------------- the fit
 def absorb(cols: np.ndarray, panel: Panel, *, tol: float = 1e-13, max_iter: int = 10_000) -> np.ndarray:
     """Columns residualised on unit and period dummies: exact in one pass when balanced, else alternating projections.
 
@@ -445,9 +280,9 @@ def twfe_fit(panel: Panel, design: np.ndarray, names: list[str], *, what: str) -
 
 def _trends(panel: Panel) -> pd.DataFrame:
     ever = (panel.cohort >= 0)[panel.unit] if (panel.cohort >= 0).any() else np.zeros(len(panel.y), bool)
-    f = pd.DataFrame({"time": panel.period_labels[panel.period], "group": np.where(ever, "treated", "control"),
+    f = pd.DataFrame({"time": panel.labels(panel.period), "group": np.where(ever, "treated", "control"),
                       "outcome": panel.y})
-    return f.groupby(["time", "group"], as_index=False)["outcome"].mean()
+    return f.groupby(["time", "group"], as_index=False, observed=True)["outcome"].mean()
 
 
 def did(panel: TableLike, *, unit: str, time: str, outcome: str, treated: str | None = None,
@@ -466,13 +301,17 @@ def did(panel: TableLike, *, unit: str, time: str, outcome: str, treated: str | 
     panel : table-like
         One row per unit and period (unbalanced panels are fine).
     unit, time, outcome : str
-        The columns of the unit, the period (sortable: numbers or dates) and
-        the numeric outcome.
+        The columns of the unit, the period and the numeric (or boolean)
+        outcome. Periods are numbers, dates or timestamps, an (ordered)
+        categorical (its categories' order is time order) or strings, which
+        sort as text (ISO dates such as ``"2024-03-01"`` sort in time order).
     treated : str, optional
         A 0/1 column: the unit is treated in that period (it may switch off).
     cohort : str, optional
         Instead of ``treated``: each unit's first treated period (NaN, 0 or
-        inf when never treated); rows from that period on are treated.
+        inf when never treated; 0 is refused when it is also a period);
+        rows from that period on are treated. With dates as periods, the
+        cohorts may be dates, timestamps or date strings.
     covariates : sequence of str, optional
         Time-varying numeric controls added to the regression.
     cluster : str, optional
@@ -580,7 +419,7 @@ def event_study(panel: TableLike, *, unit: str, time: str, outcome: str, treated
     e = np.where(treated_row, p.period - p.cohort[p.unit], 0)
     observed = np.unique(e[treated_row])
     lo, hi = (int(observed.min()), int(observed.max())) if window is None else _window(window, what)
-    if not isinstance(reference, (int, np.integer)) or not lo <= reference <= hi:
+    if isinstance(reference, bool) or not isinstance(reference, (int, np.integer)) or not lo <= reference <= hi:
         raise ParameterError(f"{what}: reference must be an event time inside the window [{lo}, {hi}]; "
                              f"found {reference!r}")
     binned = np.clip(e, lo, hi)
@@ -604,8 +443,9 @@ def event_study(panel: TableLike, *, unit: str, time: str, outcome: str, treated
     dof = p.n_clusters - 1
     frame = pd.DataFrame({"event_time": bins, "estimate": beta[:k], "std_error": se, "n_units": n_units})
     pre = wald_test(beta[leads], cov[np.ix_(leads, leads)], df_denom=dof) if leads else None
-    notes = [f"TWFE event study: {p.n_units:,} units x {p.n_periods:,} periods; event times [{lo}, {hi}] "
-             f"(end points binned), reference {reference}",
+    binned_note = " (end points binned)" if window is not None else ""
+    notes = [f"TWFE event study: {p.n_units:,} units x {p.n_periods:,} periods; event times [{lo}, {hi}]"
+             f"{binned_note}, reference {reference}",
              f"errors clustered by {cluster or unit} ({p.n_clusters:,} clusters)"]
     return EventStudy(frame, alpha=a, dof=dof, notes=notes, reference=int(reference), pretrend=pre)
 

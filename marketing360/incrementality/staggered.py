@@ -39,6 +39,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, get_args
 
@@ -49,7 +50,8 @@ from scipy import stats
 from ..errors import ParameterError, SchemaError
 from ..estimators import check_random_state
 from ..types import TableLike
-from .did import EventStudy, Panel, WaldTest, band_interval, load_panel, wald_test
+from ._panel import Panel, load_panel
+from .did import FEW_CLUSTERS, EventStudy, WaldTest, band_interval, wald_test
 from .effects import Effects, check_alpha
 
 __all__ = ["staggered_did", "StaggeredDiD", "CohortEffects", "CalendarEffects", "OverallEffects",
@@ -253,7 +255,8 @@ def staggered_did(panel: TableLike, *, unit: str, time: str, outcome: str, cohor
     base_period : {"varying", "universal"}, default "varying"
         Pre-adoption cells compare with the previous period, or all with ``g - 1``.
     cluster : str, optional
-        A column constant within units to cluster by (a region, say); units by default.
+        A column constant within units to cluster by (a region, say); units by
+        default. At least 2 clusters; fewer than 10 give a warning.
     alpha : float, default 0.05
     n_boot : int, default 0
         Multiplier bootstrap draws; 0 for analytic (influence function) errors.
@@ -278,7 +281,7 @@ def staggered_did(panel: TableLike, *, unit: str, time: str, outcome: str, cohor
         pre-period), repeated rows, NaN, a constant outcome, no treated unit.
     ParameterError
         No never-treated unit with ``control="never_treated"``, no cell with a
-        control group, unknown options.
+        control group, fewer than 2 clusters, unknown options.
 
     Examples
     --------
@@ -309,6 +312,12 @@ def staggered_did(panel: TableLike, *, unit: str, time: str, outcome: str, cohor
     if cluster is not None and (cl_unit[p.unit] != p.cluster).any():
         raise SchemaError(f"{what}: cluster column {cluster!r} must be constant within each unit", table="panel",
                           column=cluster)
+    if p.n_clusters < 2:  # the influence functions sum to 0 over all units: one cluster would give 0 errors
+        raise ParameterError(f"{what}: clustered standard errors need at least 2 clusters; column {cluster!r} has "
+                             f"{p.n_clusters}")
+    if cluster is not None and p.n_clusters < FEW_CLUSTERS:
+        warnings.warn(f"{what}: only {p.n_clusters} clusters: cluster-robust standard errors are unreliable with "
+                      f"fewer than {FEW_CLUSTERS} or so", UserWarning, stacklevel=2)
 
     cells, inf, skipped = _group_time(p, control, base_period)
     if not (cells["t"] >= cells["g"]).any():
@@ -333,7 +342,7 @@ def staggered_did(panel: TableLike, *, unit: str, time: str, outcome: str, cohor
             sup.update(boot_sup)
     n_boot_note = f"standard errors from {n_boot} multiplier bootstrap draws ({multiplier} weights, by cluster)" \
         if n_boot else "standard errors from the influence functions"
-    lab = p.period_labels
+    lab = p.labels
     cluster_note = f"clustered by {cluster or unit} ({n_cl:,} clusters)"
     base_notes = [f"Callaway & Sant'Anna (2021), unconditional DiD; control: {control.replace('_', ' ')}; "
                   f"base period: {base_period}", f"{n:,} units x {big_t} periods; {n_boot_note}, {cluster_note}"]
@@ -355,17 +364,17 @@ def staggered_did(panel: TableLike, *, unit: str, time: str, outcome: str, cohor
                          alpha=a, notes=[*base_notes, "effects by event time (dynamic aggregation)"],
                          reference=-1 if base_period == "universal" else None, pretrend=dyn_pre,
                          sup_t=sup["dynamic"])
-    by_cohort = CohortEffects(pd.DataFrame({"cohort": lab[grp.keys], "estimate": grp.est, "std_error": se["group"],
+    by_cohort = CohortEffects(pd.DataFrame({"cohort": lab(grp.keys), "estimate": grp.est, "std_error": se["group"],
                                             "n_units": [int((p.cohort == g).sum()) for g in grp.keys]}),
                               alpha=a, notes=base_notes, sup_t=sup["group"])
-    calendar = CalendarEffects(pd.DataFrame({"time": lab[cal.keys], "estimate": cal.est,
+    calendar = CalendarEffects(pd.DataFrame({"time": lab(cal.keys), "estimate": cal.est,
                                              "std_error": se["calendar"]}),
                                alpha=a, notes=base_notes, sup_t=sup["calendar"])
     overall = OverallEffects(pd.DataFrame({"aggregation": list(summaries),
                                            "estimate": [v[0] for v in summaries.values()],
                                            "std_error": se["overall"]}), alpha=a, notes=base_notes)
-    frame = pd.DataFrame({"cohort": lab[gs], "time": lab[ts], "estimate": att, "std_error": se["cells"],
-                          "event_time": e, "base_time": lab[cells["b"].to_numpy()],
+    frame = pd.DataFrame({"cohort": lab(gs), "time": lab(ts), "estimate": att, "std_error": se["cells"],
+                          "event_time": e, "base_time": lab(cells["b"].to_numpy()),
                           "n_treated": cells["n_treated"], "n_control": cells["n_control"]})
     parts = _Parts(overall=overall, dynamic=dynamic, by_cohort=by_cohort, calendar=calendar, pretrend=pretrend,
                    influence=inf, units=p.unit_labels, n_units=n, n_periods=big_t, n_clusters=n_cl, control=control,

@@ -11,9 +11,10 @@ from a randomised test:
 * :class:`XLearner` — Künzel et al.'s X-learner: outcome models, imputed
   individual effects, effect models, and a propensity-weighted blend.
 
-They follow scikit-learn's contract: settings in ``__init__``,
-``fit(X, treatment, y)`` returns the learner, ``predict(X)`` the uplift of
-each row. ``X`` is a numeric numpy array or pandas DataFrame (encode
+They follow scikit-learn's contract: settings are keyword arguments of
+``__init__``, ``fit(X, treatment, y)`` returns the learner, ``predict(X)`` the
+uplift of each row. ``X`` is a numeric numpy array or a pandas, polars or
+Arrow table (its columns are matched by name in ``predict``; encode
 categories first, e.g. :func:`pandas.get_dummies`); ``treatment`` is 1/0
 (or two arm labels with ``control=`` naming the control arm); ``y`` is a 0/1
 outcome (models are then classifiers and predict probabilities) or any
@@ -36,7 +37,7 @@ Examples
 >>> rng = np.random.default_rng(0)
 >>> x = rng.normal(size=(2000, 2)); t = rng.integers(0, 2, 2000)
 >>> y = (rng.random(2000) < 0.3 + 0.1 * t * (x[:, 0] > 0)).astype(int)
->>> u = TLearner(LogisticRegression()).fit(x, t, y).predict(x)
+>>> u = TLearner(model=LogisticRegression()).fit(x, t, y).predict(x)
 >>> bool(u[x[:, 0] > 0].mean() > u[x[:, 0] < 0].mean())
 True
 """
@@ -75,8 +76,23 @@ def default_model(binary: bool, seed: int | None = None) -> Any:
 # ------------------------------------------------------------------ inputs
 
 
+def _as_frame(X: Any) -> Any:
+    """A polars or Arrow table as a pandas DataFrame (rows in order); anything else as it is."""
+    module = type(X).__module__
+    if module.startswith("polars") and hasattr(X, "to_pandas"):
+        return X.to_pandas()
+    if module.startswith("pyarrow") and hasattr(X, "to_pandas") and hasattr(X, "column_names"):
+        return X.to_pandas()
+    if module.startswith("ibis") or module.startswith("pyspark"):
+        raise ParameterError(f"X is a {module.split('.')[0]} table, whose rows have no fixed order to match "
+                             "treatment and y; bring the features, treatment and outcome into memory together "
+                             "(e.g. marketing360.engine.fetch(table, 'pandas')) and pass their columns")
+    return X
+
+
 def _features(X: Any, names: list[str] | None = None) -> tuple[np.ndarray, list[str] | None]:
-    """``X`` as a 2-d float array (and its column names when a DataFrame), checked."""
+    """``X`` as a 2-d float array (and its column names when a table), checked."""
+    X = _as_frame(X)
     if isinstance(X, pd.DataFrame):
         cols = [str(c) for c in X.columns]
         if names is not None:
@@ -161,6 +177,8 @@ class _UpliftLearner(Estimator):
         self.n_features_in_ = x.shape[1]
         if names is not None:
             self.feature_names_in_ = np.array(names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):  # refitted on an array: the names of an earlier fit no longer hold
+            del self.feature_names_in_
         self.treated_label_, self.control_label_ = treated_label, control_label
         self.n_treated_, self.n_control_ = int(t.sum()), int(len(t) - t.sum())
         self.binary_outcome_ = is_binary(yv)
@@ -169,6 +187,7 @@ class _UpliftLearner(Estimator):
     def _x(self, X: Any) -> np.ndarray:
         self._check_fitted()
         names = getattr(self, "feature_names_in_", None)
+        X = _as_frame(X)
         x, _ = _features(X, list(names) if names is not None and isinstance(X, pd.DataFrame) else None)
         if x.shape[1] != self.n_features_in_:
             raise ParameterError(f"X has {x.shape[1]} feature(s); the learner was fitted on {self.n_features_in_}")
@@ -262,12 +281,12 @@ class TLearner(_UpliftLearner):
     >>> rng = np.random.default_rng(1)
     >>> x = rng.normal(size=(500, 1)); t = rng.integers(0, 2, 500)
     >>> y = x[:, 0] + t * (1 + 2 * x[:, 0]) + rng.normal(0, 0.1, 500)
-    >>> m = TLearner(LinearRegression()).fit(x, t, y)
+    >>> m = TLearner(model=LinearRegression()).fit(x, t, y)
     >>> np.round(m.predict(np.array([[0.0], [1.0]])), 1).tolist()
     [1.0, 3.0]
     """
 
-    def __init__(self, model: Any = None, *, control: Any = None, random_state: Any = None) -> None:
+    def __init__(self, *, model: Any = None, control: Any = None, random_state: Any = None) -> None:
         self.model = model
         self.control = control
         self.random_state = random_state
@@ -332,12 +351,12 @@ class ClassTransformation(_UpliftLearner):
     >>> rng = np.random.default_rng(2)
     >>> x = rng.normal(size=(4000, 1)); t = (rng.random(4000) < 0.3).astype(int)
     >>> y = (rng.random(4000) < 0.2 + 0.2 * t * (x[:, 0] > 0)).astype(int)
-    >>> u = ClassTransformation(LogisticRegression()).fit(x, t, y).predict(np.array([[-2.0], [2.0]]))
+    >>> u = ClassTransformation(model=LogisticRegression()).fit(x, t, y).predict(np.array([[-2.0], [2.0]]))
     >>> bool(u[1] > u[0])
     True
     """
 
-    def __init__(self, model: Any = None, *, transform: Transform = "class", propensity: float | None = None,
+    def __init__(self, *, model: Any = None, transform: Transform = "class", propensity: float | None = None,
                  control: Any = None, random_state: Any = None) -> None:
         self.model = model
         self.transform = transform
@@ -365,6 +384,10 @@ class ClassTransformation(_UpliftLearner):
             raise ParameterError(f"transform='class' needs a classifier; found {type(est).__name__} (use "
                                  "transform='outcome' with a regressor)")
         z = yv * t + (1 - yv) * (1 - t)
+        if np.all(z == z[0]):
+            why = "responds and no control row does" if z[0] else "fails and every control row responds"
+            raise ParameterError(f"the class Z = Y T + (1 - Y)(1 - T) is {z[0]:g} on every row (every treated row "
+                                 f"{why}): a classifier of Z cannot be fitted")
         if p == 0.5:
             self.model_ = self._fit_outcome(est, x, z, "")
             return self
@@ -391,8 +414,9 @@ class XLearner(_UpliftLearner):
     1. Outcome models ``mu1`` (treated rows) and ``mu0`` (control rows), as in :class:`TLearner`.
     2. Imputed effects: ``D1 = Y - mu0(x)`` on treated rows, ``D0 = mu1(x) - Y`` on control rows.
     3. Effect models ``tau1`` (regress ``D1`` on treated rows) and ``tau0`` (``D0`` on control rows).
-    4. ``tau(x) = e(x) tau0(x) + (1 - e(x)) tau1(x)`` with ``e`` the propensity score, so the effect
-       model of the larger arm carries more weight where that arm is thin.
+    4. ``tau(x) = e(x) tau0(x) + (1 - e(x)) tau1(x)`` with ``e`` the propensity score: where treated
+       rows are plentiful (``e`` high), ``tau0`` weighs more, as its imputed effects rest on ``mu1``,
+       fitted on those many treated rows (and conversely).
 
     Parameters
     ----------
@@ -419,12 +443,12 @@ class XLearner(_UpliftLearner):
     >>> rng = np.random.default_rng(3)
     >>> x = rng.normal(size=(600, 1)); t = rng.integers(0, 2, 600)
     >>> y = x[:, 0] + t * (1 + 2 * x[:, 0]) + rng.normal(0, 0.1, 600)
-    >>> m = XLearner(LinearRegression(), LinearRegression()).fit(x, t, y)
+    >>> m = XLearner(model=LinearRegression(), effect_model=LinearRegression()).fit(x, t, y)
     >>> np.round(m.predict(np.array([[0.0], [1.0]])), 1).tolist()
     [1.0, 3.0]
     """
 
-    def __init__(self, model: Any = None, effect_model: Any = None, *, propensity: Any = None,
+    def __init__(self, *, model: Any = None, effect_model: Any = None, propensity: Any = None,
                  control: Any = None, random_state: Any = None) -> None:
         self.model = model
         self.effect_model = effect_model

@@ -230,6 +230,13 @@ class UpliftCurve(Result):
                                  "is not binary (use the area, or normalize=False)")
         return self._area(perfect)
 
+    def _score_or_none(self) -> float | None:
+        """The normalised score, or None where it is undefined (an outcome that is not 0/1, or a perfect curve
+        that is the random line)."""
+        if not self.binary or self.perfect_area == self.random_area:
+            return None
+        return self.score
+
     @property
     def score(self) -> float:
         """``(area - random area) / (perfect area - random area)``: 0 random, 1 perfect (binary outcomes)."""
@@ -244,8 +251,9 @@ class UpliftCurve(Result):
         notes = [f"{n:,} rows ({self.n_treated:,} treated, {self.n_control:,} control), best predicted uplift first",
                  f"area under the curve {_num(self.area)} (random targeting {_num(self.random_area)})"]
         if self.binary:
-            notes.append(f"normalised score {self.score:.4f} (0: random, 1: perfect; perfect area "
-                         f"{_num(self.perfect_area)})")
+            score = self._score_or_none()
+            shown = "undefined (the perfect curve is the random line)" if score is None else f"{score:.4f}"
+            notes.append(f"normalised score {shown} (0: random, 1: perfect; perfect area {_num(self.perfect_area)})")
         return notes
 
     def _summary_table(self) -> pd.DataFrame:
@@ -264,8 +272,7 @@ class UpliftCurve(Result):
         """
         from ..viz.uplift import plot_uplift_curve
 
-        score = self.score if self.binary else None
-        return plot_uplift_curve(self.table(), kind=self.kind, score=score, ax=ax, **kwargs)
+        return plot_uplift_curve(self.table(), kind=self.kind, score=self._score_or_none(), ax=ax, **kwargs)
 
 
 class QiniCurve(UpliftCurve):

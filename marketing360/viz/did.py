@@ -104,7 +104,7 @@ def plot_group_time(table: pd.DataFrame, *, title: str = "Group-time effects ATT
     ax.axhline(0.0, color="#333333", linewidth=0.8, zorder=1)
     cohorts = list(pd.unique(table["cohort"]))
     k = len(cohorts)
-    for i, (g, part) in enumerate(table.groupby("cohort", sort=True)):
+    for i, (g, part) in enumerate(table.groupby("cohort", sort=True, observed=True)):
         color = f"C{i % 10}"
         est = part["estimate"].to_numpy(float)
         xs = part["time"].to_numpy()

@@ -90,6 +90,7 @@ def test_did_unbalanced_panel_with_covariate_and_coarser_clusters_matches_the_du
     start = np.where(np.arange(60) < 30, rng.integers(3, 7, 60), 0)
     df["first"] = start[df.geo]
     df["on"] = ((df["first"] > 0) & (df.month >= df["first"])).astype(int)
+    df["first"] = df["first"].where(df["first"] > 0)  # never treated: NaN, as 0 is a month here
     df["price"] = rng.normal(0, 1, len(df))
     df["y"] = df.geo % 5 + 0.2 * df.month + 1.5 * df.on - 0.7 * df.price + rng.normal(0, 1, len(df))
     df = df.sample(frac=0.85, random_state=1).reset_index(drop=True)  # unbalanced
@@ -127,6 +128,10 @@ def test_event_study_matches_the_dummy_regression_and_its_f_test() -> None:
     assert es.pretrend.statistic == pytest.approx(float(np.squeeze(ft.fvalue)), rel=1e-7)
     assert es.pretrend.p_value == pytest.approx(float(ft.pvalue), rel=1e-6)
     assert (es.pretrend.df, es.pretrend.df_denom) == (2, ft.df_denom) == (2, 49)
+    ci, ref_ci = es.conf_int(alpha=0.10).set_index("event_time"), ref.conf_int(0.10)  # t(49) at another level
+    for k, name in names.items():
+        assert ci.loc[k, "lower"] == pytest.approx(ref_ci.loc[name, 0], rel=1e-7)
+        assert ci.loc[k, "upper"] == pytest.approx(ref_ci.loc[name, 1], rel=1e-7)
     assert tab.loc[0, "n_units"] == 30
 
 
@@ -188,6 +193,10 @@ def test_group_time_cell_is_the_2x2_of_mean_changes_with_the_two_sample_error() 
         se = np.sqrt(d_t.var(ddof=0) / len(d_t) + d_c.var(ddof=0) / len(d_c))
         assert row.std_error == pytest.approx(se, rel=1e-10)
         assert (row.base_time, row.n_treated, row.n_control) == (b, len(d_t), len(d_c))
+    # intervals at another level: normal, estimate -/+ z(0.95) std_error
+    tab, ci = cs.table(), cs.conf_int(alpha=0.10)
+    np.testing.assert_allclose(ci.lower, tab.estimate - stats.norm.ppf(0.95) * tab.std_error, rtol=1e-12)
+    np.testing.assert_allclose(ci.upper, tab.estimate + stats.norm.ppf(0.95) * tab.std_error, rtol=1e-12)
     # not yet treated: the controls of (4, 5) are the never treated and cohort 6
     ny = staggered_did(df, unit="unit", time="t", outcome="y", cohort="g", control="not_yet_treated")
     dy = wide[5] - wide[3]
@@ -218,7 +227,7 @@ def test_not_yet_treated_controls_without_never_treated_units() -> None:
     true_cells = df.groupby(["g", "t"]).tau.mean()
     err = cells.estimate.to_numpy() - true_cells.loc[list(zip(cells.cohort, cells.time))].to_numpy()
     assert np.all(np.abs(err) < 4 * cells.std_error.to_numpy())
-    # TWFE on the same panel (all eventually treated) is far from the truth of the identified cells
+    # the simple aggregation is within 4 standard errors of the truth of the post-adoption cells it averages
     post = cells[cells.time >= cells.cohort]
     truth = float(np.average(true_cells.loc[list(zip(post.cohort, post.time))]))  # equal cohort sizes
     assert abs(ny.att - truth) < 4 * ny.overall.table().set_index("aggregation").std_error["simple"]
@@ -301,6 +310,23 @@ def test_mpdta_reproduces_r_did() -> None:
     assert ny.overall.table().std_error[0] == pytest.approx(0.0120524247873419, rel=1e-9)  # simple: first row
     assert ny.table().set_index(["cohort", "time"]).loc[(2004, 2004), "estimate"] == pytest.approx(
         -0.0193723636759221, abs=1e-12)
+    # d2cml-ai/csdid, csdid/test_csdid/r_ref/sim/ref_gaps.csv: R did with base_period = "universal" (scenario
+    # "universal"), and with analytic errors clustered by state (scenario "clustered": clustervars = "clust", the
+    # state, countyreal %/% 1000, in that folder's mpdta_extra.csv)
+    un = staggered_did(df, unit="countyreal", time="year", outcome="lemp", cohort="first.treat",
+                       base_period="universal").table().set_index(["cohort", "time"])
+    for key, (att, se) in {(2006, 2003): (-0.0037692936737142, 0.0313420276018159),
+                           (2007, 2004): (0.0338130122758051, 0.0211291749243127)}.items():
+        assert un.loc[key, "estimate"] == pytest.approx(att, abs=1e-12)
+        assert un.loc[key, "std_error"] == pytest.approx(se, rel=1e-9)
+    assert (2006, 2005) not in un.index  # R reports the reference cell g - 1 as 0 with no error
+    cl = staggered_did(df.assign(state=df.countyreal // 1000), unit="countyreal", time="year", outcome="lemp",
+                       cohort="first.treat", cluster="state")
+    cells = cl.table().set_index(["cohort", "time"])
+    for key, se in {(2004, 2006): 0.0232019144104819, (2006, 2004): 0.0358483168279247,
+                    (2007, 2007): 0.0143442032201854}.items():
+        assert cells.loc[key, "std_error"] == pytest.approx(se, rel=1e-9)
+    assert cl.n_clusters == 29
 
 
 # ------------------------------------------------------------------------------------------------ inputs
@@ -325,6 +351,76 @@ def test_other_table_types_dates_and_late_cohorts() -> None:
     # treated= (absorbing 0/1) gives the cohorts
     on = df.assign(on=((df.g > 0) & (df.t >= df.g)).astype(int))
     assert staggered_did(on, unit="unit", time="t", outcome="y", treated="on").att == pytest.approx(base.att)
+    # an ibis table on DuckDB
+    import ibis
+
+    on_engine = ibis.duckdb.connect().create_table("panel", df)
+    pd.testing.assert_frame_equal(staggered_did(on_engine, unit="unit", time="t", outcome="y", cohort="g").table(),
+                                  base.table())
+    assert did(on_engine, unit="unit", time="t", outcome="y", cohort="g").att == pytest.approx(
+        did(df, unit="unit", time="t", outcome="y", cohort="g").att, abs=1e-12)
+
+
+def test_dates_as_timestamps_date_objects_or_strings_give_the_same_answer() -> None:
+    df = staggered_panel(8, sizes={3: 20, 5: 20, 0: 20}, slopes={3: 1.0, 5: 1.0}, n_periods=6)
+    base = staggered_did(df, unit="unit", time="t", outcome="y", cohort="g")
+    dates = pd.date_range("2024-01-01", periods=6, freq="MS")
+    stamps = df.assign(t=dates[df.t - 1], g=pd.Series(dates[df.g.clip(lower=1) - 1]).where(df.g > 0))
+    variants = {
+        "timestamps, cohorts as ISO strings": stamps.assign(g=stamps.g.dt.strftime("%Y-%m-%d")),
+        "ISO strings, cohorts as timestamps": stamps.assign(t=stamps.t.dt.strftime("%Y-%m-%d")),
+        "date objects, cohorts as timestamps": stamps.assign(t=stamps.t.dt.date),
+        "date objects, cohorts as date objects": stamps.assign(t=stamps.t.dt.date, g=stamps.g.dt.date),
+    }
+    for name, d in variants.items():
+        r = staggered_did(d, unit="unit", time="t", outcome="y", cohort="g")
+        assert r.att == pytest.approx(base.att, abs=1e-12), name
+        assert list(pd.to_datetime(r.by_cohort.table().cohort)) == [dates[2], dates[4]], name
+    with pytest.raises(SchemaError, match="not a date"):
+        staggered_did(stamps.assign(g=np.where(df.g > 0, "soon", None)), unit="unit", time="t", outcome="y",
+                      cohort="g")
+
+
+def test_ordered_categorical_periods_follow_their_categories_not_the_alphabet() -> None:
+    import polars as pl
+
+    # months as an ordered categorical: "Apr" < "Feb" < "Jan" alphabetically, which must not be the time order
+    df = staggered_panel(3, sizes={3: 20, 4: 20, 0: 20}, slopes={3: 1.0, 4: 0.5}, n_periods=6)
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun"]
+    cat = df.assign(t=pd.Categorical([months[i - 1] for i in df.t], categories=months, ordered=True),
+                    g=[months[i - 1] if i else None for i in df.g])
+    base = staggered_did(df, unit="unit", time="t", outcome="y", cohort="g")
+    r = staggered_did(cat, unit="unit", time="t", outcome="y", cohort="g")
+    tab, ref = r.table(), base.table()
+    np.testing.assert_allclose(tab.estimate, ref.estimate, atol=1e-12)
+    assert list(tab.time.astype(str)) == [months[t - 1] for t in ref.time]
+    assert list(tab.base_time.astype(str)) == [months[t - 1] for t in ref.base_time]
+    assert list(r.calendar.table().time.astype(str)) == ["Mar", "Apr", "May", "Jun"]
+    assert r.att == pytest.approx(base.att, abs=1e-12)
+    kw = {"unit": "unit", "time": "t", "outcome": "y", "cohort": "g"}
+    assert did(cat, **kw).att == pytest.approx(did(df, **kw).att, abs=1e-12)
+    es, es_ref = event_study(cat, window=(-2, 2), **kw), event_study(df, window=(-2, 2), **kw)
+    np.testing.assert_allclose(es.table().estimate, es_ref.table().estimate, atol=1e-12)
+    trends = did(cat, **kw).trends
+    assert list(trends.time.astype(str).unique()) == months
+    # a polars Enum is ordered too
+    enum = pl.from_pandas(cat.assign(t=cat.t.astype(str))).with_columns(pl.col("t").cast(pl.Enum(months)))
+    assert staggered_did(enum, **kw).att == pytest.approx(base.att, abs=1e-12)
+    with pytest.raises(SchemaError, match="not a category"):
+        staggered_did(cat.assign(g=cat.g.replace("Mar", "Dec")), **kw)
+
+
+def test_cohort_zero_is_refused_when_zero_is_a_period_and_booleans_are_0_1() -> None:
+    df = staggered_panel(2, sizes={3: 10, 0: 10}, slopes={3: 1.0}, n_periods=5)
+    zero_based = df.assign(t=df.t - 1, g=(df.g - 1.0).where(df.g > 0))  # periods 0..4, never treated as NaN
+    kw = {"unit": "unit", "time": "t", "outcome": "y", "cohort": "g"}
+    assert did(zero_based, **kw).att == pytest.approx(did(df, **kw).att, abs=1e-12)
+    # a unit treated from period 0 given as cohort 0 would silently join the never treated
+    with pytest.raises(SchemaError, match="0 is also a period"):
+        did(zero_based.assign(g=zero_based.g.where(zero_based.unit != 0, 0.0)), **kw)
+    # a boolean outcome is a 0/1 outcome (a linear probability model)
+    flag = df.assign(y=df.y > df.y.median())
+    assert did(flag, **kw).att == pytest.approx(did(flag.assign(y=flag.y.astype(float)), **kw).att, abs=1e-12)
 
 
 def _small() -> pd.DataFrame:
@@ -350,6 +446,8 @@ def _small() -> pd.DataFrame:
     (lambda d: d, did, {"alpha": 1.5}, ParameterError, "alpha"),
     (lambda d: d, event_study, {"window": (1, 3)}, ParameterError, "window"),
     (lambda d: d, event_study, {"window": (-2, 2), "reference": -5}, ParameterError, "reference"),
+    (lambda d: d, event_study, {"window": (-2, 2), "reference": True}, ParameterError, "reference"),
+    (lambda d: d.assign(c=1), staggered_did, {"cluster": "c"}, ParameterError, "at least 2 clusters"),
     (lambda d: d, event_study, {"window": (-2, 5)}, ParameterError, "event time 2"),
 ])
 def test_bad_input_raises_one_clear_error(mutate, fn, kwargs, error, match) -> None:
@@ -379,6 +477,8 @@ def test_few_clusters_warn_and_too_few_for_the_pretrend_test_refuse() -> None:
     d = _small()
     with pytest.warns(UserWarning, match="clusters"):
         did(d.assign(c=d.unit % 4), unit="unit", time="t", outcome="y", cohort="g", cluster="c")
+    with pytest.warns(UserWarning, match="clusters"):
+        staggered_did(d.assign(c=d.unit % 4), unit="unit", time="t", outcome="y", cohort="g", cluster="c")
     with pytest.raises(ParameterError, match="pre-trend test of 2 leads needs at least 3 clusters"):
         event_study(d.assign(c=d.unit % 2), unit="unit", time="t", outcome="y", cohort="g", cluster="c")
     # every treated unit adopting at once with no untreated unit: TWFE cannot identify the effect
@@ -412,3 +512,5 @@ def test_plots_draw_the_tables() -> None:
     assert cs.plot(ax=ax) is fig
     plt.close(fig)
     assert "pre-trend test" in str(es.summary()) and "pre-trend test" in str(cs.summary())
+    assert "binned" in str(es.summary())  # window=(-3, 2) bins the end points; without a window nothing is binned
+    assert "binned" not in str(event_study(df, unit="unit", time="t", outcome="y", cohort="g").summary())

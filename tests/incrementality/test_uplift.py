@@ -163,6 +163,22 @@ def test_curve_result_table_summary_and_plot():
     plt.close(fig)
 
 
+def test_summary_and_plot_when_the_perfect_curve_is_the_random_line():
+    import matplotlib.pyplot as plt
+
+    # one treated responder and one control non-responder: the perfect uplift curve (0, 0), (1, 1), (2, 2) is the
+    # random line, so the normalised score is undefined; the table, summary and plot still work
+    c = uplift_curve([1, 0], [0.2, 0.9], [1, 0])
+    assert c.perfect.value.tolist() == [0.0, 1.0, 2.0] and c.random.value.tolist() == [0.0, 2.0]
+    with pytest.raises(ParameterError, match="undefined"):
+        auuc([1, 0], [0.2, 0.9], [1, 0])
+    assert "normalised score undefined" in str(c.summary())
+    fig = c.plot()
+    assert [ln.get_label() for ln in fig.axes[0].get_lines() if not ln.get_label().startswith("_")] == [
+        "model", "perfect", "random"]
+    plt.close(fig)
+
+
 @pytest.mark.parametrize("args, match", [
     (([1, 0, 1], [0.1, 0.2], [1, 0, 1]), "same length"),
     (([1, 0, np.nan, 1], [0.1, 0.2, 0.3, 0.4], [1, 0, 1, 0]), "y has 1 missing"),
@@ -254,7 +270,7 @@ def test_class_transformation_reweights_an_unbalanced_test():
         z = y * t + (1 - y) * (1 - t)
         plain = 2 * LogisticRegression().fit(x, z).predict_proba(x)[:, 1] - 1
         assert plain.mean() - tau.mean() > 0.09
-        m = ClassTransformation(LogisticRegression()).fit(x, t, y)
+        m = ClassTransformation(model=LogisticRegression()).fit(x, t, y)
         assert m.propensity_ == pytest.approx(t.mean())
         u = m.predict(x)
         assert abs(u.mean() - tau.mean()) < 0.03  # measured at most 0.012 off
@@ -271,9 +287,9 @@ def test_linear_learners_are_exact_on_a_noiseless_linear_world():
     y = 2.0 + x @ np.array([1.0, -2.0]) + t * tau
     new = rng.normal(size=(20, 2))
     want = 0.5 - 1.5 * new[:, 0] + 0.25 * new[:, 1]
-    np.testing.assert_allclose(TLearner(LinearRegression()).fit(x, t, y).predict(new), want, atol=1e-9)
+    np.testing.assert_allclose(TLearner(model=LinearRegression()).fit(x, t, y).predict(new), want, atol=1e-9)
     # X-learner: both effect models are exact, so any propensity blend is exact
-    xl = XLearner(LinearRegression(), LinearRegression(), propensity=0.2).fit(x, t, y)
+    xl = XLearner(model=LinearRegression(), effect_model=LinearRegression(), propensity=0.2).fit(x, t, y)
     np.testing.assert_allclose(xl.predict(new), want, atol=1e-9)
     np.testing.assert_allclose(xl.propensity_score(new), 0.2)
 
@@ -282,7 +298,8 @@ def test_x_learner_blends_with_the_propensity():
     from sklearn.linear_model import LinearRegression, LogisticRegression
 
     x, t, y, _ = _continuous_world(3, n=800)
-    m = XLearner(LinearRegression(), LinearRegression(), propensity=LogisticRegression()).fit(x, t, y)
+    m = XLearner(model=LinearRegression(), effect_model=LinearRegression(),
+                 propensity=LogisticRegression()).fit(x, t, y)
     e = m.propensity_score(x)
     tau0 = m.effect_control_.predict(x)
     tau1 = m.effect_treated_.predict(x)
@@ -300,7 +317,7 @@ def test_transformed_outcome_by_hand():
 
     x, t, y, _ = _continuous_world(4, n=500)
     p = 0.4
-    m = ClassTransformation(LinearRegression(), transform="outcome", propensity=p).fit(x, t, y)
+    m = ClassTransformation(model=LinearRegression(), transform="outcome", propensity=p).fit(x, t, y)
     ref = LinearRegression().fit(x, y * (t - p) / (p * (1 - p))).predict(x)
     np.testing.assert_allclose(m.predict(x), ref, atol=1e-9)
 
@@ -316,11 +333,11 @@ def test_arm_labels_frames_clone_and_seeds():
     frame = pd.DataFrame(x, columns=["a", "b", "c", "d"])
     arms = np.where(t == 1, "email", "holdout")
     lr = LogisticRegression()
-    by_label = TLearner(lr, control="holdout").fit(frame, arms, y)
+    by_label = TLearner(model=lr, control="holdout").fit(frame, arms, y)
     assert not hasattr(lr, "coef_")  # the model passed in is cloned, never fitted
     assert (by_label.treated_label_, by_label.control_label_) == ("email", "holdout")
     assert (by_label.n_treated_, by_label.n_control_) == (int(t.sum()), int((1 - t).sum()))
-    by_code = TLearner(lr).fit(x, pd.Series(t), pd.Series(y))
+    by_code = TLearner(model=lr).fit(x, pd.Series(t), pd.Series(y))
     np.testing.assert_allclose(by_label.predict(frame), by_code.predict(x))
     # columns are matched by name
     np.testing.assert_allclose(by_label.predict(frame[["d", "c", "b", "a"]]), by_code.predict(x))
@@ -329,7 +346,7 @@ def test_arm_labels_frames_clone_and_seeds():
     with pytest.raises(ParameterError, match="3 feature"):
         by_code.predict(x[:, :3])
     # scikit-learn's clone and parameters
-    xl = XLearner(lr, propensity=0.5, control="holdout", random_state=3)
+    xl = XLearner(model=lr, propensity=0.5, control="holdout", random_state=3)
     cloned = clone(xl)
     assert {k: v for k, v in cloned.get_params().items() if k != "model"} == {
         k: v for k, v in xl.get_params().items() if k != "model"}
@@ -341,6 +358,41 @@ def test_arm_labels_frames_clone_and_seeds():
     np.testing.assert_array_equal(a, b)
     with pytest.raises(NotFittedError):
         TLearner().predict(x)
+
+
+def test_settings_are_keyword_only():
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    # house rule: data first, every setting keyword-only (TLearner(LogisticRegression()) is refused)
+    for cls, args in ((TLearner, (LogisticRegression(),)), (ClassTransformation, (LogisticRegression(),)),
+                      (XLearner, (LinearRegression(), LinearRegression()))):
+        with pytest.raises(TypeError, match="positional"):
+            cls(*args)
+    assert XLearner(model=LinearRegression(), effect_model=LinearRegression()).get_params()["effect_model"] is not None
+
+
+def test_polars_and_arrow_features_are_matched_by_name_and_engine_tables_refused():
+    import ibis
+    import polars as pl
+    import pyarrow as pa
+    from sklearn.linear_model import LinearRegression
+
+    x, t, y, _ = _continuous_world(6, n=400)
+    frame = pd.DataFrame(x, columns=["a", "b", "c", "d"])
+    ref = TLearner(model=LinearRegression()).fit(frame, t, y)
+    want = ref.predict(frame)
+    for table in (pl.from_pandas(frame), pa.Table.from_pandas(frame)):
+        m = TLearner(model=LinearRegression()).fit(table, t, y)
+        assert list(m.feature_names_in_) == ["a", "b", "c", "d"]
+        # columns in another order are matched by name, as for pandas
+        np.testing.assert_allclose(m.predict(pl.from_pandas(frame[["d", "c", "b", "a"]])), want, atol=1e-9)
+        np.testing.assert_allclose(m.predict(pa.Table.from_pandas(frame[["c", "a", "d", "b"]])), want, atol=1e-9)
+    with pytest.raises(ParameterError, match="no fixed order"):
+        TLearner(model=LinearRegression()).fit(ibis.memtable(frame), t, y)
+    # refitted on an array, the learner forgets the names of the earlier fit (a frame is then read by position)
+    m = TLearner(model=LinearRegression()).fit(frame, t, y).fit(x[:, ::-1], t, y)
+    assert not hasattr(m, "feature_names_in_")
+    np.testing.assert_allclose(m.predict(frame[["d", "c", "b", "a"]]), want, atol=1e-9)
 
 
 def test_learner_input_errors():
@@ -359,16 +411,17 @@ def test_learner_input_errors():
         (TLearner(), (np.where(np.arange(400)[:, None] == 5, np.nan, x), t, y), ParameterError, "column 0"),
         (TLearner(), (x[:, 0], t, y), ParameterError, "2-d"),
         (TLearner(), (pd.DataFrame({"a": ["u"] * 400}), t, y), SchemaError, "not numeric"),
-        (TLearner(LogisticRegression()), (x, t, y * 2.5), ParameterError, "classifier LogisticRegression but"),
-        (TLearner(LogisticRegression()), (x, t, np.where(t == 1, 1, y)), ParameterError, "every treated row"),
-        (TLearner("tree"), (x, t, y), ParameterError, "scikit-learn estimator"),
+        (TLearner(model=LogisticRegression()), (x, t, y * 2.5), ParameterError, "classifier LogisticRegression but"),
+        (TLearner(model=LogisticRegression()), (x, t, np.where(t == 1, 1, y)), ParameterError, "every treated row"),
+        (TLearner(model="tree"), (x, t, y), ParameterError, "scikit-learn estimator"),
         (TLearner(random_state="x"), (x, t, y), ParameterError, "random_state"),
         (ClassTransformation(), (x, t, y * 3.0), ParameterError, "transform='outcome'"),
-        (ClassTransformation(LinearRegression()), (x, t, y), ParameterError, "needs a classifier"),
-        (ClassTransformation(KNeighborsClassifier(), propensity=0.3), (x, t, y), ParameterError, "sample_weight"),
+        (ClassTransformation(model=LinearRegression()), (x, t, y), ParameterError, "needs a classifier"),
+        (ClassTransformation(model=KNeighborsClassifier(), propensity=0.3), (x, t, y), ParameterError, "sample_weight"),
         (ClassTransformation(propensity=1.5), (x, t, y), ParameterError, "propensity must be"),
+        (ClassTransformation(), (x, t, t), ParameterError, "Z = Y T"),
         (ClassTransformation(transform="both"), (x, t, y), ParameterError, "transform must be"),
-        (ClassTransformation(LogisticRegression(), transform="outcome"), (x, t, y), ParameterError, "regressor"),
+        (ClassTransformation(model=LogisticRegression(), transform="outcome"), (x, t, y), ParameterError, "regressor"),
         (XLearner(effect_model=LogisticRegression()), (x, t, y), ParameterError, "effect_model must be a regressor"),
         (XLearner(propensity=LinearRegression()), (x, t, y), ParameterError, "propensity must be"),
     ]
@@ -377,7 +430,7 @@ def test_learner_input_errors():
             learner.fit(*args)
     # at a 50/50 split the class transformation needs no weights, so any classifier will do
     half = np.arange(400) % 2
-    ClassTransformation(KNeighborsClassifier(), propensity=0.5).fit(x, half, y)
+    ClassTransformation(model=KNeighborsClassifier(), propensity=0.5).fit(x, half, y)
 
 
 # ------------------------------------------------------------------ Hillstrom
@@ -435,6 +488,15 @@ def test_hillstrom_published_arm_means_and_effects(hillstrom, need):
         hillstrom_arrays(hillstrom, treatment="No E-Mail")
     with pytest.raises(SchemaError, match="history"):
         hillstrom_arrays(hillstrom.drop(columns="history"))
+    # any table: polars, and an ibis table on DuckDB (rows in file order)
+    import ibis
+    import polars as pl
+
+    for table in (pl.from_pandas(hillstrom), ibis.duckdb.connect().create_table("hillstrom", hillstrom)):
+        X_c, t_c, y_c = hillstrom_arrays(table, treatment="Womens E-Mail")
+        pd.testing.assert_frame_equal(X_c, X_b)
+        np.testing.assert_array_equal(t_c, t_b)
+        np.testing.assert_array_equal(y_c, y_b)
 
 
 def test_hillstrom_t_learner_beats_random_targeting(hillstrom):
