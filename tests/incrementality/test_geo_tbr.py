@@ -269,8 +269,15 @@ def test_window_bounds_with_a_time_zone_or_a_number(small):
     # geo_panel keeps naive UTC times: a zoned bound is the same instant
     zoned = tbr(small, pre=(pd.Timestamp("2023-01-01", tz="UTC"), "2023-02-19"), **kw)
     pd.testing.assert_frame_equal(naive.table(), zoned.table())
-    with pytest.raises(ParameterError, match="pre must be given as dates"):
+    # integers on a panel of dates are GeoLift's period numbers, from 1 (as synthetic_control reads them)
+    dates = pd.DatetimeIndex(sorted(pd.to_datetime(small.date.unique())))
+    first, last = dates.get_loc(pd.Timestamp("2023-01-01")) + 1, dates.get_loc(pd.Timestamp("2023-02-19")) + 1
+    numbered = tbr(small, pre=(first, last), **kw)
+    pd.testing.assert_frame_equal(naive.table(), numbered.table())
+    with pytest.raises(ParameterError, match="period number from 1"):
         tbr(small, pre=(0, 49), **kw)
+    with pytest.raises(ParameterError, match="dates or period numbers"):
+        tbr(small, pre=(1.5, 49), **kw)
 
 
 def test_one_location_given_alone_and_integer_geo_ids(small):

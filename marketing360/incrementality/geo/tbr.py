@@ -151,9 +151,11 @@ def _arms(assignment: pd.Series, labels: tuple[Any, Any], *, column: str, what: 
 
 def _when(panel: GeoPanel, value: Any, what: str) -> Any:
     if isinstance(panel.dates, pd.DatetimeIndex):
-        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-            raise ParameterError(f"{what} must be given as dates (the panel's periods are dates, "
-                                 f"{panel.dates[0].date()} .. {panel.dates[-1].date()}); found {value!r}")
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            return panel.dates[panel.position(int(value), what=what)]  # GeoLift's period numbers, from 1
+        if isinstance(value, (float, np.floating)):
+            raise ParameterError(f"{what} must be given as dates or period numbers from 1 (the panel's periods are "
+                                 f"dates, {panel.dates[0].date()} .. {panel.dates[-1].date()}); found {value!r}")
         try:
             ts = pd.Timestamp(value)
         except (TypeError, ValueError):
@@ -384,7 +386,9 @@ def tbr(data: TableLike | GeoPanel, *, treatment: Sequence[str] | str | None = N
         The ``assignment`` values of the two arms (1 treatment, 2 control, as in the post-analysis
         example data of matched_markets and trimmed_match; ``1`` also matches ``1.0`` and ``"1"``).
     pre, test : (start, end)
-        Pre-period (the regression) and test period, both ends included (dates, or integer periods).
+        Pre-period (the regression) and test period, both ends included: dates, or integers (on a panel of
+        dates, GeoLift's period numbers counted from 1, as in
+        :func:`~marketing360.incrementality.geo.synthetic_control`).
     cooldown_end : date, optional
         Last period of a cooldown after the test: the response effect is cumulated over the test and
         the cooldown (the cost effect over the test only, as matched_markets does).
