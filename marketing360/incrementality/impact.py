@@ -60,6 +60,7 @@ Examples
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -109,7 +110,8 @@ def _frame(data: Any, date: str | None) -> pd.DataFrame:
         data = data.to_frame(name=str(data.name) if data.name is not None else "y")
     if isinstance(data, pd.DataFrame):
         df = data.copy()
-    elif type(data).__module__.split(".")[0] in ("polars", "pyarrow") and hasattr(data, "to_pandas"):
+    elif type(data).__module__.split(".")[0] in ("polars", "pyarrow") and (hasattr(data, "to_pandas")
+                                                                          or hasattr(data, "collect")):
         df = (data.collect() if hasattr(data, "collect") else data).to_pandas()
     else:
         from ..engine import fetch
@@ -120,6 +122,9 @@ def _frame(data: Any, date: str | None) -> pd.DataFrame:
                                  "column with date=...")
         df = fetch(open_table(data, what=_WHAT), "pandas")
     df.columns = [str(c) for c in df.columns]
+    if df.columns.has_duplicates:
+        raise SchemaError(f"{_WHAT}: the table repeats column name(s) "
+                          f"{sorted(set(df.columns[df.columns.duplicated()]))}; give each column its own name")
     if df.empty:
         raise SchemaError(f"{_WHAT}: the table is empty")
     if date is not None:
@@ -132,7 +137,11 @@ def _frame(data: Any, date: str | None) -> pd.DataFrame:
             raise SchemaError(f"{_WHAT}: date column {date!r} repeats {df.index[df.index.duplicated()][0]}; give one "
                               "row per period", column=date)
         return df.sort_index()
+    if isinstance(df.index, pd.PeriodIndex):
+        df.index = df.index.to_timestamp()
     if isinstance(df.index, pd.DatetimeIndex):
+        if df.index.tz is not None:
+            df.index = df.index.tz_localize(None)
         if not df.index.is_monotonic_increasing or df.index.has_duplicates:
             raise SchemaError(f"{_WHAT}: the date index must increase strictly (sorted, one row per period)")
         return df
@@ -149,7 +158,7 @@ def _time_axis(values: pd.Index, name: str) -> pd.Index:
                           f"such as {values[0]!r}", column=name) from None
     if out.isna().any():
         raise SchemaError(f"{_WHAT}: date column {name!r} has missing values", column=name)
-    return out.tz_convert("UTC").tz_localize(None) if out.tz is not None else out
+    return out.tz_localize(None) if out.tz is not None else out  # the dates as written (local wall time)
 
 
 def _columns(df: pd.DataFrame, y: str | None, x: Sequence[str] | None) -> tuple[str, list[str]]:
@@ -626,7 +635,8 @@ def causal_impact(data: TableLike | pd.Series, *, pre_period: Sequence[Any], pos
     x : list of str, optional
         The control columns (default: every other column; ``[]`` for none).
     date : str, optional
-        A column of dates (ISO 8601) or integer periods.
+        A column of dates (ISO 8601) or integer periods. Time-zone-aware dates (in the column or the
+        index) are read as the local dates and times they show; a PeriodIndex as its start dates.
     model : {"local_level", "local_linear_trend"}
         The trend: a random walk (R's model) or a random walk with a random-walk slope.
     nseasons : int, optional
@@ -664,7 +674,7 @@ def causal_impact(data: TableLike | pd.Series, *, pre_period: Sequence[Any], pos
         raise ParameterError(f"{_WHAT}: nseasons must be an integer >= 2 (or None for no season); found {nseasons!r}")
     if not isinstance(n_sims, (int, np.integer)) or isinstance(n_sims, bool) or n_sims < 100:
         raise ParameterError(f"{_WHAT}: n_sims must be an integer >= 100; found {n_sims!r}")
-    if not isinstance(prior_level_sd, (int, float)) or not 0 < prior_level_sd <= 1:
+    if isinstance(prior_level_sd, bool) or not isinstance(prior_level_sd, numbers.Real) or not 0 < prior_level_sd <= 1:
         raise ParameterError(f"{_WHAT}: prior_level_sd must be in (0, 1] (R's default 0.01); found {prior_level_sd!r}")
     a = check_alpha(alpha)
     rng = check_random_state(random_state)

@@ -46,7 +46,7 @@ def plot_synthetic_control(series: pd.DataFrame, *, kind: str = "both", title: s
     level : float
         Confidence level of the band, for its label.
     ylabel : str
-    ax : matplotlib Axes, or two Axes for ``kind="both"``, optional
+    ax : matplotlib Axes, or two Axes for ``kind="both"`` (a pair or an array of two), optional
 
     Returns
     -------
@@ -76,14 +76,18 @@ def plot_synthetic_control(series: pd.DataFrame, *, kind: str = "both", title: s
             fig, axes = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True, FigureClass=_Figure)
             top, bottom = axes[0], axes[1]
         else:
-            if not isinstance(ax, Sequence) or len(ax) != 2:
-                raise ValueError("kind='both' draws on two axes: pass ax=(ax_lift, ax_att) or none")
-            top, bottom = ax[0], ax[1]
+            from matplotlib.axes import Axes as _Axes
+
+            given = [] if isinstance(ax, _Axes) else list(np.ravel(np.asarray(ax, dtype=object)))
+            if len(given) != 2 or not all(isinstance(a, _Axes) for a in given):
+                raise ValueError("kind='both' draws on two axes: pass ax=(ax_lift, ax_att) (a pair, or the array "
+                                 "plt.subplots(2) returns) or none")
+            top, bottom = given
             fig = root_figure(top)
         _draw_lift(top, series, title, ylabel)
         _draw_att(bottom, series, "", level)
         return fig
-    if ax is not None and isinstance(ax, Sequence):
+    if ax is not None and (isinstance(ax, Sequence) or isinstance(ax, np.ndarray)):
         raise ValueError(f"kind={kind!r} draws on one axes")
     fig, one = new_axes(ax, (9, 4))
     if kind == "lift":

@@ -68,7 +68,7 @@ def plot_impact(frame: pd.DataFrame, *, panels: Sequence[str] = IMPACT_PANELS, a
     (3, 'cumulative effect')
     >>> plt.close(fig)
     """
-    panels = list(panels)
+    panels = [panels] if isinstance(panels, str) else list(panels)
     unknown = [p for p in panels if p not in IMPACT_PANELS]
     if unknown or not panels:
         raise ValueError(f"panels must be some of {list(IMPACT_PANELS)}; found {panels}")
@@ -76,7 +76,8 @@ def plot_impact(frame: pd.DataFrame, *, panels: Sequence[str] = IMPACT_PANELS, a
         raise ValueError("nothing to plot: the pointwise frame is empty")
     axes = _axes(ax, len(panels))
     dates = frame["date"]
-    x = pd.to_datetime(dates) if pd.api.types.is_datetime64_any_dtype(dates) else dates.to_numpy()
+    # positional: the frame may be a slice of the pointwise frame, its index no longer 0, 1, ...
+    x = pd.DatetimeIndex(dates) if pd.api.types.is_datetime64_any_dtype(dates) else dates.to_numpy()
     period = frame["period"].astype(str).to_numpy()
     post = np.flatnonzero(period == "post")
     gap = np.flatnonzero(period == "gap")
@@ -98,7 +99,7 @@ def plot_impact(frame: pd.DataFrame, *, panels: Sequence[str] = IMPACT_PANELS, a
         for v in lines:
             a.axvline(v, color="grey", ls="--", lw=1)
         a.set_ylabel(_LABELS[panel])
-        if isinstance(x, pd.Series) or isinstance(x, pd.DatetimeIndex):
+        if isinstance(x, pd.DatetimeIndex):
             date_axis(a)
     if title:
         axes[0].set_title(title)

@@ -69,6 +69,7 @@ def test_walkthrough_simulated_lift_of_chicago_portland(pretest, need) -> None:
     # with chicago and portland lifted by 10% over the last 15 days: ATT 290.007, lift 10.1%, incremental 8700,
     # L2 imbalance 868.598, scaled 0.1739, weights cincinnati 0.2429, miami 0.2056, baton rouge 0.1511
     long = pd.read_csv(need("geolift", "GeoLift_PreTest.csv"))
+    long["Y"] = long["Y"].astype(float)
     dates = sorted(long["date"].unique())
     lifted = long["location"].isin(["chicago", "portland"]) & long["date"].isin(dates[75:])
     long.loc[lifted, "Y"] = long.loc[lifted, "Y"] * 1.1
@@ -187,6 +188,8 @@ def test_design_errors_are_clear(pretest) -> None:
         geo_power(pretest, treated="chicago", durations=[0])
     with pytest.raises(ParameterError, match="effect_sizes"):
         geo_power(pretest, treated="chicago", effect_sizes=[-1.5])
+    with pytest.raises(ParameterError, match="effect_sizes"):
+        geo_power(pretest, treated="chicago", effect_sizes="5%")
     with pytest.raises(ParameterError, match="not in the panel"):
         geo_power(pretest, treated="atlantis")
     with pytest.raises(ParameterError, match="no donors"):
@@ -201,6 +204,60 @@ def test_design_errors_are_clear(pretest) -> None:
         market_selection(pretest, n_markets=1, include=["chicago", "portland"])
     with pytest.raises(ParameterError, match="holdout"):
         market_selection(pretest, holdout=(0.9, 0.5))
+
+
+def _small_panel(names: list[str], seed: int = 0, T: int = 40) -> GeoPanel:
+    rng = np.random.default_rng(seed)
+    f = rng.normal(0, 1, (T, 2)).cumsum(0)
+    y = 100 + f @ rng.uniform(0.5, 1.5, (2, len(names))) * 3 + rng.normal(0, 1, (T, len(names)))
+    return GeoPanel(y=y, dates=pd.RangeIndex(1, T + 1), locations=names)
+
+
+def test_market_selection_with_commas_in_location_names() -> None:
+    # DMA names hold ", " ("washington, dc (hagerstown, md)"): a design's name joins its locations with ", ", so
+    # the locations must not be recovered by splitting the name
+    names = ["austin", "boston", "denver", "miami, fl", "reno", "tulsa", "washington, dc (hagerstown, md)"]
+    panel = _small_panel(names)
+    designs = [["washington, dc (hagerstown, md)"], ["miami, fl", "reno"], ["austin"]]
+    ms = market_selection(panel, candidates=designs, durations=5, effect_sizes=[0.0, 0.5], n_permutations=200,
+                          random_state=0)
+    t = ms.table().set_index("location")
+    assert set(t.index) == {"washington, dc (hagerstown, md)", "miami, fl, reno", "austin"}
+    totals = panel.y.sum(axis=0)
+    for name, locs in (("washington, dc (hagerstown, md)", [6]), ("miami, fl, reno", [3, 4])):
+        # by hand: the design's share of the outcome, and the correlation of its total with the others' total
+        assert t.loc[name, "proportion_total_y"] == pytest.approx(totals[locs].sum() / totals.sum())
+        rest = np.delete(panel.y, locs, axis=1).sum(axis=1)
+        assert t.loc[name, "correlation"] == pytest.approx(np.corrcoef(panel.y[:, locs].sum(axis=1), rest)[0, 1])
+
+
+def test_investment_of_a_negative_mde_is_positive_as_in_geolift() -> None:
+    # GeoLiftMarketSelection step 10 (R/pre_test_power.R at db34ea42): a negative effect's investment
+    # (cpic x effect x outcome, negative) is negated: the table reports what the lift, or the holdout, costs
+    names = ["a", "b", "c", "d", "e", "f"]
+    panel = _small_panel(names, seed=3)
+    ms = market_selection(panel, candidates=[["a"], ["b", "c"]], durations=5, effect_sizes=[-0.5, 0.0], cpic=2.0,
+                          n_permutations=200, random_state=0)
+    t = ms.table().set_index("location")
+    assert (t["effect_size"] == -0.5).all()
+    for name, idx in (("a", [0]), ("b, c", [1, 2])):
+        assert t.loc[name, "investment"] == pytest.approx(2.0 * 0.5 * panel.y[35:, idx].sum())  # by hand, > 0
+    with pytest.raises(ParameterError, match="cpic"):
+        market_selection(panel, candidates=[["a"]], durations=5, cpic=float("nan"))
+    with pytest.raises(ParameterError, match="budget"):
+        market_selection(panel, candidates=[["a"]], durations=5, budget=float("nan"))
+    with pytest.raises(ParameterError, match="power"):
+        geo_power(panel, treated="a", durations=5, power="high")
+
+
+def test_design_refuses_repeated_designs_and_ridge_on_one_donor() -> None:
+    panel = _small_panel(["a", "b", "c", "d"])
+    with pytest.raises(ParameterError, match=r"candidates repeat a design: \[\['a', 'b'\]\]"):
+        market_selection(panel, candidates=[["a", "b"], ["c"], ["b", "a"]], durations=5, effect_sizes=[0.1])
+    # a ridge augmentation needs two donors that differ (else its penalty grid is all zero): a clear error
+    two = GeoPanel(y=panel.y[:, :2], dates=panel.dates, locations=["a", "b"])
+    with pytest.raises(ParameterError, match="method='ascm'"):
+        geo_power(two, treated="a", durations=5, effect_sizes=[0.1], method="ascm")
 
 
 def test_power_plots(pretest) -> None:

@@ -283,16 +283,40 @@ def test_permutation_inference_by_hand(test_panel) -> None:
 
 def test_conf_int_at_other_levels_nests() -> None:
     sc = synthetic_control(_factor_panel(2, 3.0), treated="g00", start=49, random_state=0, pointwise=False)
-    levels = [sc.conf_int(a).set_index("effect") for a in (0.01, 0.1, 0.5)]
+    levels = [sc.conf_int(a).set_index("effect") for a in (0.01, 0.05, 0.1, 0.2, 0.5)]
     for wide, narrow in zip(levels, levels[1:]):
-        assert (wide["lower"] <= narrow["lower"]).all() and (narrow["upper"] <= wide["upper"]).all()
+        assert (wide["lower"] < narrow["lower"]).all() and (narrow["upper"] < wide["upper"]).all()
     # incremental = att x 12 periods x 1 location
-    assert levels[1].loc["incremental", "lower"] == pytest.approx(12 * levels[1].loc["att", "lower"])
+    assert levels[2].loc["incremental", "lower"] == pytest.approx(12 * levels[2].loc["att", "lower"])
     # another panel where no constant effect reaches p >= 0.5: the 50% bounds fall back to jackknife+, and say so
     sc4 = synthetic_control(_factor_panel(4, 3.0), treated="g00", start=49, random_state=0, pointwise=False)
     assert sc4.cell().interval.inversion.pvalues.max() < 0.5
     with pytest.warns(UserWarning, match="jackknife"):
         sc4.conf_int(0.5)
+
+
+@pytest.mark.parametrize("inference, alternative", [("conformal", "two-sided"), ("conformal", "greater"),
+                                                    ("conformal", "less"), ("permutation", "two-sided")])
+def test_conf_int_at_a_new_level_inverts_the_test_again(inference, alternative) -> None:
+    # the reference is independent of conf_int: a fresh fit at that level (the same seed draws the same
+    # permutations), which inverts its test at that level from scratch
+    panel = _factor_panel(0, 2.0, n=30, T=40, t0=30)
+    kw = dict(treated="g00", start=31, random_state=1, pointwise=False, grid_size=60, inference=inference,
+              alternative=alternative)
+    sc = synthetic_control(panel, **kw)
+    assert sc.table()["std_error"].isna().all() and sc.table()["p_value"].notna().all()
+    for a in (0.05, 0.2):
+        ours = sc.conf_int(a).set_index("effect")
+        fresh = synthetic_control(panel, alpha=a, **kw).table().set_index("effect")
+        assert (fresh["interval_method"] == inference).all()
+        np.testing.assert_allclose(ours["lower"], fresh["lower"], rtol=1e-9)
+        np.testing.assert_allclose(ours["upper"], fresh["upper"], rtol=1e-9)
+    # never the normal approximation of the NaN std_error: finite, ordered bounds on the closing sides
+    att = {a: sc.conf_int(a).set_index("effect").loc["att"] for a in (0.05, 0.1, 0.2)}
+    if alternative != "less":
+        assert att[0.05]["lower"] < att[0.1]["lower"] < att[0.2]["lower"] < sc.estimate["att"]
+    if alternative != "greater":
+        assert att[0.05]["upper"] > att[0.1]["upper"] > att[0.2]["upper"] > sc.estimate["att"]
 
 
 def test_summary_and_plots(walkthrough) -> None:
@@ -307,6 +331,10 @@ def test_summary_and_plots(walkthrough) -> None:
     plt.close(fig)
     fig = walkthrough.plot(kind="att")
     assert len(fig.axes) == 1
+    plt.close(fig)
+    fig, axes = plt.subplots(2, 1)  # the array plt.subplots returns
+    assert walkthrough.plot(ax=axes) is fig
+    assert axes[1].get_ylabel().startswith("ATT")
     plt.close(fig)
 
 
@@ -325,8 +353,13 @@ def test_bad_input_is_refused_clearly() -> None:
         synthetic_control(panel, treated=["g00", "nowhere"], start=20)
     with pytest.raises(ParameterError, match="no donors"):
         synthetic_control(panel, treated=panel.locations, start=20)
-    with pytest.raises(ParameterError, match="period number from 1 to 30"):
+    with pytest.raises(ParameterError, match=r"start 31 is not a period of the panel \(1 .. 30\)"):
         synthetic_control(panel, treated="g00", start=31)
+    dated = GeoPanel(y=panel.y, dates=pd.date_range("2024-01-01", periods=30), locations=panel.locations)
+    with pytest.raises(ParameterError, match="period number from 1 to 30"):
+        synthetic_control(dated, treated="g00", start=31)
+    with pytest.raises(ParameterError, match="integer periods"):
+        synthetic_control(panel, treated="g00", start="2024-01-20")
     with pytest.raises(ParameterError, match="before start"):
         synthetic_control(panel, treated="g00", start=20, end=10)
     with pytest.raises(ParameterError, match="cells must be disjoint"):
@@ -355,3 +388,93 @@ def test_bad_input_is_refused_clearly() -> None:
     with pytest.raises(ParameterError, match="at least 2 donors"):
         synthetic_control(GeoPanel(y=panel.y[:, :2], dates=pd.RangeIndex(1, 31), locations=panel.locations[:2]),
                           treated="g00", start=20, inference="permutation")
+    # ridge augmentation needs donors that differ: one donor, or donors a constant apart (equal once demeaned)
+    with pytest.raises(ParameterError, match=r"method='ascm' .* 1 donor"):
+        synthetic_control(GeoPanel(y=panel.y[:, :2], dates=pd.RangeIndex(1, 31), locations=panel.locations[:2]),
+                          treated="g00", start=20, method="ascm")
+    alike = panel.y[:, :3].copy()
+    alike[:, 2] = alike[:, 1] + 10
+    with pytest.raises(ParameterError, match="move alike"):
+        synthetic_control(GeoPanel(y=alike, dates=pd.RangeIndex(1, 31), locations=panel.locations[:3]),
+                          treated="g00", start=20, method="ascm")
+    # cells whose names collide as text would overwrite one another
+    with pytest.raises(ParameterError, match="cell names must differ"):
+        synthetic_control(panel, treated={1: ["g00"], "1": ["g01"]}, start=20)
+
+
+def test_locations_differing_only_in_case_are_refused() -> None:
+    # "G0" (treated, +5 from period 21) and "g0" (untouched) are different columns; a case-insensitive match would
+    # silently analyse one for the other
+    panel = _factor_panel(0, 0.0, n=6, T=30, t0=25)
+    y = np.abs(panel.y) + 1
+    y[20:, 0] += 5
+    long = _long(y).assign(location=lambda d: d["location"].map({"g0": "G0", "g1": "g0"}).fillna(d["location"]))
+    with pytest.raises(SchemaError, match="'G0' and 'g0' differ only in case"):
+        synthetic_control(long, treated="G0", start=21)
+    with pytest.raises(SchemaError, match="differ only in case"):
+        synthetic_control(GeoPanel(y=y, dates=pd.RangeIndex(1, 31), locations=["G0", "g0", "g2", "g3", "g4", "g5"]),
+                          treated="G0", start=21)
+    with pytest.raises(SchemaError, match="repeats a location"):
+        synthetic_control(GeoPanel(y=y, dates=pd.RangeIndex(1, 31), locations=["g0", "g0", "g2", "g3", "g4", "g5"]),
+                          treated="g2", start=21)
+
+
+def test_a_test_of_the_last_period_only() -> None:
+    # one test period, the panel's last: the block p-value by hand is the share of the T cyclic shifts whose
+    # residual at the last position is at least as large (in absolute value) as the observed one
+    panel = _factor_panel(7, 4.0, n=8, T=30, t0=29)
+    sc = synthetic_control(panel, treated="g00", start=30, conformal_type="block", pointwise=False)
+    t = sc.table().set_index("effect")
+    x1, yc = panel.y[:, 0], panel.y[:, 1:]
+    xd, ycd = x1 - x1.mean(), yc - yc.mean(0)
+    r = xd - ycd @ _slsqp(ycd.T @ ycd, ycd.T @ xd)
+    assert t.loc["att", "p_value"] == pytest.approx(np.mean(np.abs(r) >= np.abs(r[-1]) - 1e-9))
+    assert t.loc["incremental", "estimate"] == pytest.approx(t.loc["att", "estimate"])
+    assert (t["n_post"] == 1).all() and sc.series["post"].sum() == 1
+
+
+def test_reads_pandas_polars_duckdb_and_files_alike(tmp_path) -> None:
+    import ibis
+    import polars as pl
+
+    panel = _factor_panel(8, 2.0, n=8, T=36, t0=28)
+    long = _long(panel.y).assign(date=lambda d: pd.Timestamp("2024-01-01") + pd.to_timedelta(d["date"] - 1, "D"))
+    kw = dict(treated=["g0", "g1"], start="2024-01-29", inference="none")
+    expected = synthetic_control(long, **kw).table()
+    long.to_parquet(tmp_path / "long.parquet")
+    con = ibis.duckdb.connect()
+    for data in (pl.from_pandas(long), con.create_table("long", long), str(tmp_path / "long.parquet")):
+        pd.testing.assert_frame_equal(synthetic_control(data, **kw).table(), expected)
+    assert expected["n_post"].iloc[0] == 8
+
+
+def test_numeric_location_ids_name_locations() -> None:
+    # trimmed_match and DMA data carry integer geo ids; the panel reads them as text, treated=501 must find "501"
+    panel = _factor_panel(6, 2.0, n=8, T=40, t0=30)
+    long = _long(panel.y).assign(location=lambda d: d["location"].str[1:].astype(int) + 501)
+    by_text = synthetic_control(long, treated=["501", "502"], start=31, inference="none").table()
+    pd.testing.assert_frame_equal(synthetic_control(long, treated=[501, 502], start=31, inference="none").table(),
+                                  by_text)
+    pd.testing.assert_frame_equal(synthetic_control(long, treated={"a": np.array([501, 502])}, start=31,
+                                                    inference="none").table(), by_text)
+    one = synthetic_control(long, treated=np.int64(501), start=31, inference="none")
+    assert one.cell().treated == ["501"]
+    with pytest.raises(ParameterError, match=r"names \(text or integer ids\); found \[501.0\]"):
+        synthetic_control(long, treated=501.0, start=31)
+
+
+def test_integer_periods_are_the_panels_own() -> None:
+    # an int start on a panel of integer periods is one of those periods: relabelling periods 1..40 as 0..39 or as
+    # weeks 202101..202140 and naming the same period gives the same fit (GeoLift's time counts from 1)
+    panel = _factor_panel(5, 2.0, n=8, T=40, t0=30)
+    kw = dict(treated="g00", inference="none")
+    ref = synthetic_control(panel, start=31, end=38, **kw).table()
+    for first in (0, 202101):
+        relabelled = GeoPanel(y=panel.y, dates=pd.RangeIndex(first, first + 40), locations=panel.locations)
+        got = synthetic_control(relabelled, start=first + 30, end=first + 37, **kw).table()
+        pd.testing.assert_frame_equal(got, ref)
+        assert got["n_post"].iloc[0] == 8
+    # the long table reads the same way
+    long = _long(panel.y).assign(date=lambda d: d["date"] - 1)
+    got = synthetic_control(long, start=30, end=37, treated="g0", inference="none").table()
+    np.testing.assert_allclose(got["estimate"], ref["estimate"])

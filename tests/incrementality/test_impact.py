@@ -234,8 +234,28 @@ def test_reads_paths_and_polars_like_pandas(need):
     expected = causal_impact(pd.read_csv(path), **kw).table()
     pd.testing.assert_frame_equal(causal_impact(str(path), **kw).table(), expected)  # through the engine
     pd.testing.assert_frame_equal(causal_impact(pl.read_csv(path), **kw).table(), expected)
+    pd.testing.assert_frame_equal(causal_impact(pl.scan_csv(path), **kw).table(), expected)  # a LazyFrame
+    # an in-memory polars frame, lazy or not, keeps its row order: no date column needed, rows are positions
+    rows = pl.read_csv(path).drop("DATE")
+    by_row = causal_impact(rows.to_pandas(), pre_period=[0, 89], post_period=[90, 107], n_sims=100, random_state=2)
+    pd.testing.assert_frame_equal(causal_impact(rows.lazy(), pre_period=[0, 89], post_period=[90, 107], n_sims=100,
+                                                random_state=2).table(), by_row.table())
     with pytest.raises(ParameterError, match="no row order"):
         causal_impact(str(path), pre_period=[0, 89], post_period=[90, 107])
+
+
+def test_time_zones_and_period_index_read_as_their_dates():
+    # a tz-aware index or date column, or a PeriodIndex, holds the same days as the naive index: the same periods
+    # must be selected (converting local midnights to UTC made "2024-02-09" end the post-period a day early)
+    data = _synthetic(n=45, start=35, seed=2)
+    kw = dict(pre_period=["2024-01-01", "2024-02-04"], post_period=["2024-02-05", "2024-02-09"], n_sims=100,
+              random_state=4)
+    expected = causal_impact(data, **kw).table()
+    eastern = data.tz_localize("US/Eastern")
+    pd.testing.assert_frame_equal(causal_impact(eastern, **kw).table(), expected)
+    pd.testing.assert_frame_equal(causal_impact(eastern.reset_index(names="day"), date="day", **kw).table(), expected)
+    pd.testing.assert_frame_equal(causal_impact(data.to_period("D"), **kw).table(), expected)
+    assert expected.set_index("effect").loc["cumulative", "actual"] == pytest.approx(data.y.iloc[35:40].sum())
 
 
 def test_gap_between_periods_is_forecast_but_not_counted():
@@ -288,6 +308,13 @@ def test_plot_draws_the_three_panels(comparison):
     vline = [ln for ln in axes[1].get_lines() if ln.get_linestyle() == "--" and len(set(ln.get_xdata())) == 1]
     assert pd.Timestamp(vline[0].get_xdata()[0]) == pd.Timestamp("2019-07-15")
     plt.close(fig)
+    # a slice of the pointwise frame (its index no longer from 0): the post-period line still at 2019-07-15
+    from marketing360.viz.impact import plot_impact
+
+    fig = plot_impact(comparison.pointwise.iloc[30:], panels=["pointwise"])
+    vline = [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == "--" and len(set(ln.get_xdata())) == 1]
+    assert pd.Timestamp(vline[0].get_xdata()[0]) == pd.Timestamp("2019-07-15")
+    plt.close(fig)
     fig, ax = plt.subplots()
     assert comparison.plot(ax=ax, panels=["cumulative"]) is fig
     with pytest.raises(ValueError, match="one matplotlib Axes per panel"):
@@ -309,6 +336,7 @@ def test_plot_draws_the_three_panels(comparison):
     (dict(pre_period=[0, 59], post_period=[60, 79], n_sims=10), ParameterError, "n_sims must be"),
     (dict(pre_period=[0, 59], post_period=[60, 79], alpha=1.5), ParameterError, "alpha must be in"),
     (dict(pre_period=59, post_period=[60, 79]), ParameterError, r"must be \[start, end\]"),
+    (dict(pre_period=[0, 59], post_period=[60, 79], prior_level_sd=True), ParameterError, "prior_level_sd"),
 ])
 def test_bad_periods_and_options_are_refused(kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -344,3 +372,13 @@ def test_bad_tables_are_refused():
         causal_impact(data.reset_index(names="day").assign(day=lambda d: d.day.astype(str)), y="y", **periods)
     with pytest.raises(SchemaError, match="empty"):
         causal_impact(data.iloc[:0], **periods)
+    with pytest.raises(SchemaError, match=r"repeats column name\(s\) \['x'\]"):
+        causal_impact(pd.concat([data, data[["x"]]], axis=1), **periods)
+
+
+def test_numpy_scalars_are_accepted_as_options():
+    data = _synthetic()
+    kw = dict(pre_period=[0, 59], post_period=[60, 79], n_sims=100, random_state=0)
+    expected = causal_impact(data, prior_level_sd=0.015625, **kw).table()
+    got = causal_impact(data, prior_level_sd=np.float32(0.015625), **kw).table()
+    pd.testing.assert_frame_equal(got, expected)  # 2**-6: exact in float32

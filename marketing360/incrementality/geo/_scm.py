@@ -37,7 +37,8 @@ Alternative = Literal["two-sided", "greater", "less"]
 ConformalType = Literal["iid", "block"]
 
 __all__ = ["simplex_ls", "ScmFit", "fit_scm", "Refitter", "cv_lambda", "stat_function", "permutation_index",
-           "invert", "jackknife_plus"]
+           "invert", "Inversion", "ConformalTest", "jackknife_plus",
+           "jackknife_bounds"]
 
 
 def simplex_ls(G: np.ndarray, c: np.ndarray, w0: np.ndarray | None = None, *, tol: float = 1e-11) -> np.ndarray:
@@ -287,9 +288,30 @@ def conformal_pvalue(resid: np.ndarray, post_idx: np.ndarray, perms: np.ndarray,
     return float(np.mean(perm >= obs - slack))
 
 
+class ConformalTest:
+    """The conformal p-value of a constant effect ``h0``: refit, permute the residuals, compare the statistic.
+
+    A callable object (not a closure) so that a result can keep it, and pickle it, to invert the test again at
+    another level.
+    """
+
+    def __init__(self, refit: Refitter, post_idx: np.ndarray, perms: np.ndarray, alternative: Alternative) -> None:
+        self.refit = refit
+        self.post_idx = post_idx
+        self.perms = perms
+        self.alternative: Alternative = alternative
+
+    def __call__(self, h0: float) -> float:
+        return conformal_pvalue(self.refit.residuals(h0), self.post_idx, self.perms, stat_function(self.alternative))
+
+
 @dataclass
 class Inversion:
-    """A confidence set found by inverting a test over a grid of constant effects."""
+    """A confidence set found by inverting a test over a grid of constant effects.
+
+    ``grid`` / ``pvalues`` are every point tested before refining (GeoLift's grid, its widenings and 0);
+    ``test`` is the p-value function, kept to invert the same test at another level.
+    """
 
     grid: np.ndarray
     pvalues: np.ndarray
@@ -298,18 +320,32 @@ class Inversion:
     alpha: float
     open_low: bool = False    # a one-sided test that never rejects small effects ("less")
     open_high: bool = False   # ... or large ones ("greater")
+    test: Callable[[float], float] | None = field(default=None, repr=False)
+    step: float = float("nan")    # spacing of the regular grid (widenings step twice as far)
+    size: int = 0                 # points of the regular grid
+    refine: int = 12              # bisection steps at each edge
+    _other: dict[float, tuple[float, float]] = field(default_factory=dict, repr=False)
 
     def at(self, alpha: float) -> tuple[float, float]:
-        """Bounds at level ``alpha``: the refined ones at the level inverted, else from the grid alone (as GeoLift
-        reports them: the extreme accepted grid points; NaN when none is accepted)."""
+        """Bounds at level ``alpha``: those found at the level inverted; at another level the same test inverted
+        again (the grid's p-values reused, the grid widened while the set reaches its edge, each edge refined by
+        bisection); NaN when no effect is accepted. Without the test, the extreme accepted grid points."""
         if np.isclose(alpha, self.alpha):
             return self.lower, self.upper
-        lo, hi = self.grid_bounds(alpha)
-        if self.open_low and lo == self.grid.min():
-            lo = -np.inf
-        if self.open_high and hi == self.grid.max():
-            hi = np.inf
-        return lo, hi
+        if self.test is None:
+            lo, hi = self.grid_bounds(alpha)
+            if self.open_low and lo == self.grid.min():
+                lo = -np.inf
+            if self.open_high and hi == self.grid.max():
+                hi = np.inf
+            return lo, hi
+        key = round(float(alpha), 12)
+        if key not in self._other:
+            grid, ps = _widen(self.test, self.grid, self.pvalues, self.step, self.size, alpha,
+                              not self.open_low, not self.open_high)
+            self._other[key] = _refine(self.test, grid, ps, alpha, not self.open_low, not self.open_high,
+                                       self.refine)
+        return self._other[key]
 
     def grid_bounds(self, alpha: float) -> tuple[float, float]:
         """The smallest and largest grid point whose p-value is at least ``alpha`` (GeoLift's ``ConfIntervals``)."""
@@ -319,42 +355,32 @@ class Inversion:
         return float(self.grid[ok].min()), float(self.grid[ok].max())
 
 
-def invert(pvalue: Callable[[float], float], center: float, half_width: float, size: int, alpha: float,
-           alternative: Alternative, *, refine: int = 12, max_widen: int = 4) -> Inversion:
-    """The set ``{h0 : p(h0) >= alpha}``: a grid of ``size`` points ``center +- half_width`` (and 0, as GeoLift adds),
-    widened while the set touches a finite edge, then each edge refined by bisection.
-
-    The side a one-sided test cannot reject (above for ``greater``, below for ``less``) is open: its bound is
-    infinite once the set reaches the grid's edge there.
-    """
-    if not np.isfinite(half_width) or half_width <= 0:
-        half_width = max(abs(center), 1.0)
-    grid = np.linspace(center - half_width, center + half_width, size)
-    ps = np.array([pvalue(float(h)) for h in grid])
-    # a two-sided test rejects far on both sides; "greater" only below (large effects are never rejected), "less"
-    # only above: widen the grid on the closing sides while the accepted set reaches their edge
-    close_low = alternative in ("two-sided", "greater")
-    close_high = alternative in ("two-sided", "less")
+def _widen(pvalue: Callable[[float], float], grid: np.ndarray, ps: np.ndarray, step: float, size: int, alpha: float,
+           close_low: bool, close_high: bool, max_widen: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Add ``size // 2`` points (twice ``step`` apart) beyond each closing edge the accepted set reaches, up to
+    ``max_widen`` times."""
     for _ in range(max_widen):
         ok = ps >= alpha
         widen_lo = bool(ok[0]) and close_low
         widen_hi = bool(ok[-1]) and close_high
         if not (widen_lo or widen_hi):
             break
-        step = 2 * (grid[1] - grid[0])
-        extra_lo = grid[0] - step * np.arange(size // 2, 0, -1) if widen_lo else np.empty(0)
-        extra_hi = grid[-1] + step * np.arange(1, size // 2 + 1) if widen_hi else np.empty(0)
+        extra_lo = grid[0] - 2 * step * np.arange(size // 2, 0, -1) if widen_lo else np.empty(0)
+        extra_hi = grid[-1] + 2 * step * np.arange(1, size // 2 + 1) if widen_hi else np.empty(0)
         p_lo = np.array([pvalue(float(h)) for h in extra_lo])
         p_hi = np.array([pvalue(float(h)) for h in extra_hi])
         grid = np.concatenate([extra_lo, grid, extra_hi])
         ps = np.concatenate([p_lo, ps, p_hi])
-    p0 = pvalue(0.0)
-    order = np.argsort(np.append(grid, 0.0), kind="stable")
-    grid = np.append(grid, 0.0)[order]
-    ps = np.append(ps, p0)[order]
+    return grid, ps
+
+
+def _refine(pvalue: Callable[[float], float], grid: np.ndarray, ps: np.ndarray, alpha: float, close_low: bool,
+            close_high: bool, refine: int) -> tuple[float, float]:
+    """The accepted set's ends: the extreme accepted grid points, each moved by bisection towards the rejected
+    neighbour; an end at the grid's edge on a side the test never rejects is infinite."""
     ok = ps >= alpha
     if not ok.any():
-        return Inversion(grid, ps, float("nan"), float("nan"), alpha, not close_low, not close_high)
+        return float("nan"), float("nan")
     i_lo = int(np.flatnonzero(ok)[0])
     i_hi = int(np.flatnonzero(ok)[-1])
     lower = float(grid[i_lo])
@@ -381,7 +407,34 @@ def invert(pvalue: Callable[[float], float], center: float, half_width: float, s
             else:
                 b = m
         upper = a
-    return Inversion(grid, ps, lower, upper, alpha, not close_low, not close_high)
+    return lower, upper
+
+
+def invert(pvalue: Callable[[float], float], center: float, half_width: float, size: int, alpha: float,
+           alternative: Alternative, *, refine: int = 12, max_widen: int = 4) -> Inversion:
+    """The set ``{h0 : p(h0) >= alpha}``: a grid of ``size`` points ``center +- half_width`` (and 0, as GeoLift adds),
+    widened while the set touches a finite edge, then each edge refined by bisection.
+
+    The side a one-sided test cannot reject (above for ``greater``, below for ``less``) is open: its bound is
+    infinite once the set reaches the grid's edge there.
+    """
+    if not np.isfinite(half_width) or half_width <= 0:
+        half_width = max(abs(center), 1.0)
+    grid = np.linspace(center - half_width, center + half_width, size)
+    step = float(grid[1] - grid[0])
+    ps = np.array([pvalue(float(h)) for h in grid])
+    # a two-sided test rejects far on both sides; "greater" only below (large effects are never rejected), "less"
+    # only above: widen the grid on the closing sides while the accepted set reaches their edge
+    close_low = alternative in ("two-sided", "greater")
+    close_high = alternative in ("two-sided", "less")
+    grid, ps = _widen(pvalue, grid, ps, step, size, alpha, close_low, close_high, max_widen)
+    p0 = pvalue(0.0)
+    order = np.argsort(np.append(grid, 0.0), kind="stable")
+    grid = np.append(grid, 0.0)[order]
+    ps = np.append(ps, p0)[order]
+    lower, upper = _refine(pvalue, grid, ps, alpha, close_low, close_high, refine)
+    return Inversion(grid, ps, lower, upper, alpha, not close_low, not close_high, test=pvalue, step=step, size=size,
+                     refine=refine)
 
 
 def jackknife_plus(x1: np.ndarray, yc: np.ndarray, t0: int, *, fixed_effects: bool, lam: float | None

@@ -15,9 +15,14 @@ ones, the positive on ties).
 for many candidate treated sets — every location alone for single-market
 designs, and for ``n`` markets each location with its ``n - 1`` most correlated
 locations (GeoLift's deterministic search), or the designs given — and ranks
-them as GeoLift does: the mean of the dense ranks of ``|MDE|``, of power
-(higher first) and of ``|detected lift - MDE|``, ties sharing the best rank;
-the budget and holdout filters re-rank.
+them as GeoLift does: the mean of the dense ranks of ``|MDE|``, of power and of
+``|detected lift - MDE|``, ties sharing the best rank; the budget and holdout
+filters re-rank. One deliberate difference: higher power ranks first here, while
+GeoLift's code (``dense_rank(power)`` in ``GeoLiftMarketSelection``) ranks the
+lower power first; they agree whenever the designs' powers at their MDE are equal
+(all 1, as in GeoLift's walkthrough). The investment at the MDE is reported
+positive, also for negative effects (GeoLift's step 10: the cost of the lift, or
+of the conversions a holdout gives up).
 
 Windows: the test of ``d`` periods in window ``k = 1 .. lookback`` ends ``k - 1``
 periods before the end of the history (``k = 1``: the last ``d`` periods), and
@@ -37,6 +42,7 @@ Examples
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
@@ -50,8 +56,8 @@ from ...types import TableLike
 from ..effects import check_alpha
 from . import _scm
 from ._scm import ConformalType
-from .panel import GeoPanel, resolve_locations
-from .synth import MIN_PRE_PERIODS, Method, check_series, load_panel
+from .panel import GeoPanel
+from .synth import MIN_PRE_PERIODS, Method, check_series, load_panel, locations_of
 
 __all__ = ["geo_power", "market_selection", "GeoPower", "MarketSelection", "minimum_detectable_effect",
            "POWER_EFFECTS", "SELECTION_EFFECTS"]
@@ -73,11 +79,24 @@ def _durations(durations: Any) -> list[int]:
 
 
 def _effects(effect_sizes: Any) -> np.ndarray:
-    es = np.atleast_1d(np.asarray(effect_sizes, dtype=float))
-    if es.size == 0 or not np.isfinite(es).all() or (es <= -1).any():
+    try:
+        es = np.atleast_1d(np.asarray(effect_sizes, dtype=float))
+    except (TypeError, ValueError):
+        es = np.array([np.nan])
+    if es.ndim != 1 or es.size == 0 or not np.isfinite(es).all() or (es <= -1).any():
         raise ParameterError(f"effect_sizes must be finite relative lifts above -1 (0.05 = +5%); "
                              f"found {effect_sizes!r}")
     return np.unique(es)
+
+
+def _check_level(alpha: Any, power: Any, cpic: Any) -> float:
+    """``alpha`` checked; ``power`` in (0, 1) and ``cpic`` a finite non-negative cost, or a ParameterError."""
+    a = check_alpha(alpha)
+    for name, v, ok in (("power", power, lambda x: 0 < x < 1), ("cpic", cpic, lambda x: np.isfinite(x) and x >= 0)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not ok(float(v)):
+            allowed = "in (0, 1)" if name == "power" else "a finite cost per incremental unit, 0 or more"
+            raise ParameterError(f"{name} must be {allowed}; found {v!r}")
+    return a
 
 
 def _check_common(panel: GeoPanel, durations: list[int], lookback: Any, side: Any, method: Any,
@@ -130,7 +149,7 @@ class _Simulator:
             for k in range(1, lookback + 1):
                 end = p.n_periods - k          # last test period (0-based), GeoLift's max_time - sim + 1
                 t0 = end - d + 1               # first test period = number of pre-periods
-                check_series(p, donors, t0, name)
+                check_series(p, donors, t0, name, ridge=self.ascm, fixed_effects=self.fixed_effects)
                 Y = p.y[: end + 1]
                 x1 = Y[:, ti].mean(axis=1)
                 yc = Y[:, donors]
@@ -260,11 +279,9 @@ def geo_power(data: TableLike | GeoPanel, *, treated: str | Sequence[str], durat
     -------
     GeoPower
     """
-    a = check_alpha(alpha)
-    if not 0 < power < 1:
-        raise ParameterError(f"power must be in (0, 1); found {power!r}")
+    a = _check_level(alpha, power, cpic)
     panel = load_panel(data, date=date, location=location, y=y, nonnegative=nonnegative)
-    locs = resolve_locations(panel, treated, what="treated")
+    locs = locations_of(panel, treated, what="treated")
     if len(locs) >= panel.n_locations:
         raise ParameterError(f"every location of the panel ({panel.n_locations}) is treated: no donors are left")
     ds = _durations(durations)
@@ -306,7 +323,8 @@ class MarketSelection(Result):
     """Candidate treated sets ranked as GeoLift ranks them, one row per design and test length.
 
     Columns: ``rank, location, n_markets, duration, effect_size`` (the MDE), ``power, scaled_l2_imbalance,
-    investment, att, detected_lift, proportion_total_y, abs_lift_in_zero, holdout, correlation``.
+    investment`` (at the MDE, positive for negative effects too, as GeoLift reports it), ``att, detected_lift,
+    proportion_total_y, abs_lift_in_zero, holdout, correlation``.
 
     Attributes
     ----------
@@ -379,21 +397,26 @@ def market_selection(data: TableLike | GeoPanel, *, n_markets: int | Sequence[in
     -------
     MarketSelection
     """
-    a = check_alpha(alpha)
-    if not 0 < power < 1:
-        raise ParameterError(f"power must be in (0, 1); found {power!r}")
+    a = _check_level(alpha, power, cpic)
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, numbers.Real)
+                               or not np.isfinite(budget) or budget == 0):
+        raise ParameterError(f"budget must be a finite, non-zero amount (or None); found {budget!r}")
     panel = load_panel(data, date=date, location=location, y=y, nonnegative=nonnegative)
     ds = _durations(durations)
     es = _effects(effect_sizes)
     lb = _check_common(panel, ds, lookback, side, method, conformal_type, n_permutations)
-    inc = resolve_locations(panel, include, what="include") if len(include) else []
-    exc = resolve_locations(panel, exclude, what="exclude") if len(exclude) else []
+    inc = locations_of(panel, include, what="include") if _given(include) else []
+    exc = locations_of(panel, exclude, what="exclude") if _given(exclude) else []
     if set(inc) & set(exc):
         raise ParameterError(f"include and exclude overlap: {sorted(set(inc) & set(exc))}")
     if holdout is not None and (len(holdout) != 2 or not 0 <= holdout[0] < holdout[1] <= 1):
         raise ParameterError(f"holdout must be (smallest, largest) shares with 0 <= smallest < largest <= 1; "
                              f"found {holdout!r}")
     designs = _designs(panel, n_markets, candidates, inc, exc)
+    by_name = {", ".join(sorted(g)): g for g in designs}
+    if len(by_name) < len(designs):
+        raise ParameterError("two designs read the same once their locations are joined with ', ' (a location name "
+                             "holds ', '); rename the locations")
     sim = _Simulator(panel, method=method, fixed_effects=fixed_effects, side=side, conformal_type=conformal_type,
                      n_permutations=int(n_permutations), cpic=float(cpic), rng=check_random_state(random_state))
     rows: list[dict[str, Any]] = []
@@ -401,19 +424,30 @@ def market_selection(data: TableLike | GeoPanel, *, n_markets: int | Sequence[in
         rows.extend(sim.run(g, ds, es, lb))
     sims = pd.DataFrame(rows)
     curves = _aggregate(sims, a)
-    ranked = _rank(curves, panel, power, budget, holdout)
+    ranked = _rank(curves, panel, by_name, power, budget, holdout)
     notes = [f"{len(designs)} designs x {len(ds)} test length(s) x {len(es)} effect sizes x {lb} window(s); "
              f"{method.upper()}, {side} conformal test at alpha={a:g}",
              "rank: mean of the dense ranks of |MDE|, power (higher first) and |detected lift - MDE|"]
     return MarketSelection(ranked, power_curves=curves, simulations=sims, alpha=a, notes=notes)
 
 
+def _given(names: Any) -> bool:
+    """Whether ``include`` / ``exclude`` name anything (one name, or a non-empty list)."""
+    return isinstance(names, (str, int, np.integer)) or len(names) > 0
+
+
 def _designs(panel: GeoPanel, n_markets: Any, candidates: Sequence[Sequence[str]] | None, inc: list[str],
              exc: list[str]) -> list[list[str]]:
     if candidates is not None:
-        designs = [resolve_locations(panel, c, what="candidate") for c in candidates]
+        if isinstance(candidates, str):
+            raise ParameterError(f"candidates must be a list of designs (lists of locations); found {candidates!r}")
+        designs = [locations_of(panel, c, what="candidate") for c in candidates]
         if not designs:
             raise ParameterError("candidates: no designs given")
+        keys = [tuple(sorted(d)) for d in designs]
+        if len(set(keys)) < len(keys):
+            repeated = sorted({k for k in keys if keys.count(k) > 1})
+            raise ParameterError(f"candidates repeat a design: {[list(k) for k in repeated]}")
     else:
         sizes = [n_markets] if isinstance(n_markets, (int, np.integer)) else list(n_markets)
         pool = [loc for loc in panel.locations if loc not in set(exc)]
@@ -436,8 +470,9 @@ def _dense(values: pd.Series) -> pd.Series:
     return values.rank(method="dense").astype(int)
 
 
-def _rank(curves: pd.DataFrame, panel: GeoPanel, power: float, budget: float | None,
-          holdout: tuple[float, float] | None) -> pd.DataFrame:
+def _rank(curves: pd.DataFrame, panel: GeoPanel, designs: dict[str, list[str]], power: float,
+          budget: float | None, holdout: tuple[float, float] | None) -> pd.DataFrame:
+    """GeoLift's ranking of the designs (``designs``: each design's locations by its name in ``curves``)."""
     rows = []
     for _, g in curves.groupby(["location", "duration"], sort=True):
         mde = minimum_detectable_effect(g, power=power)
@@ -450,12 +485,12 @@ def _rank(curves: pd.DataFrame, panel: GeoPanel, power: float, budget: float | N
         return pd.DataFrame(columns=cols)
     out = pd.DataFrame(rows).reset_index(drop=True)
     totals = panel.y.sum(axis=0)
-    share = {loc: float(totals[panel.index_of(loc.split(", "))].sum() / totals.sum()) for loc in out["location"]}
+    share = {loc: float(totals[panel.index_of(designs[loc])].sum() / totals.sum()) for loc in out["location"]}
     out["proportion_total_y"] = out["location"].map(share)
     out["abs_lift_in_zero"] = (out["detected_lift"] - out["effect_size"]).abs().round(3)
     score = (_dense(out["effect_size"].abs()) + _dense(-out["power"]) + _dense(out["abs_lift_in_zero"])) / 3
     out["rank"] = score.rank(method="min").astype(int)
-    out["investment"] = np.where(out["effect_size"] < 0, -out["investment"].abs(), out["investment"].abs())
+    out["investment"] = out["investment"].abs()  # GeoLift step 10: a negative lift's (negative) investment negated
     if budget is not None:
         out = out[out["investment"].abs() < abs(budget)]
         out["rank"] = out["rank"].rank(method="min").astype(int)
@@ -463,7 +498,7 @@ def _rank(curves: pd.DataFrame, panel: GeoPanel, power: float, budget: float | N
     if holdout is not None:
         out = out[(out["holdout"] >= holdout[0]) & (out["holdout"] <= holdout[1])]
         out["rank"] = out["rank"].rank(method="min").astype(int)
-    out["correlation"] = [_correlation(panel, loc.split(", ")) for loc in out["location"]]
+    out["correlation"] = [_correlation(panel, designs[loc]) for loc in out["location"]]
     return out.sort_values(["rank", "location"], kind="mergesort")[cols].reset_index(drop=True)
 
 

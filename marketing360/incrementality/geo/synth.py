@@ -26,9 +26,15 @@ each with the interval and p-value of the chosen inference:
   effects whose ratio the placebos do not reject;
 * ``"none"``: estimates only.
 
-Periods: an ``int`` ``start`` / ``end`` is GeoLift's 1-based period number
-(``start=91`` is the 91st period of the panel); anything else (a date string, a
-timestamp) is a date of the panel. Periods after ``end`` are dropped, as in GeoLift.
+Periods: on a panel of dates, an ``int`` ``start`` / ``end`` is GeoLift's 1-based
+period number (``start=91`` is the 91st period of the panel) and anything else (a
+date string, a timestamp) a date of the panel; on a panel of integer periods an
+``int`` is one of its periods (GeoLift's ``time`` counts from 1, so both read the
+same there). Periods after ``end`` are dropped, as in GeoLift.
+
+:meth:`SyntheticControl.conf_int` at another level inverts the same test again
+at that level (the conformal test with the same permutations, or the placebo
+ratios), falling back to the jackknife+ as the fit does.
 
 Examples
 --------
@@ -49,8 +55,9 @@ Examples
 
 from __future__ import annotations
 
+import numbers
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -89,17 +96,42 @@ def load_panel(data: TableLike | GeoPanel, *, date: str | None, location: str | 
         if nonnegative and (p.y < 0).any():
             raise SchemaError(f"outcome {p.outcome!r} must be non-negative (nonnegative=True); found "
                               f"{float(p.y.min()):g}", column=p.outcome)
-        return p
-    return geo_panel(data, date=date, location=location, y=y, nonnegative=nonnegative)
+    else:
+        p = geo_panel(data, date=date, location=location, y=y, nonnegative=nonnegative)
+    _check_names(p)
+    return p
+
+
+def _check_names(panel: GeoPanel) -> None:
+    """Refuse locations whose names differ only in case: treated names are matched case-insensitively (GeoLift
+    lower-cases them all), so either spelling would silently pick one of the two."""
+    if len(set(panel.locations)) != len(panel.locations):
+        raise SchemaError(f"the geo panel repeats a location: {sorted(panel.locations)}", column="location")
+    seen: dict[str, str] = {}
+    for loc in panel.locations:
+        other = seen.setdefault(loc.lower(), loc)
+        if other != loc:
+            raise SchemaError(f"locations {other!r} and {loc!r} differ only in case; locations are matched "
+                              "case-insensitively (as GeoLift lower-cases them): merge or rename them",
+                              column="location")
 
 
 def window(panel: GeoPanel, start: Any, end: Any) -> tuple[int, int]:
-    """Positions of the first and last test period: ``int`` = GeoLift 1-based period number, else a date."""
+    """Positions of the first and last test period.
+
+    On a panel of dates, an ``int`` is GeoLift's 1-based period number and anything else a date; on a panel of
+    integer periods, an ``int`` is one of those periods (GeoLift's ``time``, which counts from 1, reads the same).
+    """
+    dated = isinstance(panel.dates, pd.DatetimeIndex)
+
     def pos(v: Any, what: str) -> int:
         if isinstance(v, bool):
             raise ParameterError(f"{what} must be a period number or a date; found {v!r}")
         if isinstance(v, (int, np.integer)):
-            return panel.position(int(v), what=what)
+            return panel.position(int(v), what=what) if dated else panel.period_of(int(v), what=what)
+        if not dated:
+            raise ParameterError(f"{what} must be one of the panel's integer periods ({panel.dates[0]} .. "
+                                 f"{panel.dates[-1]}); found {v!r}")
         return panel.period_of(v, what=what)
 
     t0 = pos(start, "start")
@@ -112,14 +144,28 @@ def window(panel: GeoPanel, start: Any, end: Any) -> tuple[int, int]:
     return t0, t1
 
 
+def locations_of(panel: GeoPanel, names: Any, *, what: str) -> list[str]:
+    """The panel's spelling of ``names``: one name or a list of them; a name may be a number (a DMA code, a geo
+    id), as the panel reads location columns as text."""
+    if isinstance(names, (str, bytes, int, np.integer)) or not isinstance(names, Iterable):
+        names = [names]
+    vals = list(names)
+    bad = [v for v in vals if isinstance(v, (bool, np.bool_, float, np.floating)) or v is None]
+    if bad:
+        raise ParameterError(f"{what} locations must be names (text or integer ids); found {bad}")
+    return resolve_locations(panel, [str(v) for v in vals], what=what)
+
+
 def cells_of(panel: GeoPanel, treated: Any) -> dict[str, list[str]]:
     """``treated`` (names, or ``{cell: names}``) as ``{cell: the panel's spelling}``, cells disjoint."""
     if isinstance(treated, Mapping):
         if not treated:
             raise ParameterError("treated: no cells given")
-        cells = {str(k): resolve_locations(panel, v, what=f"treated cell {k!r}") for k, v in treated.items()}
+        if len({str(k) for k in treated}) < len(treated):
+            raise ParameterError(f"treated: cell names must differ as text; found {list(treated)}")
+        cells = {str(k): locations_of(panel, v, what=f"treated cell {k!r}") for k, v in treated.items()}
     else:
-        cells = {"treated": resolve_locations(panel, treated, what="treated")}
+        cells = {"treated": locations_of(panel, treated, what="treated")}
     seen: dict[str, str] = {}
     for c, locs in cells.items():
         for loc in locs:
@@ -131,14 +177,22 @@ def cells_of(panel: GeoPanel, treated: Any) -> dict[str, list[str]]:
     return cells
 
 
-def check_series(panel: GeoPanel, donors: Sequence[int], t0: int, cell: str) -> None:
-    """Refuse a pre-period where no donor moves (no synthetic control can be formed from constants)."""
+def check_series(panel: GeoPanel, donors: Sequence[int], t0: int, cell: str, *, ridge: bool = False,
+                 fixed_effects: bool = True) -> None:
+    """Refuse a pre-period where no donor moves (no synthetic control can be formed from constants), and a ridge
+    augmentation whose donors do not differ from one another (its penalty cannot be chosen)."""
     pre = panel.y[:t0][:, list(donors)]
     if len(donors) == 0:
         raise ParameterError(f"cell {cell!r} has no donor locations")
     if np.all(pre.max(axis=0) - pre.min(axis=0) == 0):
         raise SchemaError(f"the outcome {panel.outcome!r} is constant over the pre-period for every donor of cell "
                           f"{cell!r}: a synthetic control cannot be fitted", column=panel.outcome)
+    if ridge:
+        X = pre - pre.mean(axis=0) if fixed_effects else pre
+        if len(donors) < 2 or np.allclose(X, X.mean(axis=1, keepdims=True), rtol=0.0, atol=1e-12 * np.abs(X).max()):
+            raise ParameterError(f"method='ascm' needs donors that differ from one another over the pre-period; "
+                                 f"cell {cell!r} has {len(donors)} donor(s) "
+                                 f"{'' if len(donors) < 2 else 'that all move alike '}(use method='scm')")
 
 
 # ---------------------------------------------------------------------------------------------- intervals
@@ -388,8 +442,9 @@ def synthetic_control(data: TableLike | GeoPanel, *, treated: str | Sequence[str
         The treated location(s), averaged into one treated series; or ``{cell: locations}`` for a
         multi-cell test, each cell fitted without the other cells' locations among its donors.
     start, end : int or date
-        First and last test period: an ``int`` is GeoLift's 1-based period number, anything else a date
-        of the panel. ``end`` defaults to the last period; later periods are dropped.
+        First and last test period. On a panel of dates an ``int`` is GeoLift's 1-based period number and
+        anything else a date of the panel; on a panel of integer periods an ``int`` is one of its periods.
+        ``end`` defaults to the last period; later periods are dropped.
     method : {"scm", "ascm"}
         Synthetic control (simplex weights) or ridge-augmented SCM (Ben-Michael, Feller & Rothstein 2021).
     ridge : float, optional
@@ -426,9 +481,11 @@ def synthetic_control(data: TableLike | GeoPanel, *, treated: str | Sequence[str
     ------
     ParameterError
         Unknown or repeated treated locations, every location treated, a window out of the panel or
-        with fewer than ``MIN_PRE_PERIODS`` pre-periods, a bad option.
+        with fewer than ``MIN_PRE_PERIODS`` pre-periods, ``"ascm"`` with fewer than two distinct donors,
+        a bad option.
     SchemaError
-        A bad table (see :func:`geo_panel`), or donors constant over the pre-period.
+        A bad table (see :func:`geo_panel`), locations whose names differ only in case, or donors constant
+        over the pre-period.
     """
     a = check_alpha(alpha)
     _check_choice("method", method, ("scm", "ascm"))
@@ -439,7 +496,8 @@ def synthetic_control(data: TableLike | GeoPanel, *, treated: str | Sequence[str
         raise ParameterError(f"n_permutations must be a positive integer; found {n_permutations!r}")
     if isinstance(grid_size, bool) or not isinstance(grid_size, (int, np.integer)) or grid_size < 3:
         raise ParameterError(f"grid_size must be an integer >= 3; found {grid_size!r}")
-    if ridge is not None and (method != "ascm" or not np.isfinite(ridge) or ridge <= 0):
+    if ridge is not None and (method != "ascm" or isinstance(ridge, bool) or not isinstance(ridge, numbers.Real)
+                              or not np.isfinite(ridge) or ridge <= 0):
         raise ParameterError(f"ridge is the positive penalty of method='ascm'; found ridge={ridge!r} with "
                              f"method={method!r}")
     panel = load_panel(data, date=date, location=location, y=y, nonnegative=nonnegative)
@@ -497,7 +555,7 @@ def _fit_cell(panel: GeoPanel, name: str, locs: list[str], excluded: set[str], t
               rng: np.random.Generator) -> tuple[SynthCell, bool]:
     ti = panel.index_of(locs)
     donors = [i for i, loc in enumerate(panel.locations) if loc not in set(locs) and loc not in excluded]
-    check_series(panel, donors, t0, name)
+    check_series(panel, donors, t0, name, ridge=method == "ascm", fixed_effects=fixed_effects)
     Y = panel.y[: t1 + 1]
     x1 = Y[:, ti].mean(axis=1)
     yc = Y[:, donors]
@@ -524,11 +582,7 @@ def _fit_cell(panel: GeoPanel, name: str, locs: list[str], excluded: set[str], t
         post[t0:] = True
         refit = _scm.Refitter(x1, yc, post, fixed_effects=fixed_effects, lam=lam)
         perms = _scm.permutation_index(T, n_post, conformal_type, n_permutations, rng)
-        post_idx = np.arange(t0, T)
-
-        def pvalue(h: float) -> float:
-            return _scm.conformal_pvalue(refit.residuals(h), post_idx, perms, stat)
-
+        pvalue = _scm.ConformalTest(refit, np.arange(t0, T), perms, alternative)
         p_value = pvalue(0.0)
         sd = float(np.sqrt(np.mean(post_att ** 2)))
         inv = _scm.invert(pvalue, float(post_att.mean()), 6 * sd, grid_size, alpha, alternative)
