@@ -43,6 +43,7 @@ def plot_synthetic_control(series: pd.DataFrame, *, kind: str = "both", title: s
         Indexed by period, with ``observed, synthetic, att, lower, upper, post`` (``SyntheticControl.series``).
     kind : {"both", "lift", "att"}
     title : str
+        Title of the (first) panel, as given; empty: "Observed vs synthetic" (lift) or none (att).
     level : float
         Confidence level of the band, for its label.
     ylabel : str
@@ -104,7 +105,7 @@ def _draw_lift(ax: Axes, s: pd.DataFrame, title: str, ylabel: str) -> None:
     ax.plot(s.index, s["synthetic"], color=_SYNTHETIC, linestyle="--", label="synthetic control")
     ax.set_ylabel(ylabel)
     thousands(ax.yaxis)
-    ax.set_title(f"Observed vs synthetic{': ' + title if title else ''}")
+    ax.set_title(title or "Observed vs synthetic")
     ax.legend(loc="best", frameon=False)
     if isinstance(s.index, pd.DatetimeIndex):
         date_axis(ax)

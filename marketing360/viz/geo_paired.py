@@ -36,7 +36,7 @@ _TBR_COLUMNS = ("date", "period", "treatment", "counterfactual", "counterfactual
                 "effect", "effect_lower", "effect_upper", "cumulative", "cumulative_lower", "cumulative_upper")
 
 
-def plot_tbr(series: pd.DataFrame, *, panel: str = "all", level: float | None = None,
+def plot_tbr(series: pd.DataFrame, *, panel: str = "all", level: float | None = None, title: str | None = None,
              ax: Axes | Sequence[Axes] | np.ndarray | None = None) -> MplFigure:
     """The TBR panels: observed vs counterfactual, pointwise effect, cumulative effect.
 
@@ -50,6 +50,8 @@ def plot_tbr(series: pd.DataFrame, *, panel: str = "all", level: float | None = 
         Which panel; ``"all"`` stacks the three.
     level : float, optional
         Level of the bands, for the legend.
+    title : str, optional
+        A title above the panels (the figure's, for ``panel="all"``).
     ax : matplotlib Axes, or three Axes for ``panel="all"`` (a list, or the array ``plt.subplots(3)`` returns)
         Where to draw; a new figure when omitted.
 
@@ -91,6 +93,8 @@ def plot_tbr(series: pd.DataFrame, *, panel: str = "all", level: float | None = 
             fig = root_figure(axes_list[0])
         for name, a in zip(_PANELS, axes_list):
             _tbr_panel(series, name, level, a)
+        if title:
+            fig.suptitle(title)
         return fig
     if panel not in _PANELS:
         raise ParameterError(f"panel must be 'all' or one of {list(_PANELS)}; found {panel!r}")
@@ -100,6 +104,8 @@ def plot_tbr(series: pd.DataFrame, *, panel: str = "all", level: float | None = 
     target = several[0] if several is not None else cast("Axes | None", ax)  # one axes, or None
     fig, one = new_axes(target, (9, 3.2))
     _tbr_panel(series, panel, level, one)
+    if title:
+        one.set_title(title)
     return fig
 
 
@@ -144,7 +150,8 @@ def _tbr_panel(s: pd.DataFrame, name: str, level: float | None, ax: Axes) -> Non
 
 
 def plot_trimmed_match(pairs: pd.DataFrame, *, estimate: float, lower: float | None = None,
-                       upper: float | None = None, ax: Axes | None = None) -> MplFigure:
+                       upper: float | None = None, title: str = "Trimmed Match: geo pairs",
+                       ax: Axes | None = None) -> MplFigure:
     """Pairs as points (incremental cost, incremental response), the trimmed ones hollow; the iROAS line.
 
     Parameters
@@ -193,13 +200,13 @@ def plot_trimmed_match(pairs: pd.DataFrame, *, estimate: float, lower: float | N
     ax.set_ylabel("incremental response (treatment - control)")
     thousands(ax.xaxis)
     thousands(ax.yaxis)
-    ax.set_title("Trimmed Match: geo pairs")
+    ax.set_title(title)
     ax.legend(loc="best", fontsize="small", frameon=False)
     return fig
 
 
-def plot_trim_rates(candidates: pd.DataFrame, *, chosen: float | None = None, ax: Axes | None = None
-                    ) -> MplFigure:
+def plot_trim_rates(candidates: pd.DataFrame, *, chosen: float | None = None,
+                    title: str = "Trimmed Match: trim rate", ax: Axes | None = None) -> MplFigure:
     """Standard error of the iROAS at each candidate trim rate, the chosen rate marked.
 
     Parameters
@@ -233,5 +240,5 @@ def plot_trim_rates(candidates: pd.DataFrame, *, chosen: float | None = None, ax
         ax.legend(loc="best", fontsize="small", frameon=False)
     ax.set_xlabel("trim rate")
     ax.set_ylabel("standard error of the iROAS")
-    ax.set_title("Trimmed Match: trim rate")
+    ax.set_title(title)
     return fig

@@ -126,7 +126,7 @@ def test_power_p_values_are_synthetic_controls_on_the_lifted_history(pretest) ->
 
 def test_power_curve_and_mde(pretest) -> None:
     pw = geo_power(pretest, treated=["chicago", "portland"], durations=[10, 15], effect_sizes=[0, 0.025, 0.05, 0.1],
-                   lookback=3, random_state=1)
+                   lookback=3, random_state=1, alpha=0.1)
     t = pw.table()
     assert set(t["duration"]) == {10, 15} and len(t) == 8
     # power is the share of the three windows with p < alpha, recomputed from the simulations

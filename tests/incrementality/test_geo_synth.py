@@ -30,7 +30,7 @@ def test_panel(need) -> GeoPanel:
 @pytest.fixture(scope="module")
 def walkthrough(test_panel) -> SyntheticControl:
     with pytest.warns(UserWarning, match="jackknife"):
-        return synthetic_control(test_panel, treated=CHI_POR, start=91, end=105, random_state=7)
+        return synthetic_control(test_panel, treated=CHI_POR, start=91, end=105, random_state=7, alpha=0.1)
 
 
 def _slsqp(G: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -253,7 +253,7 @@ def test_conformal_block_p_value_by_hand() -> None:
 
 
 def test_permutation_inference_by_hand(test_panel) -> None:
-    sc = synthetic_control(test_panel, treated=CHI_POR, start=91, end=105, inference="permutation")
+    sc = synthetic_control(test_panel, treated=CHI_POR, start=91, end=105, inference="permutation", alpha=0.1)
     t = sc.table().set_index("effect")
     pl = sc.cell().placebos
     s = sc.series

@@ -29,7 +29,7 @@ def test_reproduces_the_post_analysis_colab_guide(example):
     # (test 2020-11-04 .. 2020-12-01, notebook cell 3) and pairs_exclude "41,43" (image_post_1.png):
     #   estimate 0.212  std. error 0.093  trim_rate 0.20  ci_level 0.80  confidence interval [0.089, 0.352]
     #   cost = 187K   incremental response = 39.6K   treatment response = 79.3M   ... = 0.05%
-    r = trimmed_match(example, test=TEST, exclude_pairs=[41, 43])
+    r = trimmed_match(example, test=TEST, exclude_pairs=[41, 43], alpha=0.2)  # the guide's 80% interval
     t = r.table().set_index("metric")
     iroas = t.loc["iroas"]
     assert round(iroas["estimate"], 3) == 0.212
@@ -386,7 +386,7 @@ def test_two_or_three_pairs(n):
     # at most 0.5 - 1/n of the pairs may be trimmed from each tail: none with 2 or 3 pairs (the ratio estimator);
     # the interval still inverts the studentised mean (brute force above)
     dr, dc = np.array([1.0, 3.0, 2.5])[:n], np.array([1.0, 2.0, 1.5])[:n]
-    f = fit_trimmed_match(dr, dc)
+    f = fit_trimmed_match(dr, dc, alpha=0.2)
     rate, est, se, lower, upper = _reference(dr, dc, 0.25, 0.2)
     assert (f.trim_rate, rate) == (0.0, 0.0)
     assert f.estimate == pytest.approx(dr.sum() / dc.sum(), rel=1e-12)

@@ -230,17 +230,17 @@ class GeoPower(Result):
         mdes = ", ".join(f"{d} periods: {'none' if np.isnan(m) else f'{100 * m:g}%'}" for d, m in self.mde.items())
         return [*self._notes_list, f"MDE (power > {self.power:g}): {mdes}"]
 
-    def plot(self, *, ax: Any = None, **kwargs: Any) -> Any:
+    def plot(self, *, title: str | None = None, ax: Any = None, **kwargs: Any) -> Any:
         """Power curves, one line per test length; returns the figure."""
         from ...viz.geo import plot_power_curve
 
         return plot_power_curve(self._computed(), alpha=self.alpha, ax=ax,
-                                title=f"Power: {', '.join(self.treated)}", **kwargs)
+                                title=title or f"Power: {', '.join(self.treated)}", **kwargs)
 
 
 def geo_power(data: TableLike | GeoPanel, *, treated: str | Sequence[str], durations: int | Sequence[int] = 15,
               effect_sizes: Sequence[float] | np.ndarray = POWER_EFFECTS,
-              lookback: int = 1, alpha: float = 0.1, power: float = 0.8, method: Method = "scm",
+              lookback: int = 1, alpha: float = 0.05, power: float = 0.8, method: Method = "scm",
               fixed_effects: bool = True, side: Side = "two-sided", conformal_type: ConformalType = "iid",
               n_permutations: int = 1000, cpic: float = 1.0, random_state: Any = None, date: str | None = None,
               location: str | None = None, y: str | None = None, nonnegative: bool = False) -> GeoPower:
@@ -258,8 +258,8 @@ def geo_power(data: TableLike | GeoPanel, *, treated: str | Sequence[str], durat
         Relative lifts injected into the treated locations during the window (``0.05`` = +5%).
     lookback : int, default 1
         How many past windows to simulate per test length (1: the most recent).
-    alpha : float, default 0.1
-        Level of the conformal test.
+    alpha : float, default 0.05
+        Level of the conformal test (GeoLift's walkthrough uses 0.1).
     power : float, default 0.8
         Power an effect must exceed to count for the MDE.
     method : {"scm", "ascm"}
@@ -348,7 +348,7 @@ class MarketSelection(Result):
     def _notes(self) -> list[str]:
         return list(self._notes_list)
 
-    def plot(self, *, design: int = 1, ax: Any = None, **kwargs: Any) -> Any:
+    def plot(self, *, design: int = 1, title: str | None = None, ax: Any = None, **kwargs: Any) -> Any:
         """Power curves of the ``design``-th row of the ranking (1: the best); returns the figure."""
         from ...viz.geo import plot_power_curve
 
@@ -357,7 +357,7 @@ class MarketSelection(Result):
             raise ParameterError(f"design must be a row number from 1 to {len(df)}; found {design!r}")
         loc = df["location"].iloc[design - 1]
         curves = self.power_curves[self.power_curves["location"] == loc]
-        return plot_power_curve(curves, alpha=self.alpha, ax=ax, title=f"Power: {loc}", **kwargs)
+        return plot_power_curve(curves, alpha=self.alpha, ax=ax, title=title or f"Power: {loc}", **kwargs)
 
 
 def market_selection(data: TableLike | GeoPanel, *, n_markets: int | Sequence[int] = 1,
@@ -365,7 +365,7 @@ def market_selection(data: TableLike | GeoPanel, *, n_markets: int | Sequence[in
                      effect_sizes: Sequence[float] | np.ndarray = SELECTION_EFFECTS,
                      lookback: int = 1, include: Sequence[str] = (), exclude: Sequence[str] = (),
                      candidates: Sequence[Sequence[str]] | None = None, cpic: float = 1.0,
-                     budget: float | None = None, holdout: tuple[float, float] | None = None, alpha: float = 0.1,
+                     budget: float | None = None, holdout: tuple[float, float] | None = None, alpha: float = 0.05,
                      power: float = 0.8, method: Method = "scm", fixed_effects: bool = True,
                      side: Side = "two-sided", conformal_type: ConformalType = "iid", n_permutations: int = 1000,
                      random_state: Any = None, date: str | None = None, location: str | None = None,

@@ -314,15 +314,22 @@ def geo_outcomes(events: TableLike, users: TableLike, *, freq: str = "D", brand:
     users : table-like
         ``user_id`` and ``geo`` per consumer (the canonical ``users`` table).
     freq : {"D", "W"}
-        Days, or weeks starting on the first day.
+        Days, or weeks starting on the first day (the last week is partial unless the days counted are a
+        whole number of weeks: pass ``end`` to make them one).
     brand : str, optional
         Count one brand's purchases only.
     start, end : date, optional
-        The first and last day (inclusive) counted; by default those of the events.
+        The first and last day (inclusive) counted; by default those of the events. A time of day is
+        dropped; a time-zone-aware date is read in UTC, as event times are.
 
     Returns
     -------
     GeoOutcomes
+
+    Raises
+    ------
+    SchemaError
+        A purchase by a user who is not in ``users`` or has no geo (it would be lost from every geo).
 
     Examples
     --------
@@ -343,11 +350,21 @@ def geo_outcomes(events: TableLike, users: TableLike, *, freq: str = "D", brand:
         raise ParameterError(f"freq must be 'D' or 'W'; found {freq!r}")
     ev = as_table(events, "events", what=what)
     us = open_table(users, what=what)
+    try:
+        if us._find_backend() is not ev._find_backend():  # a pandas users table next to events on Spark
+            us = ibis.memtable(fetch(us, "arrow"))
+    except Exception:  # in-memory tables only (ibis.memtable): they run anywhere
+        pass
     require_columns(us, ["user_id", "geo"], what=what, table_name="users")
     require_unique(us, ["user_id"], what=what, table_name="users")
+    ut, et = us.user_id.type(), ev.user_id.type()
+    if not ((ut.is_numeric() and et.is_numeric()) or (ut.is_string() and et.is_string())
+            or ut.copy(nullable=True) == et.copy(nullable=True)):
+        raise SchemaError(f"{what}: user_id is {ut} in users but {et} in the events: they cannot be matched; cast "
+                          "one of them", table="users", column="user_id")
     day = ev.ts.truncate("D")
-    lo = pd.Timestamp(start) if start is not None else pd.Timestamp(fetch(day.min()))
-    hi = pd.Timestamp(end) if end is not None else pd.Timestamp(fetch(day.max()))
+    lo = _day(start, "start") if start is not None else pd.Timestamp(fetch(day.min()))
+    hi = _day(end, "end") if end is not None else pd.Timestamp(fetch(day.max()))
     if hi < lo:
         raise ParameterError(f"end ({hi.date()}) is before start ({lo.date()})")
     buy = ev.filter((ev.event_type == "purchase") & (day >= lo.to_pydatetime()) & (day <= hi.to_pydatetime()))
@@ -355,16 +372,36 @@ def geo_outcomes(events: TableLike, users: TableLike, *, freq: str = "D", brand:
         buy = buy.filter(buy.brand == brand)
     step = 7 if freq == "W" else 1
     offset = ((buy.ts.truncate("D").epoch_seconds() - int(lo.timestamp())) // 86400 // step).cast("int64")
-    j = buy.select(user_id=buy.user_id, period=offset, value=buy.value.fill_null(0.0)).inner_join(
-        us.select("user_id", geo=us.geo.cast("string")), "user_id")
+    geo_of = us.select("user_id", geo=us.geo.cast("string"))
+    j = buy.select(user_id=buy.user_id, period=offset, value=buy.value.fill_null(0.0)).left_join(
+        geo_of, "user_id")
+    lost = int(fetch(j.filter(j.geo.isnull()).count()))
+    if lost:
+        raise SchemaError(f"{what}: {lost} purchase(s) by users who are not in the users table or have no geo: "
+                          "they would be counted in no geo; complete users (user_id, geo) or filter the events",
+                          table="users", column="geo")
+    j = j.drop("user_id_right") if "user_id_right" in j.columns else j
     agg = j.group_by(["period", "geo"]).aggregate(conversions=j.count(), revenue=j.value.sum())
     n_per = (hi - lo).days // step + 1
     periods = ibis.memtable({"period": list(range(n_per)),
                              "date": list(pd.date_range(lo, periods=n_per, freq=f"{step}D"))})
-    geos = us.select(geo=us.geo.cast("string")).distinct()
+    geos = geo_of.filter(geo_of.geo.notnull()).select("geo").distinct()
     grid = periods.cross_join(geos)
     out = grid.left_join(agg, ["period", "geo"])
     out = out.select(date=out.date.cast("date"), geo=out.geo,
                      conversions=ibis.coalesce(out.conversions, 0).cast("int64"),
                      revenue=ibis.coalesce(out.revenue, 0.0).cast("float64")).order_by(["date", "geo"])
     return GeoOutcomes(out)
+
+
+def _day(x: Any, name: str) -> pd.Timestamp:
+    """A date as a naive midnight (UTC for a time-zone-aware one), or a ParameterError naming ``name``."""
+    try:
+        ts = pd.Timestamp(x)
+    except (TypeError, ValueError):
+        raise ParameterError(f"geo_outcomes: {name} must be a date; found {x!r}") from None
+    if ts is pd.NaT:
+        raise ParameterError(f"geo_outcomes: {name} must be a date; found {x!r}")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.normalize()

@@ -48,8 +48,8 @@ Examples
 >>> sc = synthetic_control(long, treated="g0", start=31, random_state=0)
 >>> sc.table()[["effect", "estimate", "lower", "upper"]].round(0)
          effect  estimate  lower  upper
-0           att       5.0    4.0    7.0
-1   incremental      53.0   35.0   71.0
+0           att       5.0    3.0    7.0
+1   incremental      53.0   34.0   73.0
 2  percent_lift       5.0    3.0    7.0
 """
 
@@ -412,21 +412,24 @@ class SyntheticControl(Effects):
             tables.append((f"donor weights ({name})", w.round(4).rename("weight").to_frame()))
         return Summary(self.title, notes=self._notes(), tables=tables)
 
-    def plot(self, *, cell: str | None = None, kind: Literal["both", "lift", "att"] = "both", ax: Any = None,
-             **kwargs: Any) -> Any:
+    def plot(self, *, cell: str | None = None, kind: Literal["both", "lift", "att"] = "both", title: str | None = None,
+             ax: Any = None, **kwargs: Any) -> Any:
         """Observed vs synthetic with the test shaded (``lift``), the ATT per period with its band (``att``),
-        or both; returns the figure."""
+        or both; returns the figure (``title``: the treated locations by default)."""
         from ...viz.geo import plot_synthetic_control
 
         c = self.cell(cell)
-        title = f"{', '.join(c.treated)}" if len(self.cells) == 1 else f"{c.name}: {', '.join(c.treated)}"
+        if title is None:
+            names = ", ".join(c.treated)
+            title = f"Observed vs synthetic: {names}" if len(self.cells) == 1 else f"{c.name}: {names}"
+            title = title if kind != "att" else f"ATT: {names}"
         return plot_synthetic_control(c.series, kind=kind, title=title, level=1 - self.alpha, ax=ax, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------- the estimator
 def synthetic_control(data: TableLike | GeoPanel, *, treated: str | Sequence[str] | Mapping[str, Sequence[str]],
                       start: Any, end: Any = None, method: Method = "scm", ridge: float | None = None,
-                      fixed_effects: bool = True, alpha: float = 0.1, inference: Inference = "conformal",
+                      fixed_effects: bool = True, alpha: float = 0.05, inference: Inference = "conformal",
                       alternative: Alternative = "two-sided", conformal_type: ConformalType = "iid",
                       n_permutations: int = 1000, grid_size: int = 250, pointwise: bool = True,
                       random_state: Any = None, date: str | None = None, location: str | None = None,
@@ -452,8 +455,9 @@ def synthetic_control(data: TableLike | GeoPanel, *, treated: str | Sequence[str
         within one standard error of the best) when omitted.
     fixed_effects : bool, default True
         Remove each location's pre-period mean before fitting (GeoLift's default; augsynth's ``fixedeff``).
-    alpha : float, default 0.1
-        Level: GeoLift reports 90% intervals.
+    alpha : float, default 0.05
+        1 - the interval's coverage (95% intervals, as every estimator of the package; GeoLift reports 90%:
+        ``alpha=0.1``).
     inference : {"conformal", "permutation", "none"}
     alternative : {"two-sided", "greater", "less"}
         GeoLift's ``stat_test`` ``"Total"`` (``sum |x|``), ``"Positive"`` (``sum x``), ``"Negative"``.

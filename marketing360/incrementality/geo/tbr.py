@@ -367,7 +367,7 @@ def tbr(data: TableLike | GeoPanel, *, treatment: Sequence[str] | str | None = N
         control: Sequence[str] | str | None = None, assignment: str | None = None,
         labels: tuple[Any, Any] = (1, 2), pre: tuple[Any, Any], test: tuple[Any, Any],
         cooldown_end: Any = None, cost: str | bool | None = None, date: str | None = None,
-        location: str | None = None, y: str | None = None, alpha: float = 0.1, n_draws: int = 10_000,
+        location: str | None = None, y: str | None = None, alpha: float = 0.05, n_draws: int = 10_000,
         random_state: Any = None) -> TBREffects:
     """Time-based regression of a geo experiment: the cumulative incremental response and the iROAS.
 
@@ -397,8 +397,9 @@ def tbr(data: TableLike | GeoPanel, *, treatment: Sequence[str] | str | None = N
         adds the iROAS.
     date, location, y : str, optional
         Column names of the long table (found by their usual names when omitted).
-    alpha : float, default 0.1
-        Level of the two-sided ``lower`` / ``upper`` (0.1: 90% intervals).
+    alpha : float, default 0.05
+        Level of the two-sided ``lower`` / ``upper`` (95% intervals, as every estimator of the package;
+        matched_markets reports 90%: ``alpha=0.1``).
     n_draws : int, default 10000
         Draws of the iROAS ratio in a variable-cost design.
     random_state : int, Generator or None
