@@ -425,10 +425,13 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
         hi = stage >= 2  # (K, P)
         n = np.where(hi[None], n_hi[:, None, :], n_lo[:, None, :])  # (C, K, P)
         n_del = n * deliver
+        off0 = None  # (C, P) where a geo test applied in world 0 switches the channel off today
         if w.geo_off is not None:
             for jt in np.flatnonzero(w.geo_off[:, :, t, :].any(axis=(1, 2))):
                 off_cp = w.geo_off[jt][:, t, blk.pair_geo]  # (C, P)
                 n_del = np.where(tests[None, :, jt, None] & off_cp[:, None, :], 0, n_del)
+                if tests[0, jt]:
+                    off0 = off_cp if off0 is None else off0 | off_cp
         # a click when u < 1 - (1 - ctr)^n, i.e. n > log(1 - u) / log(1 - ctr): one threshold per
         # pair and channel, shared by all worlds
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -503,7 +506,8 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
             for c in range(C):
                 spend[t, :, c] += np.bincount(blk.pair_geo, weights=cost[:, c], minlength=G)
                 imps[t, :, c] += np.bincount(blk.pair_geo, weights=nd0[:, c], minlength=G)
-            gm = (n[:, 0, :] * ghost_mask).T  # (P, C)
+            # the held-out consumers' would-be exposures: none where a geo test has the channel off for everyone
+            gm = (n[:, 0, :] * (ghost_mask if off0 is None else ghost_mask & ~off0)).T  # (P, C)
             pair_exposed |= nd0 > 0
             pair_ghost |= gm > 0
             gp, gc = np.nonzero(gm)

@@ -29,11 +29,13 @@ statistics:
   intent-to-treat effect: with ghost ads or PSA (the control users who would
   have been exposed are flagged), the comparison of exposed users in both arms;
   with exposure logged only in treatment, the Wald (Bloom) estimator, the ITT
-  divided by the treatment arm's exposure rate.
+  divided by the treatment arm's exposure rate, with its delta-method standard
+  error (that of two-stage least squares: the rate's sampling error counts).
 
 Bootstrap intervals (``interval="bootstrap"``) resample units within each arm
 (the Poisson bootstrap) and need the per-unit values: those come back from the engine (only the
-columns the readout uses).
+columns the readout uses). They replace ``lower`` / ``upper``; p-values stay Welch's, and the relative
+lift's interval stays the delta method's.
 
 Examples
 --------
@@ -94,15 +96,15 @@ class Experiment(Effects):
     ----------
     arms : pandas.DataFrame
         Per metric and arm: units and the raw mean and standard deviation.
-    control : str
-        The control arm.
+    control : object
+        The control arm, a value of the arm column as the table holds it (a string, ``False``, ``0`` ...).
     correction : str
     """
 
     title: ClassVar[str] = "experiment readout"
     keys = ("metric", "estimand", "arm")
 
-    def __init__(self, frame: pd.DataFrame, *, arms: pd.DataFrame, control: str, correction: str,
+    def __init__(self, frame: pd.DataFrame, *, arms: pd.DataFrame, control: Any, correction: str,
                  alpha: float, interval_kind: str, replicates: np.ndarray | None = None,
                  notes: list[str] | None = None) -> None:
         self.arms = arms
@@ -169,7 +171,8 @@ def ab_test(data: TableLike, *, arm: str, outcomes: Sequence[str], control: str 
         Multiplicity correction of the p-values over every treatment arm, metric and estimand (``p_adjusted``).
     interval : {"normal", "bootstrap"}
         Welch t intervals from the per-arm sums, or bootstrap percentile intervals (units resampled within
-        arms, covariate adjustment re-estimated in each replicate; needs the per-unit rows).
+        arms, covariate adjustment re-estimated in each replicate; needs the per-unit rows; the p-values and
+        the relative lift's interval stay those of the normal readout).
     n_boot : int
         Bootstrap replicates.
     random_state : int, Generator or None
@@ -200,7 +203,8 @@ def experiment(events: TableLike, assignment: TableLike, *, start: Any, end: Any
         Canonical events (any engine; a pandas frame goes to DuckDB).
     assignment : table-like
         One row per user: ``user_id`` and the ``arm`` column, optionally the ``exposed`` column and numeric
-        covariates. Users without events count as zeros.
+        covariates. Users without events count as zeros. An in-memory table (pandas ...) is read on the
+        events' engine.
     start, end : date
         The test window ``[start, end)`` over which outcomes are measured.
     pre_start : date, optional
@@ -220,16 +224,36 @@ def experiment(events: TableLike, assignment: TableLike, *, start: Any, end: Any
     Returns
     -------
     Experiment
+
+    Raises
+    ------
+    ParameterError
+        Unknown metrics, an empty or reversed window, assignment columns named like the per-user metrics.
+    SchemaError
+        A missing column, repeated users, user ids of two kinds (strings against numbers), an arm with fewer
+        than two users, a metric without variation (no events in the window, or of ``brand``), a pre-period
+        in which a metric does not vary (pass ``cuped=False``), missing arms or exposure.
     """
     metrics_: list[str] = [metrics] if isinstance(metrics, str) else list(metrics)
     bad = [m for m in metrics_ if m not in METRICS]
     if bad or not metrics_:
         raise ParameterError(f"metrics must be a non-empty list of {list(METRICS)}; found {metrics!r}")
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    built = {*metrics_, *(f"pre_{m}" for m in metrics_ if pre_start is not None and cuped)}
+    clash = [c for c in [arm, *([exposed] if exposed else []), *covariates] if c in built or c == "user_id"]
+    if clash:
+        raise ParameterError(f"{_WHAT}: assignment column(s) {clash} have the names of the per-user columns built "
+                             f"from the events ({sorted(built)}, user_id); rename them")
     ev = as_table(events, "events", what=_WHAT)
-    asg = open_table(assignment, what=_WHAT)
+    asg = _alongside(open_table(assignment, what=_WHAT), ev)
     require_columns(asg, ["user_id", arm, *([exposed] if exposed else []), *covariates], what=_WHAT,
                     table_name="assignment")
     require_unique(asg, ["user_id"], what=_WHAT, table_name="assignment")
+    ut, et = asg.user_id.type(), ev.user_id.type()
+    if not ((ut.is_numeric() and et.is_numeric()) or (ut.is_string() and et.is_string())
+            or ut.copy(nullable=True) == et.copy(nullable=True)):
+        raise SchemaError(f"{_WHAT}: user_id is {ut} in the assignment but {et} in the events: they cannot be "
+                          "matched; cast one of them", table="assignment", column="user_id")
     t0, t1 = _ts(start, "start"), _ts(end, "end")
     if t1 <= t0:
         raise ParameterError(f"end ({end}) must be after start ({start})")
@@ -249,9 +273,29 @@ def experiment(events: TableLike, assignment: TableLike, *, start: Any, end: Any
     units = units.select(*keep, **{c: ibis.coalesce(units[c], 0.0) for c in per_user.columns if c != "user_id"})
     covs: dict[str, list[str]] = {m: [*(([f"pre_{m}"]) if (p0 is not None and cuped) else []), *covariates]
                                   for m in metrics_}
-    return _readout(units, arm=arm, outcomes=metrics_, control=control, covariates=covs, exposed=exposed,
-                    control_exposure=control_exposure, nonnegative=True, alpha=alpha, correction=correction,
-                    interval=interval, n_boot=n_boot, random_state=random_state, what=_WHAT)
+    try:
+        return _readout(units, arm=arm, outcomes=metrics_, control=control, covariates=covs, exposed=exposed,
+                        control_exposure=control_exposure, nonnegative=True, alpha=alpha, correction=correction,
+                        interval=interval, n_boot=n_boot, random_state=random_state, what=_WHAT)
+    except SchemaError as e:
+        col = e.column or ""
+        if p0 is None or not cuped or not col.startswith("pre_") or col[4:] not in metrics_ or col in covariates:
+            raise
+        raise SchemaError(f"{_WHAT}: {col[4:]!r} takes one value for every user in the pre-period "
+                          f"[{p0.date()}, {t0.date()}) (no events there?), so it cannot be the CUPED covariate "
+                          f"({e}); pass cuped=False or an earlier pre_start", column=col) from None
+
+
+def _alongside(t: Table, other: Table) -> Table:
+    """``t`` where ``other`` runs: an in-memory copy when the two are bound to different engines (a pandas
+    assignment opened on the default DuckDB next to events on Spark)."""
+    try:
+        mine, theirs = t._find_backend(), other._find_backend()
+    except Exception:  # in-memory tables only (ibis.memtable): they run anywhere
+        return t
+    if mine is theirs:
+        return t
+    return ibis.memtable(fetch(t, "arrow"))
 
 
 def _ts(x: Any, name: str) -> pd.Timestamp:
@@ -333,38 +377,40 @@ def _readout(t: Table, *, arm: str, outcomes: list[str], control: Any,
     if not treat:
         raise SchemaError(f"{what}: every unit is in arm {ctrl!r}: an experiment needs a treatment arm too",
                           column=arm)
-    rows = []
-    replicates = []
+    rows: list[dict[str, Any]] = []
+    replicates: list[np.ndarray] = []
     arms_rows = []
-    estimands: list[tuple[str, Table, pd.DataFrame]] = [("itt", base, _by_arm(raw))]
+    estimands: list[tuple[str, Table, pd.DataFrame]] = [("itt", base, raw)]
     if exposed is not None and control_exposure:
-        estimands.append(("tot", base.filter(base._exposed), _by_arm(raw[raw["_exposed"].astype(bool)])))
-    exposure_rate = None
+        estimands.append(("tot", base.filter(base._exposed), raw[raw["_exposed"].astype(bool)]))
+    exposed_by_arm = None
     if exposed is not None and not control_exposure:
-        er = raw.assign(_e=raw["n"] * raw["_exposed"].astype(bool)).groupby("_arm")[["n", "_e"]].sum()
-        if ctrl in er.index and er.loc[ctrl, "_e"] > 0:
-            raise SchemaError(f"{what}: {int(er.loc[ctrl, '_e'])} control units are marked exposed but "
+        exp_raw = raw[raw["_exposed"].astype(bool)]
+        n_exp = {a: int(exp_raw.loc[exp_raw["_arm"] == a, "n"].sum()) for a in [ctrl, *treat]}
+        if n_exp[ctrl] > 0:
+            raise SchemaError(f"{what}: {n_exp[ctrl]} control units are marked exposed but "
                               "control_exposure=False says exposure is logged only in treatment", column=exposed)
-        exposure_rate = (er["_e"] / er["n"]).to_dict()
-    for estimand, tab, by_arm in estimands:
+        for a in treat:
+            if n_exp[a] == 0:
+                raise SchemaError(f"{what}: no unit of arm {a!r} is exposed: the effect on the treated is "
+                                  "undefined", column=exposed)
+        exposed_by_arm = _by_arm(exp_raw)
+    for estimand, tab, part in estimands:
+        by_arm = _by_arm(part)
         for y in outcomes:
             xs = list(covs.get(y, []))
             stats_df = _view(by_arm, columns, y, xs)
             _check_stats(stats_df, y, ctrl, treat, estimand, nonnegative, what)
             arms_rows.append(_arm_summary(stats_df, y, estimand))
-            for a in treat:
-                rows.append({"metric": y, "estimand": estimand, "arm": a,
-                             **_contrast(stats_df, a, ctrl, xs)})
-            if interval == "bootstrap":
-                replicates.append(_bootstrap(tab, y, xs, ctrl, treat, n_boot, check_random_state(random_state)))
-            if exposure_rate is not None and estimand == "itt":
-                for a in treat:
-                    r = dict(rows[-len(treat) + treat.index(a)])
-                    rate = float(exposure_rate.get(a, 0.0))
-                    if rate <= 0:
-                        raise SchemaError(f"{what}: no unit of arm {a!r} is exposed: the effect on the treated is "
-                                          "undefined", column=exposed)
-                    rows.append(_wald(r, rate))
+            itt_rows = [{"metric": y, "estimand": estimand, "arm": a, **_contrast(stats_df, a, ctrl)}
+                        for a in treat]
+            rows.extend(itt_rows)
+            if exposed_by_arm is not None:
+                exp_df = _view(exposed_by_arm, columns, y, xs)
+                rows.extend(_wald(stats_df, exp_df, r, ctrl) for r in itt_rows)
+        if interval == "bootstrap":
+            # columns in the order of the rows just added: by outcome, then treatment arm
+            replicates.append(_bootstrap(tab, outcomes, covs, ctrl, treat, n_boot, check_random_state(random_state)))
     df = pd.DataFrame(rows)
     df["p_value"] = 2 * stats.t.sf(np.abs(df.estimate / df.std_error), df.dof)
     if interval == "bootstrap":
@@ -385,7 +431,7 @@ def _readout(t: Table, *, arm: str, outcomes: list[str], control: Any,
              "covariate-adjusted (CUPED): " + ", ".join(f"{y} ~ {covs[y]}" for y in outcomes if covs.get(y))
              if any(covs.get(y) for y in outcomes) else "no covariate adjustment"]
     arms = pd.concat(arms_rows, ignore_index=True)
-    return Experiment(df, arms=arms, control=str(ctrl), correction=correction, alpha=alpha,
+    return Experiment(df, arms=arms, control=ctrl, correction=correction, alpha=alpha,
                       interval_kind=interval, replicates=np.column_stack(replicates) if replicates else None,
                       notes=notes)
 
@@ -425,8 +471,13 @@ def _control(names: list[Any], control: Any, arm: str, what: str) -> Any:
 
 
 def _sufficient(t: Table, columns: list[str], pairs: list[tuple[int, int]], exposed: bool) -> pd.DataFrame:
-    """Per arm (and exposure): units, non-null counts, sums, minima, maxima and the sums of the ``pairs``'
-    products of ``columns``: one aggregation on the engine."""
+    """Per arm (and exposure): units, non-null counts, sums, minima, maxima and the centred cross-products of
+    the ``pairs`` of ``columns``: one aggregation on the engine.
+
+    The cross-products ``c_i_j`` are ``sum((x_i - mean x_i) (x_j - mean x_j))`` within the group, from the
+    engine's population covariance (a one-pass algorithm that centres as it goes): ``sum(x_i x_j) - n mean
+    x_i mean x_j`` would cancel catastrophically for large values with a small spread (revenue around 1e6).
+    """
     aggs: dict[str, Any] = {"n": t.count()}
     for i, a in enumerate(columns):
         aggs[f"nn_{i}"] = t[a].count()
@@ -434,20 +485,33 @@ def _sufficient(t: Table, columns: list[str], pairs: list[tuple[int, int]], expo
         aggs[f"min_{i}"] = t[a].min()
         aggs[f"max_{i}"] = t[a].max()
     for i, j in pairs:
-        aggs[f"s_{i}_{j}"] = (t[columns[i]] * t[columns[j]]).sum()
+        aggs[f"c_{i}_{j}"] = t[columns[i]].cov(t[columns[j]], how="pop")
     keys = ["_arm", "_exposed"] if exposed else ["_arm"]
-    return fetch(t.group_by(keys).aggregate(**aggs), "pandas")
+    df = fetch(t.group_by(keys).aggregate(**aggs), "pandas")
+    for i, j in pairs:  # a one-unit group has no covariance (0 spread)
+        df[f"c_{i}_{j}"] = df[f"c_{i}_{j}"].astype(float).fillna(0.0) * df["n"]
+    return df
 
 
 def _by_arm(raw: pd.DataFrame) -> pd.DataFrame:
-    """The statistics summed over exposure, one row per arm (sums add up; minima and maxima combine)."""
+    """The statistics of the exposure groups combined, one row per arm: sums add, minima and maxima combine,
+    centred cross-products add with the spread of the groups' means around the arm's mean."""
     how = {c: ("min" if c.startswith("min_") else "max" if c.startswith("max_") else "sum")
            for c in raw.columns if c not in ("_arm", "_exposed")}
-    return raw.groupby("_arm", sort=False).agg(how)
+    out = raw.groupby("_arm", sort=False).agg(how)
+    grouped = raw.groupby("_arm", sort=False)
+    n_arm = grouped["n"].transform("sum")
+    for c in [c for c in raw.columns if c.startswith("c_")]:
+        i, j = c.split("_")[1:]
+        di = raw[f"s_{i}"] / raw["n"] - grouped[f"s_{i}"].transform("sum") / n_arm
+        dj = raw[f"s_{j}"] / raw["n"] - grouped[f"s_{j}"].transform("sum") / n_arm
+        out[c] = (raw[c] + raw["n"] * di * dj).groupby(raw["_arm"], sort=False).sum()
+    return out
 
 
 def _view(by_arm: pd.DataFrame, columns: list[str], y: str, xs: list[str]) -> pd.DataFrame:
-    """The statistics of ``[y, *xs]``, renumbered from 0 (``s_0`` is y's sum, ``s_0_1`` y times xs[0] ...)."""
+    """The statistics of ``[y, *xs]``, renumbered from 0 (``s_0`` is y's sum, ``c_0_1`` y's centred
+    cross-product with xs[0] ...)."""
     idx = [columns.index(c) for c in [y, *xs]]
     out = pd.DataFrame({"n": by_arm["n"]}, index=by_arm.index)
     for new, old in enumerate(idx):
@@ -455,7 +519,7 @@ def _view(by_arm: pd.DataFrame, columns: list[str], y: str, xs: list[str]) -> pd
             out[f"{stat}_{new}"] = by_arm[f"{stat}_{old}"]
         for new2, old2 in enumerate(idx[new:], start=new):
             lo, hi = min(old, old2), max(old, old2)
-            out[f"s_{new}_{new2}"] = by_arm[f"s_{lo}_{hi}"]
+            out[f"c_{new}_{new2}"] = by_arm[f"c_{lo}_{hi}"]
     out.attrs["columns"] = [y, *xs]
     return out
 
@@ -467,7 +531,7 @@ def _check_stats(df: pd.DataFrame, y: str, ctrl: Any, treat: list[Any], estimand
         n = int(df.loc[a, "n"]) if a in df.index else 0
         if n < 2:
             raise SchemaError(f"{what}: arm {a!r} has {n} unit(s){label}; each arm needs at least 2")
-    if not np.isfinite(df[[c for c in df.columns if c.startswith("s_")]].to_numpy(float)).all():
+    if not np.isfinite(df[[c for c in df.columns if c.startswith(("s_", "c_"))]].to_numpy(float)).all():
         raise SchemaError(f"{what}: outcome {y!r} or a covariate has infinite values", column=y)
     if float(df["min_0"].min()) == float(df["max_0"].max()):
         raise SchemaError(f"{what}: outcome {y!r} is constant ({float(df['min_0'].min()):g} for every unit"
@@ -485,12 +549,11 @@ def _moments(df: pd.DataFrame, a: Any) -> tuple[float, np.ndarray, np.ndarray]:
     """n, means and the (unscaled) centred cross-product matrix of ``[y, xs]`` in arm ``a``."""
     k = len(df.attrs["columns"])
     n = float(df.loc[a, "n"])
-    s = np.array([float(df.loc[a, f"s_{i}"]) for i in range(k)])
-    m = s / n
+    m = np.array([float(df.loc[a, f"s_{i}"]) for i in range(k)]) / n
     cp = np.empty((k, k))
     for i in range(k):
         for j in range(i, k):
-            cp[i, j] = cp[j, i] = float(df.loc[a, f"s_{i}_{j}"]) - n * m[i] * m[j]
+            cp[i, j] = cp[j, i] = float(df.loc[a, f"c_{i}_{j}"])
     return n, m, cp
 
 
@@ -504,38 +567,62 @@ def _theta(df: pd.DataFrame) -> np.ndarray:
     return np.linalg.lstsq(sxx, sxy, rcond=None)[0]
 
 
-def _contrast(df: pd.DataFrame, a: Any, ctrl: Any, xs: list[str]) -> dict[str, float]:
+def _welch_dof(vt: float, vc: float, nt: float, nc: float) -> float:
+    """Welch-Satterthwaite degrees of freedom of a difference whose two variances are ``vt`` and ``vc``."""
+    return (vt + vc) ** 2 / (vt ** 2 / (nt - 1) + vc ** 2 / (nc - 1)) if vt + vc > 0 else np.inf
+
+
+def _contrast(df: pd.DataFrame, a: Any, ctrl: Any) -> dict[str, float]:
     theta = _theta(df)
     nt, mt, cpt = _moments(df, a)
     nc, mc, cpc = _moments(df, ctrl)
     n_all = float(df["n"].sum())
-    xbar = np.array([float(df[f"s_{i}"].sum()) for i in range(1, len(xs) + 1)]) / n_all
+    xbar = np.array([float(df[f"s_{i}"].sum()) for i in range(1, len(theta) + 1)]) / n_all
     g = np.concatenate([[1.0], -theta])  # y - theta'x
 
     def adj(n: float, m: np.ndarray, cp: np.ndarray) -> tuple[float, float, float]:
         mean = m[0] - (theta @ (m[1:] - xbar) if len(theta) else 0.0)
-        var_adj = float(g @ cp @ g) / (n - 1)
+        var_adj = max(float(g @ cp @ g), 0.0) / (n - 1)
         return mean, var_adj / n, float(cp[0, 0]) / (n - 1) / n
 
     yt, vt, rt = adj(nt, mt, cpt)
     yc, vc, rc = adj(nc, mc, cpc)
     est = yt - yc
     se = float(np.sqrt(vt + vc))
-    dof = (vt + vc) ** 2 / (vt ** 2 / (nt - 1) + vc ** 2 / (nc - 1)) if vt + vc > 0 else np.inf
     rel = est / yc if yc != 0 else np.nan
     rel_se = float(np.sqrt(vt / yc ** 2 + yt ** 2 * vc / yc ** 4)) if yc != 0 else np.nan
     return {"estimate": est, "std_error": se, "treatment_mean": yt, "control_mean": yc, "relative": rel,
-            "relative_se": rel_se, "n_treatment": int(nt), "n_control": int(nc), "dof": dof,
+            "relative_se": rel_se, "n_treatment": int(nt), "n_control": int(nc), "dof": _welch_dof(vt, vc, nt, nc),
             "variance_reduction": 1 - (vt + vc) / (rt + rc) if rt + rc > 0 else 0.0, "exposure_rate": np.nan}
 
 
-def _wald(itt: dict[str, Any], rate: float) -> dict[str, Any]:
-    """The effect on the treated when only the treatment arm's exposure is known: ITT / exposure rate."""
+def _wald(df: pd.DataFrame, exp_df: pd.DataFrame, itt: dict[str, Any], ctrl: Any) -> dict[str, Any]:
+    """The effect on the treated when only the treatment arm's exposure is known: the Wald (Bloom) estimator,
+    ITT / exposure rate, with its delta-method standard error.
+
+    With ``A = y - theta'x`` (the covariate-adjusted outcome), ``e`` the exposure and ``beta`` the estimate,
+    ``beta - true = (mean_t(A - beta e) - mean_c(A)) / rate`` to first order, so its variance is
+    ``(var_t(A - beta e) / n_t + var_c(A) / n_c) / rate^2`` (the heteroskedasticity-robust standard error of
+    two-stage least squares with the arm as the instrument): the rate's own sampling error is counted, and so is
+    its covariance with the outcome. ``exp_df`` holds the statistics of the exposed units alone.
+    """
+    a = itt["arm"]
+    theta = _theta(df)
+    g = np.concatenate([[1.0], -theta])
+    n, m, cp = _moments(df, a)
+    nc, _, cpc = _moments(df, ctrl)
+    n1 = float(exp_df.loc[a, "n"])
+    m1 = np.array([float(exp_df.loc[a, f"s_{i}"]) for i in range(len(m))]) / n1
+    rate = n1 / n
+    beta = itt["estimate"] / rate
+    cross = n1 * float(g @ (m1 - m))  # sum over the arm of (A - mean A)(e - mean e)
+    ss = max(float(g @ cp @ g) - 2 * beta * cross + beta ** 2 * n1 * (1 - rate), 0.0)
+    vt = ss / (n - 1) / n
+    vc = max(float(g @ cpc @ g), 0.0) / (nc - 1) / nc
     r = dict(itt)
-    r.update(estimand="tot", estimate=itt["estimate"] / rate, std_error=itt["std_error"] / rate,
-             treatment_mean=np.nan, control_mean=np.nan, exposure_rate=rate)
-    r["relative"] = np.nan
-    r["relative_se"] = np.nan
+    r.update(estimand="tot", estimate=beta, std_error=float(np.sqrt(vt + vc)) / rate, treatment_mean=np.nan,
+             control_mean=np.nan, exposure_rate=rate, dof=_welch_dof(vt, vc, n, nc), relative=np.nan,
+             relative_se=np.nan)
     return r
 
 
@@ -556,30 +643,38 @@ def _adjust(p: np.ndarray, correction: str) -> np.ndarray:
     return multipletests(p, method=correction)[1]
 
 
-def _bootstrap(t: Table, y: str, xs: list[str], ctrl: Any, treat: list[Any], n_boot: int,
-               rng: np.random.Generator) -> np.ndarray:
-    """``n_boot x arms`` adjusted differences, units resampled within each arm by the Poisson bootstrap
-    (each unit weighted by an independent Poisson(1) count)."""
-    df = fetch(t.select("_arm", y, *xs), "pandas")
-    groups = {a: df.loc[df["_arm"] == a, [y, *xs]].to_numpy(float) for a in [ctrl, *treat]}
-    out = np.empty((n_boot, len(treat)))
-    k = 1 + len(xs)
+def _bootstrap(t: Table, outcomes: list[str], covs: dict[str, list[str]], ctrl: Any, treat: list[Any],
+               n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """``n_boot x (outcomes x treatment arms)`` adjusted differences, the columns ordered by outcome, then arm
+    (the order of the readout's rows). Units are resampled within each arm by the Poisson bootstrap (each unit
+    weighted by an independent Poisson(1) count, the same weights for every outcome) and CUPED's theta is
+    re-estimated in each replicate. The per-unit values come back from the engine once."""
+    cols = list(dict.fromkeys(c for y in outcomes for c in [y, *covs.get(y, [])]))
+    df = fetch(t.select("_arm", *cols), "pandas")
+    groups = {a: df.loc[df["_arm"] == a, cols].to_numpy(float) for a in [ctrl, *treat]}
+    index = {y: [cols.index(c) for c in [y, *covs.get(y, [])]] for y in outcomes}
+    out = np.empty((n_boot, len(outcomes) * len(treat)))
     for b in range(n_boot):
-        sums = {}
-        for a, v in groups.items():
-            w = rng.poisson(1.0, len(v)).astype(float)
-            n = w.sum()
-            m = w @ v / n
-            c = v - m
-            sums[a] = (n, m, (c * w[:, None]).T @ c)
-        if k > 1:
-            pooled = sum(s[2] for s in sums.values())
-            theta = np.linalg.lstsq(pooled[1:, 1:], pooled[1:, 0], rcond=None)[0]
-            n_all = sum(s[0] for s in sums.values())
-            xbar = sum(s[0] * s[1][1:] for s in sums.values()) / n_all
-        else:
-            theta, xbar = np.zeros(0), np.zeros(0)
-
-        means = {a: float(s[1][0] - (theta @ (s[1][1:] - xbar) if k > 1 else 0.0)) for a, s in sums.items()}
-        out[b] = [means[a] - means[ctrl] for a in treat]
+        mom = {}
+        with np.errstate(invalid="ignore", divide="ignore"):  # an arm drawn empty: NaN, left out of quantiles
+            for a, v in groups.items():
+                w = rng.poisson(1.0, len(v)).astype(float)
+                m = w @ v / w.sum()
+                c = v - m
+                mom[a] = (m, (c * w[:, None]).T @ c)
+            col = 0
+            for y in outcomes:
+                iy, ix = index[y][0], index[y][1:]
+                theta = np.zeros(0)
+                if ix:
+                    pooled = sum(cp[np.ix_(index[y], index[y])] for _, cp in mom.values())
+                    if np.isfinite(pooled).all():
+                        theta = np.linalg.lstsq(pooled[1:, 1:], pooled[1:, 0], rcond=None)[0]
+                    else:
+                        theta = np.full(len(ix), np.nan)
+                mc = mom[ctrl][0]
+                for a in treat:
+                    ma = mom[a][0]
+                    out[b, col] = ma[iy] - mc[iy] - (theta @ (ma[ix] - mc[ix]) if ix else 0.0)
+                    col += 1
     return out

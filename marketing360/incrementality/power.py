@@ -144,6 +144,11 @@ def power_analysis(*, baseline: float, mde: float | None = None, n: float | None
     PowerAnalysis
     """
     alpha = check_alpha(alpha)
+    for name, v in (("baseline", baseline), ("mde", mde), ("n", n), ("power", power), ("sd", sd),
+                    ("ratio", ratio), ("variance_reduction", variance_reduction)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating))
+                              or not np.isfinite(v)):
+            raise ParameterError(f"{name} must be a finite number; found {v!r}")
     given = {"n": n, "mde": mde, "power": power}
     if n is not None and mde is not None and power is not None:
         raise ParameterError("give two of n, mde and power: the third is solved for; leave one out")
@@ -183,6 +188,12 @@ def power_analysis(*, baseline: float, mde: float | None = None, n: float | None
             raise ParameterError("mde must not be 0")
         if sd is None and not 0 < baseline + delta < 1:
             raise ParameterError(f"baseline + mde must be a rate in (0, 1); found {baseline + delta:g}")
+        if alternative == "larger" and delta < 0:
+            raise ParameterError(f"alternative='larger' tests for an increase: mde must be positive; found {mde!r} "
+                                 "(use 'two-sided' for a decrease)")
+    if power is not None and power <= _alpha_per_test(s):
+        raise ParameterError(f"power must exceed the significance level of each test ({_alpha_per_test(s):g}): "
+                             f"a test has that power against no effect at all; found {power!r}")
     if missing == ["power"]:
         assert delta is not None and n is not None
         power = _power(delta, float(n), s)
@@ -191,6 +202,10 @@ def power_analysis(*, baseline: float, mde: float | None = None, n: float | None
         target = power
         if _power(delta, 1e12, s) < target:
             raise ParameterError(f"no sample size reaches power {power:g} for mde {mde!r}")
+        if _power(delta, 1.0 + 1e-9, s) >= target:
+            raise ParameterError(f"one unit per arm already has power {_power(delta, 1.0 + 1e-9, s):.3g} >= {power:g} "
+                                 f"for mde {mde!r}: the normal approximation cannot size such a test (check mde "
+                                 "and sd)")
         n = optimize.brentq(lambda k: _power(delta, k, s) - target, 1.0 + 1e-9, 1e12, xtol=1e-10, rtol=1e-14)
     else:
         assert n is not None and power is not None

@@ -75,3 +75,31 @@ def test_geo_panel_on_engines(engine):
     assert got.locations == ref.locations and (got.dates == ref.dates).all()
     assert got.y == pytest.approx(ref.y, rel=1e-12) and got.cost == pytest.approx(ref.cost, rel=1e-12)
     assert ref.y[:, 0] == pytest.approx(long[long.geo == "a"].response.to_numpy())
+
+
+def test_geo_outcomes_days_users_and_engines(engine):
+    ev = pd.DataFrame({"user_id": [1, 2, 2, 3, 1], "event_type": ["purchase", "purchase", "browse", "purchase",
+                                                                  "purchase"],
+                       "ts": pd.to_datetime(["2025-01-01 10:00", "2025-01-02 09:00", "2025-01-02 12:00",
+                                             "2025-01-03 01:00", "2025-01-04 23:00"]),
+                       "value": [10.0, 5.0, None, 7.0, 1.0]})
+    users = pd.DataFrame({"user_id": [1, 2, 3], "geo": ["north", "south", "south"]})
+    # a pandas users table next to events on the engine; a start with a time of day counts its whole day
+    # (the periods were counted from 12:00, so the purchase of Jan 2, 09:00 landed on Jan 1)
+    got = geo_outcomes(engine.table(ev), users, start="2025-01-01 12:00", end="2025-01-03").table()
+    got = got.assign(date=got.date.astype("datetime64[ns]").dt.strftime("%m-%d"))
+    assert got.values.tolist() == [["01-01", "north", 1, 10.0], ["01-01", "south", 0, 0.0],
+                                   ["01-02", "north", 0, 0.0], ["01-02", "south", 1, 5.0],
+                                   ["01-03", "north", 0, 0.0], ["01-03", "south", 1, 7.0]]
+    # a time-zone-aware start is read in UTC, as the event times are
+    tz = geo_outcomes(engine.table(ev), users, start=pd.Timestamp("2025-01-03 03:00", tz="Asia/Shanghai")).table()
+    assert tz.date.astype("datetime64[ns]").min() == pd.Timestamp("2025-01-02") and tz.conversions.sum() == 3
+    # purchases that no geo would count are named, not dropped
+    with pytest.raises(SchemaError, match="1 purchase\\(s\\) by users who are not in the users table"):
+        geo_outcomes(engine.table(ev), users.iloc[:2])
+    with pytest.raises(SchemaError, match="or have no geo"):
+        geo_outcomes(engine.table(ev), users.assign(geo=["north", "south", None]))
+    with pytest.raises(SchemaError, match="user_id is string in users but int64 in the events"):
+        geo_outcomes(engine.table(ev), users.assign(user_id=users.user_id.astype(str)))
+    with pytest.raises(ParameterError, match="start must be a date"):
+        geo_outcomes(engine.table(ev), users, start="soon")

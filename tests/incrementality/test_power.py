@@ -87,3 +87,35 @@ def test_bad_parameters_and_plot():
 
     plt.close(fig)
     assert "conversion rate, baseline 0.1" in str(r.summary())
+
+
+def test_far_tail_unequal_arms_and_one_sided():
+    # two-sided power counts the far tail too: at a small effect it is a visible part of the power
+    ref = NormalIndPower().power(effect_size=0.05, nobs1=100, alpha=0.05, ratio=1.0, alternative="two-sided")
+    got = power_analysis(baseline=10.0, sd=1.0, mde=0.05, relative=False, n=100).table().power.iloc[0]
+    assert got == pytest.approx(ref, rel=1e-9) and ref > 0.06
+    # unequal arms for proportions: Fleiss, Tytun & Ury (1980)'s sample size without continuity correction,
+    # n_control = (z_a sqrt(pbar qbar (1 + 1/k)) + z_b sqrt(p1 q1 + p2 q2 / k))^2 / delta^2, pbar weighted by arm
+    p1, p2, k = 0.10, 0.13, 3.0
+    pbar = (p1 + k * p2) / (1 + k)
+    n = (stats.norm.ppf(0.975) * np.sqrt(pbar * (1 - pbar) * (1 + 1 / k))
+         + stats.norm.ppf(0.8) * np.sqrt(p1 * (1 - p1) + p2 * (1 - p2) / k)) ** 2 / (p2 - p1) ** 2
+    got = power_analysis(baseline=p1, mde=p2 - p1, relative=False, ratio=k).table().iloc[0]
+    assert got.n_control == pytest.approx(n, rel=1e-5) and got.n_treatment == pytest.approx(k * n, rel=1e-5)
+
+
+def test_impossible_designs_are_named():
+    # a one-sided test for an increase cannot detect a decrease (it reported the power of the opposite test)
+    with pytest.raises(ParameterError, match="mde must be positive"):
+        power_analysis(baseline=0.1, mde=-0.2, n=5000, alternative="larger")
+    # a power below the significance level is reached by no effect at all (the solver failed with its own error)
+    with pytest.raises(ParameterError, match="power must exceed the significance level"):
+        power_analysis(baseline=0.1, n=1000, power=0.01)
+    with pytest.raises(ParameterError, match="power must exceed the significance level of each test \\(0.025\\)"):
+        power_analysis(baseline=0.1, mde=0.1, power=0.02, arms=2)
+    # an effect so large that one unit per arm already has the power
+    with pytest.raises(ParameterError, match="one unit per arm already has power"):
+        power_analysis(baseline=10.0, sd=1.0, mde=5.0)
+    for bad in ({"n": "100"}, {"n": float("nan")}, {"sd": float("inf")}):
+        with pytest.raises(ParameterError, match="must be a finite number"):
+            power_analysis(baseline=1.0, **{"sd": 1.0, "mde": 0.1, **bad})

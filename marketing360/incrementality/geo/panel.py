@@ -363,8 +363,12 @@ def geo_outcomes(events: TableLike, users: TableLike, *, freq: str = "D", brand:
         raise SchemaError(f"{what}: user_id is {ut} in users but {et} in the events: they cannot be matched; cast "
                           "one of them", table="users", column="user_id")
     day = ev.ts.truncate("D")
-    lo = _day(start, "start") if start is not None else pd.Timestamp(fetch(day.min()))
-    hi = _day(end, "end") if end is not None else pd.Timestamp(fetch(day.max()))
+    lo = _day(start, "start") if start is not None else None
+    hi = _day(end, "end") if end is not None else None
+    if lo is None or hi is None:  # the events' first and last days: one query
+        span = fetch(ev.aggregate(lo=day.min(), hi=day.max()), "pandas").iloc[0]
+        lo = pd.Timestamp(span["lo"]) if lo is None else lo
+        hi = pd.Timestamp(span["hi"]) if hi is None else hi
     if hi < lo:
         raise ParameterError(f"end ({hi.date()}) is before start ({lo.date()})")
     buy = ev.filter((ev.event_type == "purchase") & (day >= lo.to_pydatetime()) & (day <= hi.to_pydatetime()))
