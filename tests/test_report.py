@@ -252,7 +252,7 @@ def test_the_incrementality_section_reads_out_the_holdouts_against_the_truth(sma
         sections.incrementality_section(r, eng, small_world, sections.open_world(eng, small_world))
         html = r.to_html()
     ref = incrementality.experiment(small_world.events, small_world.experiment_assignment("video"),
-                                    start="2025-01-01", end="2025-02-05", metrics=["purchases", "revenue"],
+                                    start="2025-01-01", end="2025-02-04", metrics=["purchases", "revenue"],
                                     exposed="exposed").table()
     itt = ref.query("metric == 'purchases' and estimand == 'itt'").iloc[0]
     assert f"{itt.estimate:,.4f}" in html and f"{itt.lower:,.4f}" in html

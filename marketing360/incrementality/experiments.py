@@ -19,10 +19,11 @@ statistics:
   Welch's standard error and t reference (it equals
   :func:`scipy.stats.ttest_ind` with ``equal_var=False`` when there are no
   covariates);
-* **CUPED / regression adjustment** (Deng et al. 2013; Lin 2013) with one or
-  more covariates: ``y - theta' (x - mean x)`` with ``theta`` pooled over the
-  arms from the within-arm covariances; ``variance_reduction`` says how much
-  of the variance it removed;
+* **CUPED / regression adjustment** (Deng et al. 2013) with one or more
+  covariates: ``y - theta' (x - mean x)`` with one ``theta`` pooled over the
+  arms from the within-arm covariances (the ANCOVA slope: the arm coefficients
+  of ``y ~ arm + x``; Lin's 2013 estimator would fit a slope per arm);
+  ``variance_reduction`` says how much of the variance it removed;
 * the **relative lift** against the control mean, with a delta-method interval;
 * a multiplicity correction over all treatment arms and metrics (Holm by default);
 * for exposed-only designs, the **effect on the treated** next to the
@@ -127,11 +128,21 @@ class Experiment(Effects):
         est, se = df["estimate"].to_numpy(), df["std_error"].to_numpy()
         return est - q * se, est + q * se
 
-    def plot(self, *, relative: bool = False, ax: Any = None, **kwargs: Any) -> Any:
-        """Effects with their intervals, one row per metric, estimand and arm (relative lift with ``relative``)."""
+    def plot(self, *, metrics: Sequence[str] | str | None = None, relative: bool = False, ax: Any = None,
+             **kwargs: Any) -> Any:
+        """Effects with their intervals, one row per metric, estimand and arm (relative lift with ``relative``);
+        ``metrics`` keeps some metrics only (their scales differ: a rate and a revenue on one axis)."""
         from ..viz.experiments import plot_effects
 
-        return plot_effects(self.table(), relative=relative, alpha=self.alpha, ax=ax, **kwargs)
+        t = self.table()
+        if metrics is not None:
+            keep = [metrics] if isinstance(metrics, str) else list(metrics)
+            unknown = [m for m in keep if m not in set(t.metric)]
+            if unknown or not keep:
+                raise ParameterError(f"metrics {unknown or keep} are not in this readout; its metrics are "
+                                     f"{sorted(set(t.metric))}")
+            t = t[t.metric.isin(keep)]
+        return plot_effects(t, relative=relative, alpha=self.alpha, ax=ax, **kwargs)
 
 
 # ============================================================================ entry points
@@ -206,9 +217,11 @@ def experiment(events: TableLike, assignment: TableLike, *, start: Any, end: Any
         covariates. Users without events count as zeros. An in-memory table (pandas ...) is read on the
         events' engine.
     start, end : date
-        The test window ``[start, end)`` over which outcomes are measured.
+        The first and last day of the test, both included (whole days, UTC, as every window of the package),
+        over which outcomes are measured.
     pre_start : date, optional
-        Start of the pre-period ``[pre_start, start)``: the same metrics measured there are the CUPED
+        First day of the pre-period, which runs to the day before ``start``: the same metrics measured there
+        are the CUPED
         covariates (with ``cuped``).
     metrics : sequence of {"conversion", "purchases", "revenue", "visit"}
         Per user: bought at all (0/1), number of purchases, purchase value, browsed at all (0/1).
@@ -254,9 +267,9 @@ def experiment(events: TableLike, assignment: TableLike, *, start: Any, end: Any
             or ut.copy(nullable=True) == et.copy(nullable=True)):
         raise SchemaError(f"{_WHAT}: user_id is {ut} in the assignment but {et} in the events: they cannot be "
                           "matched; cast one of them", table="assignment", column="user_id")
-    t0, t1 = _ts(start, "start"), _ts(end, "end")
+    t0, t1 = _ts(start, "start"), _ts(end, "end") + pd.Timedelta(days=1)
     if t1 <= t0:
-        raise ParameterError(f"end ({end}) must be after start ({start})")
+        raise ParameterError(f"end ({end}) must not be before start ({start})")
     p0 = _ts(pre_start, "pre_start") if pre_start is not None else None
     if p0 is not None and p0 >= t0:
         raise ParameterError(f"pre_start ({pre_start}) must be before start ({start})")
@@ -299,13 +312,19 @@ def _alongside(t: Table, other: Table) -> Table:
 
 
 def _ts(x: Any, name: str) -> pd.Timestamp:
+    """A day as a naive midnight; a time of day is refused (windows are whole days, both ends included)."""
     try:
         ts = pd.Timestamp(x)
     except (TypeError, ValueError):
         raise ParameterError(f"{name} must be a date; found {x!r}") from None
     if ts is pd.NaT:
         raise ParameterError(f"{name} must be a date; found {x!r}")
-    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    if ts != ts.normalize():
+        raise ParameterError(f"{name} must be a day (windows are whole days, both ends included); found {x!r} "
+                             "with a time of day")
+    return ts
 
 
 def _user_metrics(ev: Table, t0: pd.Timestamp, t1: pd.Timestamp, metrics: list[str], prefix: str) -> Table:

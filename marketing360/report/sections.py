@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import assets, attribution, incrementality, overview, paths, viz
@@ -154,7 +155,7 @@ def incrementality_section(report: Report, engine: Engine, world: SimulationResu
     s = report.section("Incrementality")
     ev = tables["events"]
     start = pd.Timestamp(world.config["start"])
-    end = start + pd.Timedelta(days=world.config["n_days"])
+    end = start + pd.Timedelta(days=world.config["n_days"] - 1)  # the last simulated day, included
     held = [c for c, share in world.config.get("holdout", {}).items() if share > 0]
     truth = world.truth.experiments
     if held:
@@ -188,17 +189,22 @@ def incrementality_section(report: Report, engine: Engine, world: SimulationResu
         ch, r = figs[0]
         s.figure(r.plot(relative=True, title=f"{ch} holdout: lift over the holdout, 95% intervals"),
                  alt="holdout readout")
-        itt = tab[(tab.metric == "purchases") & (tab.estimand == "itt")].iloc[0]
+        itt = tab[(tab.channel == ch) & (tab.metric == "purchases") & (tab.estimand == "itt")].iloc[0]
         arms = r.arms.set_index(["metric", "estimand", "arm"])
         sd = float(arms.loc[("purchases", "itt", r.control), "std"])
-        base = float(itt.treatment_mean - itt.estimate)
-        if base > 0 and itt.estimate > 0:
-            pw = incrementality.power_analysis(baseline=base, sd=sd, mde=float(itt.estimate), relative=False,
+        base = float(itt.control_mean)
+        # the effect to detect: the true one where the world knows it (a measured one is noisy)
+        known = "true_effect" in tab.columns and np.isfinite(itt.true_effect)
+        effect = float(itt.true_effect) if known else float(itt.estimate)
+        if base > 0 and effect > 0:
+            pw = incrementality.power_analysis(baseline=base, sd=sd, mde=effect, relative=False,
                                                ratio=float(itt.n_treatment / itt.n_control))
             need = pw.table().iloc[0]
-            s.text(f"Power: detecting the {ch} lift measured here ({itt.estimate:.4f} purchases per consumer on a "
-                   f"baseline of {base:.3f}, s.d. {sd:.2f}) with 80% power at the 5% level needs about "
-                   f"{need.n_control:,.0f} consumers in the holdout (this world holds {itt.n_control:,}).")
+            which = "true" if known else "measured"
+            s.text(f"Power: detecting the {which} {ch} effect ({effect:.4f} purchases per consumer on a baseline of "
+                   f"{base:.3f}, s.d. {sd:.2f}) with 80% power at the 5% level needs about "
+                   f"{need.n_control:,.0f} consumers in the holdout and {need.n_treatment:,.0f} treated (this world "
+                   f"holds {itt.n_control:,} and {itt.n_treatment:,}).")
     else:
         s.text("This world has no randomised holdout (simulate(..., holdout={channel: share})).")
     # ---- a geo test, on a world simulated for it

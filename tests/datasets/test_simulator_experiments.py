@@ -54,7 +54,7 @@ def test_readout_recovers_the_true_effect(world, tmp_path):
     pd.testing.assert_frame_equal(on_disk.experiment_assignment("video"), small.experiment_assignment("video"))
     with pytest.raises(ParameterError, match="had no holdout"):
         world.experiment_assignment("search")
-    r = experiment(ev, asg, start="2025-01-01", end="2025-02-12",
+    r = experiment(ev, asg, start="2025-01-01", end="2025-02-11",  # the 42 simulated days
                    metrics=["purchases", "revenue"], exposed="exposed").table()
     truth = world.truth.experiments.query("channel == 'video'")
     both = r.merge(truth, on=["metric", "estimand"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -173,7 +174,8 @@ def test_experiment_on_engines_matches_pandas_reference(engine):
     ref = ab_test(ref_units, arm="arm", outcomes=["conversion", "revenue", "visit"],
                   covariates={m: [f"pre_{m}"] for m in ("conversion", "revenue", "visit")}, exposed="exposed")
     # a pandas assignment next to events on the engine is read there
-    got = experiment(engine.table(ev), users, start="2025-03-20", end="2025-04-10",
+    # both ends included: the test runs on 2025-03-20 .. 2025-04-09, the reference's [start, end)
+    got = experiment(engine.table(ev), users, start="2025-03-20", end="2025-04-09",
                      pre_start="2025-03-01", metrics=["conversion", "revenue", "visit"], exposed="exposed")
     cols = ["estimate", "std_error", "lower", "upper", "p_value", "treatment_mean", "control_mean",
             "variance_reduction", "n_treatment", "n_control"]
@@ -394,7 +396,9 @@ def test_bad_input_is_named():
     with pytest.raises(ParameterError, match="alpha must be in"):
         ab_test(u, arm="arm", outcomes=["y"], alpha=1.5)
     ev, users = _toy_world()
-    with pytest.raises(ParameterError, match="end .* must be after start"):
+    with pytest.raises(ParameterError, match="must be a day"):
+        experiment(ev, users, start="2025-03-01 12:00", end="2025-04-01")
+    with pytest.raises(ParameterError, match="end .* must not be before start"):
         experiment(ev, users, start="2025-04-01", end="2025-03-01")
     with pytest.raises(ParameterError, match="metrics must be"):
         experiment(ev, users, start="2025-03-01", end="2025-04-01", metrics=["clicks"])
@@ -413,7 +417,11 @@ def test_summary_and_plot():
     assert "control arm 'control'" in text and "Welch t" in text
     fig = r.plot(relative=True)
     assert len(fig.axes[0].get_yticklabels()) == 2
-    import matplotlib.pyplot as plt
-
+    plt.close(fig)
+    two = ab_test(_units(n=300).assign(z=lambda d: d.y * 3), arm="arm", outcomes=["y", "z"])
+    fig = two.plot(metrics="z")
+    assert [t.get_text().split(" · ")[0] for t in fig.axes[0].get_yticklabels()] == ["z", "z"]
+    with pytest.raises(ParameterError, match=r"metrics \['w'\] are not in this readout"):
+        two.plot(metrics=["w"])
     plt.close(fig)
     assert isinstance(m3.incrementality.Effects, type)
