@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 __all__ = [
     "TableLike", "EngineName", "Output", "TableName", "Stage", "Anchor", "Rule", "Worth", "CreditKey",
     "Architecture", "Players", "CountUnit", "ImputeStrategy",
+    "ExperimentMetric", "Correction", "IntervalKind", "Alternative", "DiDControl", "BasePeriod", "MultiplierWeights",
+    "ImpactModel", "ImpactEstimation", "UpliftTransform", "CurveKind", "AtKStrategy", "SynthMethod", "SynthInference",
+    "ConformalType", "DesignSide", "TBRScenario", "TBRPanel", "TrimmedMatchPlot",
 ]
 
 #: what every analysis takes as data: anything :meth:`Engine.table <marketing360.engine.Engine.table>`
@@ -57,3 +60,41 @@ Players = Literal["touch", "channel"]
 CountUnit = Literal["days", "events"]
 #: statistics of the multi-column imputer
 ImputeStrategy = Literal["mean", "median", "mode"]
+#: outcome metrics :func:`~marketing360.incrementality.experiment` builds per user from events
+ExperimentMetric = Literal["conversion", "purchases", "revenue", "visit"]
+#: multiplicity corrections of p-values over arms and metrics
+Correction = Literal["holm", "bonferroni", "none"]
+#: how an experiment readout makes its intervals
+IntervalKind = Literal["normal", "bootstrap"]
+#: the alternative hypothesis of a test (scipy's names)
+Alternative = Literal["two-sided", "greater", "less"]
+#: the clean controls of a cohort in staggered DiD
+DiDControl = Literal["never_treated", "not_yet_treated"]
+#: the base period of a pre-adoption ATT(g, t): before t, or before g
+BasePeriod = Literal["varying", "universal"]
+#: the weights of the multiplier bootstrap
+MultiplierWeights = Literal["mammen", "rademacher"]
+#: the trend of CausalImpact's structural time-series model
+ImpactModel = Literal["local_level", "local_linear_trend"]
+#: how CausalImpact's variances are estimated
+ImpactEstimation = Literal["posterior", "mle"]
+#: the target of the class-transformation uplift learner
+UpliftTransform = Literal["class", "outcome"]
+#: the two gain curves of uplift modelling
+CurveKind = Literal["uplift", "qini"]
+#: how uplift at k takes the top k: of all rows or of each arm
+AtKStrategy = Literal["overall", "by_group"]
+#: synthetic control, plain or ridge-augmented
+SynthMethod = Literal["scm", "ascm"]
+#: how a synthetic control is tested
+SynthInference = Literal["conformal", "permutation", "none"]
+#: the permutations of the conformal test
+ConformalType = Literal["iid", "block"]
+#: the test a geo design is powered for (one-sided: in the direction of the effect)
+DesignSide = Literal["two-sided", "one-sided"]
+#: how TBR knows the incremental cost: the treatment's own spend, or a regression
+TBRScenario = Literal["fixed", "variable"]
+#: the panels of a TBR plot
+TBRPanel = Literal["all", "counterfactual", "pointwise", "cumulative"]
+#: what a Trimmed Match plot shows
+TrimmedMatchPlot = Literal["pairs", "trim_rates"]

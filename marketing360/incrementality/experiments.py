@@ -53,7 +53,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import ibis
 import numpy as np
@@ -65,18 +65,12 @@ from ..engine import fetch
 from ..errors import ParameterError, SchemaError
 from ..estimators import check_random_state
 from ..inputs import as_table, open_table, require_columns, require_unique
-from ..types import TableLike
+from ..types import Correction, ExperimentMetric, IntervalKind, TableLike
 from .effects import Effects, check_alpha
 
-__all__ = ["ab_test", "experiment", "Experiment", "METRICS", "Metric", "Correction", "Interval"]
+__all__ = ["ab_test", "experiment", "Experiment", "METRICS", "ExperimentMetric", "Correction", "IntervalKind"]
 
-#: outcome metrics :func:`experiment` builds per user from canonical events
-Metric = Literal["conversion", "purchases", "revenue", "visit"]
 METRICS: tuple[str, ...] = ("conversion", "purchases", "revenue", "visit")
-#: multiplicity corrections over the treatment arms and metrics
-Correction = Literal["holm", "bonferroni", "none"]
-#: how intervals are made
-Interval = Literal["normal", "bootstrap"]
 
 _WHAT = "experiment"
 
@@ -151,7 +145,7 @@ class Experiment(Effects):
 def ab_test(data: TableLike, *, arm: str, outcomes: Sequence[str], control: str | None = None,
             covariates: Mapping[str, Sequence[str]] | Sequence[str] | None = None, exposed: str | None = None,
             control_exposure: bool = True, nonnegative: bool = False, alpha: float = 0.05,
-            correction: Correction = "holm", interval: Interval = "normal", n_boot: int = 2000,
+            correction: Correction = "holm", interval: IntervalKind = "normal", n_boot: int = 2000,
             random_state: Any = 0) -> Experiment:
     """Read out a randomised experiment from a table with one row per unit.
 
@@ -201,10 +195,11 @@ def ab_test(data: TableLike, *, arm: str, outcomes: Sequence[str], control: str 
 
 
 def experiment(events: TableLike, assignment: TableLike, *, start: Any, end: Any, pre_start: Any = None,
-               metrics: Sequence[Metric] = ("conversion", "revenue"), arm: str = "arm", control: str | None = None,
+               metrics: Sequence[ExperimentMetric] = ("conversion", "revenue"), arm: str = "arm",
+               control: str | None = None,
                brand: str | None = None, cuped: bool = True, covariates: Sequence[str] = (),
                exposed: str | None = None, control_exposure: bool = True, alpha: float = 0.05,
-               correction: Correction = "holm", interval: Interval = "normal", n_boot: int = 2000,
+               correction: Correction = "holm", interval: IntervalKind = "normal", n_boot: int = 2000,
                random_state: Any = 0) -> Experiment:
     """Read out a randomised experiment from canonical events and an assignment table, on their engine.
 

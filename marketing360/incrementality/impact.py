@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -70,16 +70,12 @@ import pandas as pd
 from ..errors import ParameterError, SchemaError
 from ..estimators import check_random_state
 from ..results import Summary
-from ..types import TableLike
+from ..types import ImpactEstimation, ImpactModel, TableLike
 from ._sts import _MODELS, _Data, _fit, _in_sample, _simulate
 from .effects import Effects, check_alpha
 
 __all__ = ["CausalImpact", "causal_impact"]
 
-#: the trend of the structural model
-Model = Literal["local_level", "local_linear_trend"]
-#: how the variances are estimated
-Estimation = Literal["posterior", "mle"]
 
 _WHAT = "causal_impact"
 _ESTIMATIONS = ("posterior", "mle")
@@ -473,8 +469,8 @@ class CausalImpact(Effects):
 
 def causal_impact(data: TableLike | pd.Series, *, pre_period: Sequence[Any], post_period: Sequence[Any],
                   y: str | None = None, x: Sequence[str] | None = None, date: str | None = None,
-                  model: Model = "local_level", nseasons: int | None = None,
-                  estimation: Estimation = "posterior", prior_level_sd: float = 0.01, alpha: float = 0.05,
+                  model: ImpactModel = "local_level", nseasons: int | None = None,
+                  estimation: ImpactEstimation = "posterior", prior_level_sd: float = 0.01, alpha: float = 0.05,
                   n_sims: int = 2000, random_state: Any = None) -> CausalImpact:
     """The causal effect of an intervention on a time series, from a structural time-series counterfactual.
 

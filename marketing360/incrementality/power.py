@@ -25,7 +25,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -33,11 +33,11 @@ from scipy import optimize, stats
 
 from ..errors import ParameterError
 from ..results import Result
+from ..types import Alternative
 from .effects import check_alpha
 
 __all__ = ["power_analysis", "PowerAnalysis", "Alternative"]
 
-Alternative = Literal["two-sided", "larger"]
 
 
 class PowerAnalysis(Result):
@@ -137,7 +137,8 @@ def power_analysis(*, baseline: float, mde: float | None = None, n: float | None
         Split ``alpha`` over the arms (Bonferroni).
     variance_reduction : float
         Share of the metric's variance removed by CUPED (in [0, 1); continuous metrics).
-    alternative : {"two-sided", "larger"}
+    alternative : {"two-sided", "greater", "less"}
+        A one-sided test looks for an increase (``greater``: ``mde`` positive) or a decrease (``less``).
 
     Returns
     -------
@@ -157,8 +158,8 @@ def power_analysis(*, baseline: float, mde: float | None = None, n: float | None
     missing = [k for k, v in {"n": n, "mde": mde, "power": power}.items() if v is None]
     if len(missing) != 1:
         raise ParameterError(f"give exactly two of n, mde and power (the third is solved for); found {given}")
-    if alternative not in ("two-sided", "larger"):
-        raise ParameterError(f"alternative must be 'two-sided' or 'larger'; found {alternative!r}")
+    if alternative not in ("two-sided", "greater", "less"):
+        raise ParameterError(f"alternative must be 'two-sided', 'greater' or 'less'; found {alternative!r}")
     for name, v, lo in (("ratio", ratio, 0.0), ("n", n, 1.0)):
         if v is not None and not (np.isfinite(v) and v > lo):
             raise ParameterError(f"{name} must be a number above {lo:g}; found {v!r}")
@@ -188,9 +189,10 @@ def power_analysis(*, baseline: float, mde: float | None = None, n: float | None
             raise ParameterError("mde must not be 0")
         if sd is None and not 0 < baseline + delta < 1:
             raise ParameterError(f"baseline + mde must be a rate in (0, 1); found {baseline + delta:g}")
-        if alternative == "larger" and delta < 0:
-            raise ParameterError(f"alternative='larger' tests for an increase: mde must be positive; found {mde!r} "
-                                 "(use 'two-sided' for a decrease)")
+        if (alternative == "greater" and delta < 0) or (alternative == "less" and delta > 0):
+            way = ("an increase: mde must be positive" if alternative == "greater"
+                   else "a decrease: mde must be negative")
+            raise ParameterError(f"alternative={alternative!r} tests for {way}; found {mde!r}")
     if power is not None and power <= _alpha_per_test(s):
         raise ParameterError(f"power must exceed the significance level of each test ({_alpha_per_test(s):g}): "
                              f"a test has that power against no effect at all; found {power!r}")

@@ -49,20 +49,14 @@ from scipy import stats
 
 from ..errors import ParameterError, SchemaError
 from ..estimators import check_random_state
-from ..types import TableLike
+from ..types import BasePeriod, DiDControl, MultiplierWeights, TableLike
 from ._panel import Panel, load_panel
 from .did import FEW_CLUSTERS, EventStudy, WaldTest, band_interval, wald_test
 from .effects import Effects, check_alpha
 
 __all__ = ["staggered_did", "StaggeredDiD", "CohortEffects", "CalendarEffects", "OverallEffects",
-           "Control", "BasePeriod", "MultiplierWeights"]
+           "DiDControl", "BasePeriod", "MultiplierWeights"]
 
-#: the clean controls of a cohort: units never treated, or also those not yet treated
-Control = Literal["never_treated", "not_yet_treated"]
-#: the base period of the pre-adoption ATT(g, t): the period before t ("varying") or before g ("universal")
-BasePeriod = Literal["varying", "universal"]
-#: the multiplier bootstrap's weights
-MultiplierWeights = Literal["mammen", "rademacher"]
 
 _IQR_Z = float(stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
 
@@ -231,7 +225,8 @@ def _combine(att: np.ndarray, inf: np.ndarray, idx: np.ndarray, w: np.ndarray, w
 
 
 def staggered_did(panel: TableLike, *, unit: str, time: str, outcome: str, cohort: str | None = None,
-                  treated: str | None = None, control: Control = "never_treated", base_period: BasePeriod = "varying",
+                  treated: str | None = None, control: DiDControl = "never_treated",
+                  base_period: BasePeriod = "varying",
                   cluster: str | None = None, alpha: float = 0.05, n_boot: int = 0,
                   multiplier: MultiplierWeights = "mammen", uniform: bool = False,
                   random_state: Any = None) -> StaggeredDiD:
@@ -294,7 +289,7 @@ def staggered_did(panel: TableLike, *, unit: str, time: str, outcome: str, cohor
     """
     what = "staggered_did"
     a = check_alpha(alpha)
-    for name, value, allowed in (("control", control, Control), ("base_period", base_period, BasePeriod),
+    for name, value, allowed in (("control", control, DiDControl), ("base_period", base_period, BasePeriod),
                                  ("multiplier", multiplier, MultiplierWeights)):
         if value not in get_args(allowed):
             raise ParameterError(f"{what}: {name} must be one of {list(get_args(allowed))}; found {value!r}")

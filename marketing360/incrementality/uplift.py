@@ -44,7 +44,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,12 +52,11 @@ import pandas as pd
 from .._optional import import_optional
 from ..errors import ParameterError, SchemaError
 from ..estimators import Estimator, check_random_state
+from ..types import UpliftTransform
 from .uplift_eval import as_vector, is_binary
 
-__all__ = ["TLearner", "ClassTransformation", "XLearner", "hillstrom_arrays", "Transform"]
+__all__ = ["TLearner", "ClassTransformation", "XLearner", "hillstrom_arrays", "UpliftTransform"]
 
-#: the target :class:`ClassTransformation` models: Jaskowski & Jaroszewicz's class, or Athey & Imbens's outcome
-Transform = Literal["class", "outcome"]
 
 _PURPOSE = "uplift learners"
 
@@ -356,7 +355,7 @@ class ClassTransformation(_UpliftLearner):
     True
     """
 
-    def __init__(self, *, model: Any = None, transform: Transform = "class", propensity: float | None = None,
+    def __init__(self, *, model: Any = None, transform: UpliftTransform = "class", propensity: float | None = None,
                  control: Any = None, random_state: Any = None) -> None:
         self.model = model
         self.transform = transform

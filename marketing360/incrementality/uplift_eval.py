@@ -37,21 +37,18 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
 from ..results import Result
+from ..types import AtKStrategy, CurveKind
 
 __all__ = ["UpliftCurve", "QiniCurve", "uplift_curve", "qini_curve", "auuc", "qini_auc", "uplift_at_k",
            "CurveKind", "AtKStrategy"]
 
-#: the two gain curves of uplift modelling
-CurveKind = Literal["uplift", "qini"]
-#: how :func:`uplift_at_k` takes the top k: of all rows, or of each arm separately
-AtKStrategy = Literal["overall", "by_group"]
 
 _ROWS_SHOWN = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 

@@ -46,7 +46,7 @@ def test_means_match_statsmodels():
     assert v.n_control == pytest.approx(0.6 * ref, rel=1e-6)
     # one-sided, three arms with Bonferroni
     one = power_analysis(baseline=50.0, sd=sd, mde=delta, relative=False, n=400, arms=3,
-                         alternative="larger").table().iloc[0]
+                         alternative="greater").table().iloc[0]
     ref_p = NormalIndPower().power(effect_size=delta / sd, nobs1=400, alpha=0.05 / 3, alternative="larger")
     assert one.power == pytest.approx(ref_p, rel=1e-9)
 
@@ -107,7 +107,15 @@ def test_far_tail_unequal_arms_and_one_sided():
 def test_impossible_designs_are_named():
     # a one-sided test for an increase cannot detect a decrease (it reported the power of the opposite test)
     with pytest.raises(ParameterError, match="mde must be positive"):
-        power_analysis(baseline=0.1, mde=-0.2, n=5000, alternative="larger")
+        power_analysis(baseline=0.1, mde=-0.2, n=5000, alternative="greater")
+    with pytest.raises(ParameterError, match="mde must be negative"):
+        power_analysis(baseline=0.1, mde=0.2, n=5000, alternative="less")
+    # a test for a decrease has the power of the mirrored test for an increase (means: symmetric)
+    down = power_analysis(baseline=50.0, sd=10.0, mde=-1.0, relative=False, n=800, alternative="less")
+    up = power_analysis(baseline=50.0, sd=10.0, mde=1.0, relative=False, n=800, alternative="greater")
+    assert down.table().power.iloc[0] == pytest.approx(up.table().power.iloc[0], rel=1e-12)
+    assert up.table().power.iloc[0] == pytest.approx(
+        NormalIndPower().power(effect_size=0.1, nobs1=800, alpha=0.05, alternative="larger"), rel=1e-9)
     # a power below the significance level is reached by no effect at all (the solver failed with its own error)
     with pytest.raises(ParameterError, match="power must exceed the significance level"):
         power_analysis(baseline=0.1, n=1000, power=0.01)

@@ -28,13 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 from scipy import linalg as sla
 
-Alternative = Literal["two-sided", "greater", "less"]
-ConformalType = Literal["iid", "block"]
+from ...types import Alternative, ConformalType
 
 __all__ = ["simplex_ls", "ScmFit", "fit_scm", "Refitter", "cv_lambda", "stat_function", "permutation_index",
            "invert", "Inversion", "ConformalTest", "jackknife_plus",

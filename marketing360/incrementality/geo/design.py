@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -52,17 +52,15 @@ import pandas as pd
 from ...errors import ParameterError
 from ...estimators import check_random_state
 from ...results import Result
-from ...types import TableLike
+from ...types import ConformalType, DesignSide, SynthMethod, TableLike
 from ..effects import check_alpha
 from . import _scm
-from ._scm import ConformalType
 from .panel import GeoPanel
-from .synth import MIN_PRE_PERIODS, Method, check_series, load_panel, locations_of
+from .synth import MIN_PRE_PERIODS, check_series, load_panel, locations_of
 
 __all__ = ["geo_power", "market_selection", "GeoPower", "MarketSelection", "minimum_detectable_effect",
            "POWER_EFFECTS", "SELECTION_EFFECTS"]
 
-Side = Literal["two-sided", "one-sided"]
 
 #: GeoLiftPower's default effect sizes (0 to 25% by 5%)
 POWER_EFFECTS: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25)
@@ -240,8 +238,8 @@ class GeoPower(Result):
 
 def geo_power(data: TableLike | GeoPanel, *, treated: str | Sequence[str], durations: int | Sequence[int] = 15,
               effect_sizes: Sequence[float] | np.ndarray = POWER_EFFECTS,
-              lookback: int = 1, alpha: float = 0.05, power: float = 0.8, method: Method = "scm",
-              fixed_effects: bool = True, side: Side = "two-sided", conformal_type: ConformalType = "iid",
+              lookback: int = 1, alpha: float = 0.05, power: float = 0.8, method: SynthMethod = "scm",
+              fixed_effects: bool = True, side: DesignSide = "two-sided", conformal_type: ConformalType = "iid",
               n_permutations: int = 1000, cpic: float = 1.0, random_state: Any = None, date: str | None = None,
               location: str | None = None, y: str | None = None, nonnegative: bool = False) -> GeoPower:
     """Power of a geo test of ``treated`` by simulation on history (GeoLift's ``GeoLiftPower``).
@@ -366,8 +364,8 @@ def market_selection(data: TableLike | GeoPanel, *, n_markets: int | Sequence[in
                      lookback: int = 1, include: Sequence[str] = (), exclude: Sequence[str] = (),
                      candidates: Sequence[Sequence[str]] | None = None, cpic: float = 1.0,
                      budget: float | None = None, holdout: tuple[float, float] | None = None, alpha: float = 0.05,
-                     power: float = 0.8, method: Method = "scm", fixed_effects: bool = True,
-                     side: Side = "two-sided", conformal_type: ConformalType = "iid", n_permutations: int = 1000,
+                     power: float = 0.8, method: SynthMethod = "scm", fixed_effects: bool = True,
+                     side: DesignSide = "two-sided", conformal_type: ConformalType = "iid", n_permutations: int = 1000,
                      random_state: Any = None, date: str | None = None, location: str | None = None,
                      y: str | None = None, nonnegative: bool = False) -> MarketSelection:
     """Rank candidate treated sets by simulated power (GeoLift's ``GeoLiftMarketSelection``).

@@ -67,16 +67,14 @@ import pandas as pd
 from ...errors import ParameterError, SchemaError
 from ...estimators import check_random_state
 from ...results import Summary
-from ...types import TableLike
+from ...types import Alternative, ConformalType, SynthInference, SynthMethod, TableLike
 from ..effects import Effects, check_alpha
 from . import _scm
-from ._scm import Alternative, ConformalType, Inversion
+from ._scm import Inversion
 from .panel import GeoPanel, geo_panel, resolve_locations
 
 __all__ = ["synthetic_control", "SyntheticControl", "SynthCell", "MIN_PRE_PERIODS"]
 
-Method = Literal["scm", "ascm"]
-Inference = Literal["conformal", "permutation", "none"]
 
 #: the fewest pre-periods a synthetic control is fitted on (GeoLift recommends 25 or more)
 MIN_PRE_PERIODS = 5
@@ -428,8 +426,8 @@ class SyntheticControl(Effects):
 
 # ---------------------------------------------------------------------------------------------- the estimator
 def synthetic_control(data: TableLike | GeoPanel, *, treated: str | Sequence[str] | Mapping[str, Sequence[str]],
-                      start: Any, end: Any = None, method: Method = "scm", ridge: float | None = None,
-                      fixed_effects: bool = True, alpha: float = 0.05, inference: Inference = "conformal",
+                      start: Any, end: Any = None, method: SynthMethod = "scm", ridge: float | None = None,
+                      fixed_effects: bool = True, alpha: float = 0.05, inference: SynthInference = "conformal",
                       alternative: Alternative = "two-sided", conformal_type: ConformalType = "iid",
                       n_permutations: int = 1000, grid_size: int = 250, pointwise: bool = True,
                       random_state: Any = None, date: str | None = None, location: str | None = None,

@@ -61,16 +61,12 @@ from scipy import stats
 
 from ...errors import ParameterError, SchemaError
 from ...estimators import check_random_state
-from ...types import TableLike
+from ...types import TableLike, TBRPanel, TBRScenario
 from ..effects import Effects, check_alpha
 from .panel import LOCATION_NAMES, GeoPanel, geo_panel, pick_column, resolve_locations
 
 __all__ = ["TBREffects", "tbr", "TBRScenario", "TBRPanel"]
 
-#: how the incremental cost is known: the treatment's own spend ("fixed"), or a TBR estimate ("variable")
-TBRScenario = Literal["fixed", "variable"]
-#: which of the three TBR panels :meth:`TBREffects.plot` draws
-TBRPanel = Literal["all", "counterfactual", "pointwise", "cumulative"]
 
 # matched_markets declares the cost "fixed" when the pre-period and control test spend sum below 1e-10
 _ZERO_COST = 1e-10

@@ -44,22 +44,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ...errors import ParameterError, SchemaError
-from ...types import TableLike
+from ...types import TableLike, TrimmedMatchPlot
 from ..effects import Effects, check_alpha
 from .panel import LOCATION_NAMES, GeoPanel, pick_column, resolve_locations
 from .tbr import _after, _arms, _as_panel, _geo_values, _same, _window
 
 __all__ = ["TrimmedMatchEffects", "TrimmedMatchFit", "fit_trimmed_match", "trimmed_match", "TrimmedMatchPlot"]
 
-#: what :meth:`TrimmedMatchEffects.plot` draws: the pairs and the iROAS line, or the standard error per trim rate
-TrimmedMatchPlot = Literal["pairs", "trim_rates"]
 
 #: most pairs :func:`fit_trimmed_match` takes: the crossing table holds pairs^3 bytes (1,000 pairs: about 1 GiB)
 MAX_PAIRS = 1_000
