@@ -50,10 +50,11 @@ def plot_power(curve: pd.DataFrame, *, n: float, power: float, mde: float, ax: A
     ax.axvline(n, color="grey", lw=0.8, ls="--")
     ax.scatter([n], [power], color="black", zorder=3)
     ax.set_xscale("log")
-    from matplotlib.ticker import NullFormatter, StrMethodFormatter
+    from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
 
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 1, 2, 5 per decade: labelled, not crowded
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a log axis overlap
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(0, 1)
     ax.set_xlabel("units in the control arm")
     ax.set_ylabel("power")

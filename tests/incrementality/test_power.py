@@ -83,6 +83,9 @@ def test_bad_parameters_and_plot():
     assert curve.power.is_monotonic_increasing
     fig = r.plot()
     assert fig.axes[0].get_ylabel() == "power"
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert len(labels) >= 3 and "10,000" in labels  # 1, 2, 5 per decade, with thousands separators
     import matplotlib.pyplot as plt
 
     plt.close(fig)
