@@ -341,8 +341,7 @@ class Inversion:
         if key not in self._other:
             grid, ps = _widen(self.test, self.grid, self.pvalues, self.step, self.size, alpha,
                               not self.open_low, not self.open_high)
-            self._other[key] = _refine(self.test, grid, ps, alpha, not self.open_low, not self.open_high,
-                                       self.refine)
+            self._other[key] = _refine(self.test, grid, ps, alpha, self.refine)
         return self._other[key]
 
     def grid_bounds(self, alpha: float) -> tuple[float, float]:
@@ -372,10 +371,11 @@ def _widen(pvalue: Callable[[float], float], grid: np.ndarray, ps: np.ndarray, s
     return grid, ps
 
 
-def _refine(pvalue: Callable[[float], float], grid: np.ndarray, ps: np.ndarray, alpha: float, close_low: bool,
-            close_high: bool, refine: int) -> tuple[float, float]:
+def _refine(pvalue: Callable[[float], float], grid: np.ndarray, ps: np.ndarray, alpha: float,
+            refine: int) -> tuple[float, float]:
     """The accepted set's ends: the extreme accepted grid points, each moved by bisection towards the rejected
-    neighbour; an end at the grid's edge on a side the test never rejects is infinite."""
+    neighbour. An end still at the (widened) grid's edge is infinite: the test rejected no effect that far out on
+    that side, so no finite bound was found (reporting the grid's edge would pass the search range for a bound)."""
     ok = ps >= alpha
     if not ok.any():
         return float("nan"), float("nan")
@@ -384,7 +384,7 @@ def _refine(pvalue: Callable[[float], float], grid: np.ndarray, ps: np.ndarray, 
     lower = float(grid[i_lo])
     upper = float(grid[i_hi])
     if i_lo == 0:
-        lower = lower if close_low else -np.inf
+        lower = -np.inf
     else:
         a, b = float(grid[i_lo - 1]), lower  # rejected, accepted
         for _ in range(refine):
@@ -395,7 +395,7 @@ def _refine(pvalue: Callable[[float], float], grid: np.ndarray, ps: np.ndarray, 
                 a = m
         lower = b
     if i_hi == grid.size - 1:
-        upper = upper if close_high else np.inf
+        upper = np.inf
     else:
         a, b = upper, float(grid[i_hi + 1])  # accepted, rejected
         for _ in range(refine):
@@ -414,7 +414,18 @@ def invert(pvalue: Callable[[float], float], center: float, half_width: float, s
     widened while the set touches a finite edge, then each edge refined by bisection.
 
     The side a one-sided test cannot reject (above for ``greater``, below for ``less``) is open: its bound is
-    infinite once the set reaches the grid's edge there.
+    infinite once the set reaches the grid's edge there. A closing side whose edge is still accepted after the
+    widening is infinite too (the test has no power that far: a long test period against a short pre-period
+    does that), never the grid's edge.
+
+    Examples
+    --------
+    >>> lo, hi = invert(lambda h: float(abs(h - 1.0) < 2.0), center=1.0, half_width=5.0, size=51,
+    ...                 alpha=0.05, alternative="two-sided").at(0.05)
+    >>> round(lo, 3), round(hi, 3)
+    (-1.0, 3.0)
+    >>> invert(lambda h: 0.5, center=0.0, half_width=1.0, size=21, alpha=0.05, alternative="two-sided").at(0.05)
+    (-inf, inf)
     """
     if not np.isfinite(half_width) or half_width <= 0:
         half_width = max(abs(center), 1.0)
@@ -430,7 +441,7 @@ def invert(pvalue: Callable[[float], float], center: float, half_width: float, s
     order = np.argsort(np.append(grid, 0.0), kind="stable")
     grid = np.append(grid, 0.0)[order]
     ps = np.append(ps, p0)[order]
-    lower, upper = _refine(pvalue, grid, ps, alpha, close_low, close_high, refine)
+    lower, upper = _refine(pvalue, grid, ps, alpha, refine)
     return Inversion(grid, ps, lower, upper, alpha, not close_low, not close_high, test=pvalue, step=step, size=size,
                      refine=refine)
 
