@@ -19,6 +19,10 @@ attribution
     polars and DuckDB SQL), Markov from an in-memory path table, the deep model's speed
 attribution-accuracy
     every attribution method against the simulator's true incremental conversions
+incrementality
+    issue 9's speed goals: synthetic control + conformal inference, market selection, experiment() on 100M events
+incrementality-accuracy
+    coverage of every incrementality estimator's 95% intervals over simulated holdouts and geo tests
 
 ``--quick`` runs a suite (or ``all``) on tiny data: it checks that everything
 runs and agrees, its timings mean nothing. Every measurement runs in its own
