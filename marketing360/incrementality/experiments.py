@@ -270,12 +270,8 @@ def experiment(events: TableLike, assignment: TableLike, *, start: Any, end: Any
         raise ParameterError(f"pre_start ({pre_start}) must be before start ({start})")
     if brand is not None:
         ev = ev.filter(ev.brand == brand)
-    per_user = _user_metrics(ev, t0, t1, metrics_, "")
-    if p0 is not None and cuped:
-        per_user = per_user.outer_join(_user_metrics(ev, p0, t0, metrics_, "pre_"), "user_id")
-        per_user = per_user.select(
-            user_id=ibis.coalesce(per_user.user_id, per_user.user_id_right),
-            **{c: per_user[c] for c in per_user.columns if c not in ("user_id", "user_id_right")})
+    windows = [("", t0, t1), *([("pre_", p0, t0)] if p0 is not None and cuped else [])]
+    per_user = _user_metrics(ev, windows, metrics_)
     keep = ["user_id", arm, *([exposed] if exposed else []), *covariates]
     units = asg.select(*keep).left_join(per_user, "user_id")
     units = units.select(*keep, **{c: ibis.coalesce(units[c], 0.0) for c in per_user.columns if c != "user_id"})
@@ -322,20 +318,26 @@ def _ts(x: Any, name: str) -> pd.Timestamp:
     return ts
 
 
-def _user_metrics(ev: Table, t0: pd.Timestamp, t1: pd.Timestamp, metrics: list[str], prefix: str) -> Table:
-    """Per user, the metrics over ``[t0, t1)``: one aggregation on the engine."""
-    w = ev.filter((ev.ts >= t0.to_pydatetime()) & (ev.ts < t1.to_pydatetime()))
+def _user_metrics(ev: Table, windows: list[tuple[str, pd.Timestamp, pd.Timestamp]], metrics: list[str]) -> Table:
+    """Per user, the metrics over each window ``(prefix, start, end)``, ``[start, end)``: one scan of the events
+    and one aggregation on the engine (a conditional aggregate per window and metric)."""
+    lo = min(w[1] for w in windows).to_pydatetime()
+    hi = max(w[2] for w in windows).to_pydatetime()
+    w = ev.filter((ev.ts >= lo) & (ev.ts < hi))
     buy = w.event_type == "purchase"
+    browse = w.event_type == "browse"
     aggs: dict[str, Any] = {}
-    for m in metrics:
-        if m == "conversion":
-            aggs[f"{prefix}{m}"] = buy.cast("int64").max().cast("float64")
-        elif m == "purchases":
-            aggs[f"{prefix}{m}"] = buy.cast("int64").sum().cast("float64")
-        elif m == "revenue":
-            aggs[f"{prefix}{m}"] = ibis.ifelse(buy, w.value.fill_null(0.0), 0.0).sum().cast("float64")
-        else:
-            aggs[f"{prefix}{m}"] = (w.event_type == "browse").cast("int64").max().cast("float64")
+    for prefix, a, z in windows:
+        inside = (w.ts >= a.to_pydatetime()) & (w.ts < z.to_pydatetime())
+        for m in metrics:
+            if m == "conversion":
+                aggs[f"{prefix}{m}"] = (buy & inside).cast("int64").max().cast("float64")
+            elif m == "purchases":
+                aggs[f"{prefix}{m}"] = (buy & inside).cast("int64").sum().cast("float64")
+            elif m == "revenue":
+                aggs[f"{prefix}{m}"] = ibis.ifelse(buy & inside, w.value.fill_null(0.0), 0.0).sum().cast("float64")
+            else:
+                aggs[f"{prefix}{m}"] = (browse & inside).cast("int64").max().cast("float64")
     return w.group_by("user_id").aggregate(**aggs)
 
 
