@@ -66,7 +66,7 @@ from ..errors import ParameterError, SchemaError
 from ..estimators import check_random_state
 from ..inputs import as_table, open_table, require_columns, require_unique
 from ..types import Correction, ExperimentMetric, IntervalKind, TableLike
-from .effects import Effects, check_alpha
+from .effects import Effects, as_day, check_alpha
 
 __all__ = ["ab_test", "experiment", "Experiment", "METRICS", "ExperimentMetric", "Correction", "IntervalKind"]
 
@@ -262,10 +262,10 @@ def experiment(events: TableLike, assignment: TableLike, *, start: Any, end: Any
             or ut.copy(nullable=True) == et.copy(nullable=True)):
         raise SchemaError(f"{_WHAT}: user_id is {ut} in the assignment but {et} in the events: they cannot be "
                           "matched; cast one of them", table="assignment", column="user_id")
-    t0, t1 = _ts(start, "start"), _ts(end, "end") + pd.Timedelta(days=1)
+    t0, t1 = as_day(start, "start", whole=True), as_day(end, "end", whole=True) + pd.Timedelta(days=1)
     if t1 <= t0:
         raise ParameterError(f"end ({end}) must not be before start ({start})")
-    p0 = _ts(pre_start, "pre_start") if pre_start is not None else None
+    p0 = as_day(pre_start, "pre_start", whole=True) if pre_start is not None else None
     if p0 is not None and p0 >= t0:
         raise ParameterError(f"pre_start ({pre_start}) must be before start ({start})")
     if brand is not None:
@@ -300,22 +300,6 @@ def _alongside(t: Table, other: Table) -> Table:
     if mine is theirs:
         return t
     return ibis.memtable(fetch(t, "arrow"))
-
-
-def _ts(x: Any, name: str) -> pd.Timestamp:
-    """A day as a naive midnight; a time of day is refused (windows are whole days, both ends included)."""
-    try:
-        ts = pd.Timestamp(x)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a date; found {x!r}") from None
-    if ts is pd.NaT:
-        raise ParameterError(f"{name} must be a date; found {x!r}")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    if ts != ts.normalize():
-        raise ParameterError(f"{name} must be a day (windows are whole days, both ends included); found {x!r} "
-                             "with a time of day")
-    return ts
 
 
 def _user_metrics(ev: Table, windows: list[tuple[str, pd.Timestamp, pd.Timestamp]], metrics: list[str]) -> Table:

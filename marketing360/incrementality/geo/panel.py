@@ -35,6 +35,7 @@ import pandas as pd
 from ...errors import ParameterError, SchemaError
 from ...results import Result
 from ...types import TableLike
+from ..effects import as_day
 
 __all__ = ["GeoPanel", "geo_panel", "resolve_locations", "geo_outcomes", "GeoOutcomes", "pick_column",
            "DATE_NAMES", "LOCATION_NAMES", "OUTCOME_NAMES"]
@@ -363,8 +364,8 @@ def geo_outcomes(events: TableLike, users: TableLike, *, freq: str = "D", brand:
         raise SchemaError(f"{what}: user_id is {ut} in users but {et} in the events: they cannot be matched; cast "
                           "one of them", table="users", column="user_id")
     day = ev.ts.truncate("D")
-    lo = _day(start, "start") if start is not None else None
-    hi = _day(end, "end") if end is not None else None
+    lo = as_day(start, "start", what="geo_outcomes") if start is not None else None
+    hi = as_day(end, "end", what="geo_outcomes") if end is not None else None
     if lo is None or hi is None:  # the events' first and last days: one query
         span = fetch(ev.aggregate(lo=day.min(), hi=day.max()), "pandas").iloc[0]
         lo = pd.Timestamp(span["lo"]) if lo is None else lo
@@ -398,14 +399,3 @@ def geo_outcomes(events: TableLike, users: TableLike, *, freq: str = "D", brand:
     return GeoOutcomes(out)
 
 
-def _day(x: Any, name: str) -> pd.Timestamp:
-    """A date as a naive midnight (UTC for a time-zone-aware one), or a ParameterError naming ``name``."""
-    try:
-        ts = pd.Timestamp(x)
-    except (TypeError, ValueError):
-        raise ParameterError(f"geo_outcomes: {name} must be a date; found {x!r}") from None
-    if ts is pd.NaT:
-        raise ParameterError(f"geo_outcomes: {name} must be a date; found {x!r}")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.normalize()
