@@ -65,6 +65,7 @@ from ..engine import fetch
 from ..errors import ParameterError, SchemaError
 from ..estimators import check_random_state
 from ..inputs import as_table, open_table, require_columns, require_unique
+from ..results import percentile_interval
 from ..types import Correction, ExperimentMetric, IntervalKind, TableLike
 from .effects import Effects, as_day, check_alpha
 
@@ -115,12 +116,7 @@ class Experiment(Effects):
 
     def _interval(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
         df = self._computed()
-        if self._replicates is not None:
-            lo, hi = np.nanquantile(self._replicates, [alpha / 2, 1 - alpha / 2], axis=0)
-            return lo, hi
-        q = stats.t.ppf(1 - alpha / 2, df["dof"].to_numpy(dtype=float))
-        est, se = df["estimate"].to_numpy(), df["std_error"].to_numpy()
-        return est - q * se, est + q * se
+        return _bounds(df, alpha, self._replicates)
 
     def plot(self, *, metrics: Sequence[str] | str | None = None, relative: bool = False, ax: Any = None,
              **kwargs: Any) -> Any:
@@ -413,12 +409,8 @@ def _readout(t: Table, *, arm: str, outcomes: list[str], control: Any,
             replicates.append(_bootstrap(tab, outcomes, covs, ctrl, treat, n_boot, check_random_state(random_state)))
     df = pd.DataFrame(rows)
     df["p_value"] = 2 * stats.t.sf(np.abs(df.estimate / df.std_error), df.dof)
-    if interval == "bootstrap":
-        reps = np.column_stack(replicates)
-        df["lower"], df["upper"] = np.nanquantile(reps, [alpha / 2, 1 - alpha / 2], axis=0)
-    else:
-        q = stats.t.ppf(1 - alpha / 2, df.dof)
-        df["lower"], df["upper"] = df.estimate - q * df.std_error, df.estimate + q * df.std_error
+    reps = np.column_stack(replicates) if interval == "bootstrap" else None
+    df["lower"], df["upper"] = _bounds(df, alpha, reps)
     qz = stats.norm.ppf(1 - alpha / 2)
     df["relative_lower"] = df.relative - qz * df.relative_se
     df["relative_upper"] = df.relative + qz * df.relative_se
@@ -434,6 +426,16 @@ def _readout(t: Table, *, arm: str, outcomes: list[str], control: Any,
     return Experiment(df, arms=arms, control=ctrl, correction=correction, alpha=alpha,
                       interval_kind=interval, replicates=np.column_stack(replicates) if replicates else None,
                       notes=notes)
+
+
+def _bounds(df: pd.DataFrame, alpha: float, replicates: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``1 - alpha`` interval of each row: bootstrap percentiles of ``replicates`` (one column per row), or
+    Welch t with each row's degrees of freedom."""
+    if replicates is not None:
+        return percentile_interval(replicates, alpha)
+    q = stats.t.ppf(1 - alpha / 2, df["dof"].to_numpy(dtype=float))
+    est, se = df["estimate"].to_numpy(dtype=float), df["std_error"].to_numpy(dtype=float)
+    return est - q * se, est + q * se
 
 
 def _covariate_map(covariates: Any, outcomes: list[str], what: str) -> dict[str, list[str]]:
