@@ -21,18 +21,22 @@ bootstrap replicates, the default).
 
 **Geo design A, a few geos per test** (``synthetic_control`` SCM and ASCM,
 ``tbr``, ``did``, ``causal_impact``). 34 worlds, seeds 2000-2033:
-``simulate(20,000 users, 56 days, n_geos=20, freq="D", truth="none")`` with three
-geo tests each, 102 in all: ``display``, ``social`` and ``video`` switched off in
-three geos each (disjoint; the 20 geos shuffled by ``default_rng([seed, 7])``)
-from day 29 to the last day (28 pre-test and 28 test days). Each test is
-analysed on its own three geos and the 11 untreated ones (the other tests' geos
-are left out: they are treated too). Truth: ``world.truth.geo_effect(test)``.
+``simulate(20,000 users, 84 days, burn_in=120, n_geos=20, freq="D",
+truth="none")`` with three geo tests each, 102 in all: ``display``, ``social``
+and ``video`` switched off in three geos each (disjoint; the 20 geos shuffled
+by ``default_rng([seed, 7])``) on days 50-70: 49 pre-test days, a 21-day test.
+The 120-day burn-in lets the consumers' 4A stages settle (a world that starts
+cold climbs for about 90 days, and every estimator here assumes that treated
+and control geos move alike, not that they all grow); the estimators see days
+1-70 only. Each test is analysed on its own three geos and the 11 untreated
+ones (the other tests' geos are left out: they are treated too). Truth:
+``world.truth.geo_effect(test)``.
 
 **Geo design B, randomised pairs** (``trimmed_match``, and the estimators of
 design A on the same tests). 100 worlds, seeds 3000-3099, the same world size;
-one test: ``display`` off in one geo of each of 10 pairs, days 29-56. The pairs
+one test: ``display`` off in one geo of each of 10 pairs, days 50-70. The pairs
 are formed before the test, as a Trimmed Match design is: the 20 geos sorted by
-their pre-test (days 1-28) revenue in a 4,000-consumer pilot of the same world
+their pre-test (days 1-49) revenue in a 4,000-consumer pilot of the same world
 (same seed: same geo sizes, campaigns and geo weights), neighbours paired; the
 treated geo of each pair is drawn by ``default_rng([seed, 11])``. Response =
 revenue, cost = display's spend by geo and day. A diagnostic row re-pairs the
@@ -48,7 +52,7 @@ spend saved); ``did`` (TWFE on the geo-day panel, treated = test geo x test
 day, clustered by geo) ATT against minus the conversions lost per treated
 geo-day; ``causal_impact`` on the treated geos' summed daily conversions with
 each control geo's series as a regressor, cumulative effect against minus the
-conversions lost; ``trimmed_match`` iROAS against the true iROAS. The tests end on the last simulated day, so the truth
+conversions lost; ``trimmed_match`` iROAS against the true iROAS. The truth
 window and every estimator's test window are the same days.
 
 Per estimator and scored quantity: tests, coverage with its Wilson 95%
@@ -85,12 +89,15 @@ OK_TEXT = ("every estimator ran on every world and gave an estimate and an inter
 START = "2025-01-01"
 GOAL = (0.90, 0.99)
 #: per design: worlds, first seed, consumers, days (tests run the second half), and the quick sizes
+#: (geo designs: a burn-in, then ``pre`` days before a ``test``-day test; the days after it are not analysed)
 FULL = {"holdout": {"worlds": 34, "seed0": 1000, "users": 6_000, "days": 35, "bootstrap_worlds": 17},
-        "geo": {"worlds": 34, "seed0": 2000, "users": 20_000, "days": 56},
-        "paired": {"worlds": 100, "seed0": 3000, "users": 20_000, "days": 56, "pilot_users": 4_000}}
+        "geo": {"worlds": 34, "seed0": 2000, "users": 20_000, "days": 84, "burn_in": 120, "pre": 49, "test": 21},
+        "paired": {"worlds": 100, "seed0": 3000, "users": 20_000, "days": 84, "burn_in": 120, "pre": 49,
+                   "test": 21, "pilot_users": 4_000}}
 QUICK = {"holdout": {"worlds": 1, "seed0": 1000, "users": 2_000, "days": 21, "bootstrap_worlds": 1},
-         "geo": {"worlds": 1, "seed0": 2000, "users": 3_000, "days": 42},
-         "paired": {"worlds": 1, "seed0": 3000, "users": 3_000, "days": 42, "pilot_users": 1_000}}
+         "geo": {"worlds": 1, "seed0": 2000, "users": 3_000, "days": 42, "burn_in": 30, "pre": 21, "test": 14},
+         "paired": {"worlds": 1, "seed0": 3000, "users": 3_000, "days": 42, "burn_in": 30, "pre": 21, "test": 14,
+                    "pilot_users": 1_000}}
 HOLDOUT_CHANNELS = ("display", "search", "video")
 GEO_TEST_CHANNELS = ("display", "social", "video")
 GEOS_PER_TEST = 3
@@ -102,13 +109,15 @@ SHARDS_PER_DESIGN = 4
 # ============================================================================ worker: the worlds
 
 
-def _dates(days: int) -> tuple[Any, Any, Any, Any]:
-    """First day, first test day, last day, the day after the last (tests run the second half)."""
+def _dates(p: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """First observed day, first test day, last test day (a holdout's test is every observed day)."""
     import pandas as pd
 
     first = pd.Timestamp(START)
-    return (first, first + pd.Timedelta(days=days - days // 2), first + pd.Timedelta(days=days - 1),
-            first + pd.Timedelta(days=days))
+    if "pre" not in p:
+        return first, first, first + pd.Timedelta(days=p["days"] - 1)
+    t0 = first + pd.Timedelta(days=p["pre"])
+    return first, t0, t0 + pd.Timedelta(days=p["test"] - 1)
 
 
 def _cache_dir(spec: dict[str, Any]) -> Path:
@@ -161,7 +170,7 @@ def _geo_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], float, 
     from marketing360.datasets import GeoTest, simulate
 
     p = spec["sizes"]
-    _, t0, last, _ = _dates(p["days"])
+    _, t0, last = _dates(p)
 
     def make() -> dict[str, Any]:
         from marketing360.datasets.world import GEOS
@@ -171,12 +180,12 @@ def _geo_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], float, 
         tests = [GeoTest(ch, tuple(geos[i] for i in order[k * GEOS_PER_TEST:(k + 1) * GEOS_PER_TEST]),
                          str(t0.date()), str(last.date()), name=f"{ch}-off")
                  for k, ch in enumerate(GEO_TEST_CHANNELS)]
-        w = simulate(n_users=p["users"], n_days=p["days"], n_geos=20, freq="D", truth="none", geo_tests=tests,
-                     seed=seed, progress=False)
+        w = simulate(n_users=p["users"], n_days=p["days"], burn_in=p["burn_in"], n_geos=20, freq="D", truth="none",
+                     geo_tests=tests, seed=seed, progress=False)
         return {"outcomes": w.outcomes, "spend": w.spend[w.spend.channel.isin(GEO_TEST_CHANNELS)],
                 "truth": w.truth.geo_effect(), "tests": [(g.name, g.channel, list(g.geos)) for g in tests]}
 
-    return _cached(spec, f"geo-u{p['users']}-d{p['days']}-s{seed}", make)
+    return _cached(spec, f"geo-u{p['users']}-b{p['burn_in']}-d{p['days']}-p{p['pre']}-t{p['test']}-s{seed}", make)
 
 
 def _paired_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], float, bool]:
@@ -185,11 +194,11 @@ def _paired_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], floa
     from marketing360.datasets import GeoTest, simulate
 
     p = spec["sizes"]
-    first, t0, last, _ = _dates(p["days"])
+    first, t0, last = _dates(p)
 
     def make() -> dict[str, Any]:
-        pilot = simulate(n_users=p["pilot_users"], n_days=p["days"], n_geos=20, freq="D", truth="none", seed=seed,
-                         progress=False)
+        pilot = simulate(n_users=p["pilot_users"], n_days=p["days"], burn_in=p["burn_in"], n_geos=20, freq="D",
+                         truth="none", seed=seed, progress=False)
         o = pilot.outcomes
         pre = o[o.date < t0].groupby("geo").revenue.sum().sort_values(kind="stable")
         ranked = list(pre.index)
@@ -197,12 +206,13 @@ def _paired_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], floa
         pairs = [(k + 1, ranked[2 * k + coin[k]], ranked[2 * k + 1 - coin[k]]) for k in range(10)]  # pair, T, C
         test = GeoTest(PAIRED_CHANNEL, tuple(t for _, t, _ in pairs), str(t0.date()), str(last.date()),
                        name="paired")
-        w = simulate(n_users=p["users"], n_days=p["days"], n_geos=20, freq="D", truth="none", geo_tests=[test],
-                     seed=seed, progress=False)
+        w = simulate(n_users=p["users"], n_days=p["days"], burn_in=p["burn_in"], n_geos=20, freq="D", truth="none",
+                     geo_tests=[test], seed=seed, progress=False)
         return {"outcomes": w.outcomes, "spend": w.spend[w.spend.channel == PAIRED_CHANNEL],
                 "truth": w.truth.geo_effect(), "pairs": pairs}
 
-    return _cached(spec, f"paired-u{p['users']}-p{p['pilot_users']}-d{p['days']}-s{seed}", make)
+    return _cached(spec, f"paired-u{p['users']}-p{p['pilot_users']}-b{p['burn_in']}-d{p['days']}-p{p['pre']}-"
+                         f"t{p['test']}-s{seed}", make)
 
 
 # ============================================================================ worker: the fits
@@ -245,7 +255,7 @@ class _Scorer:
 def _fit_holdout(sc: _Scorer, w: dict[str, Any], spec: dict[str, Any], bootstrap: bool) -> None:
     from marketing360.incrementality import experiment
 
-    first, _, last, _ = _dates(spec["sizes"]["days"])
+    first, _, last = _dates(spec["sizes"])
     truth = w["truth"]
     kinds = [("normal", "experiment (Welch t)")] + ([("bootstrap", "experiment (bootstrap)")] if bootstrap else [])
     for ch in HOLDOUT_CHANNELS:
@@ -260,16 +270,16 @@ def _fit_holdout(sc: _Scorer, w: dict[str, Any], spec: dict[str, Any], bootstrap
 
 
 def _geo_fits(sc: _Scorer, test: str, outcomes: Any, spend: Any, channel: str, treated: list[str],
-              controls: list[str], truth: Any, days: int, seed: int) -> None:
+              controls: list[str], truth: Any, sizes: dict[str, Any], seed: int) -> None:
     """SCM, ASCM, TBR (conversions; revenue with cost), DiD and CausalImpact on one geo test."""
     import pandas as pd
 
     from marketing360.incrementality import causal_impact, did, synthetic_control, tbr
 
-    first, t0, last, _ = _dates(days)
+    first, t0, last = _dates(sizes)
     pre_end = t0 - pd.Timedelta(days=1)
     keep = treated + controls
-    o = outcomes[outcomes.geo.isin(keep)].reset_index(drop=True)
+    o = outcomes[outcomes.geo.isin(keep) & (outcomes.date <= last)].reset_index(drop=True)  # nothing after the test
     lost_c, lost_r, iroas = float(truth["conversions"]), float(truth["revenue"]), float(truth["iroas"])
     n_post = (last - t0).days + 1
     in_test = o.geo.isin(treated) & (o.date >= t0)
@@ -320,7 +330,7 @@ def _fit_geo(sc: _Scorer, w: dict[str, Any], spec: dict[str, Any]) -> None:
     truth = w["truth"].set_index("test")
     for name, ch, geos in tests:
         _geo_fits(sc, name, w["outcomes"], w["spend"], ch, list(geos), clean, truth.loc[name],
-                  spec["sizes"]["days"], sc.seed)
+                  spec["sizes"], sc.seed)
 
 
 def _fit_paired(sc: _Scorer, w: dict[str, Any], spec: dict[str, Any]) -> None:
@@ -328,8 +338,7 @@ def _fit_paired(sc: _Scorer, w: dict[str, Any], spec: dict[str, Any]) -> None:
 
     from marketing360.incrementality import trimmed_match
 
-    days = spec["sizes"]["days"]
-    _, t0, last, _ = _dates(days)
+    _, t0, last = _dates(spec["sizes"])
     truth = w["truth"].set_index("test").loc["paired"]
     pairs = w["pairs"]
     treated, controls = [t for _, t, _ in pairs], [c for _, _, c in pairs]
@@ -345,7 +354,8 @@ def _fit_paired(sc: _Scorer, w: dict[str, Any], spec: dict[str, Any]) -> None:
         tab = r.table().set_index("metric") if r is not None else None
         sc.score(label, "iroas", "paired", float(truth["iroas"]), None if tab is None else tab.loc["iroas"],
                  trim_rate=None if tab is None else float(tab.loc["iroas", "trim_rate"]))
-    _geo_fits(sc, "paired", w["outcomes"], w["spend"], PAIRED_CHANNEL, treated, controls, truth, days, sc.seed)
+    _geo_fits(sc, "paired", w["outcomes"], w["spend"], PAIRED_CHANNEL, treated, controls, truth, spec["sizes"],
+              sc.seed)
 
 
 def _work(spec: dict[str, Any]) -> dict[str, Any]:
@@ -368,8 +378,7 @@ def _work(spec: dict[str, Any]) -> dict[str, Any]:
         rows += sc.rows
         fits += sc.fits
         worlds.append({"design": design, "seed": seed, "simulate_seconds": sim_seconds, "from_cache": cached,
-                       "fit_seconds": time.perf_counter() - t0,
-                       "truth": w["truth"].to_dict("list") if design != "holdout" else None})
+                       "fit_seconds": time.perf_counter() - t0})
         print(f"{design} seed {seed}: {'cached' if cached else f'simulated in {sim_seconds:.1f} s'}, "
               f"fits {time.perf_counter() - t0:.1f} s", flush=True)
     return {"rows": rows, "fits": fits, "worlds": worlds, "self_maxrss_kb": h.maxrss_kb(resource.RUSAGE_SELF)}
@@ -591,15 +600,28 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
               "jobs": a.incr_jobs, "wait_quiet": a.quiet, "holdout_channels": HOLDOUT_CHANNELS,
               "geo_test_channels": GEO_TEST_CHANNELS, "geos_per_test": GEOS_PER_TEST,
               "paired_channel": PAIRED_CHANNEL, "goal": GOAL}
+    fit_seconds: dict[str, list[float]] = {}
+    for f in fits:
+        fit_seconds.setdefault(f"{f['design']} / {f['estimator']}", []).append(f["seconds"])
     payload = {"benchmark": NAME, "quick": a.quick, "parameters": params, "summary": summary,
                "per_channel": per_channel, "warnings": warned, "interval_methods": jack,
-               "worlds": worlds, "rows": rows, "fits": fits, "calm": calm,
+               "worlds": worlds, "rows": _columns(rows),
+               "fit_seconds": {k: {"fits": len(v), "mean": statistics.fmean(v), "max": max(v)}
+                               for k, v in fit_seconds.items()},
+               "failed_fits": [f for f in fits if f["error"]], "calm": calm,
                "worlds_simulated": sum(not w["from_cache"] for w in worlds),
                "worlds_from_cache": sum(w["from_cache"] for w in worlds), "simulate_seconds": sim_s,
                "shards_wall_seconds": time.perf_counter() - t0,
                "maxrss_kb": max((r["maxrss_kb"] for r in results), default=0),
                "checks": {"ok": not problems, "problems": problems}, "table_markdown": text}
     return payload, not problems
+
+
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The scored rows column-wise (each name once), floats to 7 significant digits: the file stays small."""
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    return {k: [float(f"{v:.7g}") if isinstance(v, float) and math.isfinite(v) else v for v in (r.get(k) for r in rows)]
+            for k in names}
 
 
 def report(payload: dict[str, Any]) -> list[str]:

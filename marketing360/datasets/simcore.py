@@ -64,8 +64,8 @@ _MEMBER_LEVELS = ("regular", "silver", "gold", "plus")
 class _World:
     seed: int
     n_users: int
-    n_days: int
-    start: pd.Timestamp
+    n_days: int  # the simulated days that are observed (after the burn-in)
+    start: pd.Timestamp  # the first observed day
     channels: list[str]
     params: list[ChannelParams]
     funnel: np.ndarray  # (4, 5)
@@ -75,10 +75,10 @@ class _World:
     brands: pd.DataFrame  # brand, category, price
     brand_cat: np.ndarray  # (B,) category index
     cat_brands: list[np.ndarray]
-    flight: np.ndarray  # (B, C, D) on-air intensity (0 = off air)
-    campaign_code: np.ndarray  # (B, C, D) int32, -1 off air
+    flight: np.ndarray  # (B, C, burn_in + D) on-air intensity (0 = off air)
+    campaign_code: np.ndarray  # (B, C, burn_in + D) int32, -1 off air (or a flight over before the start)
     campaigns: pd.DataFrame
-    geo_weight: np.ndarray  # (G, C, W)
+    geo_weight: np.ndarray  # (G, C, weeks of burn_in + D)
     geo_names: list[str]
     geo_p: np.ndarray  # population shares
     holdout: np.ndarray  # (C,) holdout share
@@ -95,16 +95,23 @@ class _World:
     cpc: np.ndarray  # cost per click
     # geo tests: (J, C, D, G) True where test j switches channel c off on day d in geo g
     geo_off: np.ndarray | None = None
+    burn_in: int = 0  # days simulated before ``start`` and not observed (internal day u = burn_in + t)
 
 
 def build_world(seed: int, n_users: int, n_days: int, start: Any, channels: dict[str, ChannelParams],
                 n_brands: int, n_categories: int, n_geos: int, holdout: np.ndarray,
-                funnel: FunnelParams, rules: StageRules, block_users: int) -> _World:
-    """Draw the world's brands, campaigns and geo weights (everything but the consumers)."""
+                funnel: FunnelParams, rules: StageRules, block_users: int, burn_in: int = 0) -> _World:
+    """Draw the world's brands, campaigns and geo weights (everything but the consumers).
+
+    Campaigns and geo weights span the burn-in and the observed days alike
+    (``burn_in + n_days`` days, drawn as one longer world would be); the
+    campaigns table lists the flights on air on an observed day, their start
+    clipped to ``start`` and their budget that of their observed days.
+    """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
     names = list(channels)
     params = [channels[c] for c in names]
-    C, D = len(names), n_days
+    C, D = len(names), burn_in + n_days
     cats = list(CATEGORIES)[:n_categories]
     # brands spread over categories, at least one each
     brand_cat = np.concatenate([np.arange(n_categories), rng.integers(0, n_categories, n_brands - n_categories)])
@@ -119,6 +126,7 @@ def build_world(seed: int, n_users: int, n_days: int, start: Any, channels: dict
     code = np.full((n_brands, C, D), -1, dtype=np.int32)
     rows: list[dict[str, Any]] = []
     start_ts = pd.Timestamp(start).normalize()
+    first = start_ts - pd.Timedelta(days=burn_in)  # the first simulated day
     for b in range(n_brands):
         brand_mult = rng.lognormal(0.0, 0.4)
         for c in range(C):
@@ -137,9 +145,17 @@ def build_world(seed: int, n_users: int, n_days: int, start: Any, channels: dict
                 flight[b, c, a:z] = inten
                 code[b, c, a:z] = cid
                 rows.append({"campaign": f"{brand_names[b]}-{names[c]}-{f + 1}", "brand": brand_names[b],
-                             "channel": names[c], "start": start_ts + pd.Timedelta(days=a),
-                             "end": start_ts + pd.Timedelta(days=z - 1), "intensity": inten})
+                             "channel": names[c], "start": first + pd.Timedelta(days=max(a, burn_in)),
+                             "end": first + pd.Timedelta(days=z - 1), "intensity": inten, "_seen": z > burn_in})
     campaigns = pd.DataFrame(rows)
+    if burn_in:  # flights over before the first observed day: not in the table, their codes never emitted
+        seen = campaigns.pop("_seen").to_numpy(bool)
+        remap = np.full(len(campaigns) + 1, -1, np.int32)
+        remap[np.flatnonzero(seen)] = np.arange(int(seen.sum()), dtype=np.int32)
+        code = remap[code]  # code -1 reads remap[-1] = -1
+        campaigns = campaigns[seen].reset_index(drop=True)
+    else:
+        campaigns = campaigns.drop(columns="_seen")
     G = n_geos
     W = (D + 6) // 7
     geo_weight = rng.lognormal(0.0, 0.35, size=(G, C, W)).astype(np.float32)
@@ -147,7 +163,7 @@ def build_world(seed: int, n_users: int, n_days: int, start: Any, channels: dict
     cpm = np.array([p.price / 1000.0 if p.pricing == "cpm" else 0.0 for p in params])
     cpc = np.array([p.price if p.pricing == "cpc" else 0.0 for p in params])
     world = _World(
-        seed=seed, n_users=n_users, n_days=D, start=start_ts, channels=names, params=params,
+        seed=seed, n_users=n_users, n_days=n_days, start=start_ts, channels=names, params=params,
         funnel=funnel.table(), funnel_params=funnel, rules=rules, block_users=block_users,
         brands=brands,
         brand_cat=brand_cat, cat_brands=cat_brands, flight=flight, campaign_code=code,
@@ -161,7 +177,7 @@ def build_world(seed: int, n_users: int, n_days: int, start: Any, channels: dict
         reach=np.array([p.reach for p in params]),
         retarget=np.array([p.retarget for p in params], np.float32),
         ctr=np.array([p.ctr for p in params], np.float32),
-        cpm=cpm, cpc=cpc,
+        cpm=cpm, cpc=cpc, burn_in=burn_in,
     )
     # planned budget: expected delivered cost of each flight at the targeted audience's size
     world.campaigns["budget"] = _planned_budgets(world, n_users)
@@ -347,6 +363,10 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
     under the geo tests applied in each (rows of ``tests``).
 
     World 0 is the observed one: only it emits events and stage spells.
+    The ``w.burn_in`` days before the start are simulated the same way
+    (holdouts and channel coalitions apply from the first of them) and
+    nothing of them is counted or emitted: internal day ``u`` is observed day
+    ``u - w.burn_in``.
     """
     blk = _build_block(w, index)
     K, C = masks.shape
@@ -409,8 +429,10 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
         spend = np.zeros((D, G, C))
         imps = np.zeros((D, G, C))
         day0 = int(w.start.value // 10**9)
-    for t in range(D):
-        rng = np.random.default_rng(np.random.SeedSequence([w.seed, index, t]))
+    for u in range(w.burn_in + D):
+        t = u - w.burn_in  # the observed day (negative in the burn-in)
+        seen = t >= 0
+        rng = np.random.default_rng(np.random.SeedSequence([w.seed, index, u]))
         u_exp = rng.random((C, P), dtype=np.float32)
         u_clk = rng.random((C, P), dtype=np.float32)
         u_lvl = rng.random(P, dtype=np.float32)
@@ -419,14 +441,14 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
         u_kind, u_adv, u_rev, u_rating, u_svc = rng.random((5, P))
         lag_rev, lag_svc = rng.integers(1, fp.followup_days + 1, size=(2, P)).astype(np.uint32)
         # ---- exposures: two intensities (below / at-or-above Appeal), shared by all worlds
-        lam_lo = lam_unit * flight_t[t][:, blk.pair_brand] * geo_w[t // 7][:, blk.pair_geo]  # (C, P)
+        lam_lo = lam_unit * flight_t[u][:, blk.pair_brand] * geo_w[u // 7][:, blk.pair_geo]  # (C, P)
         n_lo = _poisson_inv(u_exp, lam_lo)
         n_hi = _poisson_inv(u_exp, lam_lo * (1.0 + w.retarget[:, None]))
         hi = stage >= 2  # (K, P)
         n = np.where(hi[None], n_hi[:, None, :], n_lo[:, None, :])  # (C, K, P)
         n_del = n * deliver
         off0 = None  # (C, P) where a geo test applied in world 0 switches the channel off today
-        if w.geo_off is not None:
+        if w.geo_off is not None and seen:
             for jt in np.flatnonzero(w.geo_off[:, :, t, :].any(axis=(1, 2))):
                 off_cp = w.geo_off[jt][:, t, blk.pair_geo]  # (C, P)
                 n_del = np.where(tests[None, :, jt, None] & off_cp[:, None, :], 0, n_del)
@@ -479,7 +501,9 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
         )
         b3 = level >= 3
         bought_before = (bought_before << np.uint32(1)) | b3
-        stage = tracker.update(t, day.sources(n_del, clicks, clicked, counts))
+        stage = tracker.update(u, day.sources(n_del, clicks, clicked, counts))
+        if not seen:
+            continue
         # ---- conversions
         for k in range(K):
             pk = b3[k]
@@ -496,7 +520,7 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
                 for c in range(C):
                     p_sp[t, :, c] += np.bincount(blk.pair_geo, weights=cost_k[:, c], minlength=G)
         if emit:
-            erng = np.random.default_rng(np.random.SeedSequence([w.seed, index, t, 1]))
+            erng = np.random.default_rng(np.random.SeedSequence([w.seed, index, u, 1]))
             nd0, ck0 = n_del[:, 0, :].T, clicks[:, 0, :].T  # (P, C)
             ev_parts.append(_emit_day(w, blk, t, day0, nd0, ck0, day, erng))
             g_pur = blk.pair_geo[b3[0]]
@@ -583,7 +607,7 @@ def _emit_day(w: _World, blk: _Block, t: int, day0: int, n_del: np.ndarray, clic
         gap = rng.integers(60, 1800, len(pp))
         rep = np.repeat(np.arange(len(pp)), cnt)
         j = np.arange(len(rep)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        camp = w.campaign_code[blk.pair_brand[pp], cc, t]
+        camp = w.campaign_code[blk.pair_brand[pp], cc, w.burn_in + t]
         add(pp[rep], base + start[rep] + j * gap[rep], _E["impression"], cc[rep], camp[rep],
             np.nan, w.cpm[cc[rep]])
         ck = clicks[pp, cc]

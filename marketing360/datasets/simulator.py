@@ -106,6 +106,7 @@ def simulate(
     n_geos: int = 10,
     channels: Sequence[str] | Mapping[str, ChannelParams] | None = None,
     start: str | pd.Timestamp = "2025-01-01",
+    burn_in: int = 0,
     holdout: float | Mapping[str, float] = 0.0,
     geo_tests: Sequence[GeoTest] = (),
     truth: Truth_ = "full",
@@ -133,6 +134,20 @@ def simulate(
     start : date
         First day, a date without a time zone (the simulated calendar has
         none; a time-zone-aware timestamp is refused: pass its local date).
+    burn_in : int
+        Days simulated before ``start`` and not observed: no event, spend,
+        outcome or truth counts them, but consumers enter ``start`` with the
+        4A stages, adstock and purchase history they built. A world starts
+        cold: every consumer unaware, so conversions climb for about as long
+        as the stage windows (90 days for Act by default); ``burn_in=120``
+        gives outcome series without that climb, which geo tests and
+        marketing-mix models assume. Campaigns and geo weights are drawn over
+        all ``burn_in + n_days`` days; holdouts and the channel coalitions
+        of the truth apply from the first simulated day (a channel switched
+        off never ran). The true stages in ``truth`` then carry the burn-in's
+        history, which the events do not show: they equal
+        :func:`~marketing360.assets.snapshot` of the events only from day
+        ``rules.max_window`` on.
     holdout : float or mapping of channel to float
         Share of consumers held out of each channel at random (ghost-ad
         control groups); a mapping sets it per channel. The truth of each
@@ -204,6 +219,9 @@ def simulate(
         raise ParameterError(f"n_geos must be at most {len(GEOS)}; found {n_geos}")
     if n_days > 10_000:
         raise ParameterError(f"n_days must be at most 10000; found {n_days}")
+    if not isinstance(burn_in, (int, np.integer)) or isinstance(burn_in, bool) or not 0 <= burn_in <= 10_000 - n_days:
+        raise ParameterError(f"burn_in must be a whole number of days in [0, {10_000 - n_days}] (burn_in + n_days "
+                             f"at most 10000); found {burn_in!r}")
     if truth not in ("full", "incremental", "none"):
         raise ParameterError(f"truth must be 'full', 'incremental' or 'none'; found {truth!r}")
     if freq not in ("D", "W"):
@@ -232,7 +250,7 @@ def simulate(
         raise ParameterError(f"funnel must be a FunnelParams; found {type(funnel).__name__}")
     rules = _resolve_rules(rules)
     w = build_world(int(seed), n_users, n_days, start_ts, chans, n_brands, n_categories, n_geos,
-                    hold, funnel, rules, BLOCK_USERS)
+                    hold, funnel, rules, BLOCK_USERS, burn_in=int(burn_in))
     w.geo_off = _geo_off(tests, w)
     masks, bits, applied = coalition_masks(C, truth, len(tests))
     n_blocks = (n_users + BLOCK_USERS - 1) // BLOCK_USERS
@@ -253,7 +271,7 @@ def simulate(
     res = _assemble(w, results, bits, truth, freq, events_dir, tests)
     res.config = {"n_users": n_users, "n_days": n_days, "n_brands": n_brands,
                   "n_categories": n_categories, "n_geos": n_geos, "channels": names,
-                  "start": str(start_ts.date()), "holdout": dict(zip(names, hold.tolist())),
+                  "start": str(start_ts.date()), "burn_in": int(burn_in), "holdout": dict(zip(names, hold.tolist())),
                   "truth": truth, "freq": freq, "seed": int(seed),
                   "geo_tests": [{"name": g.name, "channel": g.channel, "geos": list(g.geos), "start": str(g.start),
                                  "end": str(g.end)} for g in tests]}
