@@ -18,8 +18,9 @@ import pandas as pd
 
 from ..errors import EngineError
 
-#: bsts' defaults for a static regression (expected R² 0.8 worth 50 observations) and the level prior's weight
-_R2, _REG_DF, _LEVEL_DF, _WEAK_DF = 0.8, 50.0, 32.0, 0.01
+#: bsts' weight of the residual variance's prior with a static regression (50 observations), the level prior's
+#: weight, and the weak default of the other variances
+_REG_DF, _LEVEL_DF, _WEAK_DF = 50.0, 32.0, 0.01
 _MAX_PROPOSAL_SD = 2.0  # the proposal's largest standard deviation of a log-variance
 _MODELS = {"local_level": "local level", "local_linear_trend": "local linear trend"}
 _WHAT = "causal_impact"
@@ -51,12 +52,27 @@ class _Fit:
     xs: np.ndarray              # standardised controls, all rows
 
 
-def _priors(names: list[str], has_x: bool, level_sd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Prior weight (observations), guessed variance and upper limit of each variance, on the standardised scale."""
-    known = {"sigma2.irregular": (_REG_DF, 1 - _R2, 1.44) if has_x else (_WEAK_DF, 1.0, 1.44),
+def _priors(names: list[str], resid: float | None, level_sd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Prior weight (observations), guessed variance and upper limit of each variance, on the standardised scale.
+
+    ``resid``: the guess of the residual variance with controls (None without)."""
+    known = {"sigma2.irregular": (_REG_DF, resid, 1.44) if resid is not None else (_WEAK_DF, 1.0, 1.44),
              "sigma2.level": (_LEVEL_DF, level_sd ** 2, 1.0)}
     rows = np.array([known.get(n, (_WEAK_DF, 1e-4, 1.0)) for n in names])  # slope, seasonal: bsts' weak defaults
     return rows[:, 0], rows[:, 1], rows[:, 2]
+
+
+def adjusted_r2(y: np.ndarray, x: np.ndarray) -> float:
+    """The adjusted R² of the least squares of ``y`` on an intercept and the columns of ``x`` (missing ``y``
+    skipped), clipped to [0, 0.99]; NaN with fewer than 2 residual degrees of freedom."""
+    ok = np.isfinite(y)
+    n, k = int(ok.sum()), x.shape[1]
+    if n - k - 1 < 2:
+        return float("nan")
+    a = np.column_stack([np.ones(n), x[ok]])
+    beta, *_ = np.linalg.lstsq(a, y[ok], rcond=None)
+    resid = y[ok] - a @ beta
+    return float(np.clip(1 - resid @ resid / (n - k - 1) / np.var(y[ok], ddof=1), 0.0, 0.99))
 
 
 def _log_prior(u: np.ndarray, df: np.ndarray, guess: np.ndarray) -> np.ndarray:
@@ -64,7 +80,7 @@ def _log_prior(u: np.ndarray, df: np.ndarray, guess: np.ndarray) -> np.ndarray:
     return np.sum(-df / 2 * u - df * guess / 2 * np.exp(-u), axis=-1)
 
 
-def _fit(d: _Data, *, model: str, nseasons: int | None, estimation: str, level_sd: float,
+def _fit(d: _Data, *, model: str, nseasons: int | None, estimation: str, level_sd: float, expected_r2: float,
          n_sims: int, rng: np.random.Generator) -> _Fit:
     from scipy import optimize
     from statsmodels.tools.numdiff import approx_hess3
@@ -85,7 +101,7 @@ def _fit(d: _Data, *, model: str, nseasons: int | None, estimation: str, level_s
             if not np.isfinite(res.llf):
                 raise EngineError(f"{_WHAT}: the maximum-likelihood fit failed (log-likelihood {res.llf})")
             return _Fit(mod, params, [(params, n_sims)], float(n_sims), mu, sd, xs)
-        df, guess, upper = _priors(names, xs.shape[1] > 0, level_sd)
+        df, guess, upper = _priors(names, 1 - expected_r2 if xs.shape[1] else None, level_sd)
         upper, lower = np.log(upper), np.log(1e-10)
 
         def log_post(u: np.ndarray) -> float:

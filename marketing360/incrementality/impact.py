@@ -16,12 +16,19 @@ pre-period, as R does (priors are relative to sd(y) and the initial states and
 coefficients diffuse, so this changes no result: it keeps the numbers well
 scaled, and there is no option to turn it off). The variances (``estimation=``):
 
-* ``"posterior"`` (default): R CausalImpact's default priors (the level's sd
+* ``"posterior"`` (default): R CausalImpact's priors (the level's sd
   guessed at ``prior_level_sd`` x sd(y), worth 32 observations; with controls
-  the residual variance guessed at (1 - 0.8) var(y), worth 50 observations,
-  bsts' regression default; weak priors otherwise; bsts' upper limits), their
-  posterior importance-sampled from a normal proposal at the mode of the
-  log-variances;
+  the residual variance guessed at (1 - R²) var(y), worth 50 observations, as
+  bsts does; weak priors otherwise; bsts' upper limits), their posterior
+  importance-sampled from a normal proposal at the mode of the log-variances.
+  R fixes the expected R² at 0.8 (``expected_r2=0.8`` reproduces it); by
+  default it is the pre-period's adjusted R² of y on the controls. With
+  weak controls R's guess is too small a residual variance, worth as much
+  as 50 days of data, and the intervals are too narrow: on 60 stationary
+  A/A series (49 pre-days, 21 post-days, 10 noisy controls) the 95%
+  intervals covered 82% with 0.8 (errors 1.34 x the sd the intervals
+  imply) and 90% from the data (1.03 x); the estimated variance's share of
+  the data is not discounted;
 * ``"mle"``: statsmodels' maximum likelihood, plugged in: the variances'
   uncertainty is ignored, and without R's priors the level variance, and so
   the forecast, can differ markedly from R's (p = 0.05 instead of R's 0.20 on
@@ -71,7 +78,7 @@ from ..errors import ParameterError, SchemaError
 from ..estimators import check_random_state
 from ..results import Summary
 from ..types import ImpactEstimation, ImpactModel, TableLike
-from ._sts import _MODELS, _Data, _fit, _in_sample, _simulate
+from ._sts import _MODELS, _Data, _fit, _in_sample, _simulate, adjusted_r2
 from .effects import Effects, check_alpha
 
 __all__ = ["CausalImpact", "causal_impact"]
@@ -470,7 +477,8 @@ class CausalImpact(Effects):
 def causal_impact(data: TableLike | pd.Series, *, pre_period: Sequence[Any], post_period: Sequence[Any],
                   y: str | None = None, x: Sequence[str] | None = None, date: str | None = None,
                   model: ImpactModel = "local_level", nseasons: int | None = None,
-                  estimation: ImpactEstimation = "posterior", prior_level_sd: float = 0.01, alpha: float = 0.05,
+                  estimation: ImpactEstimation = "posterior", prior_level_sd: float = 0.01,
+                  expected_r2: float | None = None, alpha: float = 0.05,
                   n_sims: int = 2000, random_state: Any = None) -> CausalImpact:
     """The causal effect of an intervention on a time series, from a structural time-series counterfactual.
 
@@ -501,6 +509,11 @@ def causal_impact(data: TableLike | pd.Series, *, pre_period: Sequence[Any], pos
         (default), or plugged in at statsmodels' maximum likelihood.
     prior_level_sd : float
         Prior guess of the level's standard deviation per period, as a share of sd(y) (R's ``prior.level.sd``).
+    expected_r2 : float in (0, 1), optional
+        The share of var(y) the controls are expected to explain: the prior
+        guess of the residual variance is (1 - expected_r2) var(y) (with
+        controls, ``estimation="posterior"``). Default: the adjusted R² of
+        the pre-period least squares of y on the controls; R uses 0.8.
     alpha : float
         1 - alpha intervals (0.05: 95%).
     n_sims : int
@@ -531,6 +544,10 @@ def causal_impact(data: TableLike | pd.Series, *, pre_period: Sequence[Any], pos
         raise ParameterError(f"{_WHAT}: n_sims must be an integer >= 100; found {n_sims!r}")
     if isinstance(prior_level_sd, bool) or not isinstance(prior_level_sd, numbers.Real) or not 0 < prior_level_sd <= 1:
         raise ParameterError(f"{_WHAT}: prior_level_sd must be in (0, 1] (R's default 0.01); found {prior_level_sd!r}")
+    if expected_r2 is not None and (isinstance(expected_r2, bool) or not isinstance(expected_r2, numbers.Real)
+                                    or not 0 < expected_r2 < 1):
+        raise ParameterError(f"{_WHAT}: expected_r2 must be in (0, 1) (R's 0.8), or None for the pre-period's "
+                             f"adjusted R²; found {expected_r2!r}")
     a = check_alpha(alpha)
     rng = check_random_state(random_state)
     d = _read(data, y=y, x=x, date=date, pre_period=pre_period, post_period=post_period)
@@ -541,15 +558,19 @@ def causal_impact(data: TableLike | pd.Series, *, pre_period: Sequence[Any], pos
         raise ParameterError(f"{_WHAT}: the pre-period has {n_obs} observed point(s); this model ({model}, "
                              f"{d.x.shape[1]} control(s){f', {nseasons} seasons' if nseasons else ''}) needs at "
                              f"least {need}")
+    r2 = float(expected_r2) if expected_r2 is not None else adjusted_r2(
+        d.y[:d.n_pre], d.x[:d.n_pre]) if d.x.shape[1] else float("nan")
     fit = _fit(d, model=model, nseasons=nseasons, estimation=estimation,
-               level_sd=float(prior_level_sd), n_sims=int(n_sims), rng=rng)
+               level_sd=float(prior_level_sd), expected_r2=r2, n_sims=int(n_sims), rng=rng)
     signal, samples = _simulate(fit, d, rng)
     k = d.post_start - d.n_pre
     y_post = d.y[d.post_start:]
     point = signal[:, k:].mean(axis=0)
     frame = _summary_rows(y_post, samples[:, k:], point, a)
     pointwise = _pointwise(d, signal, samples, _in_sample(fit, d, a), a)
-    how = ("variances under R's default priors, importance-sampled around the posterior mode"
+    prior_r2 = "" if not d.x_names else (f", expected R² {r2:.3g}" + (" (the pre-period's adjusted R²)"
+                                                                       if expected_r2 is None else ""))
+    how = (f"variances under R CausalImpact's priors{prior_r2}, importance-sampled around the posterior mode"
            if estimation == "posterior" else "variances at statsmodels' maximum likelihood (plugged in)")
     season = f" + {nseasons} seasons" if nseasons else ""
     controls = ", ".join(d.x_names) if d.x_names else "none"

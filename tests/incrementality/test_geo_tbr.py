@@ -196,6 +196,23 @@ def test_interval_covers_a_known_effect():
     assert abs(np.mean(ests) - 240) < 3 * np.std(ests) / np.sqrt(30)
 
 
+def test_controls_that_do_not_move_with_the_treatment_are_flagged():
+    # stationary geos with independent noise: the control sum says nothing about the treatment's day; the slope
+    # is ~0, so the counterfactual is the treatment's pre-period mean, and a shared level shift in the test
+    # (+10% everywhere) shows up as an effect that is not there
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2024-01-01", periods=70)
+    level = np.where(days >= days[49], 110.0, 100.0)
+    rows = [{"date": d, "geo": f"g{g}", "Y": rng.poisson(lv)} for g in range(8) for d, lv in zip(days, level)]
+    data = pd.DataFrame(rows)
+    r2 = np.corrcoef(*(data[data.date < days[49]].assign(arm=lambda x: x.geo.isin(["g0", "g1", "g2", "g3"]))
+                       .groupby(["arm", "date"]).Y.sum().unstack(0).to_numpy().T))[0, 1] ** 2
+    with pytest.warns(UserWarning, match=f"explains R² = {r2:.2f} of the treatment series"):
+        r = tbr(data, treatment=["g0", "g1", "g2", "g3"], pre=(days[0], days[48]), test=(days[49], days[69]))
+    assert r2 < 0.2 and f"R² {r2:.3g})" in str(r.summary())
+    assert r.table().iloc[0].estimate > 0.6 * 4 * 10 * 21  # most of the shared +10% read as an effect
+
+
 # ------------------------------------------------------------------ refusals
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from marketing360.incrementality.impact import CausalImpact, causal_impact
 
 FOLDER = "causalimpact_series"
 COMPARISON = dict(date="DATE", pre_period=["2019-04-16", "2019-07-14"], post_period=["2019-07-15", "2019-08-01"])
+R_PRIOR = dict(expected_r2=0.8)  # R fixes bsts' expected R² at 0.8; the default reads it from the pre-period
 
 
 def _rows(ci: CausalImpact) -> tuple[pd.Series, pd.Series]:
@@ -52,7 +53,7 @@ def _check_r(row: pd.Series, r: dict[str, float], *, digits_sd: float = 0.0) -> 
 @pytest.fixture(scope="module")
 def comparison(need) -> CausalImpact:
     data = pd.read_csv(need(FOLDER, "comparison_data.csv"))
-    return causal_impact(data, **COMPARISON, random_state=1)
+    return causal_impact(data, **COMPARISON, **R_PRIOR, random_state=1)
 
 
 def test_comparison_data_reproduces_r(comparison):
@@ -93,7 +94,7 @@ def test_arma_data_reproduces_r_and_tfcausalimpact(need, bump):
     # [3592.67, 3629.06], effect 146.58 [127.8, 164.19], average 4.89 (0.31) [4.26, 5.47]; p = 0.0
     data = pd.read_csv(need(FOLDER, "arma_data.csv"))[["y", "X"]]
     data.loc[70:, "y"] += bump
-    ci = causal_impact(data, pre_period=[0, 69], post_period=[70, 99], random_state=1)
+    ci = causal_impact(data, pre_period=[0, 69], post_period=[70, 99], **R_PRIOR, random_state=1)
     average, cumulative = _rows(ci)
     if bump == 1.0:
         assert round(cumulative.actual) == 3637
@@ -117,7 +118,7 @@ def test_volkswagen_reproduces_r(need):
     # 1bb8a49, 2022, switched to the posterior of actual / predicted - 1, which we follow): compare like with like
     data = pd.read_csv(need(FOLDER, "volks_data.csv"), sep=" ")
     ci = causal_impact(data, date="Date", pre_period=["2011-01-02", "2015-09-13"],
-                       post_period=["2015-09-20", "2017-03-19"], random_state=1)
+                       post_period=["2015-09-20", "2017-03-19"], **R_PRIOR, random_state=1)
     average, cumulative = _rows(ci)
     assert round(average.actual) == 127 and round(cumulative.actual) == 10026
     _check_r(average, dict(pred=171, sd=5.6, pred_lo=159, pred_hi=182, abs=-44, lo=-55, hi=-33), digits_sd=0.5)
@@ -382,3 +383,25 @@ def test_numpy_scalars_are_accepted_as_options():
     expected = causal_impact(data, prior_level_sd=0.015625, **kw).table()
     got = causal_impact(data, prior_level_sd=np.float32(0.015625), **kw).table()
     pd.testing.assert_frame_equal(got, expected)  # 2**-6: exact in float32
+
+
+def test_expected_r2_defaults_to_the_pre_period_fit():
+    import statsmodels.api as sm
+
+    # weak controls: a common factor seen through noise, R² about 0.4, not R's assumed 0.8
+    rng = np.random.default_rng(4)
+    f = np.convolve(rng.normal(0, 3, 90), np.ones(5) / 5, mode="same")
+    x = {f"x{i}": 10 + f + rng.normal(0, 1, 90) for i in range(5)}
+    data = pd.DataFrame({"y": 50 + 2 * f + rng.normal(0, 2, 90), **x})
+    r2 = sm.OLS(data.y[:60], sm.add_constant(data.drop(columns="y")[:60])).fit().rsquared_adj
+    assert 0.1 < r2 < 0.7
+    kw = dict(pre_period=[0, 59], post_period=[60, 89], n_sims=400, random_state=0)
+    own, r = causal_impact(data, **kw), causal_impact(data, **kw, expected_r2=0.8)
+    assert f"expected R² {r2:.3g} (the pre-period's adjusted R²)" in str(own.summary())
+    assert "expected R² 0.8," in str(r.summary())
+    # R's prior guesses a residual variance of 0.2 var(y), worth 50 days: smaller than the data's, so are its errors
+    assert own.params["sigma2.irregular"] > r.params["sigma2.irregular"]
+    assert own.table().std_error.iloc[-1] > r.table().std_error.iloc[-1]
+    for bad in (0, 1, 1.5, True, "high"):
+        with pytest.raises(ParameterError, match="expected_r2 must be in"):
+            causal_impact(data, **kw, expected_r2=bad)

@@ -51,6 +51,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -70,6 +71,8 @@ __all__ = ["TBREffects", "tbr", "TBRScenario", "TBRPanel"]
 
 # matched_markets declares the cost "fixed" when the pre-period and control test spend sum below 1e-10
 _ZERO_COST = 1e-10
+#: below this pre-period R² the control series barely informs the counterfactual: a warning says what follows
+WEAK_FIT_R2 = 0.5
 
 
 # ---------------------------------------------------------------------------------------------- shared input checks
@@ -473,6 +476,14 @@ def tbr(data: TableLike | GeoPanel, *, treatment: Sequence[str] | str | None = N
                               + ("no slope to learn" if arm == "control" else "no noise to measure the effect "
                                                                               "against"), column=panel.outcome)
     fit = _ols(y_t[pre_m], y_c[pre_m])
+    r2 = float(np.corrcoef(y_t[pre_m], y_c[pre_m])[0, 1] ** 2)
+    if r2 < WEAK_FIT_R2:
+        warnings.warn(
+            f"{what}: the control series explains R² = {r2:.2f} of the treatment series over the pre-period: the "
+            "counterfactual is then close to the treatment's pre-period mean, and a level shift shared by both arms "
+            "between the pre-period and the test (a trend, a season) biases the effect; check with a placebo test "
+            "on the pre-period, or with did / synthetic_control, which follow the controls' level",
+            UserWarning, stacklevel=2)
     loc, scale = fit.cumulative(y_t[eff_m], y_c[eff_m])
     est, se = float(loc[-1]), float(scale[-1])
     observed = float(y_t[eff_m].sum())
@@ -526,7 +537,7 @@ def tbr(data: TableLike | GeoPanel, *, treatment: Sequence[str] | str | None = N
              f"{int(test_m.sum())} test" + (f" and {int(cool_m.sum())} cooldown" if cool_m.any() else "")
              + " periods",
              f"pre-period fit: treatment = {fit.coef[0]:,.4g} + {fit.coef[1]:.4g} x control "
-             f"(residual sd {np.sqrt(fit.sigma2):,.4g})"]
+             f"(residual sd {np.sqrt(fit.sigma2):,.4g}, R² {r2:.3g})"]
     if scenario == "fixed":
         notes.append(f"fixed cost: the incremental cost is the treatment's spend, {incr_cost:,.4g}")
     elif scenario == "variable":
