@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 __all__ = [
     "TableLike", "EngineName", "Output", "TableName", "Stage", "Anchor", "Rule", "Worth", "CreditKey",
     "Architecture", "Players", "CountUnit", "ImputeStrategy",
-    "ExperimentMetric", "Correction", "IntervalKind", "Alternative", "DiDControl", "BasePeriod", "MultiplierWeights",
+    "ExperimentMetric", "Correction", "IntervalKind", "Alternative", "DiDControl", "DiDInference", "BasePeriod",
+    "MultiplierWeights",
     "ImpactModel", "ImpactEstimation", "UpliftTransform", "CurveKind", "AtKStrategy", "SynthMethod", "SynthInference",
     "ConformalType", "DesignSide", "TBRScenario", "TBRPanel", "TrimmedMatchPlot",
 ]
@@ -70,6 +71,8 @@ IntervalKind = Literal["normal", "bootstrap"]
 Alternative = Literal["two-sided", "greater", "less"]
 #: the clean controls of a cohort in staggered DiD
 DiDControl = Literal["never_treated", "not_yet_treated"]
+#: how ``did`` makes its interval: cluster-robust t, or randomisation inference (reassigning treatment paths)
+DiDInference = Literal["cluster", "permutation"]
 #: the base period of a pre-adoption ATT(g, t): before t, or before g
 BasePeriod = Literal["varying", "universal"]
 #: the weights of the multiplier bootstrap

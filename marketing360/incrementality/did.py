@@ -21,6 +21,14 @@ of the regression with one dummy per unit and per period (Frisch-Waugh-Lovell)
 in unbalanced panels too, and clusters standard errors by unit (or by
 ``cluster=``), with statsmodels' small-sample correction counting the fixed
 effects and a Student t with ``G - 1`` degrees of freedom, ``G`` the clusters.
+Cluster-robust t intervals are too narrow when few clusters are treated
+(MacKinnon & Webb, 2017: three treated geos of 14 is such a case), and a
+warning says so. Where the treated units were drawn at random, as in a geo
+experiment, ``inference="permutation"`` gives exact intervals instead: the
+treatment paths are reassigned over the units (every distinct assignment when
+there are at most ``n_permutations``, else that many random ones), and the
+interval holds every constant effect that Fisher's randomisation test does
+not reject (see :mod:`~marketing360.incrementality._randomization`).
 
 :func:`event_study` replaces ``D_it`` by leads and lags of the adoption (one
 dummy per event time ``t - g`` in ``window``, the end points binned, the
@@ -56,7 +64,9 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ParameterError
-from ..types import TableLike
+from ..estimators import check_random_state
+from ..types import DiDInference, TableLike
+from . import _randomization as ri
 from ._panel import Panel, load_panel
 from .effects import Effects, check_alpha, normal_interval
 
@@ -127,6 +137,10 @@ class DiDResult(Effects):
     ----------
     att : float
         The estimate.
+    permutations : tuple or None
+        With ``inference="permutation"``: the estimates under every
+        reassignment of the outcome (``a``) and of the observed treatment
+        (``b``), and whether the reassignments are all of them (exact).
     n_units, n_periods, n_obs, n_clusters, n_treated_units : int
     dof : float
         ``n_clusters - 1``: the t distribution's degrees of freedom (as statsmodels).
@@ -142,7 +156,9 @@ class DiDResult(Effects):
     keys = ("effect",)
 
     def __init__(self, frame: pd.DataFrame, *, alpha: float, dof: float, notes: list[str], counts: dict[str, int],
-                 coefficients: pd.DataFrame, trends: pd.DataFrame) -> None:
+                 coefficients: pd.DataFrame, trends: pd.DataFrame,
+                 permutations: tuple[np.ndarray, np.ndarray, bool] | None = None) -> None:
+        self.permutations = permutations
         super().__init__(frame, alpha=alpha, dof=dof, notes=notes)
         self.n_units, self.n_periods = counts["n_units"], counts["n_periods"]
         self.n_obs, self.n_clusters = counts["n_obs"], counts["n_clusters"]
@@ -154,6 +170,23 @@ class DiDResult(Effects):
     def att(self) -> float:
         """The TWFE estimate of the average effect on the treated."""
         return float(self._computed()["estimate"].iloc[0])
+
+    def _interval(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        if self.permutations is None:
+            return super()._interval(alpha)
+        a, b, _ = self.permutations
+        lo, hi = ri.invert(a, b, self.att, alpha)
+        return np.array([lo]), np.array([hi])
+
+    def _notes(self) -> list[str]:
+        notes = super()._notes()
+        if self.permutations is not None:
+            a, _, exact = self.permutations
+            how = (f"all {len(a):,} distinct assignments" if exact
+                   else f"the observed and {len(a) - 1:,} random reassignments")
+            notes[-1] = (f"{100 * (1 - self.alpha):g}% interval and p-value by randomisation inference: the units' "
+                         f"treatment paths reassigned ({how}); the test inverted for a constant effect")
+        return notes
 
     def plot(self, *, ax: Any = None, **kwargs: Any) -> Any:
         """Mean outcome per period of the treated and the control units (:func:`~marketing360.viz.did.plot_trends`)."""
@@ -287,7 +320,8 @@ def _trends(panel: Panel) -> pd.DataFrame:
 
 def did(panel: TableLike, *, unit: str, time: str, outcome: str, treated: str | None = None,
         cohort: str | None = None, covariates: tuple[str, ...] | list[str] = (), cluster: str | None = None,
-        alpha: float = 0.05) -> DiDResult:
+        alpha: float = 0.05, inference: DiDInference = "cluster", n_permutations: int = 2000,
+        random_state: Any = None) -> DiDResult:
     """Difference-in-differences by two-way fixed effects, with cluster-robust standard errors.
 
     Fits ``y_it = a_i + l_t + b * D_it + x_it' c + e_it`` by OLS; ``b`` is the
@@ -318,6 +352,16 @@ def did(panel: TableLike, *, unit: str, time: str, outcome: str, treated: str | 
         The column to cluster the errors by; the unit by default.
     alpha : float, default 0.05
         Level of the intervals (t with ``clusters - 1`` degrees of freedom).
+    inference : {"cluster", "permutation"}
+        Cluster-robust t intervals, or randomisation inference: for designs
+        whose treated units were drawn at random, exact however few are
+        treated (a balanced panel; the errors are not clustered, ``cluster``
+        must be None). The ``std_error`` column stays the cluster-robust one.
+    n_permutations : int, default 2000
+        Reassignments for ``inference="permutation"`` (at least 100): all of
+        them when there are no more distinct ones, else random ones.
+    random_state : int, numpy Generator or None
+        Draws the random reassignments.
 
     Returns
     -------
@@ -332,7 +376,8 @@ def did(panel: TableLike, *, unit: str, time: str, outcome: str, treated: str | 
         a constant outcome, no treated or no untreated rows.
     ParameterError
         Both or neither of ``treated`` / ``cohort``; fewer than 2 clusters; a
-        treatment that does not vary beyond the fixed effects.
+        treatment that does not vary beyond the fixed effects; permutation
+        inference on an unbalanced panel or with ``cluster``.
 
     Examples
     --------
@@ -347,21 +392,77 @@ def did(panel: TableLike, *, unit: str, time: str, outcome: str, treated: str | 
     """
     a = check_alpha(alpha)
     what = "did"
+    if inference not in ("cluster", "permutation"):
+        raise ParameterError(f"{what}: inference must be 'cluster' or 'permutation'; found {inference!r}")
+    if inference == "permutation":
+        if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) \
+                or n_permutations < 100:
+            raise ParameterError(f"{what}: n_permutations must be an integer >= 100; found {n_permutations!r}")
+        if cluster is not None:
+            raise ParameterError(f"{what}: inference='permutation' reassigns the units' treatment paths and does "
+                                 f"not cluster errors: leave cluster=None (found {cluster!r})")
     p = load_panel(panel, unit=unit, time=time, outcome=outcome, treated=treated, cohort=cohort, cluster=cluster,
                    covariates=covariates, what=what)
     names = ["ATT", *p.covariates]
+    treated_units = np.bincount(p.unit, weights=p.d, minlength=p.n_units) > 0
+    n_treated_clusters = len(np.unique(p.cluster[treated_units[p.unit]]))
+    if inference == "cluster" and n_treated_clusters < FEW_CLUSTERS <= p.n_clusters:
+        warnings.warn(f"{what}: only {n_treated_clusters} treated cluster(s): cluster-robust t intervals are too "
+                      "narrow with few treated clusters (MacKinnon & Webb 2017); where the treated units were "
+                      "drawn at random, inference='permutation' is exact", UserWarning, stacklevel=2)
     beta, cov = twfe_fit(p, np.column_stack([p.d, p.x]), names, what=what)
     se = np.sqrt(np.diag(cov))
     dof = p.n_clusters - 1
     counts = {"n_units": p.n_units, "n_periods": p.n_periods, "n_obs": len(p.y), "n_clusters": p.n_clusters,
-              "n_treated_units": int((np.bincount(p.unit, weights=p.d, minlength=p.n_units) > 0).sum())}
+              "n_treated_units": int(treated_units.sum())}
     frame = pd.DataFrame({"effect": ["ATT"], "estimate": beta[:1], "std_error": se[:1],
                           "n_treated_units": [counts["n_treated_units"]], "n_obs": [len(p.y)]})
     notes = [f"two-way fixed effects OLS: {p.n_units:,} units x {p.n_periods:,} periods "
              f"({len(p.y):,} rows{'' if p.balanced else ', unbalanced'})",
              f"errors clustered by {cluster or unit} ({p.n_clusters:,} clusters)"]
+    perms = None
+    if inference == "permutation":
+        pa, pb, exact = _reassigned(p, int(n_permutations), check_random_state(random_state), what)
+        perms = (pa, pb, exact)
+        lo, hi = ri.invert(pa, pb, float(beta[0]), a)
+        frame["lower"], frame["upper"] = [lo], [hi]
+        frame["p_value"] = [ri.p_value(pa, pb, float(beta[0]))]
     coefs = pd.DataFrame({"term": names, "estimate": beta, "std_error": se})
-    return DiDResult(frame, alpha=a, dof=dof, notes=notes, counts=counts, coefficients=coefs, trends=_trends(p))
+    return DiDResult(frame, alpha=a, dof=dof, notes=notes, counts=counts, coefficients=coefs, trends=_trends(p),
+                     permutations=perms)
+
+
+def _reassigned(p: Panel, n_max: int, rng: np.random.Generator, what: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The TWFE estimate of the outcome (``a``) and of the observed treatment (``b``) on every reassignment of the
+    units' treatment paths; whether the reassignments are all the distinct ones."""
+    if not p.balanced:
+        raise ParameterError(f"{what}: inference='permutation' needs a balanced panel (every unit in every period); "
+                             "this one is unbalanced")
+    cell = np.empty((p.n_units, p.n_periods), dtype=np.int64)
+    cell[p.unit, p.period] = np.arange(len(p.y))
+    z = absorb(np.column_stack([p.y, p.d, p.x]), p)
+    y_t, d_t, x_t = z[:, 0], z[:, 1], z[:, 2:]
+    paths = p.d[cell]  # (units, periods)
+    _, groups = np.unique(paths, axis=0, return_inverse=True)
+    rows, exact = ri.reassignments(groups.ravel(), n_max, rng)
+    # two-way demeaning commutes with a reassignment of whole unit rows in a balanced panel
+    d_cells = d_t[cell]
+    solve = np.linalg.pinv(x_t) if x_t.shape[1] else None
+    a_out, b_out = np.empty(len(rows)), np.empty(len(rows))
+    step = max(1, 5_000_000 // len(p.y))
+    for lo in range(0, len(rows), step):
+        dp = d_cells[rows[lo:lo + step]]  # (k, units, periods) in cell order
+        r = np.zeros((len(dp), len(p.y)))
+        r[:, cell.ravel()] = dp.reshape(len(dp), -1)
+        if solve is not None:
+            r -= (r @ solve.T) @ x_t.T  # partial the covariates out (Frisch-Waugh-Lovell)
+        rr = np.einsum("ij,ij->i", r, r)
+        if np.any(rr <= 1e-12 * max(1.0, float(d_t @ d_t))):
+            raise ParameterError(f"{what}: a reassigned treatment does not vary beyond the fixed effects and "
+                                 "covariates: permutation inference is not defined for this design")
+        a_out[lo:lo + step] = (r @ y_t) / rr
+        b_out[lo:lo + step] = (r @ d_t) / rr
+    return a_out, b_out, exact
 
 
 def event_study(panel: TableLike, *, unit: str, time: str, outcome: str, treated: str | None = None,

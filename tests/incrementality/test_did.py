@@ -514,3 +514,86 @@ def test_plots_draw_the_tables() -> None:
     assert "pre-trend test" in str(es.summary()) and "pre-trend test" in str(cs.summary())
     assert "binned" in str(es.summary())  # window=(-3, 2) bins the end points; without a window nothing is binned
     assert "binned" not in str(event_study(df, unit="unit", time="t", outcome="y", cohort="g").summary())
+
+
+# ---------------------------------------------------------------------------------------------- permutation inference
+def _geo_panel(seed: int, n_geos: int = 9, n_treated: int = 3, effect: float = 0.0) -> pd.DataFrame:
+    """Geos of very unequal size over 10 days, the last 4 with the first ``n_treated`` geos treated."""
+    rng = np.random.default_rng(seed)
+    size = 100 * rng.lognormal(0, 1.2, n_geos)
+    rows = [(g, t, rng.poisson(size[g] * (1 + 0.05 * np.sin(t))) + effect * (g < n_treated and t >= 6),
+             int(g < n_treated and t >= 6), rng.normal()) for g in range(n_geos) for t in range(10)]
+    return pd.DataFrame(rows, columns=["geo", "day", "y", "tv", "x"])
+
+
+def _brute_p(panel: pd.DataFrame, tau: float, covariates: str = "") -> float:
+    """Fisher's p-value of a constant effect tau: every choice of 3 treated geos, the dummy regression refitted."""
+    from itertools import combinations
+
+    y0 = panel.y - tau * panel.tv
+    formula = "y0 ~ d + C(geo) + C(day)" + (f" + {covariates}" if covariates else "")
+    obs = smf.ols(formula, data=panel.assign(y0=y0, d=panel.tv)).fit().params["d"]
+    hits = []
+    for chosen in combinations(range(panel.geo.nunique()), 3):
+        d = (panel.geo.isin(chosen) & (panel.day >= 6)).astype(int)
+        hits.append(abs(smf.ols(formula, data=panel.assign(y0=y0, d=d)).fit().params["d"]) >= abs(obs) - 1e-9)
+    return float(np.mean(hits))
+
+
+@pytest.mark.parametrize("covariates", [(), ("x",)])
+def test_permutation_inference_is_fishers_exact_test_inverted(covariates) -> None:
+    panel = _geo_panel(1, effect=15.0)
+    r = did(panel, unit="geo", time="day", outcome="y", treated="tv", covariates=covariates,
+            inference="permutation")
+    a, b, exact = r.permutations
+    assert exact and len(a) == 84  # 9 choose 3 assignments, each once
+    row = r.table().iloc[0]
+    cov = " + ".join(covariates)
+    assert row.p_value == pytest.approx(_brute_p(panel, 0.0, cov), abs=1e-12)
+    assert row.std_error == pytest.approx(did(panel, unit="geo", time="day", outcome="y", treated="tv",
+                                              covariates=covariates).table().std_error.iloc[0])
+    # the bounds: just inside, the brute-force p-value exceeds alpha; just outside, it does not
+    for bound, inward in ((row.lower, 1), (row.upper, -1)):
+        assert np.isfinite(bound)
+        assert _brute_p(panel, bound + inward * 1e-6, cov) > 0.05 >= _brute_p(panel, bound - inward * 1e-6, cov)
+    # another level: the same inversion at 80%
+    lo80, hi80 = r.conf_int(alpha=0.2)[["lower", "upper"]].iloc[0]
+    assert row.lower < lo80 < row.estimate < hi80 < row.upper
+    assert _brute_p(panel, hi80 - 1e-6, cov) > 0.2 >= _brute_p(panel, hi80 + 1e-6, cov)
+    assert "randomisation inference" in str(r.summary())
+
+
+def test_permutation_intervals_reject_a_true_null_at_most_at_their_level() -> None:
+    # Fisher's test is exact under random assignment: over 200 panels of 3 treated geos among 12 (drawn at random)
+    # and no effect, 0 falls outside the 95% interval with probability at most 5% each (Binomial(200, 0.05) is at
+    # most 17 with probability 0.988 and below 2 with 0.0004; seeds 1000-1599 gave 4.5%, the cluster t 5.3%)
+    outside = 0
+    for seed in range(1000, 1200):
+        panel = _geo_panel(seed, n_geos=12)
+        chosen = np.random.default_rng([seed, 1]).choice(12, 3, replace=False)
+        panel["tv"] = (panel.geo.isin(chosen) & (panel.day >= 6)).astype(int)
+        row = did(panel, unit="geo", time="day", outcome="y", treated="tv", inference="permutation").table()
+        outside += not bool(row.lower.iloc[0] <= 0 <= row.upper.iloc[0])
+        assert (row.p_value.iloc[0] > 0.05) == bool(row.lower.iloc[0] <= 0 <= row.upper.iloc[0])
+    assert 2 <= outside <= 17
+
+
+def test_permutation_inference_refusals_and_random_reassignments() -> None:
+    panel = _geo_panel(2, n_geos=16, n_treated=5)
+    with pytest.warns(UserWarning, match="only 5 treated cluster"):
+        did(panel, unit="geo", time="day", outcome="y", treated="tv")
+    r = did(panel, unit="geo", time="day", outcome="y", treated="tv", inference="permutation", n_permutations=500,
+            random_state=0)
+    a, b, exact = r.permutations
+    # 16 choose 5 = 4,368 assignments > 500: the observed one and 499 random ones
+    assert not exact and len(a) == 500 and a[0] == pytest.approx(r.att) and b[0] == pytest.approx(1.0)
+    assert "499 random reassignments" in str(r.summary())
+    kw = dict(unit="geo", time="day", outcome="y", treated="tv")
+    with pytest.raises(ParameterError, match="inference must be"):
+        did(panel, **kw, inference="bootstrap")
+    with pytest.raises(ParameterError, match="n_permutations must be an integer >= 100"):
+        did(panel, **kw, inference="permutation", n_permutations=10)
+    with pytest.raises(ParameterError, match="leave cluster=None"):
+        did(panel.assign(region=panel.geo % 4), **kw, cluster="region", inference="permutation")
+    with pytest.raises(ParameterError, match="needs a balanced panel"):
+        did(panel.iloc[1:], **kw, inference="permutation")
