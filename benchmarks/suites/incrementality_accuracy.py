@@ -49,11 +49,13 @@ conversions against minus the conversions lost in the test geos over the test;
 TBR on revenue with cost = the test channel's spend (``incremental_response``
 against minus the revenue lost, ``iroas`` against the true iROAS = revenue lost /
 spend saved); ``did`` (TWFE on the geo-day panel, treated = test geo x test
-day, clustered by geo) ATT against minus the conversions lost per treated
-geo-day; ``causal_impact`` on the treated geos' summed daily conversions with
-each control geo's series as a regressor, cumulative effect against minus the
-conversions lost; ``trimmed_match`` iROAS against the true iROAS. The truth
-window and every estimator's test window are the same days.
+day, clustered by geo; and ``did (permutation)``, the same estimate with
+``inference="permutation"``: the test geos reassigned over the analysed geos)
+ATT against minus the conversions lost per treated geo-day; ``causal_impact``
+on the treated geos' summed daily conversions with each control geo's series
+as a regressor, cumulative effect against minus the conversions lost;
+``trimmed_match`` iROAS against the true iROAS. The truth window and every
+estimator's test window are the same days.
 
 Per estimator and scored quantity: tests, coverage with its Wilson 95%
 interval, mean truth, mean bias and RMSE (absolute and relative to the mean
@@ -72,6 +74,7 @@ measured while the other worker runs.
 from __future__ import annotations
 
 import math
+import re
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -309,6 +312,11 @@ def _geo_fits(sc: _Scorer, test: str, outcomes: Any, spend: Any, channel: str, t
                                         alpha=0.05))
     sc.score("did", "ATT per treated geo-day", test, -lost_c / (len(treated) * n_post),
              r.table().iloc[0] if r is not None else None)
+    r = sc.fit("did (permutation)", test, lambda: did(p, unit="geo", time="date", outcome="conversions",
+                                                      treated="treated", alpha=0.05, inference="permutation",
+                                                      random_state=seed))
+    sc.score("did (permutation)", "ATT per treated geo-day", test, -lost_c / (len(treated) * n_post),
+             r.table().iloc[0] if r is not None else None)
     wide = o.pivot(index="date", columns="geo", values="conversions")
     # a control constant over the pre-period (no sale at all in a tiny world) is refused: drop it, as the error says
     moving = [g for g in controls if wide.loc[wide.index < t0, g].nunique() > 1]
@@ -403,7 +411,8 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
 
 def _valid(r: dict[str, Any]) -> bool:
     """An estimate and an interval (infinite bounds allowed: such an interval covers everything)."""
-    return math.isfinite(r["estimate"]) and not (math.isnan(r["lower"]) or math.isnan(r["upper"]))
+    return (math.isfinite(r["estimate"]) and math.isfinite(r["truth"])
+            and not (math.isnan(r["lower"]) or math.isnan(r["upper"])))
 
 
 def summarise(rows: list[dict[str, Any]], fits: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -416,6 +425,10 @@ def summarise(rows: list[dict[str, Any]], fits: list[dict[str, Any]], keys: tupl
         secs.setdefault((f["design"], f["estimator"]), []).append(f["seconds"])
     out = []
     for key, rs in groups.items():
+        # a test whose truth is undefined (an iROAS where the channel spent nothing in the test) is not scored
+        undefined = sum(not math.isfinite(r["truth"]) for r in rs)
+        first = rs[0]
+        rs = [r for r in rs if math.isfinite(r["truth"])]
         ok = [r for r in rs if _valid(r)]
         n = len(ok)
         cover = sum(r["lower"] <= r["truth"] <= r["upper"] for r in ok)
@@ -424,9 +437,10 @@ def summarise(rows: list[dict[str, Any]], fits: list[dict[str, Any]], keys: tupl
         scale = statistics.fmean(abs(r["truth"]) for r in ok) if ok else float("nan")
         lo, hi = wilson(cover, n)
         rec = dict(zip(keys, key))
-        fit_key = (rs[0]["design"], _fit_name(rs[0]["estimator"], rs[0]["target"]))
+        fit_key = (first["design"], _fit_name(first["estimator"], first["target"]))
         rec.update(
-            n=n, failed=len(rs) - n, covered=cover, coverage=cover / n if n else float("nan"),
+            n=n, failed=len(rs) - n, undefined_truth=undefined, covered=cover,
+            coverage=cover / n if n else float("nan"),
             coverage_lo=lo, coverage_hi=hi,
             below=sum(r["truth"] < r["lower"] for r in ok), above=sum(r["truth"] > r["upper"] for r in ok),
             mean_truth=statistics.fmean(r["truth"] for r in ok) if ok else float("nan"), mean_abs_truth=scale,
@@ -483,6 +497,8 @@ def markdown(summary: list[dict[str, Any]]) -> str:
         for r in rs:
             name = r["estimator"]
             fail = f" ({r['failed']} failed)" if r["failed"] else ""
+            if r.get("undefined_truth"):
+                fail += f" (+{r['undefined_truth']} without spend: no true iROAS)"
             rows.append((name, r["target"], f"{r['n']}{fail}",
                          f"{_pct(r['coverage'])} ({r['covered']}/{r['n']}) [{_pct(r['coverage_lo'])}, "
                          f"{_pct(r['coverage_hi'])}]",
@@ -568,16 +584,23 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
     rows = [r for res in results for r in res["rows"]]
     fits = [f for res in results for f in res["fits"]]
     worlds = [w for res in results for w in res["worlds"]]
+    # a fit may rightly refuse a test with no true value to find (an iROAS where the channel spent nothing)
+    undefined = {(r["design"], r["seed"], r["test"], r["estimator"]) for r in rows if not math.isfinite(r["truth"])}
+    defined = {(r["design"], r["seed"], r["test"], r["estimator"]) for r in rows if math.isfinite(r["truth"])}
+    refused = []
     for f in fits:
-        if f["error"]:
+        key = (f["design"], f["seed"], f["test"], f["estimator"])
+        if f["error"] and key in undefined and key not in defined:
+            refused.append(f"{f['design']} seed {f['seed']} {f['test']} {f['estimator']}: {f['error']}")
+        elif f["error"]:
             problems.append(f"{f['design']} seed {f['seed']} {f['test']} {f['estimator']}: {f['error']}")
     for r in rows:
-        if not _valid(r) and not any(
+        if math.isfinite(r["truth"]) and not _valid(r) and not any(
                 f["error"] for f in fits if (f["design"], f["seed"], f["test"]) == (r["design"], r["seed"], r["test"])):
             problems.append(f"{r['design']} seed {r['seed']} {r['test']} {r['estimator']} {r['target']}: "
                             f"no estimate or interval ({r['estimate']}, [{r['lower']}, {r['upper']}])")
-    order = {"synthetic_control scm": 0, "synthetic_control ascm": 1, "tbr": 2, "did": 3, "causal_impact": 4,
-             "trimmed_match": 5, "trimmed_match (random re-pairing)": 6}
+    order = {"synthetic_control scm": 0, "synthetic_control ascm": 1, "tbr": 2, "did": 3, "did (permutation)": 4,
+             "causal_impact": 5, "trimmed_match": 6, "trimmed_match (random re-pairing)": 7}
     summary = summarise(rows, fits, ("design", "estimator", "target"))
     summary.sort(key=lambda r: ({"geo": 0, "paired": 1, "holdout": 2}[r["design"]], order.get(r["estimator"], 9),
                                 r["estimator"], r["target"]))
@@ -585,7 +608,8 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
                             ("design", "estimator", "channel", "target"))
     warned: dict[str, dict[str, int]] = {}
     for f in fits:
-        for m in f["warnings"]:
+        # the same warning with other numbers in it counts as one ("R² = 0.01", "R² = 0.02" ...)
+        for m in sorted({re.sub(r"-?\d+(\.\d+)?", "#", w) for w in f["warnings"]}):
             warned.setdefault(f"{f['design']} / {f['estimator']}", {}).setdefault(m, 0)
             warned[f"{f['design']} / {f['estimator']}"][m] += 1
     jack = {}
@@ -608,7 +632,7 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
                "worlds": worlds, "rows": _columns(rows),
                "fit_seconds": {k: {"fits": len(v), "mean": statistics.fmean(v), "max": max(v)}
                                for k, v in fit_seconds.items()},
-               "failed_fits": [f for f in fits if f["error"]], "calm": calm,
+               "failed_fits": [f for f in fits if f["error"]], "refused_without_truth": refused, "calm": calm,
                "worlds_simulated": sum(not w["from_cache"] for w in worlds),
                "worlds_from_cache": sum(w["from_cache"] for w in worlds), "simulate_seconds": sim_s,
                "shards_wall_seconds": time.perf_counter() - t0,
@@ -634,6 +658,8 @@ def report(payload: dict[str, Any]) -> list[str]:
         if r.get("wider_than_observed"):
             lines.append(f"{r['design']} / {r['estimator']} / {r['target']}: the interval is wider than the treated "
                          f"geos' observed total in {_pct(r['wider_than_observed'])} of the tests")
+    for m in payload.get("refused_without_truth", []):
+        lines.append(f"refused, rightly (the test has no true value): {m}")
     for k, v in payload["interval_methods"].items():
         lines.append(f"interval methods, {k}: {v}")
     for k, v in payload["warnings"].items():

@@ -24,11 +24,11 @@ scaled, and there is no option to turn it off). The variances (``estimation=``):
   R fixes the expected R² at 0.8 (``expected_r2=0.8`` reproduces it); by
   default it is the pre-period's adjusted R² of y on the controls. With
   weak controls R's guess is too small a residual variance, worth as much
-  as 50 days of data, and the intervals are too narrow: on 60 stationary
-  A/A series (49 pre-days, 21 post-days, 10 noisy controls) the 95%
-  intervals covered 82% with 0.8 (errors 1.34 x the sd the intervals
-  imply) and 90% from the data (1.03 x); the estimated variance's share of
-  the data is not discounted;
+  as 50 days of data, and the intervals are too narrow: on stationary A/A
+  series (49 pre-days, 21 post-days, 10 noisy controls;
+  ``benchmarks/impact_prior_check.py``, two seeds of 60) the 95% intervals
+  covered 82-85% with 0.8 (errors 1.33-1.34 x the sd the intervals imply)
+  and 90-93% from the data (1.02-1.03 x);
 * ``"mle"``: statsmodels' maximum likelihood, plugged in: the variances'
   uncertainty is ignored, and without R's priors the level variance, and so
   the forecast, can differ markedly from R's (p = 0.05 instead of R's 0.20 on
