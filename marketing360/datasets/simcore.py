@@ -96,6 +96,7 @@ class _World:
     # geo tests: (J, C, D, G) True where test j switches channel c off on day d in geo g
     geo_off: np.ndarray | None = None
     burn_in: int = 0  # days simulated before ``start`` and not observed (internal day u = burn_in + t)
+    daily: np.ndarray | None = None  # (burn_in + D,) multiplier of the organic hazards, shared by all; None: 1
 
 
 def build_world(seed: int, n_users: int, n_days: int, start: Any, channels: dict[str, ChannelParams],
@@ -179,6 +180,11 @@ def build_world(seed: int, n_users: int, n_days: int, start: Any, channels: dict
         ctr=np.array([p.ctr for p in params], np.float32),
         cpm=cpm, cpc=cpc, burn_in=burn_in,
     )
+    if funnel.moves_daily:  # drawn last, from its own stream: worlds without it keep every other draw
+        days = np.arange(D)
+        week = np.asarray(funnel.weekday, dtype=np.float64)[(first.dayofweek + days) % 7]
+        shock = np.random.default_rng(np.random.SeedSequence([seed, 0xDA1])).normal(0.0, funnel.daily_sd, D)
+        world.daily = (week * np.exp(shock)).astype(np.float32)
     # planned budget: expected delivered cost of each flight at the targeted audience's size
     world.campaigns["budget"] = _planned_budgets(world, n_users)
     world.campaigns = world.campaigns.drop(columns="intensity")
@@ -473,6 +479,8 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
                     drive[j] += beta[c, j] * sat[c]
         drive *= blk.r[None, None, :]
         base = hz[:, stage] * blk.h[None, None, :]  # (4, K, P)
+        if w.daily is not None:
+            base *= w.daily[u]
         np.minimum(base, np.float32(0.95), out=base)
         # hazard of each funnel step, then how far up the ladder one uniform draw gets
         step = 1.0 - (1.0 - base) * np.exp(-drive)

@@ -166,7 +166,9 @@ def simulate(
         Time grain of the spend and outcome aggregates (weeks start on the
         first simulated day's weekday).
     funnel : FunnelParams, optional
-        Organic hazards of the funnel steps and the follow-ups of purchases.
+        Organic hazards of the funnel steps, the follow-ups of purchases,
+        and demand that moves every consumer alike by day (a weekday
+        pattern, a shared daily shock; off by default).
     rules : StageRules, optional
         The 4A stage rules of the truth (JD's definitions, ``StageRules()``,
         by default): the true stage of a pair on a day is what

@@ -141,6 +141,15 @@ class FunnelParams:
     the kind's chance. So each purchase has on average ``review`` reviews and
     ``service`` service contacts, and a world with more purchases has, pathwise,
     more follow-ups (the truth stays monotone in the active channels).
+
+    Demand that moves every consumer alike from day to day (off by default):
+    ``weekday`` multiplies every organic hazard on each day of the week
+    (Monday first), and ``daily_sd`` adds a log-normal shock shared by all
+    consumers, geos and brands on each simulated day (news, weather, paydays).
+    Real daily sales have both; without them the geos of a world share no
+    day-to-day movement, which estimators that learn from co-movement with
+    control series (``tbr``, ``causal_impact``) rely on. Both are drawn once per
+    world, the same in every counterfactual world of the truth.
     """
 
     browse: tuple[float, ...] = (0.010, 0.012, 0.05, 0.05, 0.08)
@@ -161,6 +170,10 @@ class FunnelParams:
     service: float = 0.08
     #: follow-ups come 1 to this many days after the purchase (at most 31)
     followup_days: int = 14
+    #: multipliers of the organic hazards on Monday ... Sunday
+    weekday: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+    #: log-normal sd of a daily demand shock shared by every consumer (0: none)
+    daily_sd: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("review", "service"):
@@ -175,6 +188,19 @@ class FunnelParams:
         if not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= 31:
             raise ParameterError(f"FunnelParams.followup_days must be a whole number of days in "
                                  f"[1, 31]; found {d!r}")
+        wk = tuple(self.weekday)
+        if len(wk) != 7 or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 10
+                               for v in wk):
+            raise ParameterError(f"FunnelParams.weekday must be 7 multipliers in (0, 10] (Monday first); "
+                                 f"found {self.weekday!r}")
+        sd = self.daily_sd
+        if isinstance(sd, bool) or not isinstance(sd, (int, float)) or not 0 <= sd <= 2:
+            raise ParameterError(f"FunnelParams.daily_sd must be in [0, 2]; found {sd!r}")
+
+    @property
+    def moves_daily(self) -> bool:
+        """Whether demand varies by weekday or by a daily shock."""
+        return self.daily_sd > 0 or any(v != 1.0 for v in self.weekday)
 
     def table(self) -> np.ndarray:
         """The (4 steps x 5 stages) hazard table."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from marketing360.datasets import GeoTest, simulate
+from marketing360.datasets import FunnelParams, GeoTest, simulate
 from marketing360.errors import ParameterError
 
 START = pd.Timestamp("2025-02-10")  # 40 days after the long world's first day
@@ -13,11 +13,13 @@ ARGS = dict(n_users=1500, seed=8, n_geos=6, freq="D", truth="incremental", holdo
 TEST = GeoTest("search", ("beijing", "shanghai"), "2025-02-20", "2025-03-01")
 
 
-@pytest.fixture(scope="module")
-def pair():
-    """The same world twice: 61 days seen from 2025-01-01, and its last 21 days seen after a 40-day burn-in."""
-    long = simulate(n_days=61, start="2025-01-01", geo_tests=[TEST], **ARGS)
-    short = simulate(n_days=21, start=START, burn_in=40, geo_tests=[TEST], **ARGS)
+@pytest.fixture(scope="module", params=[None, FunnelParams(weekday=(1.2, 1, 1, 1, 1, 0.9, 0.8), daily_sd=0.2)],
+                ids=["flat", "daily"])
+def pair(request):
+    """The same world twice: 61 days seen from 2025-01-01, and its last 21 days seen after a 40-day burn-in
+    (with and without demand that moves by day: its weekdays and shocks follow the calendar)."""
+    long = simulate(n_days=61, start="2025-01-01", geo_tests=[TEST], funnel=request.param, **ARGS)
+    short = simulate(n_days=21, start=START, burn_in=40, geo_tests=[TEST], funnel=request.param, **ARGS)
     return long, short
 
 
