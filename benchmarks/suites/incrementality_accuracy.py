@@ -43,6 +43,16 @@ revenue, cost = display's spend by geo and day. A diagnostic row re-pairs the
 same treated and control geos at random (``default_rng([seed, 13])``): what
 Trimmed Match gives on pairs that were not matched.
 
+**Geo design C, matched pairs in worlds whose demand moves by day** (the
+estimators of design B). 100 worlds, seeds 4000-4099: design B exactly, pilot
+included, with ``funnel=FunnelParams(weekday=(0.9, 0.95, 0.95, 1.0, 1.05, 1.1,
+1.05), daily_sd=0.08)``: a mild weekday pattern and a shared daily demand shock
+(sd 8%), which real daily sales have and designs A and B lack (there the
+geos share no day-to-day movement, so the control series tell a regression
+nothing about the treated geos' day). Fixed after design B's results and a
+24-world diagnostic with another pattern (seeds 3000-3023, weekday 0.85-1.15,
+sd 0.1), before any of its worlds was simulated.
+
 Scored quantities (estimate and interval against the truth): synthetic
 control's ``incremental`` row and TBR's ``incremental_response`` on daily
 conversions against minus the conversions lost in the test geos over the test;
@@ -92,15 +102,23 @@ OK_TEXT = ("every estimator ran on every world and gave an estimate and an inter
 START = "2025-01-01"
 GOAL = (0.90, 0.99)
 #: per design: worlds, first seed, consumers, days (tests run the second half), and the quick sizes
+#: design C's demand that moves by day (fixed before any of its worlds was simulated): a mild weekday pattern
+#: (Monday first) and a shared daily shock
+DAILY_WEEKDAY = (0.9, 0.95, 0.95, 1.0, 1.05, 1.1, 1.05)
+DAILY_SD = 0.08
 #: (geo designs: a burn-in, then ``pre`` days before a ``test``-day test; the days after it are not analysed)
 FULL = {"holdout": {"worlds": 34, "seed0": 1000, "users": 6_000, "days": 35, "bootstrap_worlds": 17},
         "geo": {"worlds": 34, "seed0": 2000, "users": 20_000, "days": 84, "burn_in": 120, "pre": 49, "test": 21},
         "paired": {"worlds": 100, "seed0": 3000, "users": 20_000, "days": 84, "burn_in": 120, "pre": 49,
-                   "test": 21, "pilot_users": 4_000}}
+                   "test": 21, "pilot_users": 4_000},
+        "daily": {"worlds": 100, "seed0": 4000, "users": 20_000, "days": 84, "burn_in": 120, "pre": 49,
+                  "test": 21, "pilot_users": 4_000, "weekday": DAILY_WEEKDAY, "daily_sd": DAILY_SD}}
 QUICK = {"holdout": {"worlds": 1, "seed0": 1000, "users": 2_000, "days": 21, "bootstrap_worlds": 1},
          "geo": {"worlds": 1, "seed0": 2000, "users": 3_000, "days": 42, "burn_in": 30, "pre": 21, "test": 14},
          "paired": {"worlds": 1, "seed0": 3000, "users": 3_000, "days": 42, "burn_in": 30, "pre": 21, "test": 14,
-                    "pilot_users": 1_000}}
+                    "pilot_users": 1_000},
+         "daily": {"worlds": 1, "seed0": 4000, "users": 3_000, "days": 42, "burn_in": 30, "pre": 21, "test": 14,
+                   "pilot_users": 1_000, "weekday": DAILY_WEEKDAY, "daily_sd": DAILY_SD}}
 HOLDOUT_CHANNELS = ("display", "search", "video")
 GEO_TEST_CHANNELS = ("display", "social", "video")
 GEOS_PER_TEST = 3
@@ -194,14 +212,16 @@ def _geo_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], float, 
 def _paired_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], float, bool]:
     import numpy as np
 
-    from marketing360.datasets import GeoTest, simulate
+    from marketing360.datasets import FunnelParams, GeoTest, simulate
 
     p = spec["sizes"]
     first, t0, last = _dates(p)
 
+    funnel = FunnelParams(weekday=p["weekday"], daily_sd=p["daily_sd"]) if "weekday" in p else None
+
     def make() -> dict[str, Any]:
         pilot = simulate(n_users=p["pilot_users"], n_days=p["days"], burn_in=p["burn_in"], n_geos=20, freq="D",
-                         truth="none", seed=seed, progress=False)
+                         truth="none", seed=seed, funnel=funnel, progress=False)
         o = pilot.outcomes
         pre = o[o.date < t0].groupby("geo").revenue.sum().sort_values(kind="stable")
         ranked = list(pre.index)
@@ -210,12 +230,13 @@ def _paired_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], floa
         test = GeoTest(PAIRED_CHANNEL, tuple(t for _, t, _ in pairs), str(t0.date()), str(last.date()),
                        name="paired")
         w = simulate(n_users=p["users"], n_days=p["days"], burn_in=p["burn_in"], n_geos=20, freq="D", truth="none",
-                     geo_tests=[test], seed=seed, progress=False)
+                     geo_tests=[test], seed=seed, funnel=funnel, progress=False)
         return {"outcomes": w.outcomes, "spend": w.spend[w.spend.channel == PAIRED_CHANNEL],
                 "truth": w.truth.geo_effect(), "pairs": pairs}
 
+    daily = f"-w{'_'.join(map(str, p['weekday']))}-sd{p['daily_sd']}" if funnel is not None else ""
     return _cached(spec, f"paired-u{p['users']}-p{p['pilot_users']}-b{p['burn_in']}-d{p['days']}-p{p['pre']}-"
-                         f"t{p['test']}-s{seed}", make)
+                         f"t{p['test']}{daily}-s{seed}", make)
 
 
 # ============================================================================ worker: the fits
@@ -371,7 +392,7 @@ def _work(spec: dict[str, Any]) -> dict[str, Any]:
     import resource
 
     design = spec["design"]
-    make = {"holdout": _holdout_world, "geo": _geo_world, "paired": _paired_world}[design]
+    make = {"holdout": _holdout_world, "geo": _geo_world, "paired": _paired_world, "daily": _paired_world}[design]
     rows, fits, worlds = [], [], []
     for i, seed in zip(spec["indices"], spec["seeds"]):
         w, sim_seconds, cached = make(spec, seed)
@@ -481,6 +502,7 @@ def _pct(x: float) -> str:
 
 DESIGN_TITLES = {"geo": "geo design A: three tests of three geos per world (display, social, video off)",
                  "paired": "geo design B: display off in one geo of each of 10 matched pairs",
+                 "daily": "geo design C: design B in worlds whose demand moves by day (weekday pattern, shared shock)",
                  "holdout": "user holdouts (display, search, video; 30% held out)"}
 
 
@@ -489,7 +511,7 @@ def markdown(summary: list[dict[str, Any]]) -> str:
             "mean truth", "bias (÷ mean abs. truth)", "RMSE (÷ mean abs. truth)", "median width",
             "error sd ÷ width/3.92", "intervals excluding 0", "s / fit"]
     out = []
-    for design in ("geo", "paired", "holdout"):
+    for design in ("geo", "paired", "daily", "holdout"):
         rs = [r for r in summary if r["design"] == design]
         if not rs:
             continue
@@ -530,8 +552,8 @@ def by_channel_markdown(summary: list[dict[str, Any]]) -> str:
 def add_arguments(p: Any) -> None:
     p.add_argument("--incr-jobs", type=int, default=2,
                    help="incrementality-accuracy: worker processes at once (default 2)")
-    p.add_argument("--incr-worlds", type=int, nargs=3, default=None, metavar=("HOLDOUT", "GEO", "PAIRED"),
-                   help="incrementality-accuracy: worlds of each design (default 34 34 100; 1 1 1 with --quick)")
+    p.add_argument("--incr-worlds", type=int, nargs=4, default=None, metavar=("HOLDOUT", "GEO", "PAIRED", "DAILY"),
+                   help="incrementality-accuracy: worlds of each design (default 34 34 100 100; 1 1 1 1 with --quick)")
 
 
 def check_arguments(a: Any) -> str | None:
@@ -545,7 +567,7 @@ def check_arguments(a: Any) -> str | None:
 
 def _shards(a: Any) -> list[dict[str, Any]]:
     sizes = QUICK if a.quick else FULL
-    counts = dict(zip(("holdout", "geo", "paired"), a.incr_worlds or [sizes[d]["worlds"] for d in sizes]))
+    counts = dict(zip(("holdout", "geo", "paired", "daily"), a.incr_worlds or [sizes[d]["worlds"] for d in sizes]))
     specs = []
     for design, p in sizes.items():
         n = counts[design]
@@ -558,7 +580,7 @@ def _shards(a: Any) -> list[dict[str, Any]]:
                               "seeds": [p["seed0"] + 10_000 * a.seed + i for i in part], "fresh": a.fresh_data,
                               "name": f"incr-acc-{design}-{s}"})
     # the slowest shards first (a paired world costs a pilot, a world and seven fits)
-    return sorted(specs, key=lambda s: {"paired": 0, "geo": 1, "holdout": 2}[s["design"]])
+    return sorted(specs, key=lambda s: {"paired": 0, "daily": 0, "geo": 1, "holdout": 2}[s["design"]])
 
 
 def run(a: Any) -> tuple[dict[str, Any], bool]:
@@ -602,7 +624,8 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
     order = {"synthetic_control scm": 0, "synthetic_control ascm": 1, "tbr": 2, "did": 3, "did (permutation)": 4,
              "causal_impact": 5, "trimmed_match": 6, "trimmed_match (random re-pairing)": 7}
     summary = summarise(rows, fits, ("design", "estimator", "target"))
-    summary.sort(key=lambda r: ({"geo": 0, "paired": 1, "holdout": 2}[r["design"]], order.get(r["estimator"], 9),
+    summary.sort(key=lambda r: ({"geo": 0, "paired": 1, "daily": 2, "holdout": 3}[r["design"]],
+                                order.get(r["estimator"], 9),
                                 r["estimator"], r["target"]))
     per_channel = summarise([r for r in rows if r["design"] == "holdout"], fits,
                             ("design", "estimator", "channel", "target"))
