@@ -18,12 +18,13 @@ from typing import Any, ClassVar
 import pandas as pd
 from ibis.expr.types import Table
 
+from .._days import as_day
 from ..engine import fetch
 from ..errors import ParameterError
 from ..results import Result
 from ..types import Stage, TableLike
 from .rules import STAGE_LEVEL, STAGES, StageRules
-from .stages import _day, _events, _tz, snapshot, snapshots
+from .stages import _events, _tz, snapshot, snapshots
 
 __all__ = ["audience", "Audience"]
 
@@ -80,7 +81,7 @@ def audience(events: TableLike, date: Any, stage: Stage, *, brand: str | None = 
             raise ParameterError(f"{name} must be one of {list(STAGES[1:])}; found {value!r}")
     tz = _tz(tz)
     events = _events(events, "audience")
-    d = _day(date, tz)
+    d = as_day(date, "date", tz=tz)
     snap = snapshot(events, d, rules=rules, tz=tz).expr
     pairs = snap.filter(snap.stage == stage)
     if brand is not None:

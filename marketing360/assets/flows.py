@@ -20,11 +20,12 @@ import ibis
 import pandas as pd
 from ibis.expr.types import Table
 
+from .._days import as_day
 from ..errors import ParameterError
 from ..results import Result
 from ..types import TableLike
 from .rules import STAGES, StageRules
-from .stages import _day, _tz, stage_pairs
+from .stages import _tz, stage_pairs
 
 __all__ = ["flows", "AssetFlows", "FLOW_FROM", "FLOW_TO"]
 
@@ -126,7 +127,7 @@ def flows(events: TableLike, start: Any, end: Any, *, rules: StageRules | None =
         for pairs no longer at least Aware on ``end``.
     """
     tz = _tz(tz)
-    d0, d1 = _day(start, tz, "start"), _day(end, tz, "end")
+    d0, d1 = as_day(start, "start", tz=tz), as_day(end, "end", tz=tz)
     if d1 <= d0:
         raise ParameterError(f"end ({d1.date()}) must be after start ({d0.date()})")
     j = stage_pairs(events, d0, d1, rules=rules, tz=tz)

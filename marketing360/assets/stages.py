@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from ibis.expr.types import Table
 
+from .._days import as_day
 from ..errors import ParameterError, SchemaError
 from ..inputs import as_table_with_counts
 from ..results import Result
@@ -82,24 +83,6 @@ class Stages(Result):
         from .volumes import volumes
 
         return volumes(self).plot(ax=ax, **kwargs)
-
-
-def _day(date: Any, tz: str = "UTC", name: str = "date") -> pd.Timestamp:
-    """The calendar day ``date`` names in time zone ``tz`` (a date with its own offset is converted to ``tz``)."""
-    if date is None or isinstance(date, bool):
-        raise ParameterError(f"{name} must be a date such as '2025-03-31'; found {date!r}")
-    try:
-        d = pd.Timestamp(date)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise ParameterError(f"{name} must be a date such as '2025-03-31'; found {date!r} ({exc})") from None
-    if d is pd.NaT:
-        raise ParameterError(f"{name} must be a date such as '2025-03-31'; found {date!r}")
-    if d.tzinfo is not None:
-        d = d.tz_convert(tz).tz_localize(None)
-    # the windows reach back up to 10,000 days and one day forward: keep every bound a valid timestamp
-    if not pd.Timestamp("1700-01-01") <= d <= pd.Timestamp("2200-12-31"):
-        raise ParameterError(f"{name} must lie between 1700 and 2200; found {date!r}")
-    return d.normalize()
 
 
 def _events(events: TableLike, what: str) -> Table:
@@ -232,7 +215,7 @@ def stage_pairs(events: TableLike, start: Any, end: Any, *, rules: StageRules | 
     events = _events(events, "flows")
     rules = _rules(rules)
     tz = _tz(tz)
-    d0, d1 = _day(start, tz, "start"), _day(end, tz, "end")
+    d0, d1 = as_day(start, "start", tz=tz), as_day(end, "end", tz=tz)
     daily = _daily(events, rules, d0, d1, tz)
     aggs = {**_window_counts(daily, rules, _window_starts(rules, d0), end=ibis.literal(d0.date()), suffix="_0"),
             **_window_counts(daily, rules, _window_starts(rules, d1), suffix="_1")}
@@ -271,7 +254,7 @@ def snapshot(events: TableLike, date: Any, *, rules: StageRules | None = None, t
     events = _events(events, "snapshot")
     rules = _rules(rules)
     tz = _tz(tz)
-    d = _day(date, tz)
+    d = as_day(date, "date", tz=tz)
     daily = _daily(events, rules, d, d, tz)
     g = daily.group_by(["user_id", "brand"]).agg(**_window_counts(daily, rules, _window_starts(rules, d)))
     return Stages(_with_level(g, rules, ["user_id", "brand"]).order_by(["user_id", "brand"]), dates=[d],
@@ -304,7 +287,7 @@ def snapshots(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *, rul
     tz = _tz(tz)
     if isinstance(dates, (str, pd.Timestamp)) or not hasattr(dates, "__iter__"):
         raise ParameterError(f"dates must be a sequence of dates (e.g. pd.date_range(...)); found {dates!r}")
-    days = sorted({_day(d, tz) for d in dates})
+    days = sorted({as_day(d, "date", tz=tz) for d in dates})
     if not days:
         raise ParameterError("dates must name at least one day")
     first, last = days[0], days[-1]

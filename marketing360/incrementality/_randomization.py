@@ -77,8 +77,12 @@ def invert(a: np.ndarray, b: np.ndarray, a_obs: float, alpha: float) -> tuple[fl
     qa = b * b - 1.0
     qb = -2.0 * (a * b - a_obs)
     qc = a * a - a_obs * a_obs
-    roots = [-qc[(qa == 0) & (qb != 0)] / qb[(qa == 0) & (qb != 0)]]
-    quad = qa != 0
+    # |b| = 1 up to rounding (the observed assignment itself, or one giving the same estimate) is linear in tau
+    eps = 1e-12 * (1.0 + np.abs(a_obs))
+    flat = np.abs(qa) <= 1e-12
+    lin = flat & (np.abs(qb) > eps)
+    roots = [-qc[lin] / qb[lin]]
+    quad = ~flat
     disc = qb[quad] ** 2 - 4 * qa[quad] * qc[quad]
     ok = disc >= 0
     sq = np.sqrt(disc[ok])

@@ -35,7 +35,7 @@ from scipy import stats
 from ..errors import ParameterError
 from ..results import Result
 
-__all__ = ["Effects", "EFFECT_COLUMNS", "normal_interval", "check_alpha", "as_day"]
+__all__ = ["Effects", "EFFECT_COLUMNS", "normal_interval", "check_alpha"]
 
 #: the columns every effects table has, after its keys
 EFFECT_COLUMNS = ("estimate", "std_error", "lower", "upper", "p_value")
@@ -50,31 +50,6 @@ def check_alpha(alpha: Any) -> float:
     if not 0 < a < 1:
         raise ParameterError(f"alpha must be in (0, 1) (0.05 for 95% intervals); found {alpha!r}")
     return a
-
-
-def as_day(x: Any, name: str, *, what: str | None = None, whole: bool = False) -> pd.Timestamp:
-    """A day as a naive midnight (a time-zone-aware one in UTC), or a :class:`ParameterError` naming ``name``.
-
-    ``whole`` refuses a time of day (windows of whole days); otherwise the time is dropped.
-
-    Examples
-    --------
-    >>> as_day("2025-03-01 10:00", "start")
-    Timestamp('2025-03-01 00:00:00')
-    """
-    label = f"{what}: " if what else ""
-    try:
-        ts = pd.Timestamp(x)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{label}{name} must be a date; found {x!r}") from None
-    if ts is pd.NaT:
-        raise ParameterError(f"{label}{name} must be a date; found {x!r}")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    if whole and ts != ts.normalize():
-        raise ParameterError(f"{label}{name} must be a day (windows are whole days, both ends included); found "
-                             f"{x!r} with a time of day")
-    return ts.normalize()
 
 
 def normal_interval(estimate: Any, std_error: Any, alpha: float, dof: float | None = None

@@ -61,13 +61,14 @@ import pandas as pd
 from ibis.expr.types import Table
 from scipy import stats
 
+from .._days import as_day
 from ..engine import fetch
 from ..errors import ParameterError, SchemaError
 from ..estimators import check_random_state
 from ..inputs import as_table, open_table, require_columns, require_unique
 from ..results import percentile_interval
 from ..types import Correction, ExperimentMetric, IntervalKind, TableLike
-from .effects import Effects, as_day, check_alpha
+from .effects import Effects, check_alpha
 
 __all__ = ["ab_test", "experiment", "Experiment", "METRICS", "ExperimentMetric", "Correction", "IntervalKind"]
 

@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..._days import as_day
 from ...errors import ParameterError, SchemaError
 from ...results import Result
 from ...types import TableLike
-from ..effects import as_day
 
 __all__ = ["GeoPanel", "geo_panel", "resolve_locations", "geo_outcomes", "GeoOutcomes", "pick_column",
            "DATE_NAMES", "LOCATION_NAMES", "OUTCOME_NAMES"]
