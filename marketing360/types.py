@@ -30,6 +30,7 @@ __all__ = [
     "ExperimentMetric", "Correction", "IntervalKind", "Alternative", "DiDControl", "DiDInference", "BasePeriod",
     "MultiplierWeights",
     "ImpactModel", "ImpactEstimation", "UpliftTransform", "CurveKind", "AtKStrategy", "SynthMethod", "SynthInference",
+    "TrimmedMatchInference",
     "ConformalType", "DesignSide", "TBRScenario", "TBRPanel", "TrimmedMatchPlot",
 ]
 
@@ -91,6 +92,8 @@ AtKStrategy = Literal["overall", "by_group"]
 SynthMethod = Literal["scm", "ascm"]
 #: how a synthetic control is tested
 SynthInference = Literal["conformal", "permutation", "none"]
+#: how Trimmed Match makes its interval: a wild sign-flip bootstrap of the whole fit, or the package's normal quantile
+TrimmedMatchInference = Literal["bootstrap", "normal"]
 #: the permutations of the conformal test
 ConformalType = Literal["iid", "block"]
 #: the test a geo design is powered for (one-sided: in the direction of the effect)

@@ -64,7 +64,9 @@ day, clustered by geo; and ``did (permutation)``, the same estimate with
 ATT against minus the conversions lost per treated geo-day; ``causal_impact``
 on the treated geos' summed daily conversions with each control geo's series
 as a regressor, cumulative effect against minus the conversions lost;
-``trimmed_match`` iROAS against the true iROAS. The truth window and every
+``trimmed_match`` iROAS against the true iROAS (default wild-bootstrap
+critical value, seeded by the world's seed; ``trimmed_match (normal quantile)``
+is the package's interval, ``inference="normal"``). The truth window and every
 estimator's test window are the same days.
 
 Per estimator and scored quantity: tests, coverage with its Wilson 95%
@@ -375,11 +377,14 @@ def _fit_paired(sc: _Scorer, w: dict[str, Any], spec: dict[str, Any]) -> None:
     long = (w["outcomes"][["date", "geo", "revenue"]].rename(columns={"revenue": "response"})
             .merge(cost, on=["date", "geo"], how="left").fillna({"cost": 0.0}))
     shuffled = [str(g) for g in np.random.default_rng([sc.seed, 13]).permutation(controls)]
-    for label, design in (("trimmed_match", pairs),
-                          ("trimmed_match (random re-pairing)", list(zip(range(1, 11), treated, shuffled)))):
+    repaired = list(zip(range(1, 11), treated, shuffled))
+    for label, design, inference in (("trimmed_match", pairs, "bootstrap"),
+                                     ("trimmed_match (normal quantile)", pairs, "normal"),
+                                     ("trimmed_match (random re-pairing)", repaired, "bootstrap")):
         geo_pair = {g: k for k, t, c in design for g in (t, c)}
         data = long.assign(pair=long.geo.map(geo_pair), assignment=np.where(long.geo.isin(treated), 1, 2))
-        r = sc.fit(label, "paired", lambda: trimmed_match(data, test=(t0, last), alpha=0.05))  # noqa: B023
+        r = sc.fit(label, "paired", lambda: trimmed_match(data, test=(t0, last), alpha=0.05,  # noqa: B023
+                                                          inference=inference, random_state=sc.seed))  # noqa: B023
         tab = r.table().set_index("metric") if r is not None else None
         sc.score(label, "iroas", "paired", float(truth["iroas"]), None if tab is None else tab.loc["iroas"],
                  trim_rate=None if tab is None else float(tab.loc["iroas", "trim_rate"]))
@@ -622,7 +627,8 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
             problems.append(f"{r['design']} seed {r['seed']} {r['test']} {r['estimator']} {r['target']}: "
                             f"no estimate or interval ({r['estimate']}, [{r['lower']}, {r['upper']}])")
     order = {"synthetic_control scm": 0, "synthetic_control ascm": 1, "tbr": 2, "did": 3, "did (permutation)": 4,
-             "causal_impact": 5, "trimmed_match": 6, "trimmed_match (random re-pairing)": 7}
+             "causal_impact": 5, "trimmed_match": 6, "trimmed_match (normal quantile)": 7,
+             "trimmed_match (random re-pairing)": 8}
     summary = summarise(rows, fits, ("design", "estimator", "target"))
     summary.sort(key=lambda r: ({"geo": 0, "paired": 1, "daily": 2, "holdout": 3}[r["design"]],
                                 order.get(r["estimator"], 9),

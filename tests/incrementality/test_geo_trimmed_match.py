@@ -3,6 +3,8 @@ re-derivation of the estimator, coverage on simulated paired experiments, and re
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -29,7 +31,8 @@ def test_reproduces_the_post_analysis_colab_guide(example):
     # (test 2020-11-04 .. 2020-12-01, notebook cell 3) and pairs_exclude "41,43" (image_post_1.png):
     #   estimate 0.212  std. error 0.093  trim_rate 0.20  ci_level 0.80  confidence interval [0.089, 0.352]
     #   cost = 187K   incremental response = 39.6K   treatment response = 79.3M   ... = 0.05%
-    r = trimmed_match(example, test=TEST, exclude_pairs=[41, 43], alpha=0.2)  # the guide's 80% interval
+    # the guide's 80% interval, with the package's normal critical value
+    r = trimmed_match(example, test=TEST, exclude_pairs=[41, 43], alpha=0.2, inference="normal")
     t = r.table().set_index("metric")
     iroas = t.loc["iroas"]
     assert round(iroas["estimate"], 3) == 0.212
@@ -61,16 +64,18 @@ def test_reproduces_the_post_analysis_colab_guide(example):
 def test_separate_pairs_table_gives_the_same_answer(example):
     design = example[["geo", "pair", "assignment"]].drop_duplicates()
     long = example[["date", "geo", "response", "cost"]]
-    a = trimmed_match(example, test=TEST, exclude_pairs=[41, 43])
-    b = trimmed_match(long, pairs=design, test=TEST, exclude_pairs=[41, 43])
-    c = trimmed_match(geo_panel(long, cost="cost"), pairs=design, test=TEST, exclude_pairs=[41, 43])
+    kw = {"test": TEST, "exclude_pairs": [41, 43], "random_state": 0}  # the same bootstrap replicates
+    a = trimmed_match(example, **kw)
+    b = trimmed_match(long, pairs=design, **kw)
+    c = trimmed_match(geo_panel(long, cost="cost"), pairs=design, **kw)
     for r in (b, c):
         pd.testing.assert_frame_equal(a.table(), r.table())
 
 
 def test_pretest_responses_are_diagnostics_only(example):
-    a = trimmed_match(example, test=TEST, exclude_pairs=[41, 43])
-    b = trimmed_match(example, test=TEST, exclude_pairs=[41, 43], pre=("2020-09-03", "2020-10-01"))
+    a = trimmed_match(example, test=TEST, exclude_pairs=[41, 43], inference="normal")
+    b = trimmed_match(example, test=TEST, exclude_pairs=[41, 43], pre=("2020-09-03", "2020-10-01"),
+                      inference="normal")
     pd.testing.assert_frame_equal(a.table(), b.table())
     d = pd.to_datetime(example["date"])
     pre = example[(d >= "2020-09-03") & (d <= "2020-10-01") & (example["pair"] == 30)]
@@ -81,8 +86,8 @@ def test_pretest_responses_are_diagnostics_only(example):
 
 def test_cooldown_adds_the_periods_after_the_test(example):
     # the colab's "Include the cooling down period": test + (test_end, cooldown_end]
-    a = trimmed_match(example, test=TEST, cooldown_end="2020-12-16", exclude_pairs=[41, 43])
-    b = trimmed_match(example, test=("2020-11-04", "2020-12-16"), exclude_pairs=[41, 43])
+    a = trimmed_match(example, test=TEST, cooldown_end="2020-12-16", exclude_pairs=[41, 43], inference="normal")
+    b = trimmed_match(example, test=("2020-11-04", "2020-12-16"), exclude_pairs=[41, 43], inference="normal")
     pd.testing.assert_frame_equal(a.table(), b.table())
 
 
@@ -99,25 +104,27 @@ Z90 = 2 * (1 - stats.norm.cdf(1.64485363))  # the tests' normal quantile 1.64485
 
 
 def test_package_unit_test_small_example():
-    f = fit_trimmed_match(DR1, DC1, trim_rate=0.0, alpha=Z90)  # TrimmedMatch1NoTrim
+    f = fit_trimmed_match(DR1, DC1, trim_rate=0.0, alpha=Z90, inference="normal")  # TrimmedMatch1NoTrim
     assert (f.estimate, f.std_error, f.lower, f.upper) == pytest.approx((1.692, 0.138, 1.250, 1.905), abs=1e-3)
-    f = fit_trimmed_match(DR1, DC1, trim_rate=0.25, alpha=Z90)  # TrimmedMatch1WithTrim
+    f = fit_trimmed_match(DR1, DC1, trim_rate=0.25, alpha=Z90, inference="normal")  # TrimmedMatch1WithTrim
     assert (f.estimate, f.std_error, f.lower, f.upper) == pytest.approx((1.571, 0.041, -29.375, 1.619), abs=1e-3)
     # trimmed_match/estimator_test.py: the data-driven rate picks 0.25 from the candidates 0 and 0.25
-    f = fit_trimmed_match(DR1, DC1, alpha=0.1)
+    f = fit_trimmed_match(DR1, DC1, alpha=0.1, inference="normal")
     assert f.trim_rate == 0.25
     assert f.candidates.round(3).values.tolist() == [[0.0, 1.692, 0.138], [0.25, 1.571, 0.041]]
     assert sorted(np.flatnonzero(f.trimmed)) == [0, 1]
 
 
 def test_package_unit_test_32_pairs():
-    f = fit_trimmed_match(DR2, DC2, trim_rate=0.0, alpha=Z90, max_trim_rate=0.30)  # TrimmedMatch2NoTrim
+    f = fit_trimmed_match(DR2, DC2, trim_rate=0.0, alpha=Z90, max_trim_rate=0.30,
+                          inference="normal")  # TrimmedMatch2NoTrim
     assert (f.estimate, f.std_error, f.lower, f.upper) == pytest.approx(
         (0.005811, 0.000117, 0.005233, 0.006389), abs=1e-6)
-    f = fit_trimmed_match(DR2, DC2, trim_rate=1 / 32, alpha=Z90, max_trim_rate=0.30)  # TrimmedMatch2WithTrim
+    f = fit_trimmed_match(DR2, DC2, trim_rate=1 / 32, alpha=Z90, max_trim_rate=0.30,
+                          inference="normal")  # TrimmedMatch2WithTrim
     assert (f.estimate, f.std_error, f.lower, f.upper) == pytest.approx(
         (0.005815, 0.000134, 0.005155, 0.006475), abs=1e-6)
-    f = fit_trimmed_match(DR2, DC2, alpha=Z90, max_trim_rate=0.30)  # TrimmedMatch2WithOptimTrim
+    f = fit_trimmed_match(DR2, DC2, alpha=Z90, max_trim_rate=0.30, inference="normal")  # ...WithOptimTrim
     assert (f.estimate, f.std_error, f.trim_rate, f.lower, f.upper) == pytest.approx(
         (0.005833, 0.00003, 0.1875, 0.005684, 0.005982), abs=1e-6)
     expected = [0.00581123, 0.005815, 0.00582772, 0.00583428, 0.00583461, 0.00583399, 0.00583305,
@@ -152,10 +159,24 @@ def _studentized(theta, dr, dc, k):
     return e[k:n - k].mean() / np.sqrt(((w - w.mean()) ** 2).sum() / m / (m - 1))
 
 
-def _reference(dr, dc, max_trim_rate, alpha):
+def _reference(dr, dc, max_trim_rate, alpha, z=None):
     """Roots of the trimmed mean by evaluating it at every crossing (it is linear between them), the
     standard error of eq. 8.2 written out, the data-driven rate, and the interval by root-finding the
-    studentised trimmed mean on a grid."""
+    studentised trimmed mean on a grid (against the normal quantile, or ``z``)."""
+    rate, est, se, k = _choice(dr, dc, max_trim_rate)
+    z = stats.norm.ppf(1 - alpha / 2) if z is None else z
+    grid = np.linspace(est - 30 * se, est + 30 * se, 6001)
+    ok = np.array([abs(_studentized(g, dr, dc, k)) <= z for g in grid])
+    first, last = np.flatnonzero(ok)[[0, -1]]
+    assert 0 < first and last < len(grid) - 1  # the region lies inside the grid
+    g = lambda t: abs(_studentized(t, dr, dc, k)) - z  # noqa: E731
+    lower = optimize.brentq(g, grid[first - 1], grid[first], xtol=1e-14)
+    upper = optimize.brentq(g, grid[last], grid[last + 1], xtol=1e-14)
+    return rate, est, se, lower, upper
+
+
+def _choice(dr, dc, max_trim_rate):
+    """The data-driven trim rate, its estimate, standard error and pairs trimmed per tail."""
     n = len(dr)
     i, j = np.triu_indices(n, 1)
     kinks = np.unique((dr[i] - dr[j]) / (dc[i] - dc[j]))
@@ -181,16 +202,7 @@ def _reference(dr, dc, max_trim_rate, alpha):
         se = np.sqrt((win ** 2).sum() / n) / (cs[k:n - k].sum() / n) / np.sqrt(n)
         cands.append((k / n, est, se, k))
     best = min(c[2] for c in cands)
-    rate, est, se, k = next(c for c in cands if c[2] <= (1 + 0.25 / np.sqrt(n)) * best)
-    z = stats.norm.ppf(1 - alpha / 2)
-    grid = np.linspace(est - 30 * se, est + 30 * se, 6001)
-    ok = np.array([abs(_studentized(g, dr, dc, k)) <= z for g in grid])
-    first, last = np.flatnonzero(ok)[[0, -1]]
-    assert 0 < first and last < len(grid) - 1  # the region lies inside the grid
-    g = lambda t: abs(_studentized(t, dr, dc, k)) - z  # noqa: E731
-    lower = optimize.brentq(g, grid[first - 1], grid[first], xtol=1e-14)
-    upper = optimize.brentq(g, grid[last], grid[last + 1], xtol=1e-14)
-    return rate, est, se, lower, upper
+    return next(c for c in cands if c[2] <= (1 + 0.25 / np.sqrt(n)) * best)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -200,7 +212,7 @@ def test_matches_a_brute_force_rederivation(seed):
     size = rng.lognormal(0, 1, n)
     dc = size * rng.uniform(0.5, 1.5, n)
     dr = 3.0 * dc + size * rng.standard_t(3, n)
-    f = fit_trimmed_match(dr, dc, alpha=0.2)
+    f = fit_trimmed_match(dr, dc, alpha=0.2, inference="normal")
     rate, est, se, lower, upper = _reference(dr, dc, 0.25, 0.2)
     assert f.trim_rate == pytest.approx(rate)
     assert (f.estimate, f.std_error) == pytest.approx((est, se), rel=1e-9)
@@ -211,6 +223,74 @@ def test_matches_a_brute_force_rederivation(seed):
     # the p-value is the studentised trimmed mean's at iROAS = 0 (normal reference)
     k = round(f.trim_rate * n)
     assert f.p_value == pytest.approx(2 * stats.norm.sf(abs(_studentized(0.0, dr, dc, k))), rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bootstrap_matches_a_brute_force_enumeration(seed):
+    # the wild bootstrap written out: every sign pattern of the residuals at the estimate, each replicate's own
+    # data-driven trim rate, its |studentised trimmed mean| at the estimate; the interval inverts the studentised
+    # trimmed mean against the 90% quantile of those, the p-value counts those at least as large as the statistic
+    # at iROAS = 0
+    rng = np.random.default_rng(seed)
+    n = 8
+    size = rng.lognormal(0, 1, n)
+    dc = size * rng.uniform(0.5, 1.5, n)
+    dr = 3.0 * dc + size * rng.standard_t(3, n)
+    f = fit_trimmed_match(dr, dc, alpha=0.1)
+    rate, est, se, k = _choice(dr, dc, 0.25)
+    eps = dr - est * dc
+    null = []
+    for signs in itertools.product([-1.0, 1.0], repeat=n):
+        star = est * dc + np.array(signs) * eps
+        null.append(abs(_studentized(est, star, dc, _choice(star, dc, 0.25)[3])))
+    null = np.sort(null)
+    crit = null[int(np.ceil(0.9 * (len(null) - 1)))]  # the next replicate up from the 90% quantile
+    assert f.null_statistics == pytest.approx(null, rel=1e-9, abs=1e-12)
+    assert f.critical_value == pytest.approx(crit, rel=1e-9)
+    _, _, _, lower, upper = _reference(dr, dc, 0.25, 0.1, z=crit)
+    assert (f.trim_rate, f.estimate) == pytest.approx((rate, est), rel=1e-9)
+    assert (f.lower, f.upper) == pytest.approx((lower, upper), rel=1e-8)
+    assert f.p_value == pytest.approx(np.mean(null >= abs(_studentized(0.0, dr, dc, k)) * (1 - 1e-12)))
+    # a fixed trim rate: the replicates keep it
+    g = fit_trimmed_match(dr, dc, alpha=0.1, trim_rate=0.0)
+    fixed = np.sort([abs(_studentized(g.estimate, g.estimate * dc + np.array(s_) * (dr - g.estimate * dc), dc, 0))
+                     for s_ in itertools.product([-1.0, 1.0], repeat=n)])
+    assert g.null_statistics == pytest.approx(fixed, rel=1e-9, abs=1e-12)
+
+
+def test_bootstrap_covers_where_the_normal_quantile_does_not():
+    # eight pairs with heavy-tailed pair noise: the package's normal critical value covers the true iROAS in
+    # about 80% of the 90% intervals, the bootstrap of the whole fit (trim-rate choice included) in about 90%
+    rng = np.random.default_rng(11)
+    hits = {"normal": 0, "bootstrap": 0}
+    n_sims = 150
+    for _ in range(n_sims):
+        size = rng.lognormal(3, 0.5, 8)
+        dc = size * rng.uniform(0.05, 0.15, 8)
+        dr = 2.0 * dc + 0.15 * size * rng.standard_t(3, 8)
+        for inference in hits:
+            f = fit_trimmed_match(dr, dc, alpha=0.1, inference=inference)
+            hits[inference] += f.lower <= 2.0 <= f.upper
+    assert hits["normal"] / n_sims < 0.85
+    assert 0.86 <= hits["bootstrap"] / n_sims <= 0.97
+
+
+def test_bootstrap_settings():
+    rng = np.random.default_rng(4)
+    dc = rng.uniform(1, 2, 12)
+    dr = 2 * dc + rng.standard_normal(12)
+    # 12 pairs: 4096 sign patterns, more than n_bootstrap: random ones, reproducible by seed
+    a, b = (fit_trimmed_match(dr, dc, n_bootstrap=300, random_state=3) for _ in range(2))
+    assert len(a.null_statistics) == 300 and (a.lower, a.upper) == (b.lower, b.upper)
+    assert 0 < a.p_value < 1
+    assert len(fit_trimmed_match(dr, dc, n_bootstrap=4096).null_statistics) == 4096  # all of them
+    for bad in (99, 2.5, True, "many"):
+        with pytest.raises(ParameterError, match="n_bootstrap must be an integer >= 100"):
+            fit_trimmed_match(dr, dc, n_bootstrap=bad)
+    with pytest.raises(ParameterError, match="inference must be 'bootstrap' or 'normal'; found 't'"):
+        fit_trimmed_match(dr, dc, inference="t")
+    with pytest.raises(ParameterError, match="random_state must be"):
+        fit_trimmed_match(dr, dc, n_bootstrap=100, random_state="seed")
 
 
 # ------------------------------------------------------------------ simulated paired experiments
@@ -238,7 +318,7 @@ def test_recovers_a_known_iroas_and_covers_it():
         size = rng.lognormal(3, 1, n)
         dc = size * rng.uniform(0.05, 0.15, n)
         dr = 2.0 * dc + 0.15 * size * rng.standard_normal(n)
-        f = fit_trimmed_match(dr, dc, alpha=0.2)
+        f = fit_trimmed_match(dr, dc, alpha=0.2, inference="normal")
         hits += f.lower <= 2.0 <= f.upper
         ests.append(f.estimate)
     assert 0.70 <= hits / n_sims <= 0.90
@@ -247,20 +327,26 @@ def test_recovers_a_known_iroas_and_covers_it():
 
 def test_long_table_of_a_simulated_experiment():
     data = _paired_experiment(np.random.default_rng(3), iroas=2.0)
-    r = trimmed_match(data, test=("2024-01-01", "2024-01-28"), alpha=0.1)
+    r = trimmed_match(data, test=("2024-01-01", "2024-01-28"), alpha=0.1, random_state=5)
     # by hand: the pair differences over the test, then the estimator on them
     g = data.groupby(["pair", "assignment"])[["response", "cost"]].sum().unstack()
     ref = fit_trimmed_match((g["response"][1] - g["response"][2]).to_numpy(),
-                            (g["cost"][1] - g["cost"][2]).to_numpy(), alpha=0.1)
+                            (g["cost"][1] - g["cost"][2]).to_numpy(), alpha=0.1, random_state=5)
     iroas = r.table().set_index("metric").loc["iroas"]
     assert (iroas["estimate"], iroas["lower"], iroas["upper"]) == pytest.approx((ref.estimate, ref.lower, ref.upper))
     assert r.incremental_cost == pytest.approx(g["cost"][1].sum())
-    # another level: the interval recomputed at the same trim rate
+    assert len(r.fit.null_statistics) == 1000  # 20 pairs: 1000 random sign patterns
+    # another level: the same bootstrap's 70% quantile (the normal version: the interval recomputed at the same
+    # trim rate)
     ci = r.conf_int(0.3).set_index("metric")
+    ref70 = ref.interval(0.3)
+    assert (ci.loc["iroas", "lower"], ci.loc["iroas", "upper"]) == pytest.approx(ref70)
+    assert ci.loc["incremental_response", "lower"] == pytest.approx(ref70[0] * r.incremental_cost)
+    rn = trimmed_match(data, test=("2024-01-01", "2024-01-28"), alpha=0.1, inference="normal")
     ref70 = fit_trimmed_match((g["response"][1] - g["response"][2]).to_numpy(),
-                              (g["cost"][1] - g["cost"][2]).to_numpy(), alpha=0.3, trim_rate=r.trim_rate)
-    assert (ci.loc["iroas", "lower"], ci.loc["iroas", "upper"]) == pytest.approx((ref70.lower, ref70.upper))
-    assert ci.loc["incremental_response", "lower"] == pytest.approx(ref70.lower * r.incremental_cost)
+                              (g["cost"][1] - g["cost"][2]).to_numpy(), alpha=0.3, trim_rate=r.trim_rate,
+                              inference="normal")
+    assert rn.fit.interval(0.3) == pytest.approx((ref70.lower, ref70.upper))
     for kind in ("pairs", "trim_rates"):
         fig = r.plot(kind=kind)
         assert len(fig.axes) == 1
@@ -345,7 +431,7 @@ def test_exclude_pairs_names_pairs_of_the_design(small):
 
 def test_the_fit_keeps_its_data_for_other_levels():
     # the interval at another level is the fit's own: no other data can be passed in
-    f = fit_trimmed_match(DR1, DC1, trim_rate=0.0, alpha=Z90)
+    f = fit_trimmed_match(DR1, DC1, trim_rate=0.0, alpha=Z90, inference="normal")
     assert f.interval(Z90) == pytest.approx((f.lower, f.upper), rel=1e-12)
     assert f.delta_response.tolist() == DR1 and f.delta_cost.tolist() == DC1
     # trimmed_match/core/estimator_test.cc, TrimmedMatch1NoTrim: [1.250, 1.905] at the quantile 1.64485363
@@ -386,7 +472,7 @@ def test_two_or_three_pairs(n):
     # at most 0.5 - 1/n of the pairs may be trimmed from each tail: none with 2 or 3 pairs (the ratio estimator);
     # the interval still inverts the studentised mean (brute force above)
     dr, dc = np.array([1.0, 3.0, 2.5])[:n], np.array([1.0, 2.0, 1.5])[:n]
-    f = fit_trimmed_match(dr, dc, alpha=0.2)
+    f = fit_trimmed_match(dr, dc, alpha=0.2, inference="normal")
     rate, est, se, lower, upper = _reference(dr, dc, 0.25, 0.2)
     assert (f.trim_rate, rate) == (0.0, 0.0)
     assert f.estimate == pytest.approx(dr.sum() / dc.sum(), rel=1e-12)

@@ -21,10 +21,24 @@ trimmed symmetric norm wins. This follows Google's ``trimmed_match`` package
   (at most ``0.5 - 1/n`` and 0.3); the smallest whose standard error is within
   ``1 + 0.25 / sqrt(n)`` of the smallest one;
 * interval: the ``theta`` whose studentised trimmed mean of the residuals is
-  within the normal quantile of 0 (a quadratic inequality between two
+  within a critical value of 0 (a quadratic inequality between two
   crossings), its convex hull; where that is wider than ``1e6`` standard
-  errors, ``estimate -/+ 3 z se``;
+  errors, ``estimate -/+ 3 c se``;
 * the package's default confidence is 0.80 (``alpha=0.2`` here).
+
+The package takes the normal quantile as the critical value
+(``inference="normal"`` here). With ten pairs that is too small twice over:
+the studentised trimmed mean of a handful of residuals has heavier tails than
+the normal, and the trim rate with the smallest standard error is chosen from
+the same data, so its standard error is the one most likely to be too small.
+On 200 simulated ten-pair tests the package's 95% intervals covered the true
+iROAS 83-87% of the time. By default (``inference="bootstrap"``) the critical
+value comes from a wild bootstrap of the whole procedure: the residuals at
+the estimate get random signs (all ``2**n`` sign patterns when there are at
+most ``n_bootstrap``), each replicate is fitted again, choosing its own trim
+rate, and the critical value is the ``1 - alpha`` quantile of the replicates'
+``|studentised trimmed mean|`` at the estimate. The p-value compares the
+statistic at iROAS = 0 with the same distribution.
 
 :func:`trimmed_match` reads the long ``date, geo, response, cost, pair,
 assignment`` table of the package's post-analysis colab (assignment 1 =
@@ -33,7 +47,7 @@ treatment, 2 = control) and reports the iROAS and the incremental response;
 
 Examples
 --------
->>> fit = fit_trimmed_match([1.0, 10.0, 3.0, 8.0], [1.0, 5.0, 2.0, 5.0], alpha=0.1)
+>>> fit = fit_trimmed_match([1.0, 10.0, 3.0, 8.0], [1.0, 5.0, 2.0, 5.0], alpha=0.1, inference="normal")
 >>> round(fit.estimate, 3), round(fit.std_error, 3), fit.trim_rate
 (1.571, 0.041, 0.25)
 >>> round(fit.lower, 2), round(fit.upper, 3)
@@ -51,7 +65,8 @@ import pandas as pd
 from scipy import stats
 
 from ...errors import ParameterError, SchemaError
-from ...types import TableLike, TrimmedMatchPlot
+from ...estimators import check_random_state
+from ...types import TableLike, TrimmedMatchInference, TrimmedMatchPlot
 from ..effects import Effects, check_alpha
 from .panel import LOCATION_NAMES, GeoPanel, pick_column, resolve_locations
 from .tbr import _after, _arms, _as_panel, _geo_values, _same, _window
@@ -83,7 +98,8 @@ class TrimmedMatchFit:
         The ``1 - alpha`` interval (inverted studentised trimmed mean).
     alpha : float
     p_value : float
-        Two-sided normal p-value of the studentised trimmed mean of ``delta_response`` (iROAS = 0).
+        Two-sided p-value of the studentised trimmed mean of ``delta_response`` (iROAS = 0): against
+        the bootstrap distribution, or the normal.
     candidates : pandas.DataFrame
         ``trim_rate, iroas, std_error`` of every candidate trim rate examined.
     epsilons : numpy.ndarray
@@ -92,8 +108,14 @@ class TrimmedMatchFit:
         Whether each pair (input order) is trimmed at the estimate.
     n_trim : int
         Pairs trimmed from each tail (``ceil(trim_rate * n)``).
+    inference : {"bootstrap", "normal"}
+    critical_value : float
+        The critical value of the ``1 - alpha`` interval (the normal quantile, or the bootstrap's).
     delta_response, delta_cost : numpy.ndarray
         The pair differences the fit was made from (input order).
+    null_statistics : numpy.ndarray
+        The bootstrap replicates' ``|studentised trimmed mean|`` at the estimate, sorted (empty for
+        ``inference="normal"``).
     """
 
     estimate: float
@@ -107,21 +129,26 @@ class TrimmedMatchFit:
     epsilons: np.ndarray
     trimmed: np.ndarray
     n_trim: int
+    inference: TrimmedMatchInference
+    critical_value: float
     delta_response: np.ndarray = field(repr=False)
     delta_cost: np.ndarray = field(repr=False)
+    null_statistics: np.ndarray = field(repr=False)
 
     def interval(self, alpha: float) -> tuple[float, float]:
         """The ``1 - alpha`` interval, the test inverted again at that level (at the chosen trim rate).
 
         Examples
         --------
-        >>> fit = fit_trimmed_match([1.0, 10.0, 3.0, 8.0], [1.0, 5.0, 2.0, 5.0], trim_rate=0.0, alpha=0.1)
+        >>> fit = fit_trimmed_match([1.0, 10.0, 3.0, 8.0], [1.0, 5.0, 2.0, 5.0], trim_rate=0.0, alpha=0.1,
+        ...                         inference="normal")
         >>> [round(b, 3) for b in fit.interval(0.1)], [round(b, 3) for b in fit.interval(0.05)]
         ([1.25, 1.905], [1.056, 1.941])
         """
-        core = _Core(self.delta_response, self.delta_cost)
-        return core.interval(self.n_trim, float(stats.norm.ppf(1 - check_alpha(alpha) / 2)), self.estimate,
-                             self.std_error)
+        a = check_alpha(alpha)
+        crit = _critical(self.null_statistics, a) if self.inference == "bootstrap" else _normal(a)
+        return _Core(self.delta_response, self.delta_cost).interval(self.n_trim, crit, self.estimate,
+                                                                    self.std_error)
 
 
 class _Core:
@@ -201,6 +228,8 @@ class _Core:
     def interval(self, n1: int, z: float, iroas: float, se: float) -> tuple[float, float]:
         """Hull of the iROAS values whose studentised trimmed mean of residuals is within ``z`` of 0."""
         n, m = self.n, self.n - 2 * n1
+        if not np.isfinite(z):
+            return -np.inf, np.inf
         h = z * z * m / (m - 1)
         lows, ups = [], []
         for s in self._chunks():
@@ -236,18 +265,19 @@ def _symmetric_norm(res: np.ndarray, n1: int) -> float:
     return float(np.abs(s[n1:n - n1] + s[::-1][n1:n - n1]).sum() / (n - 2 * n1))
 
 
-def _studentized_trimmed_mean(res: np.ndarray, n1: int) -> float:
-    """Trimmed mean over its winsorised standard error."""
-    s = np.sort(res)
-    n = len(s)
+def _studentized_trimmed_mean(res: np.ndarray, n1: int) -> np.ndarray:
+    """Trimmed mean over its winsorised standard error, of each row of ``res`` (the last axis)."""
+    s = np.sort(res, axis=-1)
+    n = s.shape[-1]
     m = n - 2 * n1
-    trim_sum = float(s[n1:n - n1].sum())
+    trim_sum = s[..., n1:n - n1].sum(axis=-1)
     w = s.copy()
-    w[:n1], w[n - n1:] = s[n1], s[n - 1 - n1]
-    ssw = float(np.sum((w - w.mean()) ** 2))
-    if ssw == 0:
-        return 0.0 if trim_sum == 0 else float(np.sign(trim_sum) * np.inf)
-    return (trim_sum / m) / float(np.sqrt(ssw / m / (m - 1)))
+    w[..., :n1] = s[..., n1:n1 + 1]
+    w[..., n - n1:] = s[..., n - 1 - n1:n - n1]
+    ssw = np.sum((w - w.mean(axis=-1, keepdims=True)) ** 2, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (trim_sum / m) / np.sqrt(ssw / m / (m - 1))
+        return np.where(ssw == 0, np.where(trim_sum == 0, 0.0, np.sign(trim_sum) * np.inf), t)
 
 
 def _solve(a: np.ndarray, b: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray
@@ -284,9 +314,64 @@ def _n_trimmed(rate: float, n: int) -> int:
     return int(np.ceil(rate * n - 1e-9))
 
 
+def _candidates(core: _Core, cap: float) -> list[tuple[float, float, float, int]]:
+    """``(trim_rate, iroas, std_error, n_trim)`` of the trim rates ``0, 1/n, ...`` up to ``cap`` that have a root."""
+    n, rows = core.n, []
+    for i in range(int(np.ceil(cap * n - 1e-9)) + 1):
+        rate = i / n
+        if rate > cap + 1e-12:
+            break
+        est = core.iroas(i)
+        if est is None:  # no root at this rate (the package would stop here): not a candidate
+            continue
+        rows.append((rate, est, core.std_error(i, est), i))
+    return rows
+
+
+def _chosen(rows: list[tuple[float, float, float, int]], n: int) -> tuple[float, float, float, int]:
+    """The package's choice: the smallest trim rate whose standard error is within ``1 + 0.25 / sqrt(n)`` of the
+    smallest."""
+    best = min(r[2] for r in rows)
+    return next(r for r in rows if r[2] <= (1.0 + 0.25 / np.sqrt(n)) * best)
+
+
+def _sign_patterns(n: int, n_max: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """All ``2**n`` sign patterns (rows of +-1) when there are at most ``n_max``, else ``n_max`` random ones."""
+    if n < 63 and 2 ** n <= n_max:
+        bits = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
+        return 1.0 - 2.0 * bits, True
+    return rng.choice(np.array([-1.0, 1.0]), size=(n_max, n)), False
+
+
+def _null_statistics(dc: np.ndarray, est: float, eps: np.ndarray, n_trim: int | None, cap: float,
+                     signs: np.ndarray) -> np.ndarray:
+    """The wild bootstrap: ``|studentised trimmed mean|`` at ``est`` of each replicate ``est * dc + sign * eps``,
+    at the trim rate the replicate's own fit takes (``n_trim`` when the rate is fixed), sorted. A replicate with
+    no root at any trim rate is left out."""
+    flipped = signs * eps
+    if n_trim is not None:
+        return np.sort(np.abs(_studentized_trimmed_mean(flipped, n_trim)))
+    out = np.full(len(flipped), np.nan)
+    for b, e in enumerate(flipped):
+        rows = _candidates(_Core(est * dc + e, dc), cap)
+        if rows:
+            out[b] = abs(float(_studentized_trimmed_mean(e, _chosen(rows, len(dc))[3])))
+    return np.sort(out[~np.isnan(out)])
+
+
+def _critical(null: np.ndarray, alpha: float) -> float:
+    """The ``1 - alpha`` quantile of the bootstrap's ``|statistic|`` (the next replicate up)."""
+    return float(np.quantile(null, 1 - alpha, method="higher"))
+
+
+def _normal(alpha: float) -> float:
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
 def fit_trimmed_match(delta_response: Sequence[float] | np.ndarray, delta_cost: Sequence[float] | np.ndarray, *,
-                      max_trim_rate: float = 0.25, trim_rate: float | None = None, alpha: float = 0.05
-                      ) -> TrimmedMatchFit:
+                      max_trim_rate: float = 0.25, trim_rate: float | None = None, alpha: float = 0.05,
+                      inference: TrimmedMatchInference = "bootstrap", n_bootstrap: int = 1000,
+                      random_state: Any = None) -> TrimmedMatchFit:
     """Trimmed Match on the pair differences (treatment - control) of response and cost.
 
     Parameters
@@ -300,6 +385,16 @@ def fit_trimmed_match(delta_response: Sequence[float] | np.ndarray, delta_cost: 
     alpha : float, default 0.05
         ``1 - confidence`` of the interval (95%, as every estimator of marketing360; the trimmed_match
         package's default confidence is 0.8: ``alpha=0.2``).
+    inference : {"bootstrap", "normal"}, default "bootstrap"
+        The critical value of the interval and the p-value: the wild bootstrap of the whole fit
+        (trim-rate choice included), or the package's normal quantile (which reproduces its figures,
+        and covers less than it claims with few pairs: see the module notes).
+    n_bootstrap : int, default 1000
+        Bootstrap replicates: every sign pattern when there are at most this many (up to 9 pairs),
+        else this many random ones. A replicate costs one fit: about 0.2 ms with 10 pairs, 2 ms with
+        50, 50 ms with 160.
+    random_state : int, numpy Generator or None
+        Seeds the random sign patterns (unused when all are enumerated).
 
     Returns
     -------
@@ -309,9 +404,23 @@ def fit_trimmed_match(delta_response: Sequence[float] | np.ndarray, delta_cost: 
     ------
     ParameterError
         Lengths differ, fewer than 2 pairs, NaN, every cost difference 0 (iROAS undefined), a trim
-        rate out of range, or no root of the trimmed-mean equation at a fixed trim rate.
+        rate out of range, no root of the trimmed-mean equation at a fixed trim rate, an unknown
+        ``inference``, or ``n_bootstrap`` below 100.
+
+    Examples
+    --------
+    >>> fit = fit_trimmed_match([1.0, 10.0, 3.0, 8.0, 4.0, 6.0], [1.0, 5.0, 2.0, 5.0, 2.0, 3.0])
+    >>> fit.inference, len(fit.null_statistics)  # all 2**6 sign patterns
+    ('bootstrap', 64)
+    >>> round(fit.critical_value, 2) > round(float(stats.norm.ppf(0.975)), 2)
+    True
     """
     a = check_alpha(alpha)
+    if inference not in ("bootstrap", "normal"):
+        raise ParameterError(f"inference must be 'bootstrap' or 'normal'; found {inference!r}")
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 100:
+        raise ParameterError(f"n_bootstrap must be an integer >= 100; found {n_bootstrap!r}")
+    rng = check_random_state(random_state)
     dr, dc = np.asarray(delta_response, dtype=float), np.asarray(delta_cost, dtype=float)
     if dr.ndim != 1 or dr.shape != dc.shape:
         raise ParameterError(f"delta_response and delta_cost must be two 1-d sequences of one length; found "
@@ -354,31 +463,36 @@ def fit_trimmed_match(delta_response: Sequence[float] | np.ndarray, delta_cost: 
         rows.append((rate, est, core.std_error(n1, est), n1))
         chosen = rows[0]
     else:
-        for i in range(int(np.ceil(cap * n - 1e-9)) + 1):
-            rate = i / n
-            if rate > cap + 1e-12:
-                break
-            est = core.iroas(i)
-            if est is None:  # no root at this rate (the package would stop here): not a candidate
-                continue
-            rows.append((rate, est, core.std_error(i, est), i))
+        rows = _candidates(core, cap)
         if not rows:
             raise ParameterError("the trimmed-mean equation has no root at any trim rate: the untrimmed pairs' "
                                  "cost differences sum to 0")
-        best = min(r[2] for r in rows)
-        chosen = next(r for r in rows if r[2] <= (1.0 + 0.25 / np.sqrt(n)) * best)
+        chosen = _chosen(rows, n)
     rate, est, se, n1 = chosen
-    z = float(stats.norm.ppf(1 - a / 2))
-    lower, upper = core.interval(n1, z, est, se)
-    t0 = _studentized_trimmed_mean(dr, n1)
     eps = dr - est * dc
+    t0 = float(_studentized_trimmed_mean(dr, n1))
+    if inference == "normal":
+        null = np.zeros(0)
+        crit = _normal(a)
+        p_value = float(2 * stats.norm.sf(abs(t0)))
+    else:
+        signs, exact = _sign_patterns(n, int(n_bootstrap), rng)
+        null = _null_statistics(dc, est, eps, n1 if trim_rate is not None else None, cap, signs)
+        if len(null) < len(signs) / 2:
+            raise ParameterError(f"the bootstrap failed: {len(signs) - len(null)} of {len(signs)} replicates have "
+                                 "no root of the trimmed-mean equation at any trim rate; use inference='normal'")
+        crit = _critical(null, a)
+        hits = int(np.sum(null >= abs(t0) * (1 - 1e-12)))
+        p_value = hits / len(null) if exact else (1 + hits) / (1 + len(null))
+    lower, upper = core.interval(n1, crit, est, se)
     ranks = np.empty(n, dtype=int)
     ranks[np.argsort(eps, kind="stable")] = np.arange(n)
     trimmed = (ranks < n1) | (ranks > n - 1 - n1)
     cands = pd.DataFrame([r[:3] for r in rows], columns=["trim_rate", "iroas", "std_error"])
     return TrimmedMatchFit(estimate=est, std_error=se, trim_rate=rate, lower=lower, upper=upper, alpha=a,
-                           p_value=float(2 * stats.norm.sf(abs(t0))), candidates=cands, epsilons=eps,
-                           trimmed=trimmed, n_trim=n1, delta_response=dr.copy(), delta_cost=dc.copy())
+                           p_value=p_value, candidates=cands, epsilons=eps, trimmed=trimmed, n_trim=n1,
+                           inference=inference, critical_value=crit, delta_response=dr.copy(), delta_cost=dc.copy(),
+                           null_statistics=null)
 
 
 class TrimmedMatchEffects(Effects):
@@ -386,7 +500,8 @@ class TrimmedMatchEffects(Effects):
 
     Rows (``metric``): ``iroas`` and ``incremental_response`` (iROAS times the incremental cost,
     its bounds scaled the same way, as the package reports it). Intervals invert the studentised
-    trimmed mean (not a normal approximation); the p-value is that statistic's at iROAS = 0.
+    trimmed mean against its bootstrap (or normal) critical value; the p-value is that statistic's
+    at iROAS = 0.
 
     Attributes
     ----------
@@ -406,7 +521,12 @@ class TrimmedMatchEffects(Effects):
 
     title: ClassVar[str] = "Trimmed Match (paired geo experiment)"
     keys = ("metric",)
-    interval_kind: ClassVar[str] = "inverted studentised trimmed mean (Chen & Au)"
+
+    @property
+    def interval_kind(self) -> str:  # type: ignore[override]
+        if self.fit.inference == "normal":
+            return "inverted studentised trimmed mean, normal quantile (Chen & Au)"
+        return "inverted studentised trimmed mean, wild-bootstrap critical value"
 
     def __init__(self, frame: pd.DataFrame, *, fit: TrimmedMatchFit, pairs: pd.DataFrame, incremental_cost: float,
                  treatment_response: float, control_response: float, notes: list[str]) -> None:
@@ -438,6 +558,17 @@ class TrimmedMatchEffects(Effects):
         if kind == "trim_rates":
             return plot_trim_rates(self.candidates, chosen=self.trim_rate, ax=ax, **kwargs)
         raise ParameterError(f"kind must be 'pairs' or 'trim_rates'; found {kind!r}")
+
+
+def _inference_note(fit: TrimmedMatchFit) -> str:
+    if fit.inference == "normal":
+        return f"critical value {fit.critical_value:.3g} (normal quantile, as the trimmed_match package)"
+    n = len(fit.delta_response)
+    scope = ("every sign pattern" if n < 63 and len(fit.null_statistics) == 2 ** n
+             else f"{len(fit.null_statistics)} random sign patterns")
+    choice = "; the trim rate chosen again in each replicate" if len(fit.candidates) > 1 else ""
+    return (f"critical value {fit.critical_value:.3g} from a wild bootstrap ({scope}{choice}); the normal "
+            f"quantile would be {_normal(fit.alpha):.3g}")
 
 
 def _scaled(lo: float, hi: float, cost: float) -> tuple[float, float]:
@@ -486,8 +617,9 @@ def trimmed_match(data: TableLike | GeoPanel, *, test: tuple[Any, Any], pairs: T
                   pair: str = "pair", assignment: str = "assignment", labels: tuple[Any, Any] = (1, 2),
                   pre: tuple[Any, Any] | None = None, cooldown_end: Any = None,
                   exclude_pairs: Any = (), max_trim_rate: float = 0.25, trim_rate: float | None = None,
-                  alpha: float = 0.05, cost: str = "cost", date: str | None = None, location: str | None = None,
-                  y: str | None = None) -> TrimmedMatchEffects:
+                  alpha: float = 0.05, inference: TrimmedMatchInference = "bootstrap", n_bootstrap: int = 1000,
+                  random_state: Any = None, cost: str = "cost", date: str | None = None,
+                  location: str | None = None, y: str | None = None) -> TrimmedMatchEffects:
     """Trimmed Match analysis of a randomised paired geo experiment (iROAS, its interval, the trim rate).
 
     Parameters
@@ -520,6 +652,12 @@ def trimmed_match(data: TableLike | GeoPanel, *, test: tuple[Any, Any], pairs: T
     alpha : float, default 0.05
         ``1 - confidence`` (95% intervals, as every estimator of marketing360; the trimmed_match package
         reports 80% by default: ``alpha=0.2``).
+    inference : {"bootstrap", "normal"}, default "bootstrap"
+        The interval's critical value: a wild bootstrap of the whole fit, or the package's normal
+        quantile (``"normal"`` reproduces the package's figures); see :func:`fit_trimmed_match`.
+    n_bootstrap : int, default 1000
+    random_state : int, numpy Generator or None
+        Bootstrap settings (every sign pattern is used when there are at most ``n_bootstrap``).
     cost : str, default "cost"
         The cost column of the long table.
     date, location, y : str, optional
@@ -536,10 +674,12 @@ def trimmed_match(data: TableLike | GeoPanel, *, test: tuple[Any, Any], pairs: T
         other than the two arms; a geo in several pairs; no cost difference in any pair.
     ParameterError
         A test window out of the panel's range; fewer than 2 pairs; a trim rate out of range; an
-        ``exclude_pairs`` id that is not a pair of the design.
+        ``exclude_pairs`` id that is not a pair of the design; bad bootstrap settings.
     """
     what = "trimmed_match"
     a = check_alpha(alpha)
+    if inference not in ("bootstrap", "normal"):
+        raise ParameterError(f"{what}: inference must be 'bootstrap' or 'normal'; found {inference!r}")
     if isinstance(data, GeoPanel):
         panel = data
         if date is not None or location is not None or y is not None:
@@ -612,7 +752,8 @@ def trimmed_match(data: TableLike | GeoPanel, *, test: tuple[Any, Any], pairs: T
         raise SchemaError(f"{what}: no pair differs in cost between its treatment and control geo over the test: "
                           "the iROAS is undefined", column=cost)
     fit = fit_trimmed_match(table["delta_response"], table["delta_cost"], max_trim_rate=max_trim_rate,
-                            trim_rate=trim_rate, alpha=a)
+                            trim_rate=trim_rate, alpha=a, inference=inference, n_bootstrap=n_bootstrap,
+                            random_state=random_state)
     table["epsilon"] = fit.epsilons
     table["trimmed"] = fit.trimmed
 
@@ -628,7 +769,8 @@ def trimmed_match(data: TableLike | GeoPanel, *, test: tuple[Any, Any], pairs: T
     ])
     notes = [f"{len(table)} pairs" + (f" ({n_excluded} excluded)" if n_excluded else "")
              + f"; trim rate {fit.trim_rate:.3g} ({fit.n_trim} pair(s) trimmed from each tail)",
-             f"incremental cost {incr_cost:,.4g}; treatment response {table['treatment_response'].sum():,.4g}"]
+             f"incremental cost {incr_cost:,.4g}; treatment response {table['treatment_response'].sum():,.4g}",
+             _inference_note(fit)]
     return TrimmedMatchEffects(frame, fit=fit, pairs=table, incremental_cost=incr_cost,
                                treatment_response=float(table["treatment_response"].sum()),
                                control_response=float(table["control_response"].sum()), notes=notes)
