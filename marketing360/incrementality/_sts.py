@@ -62,17 +62,29 @@ def _priors(names: list[str], resid: float | None, level_sd: float) -> tuple[np.
     return rows[:, 0], rows[:, 1], rows[:, 2]
 
 
-def adjusted_r2(y: np.ndarray, x: np.ndarray) -> float:
+def adjusted_r2(y: np.ndarray, x: np.ndarray, base: np.ndarray | None = None) -> float:
     """The adjusted R² of the least squares of ``y`` on an intercept and the columns of ``x`` (missing ``y``
-    skipped), clipped to [0, 0.99]; NaN with fewer than 2 residual degrees of freedom."""
+    skipped), clipped to [0, 0.99]; NaN with fewer than 2 residual degrees of freedom.
+
+    With ``base`` (more columns, e.g. season dummies) it is partial: the share of the residual variance of
+    ``y`` on the intercept and ``base`` that ``x`` explains besides, each variance per residual degree of
+    freedom."""
     ok = np.isfinite(y)
-    n, k = int(ok.sum()), x.shape[1]
-    if n - k - 1 < 2:
+    z = np.ones((int(ok.sum()), 1)) if base is None else np.column_stack([np.ones(int(ok.sum())), base[ok]])
+    n, k = len(z), z.shape[1] + x.shape[1]
+    if n - k < 2:
         return float("nan")
-    a = np.column_stack([np.ones(n), x[ok]])
-    beta, *_ = np.linalg.lstsq(a, y[ok], rcond=None)
-    resid = y[ok] - a @ beta
-    return float(np.clip(1 - resid @ resid / (n - k - 1) / np.var(y[ok], ddof=1), 0.0, 0.99))
+
+    def rss(a: np.ndarray) -> float:
+        beta, *_ = np.linalg.lstsq(a, y[ok], rcond=None)
+        resid = y[ok] - a @ beta
+        return float(resid @ resid)
+
+    full = rss(np.column_stack([z, x[ok]])) / (n - k)
+    reduced = float(np.var(y[ok], ddof=1)) if base is None else rss(z) / (n - z.shape[1])
+    if reduced == 0:
+        return float("nan")
+    return float(np.clip(1 - full / reduced, 0.0, 0.99))
 
 
 def _log_prior(u: np.ndarray, df: np.ndarray, guess: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -35,10 +36,35 @@ from scipy import stats
 from ..errors import ParameterError
 from ..results import Result
 
-__all__ = ["Effects", "EFFECT_COLUMNS", "normal_interval", "check_alpha"]
+__all__ = ["Effects", "EFFECT_COLUMNS", "normal_interval", "check_alpha", "WEAK_FIT_R2", "warn_weak_fit"]
 
 #: the columns every effects table has, after its keys
 EFFECT_COLUMNS = ("estimate", "std_error", "lower", "upper", "p_value")
+#: below this pre-period R² the control series barely inform a regression counterfactual (``tbr``,
+#: ``causal_impact``): a warning says what follows
+WEAK_FIT_R2 = 0.5
+
+
+def warn_weak_fit(what: str, r2: float, measure: str = "R²") -> None:
+    """Warn when the controls explain less than :data:`WEAK_FIT_R2` of the treated series over the pre-period.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_weak_fit("tbr", 0.1), warn_weak_fit("tbr", 0.9)
+    (None, None)
+    >>> [str(w.message)[:55] for w in caught]
+    ['tbr: the controls explain R² = 0.10 of the treated seri']
+    """
+    if r2 < WEAK_FIT_R2:
+        warnings.warn(
+            f"{what}: the controls explain {measure} = {r2:.2f} of the treated series over the pre-period: the "
+            "counterfactual then comes from the treated series' own past more than from the controls, and a level "
+            "shift shared by treated and controls between the pre-period and the test (a trend, a season) biases "
+            "the effect; check with a placebo test on the pre-period, or with did / synthetic_control, which "
+            "follow the controls' level", UserWarning, stacklevel=3)
 
 
 def check_alpha(alpha: Any) -> float:

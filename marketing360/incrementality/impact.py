@@ -28,7 +28,10 @@ scaled, and there is no option to turn it off). The variances (``estimation=``):
   series (49 pre-days, 21 post-days, 10 noisy controls;
   ``benchmarks/impact_prior_check.py``, two seeds of 60) the 95% intervals
   covered 82-85% with 0.8 (errors 1.33-1.34 x the sd the intervals imply)
-  and 90-93% from the data (1.02-1.03 x);
+  and 90-93% from the data (1.02-1.03 x). Either way, when the controls
+  explain less than half of y over the pre-period (adjusted R² below
+  ``WEAK_FIT_R2``) a warning says that the counterfactual is then y's own
+  level, blind to a shift that the controls share;
 * ``"mle"``: statsmodels' maximum likelihood, plugged in: the variances'
   uncertainty is ignored, and without R's priors the level variance, and so
   the forecast, can differ markedly from R's (p = 0.05 instead of R's 0.20 on
@@ -79,7 +82,7 @@ from ..estimators import check_random_state
 from ..results import Summary
 from ..types import ImpactEstimation, ImpactModel, TableLike
 from ._sts import _MODELS, _Data, _fit, _in_sample, _simulate, adjusted_r2
-from .effects import Effects, check_alpha
+from .effects import Effects, check_alpha, warn_weak_fit
 
 __all__ = ["CausalImpact", "causal_impact"]
 
@@ -558,8 +561,16 @@ def causal_impact(data: TableLike | pd.Series, *, pre_period: Sequence[Any], pos
         raise ParameterError(f"{_WHAT}: the pre-period has {n_obs} observed point(s); this model ({model}, "
                              f"{d.x.shape[1]} control(s){f', {nseasons} seasons' if nseasons else ''}) needs at "
                              f"least {need}")
-    r2 = float(expected_r2) if expected_r2 is not None else adjusted_r2(
-        d.y[:d.n_pre], d.x[:d.n_pre]) if d.x.shape[1] else float("nan")
+    fit_r2 = adjusted_r2(d.y[:d.n_pre], d.x[:d.n_pre]) if d.x.shape[1] else float("nan")
+    if d.x.shape[1]:
+        # what the controls explain besides the model's own season and trend
+        t = np.arange(d.n_pre)
+        own = [(t % nseasons == s).astype(float) for s in range(1, nseasons)] if nseasons else []
+        own += [t.astype(float)] if model == "local_linear_trend" else []
+        beyond = adjusted_r2(d.y[:d.n_pre], d.x[:d.n_pre], np.column_stack(own) if own else None)
+        if np.isfinite(beyond):
+            warn_weak_fit(_WHAT, beyond, "adjusted R²" + (" (beyond the season and trend)" if own else ""))
+    r2 = float(expected_r2) if expected_r2 is not None else fit_r2
     fit = _fit(d, model=model, nseasons=nseasons, estimation=estimation,
                level_sd=float(prior_level_sd), expected_r2=r2, n_sims=int(n_sims), rng=rng)
     signal, samples = _simulate(fit, d, rng)

@@ -16,6 +16,8 @@ p-value (measured over seeds 1-5: at most 0.10 sd, 0.24 sd, 4% and 0.064).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -205,9 +207,15 @@ def test_recovers_a_known_effect_with_trend_and_season():
     x = 20 + np.cumsum(rng.normal(0, 0.5, n))
     y = 0.8 * x + 2 * np.sin(2 * np.pi * np.arange(n) / 7) + rng.normal(0, 0.3, n)
     y[70:] += 3
+    # x explains y's adjusted R² = 0.31 only, but nearly all of what the weekly season leaves: no weak-fit warning
+    import statsmodels.api as sm
+
+    assert sm.OLS(y[:70], sm.add_constant(x[:70])).fit().rsquared_adj == pytest.approx(0.31, abs=0.01)
     for model in ("local_level", "local_linear_trend"):
-        ci = causal_impact(pd.DataFrame({"y": y, "x": x}), pre_period=[0, 69], post_period=[70, 97], model=model,
-                           nseasons=7, n_sims=500, random_state=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ci = causal_impact(pd.DataFrame({"y": y, "x": x}), pre_period=[0, 69], post_period=[70, 97],
+                               model=model, nseasons=7, n_sims=500, random_state=1)
         average, _ = _rows(ci)
         assert average.lower < 3 < average.upper
         assert average.estimate == pytest.approx(3, abs=0.5)
@@ -396,7 +404,13 @@ def test_expected_r2_defaults_to_the_pre_period_fit():
     r2 = sm.OLS(data.y[:60], sm.add_constant(data.drop(columns="y")[:60])).fit().rsquared_adj
     assert 0.1 < r2 < 0.7
     kw = dict(pre_period=[0, 59], post_period=[60, 89], n_sims=400, random_state=0)
-    own, r = causal_impact(data, **kw), causal_impact(data, **kw, expected_r2=0.8)
+    # the controls' weak fit is the data's, whatever the prior: both calls warn
+    fits = []
+    for extra in ({}, {"expected_r2": 0.8}):
+        with pytest.warns(UserWarning, match=f"^causal_impact: the controls explain adjusted R² = {r2:.2f} of the "
+                                             "treated series over the pre-period"):
+            fits.append(causal_impact(data, **kw, **extra))
+    own, r = fits
     assert f"expected R² {r2:.3g} (the pre-period's adjusted R²)" in str(own.summary())
     assert "expected R² 0.8," in str(r.summary())
     # R's prior guesses a residual variance of 0.2 var(y), worth 50 days: smaller than the data's, so are its errors

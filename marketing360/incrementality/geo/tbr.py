@@ -51,7 +51,6 @@ Examples
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -63,7 +62,7 @@ from scipy import stats
 from ...errors import ParameterError, SchemaError
 from ...estimators import check_random_state
 from ...types import TableLike, TBRPanel, TBRScenario
-from ..effects import Effects, check_alpha
+from ..effects import Effects, check_alpha, warn_weak_fit
 from .panel import LOCATION_NAMES, GeoPanel, geo_panel, pick_column, resolve_locations
 
 __all__ = ["TBREffects", "tbr", "TBRScenario", "TBRPanel"]
@@ -71,8 +70,6 @@ __all__ = ["TBREffects", "tbr", "TBRScenario", "TBRPanel"]
 
 # matched_markets declares the cost "fixed" when the pre-period and control test spend sum below 1e-10
 _ZERO_COST = 1e-10
-#: below this pre-period R² the control series barely informs the counterfactual: a warning says what follows
-WEAK_FIT_R2 = 0.5
 
 
 # ---------------------------------------------------------------------------------------------- shared input checks
@@ -477,13 +474,7 @@ def tbr(data: TableLike | GeoPanel, *, treatment: Sequence[str] | str | None = N
                                                                               "against"), column=panel.outcome)
     fit = _ols(y_t[pre_m], y_c[pre_m])
     r2 = float(np.corrcoef(y_t[pre_m], y_c[pre_m])[0, 1] ** 2)
-    if r2 < WEAK_FIT_R2:
-        warnings.warn(
-            f"{what}: the control series explains R² = {r2:.2f} of the treatment series over the pre-period: the "
-            "counterfactual is then close to the treatment's pre-period mean, and a level shift shared by both arms "
-            "between the pre-period and the test (a trend, a season) biases the effect; check with a placebo test "
-            "on the pre-period, or with did / synthetic_control, which follow the controls' level",
-            UserWarning, stacklevel=2)
+    warn_weak_fit(what, r2)
     loc, scale = fit.cumulative(y_t[eff_m], y_c[eff_m])
     est, se = float(loc[-1]), float(scale[-1])
     observed = float(y_t[eff_m].sum())
