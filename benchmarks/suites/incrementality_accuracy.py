@@ -15,9 +15,9 @@ readout is ``experiment(world.events, world.experiment_assignment(channel),
 start=<first day>, end=<last day>, metrics=["conversion", "purchases",
 "revenue"], exposed="exposed")`` (Welch t; both days included); each ``metric,
 estimand`` row is scored against ``world.truth.experiments`` (the effect on the
-treatment arm, ITT, or on its reached consumers, TOT). The first 17 worlds (51
-experiments) are also read out with ``interval="bootstrap"`` (2,000 Poisson
-bootstrap replicates, the default).
+treatment arm, ITT, or on its reached consumers, TOT). Every experiment is
+also read out with ``interval="bootstrap"`` (2,000 Poisson bootstrap
+replicates, the default; until 2026-11-30 only the first 17 worlds' 51).
 
 **Geo design A, a few geos per test** (``synthetic_control`` SCM and ASCM,
 ``tbr``, ``did``, ``causal_impact``). 34 worlds, seeds 2000-2033:
@@ -52,6 +52,18 @@ geos share no day-to-day movement, so the control series tell a regression
 nothing about the treated geos' day). Fixed after design B's results and a
 24-world diagnostic with another pattern (seeds 3000-3023, weekday 0.85-1.15,
 sd 0.1), before any of its worlds was simulated.
+
+**Geo design D, staggered adoption** (``staggered_did``, and ``did``'s TWFE on
+the same panel). 100 worlds, seeds 5000-5099, the size of designs A-C (20,000
+consumers, a 120-day burn-in, 84 observed days, of which the estimators see
+days 1-70). ``display`` is switched off for good (until day 70, the end of
+the analysis) in three cohorts of four geos, from days 36, 50 and 64; the other
+eight geos never are (the 20 geos shuffled by ``default_rng([seed, 17])``).
+Both estimators read the geo-day panel of conversions (day numbers as periods;
+Callaway & Sant'Anna with never-treated controls, the ``simple`` aggregation,
+analytic errors; TWFE with the 0/1 "display off" indicator, clustered by geo)
+and are scored against minus the conversions the three cohorts lost over their
+tests per treated geo-day. Fixed before any of its worlds was simulated.
 
 Scored quantities (estimate and interval against the truth): synthetic
 control's ``incremental`` row and TBR's ``incremental_response`` on daily
@@ -109,22 +121,28 @@ GOAL = (0.90, 0.99)
 DAILY_WEEKDAY = (0.9, 0.95, 0.95, 1.0, 1.05, 1.1, 1.05)
 DAILY_SD = 0.08
 #: (geo designs: a burn-in, then ``pre`` days before a ``test``-day test; the days after it are not analysed)
-FULL = {"holdout": {"worlds": 34, "seed0": 1000, "users": 6_000, "days": 35, "bootstrap_worlds": 17},
+FULL = {"holdout": {"worlds": 34, "seed0": 1000, "users": 6_000, "days": 35, "bootstrap_worlds": 34},
         "geo": {"worlds": 34, "seed0": 2000, "users": 20_000, "days": 84, "burn_in": 120, "pre": 49, "test": 21},
         "paired": {"worlds": 100, "seed0": 3000, "users": 20_000, "days": 84, "burn_in": 120, "pre": 49,
                    "test": 21, "pilot_users": 4_000},
         "daily": {"worlds": 100, "seed0": 4000, "users": 20_000, "days": 84, "burn_in": 120, "pre": 49,
-                  "test": 21, "pilot_users": 4_000, "weekday": DAILY_WEEKDAY, "daily_sd": DAILY_SD}}
+                  "test": 21, "pilot_users": 4_000, "weekday": DAILY_WEEKDAY, "daily_sd": DAILY_SD},
+        "staggered": {"worlds": 100, "seed0": 5000, "users": 20_000, "days": 84, "burn_in": 120, "pre": 35,
+                      "test": 35, "offsets": (0, 14, 28)}}
 QUICK = {"holdout": {"worlds": 1, "seed0": 1000, "users": 2_000, "days": 21, "bootstrap_worlds": 1},
          "geo": {"worlds": 1, "seed0": 2000, "users": 3_000, "days": 42, "burn_in": 30, "pre": 21, "test": 14},
          "paired": {"worlds": 1, "seed0": 3000, "users": 3_000, "days": 42, "burn_in": 30, "pre": 21, "test": 14,
                     "pilot_users": 1_000},
          "daily": {"worlds": 1, "seed0": 4000, "users": 3_000, "days": 42, "burn_in": 30, "pre": 21, "test": 14,
-                   "pilot_users": 1_000, "weekday": DAILY_WEEKDAY, "daily_sd": DAILY_SD}}
+                   "pilot_users": 1_000, "weekday": DAILY_WEEKDAY, "daily_sd": DAILY_SD},
+         "staggered": {"worlds": 1, "seed0": 5000, "users": 3_000, "days": 42, "burn_in": 30, "pre": 14,
+                       "test": 21, "offsets": (0, 7, 14)}}
 HOLDOUT_CHANNELS = ("display", "search", "video")
 GEO_TEST_CHANNELS = ("display", "social", "video")
 GEOS_PER_TEST = 3
 PAIRED_CHANNEL = "display"
+STAGGERED_CHANNEL = "display"
+GEOS_PER_COHORT = 4
 METRICS = ("conversion", "purchases", "revenue")
 SHARDS_PER_DESIGN = 4
 
@@ -239,6 +257,34 @@ def _paired_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], floa
     daily = f"-w{'_'.join(map(str, p['weekday']))}-sd{p['daily_sd']}" if funnel is not None else ""
     return _cached(spec, f"paired-u{p['users']}-p{p['pilot_users']}-b{p['burn_in']}-d{p['days']}-p{p['pre']}-"
                          f"t{p['test']}{daily}-s{seed}", make)
+
+
+def _staggered_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], float, bool]:
+    import numpy as np
+    import pandas as pd
+
+    from marketing360.datasets import GeoTest, simulate
+
+    p = spec["sizes"]
+    _, t0, last = _dates(p)
+
+    def make() -> dict[str, Any]:
+        from marketing360.datasets.world import GEOS
+
+        geos = list(GEOS[:20])
+        order = np.random.default_rng([seed, 17]).permutation(20)
+        n = GEOS_PER_COHORT
+        tests = [GeoTest(STAGGERED_CHANNEL, tuple(geos[i] for i in order[k * n:(k + 1) * n]),
+                         str((t0 + pd.Timedelta(days=off)).date()), str(last.date()), name=f"cohort-{k + 1}")
+                 for k, off in enumerate(p["offsets"])]
+        w = simulate(n_users=p["users"], n_days=p["days"], burn_in=p["burn_in"], n_geos=20, freq="D", truth="none",
+                     geo_tests=tests, seed=seed, progress=False)
+        return {"outcomes": w.outcomes, "truth": w.truth.geo_effect(),
+                "tests": [(g.name, g.start, list(g.geos)) for g in tests]}
+
+    offsets = "_".join(map(str, p["offsets"]))
+    return _cached(spec, f"staggered-u{p['users']}-b{p['burn_in']}-d{p['days']}-p{p['pre']}-t{p['test']}-o{offsets}-"
+                         f"s{seed}", make)
 
 
 # ============================================================================ worker: the fits
@@ -392,12 +438,38 @@ def _fit_paired(sc: _Scorer, w: dict[str, Any], spec: dict[str, Any]) -> None:
               sc.seed)
 
 
+def _fit_staggered(sc: _Scorer, w: dict[str, Any], spec: dict[str, Any]) -> None:
+    import pandas as pd
+
+    from marketing360.incrementality import did, staggered_did
+
+    first, _, last = _dates(spec["sizes"])
+    o = w["outcomes"][w["outcomes"].date <= last]
+    start = {g: (pd.Timestamp(s) - first).days + 1 for _, s, geos in w["tests"] for g in geos}
+    p = pd.DataFrame({"geo": o.geo.to_numpy(), "day": (o.date - first).dt.days.to_numpy() + 1,
+                      "conversions": o.conversions.to_numpy()})
+    p["cohort"] = p.geo.map(start).fillna(0).astype(int)  # 0: never treated
+    p["treated"] = ((p.cohort > 0) & (p.day >= p.cohort)).astype(int)
+    truth = w["truth"].set_index("test")
+    lost = sum(float(truth.loc[name, "conversions"]) for name, _, _ in w["tests"])
+    geo_days = sum(len(geos) * ((last - pd.Timestamp(s)).days + 1) for _, s, geos in w["tests"])
+    att = -lost / geo_days
+    r = sc.fit("staggered_did", "staggered", lambda: staggered_did(p, unit="geo", time="day", outcome="conversions",
+                                                                   cohort="cohort", alpha=0.05))
+    sc.score("staggered_did", "ATT per treated geo-day", "staggered", att,
+             r.overall.table().set_index("aggregation").loc["simple"] if r is not None else None)
+    r = sc.fit("did", "staggered", lambda: did(p[["geo", "day", "conversions", "treated"]], unit="geo", time="day",
+                                               outcome="conversions", treated="treated", alpha=0.05))
+    sc.score("did", "ATT per treated geo-day", "staggered", att, r.table().iloc[0] if r is not None else None)
+
+
 def _work(spec: dict[str, Any]) -> dict[str, Any]:
     """One shard: its worlds (simulated or from the cache) and every fit on them."""
     import resource
 
     design = spec["design"]
-    make = {"holdout": _holdout_world, "geo": _geo_world, "paired": _paired_world, "daily": _paired_world}[design]
+    make = {"holdout": _holdout_world, "geo": _geo_world, "paired": _paired_world, "daily": _paired_world,
+            "staggered": _staggered_world}[design]
     rows, fits, worlds = [], [], []
     for i, seed in zip(spec["indices"], spec["seeds"]):
         w, sim_seconds, cached = make(spec, seed)
@@ -407,6 +479,8 @@ def _work(spec: dict[str, Any]) -> dict[str, Any]:
             _fit_holdout(sc, w, spec, bootstrap=i < spec["sizes"]["bootstrap_worlds"])
         elif design == "geo":
             _fit_geo(sc, w, spec)
+        elif design == "staggered":
+            _fit_staggered(sc, w, spec)
         else:
             _fit_paired(sc, w, spec)
         rows += sc.rows
@@ -508,6 +582,7 @@ def _pct(x: float) -> str:
 DESIGN_TITLES = {"geo": "geo design A: three tests of three geos per world (display, social, video off)",
                  "paired": "geo design B: display off in one geo of each of 10 matched pairs",
                  "daily": "geo design C: design B in worlds whose demand moves by day (weekday pattern, shared shock)",
+                 "staggered": "geo design D: staggered adoption (display off for good in three cohorts of four geos)",
                  "holdout": "user holdouts (display, search, video; 30% held out)"}
 
 
@@ -516,7 +591,7 @@ def markdown(summary: list[dict[str, Any]]) -> str:
             "mean truth", "bias (÷ mean abs. truth)", "RMSE (÷ mean abs. truth)", "median width",
             "error sd ÷ width/3.92", "intervals excluding 0", "s / fit"]
     out = []
-    for design in ("geo", "paired", "daily", "holdout"):
+    for design in ("geo", "paired", "daily", "staggered", "holdout"):
         rs = [r for r in summary if r["design"] == design]
         if not rs:
             continue
@@ -557,8 +632,10 @@ def by_channel_markdown(summary: list[dict[str, Any]]) -> str:
 def add_arguments(p: Any) -> None:
     p.add_argument("--incr-jobs", type=int, default=2,
                    help="incrementality-accuracy: worker processes at once (default 2)")
-    p.add_argument("--incr-worlds", type=int, nargs=4, default=None, metavar=("HOLDOUT", "GEO", "PAIRED", "DAILY"),
-                   help="incrementality-accuracy: worlds of each design (default 34 34 100 100; 1 1 1 1 with --quick)")
+    p.add_argument("--incr-worlds", type=int, nargs=5, default=None,
+                   metavar=("HOLDOUT", "GEO", "PAIRED", "DAILY", "STAGGERED"),
+                   help="incrementality-accuracy: worlds of each design (default 34 34 100 100 100; 1 each with "
+                        "--quick)")
 
 
 def check_arguments(a: Any) -> str | None:
@@ -572,7 +649,8 @@ def check_arguments(a: Any) -> str | None:
 
 def _shards(a: Any) -> list[dict[str, Any]]:
     sizes = QUICK if a.quick else FULL
-    counts = dict(zip(("holdout", "geo", "paired", "daily"), a.incr_worlds or [sizes[d]["worlds"] for d in sizes]))
+    counts = dict(zip(("holdout", "geo", "paired", "daily", "staggered"),
+                      a.incr_worlds or [sizes[d]["worlds"] for d in sizes]))
     specs = []
     for design, p in sizes.items():
         n = counts[design]
@@ -585,7 +663,7 @@ def _shards(a: Any) -> list[dict[str, Any]]:
                               "seeds": [p["seed0"] + 10_000 * a.seed + i for i in part], "fresh": a.fresh_data,
                               "name": f"incr-acc-{design}-{s}"})
     # the slowest shards first (a paired world costs a pilot, a world and seven fits)
-    return sorted(specs, key=lambda s: {"paired": 0, "daily": 0, "geo": 1, "holdout": 2}[s["design"]])
+    return sorted(specs, key=lambda s: {"paired": 0, "daily": 0, "staggered": 1, "geo": 1, "holdout": 2}[s["design"]])
 
 
 def run(a: Any) -> tuple[dict[str, Any], bool]:
@@ -626,11 +704,12 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
                 f["error"] for f in fits if (f["design"], f["seed"], f["test"]) == (r["design"], r["seed"], r["test"])):
             problems.append(f"{r['design']} seed {r['seed']} {r['test']} {r['estimator']} {r['target']}: "
                             f"no estimate or interval ({r['estimate']}, [{r['lower']}, {r['upper']}])")
-    order = {"synthetic_control scm": 0, "synthetic_control ascm": 1, "tbr": 2, "did": 3, "did (permutation)": 4,
+    order = {"synthetic_control scm": 0, "synthetic_control ascm": 1, "tbr": 2, "staggered_did": 3, "did": 3,
+             "did (permutation)": 4,
              "causal_impact": 5, "trimmed_match": 6, "trimmed_match (normal quantile)": 7,
              "trimmed_match (random re-pairing)": 8}
     summary = summarise(rows, fits, ("design", "estimator", "target"))
-    summary.sort(key=lambda r: ({"geo": 0, "paired": 1, "daily": 2, "holdout": 3}[r["design"]],
+    summary.sort(key=lambda r: ({"geo": 0, "paired": 1, "daily": 2, "staggered": 3, "holdout": 4}[r["design"]],
                                 order.get(r["estimator"], 9),
                                 r["estimator"], r["target"]))
     per_channel = summarise([r for r in rows if r["design"] == "holdout"], fits,
