@@ -64,7 +64,7 @@ def test_reproduces_the_post_analysis_colab_guide(example):
 def test_separate_pairs_table_gives_the_same_answer(example):
     design = example[["geo", "pair", "assignment"]].drop_duplicates()
     long = example[["date", "geo", "response", "cost"]]
-    kw = {"test": TEST, "exclude_pairs": [41, 43], "random_state": 0}  # the same bootstrap replicates
+    kw = {"test": TEST, "exclude_pairs": [41, 43], "inference": "normal"}
     a = trimmed_match(example, **kw)
     b = trimmed_match(long, pairs=design, **kw)
     c = trimmed_match(geo_panel(long, cost="cost"), pairs=design, **kw)
@@ -225,6 +225,18 @@ def test_matches_a_brute_force_rederivation(seed):
     assert f.p_value == pytest.approx(2 * stats.norm.sf(abs(_studentized(0.0, dr, dc, k))), rel=1e-9)
 
 
+def _null(dr, dc, est, sign_rows, fixed_k=None):
+    """|studentised trimmed mean| at ``est`` of each replicate ``est * dc + signs * eps`` at its own data-driven
+    trim (or ``fixed_k``), by the brute-force functions above, sorted."""
+    eps = dr - est * dc
+    out = []
+    for signs in sign_rows:
+        star = est * dc + np.asarray(signs) * eps
+        k = _choice(star, dc, 0.25)[3] if fixed_k is None else fixed_k
+        out.append(abs(_studentized(est, star, dc, k)))
+    return np.sort(out)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_bootstrap_matches_a_brute_force_enumeration(seed):
     # the wild bootstrap written out: every sign pattern of the residuals at the estimate, each replicate's own
@@ -238,24 +250,58 @@ def test_bootstrap_matches_a_brute_force_enumeration(seed):
     dr = 3.0 * dc + size * rng.standard_t(3, n)
     f = fit_trimmed_match(dr, dc, alpha=0.1)
     rate, est, se, k = _choice(dr, dc, 0.25)
-    eps = dr - est * dc
-    null = []
-    for signs in itertools.product([-1.0, 1.0], repeat=n):
-        star = est * dc + np.array(signs) * eps
-        null.append(abs(_studentized(est, star, dc, _choice(star, dc, 0.25)[3])))
-    null = np.sort(null)
-    crit = null[int(np.ceil(0.9 * (len(null) - 1)))]  # the next replicate up from the 90% quantile
-    assert f.null_statistics == pytest.approx(null, rel=1e-9, abs=1e-12)
+    full = _null(dr, dc, est, itertools.product([-1.0, 1.0], repeat=n))
+    # flipping every sign mirrors the fit around the estimate: each statistic comes twice, and the fit keeps
+    # the half with the first sign +1
+    half = _null(dr, dc, est, ([1.0, *s_] for s_ in itertools.product([-1.0, 1.0], repeat=n - 1)))
+    assert full == pytest.approx(np.repeat(half, 2), rel=1e-9, abs=1e-12)
+    assert f.exhaustive and f.null_statistics == pytest.approx(half, rel=1e-9, abs=1e-12)
+    crit = half[int(np.ceil(0.9 * (len(half) - 1)))]  # the next replicate up from the 90% quantile
     assert f.critical_value == pytest.approx(crit, rel=1e-9)
     _, _, _, lower, upper = _reference(dr, dc, 0.25, 0.1, z=crit)
     assert (f.trim_rate, f.estimate) == pytest.approx((rate, est), rel=1e-9)
     assert (f.lower, f.upper) == pytest.approx((lower, upper), rel=1e-8)
-    assert f.p_value == pytest.approx(np.mean(null >= abs(_studentized(0.0, dr, dc, k)) * (1 - 1e-12)))
+    hits = np.sum(half >= abs(_studentized(0.0, dr, dc, k)) * (1 - 1e-12))
+    assert f.p_value == pytest.approx((1 + hits) / (1 + len(half)))
+    # another level: the same replicates' 70% quantile
+    crit70 = half[int(np.ceil(0.7 * (len(half) - 1)))]
+    *_, lower70, upper70 = _reference(dr, dc, 0.25, 0.3, z=crit70)
+    assert f.interval(0.3) == pytest.approx((lower70, upper70), rel=1e-8)
     # a fixed trim rate: the replicates keep it
     g = fit_trimmed_match(dr, dc, alpha=0.1, trim_rate=0.0)
-    fixed = np.sort([abs(_studentized(g.estimate, g.estimate * dc + np.array(s_) * (dr - g.estimate * dc), dc, 0))
-                     for s_ in itertools.product([-1.0, 1.0], repeat=n)])
+    fixed = _null(dr, dc, g.estimate, ([1.0, *s_] for s_ in itertools.product([-1.0, 1.0], repeat=n - 1)), 0)
     assert g.null_statistics == pytest.approx(fixed, rel=1e-9, abs=1e-12)
+
+
+def test_bootstrap_with_random_sign_patterns():
+    # 12 pairs: 2048 patterns, more than n_bootstrap=300: 300 random ones, the first sign fixed, drawn from
+    # random_state as numpy draws them
+    rng = np.random.default_rng(4)
+    size = rng.lognormal(0, 1, 12)
+    dc = size * rng.uniform(0.5, 1.5, 12)
+    dr = 2 * dc + size * rng.standard_normal(12)
+    a, b = (fit_trimmed_match(dr, dc, n_bootstrap=300, random_state=3) for _ in range(2))
+    assert not a.exhaustive and (a.lower, a.upper, a.p_value) == (b.lower, b.upper, b.p_value)
+    rest = np.random.default_rng(3).choice([-1.0, 1.0], size=(300, 11))
+    est = _choice(dr, dc, 0.25)[1]
+    ref = _null(dr, dc, est, np.column_stack([np.ones(300), rest]))
+    assert a.null_statistics == pytest.approx(ref, rel=1e-9, abs=1e-12)
+    hits = np.sum(ref >= abs(_studentized(0.0, dr, dc, a.n_trim)) * (1 - 1e-12))
+    assert a.p_value == pytest.approx((1 + hits) / 301)
+    other = fit_trimmed_match(dr, dc, n_bootstrap=300, random_state=4)
+    assert not np.array_equal(other.null_statistics, a.null_statistics)
+    # and every pattern when n_bootstrap allows: the random critical value is near the exact one
+    exact = fit_trimmed_match(dr, dc, n_bootstrap=2048)
+    assert exact.exhaustive and len(exact.null_statistics) == 2048
+    assert a.critical_value == pytest.approx(exact.critical_value, rel=0.25)
+
+
+def test_bootstrap_with_two_pairs_gives_an_unbounded_interval():
+    # two pairs, no trimming: the residuals are (a, -a); the pattern (+, +) has equal winsorised values, so an
+    # infinite statistic, and the 95% quantile of {0, inf} is inf: no finite interval
+    f = fit_trimmed_match([1.0, 3.0], [1.0, 2.0])
+    assert f.critical_value == np.inf and (f.lower, f.upper) == (-np.inf, np.inf)
+    assert f.p_value > 0
 
 
 def test_bootstrap_covers_where_the_normal_quantile_does_not():
@@ -279,11 +325,6 @@ def test_bootstrap_settings():
     rng = np.random.default_rng(4)
     dc = rng.uniform(1, 2, 12)
     dr = 2 * dc + rng.standard_normal(12)
-    # 12 pairs: 4096 sign patterns, more than n_bootstrap: random ones, reproducible by seed
-    a, b = (fit_trimmed_match(dr, dc, n_bootstrap=300, random_state=3) for _ in range(2))
-    assert len(a.null_statistics) == 300 and (a.lower, a.upper) == (b.lower, b.upper)
-    assert 0 < a.p_value < 1
-    assert len(fit_trimmed_match(dr, dc, n_bootstrap=4096).null_statistics) == 4096  # all of them
     for bad in (99, 2.5, True, "many"):
         with pytest.raises(ParameterError, match="n_bootstrap must be an integer >= 100"):
             fit_trimmed_match(dr, dc, n_bootstrap=bad)
@@ -336,12 +377,14 @@ def test_long_table_of_a_simulated_experiment():
     assert (iroas["estimate"], iroas["lower"], iroas["upper"]) == pytest.approx((ref.estimate, ref.lower, ref.upper))
     assert r.incremental_cost == pytest.approx(g["cost"][1].sum())
     assert len(r.fit.null_statistics) == 1000  # 20 pairs: 1000 random sign patterns
-    # another level: the same bootstrap's 70% quantile (the normal version: the interval recomputed at the same
-    # trim rate)
+    # another level: the same bootstrap's 70% quantile, the test inverted against it (the normal version: the
+    # interval recomputed at the same trim rate)
     ci = r.conf_int(0.3).set_index("metric")
-    ref70 = ref.interval(0.3)
-    assert (ci.loc["iroas", "lower"], ci.loc["iroas", "upper"]) == pytest.approx(ref70)
-    assert ci.loc["incremental_response", "lower"] == pytest.approx(ref70[0] * r.incremental_cost)
+    dr, dc = (g["response"][1] - g["response"][2]).to_numpy(), (g["cost"][1] - g["cost"][2]).to_numpy()
+    null = r.fit.null_statistics
+    *_, lo70, hi70 = _reference(dr, dc, 0.25, 0.3, z=null[int(np.ceil(0.7 * (len(null) - 1)))])
+    assert (ci.loc["iroas", "lower"], ci.loc["iroas", "upper"]) == pytest.approx((lo70, hi70), rel=1e-8)
+    assert ci.loc["incremental_response", "lower"] == pytest.approx(lo70 * r.incremental_cost)
     rn = trimmed_match(data, test=("2024-01-01", "2024-01-28"), alpha=0.1, inference="normal")
     ref70 = fit_trimmed_match((g["response"][1] - g["response"][2]).to_numpy(),
                               (g["cost"][1] - g["cost"][2]).to_numpy(), alpha=0.3, trim_rate=r.trim_rate,
