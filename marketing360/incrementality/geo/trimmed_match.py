@@ -41,7 +41,10 @@ sign gives the same statistic (the fit mirrors around the estimate), so the
 first pair keeps its sign: all ``2**(n-1)`` patterns are used when there are
 at most ``n_bootstrap`` (up to 10 pairs by default), else that many random
 ones. The p-value compares the statistic at iROAS = 0 with the same
-distribution, ``(1 + replicates at least as large) / (1 + replicates)``.
+distribution, ``(1 + replicates at least as large) / (1 + replicates)``. On
+the same 200 ten-pair tests it covered 92-93%; on other worlds
+(``benchmarks/trimmed_match_check.py``) 94-97% with 12 pairs and 88-96% with 8
+(the normal quantile: 86-91% and 81-89%), at 1.3-1.7 times the width.
 
 :func:`trimmed_match` reads the long ``date, geo, response, cost, pair,
 assignment`` table of the package's post-analysis colab (assignment 1 =
