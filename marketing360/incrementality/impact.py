@@ -29,9 +29,10 @@ scaled, and there is no option to turn it off). The variances (``estimation=``):
   ``benchmarks/impact_prior_check.py``, two seeds of 60) the 95% intervals
   covered 82-85% with 0.8 (errors 1.33-1.34 x the sd the intervals imply)
   and 90-93% from the data (1.02-1.03 x). Either way, when the controls
-  explain less than half of y over the pre-period (adjusted R² below
-  ``WEAK_FIT_R2``) a warning says that the counterfactual is then y's own
-  level, blind to a shift that the controls share;
+  explain less than half of y over the pre-period beyond the model's own
+  season and trend (a partial adjusted R² below ``WEAK_FIT_R2``), a warning
+  says that the counterfactual then comes from y's own past, blind to a
+  shift that the controls share;
 * ``"mle"``: statsmodels' maximum likelihood, plugged in: the variances'
   uncertainty is ignored, and without R's priors the level variance, and so
   the forecast, can differ markedly from R's (p = 0.05 instead of R's 0.20 on
@@ -567,9 +568,10 @@ def causal_impact(data: TableLike | pd.Series, *, pre_period: Sequence[Any], pos
         t = np.arange(d.n_pre)
         own = [(t % nseasons == s).astype(float) for s in range(1, nseasons)] if nseasons else []
         own += [t.astype(float)] if model == "local_linear_trend" else []
+        parts = (["season"] if nseasons else []) + (["trend"] if model == "local_linear_trend" else [])
         beyond = adjusted_r2(d.y[:d.n_pre], d.x[:d.n_pre], np.column_stack(own) if own else None)
         if np.isfinite(beyond):
-            warn_weak_fit(_WHAT, beyond, "adjusted R²" + (" (beyond the season and trend)" if own else ""))
+            warn_weak_fit(_WHAT, beyond, "adjusted R²" + (f" (beyond the {' and '.join(parts)})" if own else ""))
     r2 = float(expected_r2) if expected_r2 is not None else fit_r2
     fit = _fit(d, model=model, nseasons=nseasons, estimation=estimation,
                level_sd=float(prior_level_sd), expected_r2=r2, n_sims=int(n_sims), rng=rng)
