@@ -120,7 +120,8 @@ GOAL = (0.90, 0.99)
 #: (Monday first) and a shared daily shock
 DAILY_WEEKDAY = (0.9, 0.95, 0.95, 1.0, 1.05, 1.1, 1.05)
 DAILY_SD = 0.08
-#: (geo designs: a burn-in, then ``pre`` days before a ``test``-day test; the days after it are not analysed)
+#: (geo designs: a burn-in, then ``pre`` days before a ``test``-day test; the days after it are not analysed;
+#: the key order is that of ``--incr-worlds``)
 FULL = {"holdout": {"worlds": 34, "seed0": 1000, "users": 6_000, "days": 35, "bootstrap_worlds": 34},
         "geo": {"worlds": 34, "seed0": 2000, "users": 20_000, "days": 84, "burn_in": 120, "pre": 49, "test": 21},
         "paired": {"worlds": 100, "seed0": 3000, "users": 20_000, "days": 84, "burn_in": 120, "pre": 49,
@@ -205,24 +206,34 @@ def _holdout_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], flo
     return _cached(spec, f"holdout-u{p['users']}-d{p['days']}-s{seed}", make)
 
 
-def _geo_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], float, bool]:
+def _geo_sim(p: dict[str, Any], seed: int, users: int, tests: Any = (), funnel: Any = None) -> Any:
+    """A 20-geo world of daily outcomes after the design's burn-in, without a truth run beyond its geo tests."""
+    from marketing360.datasets import simulate
+
+    return simulate(n_users=users, n_days=p["days"], burn_in=p["burn_in"], n_geos=20, freq="D", truth="none",
+                    geo_tests=list(tests), seed=seed, funnel=funnel, progress=False)
+
+
+def _shuffled_geos(seed: int, salt: int) -> list[str]:
+    """The 20 geos in the order ``default_rng([seed, salt])`` permutes them."""
     import numpy as np
 
-    from marketing360.datasets import GeoTest, simulate
+    from marketing360.datasets.world import GEOS
+
+    return [GEOS[i] for i in np.random.default_rng([seed, salt]).permutation(20)]
+
+
+def _geo_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], float, bool]:
+    from marketing360.datasets import GeoTest
 
     p = spec["sizes"]
     _, t0, last = _dates(p)
 
     def make() -> dict[str, Any]:
-        from marketing360.datasets.world import GEOS
-
-        geos = list(GEOS[:20])
-        order = np.random.default_rng([seed, 7]).permutation(20)
-        tests = [GeoTest(ch, tuple(geos[i] for i in order[k * GEOS_PER_TEST:(k + 1) * GEOS_PER_TEST]),
-                         str(t0.date()), str(last.date()), name=f"{ch}-off")
+        geos, n = _shuffled_geos(seed, 7), GEOS_PER_TEST
+        tests = [GeoTest(ch, tuple(geos[k * n:(k + 1) * n]), str(t0.date()), str(last.date()), name=f"{ch}-off")
                  for k, ch in enumerate(GEO_TEST_CHANNELS)]
-        w = simulate(n_users=p["users"], n_days=p["days"], burn_in=p["burn_in"], n_geos=20, freq="D", truth="none",
-                     geo_tests=tests, seed=seed, progress=False)
+        w = _geo_sim(p, seed, p["users"], tests)
         return {"outcomes": w.outcomes, "spend": w.spend[w.spend.channel.isin(GEO_TEST_CHANNELS)],
                 "truth": w.truth.geo_effect(), "tests": [(g.name, g.channel, list(g.geos)) for g in tests]}
 
@@ -232,7 +243,7 @@ def _geo_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], float, 
 def _paired_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], float, bool]:
     import numpy as np
 
-    from marketing360.datasets import FunnelParams, GeoTest, simulate
+    from marketing360.datasets import FunnelParams, GeoTest
 
     p = spec["sizes"]
     first, t0, last = _dates(p)
@@ -240,8 +251,7 @@ def _paired_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], floa
     funnel = FunnelParams(weekday=p["weekday"], daily_sd=p["daily_sd"]) if "weekday" in p else None
 
     def make() -> dict[str, Any]:
-        pilot = simulate(n_users=p["pilot_users"], n_days=p["days"], burn_in=p["burn_in"], n_geos=20, freq="D",
-                         truth="none", seed=seed, funnel=funnel, progress=False)
+        pilot = _geo_sim(p, seed, p["pilot_users"], funnel=funnel)
         o = pilot.outcomes
         pre = o[o.date < t0].groupby("geo").revenue.sum().sort_values(kind="stable")
         ranked = list(pre.index)
@@ -249,8 +259,7 @@ def _paired_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], floa
         pairs = [(k + 1, ranked[2 * k + coin[k]], ranked[2 * k + 1 - coin[k]]) for k in range(10)]  # pair, T, C
         test = GeoTest(PAIRED_CHANNEL, tuple(t for _, t, _ in pairs), str(t0.date()), str(last.date()),
                        name="paired")
-        w = simulate(n_users=p["users"], n_days=p["days"], burn_in=p["burn_in"], n_geos=20, freq="D", truth="none",
-                     geo_tests=[test], seed=seed, funnel=funnel, progress=False)
+        w = _geo_sim(p, seed, p["users"], [test], funnel)
         return {"outcomes": w.outcomes, "spend": w.spend[w.spend.channel == PAIRED_CHANNEL],
                 "truth": w.truth.geo_effect(), "pairs": pairs}
 
@@ -260,25 +269,19 @@ def _paired_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], floa
 
 
 def _staggered_world(spec: dict[str, Any], seed: int) -> tuple[dict[str, Any], float, bool]:
-    import numpy as np
     import pandas as pd
 
-    from marketing360.datasets import GeoTest, simulate
+    from marketing360.datasets import GeoTest
 
     p = spec["sizes"]
     _, t0, last = _dates(p)
 
     def make() -> dict[str, Any]:
-        from marketing360.datasets.world import GEOS
-
-        geos = list(GEOS[:20])
-        order = np.random.default_rng([seed, 17]).permutation(20)
-        n = GEOS_PER_COHORT
-        tests = [GeoTest(STAGGERED_CHANNEL, tuple(geos[i] for i in order[k * n:(k + 1) * n]),
+        geos, n = _shuffled_geos(seed, 17), GEOS_PER_COHORT
+        tests = [GeoTest(STAGGERED_CHANNEL, tuple(geos[k * n:(k + 1) * n]),
                          str((t0 + pd.Timedelta(days=off)).date()), str(last.date()), name=f"cohort-{k + 1}")
                  for k, off in enumerate(p["offsets"])]
-        w = simulate(n_users=p["users"], n_days=p["days"], burn_in=p["burn_in"], n_geos=20, freq="D", truth="none",
-                     geo_tests=tests, seed=seed, progress=False)
+        w = _geo_sim(p, seed, p["users"], tests)
         return {"outcomes": w.outcomes, "truth": w.truth.geo_effect(),
                 "tests": [(g.name, g.start, list(g.geos)) for g in tests]}
 
@@ -463,13 +466,18 @@ def _fit_staggered(sc: _Scorer, w: dict[str, Any], spec: dict[str, Any]) -> None
     sc.score("did", "ATT per treated geo-day", "staggered", att, r.table().iloc[0] if r is not None else None)
 
 
+#: each design's world maker and (geo designs) its fits
+WORLDS = {"holdout": _holdout_world, "geo": _geo_world, "paired": _paired_world, "daily": _paired_world,
+          "staggered": _staggered_world}
+GEO_FITS = {"geo": _fit_geo, "paired": _fit_paired, "daily": _fit_paired, "staggered": _fit_staggered}
+
+
 def _work(spec: dict[str, Any]) -> dict[str, Any]:
     """One shard: its worlds (simulated or from the cache) and every fit on them."""
     import resource
 
     design = spec["design"]
-    make = {"holdout": _holdout_world, "geo": _geo_world, "paired": _paired_world, "daily": _paired_world,
-            "staggered": _staggered_world}[design]
+    make = WORLDS[design]
     rows, fits, worlds = [], [], []
     for i, seed in zip(spec["indices"], spec["seeds"]):
         w, sim_seconds, cached = make(spec, seed)
@@ -477,12 +485,8 @@ def _work(spec: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
         if design == "holdout":
             _fit_holdout(sc, w, spec, bootstrap=i < spec["sizes"]["bootstrap_worlds"])
-        elif design == "geo":
-            _fit_geo(sc, w, spec)
-        elif design == "staggered":
-            _fit_staggered(sc, w, spec)
         else:
-            _fit_paired(sc, w, spec)
+            GEO_FITS[design](sc, w, spec)
         rows += sc.rows
         fits += sc.fits
         worlds.append({"design": design, "seed": seed, "simulate_seconds": sim_seconds, "from_cache": cached,
@@ -591,7 +595,7 @@ def markdown(summary: list[dict[str, Any]]) -> str:
             "mean truth", "bias (÷ mean abs. truth)", "RMSE (÷ mean abs. truth)", "median width",
             "error sd ÷ width/3.92", "intervals excluding 0", "s / fit"]
     out = []
-    for design in ("geo", "paired", "daily", "staggered", "holdout"):
+    for design in DESIGN_TITLES:
         rs = [r for r in summary if r["design"] == design]
         if not rs:
             continue
@@ -632,8 +636,7 @@ def by_channel_markdown(summary: list[dict[str, Any]]) -> str:
 def add_arguments(p: Any) -> None:
     p.add_argument("--incr-jobs", type=int, default=2,
                    help="incrementality-accuracy: worker processes at once (default 2)")
-    p.add_argument("--incr-worlds", type=int, nargs=5, default=None,
-                   metavar=("HOLDOUT", "GEO", "PAIRED", "DAILY", "STAGGERED"),
+    p.add_argument("--incr-worlds", type=int, nargs=len(FULL), default=None, metavar=tuple(d.upper() for d in FULL),
                    help="incrementality-accuracy: worlds of each design (default 34 34 100 100 100; 1 each with "
                         "--quick)")
 
@@ -649,8 +652,7 @@ def check_arguments(a: Any) -> str | None:
 
 def _shards(a: Any) -> list[dict[str, Any]]:
     sizes = QUICK if a.quick else FULL
-    counts = dict(zip(("holdout", "geo", "paired", "daily", "staggered"),
-                      a.incr_worlds or [sizes[d]["worlds"] for d in sizes]))
+    counts = dict(zip(FULL, a.incr_worlds or [sizes[d]["worlds"] for d in sizes]))
     specs = []
     for design, p in sizes.items():
         n = counts[design]
@@ -709,8 +711,8 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
              "causal_impact": 5, "trimmed_match": 6, "trimmed_match (normal quantile)": 7,
              "trimmed_match (random re-pairing)": 8}
     summary = summarise(rows, fits, ("design", "estimator", "target"))
-    summary.sort(key=lambda r: ({"geo": 0, "paired": 1, "daily": 2, "staggered": 3, "holdout": 4}[r["design"]],
-                                order.get(r["estimator"], 9),
+    shown = list(DESIGN_TITLES)
+    summary.sort(key=lambda r: (shown.index(r["design"]), order.get(r["estimator"], 9),
                                 r["estimator"], r["target"]))
     per_channel = summarise([r for r in rows if r["design"] == "holdout"], fits,
                             ("design", "estimator", "channel", "target"))

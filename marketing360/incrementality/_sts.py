@@ -70,8 +70,9 @@ def adjusted_r2(y: np.ndarray, x: np.ndarray, base: np.ndarray | None = None) ->
     ``y`` on the intercept and ``base`` that ``x`` explains besides, each variance per residual degree of
     freedom."""
     ok = np.isfinite(y)
-    z = np.ones((int(ok.sum()), 1)) if base is None else np.column_stack([np.ones(int(ok.sum())), base[ok]])
-    n, k = len(z), z.shape[1] + x.shape[1]
+    n = int(ok.sum())
+    z = np.ones((n, 1)) if base is None else np.column_stack([np.ones(n), base[ok]])
+    k = z.shape[1] + x.shape[1]
     if n - k < 2:
         return float("nan")
 

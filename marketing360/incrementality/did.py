@@ -68,7 +68,7 @@ from ..estimators import check_random_state
 from ..types import DiDInference, TableLike
 from . import _randomization as ri
 from ._panel import Panel, load_panel
-from .effects import Effects, check_alpha, normal_interval
+from .effects import Effects, check_alpha, check_count, normal_interval
 
 __all__ = ["did", "event_study", "DiDResult", "EventStudy", "WaldTest"]
 
@@ -395,9 +395,7 @@ def did(panel: TableLike, *, unit: str, time: str, outcome: str, treated: str | 
     if inference not in ("cluster", "permutation"):
         raise ParameterError(f"{what}: inference must be 'cluster' or 'permutation'; found {inference!r}")
     if inference == "permutation":
-        if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) \
-                or n_permutations < 100:
-            raise ParameterError(f"{what}: n_permutations must be an integer >= 100; found {n_permutations!r}")
+        check_count(n_permutations, "n_permutations", 100, what=what)
         if cluster is not None:
             raise ParameterError(f"{what}: inference='permutation' reassigns the units' treatment paths and does "
                                  f"not cluster errors: leave cluster=None (found {cluster!r})")

@@ -36,7 +36,8 @@ from scipy import stats
 from ..errors import ParameterError
 from ..results import Result
 
-__all__ = ["Effects", "EFFECT_COLUMNS", "normal_interval", "check_alpha", "WEAK_FIT_R2", "warn_weak_fit"]
+__all__ = ["Effects", "EFFECT_COLUMNS", "normal_interval", "check_alpha", "check_count", "WEAK_FIT_R2",
+           "warn_weak_fit"]
 
 #: the columns every effects table has, after its keys
 EFFECT_COLUMNS = ("estimate", "std_error", "lower", "upper", "p_value")
@@ -76,6 +77,21 @@ def check_alpha(alpha: Any) -> float:
     if not 0 < a < 1:
         raise ParameterError(f"alpha must be in (0, 1) (0.05 for 95% intervals); found {alpha!r}")
     return a
+
+
+def check_count(value: Any, name: str, minimum: int, *, what: str | None = None) -> int:
+    """``value`` as an int of at least ``minimum`` (replicates, draws, permutations), or a :class:`ParameterError`
+    naming it (booleans and floats are refused).
+
+    Examples
+    --------
+    >>> check_count(200, "n_sims", 100)
+    200
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        need = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ParameterError(f"{what + ': ' if what else ''}{name} must be {need}; found {value!r}")
+    return int(value)
 
 
 def normal_interval(estimate: Any, std_error: Any, alpha: float, dof: float | None = None

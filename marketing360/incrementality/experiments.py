@@ -68,7 +68,7 @@ from ..estimators import check_random_state
 from ..inputs import as_table, open_table, require_columns, require_unique
 from ..results import percentile_interval
 from ..types import Correction, ExperimentMetric, IntervalKind, TableLike
-from .effects import Effects, check_alpha
+from .effects import Effects, check_alpha, check_count
 
 __all__ = ["ab_test", "experiment", "Experiment", "METRICS", "ExperimentMetric", "Correction", "IntervalKind"]
 
@@ -334,8 +334,8 @@ def _readout(t: Table, *, arm: str, outcomes: list[str], control: Any,
         raise ParameterError(f"correction must be 'holm', 'bonferroni' or 'none'; found {correction!r}")
     if interval not in ("normal", "bootstrap"):
         raise ParameterError(f"interval must be 'normal' or 'bootstrap'; found {interval!r}")
-    if interval == "bootstrap" and not (isinstance(n_boot, (int, np.integer)) and n_boot >= 100):
-        raise ParameterError(f"n_boot must be an integer >= 100; found {n_boot!r}")
+    if interval == "bootstrap":
+        check_count(n_boot, "n_boot", 100)
     if interval == "bootstrap" and exposed is not None and not control_exposure:
         raise ParameterError(f"{what}: bootstrap intervals are not available for the Wald effect on the treated "
                              "(control_exposure=False); use interval='normal'")

@@ -83,7 +83,7 @@ from ..estimators import check_random_state
 from ..results import Summary
 from ..types import ImpactEstimation, ImpactModel, TableLike
 from ._sts import _MODELS, _Data, _fit, _in_sample, _simulate, adjusted_r2
-from .effects import Effects, check_alpha, warn_weak_fit
+from .effects import Effects, check_alpha, check_count, warn_weak_fit
 
 __all__ = ["CausalImpact", "causal_impact"]
 
@@ -544,8 +544,7 @@ def causal_impact(data: TableLike | pd.Series, *, pre_period: Sequence[Any], pos
     if nseasons is not None and (not isinstance(nseasons, (int, np.integer)) or isinstance(nseasons, bool)
                                  or nseasons < 2):
         raise ParameterError(f"{_WHAT}: nseasons must be an integer >= 2 (or None for no season); found {nseasons!r}")
-    if not isinstance(n_sims, (int, np.integer)) or isinstance(n_sims, bool) or n_sims < 100:
-        raise ParameterError(f"{_WHAT}: n_sims must be an integer >= 100; found {n_sims!r}")
+    check_count(n_sims, "n_sims", 100, what=_WHAT)
     if isinstance(prior_level_sd, bool) or not isinstance(prior_level_sd, numbers.Real) or not 0 < prior_level_sd <= 1:
         raise ParameterError(f"{_WHAT}: prior_level_sd must be in (0, 1] (R's default 0.01); found {prior_level_sd!r}")
     if expected_r2 is not None and (isinstance(expected_r2, bool) or not isinstance(expected_r2, numbers.Real)
@@ -562,16 +561,21 @@ def causal_impact(data: TableLike | pd.Series, *, pre_period: Sequence[Any], pos
         raise ParameterError(f"{_WHAT}: the pre-period has {n_obs} observed point(s); this model ({model}, "
                              f"{d.x.shape[1]} control(s){f', {nseasons} seasons' if nseasons else ''}) needs at "
                              f"least {need}")
-    fit_r2 = adjusted_r2(d.y[:d.n_pre], d.x[:d.n_pre]) if d.x.shape[1] else float("nan")
+    fit_r2 = float("nan")
     if d.x.shape[1]:
+        y_pre, x_pre = d.y[:d.n_pre], d.x[:d.n_pre]
+        fit_r2 = adjusted_r2(y_pre, x_pre)
         # what the controls explain besides the model's own season and trend
-        t = np.arange(d.n_pre)
-        own = [(t % nseasons == s).astype(float) for s in range(1, nseasons)] if nseasons else []
-        own += [t.astype(float)] if model == "local_linear_trend" else []
-        parts = (["season"] if nseasons else []) + (["trend"] if model == "local_linear_trend" else [])
-        beyond = adjusted_r2(d.y[:d.n_pre], d.x[:d.n_pre], np.column_stack(own) if own else None)
+        t = np.arange(d.n_pre, dtype=float)
+        own: dict[str, list[np.ndarray]] = {}
+        if nseasons:
+            own["season"] = [(t % nseasons == s).astype(float) for s in range(1, nseasons)]
+        if model == "local_linear_trend":
+            own["trend"] = [t]
+        columns = [c for cols in own.values() for c in cols]
+        beyond = adjusted_r2(y_pre, x_pre, np.column_stack(columns)) if own else fit_r2
         if np.isfinite(beyond):
-            warn_weak_fit(_WHAT, beyond, "adjusted R²" + (f" (beyond the {' and '.join(parts)})" if own else ""))
+            warn_weak_fit(_WHAT, beyond, "adjusted R²" + (f" (beyond the {' and '.join(own)})" if own else ""))
     r2 = float(expected_r2) if expected_r2 is not None else fit_r2
     fit = _fit(d, model=model, nseasons=nseasons, estimation=estimation,
                level_sd=float(prior_level_sd), expected_r2=r2, n_sims=int(n_sims), rng=rng)

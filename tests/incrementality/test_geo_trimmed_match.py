@@ -205,13 +205,18 @@ def _choice(dr, dc, max_trim_rate):
     return next(c for c in cands if c[2] <= (1 + 0.25 / np.sqrt(n)) * best)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_matches_a_brute_force_rederivation(seed):
+def _heavy_tailed_pairs(seed, n):
+    """Pair differences of unequal sizes: iROAS 3, Student-t(3) noise."""
     rng = np.random.default_rng(seed)
-    n = 24
     size = rng.lognormal(0, 1, n)
     dc = size * rng.uniform(0.5, 1.5, n)
-    dr = 3.0 * dc + size * rng.standard_t(3, n)
+    return 3.0 * dc + size * rng.standard_t(3, n), dc
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_matches_a_brute_force_rederivation(seed):
+    n = 24
+    dr, dc = _heavy_tailed_pairs(seed, n)
     f = fit_trimmed_match(dr, dc, alpha=0.2, inference="normal")
     rate, est, se, lower, upper = _reference(dr, dc, 0.25, 0.2)
     assert f.trim_rate == pytest.approx(rate)
@@ -223,6 +228,11 @@ def test_matches_a_brute_force_rederivation(seed):
     # the p-value is the studentised trimmed mean's at iROAS = 0 (normal reference)
     k = round(f.trim_rate * n)
     assert f.p_value == pytest.approx(2 * stats.norm.sf(abs(_studentized(0.0, dr, dc, k))), rel=1e-9)
+
+
+def _half_patterns(n):
+    """Every sign pattern with the first sign +1."""
+    return ([1.0, *rest] for rest in itertools.product([-1.0, 1.0], repeat=n - 1))
 
 
 def _null(dr, dc, est, sign_rows, fixed_k=None):
@@ -243,17 +253,14 @@ def test_bootstrap_matches_a_brute_force_enumeration(seed):
     # data-driven trim rate, its |studentised trimmed mean| at the estimate; the interval inverts the studentised
     # trimmed mean against the 90% quantile of those, the p-value counts those at least as large as the statistic
     # at iROAS = 0
-    rng = np.random.default_rng(seed)
     n = 8
-    size = rng.lognormal(0, 1, n)
-    dc = size * rng.uniform(0.5, 1.5, n)
-    dr = 3.0 * dc + size * rng.standard_t(3, n)
+    dr, dc = _heavy_tailed_pairs(seed, n)
     f = fit_trimmed_match(dr, dc, alpha=0.1)
     rate, est, se, k = _choice(dr, dc, 0.25)
     full = _null(dr, dc, est, itertools.product([-1.0, 1.0], repeat=n))
     # flipping every sign mirrors the fit around the estimate: each statistic comes twice, and the fit keeps
     # the half with the first sign +1
-    half = _null(dr, dc, est, ([1.0, *s_] for s_ in itertools.product([-1.0, 1.0], repeat=n - 1)))
+    half = _null(dr, dc, est, _half_patterns(n))
     assert full == pytest.approx(np.repeat(half, 2), rel=1e-9, abs=1e-12)
     assert f.exhaustive and f.null_statistics == pytest.approx(half, rel=1e-9, abs=1e-12)
     crit = half[int(np.ceil(0.9 * (len(half) - 1)))]  # the next replicate up from the 90% quantile
@@ -269,7 +276,7 @@ def test_bootstrap_matches_a_brute_force_enumeration(seed):
     assert f.interval(0.3) == pytest.approx((lower70, upper70), rel=1e-8)
     # a fixed trim rate: the replicates keep it
     g = fit_trimmed_match(dr, dc, alpha=0.1, trim_rate=0.0)
-    fixed = _null(dr, dc, g.estimate, ([1.0, *s_] for s_ in itertools.product([-1.0, 1.0], repeat=n - 1)), 0)
+    fixed = _null(dr, dc, g.estimate, _half_patterns(n), 0)
     assert g.null_statistics == pytest.approx(fixed, rel=1e-9, abs=1e-12)
 
 

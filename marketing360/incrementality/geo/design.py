@@ -53,7 +53,7 @@ from ...errors import ParameterError
 from ...estimators import check_random_state
 from ...results import Result
 from ...types import ConformalType, DesignSide, SynthMethod, TableLike
-from ..effects import check_alpha
+from ..effects import check_alpha, check_count
 from . import _scm
 from .panel import GeoPanel
 from .synth import MIN_PRE_PERIODS, check_series, load_panel, locations_of
@@ -105,8 +105,7 @@ def _check_common(panel: GeoPanel, durations: list[int], lookback: Any, side: An
                              ("conformal_type", conformal_type, ("iid", "block"))):
         if v not in allowed:
             raise ParameterError(f"{name} must be one of {list(allowed)}; found {v!r}")
-    if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) or n_permutations < 1:
-        raise ParameterError(f"n_permutations must be a positive integer; found {n_permutations!r}")
+    check_count(n_permutations, "n_permutations", 1)
     need = max(durations) + int(lookback) - 1 + MIN_PRE_PERIODS
     if panel.n_periods < need:
         raise ParameterError(f"the history has {panel.n_periods} periods; tests of {max(durations)} periods in "

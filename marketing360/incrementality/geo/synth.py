@@ -68,7 +68,7 @@ from ...errors import ParameterError, SchemaError
 from ...estimators import check_random_state
 from ...results import Summary
 from ...types import Alternative, ConformalType, SynthInference, SynthMethod, TableLike
-from ..effects import Effects, check_alpha
+from ..effects import Effects, check_alpha, check_count
 from . import _scm
 from ._scm import Inversion
 from .panel import GeoPanel, geo_panel, resolve_locations
@@ -494,10 +494,8 @@ def synthetic_control(data: TableLike | GeoPanel, *, treated: str | Sequence[str
     _check_choice("inference", inference, ("conformal", "permutation", "none"))
     _check_choice("alternative", alternative, ("two-sided", "greater", "less"))
     _check_choice("conformal_type", conformal_type, ("iid", "block"))
-    if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) or n_permutations < 1:
-        raise ParameterError(f"n_permutations must be a positive integer; found {n_permutations!r}")
-    if isinstance(grid_size, bool) or not isinstance(grid_size, (int, np.integer)) or grid_size < 3:
-        raise ParameterError(f"grid_size must be an integer >= 3; found {grid_size!r}")
+    check_count(n_permutations, "n_permutations", 1)
+    check_count(grid_size, "grid_size", 3)
     if ridge is not None and (method != "ascm" or isinstance(ridge, bool) or not isinstance(ridge, numbers.Real)
                               or not np.isfinite(ridge) or ridge <= 0):
         raise ParameterError(f"ridge is the positive penalty of method='ascm'; found ridge={ridge!r} with "

@@ -62,7 +62,7 @@ from scipy import stats
 from ...errors import ParameterError, SchemaError
 from ...estimators import check_random_state
 from ...types import TableLike, TBRPanel, TBRScenario
-from ..effects import Effects, check_alpha, warn_weak_fit
+from ..effects import Effects, check_alpha, check_count, warn_weak_fit
 from .panel import LOCATION_NAMES, GeoPanel, geo_panel, pick_column, resolve_locations
 
 __all__ = ["TBREffects", "tbr", "TBRScenario", "TBRPanel"]
@@ -416,8 +416,7 @@ def tbr(data: TableLike | GeoPanel, *, treatment: Sequence[str] | str | None = N
     """
     what = "tbr"
     a = check_alpha(alpha)
-    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 100:
-        raise ParameterError(f"n_draws must be an integer of at least 100; found {n_draws!r}")
+    check_count(n_draws, "n_draws", 100)
     rng = check_random_state(random_state)
     if isinstance(cost, bool) and not isinstance(data, GeoPanel):
         raise ParameterError(f"{what}: cost= names the cost column of a long table; found {cost!r}")

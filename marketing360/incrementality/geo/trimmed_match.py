@@ -73,7 +73,7 @@ from scipy import stats
 from ...errors import ParameterError, SchemaError
 from ...estimators import check_random_state
 from ...types import TableLike, TrimmedMatchInference, TrimmedMatchPlot
-from ..effects import Effects, check_alpha
+from ..effects import Effects, check_alpha, check_count
 from .panel import LOCATION_NAMES, GeoPanel, pick_column, resolve_locations
 from .tbr import _after, _arms, _as_panel, _geo_values, _same, _window
 
@@ -324,18 +324,27 @@ def _n_trimmed(rate: float, n: int) -> int:
     return int(np.ceil(rate * n - 1e-9))
 
 
+def _n_rates(cap: float, n: int) -> int:
+    """How many candidate trim rates ``0, 1/n, 2/n, ...`` lie in ``[0, cap]``."""
+    return int(np.floor(cap * n + 1e-9)) + 1
+
+
 def _candidates(core: _Core, cap: float) -> list[tuple[float, float, float, int]]:
     """``(trim_rate, iroas, std_error, n_trim)`` of the trim rates ``0, 1/n, ...`` up to ``cap`` that have a root."""
-    n, rows = core.n, []
-    for i in range(int(np.ceil(cap * n - 1e-9)) + 1):
-        rate = i / n
-        if rate > cap + 1e-12:
-            break
+    rows = []
+    for i in range(_n_rates(cap, core.n)):
         est = core.iroas(i)
         if est is None:  # no root at this rate (the package would stop here): not a candidate
             continue
-        rows.append((rate, est, core.std_error(i, est), i))
+        rows.append((i / core.n, est, core.std_error(i, est), i))
     return rows
+
+
+def _check_inference(inference: Any, n_bootstrap: Any, what: str | None = None) -> None:
+    if inference not in ("bootstrap", "normal"):
+        raise ParameterError(f"{what + ': ' if what else ''}inference must be 'bootstrap' or 'normal'; found "
+                             f"{inference!r}")
+    check_count(n_bootstrap, "n_bootstrap", 100, what=what)
 
 
 def _chosen(rows: list[tuple[float, float, float, int]], n: int) -> tuple[float, float, float, int]:
@@ -435,10 +444,7 @@ def fit_trimmed_match(delta_response: Sequence[float] | np.ndarray, delta_cost: 
     True
     """
     a = check_alpha(alpha)
-    if inference not in ("bootstrap", "normal"):
-        raise ParameterError(f"inference must be 'bootstrap' or 'normal'; found {inference!r}")
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 100:
-        raise ParameterError(f"n_bootstrap must be an integer >= 100; found {n_bootstrap!r}")
+    _check_inference(inference, n_bootstrap)
     rng = check_random_state(random_state)
     dr, dc = np.asarray(delta_response, dtype=float), np.asarray(delta_cost, dtype=float)
     if dr.ndim != 1 or dr.shape != dc.shape:
@@ -496,7 +502,7 @@ def fit_trimmed_match(delta_response: Sequence[float] | np.ndarray, delta_cost: 
         p_value = float(2 * stats.norm.sf(abs(t0)))
     else:
         signs, exact = _sign_patterns(n, int(n_bootstrap), rng)
-        one_rate = trim_rate is not None or np.floor(cap * n + 1e-9) == 0  # replicates take this fit's rate
+        one_rate = trim_rate is not None or _n_rates(cap, n) == 1  # replicates take this fit's rate
         null = _null_statistics(dc, est, eps, n1 if one_rate else None, cap, signs)
         if len(null) < len(signs) / 2:
             raise ParameterError(f"the bootstrap failed: {len(signs) - len(null)} of {len(signs)} replicates have "
@@ -697,8 +703,7 @@ def trimmed_match(data: TableLike | GeoPanel, *, test: tuple[Any, Any], pairs: T
     """
     what = "trimmed_match"
     a = check_alpha(alpha)
-    if inference not in ("bootstrap", "normal"):
-        raise ParameterError(f"{what}: inference must be 'bootstrap' or 'normal'; found {inference!r}")
+    _check_inference(inference, n_bootstrap, what)
     if isinstance(data, GeoPanel):
         panel = data
         if date is not None or location is not None or y is not None:
