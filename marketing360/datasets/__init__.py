@@ -26,6 +26,7 @@ from .readers import (
     read_touch_journeys,
     write_channelattribution_paths,
 )
+from .mmm_world import MMMTruth, MMMWorld, simulate_mmm
 from .samples import SAMPLE_PARAMS, cache_dir, load_sample, sample_checksum, sample_dir, write_sample
 from .shared import SharedDataMissing, shared_data_dir, shared_file
 from .simulator import CHANNELS, SIMULATOR_VERSION, SimulationResult, simulate
@@ -35,6 +36,9 @@ from .world import ChannelParams, FunnelParams, GeoTest
 __all__ = [
     "simulate",
     "SimulationResult",
+    "simulate_mmm",
+    "MMMWorld",
+    "MMMTruth",
     "Truth",
     "CHANNELS",
     "ChannelParams",

@@ -13,10 +13,12 @@ scikit-learn's contract.
 * time series: :func:`causal_impact`;
 * geo experiments (:mod:`marketing360.incrementality.geo`): :func:`synthetic_control`, :func:`tbr`,
   :func:`trimmed_match`, :func:`geo_power`, :func:`market_selection`, :func:`geo_panel`,
-  :func:`geo_outcomes`.
+  :func:`geo_outcomes`;
+* marketing-mix models (:mod:`marketing360.incrementality.mmm`): :class:`MMM` (ROAS, marginal ROAS,
+  decomposition, response curves, budget optimiser), calibrated by :func:`lift_tests` / :func:`lift_test`.
 """
 
-from . import geo
+from . import geo, mmm
 from .did import DiDResult, EventStudy, WaldTest, did, event_study
 from .effects import EFFECT_COLUMNS, Effects
 from .experiments import METRICS, Experiment, ab_test, experiment
@@ -34,6 +36,7 @@ from .geo import (
     trimmed_match,
 )
 from .impact import CausalImpact, causal_impact
+from .mmm import MMM, lift_test, lift_tests
 from .power import PowerAnalysis, power_analysis
 from .staggered import StaggeredDiD, staggered_did
 from .uplift import ClassTransformation, TLearner, XLearner, hillstrom_arrays
@@ -48,4 +51,5 @@ __all__ = [
     "did", "event_study", "staggered_did", "DiDResult", "EventStudy", "WaldTest", "StaggeredDiD",
     "geo", "geo_panel", "geo_outcomes", "GeoPanel", "synthetic_control", "SyntheticControl", "tbr", "TBREffects",
     "trimmed_match", "TrimmedMatchEffects", "geo_power", "market_selection",
+    "mmm", "MMM", "lift_tests", "lift_test",
 ]
