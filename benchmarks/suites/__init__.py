@@ -15,11 +15,21 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from suites import accuracy, assets, attribution, groupby, incrementality, incrementality_accuracy, simulator
+from suites import (
+    accuracy,
+    assets,
+    attribution,
+    groupby,
+    incrementality,
+    incrementality_accuracy,
+    mmm,
+    mmm_accuracy,
+    simulator,
+)
 
 #: name -> module, in the order ``all`` runs them
 SUITES: dict[str, ModuleType] = {m.NAME: m for m in (simulator, groupby, assets, attribution, accuracy, incrementality,
-                                                     incrementality_accuracy)}
+                                                     incrementality_accuracy, mmm, mmm_accuracy)}
 
 #: spec kind -> worker function, over every suite
 WORKERS = {kind: fn for m in SUITES.values() for kind, fn in m.WORKERS.items()}

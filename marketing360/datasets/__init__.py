@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+from .mmm_world import MMMTruth, MMMWorld, simulate_mmm
 from .readers import (
     TIANCHI_TZ,
     MMMData,
@@ -26,7 +27,6 @@ from .readers import (
     read_touch_journeys,
     write_channelattribution_paths,
 )
-from .mmm_world import MMMTruth, MMMWorld, simulate_mmm
 from .samples import SAMPLE_PARAMS, cache_dir, load_sample, sample_checksum, sample_dir, write_sample
 from .shared import SharedDataMissing, shared_data_dir, shared_file
 from .simulator import CHANNELS, SIMULATOR_VERSION, SimulationResult, simulate

@@ -15,7 +15,9 @@ scikit-learn's contract.
   :func:`trimmed_match`, :func:`geo_power`, :func:`market_selection`, :func:`geo_panel`,
   :func:`geo_outcomes`;
 * marketing-mix models (:mod:`marketing360.incrementality.mmm`): :class:`MMM` (ROAS, marginal ROAS,
-  decomposition, response curves, budget optimiser), calibrated by :func:`lift_tests` / :func:`lift_test`.
+  decomposition, response curves, budget optimiser), calibrated by :func:`lift_tests` / :func:`lift_test`;
+* money: :func:`mrr` (the monetised advertising return rate, its interval from whichever estimator measured
+  the incremental revenue).
 """
 
 from . import geo, mmm
@@ -37,6 +39,7 @@ from .geo import (
 )
 from .impact import CausalImpact, causal_impact
 from .mmm import MMM, lift_test, lift_tests
+from .mrr import MRR, mrr
 from .power import PowerAnalysis, power_analysis
 from .staggered import StaggeredDiD, staggered_did
 from .uplift import ClassTransformation, TLearner, XLearner, hillstrom_arrays
@@ -51,5 +54,5 @@ __all__ = [
     "did", "event_study", "staggered_did", "DiDResult", "EventStudy", "WaldTest", "StaggeredDiD",
     "geo", "geo_panel", "geo_outcomes", "GeoPanel", "synthetic_control", "SyntheticControl", "tbr", "TBREffects",
     "trimmed_match", "TrimmedMatchEffects", "geo_power", "market_selection",
-    "mmm", "MMM", "lift_tests", "lift_test",
+    "mmm", "MMM", "lift_tests", "lift_test", "mrr", "MRR",
 ]

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ._base import date_axis, new_axes, thousands
 
-__all__ = ["plot_roas", "plot_decomposition", "plot_response_curves", "plot_budget"]
+__all__ = ["plot_roas", "plot_decomposition", "plot_response_curves", "plot_budget", "plot_mrr"]
 
 _BASE_GREY = "#c9c9c9"
 
@@ -103,5 +103,21 @@ def plot_budget(table: pd.DataFrame, *, ax: Any = None) -> Any:
     ax.set_yticks(y, table["channel"].astype(str))
     ax.set_xlabel("spend per period")
     thousands(ax.xaxis)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_mrr(table: pd.DataFrame, *, key: str, ax: Any = None) -> Any:
+    """MRR per row with its interval; break-even (1) dashed, the benchmark dotted where there is one."""
+    fig, ax = new_axes(ax, (7, 0.5 * len(table) + 1.5))
+    y = np.arange(len(table))[::-1]
+    est = table["estimate"].to_numpy(float)
+    err = np.vstack([est - table["lower"].to_numpy(float), table["upper"].to_numpy(float) - est])
+    ax.errorbar(est, y, xerr=err, fmt="o", color="#1f5fa8", capsize=3, label="MRR")
+    ax.axvline(1.0, color="#888888", lw=0.8, ls="--", label="break-even")
+    if "benchmark" in table.columns and table["benchmark"].notna().any():
+        ax.scatter(table["benchmark"], y, marker="|", s=300, color="#d62728", label="benchmark")
+    ax.set_yticks(y, table[key].astype(str))
+    ax.set_xlabel("incremental margin per unit of cost (MRR)")
     ax.legend(fontsize=8)
     return fig
