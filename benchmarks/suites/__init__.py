@@ -19,6 +19,7 @@ from suites import (
     accuracy,
     assets,
     attribution,
+    attribution_heldout,
     groupby,
     incrementality,
     incrementality_accuracy,
@@ -29,7 +30,8 @@ from suites import (
 
 #: name -> module, in the order ``all`` runs them
 SUITES: dict[str, ModuleType] = {m.NAME: m for m in (simulator, groupby, assets, attribution, accuracy, incrementality,
-                                                     incrementality_accuracy, mmm, mmm_accuracy)}
+                                                     incrementality_accuracy, mmm, mmm_accuracy,
+                                                     attribution_heldout)}
 
 #: spec kind -> worker function, over every suite
 WORKERS = {kind: fn for m in SUITES.values() for kind, fn in m.WORKERS.items()}

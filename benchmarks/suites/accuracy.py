@@ -42,7 +42,6 @@ def _work_accuracy(spec: dict[str, Any]) -> dict[str, Any]:
     """Every method's error against the true incremental conversions on both worlds."""
     import resource
 
-    import pandas as pd
     import torch
 
     import marketing360 as m3
@@ -61,12 +60,7 @@ def _work_accuracy(spec: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, w in worlds.items():
         t0 = time.perf_counter()
-        eng = m3.connect()
-        ev = eng.table(w.events)
-        brands = sorted(w.events.brand.dropna().unique())
-        pop = eng.table(w.users[["user_id"]].merge(pd.DataFrame({"brand": brands}), how="cross"))
-        j = m3api.journeys(ev, 30, population=pop).cache()
-        jc = m3api.journeys(ev, 30, population=pop, anchor="calendar").cache()
+        j, jc = m3api.world_journeys(w)
         res = [M.rule_based(j, rules=["first_touch", "last_touch", "linear", "time_decay", "position_based"]),
                M.markov(j), M.shapley(j), M.probabilistic(j),
                M.BaggedLogisticAttribution(n_bags=n_bags).fit(j).attribute(), M.CausalAttribution().fit(jc).attribute()]

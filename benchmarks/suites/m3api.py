@@ -44,6 +44,21 @@ def journeys(events: Any, lookback_days: float = 30, **kw: Any) -> Any:
     return paths_api().journeys(events, lookback_days=lookback_days, **kw)
 
 
+def world_journeys(world: Any, lookback_days: float = 30) -> tuple[Any, Any]:
+    """A simulated world's journeys on a fresh DuckDB engine, every consumer x brand in the population:
+    conversion-anchored and calendar-anchored (what the causal models read), both cached on the engine."""
+    import pandas as pd
+
+    import marketing360 as m3
+
+    eng = m3.connect()
+    ev = eng.table(world.events)
+    brands = sorted(world.events.brand.dropna().unique())
+    pop = eng.table(world.users[["user_id"]].merge(pd.DataFrame({"brand": brands}), how="cross"))
+    return (journeys(ev, lookback_days, population=pop).cache(),
+            journeys(ev, lookback_days, population=pop, anchor="calendar").cache())
+
+
 def path_table(j: Any) -> Any:
     """The journeys' ChannelAttribution path table as pandas, in ChannelAttribution's column names
     (``path, total_conversions, total_conversion_value, total_null``), ordered by path."""

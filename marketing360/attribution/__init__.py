@@ -8,6 +8,7 @@ learned parameters (:func:`rule_based`, :func:`markov`, :func:`shapley`,
 (``fit(journeys)`` then ``attribute()``).
 """
 
+from .calibrate import calibrate, lifts_from_experiments
 from .datadriven import BASELINE, BaggedLogisticAttribution, CausalAttribution, probabilistic
 from .deep import DeepMTA
 from .evaluate import Score, score
@@ -23,5 +24,5 @@ __all__ = [
     "markov", "transitions", "MarkovAttribution",
     "shapley", "channel_sets", "ShapleyAttribution", "MAX_CHANNELS",
     "BaggedLogisticAttribution", "probabilistic", "CausalAttribution", "BASELINE",
-    "DeepMTA",
+    "DeepMTA", "calibrate", "lifts_from_experiments",
 ]

@@ -72,7 +72,8 @@ def score(result: Attribution, truth: Any, *, what: Literal["conversions", "valu
         absolute differences per channel), ``relative_error`` (``abs_error``
         / true total), ``share_error`` (half the sum of absolute differences
         between credited and true shares: 0 = same split, 1 = disjoint) and
-        ``rank_correlation`` (Spearman, of channels' amounts). Channels absent
+        ``rank_correlation`` (Spearman, of channels' amounts); a method that credits nothing has no
+        shares, and a NaN share error (sorted last). Channels absent
         from the truth (e.g. ``(baseline)``) are left out; truth channels a
         method did not credit count as 0.
     """
@@ -90,7 +91,8 @@ def score(result: Attribution, truth: Any, *, what: Literal["conversions", "valu
             "method": m, "credited": float(c.sum()), "truth": float(t.sum()),
             "abs_error": float((c - t).abs().sum()),
             "relative_error": float((c - t).abs().sum() / t.sum()),
-            "share_error": float((share - t / t.sum()).abs().sum() / 2),
+            # undefined (NaN) for a method that credits nothing: pandas would sum its NaN shares to 0, a perfect score
+            "share_error": float((share - t / t.sum()).abs().sum() / 2) if c.sum() > 0 else np.nan,
             # Spearman; undefined (NaN) when either side gives every channel the same amount
             "rank_correlation": float(c.rank().corr(t.rank())) if c.nunique() > 1 and t.nunique() > 1 else np.nan,
         })

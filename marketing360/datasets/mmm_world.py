@@ -49,7 +49,9 @@ class MMMTruth:
     params : pandas.DataFrame
         One row per channel: ``channel, beta`` (outcome per period per unit of size at full saturation),
         the adstock parameters (``theta`` or ``shape, scale``) and the saturation ones (``half, slope`` in
-        spend per period per unit of size, or ``lam`` per unit of spend).
+        spend per period per unit of size, or ``lam`` per unit of spend per unit of size). A geo's size has
+        mean 1 over the geos; its ``population`` control is size x 100,000, so a geo-level ``MMM``, which
+        works per person, reports ``beta`` and ``half`` 100,000 times smaller (and ``lam`` that much larger).
     contributions : pandas.DataFrame
         ``date, geo, channel, contribution``: each channel's exact contribution.
     roas : pandas.Series

@@ -18,20 +18,37 @@ pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWar
 
 
 # ---------------------------------------------------------------------------------------------- published truth
+def _carry(x: np.ndarray, alpha: float) -> np.ndarray:
+    w = alpha ** np.arange(8)
+    return np.convolve(x, w / w.sum())[: len(x)]
+
+
+def _logistic(x: np.ndarray, lam: float) -> np.ndarray:
+    return (1 - np.exp(-lam * x)) / (1 + np.exp(-lam * x))
+
+
+def _pymc_media(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each channel's weekly contribution in PyMC-Marketing's published generating process, written here with
+    numpy: geometric adstock (l_max 8, normalised) alpha 0.4 / 0.2, logistic saturation lam 4 / 3, betas 3 / 2
+    times the amplitude 1000 the file's y carries."""
+    return {"x1": 3000 * _logistic(_carry(frame.x1.to_numpy(), 0.4), 4.0),
+            "x2": 2000 * _logistic(_carry(frame.x2.to_numpy(), 0.2), 3.0)}
+
+
 def _pymc_truth(frame: pd.DataFrame) -> dict[str, float]:
-    """The true ROAS of PyMC-Marketing's example: its published generating process, written here with numpy
-    (geometric adstock l_max 8 normalised, alpha 0.4 / 0.2; logistic saturation lam 4 / 3; betas 3 / 2 times
-    the amplitude 1000 the file's y carries)."""
-    def carry(x, a):
-        w = a ** np.arange(8)
-        return np.convolve(x, w / w.sum())[: len(x)]
+    """The true ROAS of PyMC-Marketing's example."""
+    return {ch: float(c.sum() / frame[ch].sum()) for ch, c in _pymc_media(frame).items()}
 
-    def logistic(x, lam):
-        return (1 - np.exp(-lam * x)) / (1 + np.exp(-lam * x))
 
-    c1 = 3000 * logistic(carry(frame.x1.to_numpy(), 0.4), 4.0)
-    c2 = 2000 * logistic(carry(frame.x2.to_numpy(), 0.2), 3.0)
-    return {"x1": c1.sum() / frame.x1.sum(), "x2": c2.sum() / frame.x2.sum()}
+def _pymc_noise(frame: pd.DataFrame) -> np.ndarray:
+    """Each week's noise in the published process (y minus intercept, trend, season, events and media)."""
+    n = len(frame)
+    doy = pd.to_datetime(frame.date_week).dt.dayofyear.to_numpy()
+    trend = (np.linspace(0, 50, n) + 10) ** 0.25 - 1
+    season = 0.5 * (-np.sin(2 * 2 * np.pi * doy / 365.5) + np.cos(2 * np.pi * doy / 365.5))
+    media = sum(_pymc_media(frame).values())
+    base = 1000 * (2 + trend + season + 1.5 * frame.event_1.to_numpy() + 2.5 * frame.event_2.to_numpy())
+    return frame.y.to_numpy() - base - media
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +65,17 @@ def test_pymc_example_true_parameters_lie_in_the_intervals(pymc_fit):
     for key, value in truth.items():
         assert t.loc[key, "lower"] <= value <= t.loc[key, "upper"], (key, t.loc[key].to_dict())
     assert mmm.r2_ > 0.9
+    # the baseline's published effects: the two events add 1.5 and 2.5 (times the amplitude 1000); a one-week
+    # dummy also takes that week's noise, so the identifiable effect is the published one plus it
+    raw = pd.read_csv(pymc_fit[0].meta["path"])
+    noise = _pymc_noise(raw)
+    assert abs(noise.std() - 250) < 40  # the process is read right: its noise sd is 0.25 x 1000
+    for event, value in (("event_1", 1500.0), ("event_2", 2500.0)):
+        row = t.loc[("(baseline)", event)]
+        week = int(np.flatnonzero(raw[event].to_numpy() == 1)[0])
+        assert row["lower"] <= value + noise[week] <= row["upper"], (event, row.to_dict())
+    dec = mmm.contributions().totals().set_index("component")["contribution"]
+    assert dec["event_1"] == pytest.approx(t.loc[("(baseline)", "event_1"), "estimate"])
 
 
 def test_pymc_example_true_roas_lies_in_the_intervals(pymc_fit):
@@ -62,6 +90,17 @@ def test_pymc_example_true_roas_lies_in_the_intervals(pymc_fit):
     np.testing.assert_allclose(r["estimate"], r["contribution"] / r["spend"])
     np.testing.assert_allclose(r["share_of_spend"].sum(), 1.0)
     np.testing.assert_allclose(r["cost_per_incremental"], 1 / r["estimate"])
+
+
+def test_regularised_fit_keeps_the_published_truth(pymc_fit):
+    data, _ = pymc_fit
+    mmm = MMM(saturation="logistic", prior_sd=0.5, random_state=0).fit(data, controls=["event_1", "event_2"])
+    t = mmm.parameters().table().set_index(["channel", "parameter"])
+    for key, value in {("x1", "lam"): 4.0, ("x2", "lam"): 3.0, ("x1", "theta"): 0.4, ("x2", "theta"): 0.2}.items():
+        assert t.loc[key, "lower"] <= value <= t.loc[key, "upper"], key
+    assert "regularised" in str(mmm.roas().summary())
+    with pytest.raises(ParameterError, match="prior_sd must be a positive number"):
+        MMM(prior_sd=0).fit(data)
 
 
 def test_decomposition_adds_up_to_the_fit(pymc_fit):
@@ -168,6 +207,8 @@ def test_target_marginal_roas_plan(pymc_fit):
     _, mmm = pymc_fit
     res = mmm.optimize_budget(target_mroas=2500.0, bounds=(0.0, 5.0))
     assert res.mode == "target_mroas"
+    assert res.spend_change == pytest.approx(res.table()["optimal"].sum() - mmm.current_spend().sum())
+    assert res.net_gain == pytest.approx(res.gain - res.spend_change)
     plan = res.table().set_index("channel")
     assert (plan["optimal"] > 0).all()
     for _, row in plan.iterrows():
@@ -213,6 +254,11 @@ def test_a_precise_lift_test_pulls_the_model_to_it():
     after = cal.roas().table().set_index("channel").loc["c1", "estimate"]
     assert abs(cal.lift_tests_["model_lift"].iloc[0] - 1.0) < 0.2 * abs(c1.contribution.sum()) / 13
     assert after < 0.5 * before
+    # lift(): the uncalibrated model's prediction of the test, with an interval; the calibrated model's equals
+    # the lift it was fitted to
+    pred = base.lift(tests).iloc[0]
+    assert pred["model_lower"] <= pred["model_lift"] <= pred["model_upper"] and pred["model_lift"] > 10
+    assert cal.lift(tests)["model_lift"].iloc[0] == pytest.approx(cal.lift_tests_["model_lift"].iloc[0])
     assert "calibrated with 1 lift test" in str(cal.roas().summary())
 
 

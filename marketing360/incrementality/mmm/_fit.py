@@ -112,6 +112,7 @@ class MediaModel:
         self.P = self.k + self.C * self.block
         self.lifts: list[Lift] = []
         self.lift_sigma = 1.0
+        self.prior_sd: float | None = None  # weak log-normal priors on the saturation parameters (None: off)
         lo, hi = np.full(self.P, -np.inf), np.full(self.P, np.inf)
         for c in range(self.C):
             i = self.channel_slice(c).start
@@ -221,6 +222,31 @@ class MediaModel:
             r = np.concatenate([r, rl])
             if jac:
                 J = np.vstack([J, Jl])
+        if self.prior_sd:
+            rp, Jp = self._prior_rows(p, jac)
+            r = np.concatenate([r, rp])
+            if jac:
+                J = np.vstack([J, Jp])
+        return r, J
+
+    def _prior_idx(self) -> list[tuple[int, float]]:
+        centre = {"half": 1.0, "slope": 1.5, "lam": 1.5}
+        out = []
+        for c in range(self.C):
+            s = self.channel_slice(c)
+            for j, name in enumerate(self.spec.phi_names):
+                if name in centre:
+                    out.append((s.start + 1 + j, centre[name]))
+        return out
+
+    def _prior_rows(self, p: np.ndarray, jac: bool) -> tuple[np.ndarray, np.ndarray]:
+        idx = self._prior_idx()
+        w = self.lift_sigma / float(self.prior_sd)  # type: ignore[arg-type]
+        r = np.array([w * (np.log(p[k]) - np.log(c0)) for k, c0 in idx])
+        J = np.zeros((len(idx), self.P)) if jac else np.empty((0, 0))
+        if jac:
+            for i, (k, _) in enumerate(idx):
+                J[i, k] = w / p[k]
         return r, J
 
     # ------------------------------------------------------------------ starts
@@ -323,6 +349,7 @@ def fit_model(model: MediaModel, *, n_starts: int, rng: np.random.Generator, n_p
     """Fit by non-linear least squares from the best ``n_polish`` of ``n_starts`` random starts; lift tests
     (``model.lifts``) are weighed by the residual standard deviation of a fit without them, then refitted."""
     lifts, model.lifts = model.lifts, []
+    prior, model.prior_sd = model.prior_sd, None
     draws = [np.array([[{"theta": 0.3, "shape": 1.0, "scale": 2.0, "half": 1.0, "slope": 1.5, "lam": 1.5}[n]
                         for n in model.spec.phi_names]] * model.C)]
     draws += [model.draw_phi(rng) for _ in range(max(0, n_starts - 1))]
@@ -340,8 +367,8 @@ def fit_model(model: MediaModel, *, n_starts: int, rng: np.random.Generator, n_p
     assert best is not None
     p, sse = best
     n_obs = model.T * model.G
-    if lifts:
-        model.lifts = lifts
+    if lifts or prior:
+        model.lifts, model.prior_sd = lifts, prior
         for _ in range(2):  # weigh the lifts by the data's residual sd, refit, weigh again
             r_data = model.residuals(p, jac=False)[0][:n_obs]
             model.lift_sigma = float(np.sqrt(np.sum(r_data ** 2) / max(1, n_obs - model.P - model.G)))
@@ -351,7 +378,7 @@ def fit_model(model: MediaModel, *, n_starts: int, rng: np.random.Generator, n_p
     sse = float(np.sum(r[:n_obs] ** 2))
     dof = max(1, n_obs - model.P - model.G)
     sigma = float(np.sqrt(sse / dof))
-    if model.lifts:  # the lift rows were weighed by the sd before this fit: rescale them to the final sd
+    if model.lifts or model.prior_sd:  # those rows were weighed by the sd before this fit: rescale them
         J[n_obs:] *= sigma / model.lift_sigma
     cov = sigma ** 2 * np.linalg.pinv(J.T @ J)
     span = model.hi - model.lo

@@ -77,6 +77,14 @@ class MMM(Estimator):
         A linear trend in the baseline.
     seasonality : int
         Order of the yearly Fourier terms of the baseline (0: none).
+    prior_sd : float, optional
+        Regularise the saturation curves: log-normal penalties with this standard deviation pull ``half``
+        towards the channel's mean positive spend, ``slope`` and the logistic ``lam`` (per mean positive
+        spend) towards 1.5 — a weak prior where the data pin a curve down, a guide where they do not (a
+        channel always on, or a short national series). None (the default) fits by least squares alone. On 15
+        simulated 156-week national series, 0.5 cut the median ROAS error from 32% to 21%, but the intervals
+        then covered 88% of the true ROAS instead of 92% (held-out figures: ``benchmarks/`` suite
+        ``mmm-accuracy``).
     n_starts : int
         Random starts of the adstock / saturation parameters (each with its linear part solved exactly); the
         best three are refined by non-linear least squares.
@@ -104,7 +112,8 @@ class MMM(Estimator):
 
     def __init__(self, *, adstock: str = "geometric", saturation: str = "hill", l_max: int = 8,
                  normalize: bool = True, level: Level = "national", target: Target = "revenue", trend: bool = True,
-                 seasonality: int = 2, n_starts: int = 24, alpha: float = 0.05, random_state: Any = 0) -> None:
+                 seasonality: int = 2, prior_sd: float | None = None, n_starts: int = 24, alpha: float = 0.05,
+                 random_state: Any = 0) -> None:
         self.adstock = adstock
         self.saturation = saturation
         self.l_max = l_max
@@ -113,6 +122,7 @@ class MMM(Estimator):
         self.target = target
         self.trend = trend
         self.seasonality = seasonality
+        self.prior_sd = prior_sd
         self.n_starts = n_starts
         self.alpha = alpha
         self.random_state = random_state
@@ -128,6 +138,9 @@ class MMM(Estimator):
         check_count(self.seasonality, "seasonality", 0, what="MMM")
         check_count(self.n_starts, "n_starts", 1, what="MMM")
         check_alpha(self.alpha)
+        if self.prior_sd is not None and not (isinstance(self.prior_sd, (int, float)) and not
+                                              isinstance(self.prior_sd, bool) and 0 < self.prior_sd < np.inf):
+            raise ParameterError(f"MMM: prior_sd must be a positive number or None; found {self.prior_sd!r}")
         if not isinstance(self.trend, (bool, np.bool_)) or not isinstance(self.normalize, (bool, np.bool_)):
             raise ParameterError("MMM: trend and normalize must be True or False")
         return Spec(self.adstock, self.saturation, int(self.l_max), bool(self.normalize))
@@ -175,6 +188,7 @@ class MMM(Estimator):
         _check_baseline(Z, names, model.T, model.G)
         if tests is not None:
             model.lifts = [_lift(panel, row, x_scale, spec) for row in tests.itertuples(index=False)]
+        model.prior_sd = None if self.prior_sd is None else float(self.prior_sd)
         sol = fit_model(model, n_starts=int(self.n_starts), rng=check_random_state(self.random_state))
         self.panel_, self.spec_, self.model_, self.solution_ = panel, spec, model, sol
         self.x_scale_, self.y_scale_, self.baseline_names_ = x_scale, y_scale, names
@@ -280,10 +294,16 @@ class MMM(Estimator):
     def parameters(self) -> MMMParameters:
         """Each channel's effect (``beta``: the outcome per period per unit of size at full saturation) and
         adstock / saturation parameters, with intervals, in the data's units (``half`` in spend per period
-        per unit of size, ``lam`` per unit of spend)."""
+        per unit of size, ``lam`` per unit of spend); and the baseline's coefficients (channel ``(baseline)``:
+        the trend over the whole data, each Fourier term, each control per unit of the control)."""
         self._check_fitted()
         sol, m, q = self.solution_, self.model_, self._t()
         rows = []
+        sd = self._baseline_scale()
+        for j, name in enumerate(self.baseline_names_):  # per period (per unit of size at geo level)
+            est, se = sol.p[j] * self.y_scale_ / sd[j], float(np.sqrt(max(sol.cov[j, j], 0.0))) * self.y_scale_ / sd[j]
+            rows.append({"channel": "(baseline)", "parameter": name, "estimate": est, "std_error": se,
+                         "lower": est - q * se, "upper": est + q * se, "at_bound": False})
         for c, ch in enumerate(self.panel_.channels):
             s = m.channel_slice(c)
             for j, name in enumerate(("beta", *self.spec_.phi_names)):
@@ -294,6 +314,28 @@ class MMM(Estimator):
                 rows.append({"channel": ch, "parameter": name, "estimate": est, "std_error": se, "lower": lo,
                              "upper": hi, "at_bound": k in sol.at_bound})
         return MMMParameters(pd.DataFrame(rows), alpha=float(self.alpha), dof=float(sol.dof), notes=self._notes())
+
+    def _baseline_scale(self) -> np.ndarray:
+        """What each baseline column was divided by (controls: their standard deviation; others: 1)."""
+        out = np.ones(len(self.baseline_names_))
+        for j, name in enumerate(self.baseline_names_):
+            if name in self.panel_.control_names:
+                out[j] = self.panel_.controls[:, :, self.panel_.control_names.index(name)].std()
+        return out
+
+    def lift(self, lift_tests: Any) -> pd.DataFrame:
+        """The model's own lift of each lift test (``lift_tests`` as in :meth:`fit`), with its ``1 - alpha``
+        interval: ``model_lift, model_lower, model_upper`` next to the test's columns. A model fitted without
+        the tests predicts what they would measure; one fitted with them shows how close it came."""
+        self._check_fitted()
+        tests = _lift_tests(lift_tests)
+        q, rows = self._t(), []
+        for row in tests.itertuples(index=False):
+            lt = _lift(self.panel_, row, self.x_scale_, self.spec_)
+            s = self.model_.channel_slice(lt.channel)
+            est, se = self._delta(lambda p, lt=lt: self.model_.lift_of(p, lt), list(range(s.start, s.stop)))
+            rows.append({"model_lift": est, "model_lower": est - q * se, "model_upper": est + q * se})
+        return pd.concat([tests, pd.DataFrame(rows)], axis=1)
 
     def contributions(self) -> Decomposition:
         """The fitted outcome per period (and geo), decomposed: ``baseline`` components and each channel."""
@@ -360,6 +402,8 @@ class MMM(Estimator):
                  "delta method"]
         if self.model_.lifts:
             notes.append(f"calibrated with {len(self.model_.lifts)} lift test(s)")
+        if self.prior_sd is not None:
+            notes.append(f"saturation curves regularised (log-normal priors, sd {self.prior_sd:g})")
         return notes
 
 
@@ -404,7 +448,7 @@ def _baseline(panel: MMMPanel, *, trend: bool, order: int) -> tuple[np.ndarray, 
         sd = v.std()
         if sd == 0:
             raise ParameterError(f"MMM: control {name!r} is constant: it cannot be told from the intercept; drop it")
-        cols.append((v - v.mean()) / sd)
+        cols.append(v / sd)  # scaled, not centred: the decomposition keeps the control's own level
         names.append(f"{name}")
     Z = np.column_stack(cols) if cols else np.zeros((T * G, 0))
     return Z, names

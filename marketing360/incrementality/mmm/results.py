@@ -118,6 +118,12 @@ class BudgetPlan(Result):
         Outcome per period of the plan minus that of the current allocation.
     gain_lower, gain_upper : float
         Its ``1 - alpha`` interval (delta method over the model's parameters).
+    spend_change : float
+        Total spend per period of the plan minus the current total (0 for a fixed budget at the current total;
+        a ``target_mroas`` plan may spend more or less).
+    net_gain : float
+        ``gain - spend_change``: the outcome gained net of the extra spend (meaningful when the outcome is
+        revenue).
     mode : str
         ``"budget"`` (a fixed total) or ``"target_mroas"``.
     """
@@ -128,12 +134,15 @@ class BudgetPlan(Result):
     def __init__(self, frame: pd.DataFrame, *, budget: float, gain: float, gain_lower: float, gain_upper: float,
                  mode: str, notes: list[str]) -> None:
         self.budget, self.gain, self.gain_lower, self.gain_upper = budget, gain, gain_lower, gain_upper
+        self.spend_change = float(frame["optimal"].sum() - frame["current"].sum())
+        self.net_gain = gain - self.spend_change
         self.mode, self._notes_list = mode, notes
         super().__init__(frame)
 
     def _notes(self) -> list[str]:
-        return [*self._notes_list, f"total spend per period {self.budget:,.2f}; outcome per period "
-                f"{self.gain:+,.2f} against the current allocation [{self.gain_lower:,.2f}, {self.gain_upper:,.2f}]"]
+        return [*self._notes_list, f"total spend per period {self.budget:,.2f} ({self.spend_change:+,.2f}); outcome "
+                f"per period {self.gain:+,.2f} against the current allocation [{self.gain_lower:,.2f}, "
+                f"{self.gain_upper:,.2f}], {self.net_gain:+,.2f} net of the spend change"]
 
     def plot(self, *, ax: Any = None, **kwargs: Any) -> Any:
         """Current against optimal spend per channel, with the bounds."""
