@@ -123,11 +123,13 @@ def report(payload: dict[str, Any]) -> list[str]:
     pymc = payload.get("pymc_marketing")
     if not pymc:
         return ["PyMC-Marketing: no side-by-side result (run benchmarks/pymc_marketing_side_by_side.py in its venv)"]
-    lines = [f"PyMC-Marketing {pymc.get('versions', {}).get('pymc_marketing', '?')} (own venv, default sampler):"]
+    lines = [f"PyMC-Marketing {pymc.get('versions', {}).get('pymc_marketing', '?')} (own venv, default sampler; "
+             "measured by benchmarks/pymc_marketing_side_by_side.py, not in this run):"]
     ours = payload["results"].get("pymc-script CSV") or payload["results"].get("simulate_mmm")
-    for key, val in (pymc.get("timings") or {}).items():
-        secs = val.get("wall_seconds") if isinstance(val, dict) else val
+    for key, val in (pymc.get("runs") or {}).items():
+        secs = val.get("wall_s") if isinstance(val, dict) else None
         if isinstance(secs, (int, float)):
-            ratio = f" = {secs / ours['median']:,.0f}x ours" if ours and "geo" in key else ""
-            lines.append(f"  {key}: {secs:,.0f} s{ratio}")
+            ratio = f" = {secs / ours['median']:,.0f}x ours on the 50-geo data" if ours and "geo" in key else ""
+            draws = f" ({val.get('chains')} chains x {val.get('draws')} draws, {val.get('tune')} tune)"
+            lines.append(f"  {key}: {secs:,.0f} s{draws}{ratio}")
     return lines
