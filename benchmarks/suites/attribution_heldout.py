@@ -37,6 +37,8 @@ MEASURED = ("attribution", "paths", "models", "datasets", "incrementality/experi
 DEFAULTS = {"repeats": 1, "quick_repeats": 1, "seed": 0, "wait_quiet": 0.0}
 OK_TEXT = "every method ran on every held-out world"
 SEEDS = [0, 1, 2]
+#: the calibrations scored on every base method: (prior_cv, method name suffix)
+CALIBRATIONS = [(1.0, "_calibrated")]
 USERS, DAYS = 20_000, 60
 QUICK = {"users": 1_500, "seeds": [0], "epochs": 1, "worlds": ["default-a", "long-carry-upper"]}
 
@@ -96,38 +98,57 @@ def _lifts(w: Any, holdout: dict[str, float]) -> Any:
     return lifts_from_experiments(exps)
 
 
+def _base_credits(w: Any, name: str, spec: dict[str, Any]) -> tuple[Any, bool]:
+    """The base methods' credits (``method, channel, conversions, value``): last touch, causal Shapley and the
+    deep model per training seed, cached per world and the sources of the models (training is the slow part;
+    calibration and scoring re-run in seconds on the cached credits)."""
+    import pandas as pd
+    import torch
+
+    from suites import m3api
+
+    key = h.source_hash(*(f"attribution/{m}.py" for m in ("deep", "datadriven", "rules", "result")), "models", "paths")
+    path = (h.DATA / "attribution-heldout" / f"credits-{key}"
+            / f"{name}-u{spec['users']}-e{spec['epochs']}-s{'_'.join(map(str, spec['seeds']))}.parquet")
+    if path.exists():
+        return pd.read_parquet(path), True
+    M = m3api.models_api()
+    torch.set_num_threads(1)
+    j, jc = m3api.world_journeys(w)
+    results = [M.rule_based(j, rules=["last_touch"]), M.CausalAttribution().fit(jc).attribute()]
+    seq = m3api.journey_sequences(jc, max_len=30)
+    for sd in spec["seeds"]:
+        dm = m3api.deep_model(spec["epochs"], sd).fit(seq, user_features=w.users)
+        results.append(dm.attribute(seq, w.users).renamed(f"deep_rnn_seed{sd}"))
+    frame = m3api.frame(M.compare(*results))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path, index=False)
+    return frame, False
+
+
 def _work(spec: dict[str, Any]) -> dict[str, Any]:
     import resource
 
-    import torch
-
-    from marketing360.attribution import calibrate
+    from marketing360.attribution import Attribution, calibrate
     from suites import m3api
 
     M = m3api.models_api()
-    torch.set_num_threads(1)
     out: dict[str, Any] = {}
     for name in spec["worlds"]:
         t0 = time.perf_counter()
         w, sim_seconds = _world(name, spec["users"])
         holdout = worlds()[name][2]
         lifts = _lifts(w, holdout)
-        j, jc = m3api.world_journeys(w)
-        fixed = [M.rule_based(j, rules=["last_touch"]), M.CausalAttribution().fit(jc).attribute()]
-        base = M.compare(*fixed)
-        results = [base, calibrate(base, lifts)]
-        seq = m3api.journey_sequences(jc, max_len=30)
-        for sd in spec["seeds"]:
-            dm = m3api.deep_model(spec["epochs"], sd).fit(seq, user_features=w.users)
-            deep = dm.attribute(seq, w.users).renamed(f"deep_rnn_seed{sd}")
-            results += [deep, calibrate(deep, lifts)]
+        credits, cached = _base_credits(w, name, spec)
+        base = Attribution(credits)
+        results = [base] + [calibrate(base, lifts, prior_cv=cv, suffix=suffix) for cv, suffix in CALIBRATIONS]
         table = m3api.frame(M.score(M.compare(*results), w.truth.shapley)).set_index("method")
         truth = w.truth.shapley.set_index("channel")["conversions"]
         out[name] = {"share_error": table["share_error"].to_dict(), "relative_error": table["relative_error"].to_dict(),
                      "truth": truth.to_dict(), "lifts": lifts.to_dict("list"),
                      "true_lifts": w.truth.experiments.query("metric == 'purchases' and estimand == 'itt'")
                      .set_index("channel")["incremental"].to_dict(),
-                     "simulate_seconds": sim_seconds, "seconds": time.perf_counter() - t0}
+                     "simulate_seconds": sim_seconds, "credits_cached": cached, "seconds": time.perf_counter() - t0}
         lt = table.loc["last_touch", "share_error"]
         print(f"{name}: last touch {lt:.3f}; " + ", ".join(f"{m} {v:.3f}" for m, v in table["share_error"].items()
                                                             if m != "last_touch"), flush=True)

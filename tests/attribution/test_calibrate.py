@@ -39,11 +39,16 @@ def test_factors_by_hand():
 def test_noisy_lifts_are_weighed_by_their_precision():
     lifts = pd.DataFrame({"channel": ["a", "c"], "conversions": [12.0, 15.0], "std_error": [12.0, 3.0]})
     got = calibrate(_att(), lifts, prior_cv=0.5).wide()["lt_calibrated"]
-    # by hand: the scale k from lift = k * credit (weights 1 / se^2), shrunk to 1 with prior sd 0.5
+    # by hand: exp of log k's posterior mean under lift ~ N(k * credit, se^2), log k ~ N(0, 2^2), by quadrature
+    from scipy import integrate
+
     a, lv, s = np.array([60.0, 10.0]), np.array([12.0, 15.0]), np.array([12.0, 3.0])
-    prec = (a ** 2 / s ** 2).sum()
-    k_hat = (a * lv / s ** 2).sum() / prec
-    k = (1 / 0.25 + k_hat * prec) / (1 / 0.25 + prec)
+
+    def post(u: float) -> float:  # the posterior density of u = log k, unnormalised
+        return float(np.exp(-0.5 * (((lv - np.exp(u) * a) / s) ** 2).sum() - 0.5 * (u / 2) ** 2))
+
+    z = integrate.quad(post, -12, 12, points=[-2.0, -1.0, 0.0])[0]
+    k = np.exp(integrate.quad(lambda u: u * post(u), -12, 12, points=[-2.0, -1.0, 0.0])[0] / z)
     t = k * a
     post = (t / (0.5 * t) ** 2 + lv / s ** 2) / (1 / (0.5 * t) ** 2 + 1 / s ** 2)
     assert got.tolist() == pytest.approx([post[0], 30 * k, post[1]])
