@@ -339,7 +339,7 @@ def _solve(model: MediaModel, p0: np.ndarray, max_iter: int) -> tuple[np.ndarray
         p, cost, lam = p_new, cost_new, max(lam / 3.0, 1e-9)
         r, J = model.residuals(p)
         nfev += 1
-        if drop < 1e-12 or moved < 1e-10:
+        if drop < 1e-9 or moved < 1e-8:
             break
     return p, cost, nfev
 
