@@ -16,10 +16,11 @@ experiment (a user holdout, a geo test) *measures* what a channel added.
 * a channel **without** a test is scaled by ``k`` (``unmeasured="pooled"``), its credit taken as right relative
   to the others — or left as it is (``unmeasured="keep"``).
 
-Values move with the conversions (the value per credited conversion is kept). So a measured channel can no longer
-be over-credited by retargeting (an ad shown to consumers about to buy anyway is credited its measured lift, not
-their conversions), and a non-incremental method (last touch) is brought to the incremental scale. What
-calibration cannot fix is the split among unmeasured channels: that stays the model's.
+Values move with the conversions (the value per credited conversion is kept; the method's average for a
+channel it credited nothing). A measured channel the model credits nothing gets its lift. So a measured channel
+can no longer be over-credited by retargeting (an ad shown to consumers about to buy anyway is credited its
+measured lift, not their conversions), and a non-incremental method (last touch) is brought to the incremental
+scale. What calibration cannot fix is the split among unmeasured channels: that stays the model's.
 
 Intervals (:meth:`~marketing360.attribution.Attribution.conf_int`) resample the journeys as the method does and
 draw each lift from a normal distribution with its standard error, so they carry both uncertainties.
@@ -91,13 +92,19 @@ def _pooled_scale(a: np.ndarray, lift: np.ndarray, var: np.ndarray) -> float:
     return float(np.exp((w * _LOG_GRID).sum() / w.sum()))
 
 
+def _value_per_conversion(conv: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Each channel's value per credited conversion; the method's average where it credits the channel nothing."""
+    avg = value.sum() / conv.sum() if conv.sum() > 0 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(conv > 0, value / conv, avg)
+
+
 def _calibrated(credit: np.ndarray, measured: np.ndarray, lift: np.ndarray, se: np.ndarray,
                 unmeasured: Unmeasured, prior_cv: float) -> tuple[np.ndarray, float]:
     """Calibrated credits per channel and the pooled scale (see the module: precision-weighted)."""
     a, lv, s = credit[measured], lift[measured], se[measured]
     exact = s <= 0
-    # the measured channels' variances; exact lifts weigh as a Poisson count would (variance ~ credit)
-    var = np.where(exact, 0.0, s ** 2)
+    var = np.where(exact, 0.0, s ** 2)  # exact lifts (no standard error) are taken as they are
     k = 1.0
     if unmeasured == "pooled" and a.sum() > 0:
         if exact.any():  # exact lifts fix the scale: the ratio of their sums
@@ -108,8 +115,9 @@ def _calibrated(credit: np.ndarray, measured: np.ndarray, lift: np.ndarray, se: 
     target = a * k
     prior_var = (prior_cv * target) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
-        post = np.where(exact, lv, np.where(prior_var > 0, (target / prior_var + lv / var) / (1 / prior_var + 1 / var),
-                                            0.0))
+        # no prior information (the model credits the channel nothing, or the scale is 0): the lift alone
+        blended = (target / prior_var + lv / var) / (1 / prior_var + 1 / var)
+        post = np.where(exact | (prior_var <= 0) | ~np.isfinite(prior_var), lv, blended)
     out[measured] = np.maximum(post, 0.0)
     return out, k
 
@@ -169,8 +177,7 @@ def calibrate(result: Attribution, lifts: Any, *, unmeasured: Unmeasured = "pool
         d = df[df.method == m].set_index("channel").reindex(channels).fillna(0.0)
         conv = d["conversions"].to_numpy(float)
         new, k = _calibrated(conv, measured, lift, se, unmeasured, float(prior_cv))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per = np.where(conv > 0, d["value"].to_numpy(float) / conv, 0.0)
+        per = _value_per_conversion(conv, d["value"].to_numpy(float))
         name = f"{m}{suffix}"
         frames.append(pd.DataFrame({"method": name, "channel": channels, "conversions": new, "value": new * per}))
         params[name] = {**result.params.get(m, {}), "calibrated_on": sorted(lf["channel"]), "unmeasured": unmeasured,
@@ -196,9 +203,7 @@ def _calibrated_bootstrap(result: Attribution, method: str, channels: list[str],
             c = np.array([c[i] if i >= 0 else 0.0 for i in order])
             v = np.array([v[i] if i >= 0 else 0.0 for i in order])
             new, _ = _calibrated(c, measured, mean + se * rng.standard_normal(len(mean)), se, unmeasured, prior_cv)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                per = np.where(c > 0, v / c, 0.0)
-            return new, new * per
+            return new, new * _value_per_conversion(c, v)
 
         return Bootstrap(channels=channels, conversions=base.conversions, nulls=base.nulls, value=base.value,
                          statistic=statistic, held_fixed=base.held_fixed)

@@ -147,6 +147,16 @@ def simulate_mmm(*, n_periods: int = 156, channels: int | Sequence[str] = 5, geo
         raise ParameterError(f"adstock must be 'geometric', 'weibull_cdf' or 'weibull_pdf'; found {adstock!r}")
     if saturation not in ("hill", "logistic"):
         raise ParameterError(f"saturation must be 'hill' or 'logistic'; found {saturation!r}")
+    if isinstance(channels, bool) or not (isinstance(channels, int) or (isinstance(channels, Sequence)
+                                                                        and not isinstance(channels, str))):
+        raise ParameterError(f"channels must be a number of channels or a list of names; found {channels!r}")
+    if isinstance(l_max, bool) or not isinstance(l_max, int) or l_max < 1:
+        raise ParameterError(f"l_max must be a whole number of weeks >= 1; found {l_max!r}")
+    lo_on, hi_on = on_share
+    lo_r, hi_r = roas_range
+    if not 0 < lo_on <= hi_on <= 1 or not 0 < lo_r <= hi_r:
+        raise ParameterError(f"on_share must lie in (0, 1] and roas_range be positive, low <= high; found "
+                             f"{on_share!r}, {roas_range!r}")
     names = [f"c{i}" for i in range(channels)] if isinstance(channels, int) else [str(c) for c in channels]
     if not names or len(set(names)) != len(names):
         raise ParameterError(f"channels: give a positive number or distinct names; found {channels!r}")

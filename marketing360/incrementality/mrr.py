@@ -163,7 +163,7 @@ def mrr(source: Any, *, cost: Any = None, margin: float | Mapping[str, float] = 
         Where the incremental revenue comes from: ``MMM.roas()`` (per channel; cost = spend), a geo test
         (cost = its incremental cost), an incremental or calibrated attribution (cost per channel from
         ``cost``; bootstrap intervals), or a table of ``estimate`` (incremental revenue) with ``std_error`` or
-        ``lower`` / ``upper`` and a ``cost`` column (or ``cost=``), keyed by its first text column.
+        ``lower`` / ``upper`` and a ``cost`` column (or ``cost=``), keyed by its first column that is not a float.
     cost : float, dict or Series, optional
         Media cost, where the source does not carry it.
     margin : float or dict

@@ -116,3 +116,13 @@ def test_a_method_crediting_nothing_has_no_share_error():
     t = score(a, pd.Series({"a": 3.0, "b": 1.0})).table().set_index("method")
     assert np.isnan(t.loc["zero", "share_error"]) and t.loc["half", "share_error"] == pytest.approx(0.25)
     assert list(t.index) == ["half", "zero"]
+
+
+def test_a_measured_channel_the_model_credits_nothing_gets_its_lift():
+    a = Attribution(pd.DataFrame({"method": "m", "channel": ["a", "b", "c"], "conversions": [60.0, 0.0, 40.0],
+                                  "value": [600.0, 0.0, 400.0]}))
+    got = calibrate(a, pd.DataFrame({"channel": ["b"], "conversions": [50.0], "std_error": [2.0]})).table()
+    b = got.set_index("channel").loc["b"]
+    assert (b["conversions"], b["value"]) == (50.0, 500.0)  # the method's average value per conversion
+    inf = calibrate(a, pd.DataFrame({"channel": ["b"], "conversions": [50.0], "std_error": [2.0]}), prior_cv=np.inf)
+    assert inf.table().set_index("channel").loc["b", "conversions"] == 50.0

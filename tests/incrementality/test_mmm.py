@@ -273,7 +273,8 @@ def test_lift_test_from_an_effects_result():
                              "std_error": [0.5, 250.0]}))
     row = lift_test(res, channel="tv", start="2024-01-01", end="2024-01-28")
     assert row[["lift", "std_error", "delta_spend"]].iloc[0].tolist() == [-1000.0, 250.0, -500.0]
-    noise = Effects(pd.DataFrame({"estimate": [10.0], "std_error": [np.nan], "lower": [6.08], "upper": [13.92]}))
+    noise = Effects(pd.DataFrame({"effect": ["incremental"], "estimate": [10.0], "std_error": [np.nan],
+                                  "lower": [6.08], "upper": [13.92]}))
     assert lift_test(noise, channel="tv", start="2024-01-01", end="2024-01-28", delta_spend=5.0)[
         "std_error"].iloc[0] == pytest.approx(2.0, rel=1e-3)
     with pytest.raises(ParameterError, match="delta_spend"):
@@ -355,3 +356,69 @@ def test_bad_input_is_named():
     fitted = MMM(n_starts=2).fit(spend, out)
     with pytest.raises(ParameterError, match="unknown channel 'radio'"):
         fitted.response_curves(channels=["radio"])
+
+
+def test_review_fixes_intervals_names_windows_and_sources(pymc_fit):
+    data, mmm = pymc_fit
+    # intervals at another level keep the table's constraints: ROAS >= 0, parameters inside the search's bounds
+    for alpha in (0.5, 0.01):
+        ci = mmm.roas().conf_int(alpha)
+        assert (ci["lower"] >= 0).all()
+        par = mmm.parameters()
+        pci = par.conf_int(alpha).set_index(["channel", "parameter"])
+        t = par.table().set_index(["channel", "parameter"])
+        assert (pci["lower"] >= t["bound_low"] - 1e-12).all() and (pci["upper"] <= t["bound_high"] + 1e-12).all()
+    # a baseline of nothing but the intercept
+    spend, out = _frames(weeks=60)
+    MMM(trend=False, seasonality=0, n_starts=2).fit(spend, out)
+    # a control named like a channel or a baseline term is refused (it would overwrite it in the decomposition)
+    ctrl = pd.DataFrame({"date": out.date, "geo": "national", "name": "tv", "value": np.arange(60.0)})
+    with pytest.raises(ParameterError, match=r"\['tv'\] are named like a channel"):
+        MMM(n_starts=2).fit(spend, out, controls=ctrl)
+    # a lift test window counts the periods it overlaps: a Wednesday-to-Tuesday test on Monday weeks
+    fitted = MMM(n_starts=2).fit(spend, out)
+    row = {"channel": "tv", "start": "2024-01-10", "end": "2024-01-16", "delta_spend": 1.0, "lift": 1.0,
+           "std_error": 1.0}
+    assert np.isfinite(fitted.lift([row])["model_lift"].iloc[0])
+    from marketing360.incrementality.mmm.model import _lift
+    lt = _lift(fitted.panel_, lift_tests([row]).iloc[0], fitted.x_scale_, fitted.spec_)
+    assert (lt.t0, lt.t1) == (1, 2)  # the weeks of 01-08 and 01-15
+
+
+def test_lift_test_reads_the_cumulative_effect_or_refuses():
+    from marketing360.incrementality import Effects
+
+    class Synth(Effects):
+        keys = ("effect",)
+
+    sc = Synth(pd.DataFrame({"effect": ["att", "incremental"], "estimate": [5.25, 52.5], "std_error": [1.0, 10.0]}))
+    assert lift_test(sc, channel="tv", start="2024-01-01", end="2024-01-28", delta_spend=-100.0)[
+        "lift"].iloc[0] == 52.5
+    per_user = Effects(pd.DataFrame({"metric": ["purchases"], "estimate": [0.02], "std_error": [0.01]}))
+    with pytest.raises(ParameterError, match="no cumulative incremental outcome"):
+        lift_test(per_user, channel="tv", start="2024-01-01", end="2024-01-28", delta_spend=-100.0)
+    with pytest.raises(ParameterError, match="give the result of a geo test"):
+        lift_test(pd.DataFrame(), channel="tv", start="2024-01-01", end="2024-01-28")
+
+
+def test_more_bad_input_is_named(pymc_fit):
+    from marketing360.incrementality.mmm import saturation
+
+    _, mmm = pymc_fit
+    with pytest.raises(ParameterError, match="budget must be a number"):
+        mmm.optimize_budget(budget="abc")
+    with pytest.raises(ParameterError, match="target_mroas must be a number"):
+        mmm.optimize_budget(target_mroas="x")
+    with pytest.raises(ParameterError, match="finite number > 0"):
+        mmm.response_curves(max_multiple=np.inf)
+    assert set(mmm.response_curves(channels="x1", points=3).table().channel) == {"x1"}
+    with pytest.raises(ParameterError, match="must be > 0"):
+        saturation("hill", np.ones(2), {"half": -1.0, "slope": 1.0})
+    with pytest.raises(ParameterError, match="missing"):
+        saturation("hill", np.ones(2), {"half": 1.0})
+    with pytest.raises(ParameterError, match="l_max must be"):
+        simulate_mmm(l_max=0)
+    with pytest.raises(ParameterError, match="on_share"):
+        simulate_mmm(on_share=(0.0, 0.0))
+    with pytest.raises(ParameterError, match="channels must be"):
+        simulate_mmm(channels=2.0)  # type: ignore[arg-type]

@@ -104,7 +104,7 @@ class MediaModel:
         self.xs, self.ys, self.Z = xs, ys, Z
         self.T, self.G, self.C = xs.shape
         self.k = Z.shape[1]
-        self.Zd = _centre(Z.reshape(self.T, self.G, self.k)).reshape(-1, self.k)
+        self.Zd = _centre(Z.reshape(self.T, self.G, self.k)).reshape(self.T * self.G, self.k)
         self.yd = _centre(ys).ravel()
         self.size, self.y_scale = size, y_scale
         self.n_phi = len(spec.phi_names)

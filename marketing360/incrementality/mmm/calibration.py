@@ -49,10 +49,12 @@ def lift_tests(tests: Any) -> pd.DataFrame:
 
     Raises
     ------
+    ParameterError
+        Something other than a table or a list of dicts.
     SchemaError
-        A missing column, a non-numeric or non-finite value, a standard error <= 0, a zero spend change,
-        an end before the start, or a lift of the opposite sign to a large spend change is *not* an error
-        (a channel may hurt), but a date that does not parse is.
+        A missing column, a non-numeric or non-finite value, a standard error <= 0, a zero spend change, a date
+        that does not parse, an end before the start. (A lift of the opposite sign to the spend change is not an
+        error: a channel may hurt.)
     """
     if isinstance(tests, pd.DataFrame):
         df = tests.copy()
@@ -101,8 +103,9 @@ def lift_test(result: Any, *, channel: str, start: Any, end: Any, delta_spend: f
               geos: Sequence[str] | None = None) -> pd.DataFrame:
     """One lift test, from the result of an experiment or a geo test of this package.
 
-    The lift is the result's ``incremental_response`` row where it has one (``tbr``, ``trimmed_match``),
-    else its first row; its standard error is the row's, or — where the result gives only an interval
+    The lift is the result's cumulative incremental outcome: its ``incremental_response`` row (``tbr``,
+    ``trimmed_match``) or its ``incremental`` effect (``synthetic_control``); a result without one (an experiment,
+    a DiD: effects per unit) is refused; its standard error is the row's, or — where the result gives only an interval
     (a bootstrap, a conformal band) — the interval's half-width over the normal quantile.
 
     Parameters
@@ -124,10 +127,17 @@ def lift_test(result: Any, *, channel: str, start: Any, end: Any, delta_spend: f
     pandas.DataFrame
         One row of :data:`LIFT_COLUMNS`; concatenate several and pass them to ``MMM.fit(lift_tests=...)``.
     """
+    if not callable(getattr(result, "table", None)):
+        raise ParameterError(f"lift_test: give the result of a geo test (tbr, trimmed_match, synthetic_control); "
+                             f"found {type(result).__name__} (build other rows with lift_tests([...]))")
     table = result.table()
-    row = table.iloc[0]
-    if "metric" in table.columns and (table["metric"] == "incremental_response").any():
-        row = table.loc[table["metric"] == "incremental_response"].iloc[0]
+    picks = [("metric", "incremental_response"), ("effect", "incremental")]
+    rows = [table.loc[table[col] == val] for col, val in picks if col in table.columns and (table[col] == val).any()]
+    if not rows:
+        raise ParameterError(f"lift_test: the {type(result).__name__} has no cumulative incremental outcome (a row "
+                             "metric='incremental_response' or effect='incremental'); an experiment's or a DiD's "
+                             "effect is per unit: multiply it out and give the row to lift_tests([...])")
+    row = rows[0].iloc[0]
     se = float(row["std_error"])
     if not np.isfinite(se) or se <= 0:
         level = 1 - float(getattr(result, "alpha", 0.05))

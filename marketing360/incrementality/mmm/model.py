@@ -303,7 +303,8 @@ class MMM(Estimator):
         for j, name in enumerate(self.baseline_names_):  # per period (per unit of size at geo level)
             est, se = sol.p[j] * self.y_scale_ / sd[j], float(np.sqrt(max(sol.cov[j, j], 0.0))) * self.y_scale_ / sd[j]
             rows.append({"channel": "(baseline)", "parameter": name, "estimate": est, "std_error": se,
-                         "lower": est - q * se, "upper": est + q * se, "at_bound": False})
+                         "lower": est - q * se, "upper": est + q * se, "at_bound": False,
+                         "bound_low": -np.inf, "bound_high": np.inf})
         for c, ch in enumerate(self.panel_.channels):
             s = m.channel_slice(c)
             for j, name in enumerate(("beta", *self.spec_.phi_names)):
@@ -312,7 +313,8 @@ class MMM(Estimator):
                 est, se = sol.p[k] * unit, float(np.sqrt(max(sol.cov[k, k], 0.0))) * unit
                 lo, hi = max(est - q * se, m.lo[k] * unit), min(est + q * se, m.hi[k] * unit)
                 rows.append({"channel": ch, "parameter": name, "estimate": est, "std_error": se, "lower": lo,
-                             "upper": hi, "at_bound": k in sol.at_bound})
+                             "upper": hi, "at_bound": k in sol.at_bound, "bound_low": m.lo[k] * unit,
+                             "bound_high": m.hi[k] * unit})
         return MMMParameters(pd.DataFrame(rows), alpha=float(self.alpha), dof=float(sol.dof), notes=self._notes())
 
     def _baseline_scale(self) -> np.ndarray:
@@ -362,9 +364,12 @@ class MMM(Estimator):
         """Outcome per period against a steady spend per period, from 0 to ``max_multiple`` times the current
         mean spend, with ``1 - alpha`` bands."""
         self._check_fitted()
-        if not (isinstance(max_multiple, (int, float)) and max_multiple > 0):
-            raise ParameterError(f"max_multiple must be > 0; found {max_multiple!r}")
+        if not (isinstance(max_multiple, (int, float)) and not isinstance(max_multiple, bool)
+                and 0 < max_multiple < np.inf):
+            raise ParameterError(f"max_multiple must be a finite number > 0; found {max_multiple!r}")
         check_count(points, "points", 2, what="response_curves")
+        if isinstance(channels, str):
+            channels = [channels]
         chans = list(self.panel_.channels) if channels is None else [str(c) for c in channels]
         q, mean, rows = self._t(), self.current_spend(), []
         for ch in chans:
@@ -443,6 +448,11 @@ def _baseline(panel: MMMPanel, *, trend: bool, order: int) -> tuple[np.ndarray, 
         for fn, label in ((np.sin, "sin"), (np.cos, "cos")):
             cols.append(np.repeat(fn(2 * np.pi * k * day / _DAYS_PER_YEAR), G))
             names.append(f"season:{label}{k}")
+    clash = [n for n in panel.control_names if n in panel.channels or n in ("trend", "intercept")
+             or n.startswith("season:")]
+    if clash:
+        raise ParameterError(f"MMM: control(s) {clash} are named like a channel or a baseline term (trend, intercept, "
+                             "season:...); rename them")
     for j, name in enumerate(panel.control_names):
         v = panel.controls[:, :, j].ravel()
         sd = v.std()
@@ -456,6 +466,8 @@ def _baseline(panel: MMMPanel, *, trend: bool, order: int) -> tuple[np.ndarray, 
 
 def _check_baseline(Z: np.ndarray, names: list[str], T: int, G: int) -> None:
     """Refuse baseline terms that repeat one another (once the geos' intercepts are taken out)."""
+    if Z.shape[1] == 0:
+        return
     centred = (Z.reshape(T, G, -1) - Z.reshape(T, G, -1).mean(axis=0)).reshape(T * G, -1)
     if np.linalg.matrix_rank(centred) < Z.shape[1]:
         raise ParameterError(f"MMM: the baseline terms {names} are collinear (a control repeats the trend, the "
@@ -469,7 +481,9 @@ def _lift(panel: MMMPanel, row: Any, x_scale: np.ndarray, spec: Spec) -> Lift:
         raise ParameterError(f"lift test: unknown channel {row.channel!r}; the model's channels are "
                              f"{panel.channels}")
     c = panel.channels.index(row.channel)
-    inside = np.flatnonzero((panel.dates >= row.start) & (panel.dates <= row.end))
+    # a period counts when it overlaps the window (periods are dated by their first day)
+    step = pd.Timedelta(days=panel.period_days)
+    inside = np.flatnonzero((panel.dates <= row.end) & (panel.dates + step > row.start))
     if not len(inside):
         raise ParameterError(f"lift test of {row.channel!r}: its window {row.start.date()} .. {row.end.date()} "
                              f"holds no period of the data ({panel.dates[0].date()} .. {panel.dates[-1].date()})")

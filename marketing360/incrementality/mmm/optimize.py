@@ -58,6 +58,15 @@ def _bounds(mmm: MMM, bounds: Any, current: pd.Series) -> tuple[np.ndarray, np.n
     return lo, hi
 
 
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool):
+        raise ParameterError(f"{name} must be a number; found {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a number; found {value!r}") from None
+
+
 def _pair(pair: Any, name: str) -> tuple[float, float]:
     try:
         a, b = (float(v) for v in pair)
@@ -91,8 +100,9 @@ def optimize_budget(mmm: MMM, *, budget: float | None = None, target_mroas: floa
     Raises
     ------
     ParameterError
-        Both or neither of ``budget`` / ``target_mroas`` meaningfully given, a budget below the sum of the low
-        bounds or above the sum of the high ones, a negative target, bad bounds or an unknown channel.
+        Both ``budget`` and ``target_mroas`` given, a budget that is not a number >= 0 or lies below the sum of
+        the low bounds or above the sum of the high ones, a target that is not a number > 0, bad bounds or an
+        unknown channel.
     """
     current = mmm.current_spend()
     lo, hi = _bounds(mmm, bounds, current)
@@ -109,13 +119,13 @@ def optimize_budget(mmm: MMM, *, budget: float | None = None, target_mroas: floa
                          for c in range(len(chans))])
 
     if target_mroas is not None:
-        m = float(target_mroas)
+        m = _number(target_mroas, "target_mroas")
         if not np.isfinite(m) or m <= 0:
             raise ParameterError(f"target_mroas must be > 0; found {target_mroas!r}")
         plan = np.array([_spend_at_mroas(mmm, c, m, lo[c], hi[c]) for c in range(len(chans))])
         mode, notes = "target_mroas", [f"each channel spends until its marginal ROAS falls to {m:g}"]
     else:
-        b = float(current.sum()) if budget is None else float(budget)
+        b = float(current.sum()) if budget is None else _number(budget, "budget")
         if not np.isfinite(b) or b < 0:
             raise ParameterError(f"budget must be a non-negative number; found {budget!r}")
         if b < lo.sum() - 1e-9 * max(b, 1.0):

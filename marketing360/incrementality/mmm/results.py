@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from ...results import Result
@@ -35,6 +36,10 @@ class MMMChannels(Effects):
         self.target = target
         super().__init__(frame, alpha=alpha, dof=dof, notes=notes)
 
+    def _interval(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = super()._interval(alpha)
+        return np.maximum(lo, 0.0), hi  # a ROAS is not negative (betas are), as in the table
+
     def plot(self, *, ax: Any = None, **kwargs: Any) -> Any:
         """ROAS per channel with its interval, and the marginal ROAS beside it."""
         from ...viz.mmm import plot_roas
@@ -44,10 +49,16 @@ class MMMChannels(Effects):
 
 class MMMParameters(Effects):
     """Each channel's ``beta``, adstock and saturation parameters with intervals (``at_bound``: the estimate
-    sits on the search's bound, so its interval is not to be trusted)."""
+    sits on the search's bound, so its interval is not to be trusted); intervals stay within the search's
+    bounds (columns ``bound_low``, ``bound_high``) at every level."""
 
     title: ClassVar[str] = "marketing-mix model: parameters"
     keys = ("channel", "parameter")
+
+    def _interval(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = super()._interval(alpha)
+        df = self._computed()
+        return np.maximum(lo, df["bound_low"].to_numpy(float)), np.minimum(hi, df["bound_high"].to_numpy(float))
 
 
 class Decomposition(Result):

@@ -146,7 +146,13 @@ def adstock(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def saturation(kind: SaturationKind, a: np.ndarray, params: dict[str, float]) -> np.ndarray:
     """The saturation of adstock ``a`` (>= 0): 0 at 0, rising to 1."""
-    _kind(kind, SATURATION_PARAMS, "saturation")
+    names = _kind(kind, SATURATION_PARAMS, "saturation")
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise ParameterError(f"{kind} saturation needs {list(names)}; missing {missing}")
+    bad = {n: params[n] for n in names if not float(params[n]) > 0}
+    if bad:
+        raise ParameterError(f"{kind} saturation: {list(names)} must be > 0; found {bad}")
     a = np.asarray(a, dtype=np.float64)
     if kind == "logistic":
         return np.tanh(0.5 * params["lam"] * a)
