@@ -403,35 +403,28 @@ def main():
         for ch, v in res.get("roas_pooled", {}).items():
             print(f"  ROAS[{ch}] (total contribution / total x) mean {v['mean']:.3f}  94% HDI [{v['hdi94'][0]:.3f}, {v['hdi94'][1]:.3f}]")  # noqa: E501
 
-    if "i" in todo:
+    example_runs = [  # (todo key, label, result key, deprecated class?, with the truth and its report)
+        ("i", "(i) example data, multidimensional MMM", "i_example_multidim", False, True),
+        ("i-repeat", "(i) example data, multidimensional MMM, repeated (warm compile cache)",
+         "i_example_multidim_repeat", False, False),
+        ("i-classic", "(i) example data, deprecated pymc_marketing.mmm.MMM", "i_example_classic", True, True),
+    ]
+    for key, label, name, deprecated, full in example_runs:
+        if key not in todo:
+            continue
+        if deprecated:
+            from pymc_marketing.mmm import MMM as classic
+        cls = classic if deprecated else MMMd
         res, _, _ = fit_one(
-            "(i) example data, multidimensional MMM",
-            lambda: MMMd(adstock=GeometricAdstock(l_max=8), saturation=LogisticSaturation(), **ex_kw),
-            X_ex, y_ex, dict(base_kwargs), ex_spend, want_summary_roas=True,
+            label,
+            lambda cls=cls: cls(adstock=GeometricAdstock(l_max=8), saturation=LogisticSaturation(), **ex_kw),
+            X_ex, y_ex, dict(base_kwargs), ex_spend, want_summary_roas=(key == "i"),
         )
-        res["truth"] = ex_truth
-        result["runs"]["i_example_multidim"] = res
-        report_alpha_lam(res)
-        save()
-    if "i-repeat" in todo:
-        res, _, _ = fit_one(
-            "(i) example data, multidimensional MMM, repeated (warm compile cache)",
-            lambda: MMMd(adstock=GeometricAdstock(l_max=8), saturation=LogisticSaturation(), **ex_kw),
-            X_ex, y_ex, dict(base_kwargs), ex_spend,
-        )
-        result["runs"]["i_example_multidim_repeat"] = res
-        save()
-    if "i-classic" in todo:
-        from pymc_marketing.mmm import MMM as MMMc
-
-        res, _, _ = fit_one(
-            "(i) example data, deprecated pymc_marketing.mmm.MMM",
-            lambda: MMMc(adstock=GeometricAdstock(l_max=8), saturation=LogisticSaturation(), **ex_kw),
-            X_ex, y_ex, dict(base_kwargs), ex_spend,
-        )
-        res["truth"] = ex_truth
-        result["runs"]["i_example_classic"] = res
-        report_alpha_lam(res)
+        if full:
+            res["truth"] = ex_truth
+        result["runs"][name] = res
+        if full:
+            report_alpha_lam(res)
         save()
 
     chans = [f"spend_c{c}" for c in range(N_CH)]

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import harness as h
@@ -218,7 +217,3 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
     payload = {"worlds": res["worlds"], "verdicts": v, "parameters": spec, "table_markdown": table,
                "checks": {"ok": True, "problems": [], "ok_text": OK_TEXT}}
     return payload, True
-
-
-def world_dir() -> Path:
-    return h.DATA / "attribution-heldout"

@@ -124,17 +124,16 @@ def attribution_section(report: Report, engine: Engine, world: SimulationResult,
            f"{totals.conversions.sum():,.0f} conversions, of which "
            f"{totals.loc[~totals.has_touches, 'conversions'].sum():,.0f} had no ad before them.")
     mk = attribution.markov(j)
-    result = attribution.compare(
-        attribution.rule_based(j, rules=["first_touch", "last_touch", "linear", "time_decay"]),
-        mk, attribution.shapley(j), attribution.CausalAttribution().fit(j).attribute())
+    rules = attribution.rule_based(j, rules=["first_touch", "last_touch", "linear", "time_decay"])
+    causal = attribution.CausalAttribution().fit(j).attribute()
+    result = attribution.compare(rules, mk, attribution.shapley(j), causal)
     held = [c for c, share in world.config.get("holdout", {}).items() if share > 0]
     if held:  # the holdout experiments calibrate the credits of the channels they measured
         start = pd.Timestamp(world.config["start"])
         end = start + pd.Timedelta(days=world.config["n_days"] - 1)
         exps = {c: incrementality.experiment(ev, engine.table(world.experiment_assignment(c)), start=start, end=end,
                                              metrics=["purchases"], cuped=False) for c in held}
-        base = attribution.compare(attribution.rule_based(j, rules=["last_touch"]),
-                                   attribution.CausalAttribution().fit(j).attribute())
+        base = attribution.compare(attribution.rule_based(j, rules=["last_touch"]), causal)
         result = attribution.compare(result, attribution.calibrate(base, attribution.lifts_from_experiments(exps)))
         s.text(f"Calibrated methods (*_calibrated) give {', '.join(held)} the incremental purchases their holdout "
                "experiments measured, and scale the other channels by the measured channels' pooled factor.")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -47,16 +45,9 @@ def test_from_the_mmm_is_roas_times_margin():
         mrr(roas).conf_int(0.1)
 
 
-def test_from_a_geo_test_keeps_its_interval():
-    d = pd.read_csv(Path(__file__).parent / "data" / "matched_markets" / "example_data_for_post_analysis.csv")
-    arms = d.groupby("geo")["assignment"].first()
-    full = pd.MultiIndex.from_product([sorted(d["date"].unique()), arms.index], names=["date", "geo"]).to_frame(
-        index=False)
-    full["assignment"] = full["geo"].map(arms)
-    data = full.merge(d.drop(columns="assignment"), on=["date", "geo"], how="left").fillna(
-        {"response": 0.0, "cost": 0.0})
-    res = tbr(data, assignment="assignment", pre=("2015-01-05", "2015-02-15"), test=("2015-02-16", "2015-03-15"),
-              cost="cost", alpha=0.1)
+def test_from_a_geo_test_keeps_its_interval(salesandcost):
+    res = tbr(salesandcost, assignment="assignment", pre=("2015-01-05", "2015-02-15"),
+              test=("2015-02-16", "2015-03-15"), cost="cost", alpha=0.1)
     r = mrr(res, margin=0.5).table().iloc[0]
     i = res.table().set_index("metric").loc["iroas"]
     assert r["estimate"] == pytest.approx(0.5 * i["estimate"])

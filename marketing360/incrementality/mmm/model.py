@@ -246,11 +246,11 @@ class MMM(Estimator):
         w_sum = adstock_weights(sp.adstock, {n: phi[n] for n in ADSTOCK_PARAMS[sp.adstock]},  # type: ignore
                                 l_max=sp.l_max, normalize=sp.normalize).sum()
         size = self.panel_.size
-        per = np.asarray(spend, dtype=float)[..., None] * self._shares(c) / (size * self.x_scale_[c])
+        dper = self._shares(c) / (size * self.x_scale_[c])  # adstock per capita per unit of total spend
+        per = np.asarray(spend, dtype=float)[..., None] * dper
         st = {n: phi[n] for n in SATURATION_PARAMS[sp.saturation]}
         if derivative:
             d_a = saturation_grad(sp.saturation, per * w_sum, st)[0]  # type: ignore[arg-type]
-            dper = self._shares(c) / (size * self.x_scale_[c])
             return self.y_scale_ * beta * (d_a * w_sum * dper * size).sum(axis=-1)
         return self.y_scale_ * beta * (saturation(sp.saturation, per * w_sum, st) * size).sum(axis=-1)  # type: ignore
 

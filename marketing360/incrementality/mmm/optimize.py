@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["optimize_budget"]
 
 
-def _bounds(mmm: MMM, bounds: Any, current: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _bounds(bounds: Any, current: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     chans = list(current.index)
     lo, hi = np.zeros(len(chans)), np.zeros(len(chans))
     if isinstance(bounds, Mapping):
@@ -105,7 +105,7 @@ def optimize_budget(mmm: MMM, *, budget: float | None = None, target_mroas: floa
         unknown channel.
     """
     current = mmm.current_spend()
-    lo, hi = _bounds(mmm, bounds, current)
+    lo, hi = _bounds(bounds, current)
     chans = list(current.index)
     p = mmm.solution_.p
     if budget is not None and target_mroas is not None:
