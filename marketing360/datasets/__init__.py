@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+from .jd_mta import JDMTAParams, JDMTAWorld, simulate_jd_mta
 from .mmm_world import MMMTruth, MMMWorld, simulate_mmm
 from .readers import (
     TIANCHI_TZ,
@@ -39,6 +40,9 @@ __all__ = [
     "simulate_mmm",
     "MMMWorld",
     "MMMTruth",
+    "simulate_jd_mta",
+    "JDMTAParams",
+    "JDMTAWorld",
     "Truth",
     "CHANNELS",
     "ChannelParams",
