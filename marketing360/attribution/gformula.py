@@ -173,10 +173,11 @@ def _sources(step: np.ndarray, impressions: np.ndarray, counts: bool) -> dict[st
 class _State:
     """The state of ``K`` worlds x ``P`` pairs walking forward one day at a time over ``n_days``.
 
-    Features of a day (before its organic step): the 4A stage (one-hot), discounted counts of the past days
-    with a browse / engage / purchase (at the positive ``decays`` and 1: every day alike), each channel's
-    exposure stock at every rate of ``decays`` (today's impressions included), the log of all impressions
-    so far, the day's place in the window, then the pair's static features.
+    Features of a day (before its organic step): the 4A stage of the organic events alone (one-hot),
+    discounted counts of the past days with a browse / engage / purchase (at the positive ``decays`` and 1:
+    every day alike), the day's place in the window and the pair's static features; apart, each channel's
+    exposure stock at every rate of ``decays`` (today's impressions included). ``stage`` is the stage with
+    the impressions, the one retargeting reacts to.
     """
 
     def __init__(self, rules: StageRules, K: int, P: int, C: int, decays: tuple[float, ...], n_days: int) -> None:
