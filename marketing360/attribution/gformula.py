@@ -503,8 +503,8 @@ class DeconfoundedMTA(Estimator):
                                           "predicted_purchases": float(coal.purchases.iloc[-1])})
         frame = pd.DataFrame({"method": "deconfounded", "channel": self.channels_, "conversions": conv,
                               "value": rev})
-        return Attribution(frame, params={"deconfounded": self.get_params()},
-                           baseline=float(coal.purchases.iloc[0]))
+        # no ``baseline``: Attribution's is a conversion probability; the no-ad purchases are in coalitions_
+        return Attribution(frame, params={"deconfounded": self.get_params()})
 
 
 @contextmanager
