@@ -92,7 +92,6 @@ class _Panel:
     channels: list[str]
     exposures: np.ndarray  # (D, C, P) int16 impressions
     step: np.ndarray  # (D, P) int8 organic step of the day
-    start: pd.Timestamp
     value: np.ndarray  # (B,) mean purchase value per brand
 
     @property
@@ -160,7 +159,7 @@ def _panel(events: Any, start: Any, end: Any, channels: list[str] | None) -> _Pa
         n = df.n.to_numpy()[sel].sum()
         value[b] = float(np.nansum(df.value.to_numpy()[sel]) / n) if n else 0.0
     return _Panel(users=pair_keys.get_level_values(0).to_numpy(), brands=brands, brand=brand_of.astype(np.int16),
-                  channels=list(channels), exposures=exposures, step=step, start=t0, value=value)
+                  channels=list(channels), exposures=exposures, step=step, value=value)
 
 
 def _sources(step: np.ndarray, impressions: np.ndarray, counts: bool) -> dict[str, Any]:
@@ -413,18 +412,15 @@ class DeconfoundedMTA(Estimator):
         return self
 
     # ------------------------------------------------------------------ the g-formula
-    def _simulate(self, on: np.ndarray | None = None, block: int = 2048, trace: np.ndarray | None = None
-                  ) -> pd.DataFrame:
-        """Expected purchases and revenue of the coalitions ``on`` (K, C) bool; by default every coalition (row
-        ``k`` has channel ``c`` on when bit ``c`` of ``k`` is set). ``trace`` (K, D, 5), when given, gathers the
-        expected organic steps per day."""
+    def _simulate(self, block: int = 2048) -> pd.DataFrame:
+        """Expected purchases and revenue of every coalition of channels (row ``k`` has channel ``c`` on when bit
+        ``c`` of ``k`` is set), simulated ``block`` pairs at a time."""
         torch = import_optional("torch", purpose="deconfounded attribution")
         f = self._state
         panel: _Panel = f["panel"]
         D, C, P = panel.exposures.shape
-        if on is None:
-            on = ((np.arange(1 << C)[:, None] >> np.arange(C)[None, :]) & 1).astype(bool)  # (K, C)
-        K = len(on)
+        K = 1 << C
+        on = ((np.arange(K)[:, None] >> np.arange(C)[None, :]) & 1).astype(bool)  # (K, C)
         conv = np.zeros(K)
         rev = np.zeros(K)
         mu = torch.from_numpy(f["mu"].astype(np.float32))
@@ -476,8 +472,6 @@ class DeconfoundedMTA(Estimator):
                     step = (torch.from_numpy(u_step.astype(np.float32))[None, :, None] > cum).sum(dim=2)
                     step = step.numpy().astype(np.int8)
                     prob = prob.numpy()
-                if trace is not None:
-                    trace[:, t] += prob.sum(axis=1)
                 bought = prob[..., 3] + prob[..., 4]
                 conv += bought.sum(axis=1)
                 rev += bought @ value
