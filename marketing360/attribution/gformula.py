@@ -27,9 +27,9 @@ What If*, ch. 21). :class:`DeconfoundedMTA` applies it to the consumer-brand pai
 5. **The g-formula**: every coalition of channels is simulated forward from the first day, the organic
    steps drawn from the outcome model and the other channels' exposures adapted to the simulated stage
    (the observed impressions thinned or topped up in the ratio of the fitted rates, so each consumer keeps
-   their own reach and timing), with common random numbers across coalitions. A coalition's worth is its
-   expected purchases; channels are credited their exact Shapley values over all ``2^C`` coalitions, as the
-   simulator's truth is.
+   their own reach and timing), with common random numbers across coalitions and ``n_draws`` paths per pair
+   (antithetic pairs). A coalition's worth is its expected purchases; channels are credited their exact
+   Shapley values over all ``2^C`` coalitions, as the simulator's truth is.
 
 Assumptions: the ads a consumer sees depend on their past only through the observed state (sequential
 exchangeability: no unobserved reason both targets them and makes them buy), every stage can be shown
@@ -77,6 +77,7 @@ _WHAT = "DeconfoundedMTA"
 #: the organic step each event type marks (the day's step is the deepest; advocacy counts on a purchase day)
 ORGANIC_STEPS = {"browse": 1, "search": 2, "follow": 2, "cart": 2, "ask": 2, "purchase": 3, "review": 4, "share": 4}
 _N_STEPS = 5
+_BLOCK = 2048  # consumer-brand pairs simulated at a time
 _N_STAGES = 5
 #: most channels the exact Shapley over coalitions takes (2^C simulated worlds)
 MAX_CHANNELS = 10
@@ -284,6 +285,11 @@ class DeconfoundedMTA(Estimator):
         L2 penalty on the networks' weights.
     negative_rate : float in (0, 1]
         Share of the pair-days with no organic step kept for training (weighted back up).
+    n_draws : int
+        Simulated paths per consumer-brand pair in the g-formula, drawn in antithetic pairs (the second of a pair
+        uses ``1 - u`` for every uniform of the first); the coalitions' worths are their average. More draws
+        shrink the simulation's Monte Carlo error (about as ``1 / sqrt(n_draws)``), not the training's; the
+        simulation's time grows in proportion.
     random_state : int, numpy Generator or None
         Seeds the networks, the subsampling and the simulation's common random numbers: the same int gives the
         same credits (the networks train and predict on one thread, so that the sums do not depend on the
@@ -314,7 +320,7 @@ class DeconfoundedMTA(Estimator):
 
     def __init__(self, *, rules: StageRules | None = None, decays: tuple[float, ...] = (0.0, 0.5, 0.8, 0.95),
                  hidden: tuple[int, ...] = (16,), n_models: int = 1, max_iter: int = 200, alpha: float = 1e-5,
-                 negative_rate: float = 0.1,
+                 negative_rate: float = 0.1, n_draws: int = 2,
                  random_state: int | None = 0, progress: Progress = "auto") -> None:
         self.rules = rules
         self.decays = decays
@@ -323,6 +329,7 @@ class DeconfoundedMTA(Estimator):
         self.max_iter = max_iter
         self.alpha = alpha
         self.negative_rate = negative_rate
+        self.n_draws = n_draws
         self.random_state = random_state
         self.progress = progress
 
@@ -335,7 +342,7 @@ class DeconfoundedMTA(Estimator):
         h = tuple(self.hidden) if isinstance(self.hidden, (list, tuple)) else None
         if h is None or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in h):
             raise ParameterError(f"hidden must be a tuple of positive layer sizes (() for none); found {self.hidden!r}")
-        for name in ("n_models", "max_iter"):
+        for name in ("n_models", "max_iter", "n_draws"):
             v = getattr(self, name)
             if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
                 raise ParameterError(f"{name} must be a positive integer; found {v!r}")
@@ -412,9 +419,10 @@ class DeconfoundedMTA(Estimator):
         return self
 
     # ------------------------------------------------------------------ the g-formula
-    def _simulate(self, block: int = 2048) -> pd.DataFrame:
+    def _simulate(self, draw: int = 0, bar: Any = None, block: int = _BLOCK) -> pd.DataFrame:
         """Expected purchases and revenue of every coalition of channels (row ``k`` has channel ``c`` on when bit
-        ``c`` of ``k`` is set), simulated ``block`` pairs at a time."""
+        ``c`` of ``k`` is set) on simulated path ``draw`` (odd draws mirror the uniforms of the draw before),
+        ``block`` pairs at a time."""
         torch = import_optional("torch", purpose="deconfounded attribution")
         f = self._state
         panel: _Panel = f["panel"]
@@ -429,10 +437,6 @@ class DeconfoundedMTA(Estimator):
         effect = f["effect"]
         channel_idx = np.arange(C)[:, None]
         seed = f["seed"]
-        bar_total = -(-P // block) * D
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=bar_total, disable=not show(self.progress), desc=f"{_WHAT} g-formula", unit="day")
         for b0 in range(0, P, block):
             sl = slice(b0, min(P, b0 + block))
             Pb = sl.stop - sl.start
@@ -442,9 +446,12 @@ class DeconfoundedMTA(Estimator):
             fl = f["flight"][:, panel.brand[sl], :]  # (C, Pb, D)
             value = panel.value[panel.brand[sl]]
             for t in range(D):
-                rng = np.random.default_rng(np.random.SeedSequence([seed, b0, t]))
+                pair = draw // 2  # draw 0 keeps the seed sequence of a single draw
+                rng = np.random.default_rng(np.random.SeedSequence([seed, b0, t] + ([pair] if pair else [])))
                 u_exp = rng.random((C, Pb))
                 u_step = rng.random(Pb)
+                if draw % 2:
+                    u_exp, u_step = 1.0 - u_exp, 1.0 - u_step
                 n_obs = panel.exposures[t][:, sl].astype(np.int16)  # (C, Pb)
                 s_obs = f["stage"][t, sl]
                 s_cf = state.stage  # (K, Pb)
@@ -476,8 +483,8 @@ class DeconfoundedMTA(Estimator):
                 conv += bought.sum(axis=1)
                 rev += bought @ value
                 state.advance(t, step, n)
-                bar.update(1)
-        bar.close()
+                if bar is not None:
+                    bar.update(1)
         return pd.DataFrame({"channels": [
             " + ".join(c for c, o in zip(panel.channels, row) if o) or "(none)" for row in on],
             "purchases": conv, "revenue": rev})
@@ -487,7 +494,14 @@ class DeconfoundedMTA(Estimator):
         self._check_fitted()
         if self._rollout is None:
             with _one_thread():
-                self._rollout = self._simulate()
+                from tqdm.auto import tqdm
+
+                P, D = self._state["panel"].exposures.shape[2], self._state["panel"].n_days
+                with tqdm(total=self.n_draws * -(-P // _BLOCK) * D, disable=not show(self.progress),
+                          desc=f"{_WHAT} g-formula", unit="day") as bar:
+                    draws = [self._simulate(d, bar) for d in range(self.n_draws)]
+                self._rollout = draws[0].assign(purchases=np.mean([d.purchases for d in draws], axis=0),
+                                                revenue=np.mean([d.revenue for d in draws], axis=0))
         coal = self._rollout
         conv = exact_shapley(coal.purchases.to_numpy())
         rev = exact_shapley(coal.revenue.to_numpy())

@@ -164,6 +164,19 @@ def test_same_seed_same_credits(retargeted_world):
     pd.testing.assert_frame_equal(a.table(), b.table())
 
 
+def test_more_draws_average_mirrored_paths(retargeted_world):
+    w = retargeted_world
+    ev = w.events[w.events.user_id < 600]
+    one = DeconfoundedMTA(hidden=(), max_iter=30, n_draws=1, progress=False, random_state=5).fit(ev)
+    one.attribute()
+    two = DeconfoundedMTA(hidden=(), max_iter=30, n_draws=2, progress=False, random_state=5).fit(ev)
+    two.attribute()
+    mirrored = two._simulate(1)  # the second path: every uniform of the first replaced by 1 - u
+    assert not np.allclose(mirrored.purchases, one.coalitions_.purchases)
+    np.testing.assert_allclose(two.coalitions_.purchases, (one.coalitions_.purchases + mirrored.purchases) / 2)
+    np.testing.assert_allclose(two.coalitions_.revenue, (one.coalitions_.revenue + mirrored.revenue) / 2)
+
+
 def test_bad_input_is_named():
     df = _events()
     with pytest.raises(SchemaError, match="brand"):
@@ -177,7 +190,8 @@ def test_bad_input_is_named():
     with pytest.raises(ParameterError, match="end"):
         DeconfoundedMTA(progress=False).fit(df, start="2025-01-03", end="2025-01-01")
     for kw, word in [({"decays": (0.5, 1.0)}, "decays"), ({"hidden": (0,)}, "hidden"), ({"n_models": 0}, "n_models"),
-                     ({"negative_rate": 0.0}, "negative_rate"), ({"alpha": -1.0}, "alpha"), ({"rules": "x"}, "rules")]:
+                     ({"n_draws": 0}, "n_draws"), ({"negative_rate": 0.0}, "negative_rate"), ({"alpha": -1.0}, "alpha"),
+                     ({"rules": "x"}, "rules")]:
         with pytest.raises(ParameterError, match=word):
             DeconfoundedMTA(progress=False, **kw).fit(df)
     with pytest.raises(NotFittedError):
