@@ -17,8 +17,8 @@ Methods: last touch, Dalessandro's causal Shapley, the deep model (``DeepMTA``, 
 g-formula model (``DeconfoundedMTA``), each also calibrated.
 
 Each method's ``share_error`` (half the L1 distance between its credit shares and the true shares) against
-last touch's, per (world, training seed) run: a method *wins* a run when its error is lower. The deep
-models train with seeds 0, 1, 2. Calibrated methods (``*_calibrated``) rescale a method's credits to the
+last touch's, per (world, training seed) run: a method *wins* a run when its error is lower. The deep and the
+deconfounded models train with seeds 0, 1, 2. Calibrated methods (``*_calibrated``) rescale a method's credits to the
 holdout experiments' measured lifts (``attribution.calibrate``; the lifts are read with
 ``incrementality.experiment`` from the events, as an analyst would).
 
@@ -42,10 +42,13 @@ MEASURED = ("attribution/calibrate.py", "attribution/evaluate.py", "attribution/
 DEFAULTS = {"repeats": 1, "quick_repeats": 1, "seed": 0, "wait_quiet": 0.0}
 OK_TEXT = "every method ran on every held-out world"
 SEEDS = [0, 1, 2]
-#: ``DeconfoundedMTA`` runs with one seed here: one fit (training and the 2^C simulated worlds) takes 8-15 minutes per
-#: 20,000-consumer world on 2 cores. Its seed moves only the networks' initialisation, the subsample of empty
-#: days and the simulation's random numbers; the spread over seeds is measured on smaller worlds (README).
-DECONFOUNDED_SEEDS = [0]
+#: ``DeconfoundedMTA`` trains with the same three seeds as the deep model. One fit (training and the 2^C simulated
+#: worlds) takes 3-6 minutes per 20,000-consumer world on a quiet 2-core machine (8-15 loaded), so a cold cache costs
+#: about 1.5-3 hours; each (world, seed) is cached on its own. Its seed moves the networks' initialisation, the
+#: subsample of empty days and the simulation's random numbers.
+DECONFOUNDED_SEEDS = [0, 1, 2]
+#: simulated paths per consumer-brand pair in its g-formula (``n_draws``; antithetic pairs)
+DECONFOUNDED_DRAWS = 2
 #: the calibrations scored on every base method: (prior_cv, method name suffix)
 CALIBRATIONS = [(1.0, "_calibrated")]
 USERS, DAYS = 20_000, 60
@@ -157,20 +160,26 @@ def _method_credits(w: Any, name: str, spec: dict[str, Any], method: str, data: 
     return frame, False
 
 
+def deconfounded_file(name: str, users: int, seed: int) -> str:
+    """The cache file of one (world, training seed) of ``DeconfoundedMTA``."""
+    return f"{name}-u{users}-s{seed}-d{DECONFOUNDED_DRAWS}.parquet"
+
+
 def deconfounded_credits(w: Any, name: str, users: int, seed: int) -> tuple[Any, bool]:
-    """``DeconfoundedMTA`` (its defaults, ``random_state=seed``) on one world, cached per seed."""
+    """``DeconfoundedMTA`` (its defaults but ``n_draws``, ``random_state=seed``) on one world, cached per seed."""
     import pandas as pd
     import torch
 
     from suites import m3api
 
     path = (h.DATA / "attribution-heldout" / f"credits-deconfounded-{h.source_hash(*METHOD_SOURCES['deconfounded'])}"
-            / f"{name}-u{users}-s{seed}.parquet")
+            / deconfounded_file(name, users, seed))
     if path.exists():
         return pd.read_parquet(path), True
     M = m3api.models_api()
     torch.set_num_threads(1)
-    result = M.DeconfoundedMTA(random_state=seed, progress=False).fit(w.events, w.users).attribute()
+    result = (M.DeconfoundedMTA(random_state=seed, n_draws=DECONFOUNDED_DRAWS, progress=False)
+              .fit(w.events, w.users).attribute())
     frame = m3api.frame(result.renamed(f"deconfounded_seed{seed}"))
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(path, index=False)
@@ -260,7 +269,7 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
             "deconfounded_seeds": QUICK["seeds"] if quick else DECONFOUNDED_SEEDS,
             "worlds": QUICK["worlds"] if quick else list(worlds())}
     print(f"  {len(spec['worlds'])} held-out worlds x {len(spec['seeds'])} training seeds ...", flush=True)
-    res = h.run_case("attr-heldout", spec, timeout=1800 if quick else 4 * 3600, quiet=a.quiet)
+    res = h.run_case("attr-heldout", spec, timeout=1800 if quick else 8 * 3600, quiet=a.quiet)
     v = verdicts(res["worlds"])
     rows = [[r["method"], f"{r['wins']}/{r['runs']}", f"{r['mean_margin']:+.3f}", f"{r['worst_margin']:+.3f} "
              f"({r['worst_world']})", f"{r['max_spread']:.3f}", "yes" if r["spread_below_margin"] else "no"]
