@@ -42,9 +42,9 @@ MEASURED = ("attribution/calibrate.py", "attribution/evaluate.py", "attribution/
 DEFAULTS = {"repeats": 1, "quick_repeats": 1, "seed": 0, "wait_quiet": 0.0}
 OK_TEXT = "every method ran on every held-out world"
 SEEDS = [0, 1, 2]
-#: ``DeconfoundedMTA`` trains with the same three seeds as the deep model. One fit (training and the 2^C simulated
-#: worlds) takes 3-6 minutes per 20,000-consumer world on a quiet 2-core machine (8-15 loaded), so a cold cache costs
-#: about 1.5-3 hours; each (world, seed) is cached on its own. Its seed moves the networks' initialisation, the
+#: ``DeconfoundedMTA`` trains with the same three seeds as the deep model. One fit (training, then 2 paths through
+#: the 2^C simulated worlds) takes 4-10 minutes per 20,000-consumer world on 2 cores, so a cold cache costs about
+#: 2-3 hours; each (world, seed) is cached on its own. Its seed moves the networks' initialisation, the
 #: subsample of empty days and the simulation's random numbers.
 DECONFOUNDED_SEEDS = [0, 1, 2]
 #: simulated paths per consumer-brand pair in its g-formula (``n_draws``; antithetic pairs)

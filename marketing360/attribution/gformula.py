@@ -437,6 +437,7 @@ class DeconfoundedMTA(Estimator):
         effect = f["effect"]
         channel_idx = np.arange(C)[:, None]
         seed = f["seed"]
+        pair = [draw // 2] if draw >= 2 else []  # draw 0 keeps the seed sequence of a single draw
         for b0 in range(0, P, block):
             sl = slice(b0, min(P, b0 + block))
             Pb = sl.stop - sl.start
@@ -446,8 +447,7 @@ class DeconfoundedMTA(Estimator):
             fl = f["flight"][:, panel.brand[sl], :]  # (C, Pb, D)
             value = panel.value[panel.brand[sl]]
             for t in range(D):
-                pair = draw // 2  # draw 0 keeps the seed sequence of a single draw
-                rng = np.random.default_rng(np.random.SeedSequence([seed, b0, t] + ([pair] if pair else [])))
+                rng = np.random.default_rng(np.random.SeedSequence([seed, b0, t, *pair]))
                 u_exp = rng.random((C, Pb))
                 u_step = rng.random(Pb)
                 if draw % 2:
