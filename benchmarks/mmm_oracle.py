@@ -1,7 +1,7 @@
 """Oracle fits for the mmm-accuracy worlds (issue 10): how well can ROAS be recovered when the curves are known?
 
-Same worlds as benchmarks/suites/mmm_accuracy.py with run.py's default seed (suite DEFAULTS seed 30000;
-design seed = 30000 + 1000 * index of the design in DESIGNS; world i -> seed + i):
+Same worlds as benchmarks/suites/mmm_accuracy.py with run.py's default seed (read from that suite: its
+``DESIGNS`` settings, its default seed, design seed = seed + 1000 * the design's index, world i -> seed + i):
   geo-50x10  : simulate_mmm(channels=10, geos=50), seeds 30000..30019
   national-5 : simulate_mmm(channels=5,  geos=1),  seeds 33000..33019
 
@@ -53,10 +53,12 @@ import pandas as pd  # noqa: E402
 from scipy.optimize import least_squares, lsq_linear  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+from suites import mmm_accuracy as suite_def  # noqa: E402
+
 from marketing360.datasets import simulate_mmm  # noqa: E402
 
-DESIGNS = {"geo-50x10": ({"channels": 10, "geos": 50}, 30000), "national-5": ({"channels": 5, "geos": 1}, 33000)}
+ORACLE_DESIGNS = ("geo-50x10", "national-5")
 L_MAX = 8
 NOISE = 0.05
 
@@ -176,13 +178,16 @@ def main() -> None:
     ap.add_argument("--worlds", type=int, default=20)
     ap.add_argument("--redraws", type=int, default=20)
     ap.add_argument("--nls", type=int, default=20, help="worlds per design for estimator C (0: skip)")
-    ap.add_argument("--designs", default="national-5,geo-50x10")
+    ap.add_argument("--designs", default=",".join(ORACLE_DESIGNS))
     ap.add_argument("--out", default=str(HERE / "results" / "mmm-oracle.json"))
     a = ap.parse_args()
     suite = json.load(open(HERE / "results" / "mmm-accuracy.json"))["designs"]
     out: dict = {}
     for name in a.designs.split(","):
-        sim, seed0 = DESIGNS[name]
+        if name not in ORACLE_DESIGNS:
+            raise SystemExit(f"--designs: {name!r} is not one of {ORACLE_DESIGNS}")
+        sim = suite_def.DESIGNS[name][0]
+        seed0 = suite_def.DEFAULTS["seed"] + 1000 * list(suite_def.DESIGNS).index(name)
         recs, redraw_rel = [], []
         t0 = time.perf_counter()
         ours = {(r["seed"], r["channel"]): r for r in suite[name]["records"]}
@@ -227,13 +232,13 @@ def main() -> None:
             rD = np.full(C, np.nan)
             nfev, atb = 0, False
             if i < a.nls:
-                bC, satC, pC, nfev, atb = fit_nls(B, xpc, ypc, p_true)
+                bC, satC, _, nfev, atb = fit_nls(B, xpc, ypc, p_true)
                 rC = roas_hat(bC, satC, size, x)
                 # D: the same, but confined to the generator's parameter ranges (knows the prior's support)
                 pos = np.array([(lambda q: q[q > 0].mean())(adstock_geometric(xpc[:, :, c], p_true[c, 0]))
                                 for c in range(C)])
                 assert np.all((p_true[:, 1] >= 0.5 * pos * (1 - 1e-9)) & (p_true[:, 1] <= 2 * pos * (1 + 1e-9)))
-                bD, satD, _, _, atbD = fit_nls(B, xpc, ypc, p_true, box=pos)
+                bD, satD, *_ = fit_nls(B, xpc, ypc, p_true, box=pos)
                 rD = roas_hat(bD, satD, size, x)
             for c, ch in enumerate(names):
                 o = ours[(seed, ch)]
