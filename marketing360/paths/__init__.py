@@ -4,6 +4,8 @@
   events, on their engine (anchored at conversions or in calendar windows);
 * :func:`from_paths` — journeys from a ChannelAttribution path table;
 * :meth:`Journeys.paths` — the path table of journeys;
+* :func:`sessions` — events cut into sessions at inactivity gaps, each with its path of steps;
+* :func:`top_paths`, :func:`path_coverage` — the most frequent paths, and how many cover the consumers;
 * :func:`journey_matrix`, :func:`journey_sequences` — journeys fetched as a
   sparse count matrix or as padded sequences, for the models.
 """
@@ -13,8 +15,11 @@ from .journeys import JOURNEY_KEY, Journeys, PathTable, journeys
 from .matrix import JourneyMatrix, journey_matrix
 from .pathtable import from_paths
 from .sequences import JourneySequences, journey_sequences
+from .sessions import SESSION_KEY, Sessions, sessions
+from .toppaths import PathCoverage, TopPaths, path_coverage, top_paths
 
 __all__ = [
     "journeys", "from_paths", "Journeys", "PathTable", "JOURNEY_KEY", "PATH_SEP",
     "journey_matrix", "JourneyMatrix", "journey_sequences", "JourneySequences",
+    "sessions", "Sessions", "SESSION_KEY", "top_paths", "TopPaths", "path_coverage", "PathCoverage",
 ]

@@ -45,12 +45,13 @@ import numpy as np
 import pandas as pd
 from ibis.expr.types import Table
 
-from ..engine import cache, compiles, fetch
+from ..engine import cache, fetch
 from ..errors import ParameterError, SchemaError
 from ..inputs import as_population, as_table_with_counts
 from ..results import Result, Summary
 from ..schema import AD_EVENT_TYPES, EVENT_TYPES, PATH_SEP
 from ..types import Anchor, CreditKey, TableLike
+from ._concat import ordered_concat
 
 __all__ = ["Journeys", "PathTable", "journeys", "JOURNEY_KEY"]
 
@@ -173,13 +174,7 @@ class Journeys(Result):
     def _path_table(self) -> PathTable:
         t = self.touches
         outcome = {"conversions": t.conversions.max(), "value": t.value.max(), "nulls": t.nulls.max()}
-        per = t.group_by(list(JOURNEY_KEY)).agg(path=t.channel.group_concat(PATH_SEP, order_by=t.touch), **outcome)
-        if not compiles(per):
-            # engines without an ordered string aggregate (Spark through ibis 12): order the channels by a
-            # zero-padded touch number, then strip it (no lambdas: DuckDB 2 and Spark disagree on their syntax)
-            tagged = t.touch.cast("string").lpad(9, "0") + "\x1f" + t.channel
-            per = t.group_by(list(JOURNEY_KEY)).agg(_seq=tagged.collect(), **outcome)
-            per = per.mutate(path=per._seq.sort().join(PATH_SEP).re_replace("[0-9]{9}\x1f", ""))
+        per = ordered_concat(t, JOURNEY_KEY, "touch", "channel", **outcome)
         out = per.group_by("path").agg(
             conversions=per.conversions.sum().cast("float64"),
             value=per.value.sum().cast("float64"),

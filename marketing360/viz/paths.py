@@ -1,0 +1,75 @@
+"""Plots of shopping paths: the top paths and the coverage curve.
+
+Each function draws a result's table (it computes nothing) and returns the figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._base import new_axes, thousands
+
+__all__ = ["plot_top_paths", "plot_coverage"]
+
+
+def plot_top_paths(table: pd.DataFrame, *, ax: Any = None, other: bool = False, max_label: int = 60) -> Any:
+    """Horizontal bars of each top path's sessions (most frequent on top), coloured by conversion rate.
+
+    ``other=True`` draws the ``(other)`` row too; labels longer than ``max_label`` characters are shortened in
+    the middle.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"rank": [1.0, 2.0, None], "path": ["browse", "browse > cart", "(other)"],
+    ...                   "sessions": [10, 4, 3], "conversion_rate": [0.1, 0.5, 0.0]})
+    >>> len(plot_top_paths(t).axes[0].patches)
+    2
+    """
+    import matplotlib
+    from matplotlib.cm import ScalarMappable
+
+    df = table if other else table[table["rank"].notna()]
+    df = df.iloc[::-1]
+    fig, ax = new_axes(ax, (8, 0.32 * len(df) + 1.6))
+    rate = df["conversion_rate"].to_numpy(float)
+    norm = matplotlib.colors.Normalize(vmin=0.0, vmax=max(float(np.nanmax(rate)) if len(rate) else 1.0, 1e-9))
+    cmap = matplotlib.colormaps["viridis"]
+    labels = [p if len(p) <= max_label else p[: max_label // 2 - 2] + " ... " + p[-(max_label // 2 - 3):]
+              for p in df["path"].astype(str)]
+    ax.barh(np.arange(len(df)), df["sessions"].to_numpy(float), color=cmap(norm(rate)))
+    ax.set_yticks(np.arange(len(df)), labels, fontsize=8)
+    ax.set_xlabel("sessions")
+    thousands(ax.xaxis)
+    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="conversion rate", fraction=0.04)
+    ax.set_title("top paths")
+    return fig
+
+
+def plot_coverage(table: pd.DataFrame, needed: Mapping[float, int], *, unit: str = "consumers",
+                  ax: Any = None) -> Any:
+    """The share of ``unit`` covered by the k most frequent paths against k (log scale), levels marked.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"paths": [1, 2, 3], "coverage": [0.5, 0.8, 1.0]})
+    >>> plot_coverage(t, {0.5: 1, 0.8: 2}).axes[0].get_xscale()
+    'log'
+    """
+    fig, ax = new_axes(ax, (7, 4))
+    ax.step(table["paths"], table["coverage"], where="post", color="#1f77b4")
+    for q, k in needed.items():
+        ax.plot([k, k], [0, q], color="#999999", lw=0.8, ls="--")
+        ax.plot([1, k], [q, q], color="#999999", lw=0.8, ls="--")
+        ax.annotate(f"{q:.0%}: {k:,} paths", (k, q), textcoords="offset points", xytext=(4, -12), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("most frequent paths (k)")
+    ax.set_ylabel(f"share of {unit} covered")
+    ax.set_title("path coverage")
+    return fig
