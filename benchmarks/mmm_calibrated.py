@@ -4,8 +4,8 @@ The uncalibrated MMM gets 68.5% of geo-50x10 channels and 43% of national-5 chan
 ROAS; ``mmm_oracle.py`` shows the miss is the data's information about the saturation curves. Lift tests are the
 outside information the issue names. Here every channel of every world gets one test, planted in the world:
 
-* the test changes the channel's spend in a 6-week window (for channel c the first from week 20 + 12 c on in
-  which it spends every week, else the first such from week 20), in half of the geos (every other one by name)
+* the test changes the channel's spend in a 6-week window (for channel c the first from week 20 + 12 c on, then
+  from week 20, with the most weeks of spend: flights pause channels), in half of the geos (every other one by name)
   on the geo designs and nationally on national-5: ``heavy-up`` spends 1.5x business as usual there,
   ``go-dark`` spends nothing;
 * the world's revenue is changed by exactly what the planted curves say the change does (media enter the
@@ -71,9 +71,10 @@ def plant(w, kind: str, rng: np.random.Generator, se_scale: float = 1.0):
     for c in range(C):
         # the first window from week 20 + 12 c on in which the channel spends every week (flights pause it)
         starts = [*range(FIRST + STEP * c, T - WINDOW - orc.L_MAX), *range(FIRST, FIRST + STEP * c)]
-        t0 = next((t for t in starts if (x[t:t + WINDOW][:, gmask, c].sum(axis=1) > 0).all()), None)
-        if t0 is None:
-            raise SystemExit(f"no {WINDOW}-week window with spend on channel {names[c]} after week {FIRST + STEP * c}")
+        active = [int((x[t:t + WINDOW][:, gmask, c].sum(axis=1) > 0).sum()) for t in starts]
+        if max(active) == 0:
+            raise SystemExit(f"channel {names[c]} never spends in the test geos")
+        t0 = starts[active.index(max(active))]
         t1 = t0 + WINDOW - 1
         x_new[t0:t1 + 1, gmask, c] *= KINDS[kind]
         windows.append((t0, t1))

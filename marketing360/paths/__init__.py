@@ -6,11 +6,13 @@
 * :meth:`Journeys.paths` — the path table of journeys;
 * :func:`sessions` — events cut into sessions at inactivity gaps, each with its path of steps;
 * :func:`top_paths`, :func:`path_coverage` — the most frequent paths, and how many cover the consumers;
+* :func:`funnel` — how far consumers get through ordered steps in a time window (``windowFunnel``);
 * :func:`journey_matrix`, :func:`journey_sequences` — journeys fetched as a
   sparse count matrix or as padded sequences, for the models.
 """
 
 from ..schema import PATH_SEP
+from .funnels import Funnel, FunnelComparison, funnel
 from .journeys import JOURNEY_KEY, Journeys, PathTable, journeys
 from .matrix import JourneyMatrix, journey_matrix
 from .pathtable import from_paths
@@ -22,4 +24,5 @@ __all__ = [
     "journeys", "from_paths", "Journeys", "PathTable", "JOURNEY_KEY", "PATH_SEP",
     "journey_matrix", "JourneyMatrix", "journey_sequences", "JourneySequences",
     "sessions", "Sessions", "SESSION_KEY", "top_paths", "TopPaths", "path_coverage", "PathCoverage",
+    "funnel", "Funnel", "FunnelComparison",
 ]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ._base import new_axes, thousands
 
-__all__ = ["plot_top_paths", "plot_coverage"]
+__all__ = ["plot_top_paths", "plot_coverage", "plot_funnel"]
 
 
 def plot_top_paths(table: pd.DataFrame, *, ax: Any = None, other: bool = False, max_label: int = 60) -> Any:
@@ -72,4 +72,38 @@ def plot_coverage(table: pd.DataFrame, needed: Mapping[float, int], *, unit: str
     ax.set_xlabel("most frequent paths (k)")
     ax.set_ylabel(f"share of {unit} covered")
     ax.set_title("path coverage")
+    return fig
+
+
+def plot_funnel(table: pd.DataFrame, *, ax: Any = None) -> Any:
+    """Bars of the consumers at each step, one group per segment, labelled with the conversion from the previous
+    step.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"segment": "all", "step": [1, 2], "name": ["browse", "cart"], "consumers": [10, 4],
+    ...                   "rate_from_previous": [1.0, 0.4]})
+    >>> len(plot_funnel(t).axes[0].patches)
+    2
+    """
+    segments = list(dict.fromkeys(table["segment"].astype(str)))
+    names = list(dict.fromkeys(table["name"].astype(str)))
+    fig, ax = new_axes(ax, (1.4 * len(names) + 2.5, 4))
+    width = 0.8 / len(segments)
+    for j, seg in enumerate(segments):
+        d = table[table["segment"].astype(str) == seg].sort_values("step")
+        x = np.arange(len(d)) + (j - (len(segments) - 1) / 2) * width
+        bars = ax.bar(x, d["consumers"].to_numpy(float), width=width * 0.95,
+                      label=seg if len(segments) > 1 else None)
+        for b, r, k in zip(bars, d["rate_from_previous"], d["step"]):
+            if k > 1 and pd.notna(r):
+                ax.annotate(f"{r:.0%}", (b.get_x() + b.get_width() / 2, b.get_height()), ha="center",
+                            va="bottom", fontsize=8)
+    ax.set_xticks(np.arange(len(names)), names)
+    ax.set_ylabel("consumers")
+    thousands(ax.yaxis)
+    if len(segments) > 1:
+        ax.legend(title="segment", fontsize=8)
+    ax.set_title("funnel (labels: conversion from the previous step)")
     return fig

@@ -128,3 +128,42 @@ def reference_coverage(sess: pd.DataFrame, *, unit: str, max_steps: int | None =
         else:
             out.append(s[s.path.isin(keep)].user_id.nunique() / s.user_id.nunique())
     return out
+
+
+def reference_window_funnel(rows: list[tuple], conditions: list, window: float, *, strict_order: bool = False,
+                            strict_deduplication: bool = False, times: dict | None = None) -> int:
+    """ClickHouse's windowFunnel level for one consumer, read off its documented algorithm event by event.
+
+    ``rows``: (timestamp in seconds, event dict); ``conditions``: predicates on the event dict; ``window`` None:
+    no limit. ``times`` (a dict) receives, per level reached, the seconds from the chain's start to the event
+    that first reached it.
+    """
+    pairs = []
+    for ts, ev in rows:
+        hit = [k for k, cond in enumerate(conditions, 1) if cond(ev)]
+        pairs += [(ts, k) for k in hit]
+        if strict_order and not hit:
+            pairs.append((ts, 0))
+    pairs.sort(key=lambda p: (p[0], p[1]))
+    n = len(conditions)
+    start: list = [None] * n  # the chain start that reached each level
+    first = False
+    for ts, k in pairs:
+        i = k - 1
+        if strict_order and i == -1:
+            if first:
+                break
+            continue
+        if i == 0:
+            start[0], first = ts, True
+            if times is not None:
+                times.setdefault(1, 0.0)
+        elif strict_deduplication and start[i] is not None:
+            break
+        elif strict_order and first and start[i - 1] is None:
+            break
+        elif start[i - 1] is not None and (window is None or ts <= start[i - 1] + window):
+            start[i] = start[i - 1]
+            if times is not None:
+                times.setdefault(k, ts - start[i])
+    return max((k + 1 for k in range(n) if start[k] is not None), default=0)
