@@ -17,10 +17,11 @@ from typing import Any
 from .._progress import Progress
 from ..errors import ParameterError
 from ..types import EngineName, Output
-from .base import Engine, cache, capability, compiles, fetch
+from .base import Engine, cache, capability, compiles, engine_of, fetch
 from .duckdb import DuckDBEngine
 
 __all__ = ["Engine", "DuckDBEngine", "SparkEngine", "connect", "default_engine", "fetch", "cache", "compiles",
+           "engine_of",
            "capability", "Output",
            "EngineName"]
 

@@ -14,6 +14,7 @@ import functools
 import itertools
 import os
 import re
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -26,7 +27,7 @@ from ibis.expr.types import Column, Scalar, Table
 from ..errors import EngineError
 from ..types import Output
 
-__all__ = ["Engine", "capability", "fetch", "cache", "compiles"]
+__all__ = ["Engine", "capability", "fetch", "cache", "compiles", "engine_of"]
 
 
 _names = itertools.count()
@@ -158,6 +159,28 @@ def capability(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return mark
 
 
+#: the engines opened in this process, to find the one an expression runs on
+_LIVE: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+def engine_of(expr: Table) -> "Engine":
+    """The open marketing360 engine an ibis expression runs on (to ask it for a capability).
+
+    Raises
+    ------
+    EngineError
+        The expression's backend belongs to no open engine (an ibis connection made outside marketing360).
+    """
+    import ibis
+
+    backend = ibis.get_backend(expr)
+    for eng in list(_LIVE):
+        if eng.backend is backend and not eng.closed:
+            return eng
+    raise EngineError("the table belongs to no open marketing360 engine: open it with an engine's table() (or "
+                      "marketing360.connect(...).table(...)) to use this analysis")
+
+
 class Engine(ABC):
     """Base class of marketing360 engines.
 
@@ -170,9 +193,18 @@ class Engine(ABC):
     name: ClassVar[str]
     #: capability name -> method name, collected from the methods marked with :func:`capability`
     _capability_methods: ClassVar[dict[str, str]] = {}
-    backend: Any
     #: whether :meth:`close` was called (:func:`marketing360.default_engine` then opens a new one)
     closed: bool = False
+
+    @property
+    def backend(self) -> Any:
+        """The ibis backend the engine wraps."""
+        return self._backend
+
+    @backend.setter
+    def backend(self, value: Any) -> None:
+        self._backend = value
+        _LIVE.add(self)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

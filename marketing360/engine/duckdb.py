@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import pandas as pd
 import pyarrow as pa
 from ibis.expr.types import Table
 
 from ..types import ImputeStrategy
 from .base import AUTO_PREFIX, Engine, capability
 from .impute import impute_with_ibis
+from .prefixspan import check_prefixspan_args, prefixspan, sequences_of
 
 __all__ = ["DuckDBEngine"]
 
@@ -129,6 +131,19 @@ class DuckDBEngine(Engine):
                ) -> tuple[Table, dict[str, float]]:
         """Fill nulls of numeric ``columns`` with their mean, median or mode (exact)."""
         return impute_with_ibis(self, table, columns, strategy)
+
+    @capability("prefixspan")
+    def prefixspan(self, items: Table, *, key: list[str], itemset: str, item: str, min_support: float,
+                   max_pattern_length: int) -> tuple[pd.DataFrame, int]:
+        """Frequent sequential patterns (MLlib's semantics, :mod:`~marketing360.engine.prefixspan`) of the
+        sequences in ``items``: one row per item, sequences by ``key``, itemsets by the integer ``itemset``
+        (in its order). Returns ``pattern`` (list of itemsets), ``freq``, and the number of sequences."""
+        check_prefixspan_args(min_support, max_pattern_length)
+        df = self.to_pandas(items.order_by([*key, itemset]).select(*key, itemset, item))
+        seqs = sequences_of(df.groupby(key, sort=False, dropna=False).ngroup().to_numpy(), df[itemset].to_numpy(),
+                            df[item].to_numpy())
+        found = prefixspan(seqs, min_support=min_support, max_pattern_length=max_pattern_length)
+        return pd.DataFrame({"pattern": [p for p, _ in found], "freq": [f for _, f in found]}), len(seqs)
 
     def close(self) -> None:
         if self.closed:

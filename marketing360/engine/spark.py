@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import pandas as pd
 import pyarrow as pa
 from ibis.expr.types import Table
 
@@ -22,6 +23,7 @@ from ..errors import EngineError
 from ..types import ImputeStrategy
 from .base import Engine, capability
 from .impute import check_impute_args
+from .prefixspan import check_prefixspan_args
 
 __all__ = ["SparkEngine", "java_available"]
 
@@ -266,6 +268,31 @@ class SparkEngine(Engine):
         for c, t in zip(columns, tmp):
             out = out.withColumn(c, F.col(t)).drop(t)
         return self._view(out, f"m360_imputed_{id(out)}"), {c: float(surrogate[c]) for c in columns}
+
+    @capability("prefixspan")
+    def prefixspan(self, items: Table, *, key: list[str], itemset: str, item: str, min_support: float,
+                   max_pattern_length: int) -> tuple[pd.DataFrame, int]:
+        """Spark MLlib's ``PrefixSpan`` on the sequences in ``items`` (one row per item; sequences by ``key``,
+        itemsets by the integer ``itemset``, in its order). Returns ``pattern``, ``freq`` and the number of
+        sequences."""
+        from pyspark.ml.fpm import PrefixSpan
+        from pyspark.sql import functions as F
+
+        check_prefixspan_args(min_support, max_pattern_length)
+        sdf = self.to_spark(items.select(*key, itemset, item))
+        members = F.array_sort(F.collect_set(F.col(item).cast("string")))
+        sets = sdf.groupBy(*key, itemset).agg(members.alias("_m360_items"))
+        pairs = F.array_sort(F.collect_list(F.struct(F.col(itemset).alias("_k"), F.col("_m360_items").alias("_v"))))
+        seqs = sets.groupBy(*key).agg(pairs.alias("_m360_pairs"))
+        seqs = seqs.select(F.transform("_m360_pairs", lambda p: p["_v"]).alias("sequence")).cache()
+        try:
+            n = seqs.count()
+            found = PrefixSpan(minSupport=float(min_support), maxPatternLength=int(max_pattern_length),
+                               sequenceCol="sequence").findFrequentSequentialPatterns(seqs).collect()
+        finally:
+            seqs.unpersist()
+        return pd.DataFrame({"pattern": [[sorted(its) for its in r["sequence"]] for r in found],
+                             "freq": [int(r["freq"]) for r in found]}), int(n)
 
     # ------------------------------------------------------------------ life cycle
 

@@ -7,6 +7,7 @@
 * :func:`sessions` — events cut into sessions at inactivity gaps, each with its path of steps;
 * :func:`top_paths`, :func:`path_coverage` — the most frequent paths, and how many cover the consumers;
 * :func:`funnel` — how far consumers get through ordered steps in a time window (``windowFunnel``);
+* :func:`sequential_patterns` — frequent sequential patterns (PrefixSpan; MLlib's on Spark);
 * :func:`journey_matrix`, :func:`journey_sequences` — journeys fetched as a
   sparse count matrix or as padded sequences, for the models.
 """
@@ -16,6 +17,7 @@ from .funnels import Funnel, FunnelComparison, funnel
 from .journeys import JOURNEY_KEY, Journeys, PathTable, journeys
 from .matrix import JourneyMatrix, journey_matrix
 from .pathtable import from_paths
+from .patterns import SequentialPatterns, sequential_patterns
 from .sequences import JourneySequences, journey_sequences
 from .sessions import SESSION_KEY, Sessions, sessions
 from .toppaths import PathCoverage, TopPaths, path_coverage, top_paths
@@ -24,5 +26,5 @@ __all__ = [
     "journeys", "from_paths", "Journeys", "PathTable", "JOURNEY_KEY", "PATH_SEP",
     "journey_matrix", "JourneyMatrix", "journey_sequences", "JourneySequences",
     "sessions", "Sessions", "SESSION_KEY", "top_paths", "TopPaths", "path_coverage", "PathCoverage",
-    "funnel", "Funnel", "FunnelComparison",
+    "funnel", "Funnel", "FunnelComparison", "sequential_patterns", "SequentialPatterns",
 ]

@@ -51,7 +51,7 @@ from ..schema import EVENT_TYPES
 from ..types import TableLike
 from ._concat import ordered_concat
 
-__all__ = ["Sessions", "sessions", "SESSION_KEY"]
+__all__ = ["Sessions", "sessions", "as_sessions", "SESSION_KEY"]
 
 #: the columns that identify a session
 SESSION_KEY: tuple[str, ...] = ("user_id", "brand", "session")
@@ -280,3 +280,8 @@ def sessions(events: TableLike, *, gap_minutes: float | None = 30, by_day: bool 
         conversions=t.conversions, value=t.value)
     return Sessions(table, steps, level=level, gap_minutes=gap, by_day=by_day, by=by, conversion=conversion,
                     collapse_repeats=collapse_repeats, start_at=start_at, end_at=end_at, notes=notes)
+
+
+def as_sessions(data: Sessions | TableLike) -> Sessions:
+    """``data`` if it is already sessions, else canonical events cut with :func:`sessions`' defaults."""
+    return data if isinstance(data, Sessions) else sessions(data)

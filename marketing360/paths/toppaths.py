@@ -49,7 +49,7 @@ from ..results import Result
 from ..schema import PATH_SEP
 from ..types import TableLike
 from ._concat import ordered_concat
-from .sessions import SESSION_KEY, Sessions, sessions
+from .sessions import SESSION_KEY, Sessions, as_sessions
 
 __all__ = ["TopPaths", "PathCoverage", "top_paths", "path_coverage", "OTHER_PATH", "NO_STEPS", "MORE_STEPS"]
 
@@ -139,10 +139,6 @@ class PathCoverage(Result):
         return plot_coverage(self.table(), self.needed, unit=self.unit, ax=ax, **kwargs)
 
 
-def _as_sessions(data: Sessions | TableLike) -> Sessions:
-    return data if isinstance(data, Sessions) else sessions(data)
-
-
 def _session_paths(s: Sessions, max_steps: int | None) -> Table:
     """The session table with ``path`` (truncated after ``max_steps``) and ``n_steps``; no-step sessions named."""
     t = s.expr
@@ -185,7 +181,7 @@ def top_paths(data: Sessions | TableLike, *, n: int = 20, max_steps: int | None 
     n_ = _count(n, "n")
     assert n_ is not None
     max_steps = _count(max_steps, "max_steps", none=True)
-    s = _as_sessions(data)
+    s = as_sessions(data)
     t = _session_paths(s, max_steps)
     per = t.group_by("path").agg(_sessions=t.count(), _n_steps=t.n_steps.max())
     w = ibis.window(order_by=[ibis.desc(per._sessions), per.path])
@@ -241,7 +237,7 @@ def path_coverage(data: Sessions | TableLike, *, unit: CoverageUnit = "consumers
     if not lv or not all(0 < q <= 1 for q in lv):
         raise ParameterError(f"levels must be coverage shares in (0, 1]; found {levels!r}")
     max_steps = _count(max_steps, "max_steps", none=True)
-    t = _session_paths(_as_sessions(data), max_steps)
+    t = _session_paths(as_sessions(data), max_steps)
     if unit == "sessions":
         per = fetch(t.group_by("path").agg(covered=t.count()))
     else:
