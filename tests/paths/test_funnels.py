@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from reference_paths import reference_window_funnel
+from reference_paths import engine_named, on_engines, reference_window_funnel
 
 from marketing360.errors import ParameterError, SchemaError
 from marketing360.paths import funnel
@@ -76,12 +76,14 @@ def test_clickhouse_strict_deduplication_example():
 STRICT_ORDER_USERS = {1: "abc", 2: "adbc", 3: "aabbcc", 4: "aaaabbcc", 5: "aabbdcc", 6: "ccbbaa"}
 
 
-@pytest.mark.parametrize("modes,expected", [
+@pytest.mark.parametrize("engine_name,case", on_engines([
     ({}, [3, 3, 3, 3, 3, 1]),
     ({"strict_order": True}, [3, 1, 3, 3, 2, 1]),
     ({"strict_order": True, "strict_deduplication": True}, [3, 1, 2, 2, 2, 1]),
-])
-def test_clickhouse_strict_order_examples(engine, modes, expected):
+], spark=[2]))
+def test_clickhouse_strict_order_examples(request, engine_name, case):
+    engine = engine_named(request, engine_name)
+    modes, expected = case
     rows, users = [], []
     for u, seq in STRICT_ORDER_USERS.items():
         rows += [(i + 1, ord(c)) for i, c in enumerate(seq)]
@@ -112,10 +114,14 @@ def _random_events(seed: int, n_users: int = 60) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("window,modes", [(3600, {}), (600, {}), (None, {}), (7200, {"strict_order": True}),
-                                          (7200, {"strict_deduplication": True}),
-                                          (3600, {"strict_order": True, "strict_deduplication": True})])
-def test_levels_and_times_match_the_algorithm(engine, window, modes):
+@pytest.mark.parametrize("engine_name,case", on_engines([(3600, {}), (600, {}), (None, {}),
+                                                         (7200, {"strict_order": True}),
+                                                         (7200, {"strict_deduplication": True}),
+                                                         (3600, {"strict_order": True, "strict_deduplication": True})],
+                                                        spark=[0, 5]))
+def test_levels_and_times_match_the_algorithm(request, engine_name, case):
+    engine = engine_named(request, engine_name)
+    window, modes = case
     ev = _random_events(4)
     steps = ["browse", "cart", "purchase"]
     f = funnel(engine.table(ev), steps, window=window, **modes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from reference_paths import random_shopping_events, reference_sessions
+from reference_paths import engine_named, on_engines, random_shopping_events, reference_sessions
 
 from marketing360.errors import ParameterError, SchemaError
 from marketing360.paths import sessions
@@ -48,8 +48,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("options", CASES, ids=[str(c) for c in CASES])
-def test_sessions_match_the_reference(engine, events, options):
+@pytest.mark.parametrize("engine_name,options", on_engines(CASES, spark=[3, 4, 5, 9, 10]))
+def test_sessions_match_the_reference(request, engine_name, events, options):
+    engine = engine_named(request, engine_name)
     got = sessions(engine.table(events), **options).table()
     _compare(got, reference_sessions(events, **options))
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from reference_paths import random_shopping_events, reference_coverage, reference_sessions, reference_top_paths
+from reference_paths import (
+    engine_named,
+    on_engines,
+    random_shopping_events,
+    reference_coverage,
+    reference_sessions,
+    reference_top_paths,
+)
 
 from marketing360.errors import ParameterError
 from marketing360.paths import path_coverage, sessions, top_paths
@@ -18,9 +25,11 @@ def events():
     return ev
 
 
-@pytest.mark.parametrize("n,max_steps,level", [(5, None, "event_type"), (3, 2, "event_type"), (50, None, "channel"),
-                                               (4, 1, "channel")])
-def test_top_paths_match_the_reference(engine, events, n, max_steps, level):
+@pytest.mark.parametrize("engine_name,case", on_engines([(5, None, "event_type"), (3, 2, "event_type"),
+                                                          (50, None, "channel"), (4, 1, "channel")], spark=[1, 3]))
+def test_top_paths_match_the_reference(request, engine_name, events, case):
+    engine = engine_named(request, engine_name)
+    n, max_steps, level = case
     s = sessions(engine.table(events), level=level)
     got = top_paths(s, n=n, max_steps=max_steps)
     ref = reference_top_paths(reference_sessions(events, level=level), n=n, max_steps=max_steps)
@@ -36,8 +45,11 @@ def test_top_paths_match_the_reference(engine, events, n, max_steps, level):
     assert got.total_consumers == events[events.brand.notna()].user_id.nunique()
 
 
-@pytest.mark.parametrize("unit,max_steps", [("consumers", None), ("sessions", None), ("consumers", 2)])
-def test_coverage_matches_brute_force(engine, events, unit, max_steps):
+@pytest.mark.parametrize("engine_name,case", on_engines([("consumers", None), ("sessions", None), ("consumers", 2)],
+                                                        spark=[2]))
+def test_coverage_matches_brute_force(request, engine_name, events, case):
+    engine = engine_named(request, engine_name)
+    unit, max_steps = case
     s = sessions(engine.table(events))
     cov = path_coverage(s, unit=unit, max_steps=max_steps, levels=(0.5, 0.8, 0.95, 1.0))
     ref = reference_coverage(reference_sessions(events), unit=unit, max_steps=max_steps)

@@ -167,3 +167,18 @@ def reference_window_funnel(rows: list[tuple], conditions: list, window: float, 
             if times is not None:
                 times.setdefault(k, ts - start[i])
     return max((k + 1 for k in range(n) if start[k] is not None), default=0)
+
+
+def on_engines(cases: list, spark: list[int]) -> list:
+    """Parameters (engine name, case): every case on DuckDB, the cases at positions ``spark`` on Spark too
+    (marked ``spark``), which keeps the JVM's share of the run small. Use with :func:`engine_named`."""
+    import pytest
+
+    out = [pytest.param("duckdb", c, id=f"duckdb-{c}", marks=pytest.mark.duckdb) for c in cases]
+    out += [pytest.param("spark", cases[i], id=f"spark-{cases[i]}", marks=pytest.mark.spark) for i in spark]
+    return out
+
+
+def engine_named(request, name: str):
+    """The session's engine fixture of that name."""
+    return request.getfixturevalue(f"{name}_engine")
