@@ -13,7 +13,7 @@ import pandas as pd
 
 from ._base import new_axes, thousands
 
-__all__ = ["plot_top_paths", "plot_coverage", "plot_funnel"]
+__all__ = ["plot_top_paths", "plot_coverage", "plot_funnel", "plot_critical_nodes"]
 
 
 def plot_top_paths(table: pd.DataFrame, *, ax: Any = None, other: bool = False, max_label: int = 60) -> Any:
@@ -106,4 +106,28 @@ def plot_funnel(table: pd.DataFrame, *, ax: Any = None) -> Any:
     if len(segments) > 1:
         ax.legend(title="segment", fontsize=8)
     ax.set_title("funnel (labels: conversion from the previous step)")
+    return fig
+
+
+def plot_critical_nodes(table: pd.DataFrame, *, ax: Any = None) -> Any:
+    """Horizontal bars of each node's removal effect (most critical on top), its odds ratio written beside.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"rank": [1, 2], "node": ["cart", "browse"], "removal_effect": [0.8, 0.3],
+    ...                   "odds_ratio": [5.0, 1.2]})
+    >>> len(plot_critical_nodes(t).axes[0].patches)
+    2
+    """
+    df = table.sort_values("rank").iloc[::-1]
+    fig, ax = new_axes(ax, (7, 0.35 * len(df) + 1.5))
+    bars = ax.barh(np.arange(len(df)), df["removal_effect"].to_numpy(float), color="#d62728")
+    for b, orr in zip(bars, df["odds_ratio"]):
+        ax.annotate(f"OR {orr:.2g}", (b.get_width(), b.get_y() + b.get_height() / 2), xytext=(3, 0),
+                    textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(np.arange(len(df)), df["node"].astype(str), fontsize=8)
+    ax.set_xlabel("removal effect (relative drop of P(conversion))")
+    ax.set_xlim(0, max(1.0, float(df["removal_effect"].max()) * 1.15))
+    ax.set_title("critical path nodes")
     return fig
