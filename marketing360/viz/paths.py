@@ -13,7 +13,8 @@ import pandas as pd
 
 from ._base import new_axes, thousands
 
-__all__ = ["plot_top_paths", "plot_coverage", "plot_funnel", "plot_critical_nodes"]
+__all__ = ["plot_top_paths", "plot_coverage", "plot_funnel", "plot_critical_nodes", "sankey", "plot_sankey",
+           "SankeyDiagram"]
 
 
 def plot_top_paths(table: pd.DataFrame, *, ax: Any = None, other: bool = False, max_label: int = 60) -> Any:
@@ -130,4 +131,143 @@ def plot_critical_nodes(table: pd.DataFrame, *, ax: Any = None) -> Any:
     ax.set_xlabel("removal effect (relative drop of P(conversion))")
     ax.set_xlim(0, max(1.0, float(df["removal_effect"].max()) * 1.15))
     ax.set_title("critical path nodes")
+    return fig
+
+
+class SankeyDiagram:
+    """A Sankey diagram as SVG: shown by Jupyter, embedded as it is in an HTML report (:attr:`svg`)."""
+
+    def __init__(self, svg: str) -> None:
+        self.svg = svg
+
+    def _repr_html_(self) -> str:
+        return self.svg
+
+    def __repr__(self) -> str:
+        return f"<SankeyDiagram: {len(self.svg):,} characters of SVG>"
+
+
+def _sankey_layout(table: pd.DataFrame, width: float, height: float, pad: float = 8.0
+                   ) -> tuple[dict[tuple[int, str], tuple[float, float, float]], list[tuple[Any, ...]], float]:
+    """Node boxes (x, y0, y1) per (column, name) and link bands, columns = positions, end states one further."""
+    t = table.copy()
+    t["tcol"] = t["position"] + 1
+    inflow = t.groupby(["tcol", "target"])["sessions"].sum()
+    outflow = t.groupby(["position", "source"])["sessions"].sum()
+    size: dict[tuple[int, str], float] = {}
+    for (c, n), v in outflow.items():
+        size[(int(c), str(n))] = max(size.get((int(c), str(n)), 0.0), float(v))
+    for (c, n), v in inflow.items():
+        size[(int(c), str(n))] = max(size.get((int(c), str(n)), 0.0), float(v))
+    cols = sorted({c for c, _ in size})
+    per_col = {c: sorted([n for cc, n in size if cc == c], key=lambda n: (n.startswith("("), -size[(c, n)], n))
+               for c in cols}
+    biggest = max(sum(size[(c, n)] for n in per_col[c]) for c in cols)
+    most = max(len(per_col[c]) for c in cols)
+    scale = (height - 20 - pad * (most - 1)) / biggest
+    step_x = (width - 160) / max(len(cols) - 1, 1)
+    boxes: dict[tuple[int, str], tuple[float, float, float]] = {}
+    for i, c in enumerate(cols):
+        y = 10.0
+        for n in per_col[c]:
+            h = size[(c, n)] * scale
+            boxes[(c, n)] = (20 + i * step_x, y, y + h)
+            y += h + pad
+    out_used = {k: 0.0 for k in boxes}
+    in_used = {k: 0.0 for k in boxes}
+    links = []
+    t = t.sort_values(["position", "sessions"], ascending=[True, False], kind="mergesort")
+    for r in t.itertuples(index=False):
+        a, b = (int(r.position), str(r.source)), (int(r.tcol), str(r.target))
+        h = float(r.sessions) * scale
+        ya, yb = boxes[a][1] + out_used[a], boxes[b][1] + in_used[b]
+        out_used[a] += h
+        in_used[b] += h
+        links.append((a, b, ya, yb, h, int(r.sessions), int(r.converted)))
+    return boxes, links, scale
+
+
+def _node_colour(name: str, palette: dict[str, str]) -> str:
+    fixed = {"(converted)": "#2ca02c", "(left)": "#d62728", "(continues)": "#7f7f7f", "(other)": "#bcbcbc"}
+    if name in fixed:
+        return fixed[name]
+    if name not in palette:
+        import matplotlib
+
+        cmap = matplotlib.colormaps["tab10"]
+        palette[name] = matplotlib.colors.to_hex(cmap(len(palette) % 10))
+    return palette[name]
+
+
+def sankey(table: pd.DataFrame, *, width: int = 900, height: int = 460) -> SankeyDiagram:
+    """A Sankey diagram (SVG) of path flows (``position, source, target, sessions, converted``); hovering a band
+    shows its sessions and conversion rate.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"position": [1, 1], "source": ["browse", "browse"], "target": ["cart", "(left)"],
+    ...                   "sessions": [3, 1], "converted": [1, 0]})
+    >>> sankey(t).svg.count("<path")
+    2
+    """
+    import html as _html
+
+    box_w = 12.0
+    boxes, links, _ = _sankey_layout(table, width, height)
+    palette: dict[str, str] = {}
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'font-family="sans-serif" font-size="11">']
+    for a, b, ya, yb, h, n, conv in links:
+        x0, x1 = boxes[a][0] + box_w, boxes[b][0]
+        xm = (x0 + x1) / 2
+        d = (f"M{x0:.1f},{ya:.1f} C{xm:.1f},{ya:.1f} {xm:.1f},{yb:.1f} {x1:.1f},{yb:.1f} L{x1:.1f},{yb + h:.1f} "
+             f"C{xm:.1f},{yb + h:.1f} {xm:.1f},{ya + h:.1f} {x0:.1f},{ya + h:.1f} Z")
+        tip = _html.escape(f"{a[1]} → {b[1]}: {n:,} sessions, {conv / n:.0%} converted" if n else "")
+        parts.append(f'<path d="{d}" fill="{_node_colour(a[1], palette)}" fill-opacity="0.35">'
+                     f"<title>{tip}</title></path>")
+    for (c, name), (x, y0, y1) in boxes.items():
+        colour = _node_colour(name, palette)
+        parts.append(f'<rect x="{x:.1f}" y="{y0:.1f}" width="{box_w}" height="{max(y1 - y0, 1):.1f}" '
+                     f'fill="{colour}"><title>{_html.escape(name)} (step {c})</title></rect>')
+        if y1 - y0 >= 9:
+            parts.append(f'<text x="{x + box_w + 3:.1f}" y="{(y0 + y1) / 2 + 4:.1f}">{_html.escape(name)}</text>')
+    parts.append("</svg>")
+    return SankeyDiagram("".join(parts))
+
+
+def plot_sankey(table: pd.DataFrame, *, ax: Any = None, width: float = 900, height: float = 460) -> Any:
+    """The Sankey diagram of :func:`sankey` drawn with matplotlib (static).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"position": [1, 1], "source": ["browse", "browse"], "target": ["cart", "(left)"],
+    ...                   "sessions": [3, 1], "converted": [1, 0]})
+    >>> len(plot_sankey(t).axes[0].patches)
+    5
+    """
+    from matplotlib.patches import PathPatch, Rectangle
+    from matplotlib.path import Path as MplPath
+
+    box_w = 12.0
+    boxes, links, _ = _sankey_layout(table, width, height)
+    palette: dict[str, str] = {}
+    fig, ax = new_axes(ax, (width / 100, height / 100))
+    for a, b, ya, yb, h, _n, _c in links:
+        x0, x1 = boxes[a][0] + box_w, boxes[b][0]
+        xm = (x0 + x1) / 2
+        verts = [(x0, ya), (xm, ya), (xm, yb), (x1, yb), (x1, yb + h), (xm, yb + h), (xm, ya + h), (x0, ya + h),
+                 (x0, ya)]
+        codes = [MplPath.MOVETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4, MplPath.LINETO, MplPath.CURVE4,
+                 MplPath.CURVE4, MplPath.CURVE4, MplPath.CLOSEPOLY]
+        ax.add_patch(PathPatch(MplPath(verts, codes), facecolor=_node_colour(a[1], palette), alpha=0.35, lw=0))
+    for (_c, name), (x, y0, y1) in boxes.items():
+        ax.add_patch(Rectangle((x, y0), box_w, max(y1 - y0, 1), color=_node_colour(name, palette)))
+        if y1 - y0 >= 9:
+            ax.text(x + box_w + 3, (y0 + y1) / 2, name, va="center", fontsize=8)
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)
+    ax.axis("off")
+    ax.set_title("path flows")
     return fig
