@@ -115,15 +115,14 @@ class Sessions(Result):
         return out.astype({c: "int64" for c in ("sessions", "consumers", "converting", "events", "steps")})
 
     def _notes(self) -> list[str]:
-        cut = ("inactivity over " + f"{self.gap_minutes:g} minutes" if self.gap_minutes is not None
-               else "no inactivity limit")
+        ends = ([f"after {self.gap_minutes:g} minutes without an event"] if self.gap_minutes is not None else []) + \
+            (["at midnight (UTC)"] if self.by_day else [])
         split = f"per consumer and {self.by}" if self.by else "per consumer (brands pooled)"
-        how = [cut, *(["midnight (UTC)"] if self.by_day else [])]
+        cut = f"a session ends {' or '.join(ends)}" if ends else "one session per consumer (no time limit)"
         extra = [f"paths from the first {self.start_at!r}" if self.start_at else "",
                  f"paths to the first {self.end_at!r}" if self.end_at else "",
                  "repeated steps collapsed" if self.collapse_repeats else ""]
-        return [f"{split}; a session ends at {' or '.join(how)}; steps: {self.level}"
-                + "".join(f"; {e}" for e in extra if e), *self._extra_notes]
+        return [f"{split}; {cut}; steps: {self.level}" + "".join(f"; {e}" for e in extra if e), *self._extra_notes]
 
     def summary(self) -> Summary:
         return Summary(self.title, notes=self._notes(), tables=[(None, self.totals())])

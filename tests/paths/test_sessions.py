@@ -71,7 +71,7 @@ def test_ties_follow_the_funnel_and_summary():
     assert s.table().path.tolist() == ["browse > cart > purchase"]
     tot = s.totals().iloc[0]
     assert (tot.sessions, tot.consumers, tot.converting, tot.events, tot.value) == (1, 1, 1, 3, 12.0)
-    assert "inactivity over 30 minutes" in str(s.summary())
+    assert "a session ends after 30 minutes without an event" in str(s.summary())
 
 
 @pytest.mark.parametrize("kwargs,match", [
