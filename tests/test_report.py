@@ -22,6 +22,7 @@ def test_demo_writes_the_report(tmp_path, capsys):
     assert "The world" in html and "Planted truth" in html and "4A consumer assets" in html
     assert "Multi-touch attribution" in html and ">share error<" in html and "Incrementality" in html
     assert len(re.findall(r"data:image/png;base64,", html)) >= 10
+    assert "Shopping paths" in html and "<svg" in html
     assert "wrote" in capsys.readouterr().out
 
 
@@ -260,3 +261,15 @@ def test_the_incrementality_section_reads_out_the_holdouts_against_the_truth(sma
     assert f"{truth.effect.iloc[0]:,.4f}" in html
     assert "synthetic control (conformal)" in html and "time-based regression" in html
     assert len(re.findall(r"data:image/png;base64,", html)) == 2
+
+
+def test_the_paths_section_on_a_small_world(duckdb_engine, small_world):
+    from marketing360.report.sections import open_world, paths_section
+
+    r = Report("t")
+    paths_section(r, duckdb_engine, small_world, open_world(duckdb_engine, small_world))
+    blocks = r.sections[0].blocks
+    assert r.sections[0].title == "Shopping paths" and len(blocks) == 5
+    beh = small_world.events[~small_world.events.event_type.isin(["impression", "click"])]
+    assert f"of {beh.groupby('user_id').ngroups:,} consumers" in blocks[0]
+    assert blocks[2].startswith("<figure><svg") and "Funnel browse, cart, purchase" in blocks[3]

@@ -278,6 +278,11 @@ class Section:
         self.blocks.append(body + more)
         return self
 
+    def markup(self, markup: str) -> Section:
+        """Add HTML or SVG made by this package (a Sankey diagram, say) as it is: it is not escaped."""
+        self.blocks.append(f"<figure>{markup}</figure>")
+        return self
+
     def figure(self, fig: Any, *, alt: str = "figure") -> Section:
         """Embed a matplotlib figure as a PNG; the figure is closed once embedded."""
         buf = io.BytesIO()

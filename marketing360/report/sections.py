@@ -285,8 +285,42 @@ def mmm_section(report: Report, engine: Engine, world: SimulationResult, tables:
             labels={"estimate": "MRR"})
 
 
+def paths_section(report: Report, engine: Engine, world: SimulationResult, tables: dict[str, Any]) -> None:
+    """Shopping paths: sessions of the consumers' own behaviour, top paths, the funnel, critical nodes, flows."""
+    s = report.section("Shopping paths")
+    ev = tables["events"]
+    behaviour = ev.filter(~ev.event_type.isin(["impression", "click"]))
+    sess = paths.sessions(behaviour, gap_minutes=30).cache()
+    tot = sess.totals().iloc[0]
+    s.text(f"Sessions per consumer and brand (a session ends after 30 minutes without an event; ads left out): "
+           f"{int(tot.sessions):,} sessions of {int(tot.consumers):,} consumers, {int(tot.converting):,} with a "
+           "purchase.")
+    top = paths.top_paths(sess, n=10, max_steps=5).table()
+    s.table(top.drop(columns=["n_steps"]), caption="The most frequent session paths (truncated after 5 steps; the "
+                                                   "rest in (other), so the rows add up to every session)",
+            formats={"rank": "{:.0f}", "sessions": "count", "share_sessions": "percent", "consumers": "count",
+                     "share_consumers": "percent", "converting": "count", "conversion_rate": "percent",
+                     "value": "money"})
+    s.markup(paths.path_flows(sess, max_steps=4, top=5).sankey(width=860, height=360).svg)
+    f = paths.funnel(ev, ["browse", "cart", "purchase"], window="1D", by="brand")
+    s.table(f.table().drop(columns=["segment"]),
+            caption="Funnel browse, cart, purchase within a day of the browse, per consumer and brand "
+                    "(ClickHouse windowFunnel semantics; minutes from the browse)",
+            formats={"consumers": "count", "rate_from_previous": "percent", "rate_from_first": "percent",
+                     "drop_off": "count"})
+    days = paths.sessions(ev.filter(ev.event_type.isin(["impression", "click", "browse", "search", "cart",
+                                                        "purchase"])), gap_minutes=None, by_day=True)
+    crit = paths.critical_nodes(days)
+    s.table(crit.table(), caption="Critical steps of a day's path before a purchase (removal effect of the Markov "
+                                  "chain; odds ratio of converting through the step, 95% Woolf interval; "
+                                  "betweenness on the most likely routes)",
+            formats={"rank": "{:.0f}", "sessions": "count", "converting": "count", "rate_through": "percent",
+                     "rate_without": "percent", "odds_ratio": "{:.3g}", "or_lower": "{:.3g}", "or_upper": "{:.3g}",
+                     "removal_effect": "{:.3f}", "betweenness": "{:.3f}"})
+
+
 SECTIONS: list[SectionBuilder] = [world_section, truth_section, assets_section, attribution_section,
-                                  incrementality_section, mmm_section]
+                                  incrementality_section, mmm_section, paths_section]
 
 
 def open_world(engine: Engine, world: SimulationResult) -> dict[str, Any]:
