@@ -10,12 +10,14 @@
 * :func:`sequential_patterns` — frequent sequential patterns (PrefixSpan; MLlib's on Spark);
 * :func:`critical_nodes`, :func:`transition_matrix` — removal effects, odds ratios and betweenness of steps;
 * :func:`path_flows` — sessions flowing from step to step (a Sankey diagram);
+* :func:`path_views` — top paths and flows per level, anchor and brand, for an ipywidgets explorer;
 * :func:`journey_matrix`, :func:`journey_sequences` — journeys fetched as a
   sparse count matrix or as padded sequences, for the models.
 """
 
 from ..schema import PATH_SEP
 from .critical import CriticalNodes, critical_nodes, transition_matrix
+from .explore import PathViews, path_views
 from .flows import PathFlows, path_flows
 from .funnels import Funnel, FunnelComparison, funnel
 from .journeys import JOURNEY_KEY, Journeys, PathTable, journeys
@@ -32,4 +34,5 @@ __all__ = [
     "sessions", "Sessions", "SESSION_KEY", "top_paths", "TopPaths", "path_coverage", "PathCoverage",
     "funnel", "Funnel", "FunnelComparison", "sequential_patterns", "SequentialPatterns",
     "critical_nodes", "CriticalNodes", "transition_matrix", "path_flows", "PathFlows",
+    "path_views", "PathViews",
 ]

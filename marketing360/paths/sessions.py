@@ -112,7 +112,8 @@ class Sessions(Result):
         out = fetch(t.aggregate(sessions=t.count(), consumers=t.user_id.nunique(),
                                 converting=t.converted.cast("int64").sum(), events=t.n_events.sum(),
                                 steps=t.n_steps.sum(), value=t.value.sum()))
-        return out.astype({c: "int64" for c in ("sessions", "consumers", "converting", "events", "steps")})
+        counts = ("sessions", "consumers", "converting", "events", "steps")
+        return out.fillna({c: 0 for c in (*counts, "value")}).astype({c: "int64" for c in counts})
 
     def _notes(self) -> list[str]:
         ends = ([f"after {self.gap_minutes:g} minutes without an event"] if self.gap_minutes is not None else []) + \

@@ -14,7 +14,7 @@ import pandas as pd
 from ._base import new_axes, thousands
 
 __all__ = ["plot_top_paths", "plot_coverage", "plot_funnel", "plot_critical_nodes", "sankey", "plot_sankey",
-           "SankeyDiagram"]
+           "SankeyDiagram", "path_explorer"]
 
 
 def plot_top_paths(table: pd.DataFrame, *, ax: Any = None, other: bool = False, max_label: int = 60) -> Any:
@@ -271,3 +271,30 @@ def plot_sankey(table: pd.DataFrame, *, ax: Any = None, width: float = 900, heig
     ax.axis("off")
     ax.set_title("path flows")
     return fig
+
+
+def path_explorer(views: Any) -> Any:
+    """ipywidgets over precomputed :class:`~marketing360.paths.PathViews`: drop-downs for the level, the anchor
+    and the segment; the view's top paths and Sankey diagram below (redrawn, not recomputed)."""
+    from .._optional import import_optional
+
+    widgets = import_optional("ipywidgets", purpose="the path explorer")
+    from IPython.display import HTML, display
+
+    level_w = widgets.Dropdown(options=views.levels, description="level")
+    anchor_w = widgets.Dropdown(options=[("whole sessions" if a is None else a, a) for a in views.anchors],
+                                description="anchor")
+    segment_w = widgets.Dropdown(options=views.segments, description="segment")
+
+    def show(level: str, anchor: Any, segment: str) -> None:
+        key = (level, anchor, segment)
+        if key not in views.keys():
+            display(HTML("<p>no session in this view</p>"))
+            return
+        top = views.top_paths(*key)
+        display(HTML(top[["rank", "path", "sessions", "share_sessions", "conversion_rate"]]
+                     .to_html(index=False, float_format=lambda x: f"{x:,.3g}")))
+        display(sankey(views.flows(*key), width=820, height=340))
+
+    out = widgets.interactive_output(show, {"level": level_w, "anchor": anchor_w, "segment": segment_w})
+    return widgets.VBox([widgets.HBox([level_w, anchor_w, segment_w]), out])
