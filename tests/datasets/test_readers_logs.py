@@ -401,3 +401,29 @@ def test_rees46_drops_cart_removals_and_names_unknown_types(tmp_path: Path) -> N
     with pytest.raises(SchemaError) as exc:
         R.read_rees46(f)
     assert_schema_error(exc, "price")
+
+
+@pytest.mark.shared_data
+def test_olist_funnel_reads_leads_and_deals(need) -> None:
+    lp = need("olist_marketing_funnel", "olist_marketing_qualified_leads_dataset.csv")
+    dp = need("olist_marketing_funnel", "olist_closed_deals_cleaned.csv")
+    leads = pd.read_csv(lp, header=None, names=["mql_id", "first_contact_date", "landing_page_id", "origin"])
+    deals = pd.read_csv(dp)
+    ev = R.read_olist_funnel()
+    assert ev.event_type.value_counts().to_dict() == {"browse": len(leads), "purchase": len(deals)} == {
+        "browse": 8000, "purchase": 842}
+    assert ev.user_id.nunique() == 8000 and (ev.brand == "olist").all()
+    buys = ev[ev.event_type == "purchase"].set_index("user_id")
+    assert (buys.channel.fillna("-") == leads.set_index("mql_id").origin.reindex(buys.index).fillna("-")).all()
+    assert buys.value.sum() == pytest.approx(deals.declared_monthly_revenue.sum())
+    assert ev.attrs["notes"] == ["1 deal(s) won before the lead's first contact"]
+    # the lead-to-deal funnel by channel equals a plain count: deals won within 365 days of the first contact
+    from marketing360.paths import funnel
+
+    seg = leads.rename(columns={"mql_id": "user_id"})[["user_id", "origin"]].fillna({"origin": "(missing)"})
+    f = funnel(ev, ["browse", "purchase"], window="365D", segments=seg, segment="origin").table()
+    j = deals.merge(leads, on="mql_id")
+    lag = pd.to_datetime(j.won_date) - pd.to_datetime(j.first_contact_date)
+    ok = j[(lag >= pd.Timedelta(0)) & (lag <= pd.Timedelta(days=365))].fillna({"origin": "(missing)"})
+    got = f[f.step == 2].set_index("segment").consumers
+    assert got.to_dict() == ok.origin.value_counts().reindex(got.index, fill_value=0).to_dict()

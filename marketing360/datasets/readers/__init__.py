@@ -21,6 +21,7 @@ reader                                    table      default file (in the shared
 :func:`read_tianchi`                      events     ``tianchi_mobile_tiny/sample_user_behavior.csv``      Asia/Shanghai
 :func:`read_rees46`                       events     ``rees46_tiny/2019-Oct-sample.csv``                   UTC
 :func:`read_cdnow`                        events     ``cdnow/CDNOW_master.txt``                            UTC (dates)
+:func:`read_olist_funnel`                 events     ``olist_marketing_funnel/`` (leads, closed deals)      UTC
 :func:`read_criteo_attribution`           events     ``criteo_attribution/criteo_attribution_dataset.tsv.gz``  UTC
 :func:`read_touch_journeys`               events     ``attribution_data_kaggle_subset/attribution_data.csv``   UTC
 :func:`read_channelattribution_paths`     paths      ``channelattribution_paths/Data.csv``                 -
@@ -49,6 +50,7 @@ from .logs import (
     USERBEHAVIOR_BEHAVIOR,
     read_cdnow,
     read_criteo_attribution,
+    read_olist_funnel,
     read_rees46,
     read_tianchi,
     read_touch_journeys,
@@ -68,6 +70,7 @@ __all__ = [
     "read_pymc_mmm",
     "read_meridian",
     "read_cdnow",
+    "read_olist_funnel",
     "read_criteo_attribution",
     "read_rees46",
     "TIANCHI_TZ",

@@ -48,6 +48,7 @@ from ._common import (
 )
 
 __all__ = [
+    "read_olist_funnel",
     "read_tianchi",
     "read_rees46",
     "read_cdnow",
@@ -399,6 +400,75 @@ def read_cdnow(path: PathLike | None = None) -> pd.DataFrame:
     return _with_tz(validate(df, "events"), "UTC")
 
 
+
+def read_olist_funnel(leads_path: PathLike | None = None, deals_path: PathLike | None = None) -> pd.DataFrame:
+    """Read Olist's marketing funnel (marketing-qualified leads, then closed deals) as ``events``.
+
+    Olist's public B2B funnel (Kaggle ``olistbr/marketing-funnel-olist``, 2017-06-14..2018-05-31): 8,000
+    marketing-qualified leads (MQL) of sellers, each with its first contact date, landing page and acquisition
+    channel (``origin``), and the 842 that became sellers (closed deals, with the date won and the seller's
+    business segment). Each lead is a consumer (``user_id`` = ``mql_id``): a ``browse`` at its first contact
+    (``channel`` = origin, ``campaign`` = landing page) and, for a closed deal, a ``purchase`` when it was won
+    (same channel and landing page, ``value`` = the seller's declared monthly revenue, often 0). ``brand`` is
+    ``"olist"``; the deals' ``business_segment`` and ``lead_type`` are extra columns (null on leads).
+
+    The shared copy of the leads lost its header (the columns are ``mql_id, first_contact_date,
+    landing_page_id, origin``; both layouts are read), and its dates are days: ``ts`` is midnight UTC for
+    contacts, the won time for deals; ``attrs["tz"]`` is ``"UTC"``. One deal is dated before its lead's first
+    contact: it is kept as it is (``attrs["notes"]`` says so).
+
+    Parameters
+    ----------
+    leads_path, deals_path : str or path-like, optional
+        The two files; default to the shared ``olist_marketing_funnel`` folder.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical ``events`` sorted by ``user_id`` and ``ts``.
+
+    Raises
+    ------
+    SchemaError
+        A missing column, a date that does not parse, a deal whose lead is not in the leads file.
+    """
+    source = "olist"
+    lp = _resolve(leads_path, "olist_marketing_funnel", "olist_marketing_qualified_leads_dataset.csv")
+    dp = _resolve(deals_path, "olist_marketing_funnel", "olist_closed_deals_cleaned.csv")
+    lead_cols = ["mql_id", "first_contact_date", "landing_page_id", "origin"]
+    header = 0 if _first_line(lp).split(",")[0].strip() == "mql_id" else None
+    leads = pd.read_csv(lp, header=header, names=None if header == 0 else lead_cols, dtype=str)
+    _require(leads, lead_cols, table="events", source=source)
+    deals = pd.read_csv(dp, dtype={"mql_id": str, "won_date": str, "business_segment": str, "lead_type": str})
+    _require(deals, ["mql_id", "won_date", "business_segment", "lead_type", "declared_monthly_revenue"],
+             table="events", source=source)
+    lost = sorted(set(deals.mql_id) - set(leads.mql_id))
+    if lost:
+        raise SchemaError(f"{source}: {len(lost)} closed deal(s) with no lead in the leads file, e.g. {lost[:3]}",
+                          table="events", column="mql_id")
+    contact = _parse_time(leads.first_contact_date.str.slice(0, 19), "%Y-%m-%d %H:%M:%S", table="events",
+                          column="first_contact_date", source=source) if leads.first_contact_date.str.len().max() > 10 \
+        else _parse_time(leads.first_contact_date, "%Y-%m-%d", table="events", column="first_contact_date",
+                         source=source)
+    won = _parse_time(deals.won_date, "%Y-%m-%d %H:%M:%S", table="events", column="won_date", source=source)
+    lead = leads.set_index("mql_id")
+    rows = pd.concat([
+        pd.DataFrame({"user_id": leads.mql_id, "ts": contact.to_numpy(), "event_type": "browse",
+                      "channel": leads.origin, "campaign": leads.landing_page_id, "value": np.nan,
+                      "business_segment": None, "lead_type": None}),
+        pd.DataFrame({"user_id": deals.mql_id, "ts": won.to_numpy(), "event_type": "purchase",
+                      "channel": lead.origin.reindex(deals.mql_id).to_numpy(),
+                      "campaign": lead.landing_page_id.reindex(deals.mql_id).to_numpy(),
+                      "value": _numeric(deals.declared_monthly_revenue, table="events",
+                                        column="declared_monthly_revenue", source=source),
+                      "business_segment": deals.business_segment, "lead_type": deals.lead_type}),
+    ], ignore_index=True)
+    rows.insert(2, "brand", "olist")
+    rows = rows.sort_values(["user_id", "ts"], kind="mergesort").reset_index(drop=True)
+    out = _with_tz(validate(rows, "events"), "UTC")
+    early = won.to_numpy() < deals.mql_id.map(dict(zip(leads.mql_id, contact))).to_numpy()
+    out.attrs["notes"] = [f"{int(early.sum())} deal(s) won before the lead's first contact"] if early.any() else []
+    return out
 
 # ------------------------------------------------------------------ Criteo attribution
 
