@@ -7,6 +7,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import pandas as pd
 import pyarrow as pa
@@ -68,6 +69,11 @@ class DuckDBEngine(Engine):
         # timestamps are naive UTC throughout; tz-aware ones must not be cast in the machine's zone
         # (ibis 12 sets this too, but that is ibis's choice, not a promise)
         self.backend.con.execute("SET TimeZone = 'UTC'")
+        # ibis 12 writes list lambdas as ``x -> ...``, which DuckDB 1.5+ refuses unless told otherwise
+        try:
+            self.backend.con.execute("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
+        except duckdb.Error:  # DuckDB before 1.3 has no such setting and takes the arrow anyway
+            pass
         self._keep: dict[str, Any] = {}  # registered Arrow data must outlive its views
         self._unused: list[str] = []  # auto-named tables no expression uses any more
 

@@ -52,7 +52,7 @@ import pandas as pd
 from ibis.expr.types import BooleanValue, Table
 from scipy import stats
 
-from ..engine import fetch
+from ..engine import cache, fetch
 from ..errors import ParameterError, SchemaError
 from ..inputs import as_table, open_table, require_columns
 from ..results import Result
@@ -358,15 +358,18 @@ def funnel(events: TableLike, steps: Sequence[Step], *, window: Any, strict_orde
     # one row per (event, step it matches); with strict_order also the events that match no step (step 0)
     parts = [ev.filter(cond).select(*group, "ts", _k=ibis.literal(i + 1, type="int64"))
              for i, (_, cond) in enumerate(named)]
-    if strict_order:
-        anyc = named[0][1]
-        for _, c in named[1:]:
-            anyc = anyc | c
-        parts.append(ev.filter(~anyc).select(*group, "ts", _k=ibis.literal(0, type="int64")))
-    pairs = parts[0]
-    for p in parts[1:]:
-        pairs = pairs.union(p, distinct=False)
-    levels = _levels(pairs, group, n, w, strict_order, strict_deduplication)
+    if strict_order or strict_deduplication:
+        if strict_order:
+            anyc = named[0][1]
+            for _, c in named[1:]:
+                anyc = anyc | c
+            parts.append(ev.filter(~anyc).select(*group, "ts", _k=ibis.literal(0, type="int64")))
+        pairs = parts[0]
+        for p in parts[1:]:
+            pairs = pairs.union(p, distinct=False)
+        levels = _levels(pairs, group, n, w, strict_order, strict_deduplication)
+    else:
+        levels = _levels_plain(parts, group, w)
     consumers = ev.select(*group).distinct()
     levels = consumers.left_join(levels, group).select(
         *group, level=ibis.coalesce(ibis._.level, 0).cast("int64"),
@@ -439,6 +442,35 @@ def _levels(pairs: Table, group: list[str], n: int, window: pd.Timedelta | None,
     for k in range(1, n + 1):  # the first event that reached step k: its time from the chain's start
         aggs[f"minutes_{k}"] = t[f"_min{k}"].argmin(t[f"_first{k}"])
     return t.group_by(group).agg(**aggs)
+
+
+def _levels_plain(parts: list[Table], group: list[str], window: pd.Timedelta | None) -> Table:
+    """The plain mode step by step: each step's events joined only with the chains that reached the step before.
+
+    A chain reaches step k at an event of step k when the latest start of a chain that reached step k - 1
+    at or before it lies within the window; only the events of steps k - 1 and k take part in that running
+    maximum, so after the first step the engine sorts few rows (the result equals :func:`_levels`'s).
+    """
+    span = None if window is None else ibis.interval(microseconds=int(window / pd.Timedelta(microseconds=1)))
+    first = parts[0]
+    reached = first.select(*group, "ts", _s=first.ts)  # every event of step 1 starts a chain
+    levels = first.group_by(group).agg(minutes_1=ibis.literal(0.0, type="float64"))
+    for k in range(2, len(parts) + 1):
+        step = parts[k - 1]
+        later = step.select(*group, "ts", _s=ibis.null(reached._s.type()), _k=ibis.literal(1, type="int64"))
+        u = reached.mutate(_k=ibis.literal(0, type="int64")).union(later, distinct=False)
+        u = u.mutate(_m=u._s.max().over(ibis.cumulative_window(group_by=group, order_by=[u.ts, u._k])))
+        ok = (u._k == 1) & u._m.notnull()
+        if span is not None:
+            ok = ok & (u.ts <= u._m + span)
+        u = u.mutate(_ok=ok)  # a column first: Spark does not filter on a window
+        reached = cache(u.filter(u._ok).select(*group, "ts", _s=u._m))
+        minutes = (reached.ts.epoch_seconds() - reached._s.epoch_seconds()).cast("float64") / 60.0
+        levels = levels.left_join(reached.group_by(group).agg(**{f"minutes_{k}": minutes.argmin(reached.ts)}),
+                                  group).drop(*[f"{g}_right" for g in group])
+    n = len(parts)
+    lev = ibis.cases(*[(levels[f"minutes_{k}"].notnull(), k) for k in range(n, 0, -1)], else_=0)
+    return levels.mutate(level=lev.cast("int64"))
 
 
 def _summarise(levels: Table, names: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:

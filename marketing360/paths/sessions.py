@@ -16,7 +16,7 @@ session. ``collapse_repeats`` merges consecutive equal steps; ``start_at`` /
 ``end_at`` cut every session's path at the first event of a type (what happens
 after a first visit, before a purchase), and drop the sessions without one.
 
-Everything runs on the engine the events live on, with one sort.
+Everything runs on the engine the events live on: one sort, steps collected as small integers.
 
 Examples
 --------
@@ -49,7 +49,7 @@ from ..inputs import as_table_with_counts
 from ..results import Result, Summary
 from ..schema import EVENT_TYPES
 from ..types import TableLike
-from ._concat import ordered_concat
+from ._concat import decode, label_codes, ordered_concat
 
 __all__ = ["Sessions", "sessions", "as_sessions", "SESSION_KEY"]
 
@@ -233,7 +233,12 @@ def sessions(events: TableLike, *, gap_minutes: float | None = 30, by_day: bool 
     funnel = ibis.cases(*[(ev.event_type == t, i) for i, t in enumerate(EVENT_TYPES)], else_=len(EVENT_TYPES))
     ev = ev.select(*group, "ts", "event_type", label=label, _funnel=funnel,
                    _conv=(ev.event_type == conversion).cast("int64"), _value=ev.value.cast("float64").fill_null(0.0))
-    w = ibis.window(group_by=group, order_by=[ev.ts, ev._funnel, ev.label])
+    ev, labels = label_codes(ev, "label")  # ties in label order, sorted and packed as integers
+    if by:  # sessions per consumer and brand code: integer keys sort faster than strings
+        ev, brands = label_codes(ev, by, name="_bc")
+        ev = ev.drop(by)
+        group = ["user_id", "_bc"]
+    w = ibis.window(group_by=group, order_by=[ev.ts, ev._funnel, ev._code])
     prev_ts = ev.ts.lag().over(w)
     new = prev_ts.isnull()
     if gap is not None:  # timestamp + interval: exact to the microsecond on every engine
@@ -244,11 +249,12 @@ def sessions(events: TableLike, *, gap_minutes: float | None = 30, by_day: bool 
     cw = ibis.cumulative_window(group_by=group, order_by=[ev._rank])
     ev = ev.mutate(session=ev._new.sum().over(cw).cast("int64"))
     key = [*group, "session"]
-    per = ev.group_by(key).agg(start_ts=ev.ts.min(), end_ts=ev.ts.max(), n_events=ev.count().cast("int64"),
-                               conversions=ev._conv.sum().cast("int64"), value=(ev._value * ev._conv).sum())
+    stats = dict(start_ts=ev.ts.min(), end_ts=ev.ts.max(), n_events=ev.count().cast("int64"),
+                 conversions=ev._conv.sum().cast("int64"), value=(ev._value * ev._conv).sum())
 
     st = ev.filter(ev.label.notnull())
-    if start_at or end_at:  # the path's cut: first start_at, then the first end_at from there
+    cut = bool(start_at or end_at)
+    if cut:  # the path's cut: first start_at, then the first end_at from there
         first = st.filter(st.event_type == start_at) if start_at else None
         if first is not None:
             lo = first.group_by(key).agg(_lo=first._rank.min())
@@ -263,12 +269,20 @@ def sessions(events: TableLike, *, gap_minutes: float | None = 30, by_day: bool 
         sw = ibis.window(group_by=key, order_by=[st._rank])
         st = st.mutate(_prev=st.label.lag().over(sw))  # a column first: Spark does not filter on a window
         st = st.filter(st._prev.isnull() | (st.label != st._prev)).drop("_prev")
+    if cut or collapse_repeats:
+        per = ev.group_by(key).agg(**stats)
+        paths = ordered_concat(st, key, "_rank", "_code", labels=labels, n_steps=st.count().cast("int64"))
+        # joined on the consumer (x brand) and session: a pooled (null) brand never equals itself in a join
+        t = per.join(paths, key) if cut else per.left_join(paths, key)
+    else:  # every labelled event is a step: one pass (collecting leaves the unlabelled events out)
+        t = ordered_concat(ev, key, "_rank", "_code", labels=labels, **stats,
+                           n_steps=ev._code.count().cast("int64"))
     sw = ibis.window(group_by=key, order_by=[st._rank])
     st = st.mutate(step=(ibis.row_number().over(sw) + 1).cast("int64"))
-    paths = ordered_concat(st, key, "step", "label", n_steps=st.count().cast("int64"))
-    # joined on the consumer (x brand) and session: a pooled (null) brand never equals itself in a join
-    t = per.join(paths, key) if (start_at or end_at) else per.left_join(paths, key)
-    if not by:
+    if by:
+        st = st.mutate(brand=decode(st._bc, brands))
+        t = t.mutate(brand=decode(t._bc, brands))
+    else:
         st = st.mutate(brand=ibis.null("string"))
         t = t.mutate(brand=ibis.null("string"))
     steps = st.select(*SESSION_KEY, "step", "ts", "event_type", "label")

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from ibis.expr.types import Table
 
-from ..engine import fetch
+from ..engine import cache, fetch
 from ..errors import ParameterError
 from ..results import Result
 from ..schema import PATH_SEP
@@ -154,6 +154,15 @@ def _session_paths(s: Sessions, max_steps: int | None) -> Table:
     return t.mutate(path=ibis.ifelse(t.n_steps == 0, ibis.literal(NO_STEPS), t.path))
 
 
+def _path_users(s: Sessions, max_steps: int | None) -> Table:
+    """One row per path and consumer (sessions, converting sessions, value, steps), computed once and cached:
+    every figure of the top paths and the coverage curve reads this small table, not the sessions again."""
+    t = _session_paths(s, max_steps)
+    pu = t.group_by(["path", "user_id"]).agg(_sessions=t.count(), _converting=t.converted.cast("int64").sum(),
+                                             _value=t.value.sum(), _n_steps=t.n_steps.max())
+    return cache(pu)
+
+
 def _count(value: Any, name: str, *, none: bool = False) -> int | None:
     if value is None and none:
         return None
@@ -182,32 +191,30 @@ def top_paths(data: Sessions | TableLike, *, n: int = 20, max_steps: int | None 
     assert n_ is not None
     max_steps = _count(max_steps, "max_steps", none=True)
     s = as_sessions(data)
-    t = _session_paths(s, max_steps)
-    per = t.group_by("path").agg(_sessions=t.count(), _n_steps=t.n_steps.max())
-    w = ibis.window(order_by=[ibis.desc(per._sessions), per.path])
-    ranked = per.mutate(rank=(ibis.row_number().over(w) + 1).cast("int64"))
-    j = t.join(ranked.select("path", "rank"), "path")
-    bucket = ibis.ifelse(j["rank"] <= n_, j.path, ibis.literal(OTHER_PATH))
-    j = j.mutate(_bucket=bucket, _rank=ibis.ifelse(j["rank"] <= n_, j["rank"], ibis.null("int64")))
-    g = j.group_by(["_bucket", "_rank"]).agg(
-        n_steps=j.n_steps.max(), sessions=j.count(), consumers=j.user_id.nunique(),
-        converting=j.converted.cast("int64").sum(), value=j.value.sum())
-    tot = t.aggregate(sessions=t.count(), consumers=t.user_id.nunique(), paths=t.path.nunique())
-    totals = fetch(tot).iloc[0]
-    df = fetch(g).rename(columns={"_bucket": "path", "_rank": "rank"})
-    if df.empty:
+    pu = _path_users(s, max_steps)
+    per = pu.group_by("path").agg(sessions=pu._sessions.sum(), consumers=pu.count(),
+                                  converting=pu._converting.sum(), value=pu._value.sum(), n_steps=pu._n_steps.max())
+    top = fetch(per.order_by([ibis.desc(per.sessions), per.path]).limit(n_))
+    if top.empty:
         raise ParameterError("top_paths: there are no sessions")
-    df["rank"] = df["rank"].astype("float64")
-    df = df.sort_values("rank", na_position="last", kind="mergesort").reset_index(drop=True)
+    rest = ~pu.path.isin(top["path"].tolist())
+    totals = fetch(per.aggregate(paths=per.count()).cross_join(pu.aggregate(
+        sessions=pu._sessions.sum(), consumers=pu.user_id.nunique(), o_sessions=pu._sessions.sum(where=rest),
+        o_consumers=pu.user_id.nunique(where=rest), o_converting=pu._converting.sum(where=rest),
+        o_value=pu._value.sum(where=rest)))).iloc[0]
+    top.insert(0, "rank", np.arange(1, len(top) + 1, dtype="float64"))
+    if totals["o_sessions"] > 0:
+        other = {"rank": np.nan, "path": OTHER_PATH, "n_steps": np.nan, "sessions": totals["o_sessions"],
+                 "consumers": totals["o_consumers"], "converting": totals["o_converting"], "value": totals["o_value"]}
+        top = pd.concat([top, pd.DataFrame([other])], ignore_index=True)
     n_sessions, n_consumers = int(totals["sessions"]), int(totals["consumers"])
-    df.loc[df.path == OTHER_PATH, "n_steps"] = np.nan
-    df["share_sessions"] = df["sessions"] / n_sessions
-    df["share_consumers"] = df["consumers"] / n_consumers
-    df["conversion_rate"] = df["converting"] / df["sessions"]
+    top["share_sessions"] = top["sessions"] / n_sessions
+    top["share_consumers"] = top["consumers"] / n_consumers
+    top["conversion_rate"] = top["converting"] / top["sessions"]
     cols = ["rank", "path", "n_steps", "sessions", "share_sessions", "consumers", "share_consumers", "converting",
             "conversion_rate", "value"]
-    df = df[cols].astype({"sessions": "int64", "consumers": "int64", "converting": "int64", "value": "float64"})
-    return TopPaths(df, n=n_, max_steps=max_steps, total_sessions=n_sessions, total_consumers=n_consumers,
+    top = top[cols].astype({"sessions": "int64", "consumers": "int64", "converting": "int64", "value": "float64"})
+    return TopPaths(top, n=n_, max_steps=max_steps, total_sessions=n_sessions, total_consumers=n_consumers,
                     distinct_paths=int(totals["paths"]), notes=s._notes())
 
 
@@ -237,11 +244,11 @@ def path_coverage(data: Sessions | TableLike, *, unit: CoverageUnit = "consumers
     if not lv or not all(0 < q <= 1 for q in lv):
         raise ParameterError(f"levels must be coverage shares in (0, 1]; found {levels!r}")
     max_steps = _count(max_steps, "max_steps", none=True)
-    t = _session_paths(as_sessions(data), max_steps)
+    pu = _path_users(as_sessions(data), max_steps)
     if unit == "sessions":
-        per = fetch(t.group_by("path").agg(covered=t.count()))
+        per = fetch(pu.group_by("path").agg(covered=pu._sessions.sum()))
     else:
-        per = fetch(t.group_by("path").agg(_w=t.user_id.nunique()))
+        per = fetch(pu.group_by("path").agg(_w=pu.count()))
     if per.empty:
         raise ParameterError("path_coverage: there are no sessions")
     by = "covered" if unit == "sessions" else "_w"
@@ -249,7 +256,7 @@ def path_coverage(data: Sessions | TableLike, *, unit: CoverageUnit = "consumers
     per["paths"] = np.arange(1, len(per) + 1)
     if unit == "consumers":  # each consumer counts once, at the best-ranked of their paths
         ranks = ibis.memtable(per[["path", "paths"]])
-        j = t.select("user_id", "path").join(ranks, "path")
+        j = pu.select("user_id", "path").join(ranks, "path")
         best = j.group_by("user_id").agg(paths=j.paths.min())
         first = fetch(best.group_by("paths").agg(covered=best.count()))
         per = per.merge(first, on="paths", how="left").fillna({"covered": 0})
