@@ -81,7 +81,7 @@ class SimulationResult:
     TABLES = ("events", "users", "brands", "campaigns", "spend", "outcomes",
               "ghost_impressions", "assignments")
     TRUTH_TABLES = ("stages", "incremental", "shapley", "incremental_by_brand",
-                    "channel_params", "coalitions", "experiments", "geo_tests")
+                    "channel_params", "coalitions", "experiments", "geo_tests", "funnel")
 
     @property
     def channels(self) -> list[str]:

@@ -73,7 +73,7 @@ SAMPLE_PARAMS: dict[str, Any] = dict(
 
 #: :func:`sample_checksum` of the sample world that ``SAMPLE_PARAMS`` and this simulator make
 #: (see "Updating the checksum" above)
-SAMPLE_CHECKSUM = "2371759e4a0730f8c9d30d665d12f251945d64e552ff42e2af3be520e77f3fa3"
+SAMPLE_CHECKSUM = "e8333d01c48010c8798209d0fb2d84dc45cf744c184ad843fbb8aa4cfa7e929e"
 
 #: the environment variable naming the cache folder
 CACHE_ENV = "M360_CACHE"

@@ -287,6 +287,8 @@ def _build_block(w: _World, index: int) -> _Block:
 class _BlockOut:
     conv: np.ndarray  # (K, B)
     rev: np.ndarray  # (K, B)
+    # the observed world's consumer-brand-days: expected number reaching each ladder level, and its variance
+    funnel: np.ndarray  # (2, B, 4)
     users: pd.DataFrame | None = None
     events: pa.Table | None = None
     spells: pd.DataFrame | None = None
@@ -381,7 +383,8 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
     U = len(blk.user_id)
     conv = np.zeros((K, B))
     rev = np.zeros((K, B))
-    out = _BlockOut(conv=conv, rev=rev)
+    funnel = np.zeros((2, B, 4))
+    out = _BlockOut(conv=conv, rev=rev, funnel=funnel)
     # worlds whose consumers' purchases the holdout truth needs, and the worlds run as planned
     every_test: np.ndarray = np.asarray(tests.all(axis=1))
     track: dict[int, str] = {}
@@ -486,10 +489,13 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
         step = 1.0 - (1.0 - base) * np.exp(-drive)
         level = np.zeros((K, P), dtype=np.int8)
         reach_j = np.ones((K, P), dtype=np.float32)
+        reach0 = np.empty((4, P))  # the observed world's chance of each level or higher: the planted funnel
         for j in range(4):
             reach_j *= step[j]
             level += u_lvl < reach_j
+            reach0[j] = reach_j[0]
         level = np.maximum(level, clicked.astype(np.int8))  # a click lands on the brand page
+        reach0[0] = np.where(clicked[0], 1.0, reach0[0])
         # ---- the day's behaviours, then the stage they make
         value = np.round(blk.value_scale * np.exp(fp.value_sd * ndtri(u_val) - fp.value_sd ** 2 / 2), 2)
         # a follow-up of the purchase made lag days ago, if the pair made one
@@ -528,6 +534,9 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
                 for c in range(C):
                     p_sp[t, :, c] += np.bincount(blk.pair_geo, weights=cost_k[:, c], minlength=G)
         if emit:
+            for j in range(4):
+                funnel[0, :, j] += np.bincount(blk.pair_brand, weights=reach0[j], minlength=B)
+                funnel[1, :, j] += np.bincount(blk.pair_brand, weights=reach0[j] * (1.0 - reach0[j]), minlength=B)
             erng = np.random.default_rng(np.random.SeedSequence([w.seed, index, u, 1]))
             nd0, ck0 = n_del[:, 0, :].T, clicks[:, 0, :].T  # (P, C)
             ev_parts.append(_emit_day(w, blk, t, day0, nd0, ck0, day, erng))

@@ -80,7 +80,7 @@ from ..errors import ParameterError
 from ..schema import STAGES
 from .result import SimulationResult, decategorize
 from .simcore import _BlockOut, _World, block_job, build_world, coalition_masks
-from .truth import Truth, channel_params_frame, compute_truth, experiment_truth, geo_test_truth
+from .truth import Truth, channel_params_frame, compute_truth, experiment_truth, funnel_truth, geo_test_truth
 from .world import CATEGORIES, CHANNELS, GEOS, ChannelParams, FunnelParams, GeoTest, resolve_channels
 
 __all__ = ["simulate", "SimulationResult", "Truth", "CHANNELS", "BLOCK_USERS", "SIMULATOR_VERSION"]
@@ -92,7 +92,7 @@ MAX_SHAPLEY_CHANNELS = 10
 #: Version of what :func:`simulate` makes from its arguments. Bump it whenever a change makes
 #: the same arguments give another world (other draws, events, truth), so that caches keyed
 #: by it (the sample world, :func:`~marketing360.datasets.load_sample`) are rebuilt.
-SIMULATOR_VERSION = 3
+SIMULATOR_VERSION = 4
 
 Truth_ = Literal["full", "incremental", "none"]
 
@@ -362,6 +362,9 @@ def _assemble(w: _World, results: list[_BlockOut], bits: list[int], truth: str, 
             {k: np.concatenate([(r.user_rev or {})[k] for r in emitted]) for k in emitted[0].user_rev or {}},
             np.concatenate([r.user_exposed for r in emitted if r.user_exposed is not None]),
             np.concatenate([r.user_ghost for r in emitted if r.user_ghost is not None]))
+    emitted_funnel = [r.funnel for r in results if r.users is not None]
+    if emitted_funnel:
+        truth_obj.funnel = funnel_truth(np.sum(emitted_funnel, axis=0), w.brands.brand.tolist())
     if tests:
         planned: list[tuple[np.ndarray, ...]] = [
             tuple(np.sum([(r.planned or {})[j][i] for r in results], axis=0) for i in range(3))

@@ -77,6 +77,15 @@ class Truth:
         Conversions and revenue of every simulated coalition of channels.
     rules : StageRules
         The 4A stage rules behind ``stages``.
+    experiments, geo_tests : pandas.DataFrame or None
+        The true effects of the holdout experiments and the geo tests.
+    funnel : pandas.DataFrame or None
+        The planted daily ladder of the observed world: per ``brand`` and ``step`` (1 browse, 2 engage:
+        a search, follow, cart or ask, 3 purchase, 4 advocate: a review or share the same day), the
+        ``expected`` number of consumer-brand-days that reach the step or beyond (the sum of their chances,
+        a click counting as a browse), its ``variance`` (the sum of p(1 - p)), and ``rate``, the true
+        step-conversion rate (expected over the previous step's). A funnel of consumer-days (browse, then
+        engage, then purchase within the day) recovers it within sampling error.
     """
 
     stages: pd.DataFrame | None
@@ -89,6 +98,7 @@ class Truth:
     rules: StageRules = field(default_factory=StageRules)
     experiments: pd.DataFrame | None = None
     geo_tests: pd.DataFrame | None = None
+    funnel: pd.DataFrame | None = None
 
     def geo_effect(self, test: str | None = None, *, start: Any = None, end: Any = None) -> pd.DataFrame:
         """The true effect of a geo test over its geos, from ``start`` to ``end`` (default: the test window).
@@ -382,3 +392,20 @@ def geo_test_truth(tests: list[Any], planned: list[tuple[np.ndarray, ...]], oc: 
     out = pd.concat(parts, ignore_index=True)
     out["date"] = out["date"].astype("datetime64[us]")
     return out
+
+
+#: the ladder's steps, in order (:attr:`Truth.funnel`)
+FUNNEL_STEPS = ("browse", "engage", "purchase", "advocate")
+
+
+def funnel_truth(funnel: np.ndarray, brands: list[str]) -> pd.DataFrame:
+    """:attr:`Truth.funnel` from the summed ``(2, B, 4)`` expected counts and variances of the blocks."""
+    expected, variance = funnel
+    rows = []
+    for b, brand in enumerate(brands):
+        for j, name in enumerate(FUNNEL_STEPS):
+            prev = expected[b, j - 1] if j else np.nan
+            rows.append({"brand": brand, "step": j + 1, "name": name, "expected": float(expected[b, j]),
+                         "variance": float(variance[b, j]),
+                         "rate": float(expected[b, j] / prev) if j and prev > 0 else np.nan})
+    return pd.DataFrame(rows)

@@ -208,3 +208,30 @@ def test_bad_segments_and_comparisons():
         f.compare(segments=("all", "gold"))
     with pytest.raises(ParameterError, match="either"):
         f.compare()
+
+
+def test_the_funnel_recovers_the_simulators_planted_ladder():
+    """Consumer-days through browse, engage and purchase: the counts the funnel finds in the events against the
+    simulator's own chances of each step (its truth), within sampling error for every brand and step."""
+    from marketing360.datasets import simulate
+
+    world = simulate(n_users=1500, n_days=21, seed=8, truth="none", progress=False)
+    ev = world.events
+    day = (ev.ts - ev.ts.min().normalize()).dt.days
+    days = ev.assign(user_id=ev.user_id * 1000 + day)  # a consumer's day is the funnel's unit
+    steps = ["browse", {"event_type": ["search", "follow", "cart", "ask"]}, "purchase"]
+    f = funnel(days, steps, window=None, by="brand")
+    levels = f.levels.to_pandas()
+    truth = world.truth.funnel.set_index(["brand", "step"])
+    z = [(int((g.level >= k).sum()) - truth.loc[(b, k), "expected"]) / np.sqrt(truth.loc[(b, k), "variance"])
+         for b, g in levels.groupby("brand") for k in (1, 2, 3)]
+    assert len(z) == 3 * world.brands.shape[0]
+    assert np.max(np.abs(z)) < 4
+    # all brands together: each step's conversion rate within four standard errors of the planted one
+    planted = world.truth.funnel.groupby("step").expected.sum()
+    got = f.table().set_index("step")
+    for k in (2, 3):
+        rate = planted[k] / planted[k - 1]
+        se = np.sqrt(rate * (1 - rate) / got.consumers[k - 1])
+        assert abs(got.rate_from_previous[k] - rate) < 4 * se
+    assert got.consumers[1] == pytest.approx(planted[1], rel=0.05)
