@@ -26,8 +26,19 @@ def _demo(args: argparse.Namespace) -> int:
         print("loading the sample world ...", flush=True)
     world = load_sample(args.world, progress=not args.quiet)
     print(f"starting the {args.engine} engine ...", flush=True)
+    chosen = None
+    if args.sections:
+        from .errors import ParameterError
+        from .report import SECTIONS
+
+        by_name = {f.__name__.removesuffix("_section"): f for f in SECTIONS}
+        names = [n.strip() for n in args.sections.split(",") if n.strip()]
+        unknown = [n for n in names if n not in by_name]
+        if unknown or not names:
+            raise ParameterError(f"--sections: unknown section(s) {unknown or names}; choose from {list(by_name)}")
+        chosen = [f for n, f in by_name.items() if n in names]  # in the report's order
     with connect(args.engine) as engine:
-        report = build_report(engine, world, progress=not args.quiet)
+        report = build_report(engine, world, progress=not args.quiet, sections=chosen)
         path = report.write(Path(args.out) / "report.html")
     print(f"wrote {path} in {time.perf_counter() - t0:.1f} s")
     return 0
@@ -81,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("--world", default=None,
                    help="a world folder (default: the sample world, simulated on first use and cached)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.add_argument("--sections", default=None,
+                   help="only these sections, comma-separated (world, truth, assets, attribution, incrementality, "
+                        "mmm, paths; default: all)")
     d.set_defaults(fn=_demo)
     s = sub.add_parser("sample", help="build the sample world into the cache (or write it to --out DIR)")
     s.add_argument("--out", default=None, help="write the world to this folder instead of the cache")

@@ -28,10 +28,20 @@ def test_demo_writes_the_report(tmp_path, capsys):
 
 @pytest.mark.slow  # the sample world, as above
 def test_demo_on_spark(spark_engine, tmp_path):
-    # the command starts its own engine; in this process it shares the running session
-    assert main(["demo", "--engine", "spark", "--out", str(tmp_path), "--quiet"]) == 0
-    assert "spark engine" in (tmp_path / "report.html").read_text()
+    # the command starts its own engine; in this process it shares the running session. Two sections only (7
+    # minutes for all of them on 2 cores): every section's analyses are checked on Spark in their own tests
+    assert main(["demo", "--engine", "spark", "--out", str(tmp_path), "--quiet", "--sections", "world,paths"]) == 0
+    html = (tmp_path / "report.html").read_text()
+    assert "spark engine" in html
+    assert [t for t in ("The world", "Shopping paths", "Multi-touch attribution") if f">{t}</h2>" in html] == \
+        ["The world", "Shopping paths"]
     assert spark_engine.session.range(2).count() == 2  # the shared session is still alive
+
+
+def test_demo_sections_are_named(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "o"), "--quiet", "--sections", "world,nope"]) == 2
+    assert "unknown section(s) ['nope']" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 def test_demo_without_a_world_fails_cleanly(tmp_path, capsys):
