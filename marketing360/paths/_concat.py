@@ -14,14 +14,19 @@ from ..schema import PATH_SEP
 __all__ = ["ordered_concat", "label_codes", "decode"]
 
 
-def label_codes(t: Table, value: str, /, *, name: str = "_code") -> tuple[Table, list[str]]:
+def label_codes(t: Table, value: str, /, *, name: str = "_code",
+                known: Sequence[str] | None = None) -> tuple[Table, list[str]]:
     """``t`` with ``name``: the rank of its ``value`` string among the sorted distinct values (null for null).
 
     Sorting and collecting small integers is several times faster than strings on every engine; the
-    distinct values are read once (one small query). Few values are coded by a ``CASE``, many by a join.
+    distinct values are read once (one small query), or taken from ``known`` (every value the column can
+    hold, e.g. the event types of checked events). Few values are coded by a ``CASE``, many by a join.
     """
-    values = t.select(_v=t[value].cast("string")).distinct()
-    labels = sorted(str(v) for v in fetch(values.filter(values._v.notnull()))["_v"])
+    if known is not None:
+        labels = sorted(set(known))
+    else:
+        values = t.select(_v=t[value].cast("string")).distinct()
+        labels = sorted(str(v) for v in fetch(values.filter(values._v.notnull()))["_v"])
     if not labels:
         return t.mutate(**{name: ibis.null("int64")}), labels
     if len(labels) <= 64:

@@ -449,7 +449,8 @@ def _levels_plain(parts: list[Table], group: list[str], window: pd.Timedelta | N
 
     A chain reaches step k at an event of step k when the latest start of a chain that reached step k - 1
     at or before it lies within the window; only the events of steps k - 1 and k take part in that running
-    maximum, so after the first step the engine sorts few rows (the result equals :func:`_levels`'s).
+    maximum, and only where the consumer has events of step k, so the engine sorts few rows (the result
+    equals :func:`_levels`'s).
     """
     span = None if window is None else ibis.interval(microseconds=int(window / pd.Timedelta(microseconds=1)))
     first = parts[0]
@@ -457,6 +458,14 @@ def _levels_plain(parts: list[Table], group: list[str], window: pd.Timedelta | N
     levels = first.group_by(group).agg(minutes_1=ibis.literal(0.0, type="float64"))
     for k in range(2, len(parts) + 1):
         step = parts[k - 1]
+        # chains can only go on where the consumer has events of step k: not after the last, nor a window
+        # before the first (a start that early is out of every window); this spares most of the sort
+        rng = step.group_by(group).agg(_lo=step.ts.min(), _hi=step.ts.max())
+        r = reached.join(rng, group)
+        keep = r.ts <= r._hi
+        if span is not None:
+            keep = keep & (r.ts >= r._lo - span)
+        reached = r.filter(keep).select(*group, "ts", "_s")
         later = step.select(*group, "ts", _s=ibis.null(reached._s.type()), _k=ibis.literal(1, type="int64"))
         u = reached.mutate(_k=ibis.literal(0, type="int64")).union(later, distinct=False)
         u = u.mutate(_m=u._s.max().over(ibis.cumulative_window(group_by=group, order_by=[u.ts, u._k])))

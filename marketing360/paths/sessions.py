@@ -233,7 +233,8 @@ def sessions(events: TableLike, *, gap_minutes: float | None = 30, by_day: bool 
     funnel = ibis.cases(*[(ev.event_type == t, i) for i, t in enumerate(EVENT_TYPES)], else_=len(EVENT_TYPES))
     ev = ev.select(*group, "ts", "event_type", label=label, _funnel=funnel,
                    _conv=(ev.event_type == conversion).cast("int64"), _value=ev.value.cast("float64").fill_null(0.0))
-    ev, labels = label_codes(ev, "label")  # ties in label order, sorted and packed as integers
+    # ties in label order, sorted and packed as integers (event types need no look: checked events hold no other)
+    ev, labels = label_codes(ev, "label", known=EVENT_TYPES if level == "event_type" and not mapping else None)
     if by:  # sessions per consumer and brand code: integer keys sort faster than strings
         ev, brands = label_codes(ev, by, name="_bc")
         ev = ev.drop(by)
@@ -246,7 +247,9 @@ def sessions(events: TableLike, *, gap_minutes: float | None = 30, by_day: bool 
     if by_day:
         new = new | (ev.ts.date() != prev_ts.date())
     ev = ev.mutate(_new=new.cast("int64"), _rank=ibis.row_number().over(w))
-    cw = ibis.cumulative_window(group_by=group, order_by=[ev._rank])
+    # the sessions begun so far, over the same order as w (engines need not sort again): a range frame counts
+    # all tied events together, so ties (only the first of which can begin a session) share their session
+    cw = ibis.window(group_by=group, order_by=[ev.ts, ev._funnel, ev._code], range=(None, 0))
     ev = ev.mutate(session=ev._new.sum().over(cw).cast("int64"))
     key = [*group, "session"]
     stats = dict(start_ts=ev.ts.min(), end_ts=ev.ts.max(), n_events=ev.count().cast("int64"),

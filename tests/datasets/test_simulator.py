@@ -198,11 +198,13 @@ def test_a_world_written_over_another_reads_back_as_the_second(tmp_path):
     b.write(d)
     assert _entries(d) == ["assignments.parquet", "brands.parquet", "campaigns.parquet", "events.parquet",
                            "ghost_impressions.parquet", "outcomes.parquet", "spend.parquet",
-                           "truth/channel_params.parquet", "truth/stages.parquet", "users.parquet", "world.json"]
+                           "truth/channel_params.parquet", "truth/funnel.parquet", "truth/stages.parquet",
+                           "users.parquet", "world.json"]
     back = SimulationResult.read(d)
     assert back.config["truth"] == "none" and back.config["seed"] == 2
     assert back.truth.shapley is None and back.truth.incremental is None and back.truth.coalitions is None
     assert back.truth.incremental_by_brand is None
+    pd.testing.assert_frame_equal(back.truth.funnel, b.truth.funnel, check_dtype=False)  # the second world's
     assert len(back.users) == 300 and back.users.user_id.tolist() == list(range(300))
     pd.testing.assert_frame_equal(back.events, b.events, check_dtype=False)
     assert [p.name for p in tmp_path.iterdir()] == ["w"]  # no temporary folder left beside it
