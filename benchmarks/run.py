@@ -23,6 +23,11 @@ incrementality
     issue 9's speed goals: synthetic control + conformal inference, market selection, experiment() on 100M events
 incrementality-accuracy
     coverage of every incrementality estimator's 95% intervals over simulated holdouts and geo tests
+mmm, mmm-accuracy, attribution-heldout
+    issue 10: the MMM's speed and accuracy, attribution on held-out worlds
+paths
+    issue 11: sessions + top paths + a 5-step funnel on 100M events (DuckDB), our Spark path against a
+    hand-written PySpark job
 
 ``--quick`` runs a suite (or ``all``) on tiny data: it checks that everything
 runs and agrees, its timings mean nothing. Every measurement runs in its own

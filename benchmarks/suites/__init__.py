@@ -25,13 +25,14 @@ from suites import (
     incrementality_accuracy,
     mmm,
     mmm_accuracy,
+    paths,
     simulator,
 )
 
 #: name -> module, in the order ``all`` runs them
 SUITES: dict[str, ModuleType] = {m.NAME: m for m in (simulator, groupby, assets, attribution, accuracy, incrementality,
                                                      incrementality_accuracy, mmm, mmm_accuracy,
-                                                     attribution_heldout)}
+                                                     attribution_heldout, paths)}
 
 #: spec kind -> worker function, over every suite
 WORKERS = {kind: fn for m in SUITES.values() for kind, fn in m.WORKERS.items()}
