@@ -59,12 +59,12 @@ def _work(spec: dict[str, Any]) -> dict[str, Any]:
     impl = spec["impl"]
     eng = m3.connect("duckdb") if impl == "duckdb" else m3.connect("spark", config=spec["spark_config"])
     startup = time.perf_counter() - t0
-    files = spec["files"]
+    source = spec["source"]  # a folder or a glob of parquet files
 
     def once() -> dict[str, Any]:
         t0 = time.perf_counter()
         if impl == "pyspark":
-            df = eng.session.read.parquet(*files)
+            df = eng.session.read.parquet(source)
             t1 = time.perf_counter()
             top, totals = hand_top_paths(df, n=20)
             t2 = time.perf_counter()
@@ -72,7 +72,7 @@ def _work(spec: dict[str, Any]) -> dict[str, Any]:
             t3 = time.perf_counter()
             rec = _records(top, [(k, f[f"c{k}"], f[f"q50_{k}"]) for k in range(1, len(STEPS) + 1)])
         else:
-            ev = m3.as_table(eng.table(files if len(files) > 1 else files[0]))
+            ev = m3.as_table(eng.table(source))
             t1 = time.perf_counter()
             tp = top_paths(sessions(ev, gap_minutes=30), n=20)
             top, totals = tp.table(), {"sessions": tp.total_sessions, "consumers": tp.total_consumers,
@@ -123,22 +123,28 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
         world = h.cached_world(524288, 90, a.seed, target=100_000_000, fresh=a.fresh_data)
     from pathlib import Path
 
-    files = sorted(str(p) for p in Path(world["path"]).glob("*.parquet"))
-    slice_ = files[:max(1, min(a.spark_parts, len(files)))]
+    files = sorted(Path(world["path"]).glob("part-*.parquet"))
+    n_slice = max(1, min(a.spark_parts, len(files)))
+    if [f.name for f in files[:n_slice]] != [f"part-{i:05d}.parquet" for i in range(n_slice)] or n_slice > 10:
+        raise RuntimeError(f"--spark-parts takes 1 to 10 of the world's files part-00000.parquet ...; found "
+                           f"{[f.name for f in files[:3]]}")
+    slice_ = str(Path(world["path"]) / f"part-0000[0-{n_slice - 1}].parquet")
     cases = {
-        "duckdb (ours), whole world": {"impl": "duckdb", "files": files},
-        "duckdb (ours), Spark's slice": {"impl": "duckdb", "files": slice_},
-        "spark (ours), slice": {"impl": "spark", "files": slice_, "spark_config": SPARK_CONFIG},
-        "pyspark (hand-written), slice": {"impl": "pyspark", "files": slice_, "spark_config": SPARK_CONFIG},
+        "duckdb (ours), whole world": {"impl": "duckdb", "source": world["path"], "n_files": len(files)},
+        "duckdb (ours), Spark's slice": {"impl": "duckdb", "source": slice_, "n_files": n_slice},
+        "spark (ours), slice": {"impl": "spark", "source": slice_, "n_files": n_slice, "spark_config": SPARK_CONFIG},
+        "pyspark (hand-written), slice": {"impl": "pyspark", "source": slice_, "n_files": n_slice,
+                                          "spark_config": SPARK_CONFIG},
     }
     results: dict[str, Any] = {}
     for name, spec in cases.items():
         spec.update(kind="paths_job", repeats=a.repeats)
         print(f"  {name} ...", flush=True)
         try:
-            res = h.run_case(f"paths-{spec['impl']}-{len(spec['files'])}", spec, timeout=3600, quiet=a.quiet)
+            res = h.run_case(f"paths-{spec['impl']}-{spec['n_files']}", spec, timeout=3600, quiet=a.quiet)
         except h.CaseFailed as exc:
             problems.append(str(exc).splitlines()[0])
+            print(f"    FAILED: {problems[-1]}", flush=True)
             continue
         results[name] = res
         m = res["median"]
@@ -158,7 +164,6 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
     ratio = ours["median"]["total_seconds"] / hand["median"]["total_seconds"] if ours and hand else None
     if ratio is not None and not a.quick and ratio > GOAL_SPARK_RATIO:
         problems.append(f"our Spark path {ratio:.2f}x the hand-written job > {GOAL_SPARK_RATIO}x")
-    n_slice = sum(1 for _ in slice_)
     rows = []
     for name, res in results.items():
         m = res["median"]
