@@ -52,7 +52,7 @@ import pandas as pd
 from ibis.expr.types import BooleanValue, Table
 from scipy import stats
 
-from ..engine import cache, fetch
+from ..engine import cache, engine_of, fetch
 from ..errors import ParameterError, SchemaError
 from ..inputs import as_table, open_table, require_columns
 from ..results import Result
@@ -368,6 +368,12 @@ def funnel(events: TableLike, steps: Sequence[Step], *, window: Any, strict_orde
         for p in parts[1:]:
             pairs = pairs.union(p, distinct=False)
         levels = _levels(pairs, group, n, w, strict_order, strict_deduplication)
+    elif engine_of(ev).supports("window_funnel"):  # Spark: one fold per consumer instead of a window per step
+        pairs = parts[0]
+        for p in parts[1:]:
+            pairs = pairs.union(p, distinct=False)
+        window_us = None if w is None else int(w / pd.Timedelta(microseconds=1))
+        levels = engine_of(ev).capability("window_funnel")(pairs, group=group, steps=n, window_us=window_us)
     else:
         levels = _levels_plain(parts, group, w)
     consumers = ev.select(*group).distinct()

@@ -118,7 +118,7 @@ def _random_events(seed: int, n_users: int = 60) -> pd.DataFrame:
                                                          (7200, {"strict_order": True}),
                                                          (7200, {"strict_deduplication": True}),
                                                          (3600, {"strict_order": True, "strict_deduplication": True})],
-                                                        spark=[0, 5]))
+                                                        spark=[0, 2, 5]))
 def test_levels_and_times_match_the_algorithm(request, engine_name, case):
     engine = engine_named(request, engine_name)
     window, modes = case
