@@ -233,7 +233,7 @@ def sessions(events: TableLike, *, gap_minutes: float | None = 30, by_day: bool 
     funnel = ibis.cases(*[(ev.event_type == t, i) for i, t in enumerate(EVENT_TYPES)], else_=len(EVENT_TYPES))
     ev = ev.select(*group, "ts", "event_type", label=label, _funnel=funnel,
                    _conv=(ev.event_type == conversion).cast("int64"), _value=ev.value.cast("float64").fill_null(0.0))
-    # ties in label order, sorted and packed as integers (event types need no look: checked events hold no other)
+    # ties in label order, sorted and packed as integers (event types need no query: checked events hold no other)
     ev, labels = label_codes(ev, "label", known=EVENT_TYPES if level == "event_type" and not mapping else None)
     if by:  # sessions per consumer and brand code: integer keys sort faster than strings
         ev, brands = label_codes(ev, by, name="_bc")

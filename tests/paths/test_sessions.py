@@ -99,3 +99,13 @@ def test_bad_tables_are_named():
         sessions(pd.DataFrame({"user_id": [1], "ts": ["not a time"], "event_type": ["browse"]}))
     with pytest.raises(SchemaError, match="empty"):
         sessions(pd.DataFrame({"user_id": [], "ts": [], "event_type": []}))
+
+
+@pytest.mark.parametrize("engine_name,options", on_engines([{}, {"collapse_repeats": True}], spark=[0]))
+def test_many_step_labels_are_coded_by_a_join(request, engine_name, events, options):
+    # more than 64 distinct labels: coded through a joined table instead of a CASE; ties still in label order
+    engine = engine_named(request, engine_name)
+    ev = events.assign(page=[None if i % 7 == 0 else f"page-{(i * 37) % 101:03d}" for i in range(len(events))])
+    assert ev.page.nunique() > 64
+    got = sessions(engine.table(ev), level="page", **options).table()
+    _compare(got, reference_sessions(ev, level="page", **options))
