@@ -294,49 +294,6 @@ class SparkEngine(Engine):
         return pd.DataFrame({"pattern": [[sorted(its) for its in r["sequence"]] for r in found],
                              "freq": [int(r["freq"]) for r in found]}), int(n)
 
-    @capability("window_funnel")
-    def window_funnel(self, pairs: Table, *, group: list[str], steps: int, window_us: int | None) -> Table:
-        """ClickHouse's plain ``windowFunnel`` per ``group``, as one fold over each group's events in time order
-        (Spark's higher-order ``aggregate``): one shuffle, where running windows need one per step.
-
-        ``pairs`` holds one row per (event, step it matches): the ``group`` columns, ``ts`` and ``_k`` (1 to
-        ``steps``). The fold keeps, per step, the latest start of a chain that reached it (a chain reaches step
-        k at an event of step k when the latest start that reached k - 1 lies within ``window_us``) and the
-        minutes at the first event that reached it. Returns the ``group`` columns, ``minutes_1`` ..
-        ``minutes_<steps>`` and ``level`` (the deepest step reached).
-        """
-        from pyspark.sql import functions as F
-        from pyspark.sql.types import TimestampNTZType
-
-        sdf = self.to_spark(pairs.select(*group, "ts", "_k"))
-        naive = isinstance(sdf.schema["ts"].dataType, TimestampNTZType)  # micros without any time zone
-        micros = (F.expr("timestampdiff(MICROSECOND, TIMESTAMP_NTZ'1970-01-01 00:00:00', ts)") if naive
-                  else F.unix_micros("ts"))
-        events = F.array_sort(F.collect_list(F.struct(micros.alias("t"), F.col("_k").cast("int").alias("k"))))
-        seqs = sdf.groupBy(*group).agg(events.alias("_m360_events"))
-
-        def reached(j: int) -> str:
-            if j == 1:
-                return "x.k = 1"
-            ok = f"x.k = {j} AND acc.m{j - 1} IS NOT NULL"
-            return ok if window_us is None else f"{ok} AND x.t <= acc.m{j - 1} + {int(window_us)}"
-
-        init = ", ".join([f"'m{j}', CAST(NULL AS BIGINT)" for j in range(1, steps + 1)]
-                         + [f"'d{j}', CAST(NULL AS DOUBLE)" for j in range(1, steps + 1)])
-        fields = [f"'m{j}', IF({reached(j)}, GREATEST(acc.m{j}, {'x.t' if j == 1 else f'acc.m{j - 1}'}), acc.m{j})"
-                  for j in range(1, steps + 1)]
-        fields += [f"'d{j}', IF(acc.d{j} IS NULL AND ({reached(j)}), "
-                   f"{'0.0D' if j == 1 else f'(x.t - acc.m{j - 1}) / 60000000.0D'}, acc.d{j})"
-                   for j in range(1, steps + 1)]
-        fold = F.expr(f"aggregate(_m360_events, named_struct({init}), (acc, x) -> named_struct({', '.join(fields)}))")
-        st = seqs.select(*group, fold.alias("_s"))
-        level = F.lit(0)
-        for j in range(1, steps + 1):
-            level = F.when(F.col(f"_s.d{j}").isNotNull(), j).otherwise(level)
-        out = st.select(*group, *[F.col(f"_s.d{j}").alias(f"minutes_{j}") for j in range(1, steps + 1)],
-                        level.cast("long").alias("level"))
-        return self._view(out, f"m360_funnel_{id(out)}")
-
     # ------------------------------------------------------------------ life cycle
 
     def close(self) -> None:

@@ -52,8 +52,8 @@ import pandas as pd
 from ibis.expr.types import BooleanValue, Table
 from scipy import stats
 
-from ..engine import Engine, cache, engine_of, fetch
-from ..errors import EngineError, ParameterError, SchemaError
+from ..engine import cache, fetch
+from ..errors import ParameterError, SchemaError
 from ..inputs import as_table, open_table, require_columns
 from ..results import Result
 from ..schema import EVENT_TYPES
@@ -368,12 +368,6 @@ def funnel(events: TableLike, steps: Sequence[Step], *, window: Any, strict_orde
         for p in parts[1:]:
             pairs = pairs.union(p, distinct=False)
         levels = _levels(pairs, group, n, w, strict_order, strict_deduplication)
-    elif (fold := _fold_engine(ev)) is not None:  # Spark: one fold per consumer instead of a window per step
-        pairs = parts[0]
-        for p in parts[1:]:
-            pairs = pairs.union(p, distinct=False)
-        window_us = None if w is None else int(w / pd.Timedelta(microseconds=1))
-        levels = fold.capability("window_funnel")(pairs, group=group, steps=n, window_us=window_us)
     else:
         levels = _levels_plain(parts, group, w)
     consumers = ev.select(*group).distinct()
@@ -448,16 +442,6 @@ def _levels(pairs: Table, group: list[str], n: int, window: pd.Timedelta | None,
     for k in range(1, n + 1):  # the first event that reached step k: its time from the chain's start
         aggs[f"minutes_{k}"] = t[f"_min{k}"].argmin(t[f"_first{k}"])
     return t.group_by(group).agg(**aggs)
-
-
-def _fold_engine(ev: Table) -> Engine | None:
-    """The engine of ``ev`` if it folds funnels natively (``window_funnel``), else None (also for a table of an
-    ibis connection no marketing360 engine wraps)."""
-    try:
-        eng = engine_of(ev)
-    except EngineError:
-        return None
-    return eng if eng.supports("window_funnel") else None
 
 
 def _levels_plain(parts: list[Table], group: list[str], window: pd.Timedelta | None) -> Table:
