@@ -3,13 +3,16 @@
 1. **DuckDB, 100M events**: the entry check, ``sessions`` + ``top_paths(n=20)`` and a 5-step ``funnel``
    (impression, click, browse, cart, purchase; 7 days; per brand) on the >= 100M-event world, goal under 60 s
    on 2 cores.
+   Side by side, the same job as hand-written DuckDB SQL (:mod:`suites.paths_hand`): what DuckDB itself does
+   on this machine, so that a run on a slower machine can tell the engine's floor from our overhead.
 2. **Spark**: the same three on our Spark path and as a hand-written PySpark job (:mod:`suites.paths_hand`),
    each in its own process with the same Spark settings, on a slice of the world (``--spark-parts`` of its
    parquet files; Spark's windows over all 100M rows take longer than this machine's budget); goal: ours
    within 1.2x of the hand-written job.
 
-Every implementation must agree: the top paths (sessions, consumers, converting sessions; value to 1e-6) and
-the funnel's consumers per step exactly, its median minutes to 1e-6.
+Every implementation computes the same result and must agree: the top paths (sessions, consumers, converting
+sessions; value to 1e-6), the funnel's population (consumer-brand pairs with events) and consumers per step
+exactly, its four quantiles of the minutes to each step (p25, median, p75, p90) to 1e-6.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ GOAL_DUCKDB_S = 60.0
 GOAL_SPARK_RATIO = 1.2
 STEPS = ["impression", "click", "browse", "cart", "purchase"]
 WINDOW_S = 7 * 86400
+#: the funnel's time-to-step quantiles, as the package reports them
+QUANTILES = ("p25", "median", "p75", "p90")
 SPARK_CONFIG = {"spark.driver.memory": "8g"}
 
 
@@ -37,27 +42,31 @@ def add_arguments(p: Any) -> None:
                    help="paths: Spark runs on this many of the world's 32 parquet files (default 4, ~12.6M events)")
 
 
-def _records(top: Any, funnel: Any) -> dict[str, Any]:
+def _records(top: Any, funnel: Any, population: int) -> dict[str, Any]:
+    """``top``: the top-paths table; ``funnel``: (step, consumers, p25, median, p75, p90) per step."""
     tp = [{"path": str(r.path), "sessions": int(r.sessions), "consumers": int(r.consumers),
            "converting": int(r.converting), "value": round(float(r.value), 4)} for r in top.itertuples()]
-    return {"top": tp, "funnel": [{"step": int(s), "consumers": int(c), "median_minutes": float(m)}
-                                  for s, c, m in funnel]}
+    return {"top": tp, "population": int(population),
+            "funnel": [{"step": int(row[0]), "consumers": int(row[1]),
+                        **{f"{q}_minutes": float(v) for q, v in zip(QUANTILES, row[2:])}} for row in funnel]}
 
 
 def _work(spec: dict[str, Any]) -> dict[str, Any]:
     """One implementation: ``repeats`` runs of entry check + sessions + top paths + funnel, timed apart."""
     import resource
 
+    import pandas as pd
+
     t0 = time.perf_counter()
     import marketing360 as m3
     from marketing360.paths import funnel, sessions, top_paths
     from marketing360.schema import EVENT_TYPES
-    from suites.paths_hand import FUNNEL_ORDER, hand_funnel, hand_top_paths
+    from suites.paths_hand import FUNNEL_ORDER, hand_funnel, hand_top_paths, sql_funnel, sql_top_paths
 
     if tuple(FUNNEL_ORDER) != tuple(EVENT_TYPES):
         raise RuntimeError("the hand-written job's funnel order is not the package's EVENT_TYPES")
     impl = spec["impl"]
-    eng = m3.connect("duckdb") if impl == "duckdb" else m3.connect("spark", config=spec["spark_config"])
+    eng = m3.connect("spark", config=spec["spark_config"]) if "spark" in impl else m3.connect("duckdb")
     startup = time.perf_counter() - t0
     source = spec["source"]  # a folder or a glob of parquet files
 
@@ -70,7 +79,20 @@ def _work(spec: dict[str, Any]) -> dict[str, Any]:
             t2 = time.perf_counter()
             f = hand_funnel(df, STEPS, WINDOW_S)
             t3 = time.perf_counter()
-            rec = _records(top, [(k, f[f"c{k}"], f[f"q50_{k}"]) for k in range(1, len(STEPS) + 1)])
+            rec = _records(top, f["steps"], f["population"])
+        elif impl == "duckdb-sql":  # on its own connection: nothing of the package between DuckDB and the files
+            import duckdb
+
+            con = duckdb.connect()
+            parquet = source if source.endswith(".parquet") else f"{source}/*.parquet"
+            src = f"read_parquet('{parquet}')"
+            t1 = time.perf_counter()
+            rows, totals = sql_top_paths(con, src, n=20)
+            t2 = time.perf_counter()
+            f = sql_funnel(con, src, STEPS, WINDOW_S)
+            t3 = time.perf_counter()
+            con.close()
+            rec = _records(pd.DataFrame(rows), f["steps"], f["population"])
         else:
             ev = m3.as_table(eng.table(source))
             t1 = time.perf_counter()
@@ -78,9 +100,11 @@ def _work(spec: dict[str, Any]) -> dict[str, Any]:
             top, totals = tp.table(), {"sessions": tp.total_sessions, "consumers": tp.total_consumers,
                                        "paths": tp.distinct_paths}
             t2 = time.perf_counter()
-            ft = funnel(ev, STEPS, window=f"{WINDOW_S}s", by="brand").table()
+            fn = funnel(ev, STEPS, window=f"{WINDOW_S}s", by="brand")
+            ft = fn.table()
             t3 = time.perf_counter()
-            rec = _records(top, zip(ft.step, ft.consumers, ft.median_minutes))
+            fq = ft[["step", "consumers", *[f"{q}_minutes" for q in QUANTILES]]].itertuples(index=False)
+            rec = _records(top, list(fq), sum(fn.population.values()))
         return {"entry_seconds": t1 - t0, "sessions_top_paths_seconds": t2 - t1, "funnel_seconds": t3 - t2,
                 "total_seconds": t3 - t0, "totals": totals, **rec}
 
@@ -89,6 +113,7 @@ def _work(spec: dict[str, Any]) -> dict[str, Any]:
     res = {"impl": impl, "startup_seconds": startup, "repeats": [{k: r[k] for k in keys} for r in runs],
            "median": {k: statistics.median(r[k] for r in runs) for k in keys},
            "top": runs[-1]["top"], "funnel": runs[-1]["funnel"], "totals": runs[-1]["totals"],
+           "population": runs[-1]["population"],
            "children": h.children_memory(), "self_maxrss_kb": h.maxrss_kb(resource.RUSAGE_SELF)}
     eng.close()
     return res
@@ -99,8 +124,9 @@ WORKERS = {"paths_job": _work}
 
 def _agree(name: str, ref: dict[str, Any], other: dict[str, Any]) -> list[str]:
     bad = []
-    if ref["totals"] != other["totals"]:
-        bad.append(f"{name}: totals {other['totals']} != {ref['totals']}")
+    for key in ("totals", "population"):
+        if ref[key] != other[key]:
+            bad.append(f"{name}: {key} {other[key]} != {ref[key]}")
     for key in ("top", "funnel"):
         a, b = ref[key], other[key]
         if len(a) != len(b):
@@ -131,6 +157,8 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
     slice_ = str(Path(world["path"]) / f"part-0000[0-{n_slice - 1}].parquet")
     cases = {
         "duckdb (ours), whole world": {"impl": "duckdb", "source": world["path"], "n_files": len(files)},
+        "duckdb (hand-written SQL), whole world": {"impl": "duckdb-sql", "source": world["path"],
+                                                   "n_files": len(files)},
         "duckdb (ours), Spark's slice": {"impl": "duckdb", "source": slice_, "n_files": n_slice},
         "spark (ours), slice": {"impl": "spark", "source": slice_, "n_files": n_slice, "spark_config": SPARK_CONFIG},
         "pyspark (hand-written), slice": {"impl": "pyspark", "source": slice_, "n_files": n_slice,
@@ -156,7 +184,9 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
         for name in ("spark (ours), slice", "pyspark (hand-written), slice"):
             if name in results:
                 problems += _agree(name, ref, results[name])
-    whole = results.get("duckdb (ours), whole world")
+    whole, sql = results.get("duckdb (ours), whole world"), results.get("duckdb (hand-written SQL), whole world")
+    if whole and sql:
+        problems += _agree("duckdb (hand-written SQL), whole world", whole, sql)
     if whole and not a.quick and whole["median"]["total_seconds"] > GOAL_DUCKDB_S:
         problems.append(f"DuckDB on {world['events']:,} events: {whole['median']['total_seconds']:.0f} s > "
                         f"{GOAL_DUCKDB_S:.0f} s")
@@ -167,14 +197,16 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
     rows = []
     for name, res in results.items():
         m = res["median"]
-        base = hand if name.startswith(("spark", "pyspark")) else None
+        base = hand if name.startswith(("spark", "pyspark")) else sql if "whole world" in name else None
         rows.append([name, f"{len(res['top'])} paths", h.fmt_s(m["entry_seconds"]),
                      h.fmt_s(m["sessions_top_paths_seconds"]), h.fmt_s(m["funnel_seconds"]),
                      h.fmt_s(m["total_seconds"]),
                      h.fmt_ratio(m["total_seconds"] / base["median"]["total_seconds"]) if base else "-",
                      h.mib(res.get("tree_peak_rss_kb_sampled")), f"{res['background_cores']:.2f}"])
     table = h.md_table(["implementation", "top rows", "entry check", "sessions + top paths", "5-step funnel",
-                        "total (median)", "vs hand-written", "peak RSS", "other load (cores)"], rows)
+                        "total (median)", "vs hand-written (same engine)", "peak RSS", "other load (cores)"], rows)
+    duck_ratio = whole["median"]["total_seconds"] / sql["median"]["total_seconds"] if whole and sql else None
     payload = {"world": world, "spark_files": n_slice, "results": results, "spark_ratio": ratio,
+               "duckdb_ratio_to_sql": duck_ratio,
                "table_markdown": table, "checks": {"ok": not problems, "problems": problems, "ok_text": OK_TEXT}}
     return payload, not problems

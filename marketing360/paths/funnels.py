@@ -67,6 +67,8 @@ FunnelRate = Literal["from_first", "from_previous"]
 #: the segment of consumers the segments table does not list
 NO_SEGMENT = "(none)"
 _MAX_STEPS = 32
+#: the time-to-step quantiles each funnel reports (p25, median, p75, p90)
+_QUANTILES = (0.25, 0.5, 0.75, 0.9)
 
 
 class Funnel(Result):
@@ -486,13 +488,9 @@ def _summarise(levels: Table, names: list[str]) -> tuple[pd.DataFrame, dict[str,
     n = len(names)
     t = levels
     aggs: dict[str, Any] = {"population": t.count()}
-    for k in range(1, n + 1):
-        m = t[f"minutes_{k}"]
+    for k in range(1, n + 1):  # the four quantiles of a step in one aggregate: one sort of its times, not four
         aggs[f"c{k}"] = (t.level >= k).cast("int64").sum()
-        aggs[f"q50_{k}"] = m.quantile(0.5)
-        aggs[f"q25_{k}"] = m.quantile(0.25)
-        aggs[f"q75_{k}"] = m.quantile(0.75)
-        aggs[f"q90_{k}"] = m.quantile(0.9)
+        aggs[f"q{k}"] = t[f"minutes_{k}"].quantile(list(_QUANTILES))
     g = fetch(t.group_by("segment").agg(**aggs)).sort_values("segment").reset_index(drop=True)
     rows = []
     for r in g.itertuples(index=False):
@@ -500,12 +498,14 @@ def _summarise(levels: Table, names: list[str]) -> tuple[pd.DataFrame, dict[str,
         counts = [int(d[f"c{k}"]) for k in range(1, n + 1)]
         for k in range(1, n + 1):
             prev = counts[k - 2] if k > 1 else counts[0]
+            q = d[f"q{k}"]  # null (no consumer reached the step) or the four quantiles
+            q = [np.nan] * len(_QUANTILES) if q is None or np.ndim(q) == 0 else [
+                np.nan if x is None else float(x) for x in q]
             rows.append({"segment": d["segment"], "step": k, "name": names[k - 1], "consumers": counts[k - 1],
                          "rate_from_previous": counts[k - 1] / prev if prev else np.nan,
                          "rate_from_first": counts[k - 1] / counts[0] if counts[0] else np.nan,
                          "drop_off": prev - counts[k - 1] if k > 1 else 0,
-                         "median_minutes": d[f"q50_{k}"], "p25_minutes": d[f"q25_{k}"],
-                         "p75_minutes": d[f"q75_{k}"], "p90_minutes": d[f"q90_{k}"]})
+                         "median_minutes": q[1], "p25_minutes": q[0], "p75_minutes": q[2], "p90_minutes": q[3]})
     frame = pd.DataFrame(rows)
     frame = frame.astype({c: "float64" for c in ("median_minutes", "p25_minutes", "p75_minutes", "p90_minutes")})
     return frame, {str(s): int(p) for s, p in zip(g["segment"], g["population"])}

@@ -144,9 +144,21 @@ def test_levels_and_times_match_the_algorithm(request, engine_name, case):
     levels = np.array(list(want.values()))
     assert t.consumers.tolist() == [(levels >= k).sum() for k in (1, 2, 3)]
     assert t.drop_off.tolist() == [0, (levels == 1).sum(), (levels == 2).sum()]
-    med = [np.median([v[k] / 60 for u, v in want_times.items() if k in v]) if (levels >= k).any() else np.nan
-           for k in (1, 2, 3)]
-    assert t.median_minutes.to_numpy() == pytest.approx(np.array(med), nan_ok=True)
+    for col, q in (("p25_minutes", 25), ("median_minutes", 50), ("p75_minutes", 75), ("p90_minutes", 90)):
+        want_q = [np.percentile([v[k] / 60 for u, v in want_times.items() if k in v], q) if (levels >= k).any()
+                  else np.nan for k in (1, 2, 3)]
+        assert t[col].to_numpy() == pytest.approx(np.array(want_q), nan_ok=True), col
+
+
+@pytest.mark.parametrize("engine_name,window", on_engines(["1h"], spark=[0]))
+def test_a_step_nobody_reaches_has_no_times(request, engine_name, window):
+    engine = engine_named(request, engine_name)
+    ev = pd.DataFrame({"user_id": [1, 1, 2, 2], "event_type": ["browse", "cart", "browse", "purchase"],
+                       "ts": EPOCH + pd.to_timedelta([0, 600, 0, 60], unit="s")})
+    t = funnel(engine.table(ev), ["browse", "cart", "purchase"], window=window).table()
+    assert t.consumers.tolist() == [2, 1, 0]
+    assert t.median_minutes.tolist()[:2] == [0.0, 10.0] and t.p90_minutes.tolist()[:2] == [0.0, 10.0]
+    assert t[["p25_minutes", "median_minutes", "p75_minutes", "p90_minutes"]].iloc[2].isna().all()
 
 
 def test_per_brand_segments_and_comparison():
