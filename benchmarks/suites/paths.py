@@ -67,7 +67,9 @@ def _work(spec: dict[str, Any]) -> dict[str, Any]:
     if tuple(FUNNEL_ORDER) != tuple(EVENT_TYPES):
         raise RuntimeError("the hand-written job's funnel order is not the package's EVENT_TYPES")
     impl = spec["impl"]
-    eng = m3.connect("spark", config=spec["spark_config"]) if "spark" in impl else m3.connect("duckdb")
+    # the hand-written SQL opens its own DuckDB connection: no engine of ours
+    eng = (None if impl == "duckdb-sql" else m3.connect("spark", config=spec["spark_config"])
+           if impl in ("spark", "pyspark") else m3.connect("duckdb"))
     startup = time.perf_counter() - t0
     source = spec["source"]  # a folder or a glob of parquet files
 
@@ -116,7 +118,8 @@ def _work(spec: dict[str, Any]) -> dict[str, Any]:
            "top": runs[-1]["top"], "funnel": runs[-1]["funnel"], "totals": runs[-1]["totals"],
            "population": runs[-1]["population"],
            "children": h.children_memory(), "self_maxrss_kb": h.maxrss_kb(resource.RUSAGE_SELF)}
-    eng.close()
+    if eng is not None:
+        eng.close()
     return res
 
 

@@ -18,7 +18,7 @@ The definitions, as the package documents them:
   ``aggregate``; the state keeps, per step, the latest start of a chain that reached it.
 
 The DuckDB SQL takes other routes: a session's path is an integer (step ``i`` of the session adds
-``(k + 1) * 12**i``, ``k`` the event type's funnel place; the first 35 steps in a HUGEINT, later ones listed), so
+``(k + 1) << 4 * i``, ``k`` the event type's funnel place; the first 31 steps in a HUGEINT, later ones listed), so
 sessions and paths are sums in hash aggregates, and only the top paths are ever written as strings; the funnel is
 one ``ASOF JOIN`` per step: an event of step ``j`` takes the chain start of the latest event that reached step
 ``j - 1`` at or before it (the latest carries the largest start, since starts only grow), and reaches step ``j``
@@ -126,8 +126,9 @@ def hand_funnel(df: Any, steps: list[str], window_seconds: int) -> dict[str, Any
             "steps": [(j, int(row[f"c{j}"]), *_quantiles(row[f"q{j}"])) for j in range(1, n + 1)]}
 
 
-#: the DuckDB SQL's path integer: base 12 (``k + 1`` in 1..11), the first 35 steps (12**35 < 2**127)
-_BASE, _PACKED = 12, 35
+#: the DuckDB SQL's path integer: 4 bits a step (``k + 1`` in 1..12, 12 for a type outside the funnel order), the
+#: first 31 steps (shifts are exact, where DuckDB's ``**`` is a double and loses digits past 2**53)
+_BITS, _PACKED = 4, 31
 
 
 def _sql_rank(col: str = "event_type") -> str:
@@ -138,9 +139,12 @@ def _sql_rank(col: str = "event_type") -> str:
 def _sql_path(key: Any, tail: Any) -> str:
     ks, key = [], int(key or 0)
     while key:
-        ks.append(key % _BASE - 1)
-        key //= _BASE
-    return " > ".join(FUNNEL_ORDER[k] for k in ks + list(tail or []))
+        ks.append((key & ((1 << _BITS) - 1)) - 1)
+        key >>= _BITS
+    ks += list(tail or [])
+    if any(k >= len(FUNNEL_ORDER) for k in ks):
+        raise ValueError("the events hold an event type outside the funnel order (not canonical events)")
+    return " > ".join(FUNNEL_ORDER[k] for k in ks)
 
 
 def sql_top_paths(con: Any, source: str, n: int = 20, gap_minutes: int = 30) -> tuple[list[dict[str, Any]],
@@ -161,7 +165,7 @@ def sql_top_paths(con: Any, source: str, n: int = 20, gap_minutes: int = 30) -> 
       FROM a WINDOW w2 AS (PARTITION BY user_id, brand ORDER BY rk ROWS UNBOUNDED PRECEDING)),
     sess AS (
       SELECT user_id, max(buy) AS conv, sum(v) AS val,
-             coalesce(sum(CASE WHEN pos < {_PACKED} THEN (k + 1)::HUGEINT * ({_BASE}::HUGEINT ** pos)::HUGEINT END),
+             coalesce(sum(CASE WHEN pos < {_PACKED} THEN (k + 1)::HUGEINT << ({_BITS} * pos)::INT END),
                       0) AS key,
              list(k ORDER BY pos) FILTER (WHERE pos >= {_PACKED}) AS tail
       FROM b GROUP BY user_id, brand, s)

@@ -19,9 +19,9 @@ The world is deterministic: :data:`SAMPLE_CHECKSUM` is the SHA-256 of a
 canonical serialisation of its tables (:func:`sample_checksum`: every table
 and the truth, rows sorted, floats rounded to 1e-6 (the planted funnel's
 sums to 4 significant digits); not the parquet bytes, which vary with
-pyarrow versions). A build whose checksum differs warns
-with :class:`SampleMismatchWarning`, and a test builds the sample from
-scratch and checks it.
+pyarrow versions). A build whose checksum differs warns with
+:class:`SampleMismatchWarning`, and a test builds the sample from scratch
+and checks it.
 
 Updating the checksum
 ---------------------
@@ -252,8 +252,9 @@ def sample_checksum(world: SimulationResult) -> str:
     Shapley, by brand, channel parameters, coalitions) plus the totals and
     the stage rules, each with its columns in name order and its rows
     sorted; times as integer microseconds, floats rounded to 1e-6 (the
-    planted funnel's to 4 significant digits), strings as UTF-8. It does not depend on row order, dtypes (``int32`` or
-    ``int64``, dictionary or plain strings) or the parquet writer.
+    planted funnel's to 4 significant digits), strings as UTF-8. It does
+    not depend on row order, dtypes (``int32`` or ``int64``, dictionary or
+    plain strings) or the parquet writer.
 
     Examples
     --------
