@@ -44,10 +44,13 @@ TINY = dict(n_users=150, n_days=10, n_brands=4, n_categories=2, n_geos=3, truth=
 
 @pytest.fixture(scope="module")
 def built_sample(tmp_path_factory):
-    """The sample world built from scratch in an empty cache folder."""
-    cache = tmp_path_factory.mktemp("cache")
+    """The sample world built from scratch in an empty cache folder: the user's own when it holds no sample yet
+    (on a fresh machine the rest of the run then reads it, instead of simulating it a second time), else a
+    temporary one."""
+    cached = (sample_dir() / "sample.json").is_file()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("M360_CACHE", str(cache))
+        if cached:
+            mp.setenv("M360_CACHE", str(tmp_path_factory.mktemp("cache")))
         t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
