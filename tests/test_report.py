@@ -26,6 +26,7 @@ def test_demo_writes_the_report(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # about a minute: the report's Spark jobs on a small world
 def test_demo_on_spark(spark_engine, small_world, tmp_path):
     # the command starts its own engine; in this process it shares the running session. Two sections of a
     # small world (the sample's 2.4M events take the whole report 7 minutes on Spark on 2 cores, and the demo
