@@ -9,8 +9,8 @@
 2. **Spark**: the same three on our Spark path and as a hand-written PySpark job (:mod:`suites.paths_hand`),
    each in its own process with the same Spark settings, on a slice of the world (``--spark-parts`` of its
    parquet files; Spark's windows over all 100M rows take longer than this machine's budget); goal: ours
-   within 1.2x of the hand-written job. The two run in turn, ``--spark-pairs`` times (ours, hand-written, ours,
-   ...): on a shared VM one run of either swings by 30%, so the ratio is the median of the pairs' ratios, with
+   within 1.2x of the hand-written job. The two run in turns, ``--spark-turns`` of them (ours, hand-written, ours,
+   ...): on a shared VM one run of either swings by 30%, so the ratio is the median of the turns' ratios, with
    the lowest and highest printed beside it.
 
 Every implementation computes the same result and must agree: the top paths (sessions, consumers, converting
@@ -43,7 +43,7 @@ SPARK_CONFIG = {"spark.driver.memory": "8g"}
 def add_arguments(p: Any) -> None:
     p.add_argument("--spark-parts", type=int, default=4,
                    help="paths: Spark runs on this many of the world's 32 parquet files (default 4, ~12.6M events)")
-    p.add_argument("--spark-pairs", type=int, default=3,
+    p.add_argument("--spark-turns", type=int, default=3,
                    help="paths: how many times our Spark job and the hand-written one run in turn (default 3)")
     p.add_argument("--only", choices=("all", "duckdb", "spark"), default="all",
                    help="paths: only the DuckDB cases or only the Spark ones (default all)")
@@ -180,6 +180,8 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
     if [f.name for f in files[:n_slice]] != [f"part-{i:05d}.parquet" for i in range(n_slice)] or n_slice > 10:
         raise RuntimeError(f"--spark-parts takes 1 to 10 of the world's files part-00000.parquet ...; found "
                            f"{[f.name for f in files[:3]]}")
+    if a.spark_turns < 1:
+        raise RuntimeError(f"--spark-turns takes 1 or more; found {a.spark_turns}")
     slice_ = str(Path(world["path"]) / f"part-0000[0-{n_slice - 1}].parquet")
     duck = {
         "duckdb (ours), whole world": {"impl": "duckdb", "source": world["path"], "n_files": len(files)},
@@ -196,8 +198,8 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
     reference = "duckdb (ours), Spark's slice"
     plan = list(duck.items()) if a.only != "spark" else [(reference, duck[reference])]
     if a.only != "duckdb":
-        pairs = 1 if a.quick else max(1, a.spark_pairs)
-        plan += [(name, spec) for _ in range(pairs) for name, spec in spark.items()]  # in turn: ours, hand, ours ...
+        turns = 1 if a.quick else a.spark_turns
+        plan += [(name, spec) for _ in range(turns) for name, spec in spark.items()]  # in turn: ours, hand, ours ...
     runs: dict[str, list[dict[str, Any]]] = {}
     for name, spec in plan:
         spec = dict(spec, kind="paths_job", repeats=a.repeats)
@@ -229,21 +231,21 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
                         f"{GOAL_DUCKDB_S:.0f} s")
     hand = results.get("pyspark (hand-written), slice")
     # each turn's ratio: ours over the hand-written job that ran right after it
-    pair_ratios = [o["median"]["total_seconds"] / p["median"]["total_seconds"]
+    turn_ratios = [o["median"]["total_seconds"] / p["median"]["total_seconds"]
                    for o, p in zip(runs.get("spark (ours), slice", []), runs.get("pyspark (hand-written), slice", []))]
-    ratio = statistics.median(pair_ratios) if pair_ratios else None
+    ratio = statistics.median(turn_ratios) if turn_ratios else None
     if ratio is not None:
-        print(f"  Spark, ours / hand-written per turn: {', '.join(f'{r:.2f}' for r in pair_ratios)}; median "
+        print(f"  Spark, ours / hand-written per turn: {', '.join(f'{r:.2f}' for r in turn_ratios)}; median "
               f"{ratio:.2f}", flush=True)
     if ratio is not None and not a.quick and ratio > GOAL_SPARK_RATIO:
-        problems.append(f"our Spark path {ratio:.2f}x the hand-written job (median of {len(pair_ratios)} turns) > "
+        problems.append(f"our Spark path {ratio:.2f}x the hand-written job (median of {len(turn_ratios)} turns) > "
                         f"{GOAL_SPARK_RATIO}x")
     rows = []
     for name, res in results.items():
         m = res["median"]
         base = hand if name.startswith(("spark", "pyspark")) else sql if "whole world" in name else None
         if name == "spark (ours), slice" and ratio is not None:
-            vs = f"{h.fmt_ratio(ratio)} (turns {min(pair_ratios):.2f} to {max(pair_ratios):.2f})"
+            vs = f"{h.fmt_ratio(ratio)} (turns {min(turn_ratios):.2f} to {max(turn_ratios):.2f})"
         else:
             vs = h.fmt_ratio(m["total_seconds"] / base["median"]["total_seconds"]) if base else "-"
         rows.append([name, f"{len(res['top'])} paths", h.fmt_s(m["entry_seconds"]),
@@ -254,7 +256,7 @@ def run(a: Any) -> tuple[dict[str, Any], bool]:
                         "total (median)", "vs hand-written (same engine)", "peak RSS", "other load (cores)"], rows)
     duck_ratio = whole["median"]["total_seconds"] / sql["median"]["total_seconds"] if whole and sql else None
     payload = {"world": world, "spark_files": n_slice, "results": results, "spark_ratio": ratio,
-               "spark_turn_ratios": pair_ratios,
+               "spark_turn_ratios": turn_ratios,
                "duckdb_ratio_to_sql": duck_ratio,
                "table_markdown": table, "checks": {"ok": not problems, "problems": problems, "ok_text": OK_TEXT}}
     return payload, not problems
