@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import itertools
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import ibis
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis.expr.types import Table
 
 from ..types import ImputeStrategy
+from . import pathkernels as pk
 from .base import AUTO_PREFIX, Engine, capability
 from .impute import impute_with_ibis
 from .prefixspan import check_prefixspan_args, prefixspan, sequences_of
@@ -150,6 +154,74 @@ class DuckDBEngine(Engine):
                             df[item].to_numpy())
         found = prefixspan(seqs, min_support=min_support, max_pattern_length=max_pattern_length)
         return pd.DataFrame({"pattern": [p for p, _ in found], "freq": [f for _, f in found]}), len(seqs)
+
+    def _columns(self, expr: Table) -> tuple[dict[str, np.ndarray], pa.DataType]:
+        """The columns of ``expr`` as numpy arrays for the in-process kernels: ``ts`` in microseconds, ``user_id``
+        as codes (``"_users"``: the ids back), the rest as they are (no nulls). Returns them and user_id's type."""
+        # DuckDB's own Arrow result, without ibis's conversion of it (a copy of every column)
+        self.backend._run_pre_execute_hooks(expr)
+        tbl = self.backend.con.sql(str(self.backend.compile(expr))).to_arrow_table()
+        out: dict[str, np.ndarray] = {}
+        user_type = tbl.schema.field("user_id").type
+        for name in tbl.column_names:
+            col = tbl.column(name)
+            if name == "ts":
+                col = pc.cast(pc.cast(col, pa.timestamp("us")), pa.int64())
+            if name == "user_id":
+                codes, uniques = pk.user_codes(col.to_numpy())
+                out["user"], out["_users"] = codes, uniques
+            else:
+                out[name] = col.to_numpy()
+        return out, user_type
+
+    @capability("session_paths")
+    def session_paths(self, events: Table, *, labels: Sequence[str], gap_us: int | None, by_day: bool, sep: str,
+                      empty: str) -> Table:
+        """One row per path and consumer of the sessions of ``events``: ``path, user_id, _sessions, _converting,
+        _value, _n_steps`` (see :func:`marketing360.paths.top_paths`), computed in process
+        (:mod:`~marketing360.engine.pathkernels`) and held by the engine.
+
+        ``events`` has ``user_id, ts``, ``_b`` (brand code from 0; one value when pooled), ``_funnel`` (the event
+        type's funnel place), ``_code`` (the step's label code from 0, -1 for none), ``_conv`` (0/1) and
+        ``_value``; events at one instant go in the order of ``_funnel``, then ``_code``.
+        """
+        c, user_type = self._columns(events.select("user_id", "ts", "_b", "_funnel", "_code", "_conv", "_value"))
+        tie = pk.tie_order(c["_funnel"], c["_code"], len(labels) + 1)
+        order = pk.sort_events(c["user"], c["_b"], c["ts"], tie, n_users=len(c["_users"]),
+                               n_brands=int(c["_b"].max(initial=0)) + 1)
+        del tie
+        sess = pk.cut_sessions(order, c["user"], c["_b"], c["ts"], c["_code"], c["_conv"], c["_value"],
+                               gap=gap_us, by_day=by_day, n_labels=len(labels))
+        ids, names = pk.path_ids(sess, order, c["_code"], list(labels), sep, empty)
+        pu = pk.path_users(sess, ids, len(names))
+        path = pa.DictionaryArray.from_arrays(pa.array(pu["path"], pa.int32()), pa.array(names, pa.string()))
+        return self.table(pa.table({
+            "path": path.cast(pa.string()), "user_id": pa.array(c["_users"][pu["user"]]).cast(user_type),
+            "_sessions": pu["sessions"], "_converting": pu["converting"], "_value": pu["value"],
+            "_n_steps": pu["n_steps"]}))
+
+    @capability("funnel_levels")
+    def funnel_levels(self, events: Table, *, n_steps: int, window_us: int | None, brand: str | None,
+                      brands: Sequence[str]) -> Table:
+        """The plain ``windowFunnel`` (:func:`marketing360.paths.funnel`) of every consumer (x brand) of
+        ``events``: ``user_id, [brand,] level, minutes_1 .. minutes_n``, computed in process
+        (:mod:`~marketing360.engine.pathkernels`) and held by the engine.
+
+        ``events`` has ``user_id, ts``, ``_b`` (the code of the brand in ``brands``; one value when pooled) and
+        ``_mask`` (bit ``k`` set when the event matches step ``k + 1``).
+        """
+        c, user_type = self._columns(events.select("user_id", "ts", "_b", "_mask"))
+        order = pk.sort_events(c["user"], c["_b"], c["ts"], np.zeros(len(c["ts"]), np.int8),
+                               n_users=len(c["_users"]), n_brands=len(brands))
+        f = pk.funnel_levels(order, c["user"], c["_b"], c["ts"], c["_mask"], n_steps=n_steps, window=window_us)
+        cols: dict[str, Any] = {"user_id": pa.array(c["_users"][f["user"]]).cast(user_type)}
+        if brand:
+            cols[brand] = pa.array(np.asarray(brands, dtype=object)[f["brand"]], pa.string())
+        cols["level"] = f["level"]
+        for k in range(n_steps):
+            m = f["minutes"][:, k]
+            cols[f"minutes_{k + 1}"] = pa.array(m, pa.float64(), mask=np.isnan(m))
+        return self.table(pa.table(cols))
 
     def close(self) -> None:
         if self.closed:

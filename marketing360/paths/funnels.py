@@ -16,7 +16,10 @@ modes:
 
 The search runs on the engine, with windows only: for each step one running
 maximum over the consumer's matching events carries the latest chain start,
-so the level of every consumer comes out of one sort, on DuckDB and on Spark.
+so the level of every consumer comes out of one sort. On DuckDB the plain mode
+runs as one in-process pass instead (the engine's ``funnel_levels``
+capability, :mod:`marketing360.engine.pathkernels`): one sort of the events'
+columns and one walk through them, with the same result.
 
 :func:`funnel` returns per step the consumers who reached it, the conversion
 from the previous and from the first step, the drop-off and the time to reach
@@ -52,12 +55,13 @@ import pandas as pd
 from ibis.expr.types import BooleanValue, Table
 from scipy import stats
 
-from ..engine import cache, fetch
+from ..engine import cache, engine_of, fetch
 from ..errors import ParameterError, SchemaError
 from ..inputs import as_table, open_table, require_columns
 from ..results import Result
 from ..schema import EVENT_TYPES
 from ..types import TableLike
+from ._concat import label_codes
 
 __all__ = ["Funnel", "FunnelComparison", "funnel", "FunnelRate"]
 
@@ -357,25 +361,11 @@ def funnel(events: TableLike, steps: Sequence[Step], *, window: Any, strict_orde
     named = [_step_condition(s, ev, i + 1) for i, s in enumerate(steps)]
     names = [n for n, _ in named]
     n = len(named)
-    # one row per (event, step it matches); with strict_order also the events that match no step (step 0)
-    parts = [ev.filter(cond).select(*group, "ts", _k=ibis.literal(i + 1, type="int64"))
-             for i, (_, cond) in enumerate(named)]
-    if strict_order or strict_deduplication:
-        if strict_order:
-            anyc = named[0][1]
-            for _, c in named[1:]:
-                anyc = anyc | c
-            parts.append(ev.filter(~anyc).select(*group, "ts", _k=ibis.literal(0, type="int64")))
-        pairs = parts[0]
-        for p in parts[1:]:
-            pairs = pairs.union(p, distinct=False)
-        levels = _levels(pairs, group, n, w, strict_order, strict_deduplication)
+    eng = engine_of(ev)
+    if not (strict_order or strict_deduplication) and eng.supports("funnel_levels"):
+        levels = _levels_in_process(eng, ev, [c for _, c in named], by, w)
     else:
-        levels = _levels_plain(parts, group, w)
-    consumers = ev.select(*group).distinct()
-    levels = consumers.left_join(levels, group).select(
-        *group, level=ibis.coalesce(ibis._.level, 0).cast("int64"),
-        **{f"minutes_{k}": ibis._[f"minutes_{k}"] for k in range(1, n + 1)})
+        levels = _levels_relational(ev, named, group, w, strict_order, strict_deduplication)
     if not by:
         levels = levels.mutate(brand=ibis.null("string"))
     if segments is not None:
@@ -397,6 +387,47 @@ def funnel(events: TableLike, steps: Sequence[Step], *, window: Any, strict_orde
     return Funnel(frame, levels=levels, steps=names, window=w, strict_order=strict_order,
                   strict_deduplication=strict_deduplication, population=population, segmented=segments is not None,
                   by=by)
+
+
+def _levels_relational(ev: Table, named: list[tuple[str, BooleanValue]], group: list[str],
+                       window: pd.Timedelta | None, strict_order: bool, strict_deduplication: bool) -> Table:
+    """Every consumer's (x brand) level and minutes to each step, as relational expressions on any engine."""
+    n = len(named)
+    # one row per (event, step it matches); with strict_order also the events that match no step (step 0)
+    parts = [ev.filter(cond).select(*group, "ts", _k=ibis.literal(i + 1, type="int64"))
+             for i, (_, cond) in enumerate(named)]
+    if strict_order or strict_deduplication:
+        if strict_order:
+            anyc = named[0][1]
+            for _, c in named[1:]:
+                anyc = anyc | c
+            parts.append(ev.filter(~anyc).select(*group, "ts", _k=ibis.literal(0, type="int64")))
+        pairs = parts[0]
+        for p in parts[1:]:
+            pairs = pairs.union(p, distinct=False)
+        levels = _levels(pairs, group, n, window, strict_order, strict_deduplication)
+    else:
+        levels = _levels_plain(parts, group, window)
+    consumers = ev.select(*group).distinct()
+    return consumers.left_join(levels, group).select(
+        *group, level=ibis.coalesce(ibis._.level, 0).cast("int64"),
+        **{f"minutes_{k}": ibis._[f"minutes_{k}"] for k in range(1, n + 1)})
+
+
+def _levels_in_process(eng: Any, ev: Table, conditions: list[BooleanValue], by: str | None,
+                       window: pd.Timedelta | None) -> Table:
+    """The plain mode's levels from the engine's in-process pass (``funnel_levels``): one sort, one walk."""
+    mask = ibis.literal(0, type="int64")
+    for k, cond in enumerate(conditions):  # bit k: the event matches step k + 1
+        mask = mask + ibis.ifelse(cond, 1 << k, 0).cast("int64")
+    if by:
+        ev, brands = label_codes(ev, by, name="_b")
+    else:
+        ev, brands = ev.mutate(_b=ibis.literal(0, type="int64")), []
+    events = ev.select("user_id", "ts", _b=ev._b.cast("int32"), _mask=mask.cast("int32" if len(conditions) < 32
+                                                                               else "int64"))
+    span = None if window is None else int(window / pd.Timedelta(microseconds=1))
+    return eng.capability("funnel_levels")(events, n_steps=len(conditions), window_us=span, brand=by, brands=brands)
 
 
 def _levels(pairs: Table, group: list[str], n: int, window: pd.Timedelta | None, strict_order: bool,
@@ -506,6 +537,8 @@ def _summarise(levels: Table, names: list[str]) -> tuple[pd.DataFrame, dict[str,
                          "rate_from_first": counts[k - 1] / counts[0] if counts[0] else np.nan,
                          "drop_off": prev - counts[k - 1] if k > 1 else 0,
                          "median_minutes": q[1], "p25_minutes": q[0], "p75_minutes": q[2], "p90_minutes": q[3]})
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=["segment", "step", "name", "consumers", "rate_from_previous",
+                                        "rate_from_first", "drop_off", "median_minutes", "p25_minutes",
+                                        "p75_minutes", "p90_minutes"])
     frame = frame.astype({c: "float64" for c in ("median_minutes", "p25_minutes", "p75_minutes", "p90_minutes")})
     return frame, {str(s): int(p) for s, p in zip(g["segment"], g["population"])}

@@ -16,7 +16,10 @@ session. ``collapse_repeats`` merges consecutive equal steps; ``start_at`` /
 ``end_at`` cut every session's path at the first event of a type (what happens
 after a first visit, before a purchase), and drop the sessions without one.
 
-Everything runs on the engine the events live on: one sort, steps collected as small integers.
+Everything runs on the engine the events live on: one sort, steps collected as small integers. The DuckDB
+engine computes what :func:`~marketing360.paths.top_paths` and
+:func:`~marketing360.paths.path_coverage` read of plain sessions (no ``start_at``, ``end_at`` or
+``collapse_repeats``) in one in-process pass (:mod:`marketing360.engine.pathkernels`).
 
 Examples
 --------
@@ -80,6 +83,8 @@ class Sessions(Result):
     """
 
     expr: Table  # computed on an engine
+    #: the events' columns and options for an engine's in-process pass over the sessions (plain cut only)
+    _columnar: tuple[Table, dict[str, Any]] | None = None
 
     title = "sessions"
     keys = SESSION_KEY
@@ -101,10 +106,12 @@ class Sessions(Result):
 
     def cache(self) -> "Sessions":
         """The same sessions computed once and kept by the engine (run several analyses on them)."""
-        return Sessions(cache(self.expr), cache(self.steps), level=self.level, gap_minutes=self.gap_minutes,
-                        by_day=self.by_day, by=self.by, conversion=self.conversion,
-                        collapse_repeats=self.collapse_repeats, start_at=self.start_at, end_at=self.end_at,
-                        notes=self._extra_notes)
+        out = Sessions(cache(self.expr), cache(self.steps), level=self.level, gap_minutes=self.gap_minutes,
+                       by_day=self.by_day, by=self.by, conversion=self.conversion,
+                       collapse_repeats=self.collapse_repeats, start_at=self.start_at, end_at=self.end_at,
+                       notes=self._extra_notes)
+        out._columnar = self._columnar
+        return out
 
     def totals(self) -> pd.DataFrame:
         """Sessions, consumers, converting sessions, events and steps (one row)."""
@@ -233,12 +240,23 @@ def sessions(events: TableLike, *, gap_minutes: float | None = 30, by_day: bool 
     funnel = ibis.cases(*[(ev.event_type == t, i) for i, t in enumerate(EVENT_TYPES)], else_=len(EVENT_TYPES))
     ev = ev.select(*group, "ts", "event_type", label=label, _funnel=funnel,
                    _conv=(ev.event_type == conversion).cast("int64"), _value=ev.value.cast("float64").fill_null(0.0))
-    # ties in label order, sorted and packed as integers (event types need no query: checked events hold no other)
-    ev, labels = label_codes(ev, "label", known=EVENT_TYPES if level == "event_type" and not mapping else None)
+    # ties in label order, sorted and packed as integers; event types are coded by their funnel place (checked
+    # events hold no other type), so one expression serves both
+    if level == "event_type" and not mapping:
+        ev, labels = ev.mutate(_code=ev._funnel), list(EVENT_TYPES)
+    else:
+        ev, labels = label_codes(ev, "label")
     if by:  # sessions per consumer and brand code: integer keys sort faster than strings
         ev, brands = label_codes(ev, by, name="_bc")
         ev = ev.drop(by)
         group = ["user_id", "_bc"]
+    cut = bool(start_at or end_at)
+    # the columns an engine's in-process pass reads (the DuckDB engine's ``session_paths``), for the plain cut
+    columnar = None if cut or collapse_repeats else (ev.select(
+        "user_id", "ts", _b=ev._bc.cast("int32") if by else ibis.literal(0, type="int32"),
+        _funnel=ev._funnel.cast("int8"), _code=ev._code.cast("int32").fill_null(-1), _conv=ev._conv.cast("int8"),
+        _value=ev._value),
+        {"labels": labels, "by_day": by_day, "gap_us": None if gap is None else int(round(gap * _US_PER_MINUTE))})
     w = ibis.window(group_by=group, order_by=[ev.ts, ev._funnel, ev._code])
     prev_ts = ev.ts.lag().over(w)
     new = prev_ts.isnull()
@@ -256,7 +274,6 @@ def sessions(events: TableLike, *, gap_minutes: float | None = 30, by_day: bool 
                  conversions=ev._conv.sum().cast("int64"), value=(ev._value * ev._conv).sum())
 
     st = ev.filter(ev.label.notnull())
-    cut = bool(start_at or end_at)
     if cut:  # the path's cut: first start_at, then the first end_at from there
         first = st.filter(st.event_type == start_at) if start_at else None
         if first is not None:
@@ -295,8 +312,10 @@ def sessions(events: TableLike, *, gap_minutes: float | None = 30, by_day: bool 
         n_events=t.n_events, n_steps=ibis.coalesce(t.n_steps, 0).cast("int64"),
         path=ibis.coalesce(t.path, ibis.literal("")), converted=t.conversions > 0,
         conversions=t.conversions, value=t.value)
-    return Sessions(table, steps, level=level, gap_minutes=gap, by_day=by_day, by=by, conversion=conversion,
-                    collapse_repeats=collapse_repeats, start_at=start_at, end_at=end_at, notes=notes)
+    out = Sessions(table, steps, level=level, gap_minutes=gap, by_day=by_day, by=by, conversion=conversion,
+                   collapse_repeats=collapse_repeats, start_at=start_at, end_at=end_at, notes=notes)
+    out._columnar = columnar
+    return out
 
 
 def as_sessions(data: Sessions | TableLike) -> Sessions:

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from ibis.expr.types import Table
 
-from ..engine import cache, fetch
+from ..engine import cache, engine_of, fetch
 from ..errors import ParameterError
 from ..results import Result
 from ..schema import PATH_SEP
@@ -156,7 +156,13 @@ def _session_paths(s: Sessions, max_steps: int | None) -> Table:
 
 def _path_users(s: Sessions, max_steps: int | None) -> Table:
     """One row per path and consumer (sessions, converting sessions, value, steps), computed once and cached:
-    every figure of the top paths and the coverage curve reads this small table, not the sessions again."""
+    every figure of the top paths and the coverage curve reads this small table, not the sessions again.
+    An engine with the ``session_paths`` capability computes it from the events in process."""
+    if max_steps is None and s._columnar is not None:
+        events, options = s._columnar
+        eng = engine_of(events)
+        if eng.supports("session_paths"):
+            return eng.capability("session_paths")(events, **options, sep=PATH_SEP, empty=NO_STEPS)
     t = _session_paths(s, max_steps)
     pu = t.group_by(["path", "user_id"]).agg(_sessions=t.count(), _converting=t.converted.cast("int64").sum(),
                                              _value=t.value.sum(), _n_steps=t.n_steps.max())
