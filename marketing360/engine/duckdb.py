@@ -175,24 +175,24 @@ class DuckDBEngine(Engine):
         return out, user_type
 
     @capability("session_paths")
-    def session_paths(self, events: Table, *, labels: Sequence[str], gap_us: int | None, by_day: bool, sep: str,
-                      empty: str) -> Table:
+    def session_paths(self, events: Table, *, labels: Sequence[str], conversion: int, gap_us: int | None,
+                      by_day: bool, sep: str, empty: str) -> Table:
         """One row per path and consumer of the sessions of ``events``: ``path, user_id, _sessions, _converting,
         _value, _n_steps`` (see :func:`marketing360.paths.top_paths`), computed in process
         (:mod:`~marketing360.engine.pathkernels`) and held by the engine.
 
         ``events`` has ``user_id, ts``, ``_b`` (brand code from 0; one value when pooled), ``_funnel`` (the event
-        type's funnel place), ``_code`` (the step's label code from 0, -1 for none), ``_conv`` (0/1) and
-        ``_value``; events at one instant go in the order of ``_funnel``, then ``_code``.
+        type's funnel place), ``_code`` (the step's label code from 0, -1 for none) and ``_value``; events at one
+        instant go in the order of ``_funnel``, then ``_code``; those of funnel place ``conversion`` convert.
         """
-        c, user_type = self._columns(events.select("user_id", "ts", "_b", "_funnel", "_code", "_conv", "_value"))
+        c, user_type = self._columns(events.select("user_id", "ts", "_b", "_funnel", "_code", "_value"))
         tie = pk.tie_order(c["_funnel"], c["_code"], len(labels) + 1)
-        order = pk.sort_events(c["user"], c["_b"], c["ts"], tie, n_users=len(c["_users"]),
-                               n_brands=int(c["_b"].max(initial=0)) + 1)
+        n_brands = int(c["_b"].max(initial=0)) + 1
+        srt = pk.sort_events(c["user"], c["_b"], c["ts"], tie, n_users=len(c["_users"]), n_brands=n_brands)
         del tie
-        sess = pk.cut_sessions(order, c["user"], c["_b"], c["ts"], c["_code"], c["_conv"], c["_value"],
-                               gap=gap_us, by_day=by_day, n_labels=len(labels))
-        ids, names = pk.path_ids(sess, order, c["_code"], list(labels), sep, empty)
+        sess = pk.cut_sessions(srt, c["_value"], conversion=conversion, gap=gap_us, by_day=by_day,
+                               n_labels=len(labels), n_brands=n_brands)
+        ids, names = pk.path_ids(sess, srt["tie"], list(labels), sep, empty)
         pu = pk.path_users(sess, ids, len(names))
         path = pa.DictionaryArray.from_arrays(pa.array(pu["path"], pa.int32()), pa.array(names, pa.string()))
         return self.table(pa.table({
@@ -211,9 +211,9 @@ class DuckDBEngine(Engine):
         ``_mask`` (bit ``k`` set when the event matches step ``k + 1``).
         """
         c, user_type = self._columns(events.select("user_id", "ts", "_b", "_mask"))
-        order = pk.sort_events(c["user"], c["_b"], c["ts"], np.zeros(len(c["ts"]), np.int8),
-                               n_users=len(c["_users"]), n_brands=len(brands))
-        f = pk.funnel_levels(order, c["user"], c["_b"], c["ts"], c["_mask"], n_steps=n_steps, window=window_us)
+        srt = pk.sort_events(c["user"], c["_b"], c["ts"], c["_mask"], n_users=len(c["_users"]), n_brands=len(brands),
+                             ties=False)
+        f = pk.funnel_levels(srt, n_steps=n_steps, window=window_us, n_brands=len(brands))
         cols: dict[str, Any] = {"user_id": pa.array(c["_users"][f["user"]]).cast(user_type)}
         if brand:
             cols[brand] = pa.array(np.asarray(brands, dtype=object)[f["brand"]], pa.string())

@@ -254,9 +254,9 @@ def sessions(events: TableLike, *, gap_minutes: float | None = 30, by_day: bool 
     # the columns an engine's in-process pass reads (the DuckDB engine's ``session_paths``), for the plain cut
     columnar = None if cut or collapse_repeats else (ev.select(
         "user_id", "ts", _b=ev._bc.cast("int32") if by else ibis.literal(0, type="int32"),
-        _funnel=ev._funnel.cast("int8"), _code=ev._code.cast("int32").fill_null(-1), _conv=ev._conv.cast("int8"),
-        _value=ev._value),
-        {"labels": labels, "by_day": by_day, "gap_us": None if gap is None else int(round(gap * _US_PER_MINUTE))})
+        _funnel=ev._funnel.cast("int8"), _code=ev._code.cast("int32").fill_null(-1), _value=ev._value),
+        {"labels": labels, "conversion": EVENT_TYPES.index(conversion), "by_day": by_day,
+         "gap_us": None if gap is None else int(round(gap * _US_PER_MINUTE))})
     w = ibis.window(group_by=group, order_by=[ev.ts, ev._funnel, ev._code])
     prev_ts = ev.ts.lag().over(w)
     new = prev_ts.isnull()

@@ -14,7 +14,7 @@ def _keys(order, *cols):
 
 
 @pytest.mark.parametrize("seed", range(3))
-@pytest.mark.parametrize("case", ["pairs", "users", "huge_range", "in_order"])
+@pytest.mark.parametrize("case", ["pairs", "users", "huge_range", "in_order", "no_ties"])
 def test_sort_equals_lexsort(seed, case):
     rng = np.random.default_rng(seed)
     n = 5000
@@ -29,10 +29,23 @@ def test_sort_equals_lexsort(seed, case):
     if case == "in_order":
         first = np.lexsort((tie, ts, brand, user))
         user, brand, ts, tie = user[first], brand[first], ts[first], tie[first]
-    order = pk.sort_events(user, brand, ts, tie, n_users=n_users, n_brands=n_brands)
+    if case == "no_ties":  # ties only carried along: in (user, brand, ts) order, each with its own tie
+        srt = pk.sort_events(user, brand, ts, tie, n_users=n_users, n_brands=n_brands, ties=False)
+        want = np.lexsort((ts, brand, user))
+        np.testing.assert_array_equal(srt["key"], user[want] * n_brands + brand[want])
+        np.testing.assert_array_equal(srt["ts"], ts[want])
+        np.testing.assert_array_equal(srt["tie"], tie[srt["order"]])
+        assert sorted(zip(srt["key"], srt["ts"], srt["tie"])) == sorted(zip(user * n_brands + brand, ts, tie))
+        return
+    srt = pk.sort_events(user, brand, ts, tie, n_users=n_users, n_brands=n_brands)
+    order = srt["order"]
     assert sorted(order.tolist()) == list(range(n))
     want = np.lexsort((tie, ts, brand, user))
     np.testing.assert_array_equal(_keys(order, user, brand, ts, tie), _keys(want, user, brand, ts, tie))
+    # the sorted columns the walks read are those of the order
+    np.testing.assert_array_equal(srt["key"], user[order] * n_brands + brand[order])
+    np.testing.assert_array_equal(srt["ts"], ts[order])
+    np.testing.assert_array_equal(srt["tie"], tie[order])
 
 
 def test_user_codes_offset_factorize_and_strings():
@@ -51,9 +64,9 @@ def test_funnel_walk_by_hand():
     ts = np.array([0, 0, 5, 100]) * m
     mask = np.array([0b010, 0b001, 0b010, 0b100])
     zero = np.zeros(4, np.int64)
-    order = pk.sort_events(zero, zero, ts, zero, n_users=1)
-    f = pk.funnel_levels(order, zero, zero, ts, mask, n_steps=3, window=30 * m)
+    srt = pk.sort_events(zero, zero, ts, mask, n_users=1, ties=False)
+    f = pk.funnel_levels(srt, n_steps=3, window=30 * m, n_brands=1)
     assert f["level"].tolist() == [2]
     np.testing.assert_array_equal(f["minutes"][0], [0.0, 0.0, np.nan])
-    f = pk.funnel_levels(order, zero, zero, ts, mask, n_steps=3, window=None)
+    f = pk.funnel_levels(srt, n_steps=3, window=None, n_brands=1)
     assert f["level"].tolist() == [3] and f["minutes"][0].tolist() == [0.0, 0.0, 100.0]
