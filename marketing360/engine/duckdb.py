@@ -165,6 +165,7 @@ class DuckDBEngine(Engine):
         user_type = tbl.schema.field("user_id").type
         for name in tbl.column_names:
             col = tbl.column(name)
+            tbl = tbl.drop_columns([name])  # each column's Arrow buffers go once it is converted
             if name == "ts":
                 col = pc.cast(pc.cast(col, pa.timestamp("us")), pa.int64())
             if name == "user_id":
@@ -189,14 +190,15 @@ class DuckDBEngine(Engine):
         tie = pk.tie_order(c["_funnel"], c["_code"], len(labels) + 1)
         n_brands = int(c["_b"].max(initial=0)) + 1
         srt = pk.sort_events(c["user"], c["_b"], c["ts"], tie, n_users=len(c["_users"]), n_brands=n_brands)
-        del tie
-        sess = pk.cut_sessions(srt, c["_value"], conversion=conversion, gap=gap_us, by_day=by_day,
+        value, users = c["_value"], c["_users"]
+        del tie, c  # the sorted columns hold the rest
+        sess = pk.cut_sessions(srt, value, conversion=conversion, gap=gap_us, by_day=by_day,
                                n_labels=len(labels), n_brands=n_brands)
         ids, names = pk.path_ids(sess, srt["tie"], list(labels), sep, empty)
         pu = pk.path_users(sess, ids, len(names))
         path = pa.DictionaryArray.from_arrays(pa.array(pu["path"], pa.int32()), pa.array(names, pa.string()))
         return self.table(pa.table({
-            "path": path.cast(pa.string()), "user_id": pa.array(c["_users"][pu["user"]]).cast(user_type),
+            "path": path.cast(pa.string()), "user_id": pa.array(users[pu["user"]]).cast(user_type),
             "_sessions": pu["sessions"], "_converting": pu["converting"], "_value": pu["value"],
             "_n_steps": pu["n_steps"]}))
 
@@ -211,10 +213,12 @@ class DuckDBEngine(Engine):
         ``_mask`` (bit ``k`` set when the event matches step ``k + 1``).
         """
         c, user_type = self._columns(events.select("user_id", "ts", "_b", "_mask"))
-        srt = pk.sort_events(c["user"], c["_b"], c["ts"], c["_mask"], n_users=len(c["_users"]), n_brands=len(brands),
+        users = c["_users"]
+        srt = pk.sort_events(c["user"], c["_b"], c["ts"], c["_mask"], n_users=len(users), n_brands=len(brands),
                              ties=False)
+        del c
         f = pk.funnel_levels(srt, n_steps=n_steps, window=window_us, n_brands=len(brands))
-        cols: dict[str, Any] = {"user_id": pa.array(c["_users"][f["user"]]).cast(user_type)}
+        cols: dict[str, Any] = {"user_id": pa.array(users[f["user"]]).cast(user_type)}
         if brand:
             cols[brand] = pa.array(np.asarray(brands, dtype=object)[f["brand"]], pa.string())
         cols["level"] = f["level"]
