@@ -17,7 +17,6 @@ import pyarrow.compute as pc
 from ibis.expr.types import Table
 
 from ..types import ImputeStrategy
-from . import pathkernels as pk
 from .base import AUTO_PREFIX, Engine, capability
 from .impute import impute_with_ibis
 from .prefixspan import check_prefixspan_args, prefixspan, sequences_of
@@ -158,6 +157,8 @@ class DuckDBEngine(Engine):
     def _columns(self, expr: Table) -> tuple[dict[str, np.ndarray], pa.DataType]:
         """The columns of ``expr`` as numpy arrays for the in-process kernels: ``ts`` in microseconds, ``user_id``
         as codes (``"_users"``: the ids back), the rest as they are (no nulls). Returns them and user_id's type."""
+        from . import pathkernels as pk  # numba: imported when first used (half a second)
+
         # DuckDB's own Arrow result, without ibis's conversion of it (a copy of every column)
         self.backend._run_pre_execute_hooks(expr)
         tbl = self.backend.con.sql(str(self.backend.compile(expr))).to_arrow_table()
@@ -186,6 +187,8 @@ class DuckDBEngine(Engine):
         type's funnel place), ``_code`` (the step's label code from 0, -1 for none) and ``_value``; events at one
         instant go in the order of ``_funnel``, then ``_code``; those of funnel place ``conversion`` convert.
         """
+        from . import pathkernels as pk
+
         c, user_type = self._columns(events.select("user_id", "ts", "_b", "_funnel", "_code", "_value"))
         tie = pk.tie_order(c["_funnel"], c["_code"], len(labels) + 1)
         n_brands = int(c["_b"].max(initial=0)) + 1
@@ -212,6 +215,8 @@ class DuckDBEngine(Engine):
         ``events`` has ``user_id, ts``, ``_b`` (the code of the brand in ``brands``; one value when pooled) and
         ``_mask`` (bit ``k`` set when the event matches step ``k + 1``).
         """
+        from . import pathkernels as pk
+
         c, user_type = self._columns(events.select("user_id", "ts", "_b", "_mask"))
         users = c["_users"]
         srt = pk.sort_events(c["user"], c["_b"], c["ts"], c["_mask"], n_users=len(users), n_brands=len(brands),
