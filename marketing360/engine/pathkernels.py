@@ -33,6 +33,7 @@ import numpy as np
 
 __all__ = ["sort_events", "tie_order", "cut_sessions", "path_ids", "path_users", "funnel_levels", "user_codes"]
 
+#: microseconds per day: a session with ``by_day`` ends at midnight (UTC)
 _US_PER_DAY = 86_400_000_000
 
 
@@ -172,7 +173,7 @@ def _sessions(order: np.ndarray, key: np.ndarray, ts: np.ndarray, tie: np.ndarra
                 new = True
             elif gap >= 0 and ts[j] - ts[j - 1] > gap:
                 new = True
-            elif by_day and ts[j] // 86_400_000_000 != ts[j - 1] // 86_400_000_000:
+            elif by_day and ts[j] // _US_PER_DAY != ts[j - 1] // _US_PER_DAY:
                 new = True
         if new:
             if m >= 0:

@@ -138,13 +138,16 @@ FUNNEL_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", range(len(FUNNEL_CASES)))
-@pytest.mark.parametrize("ids,ts", [("small", "minutes"), ("string", "micros"), ("far", "1960")])
+# every funnel case on three kinds of data (but a period of 2025 on events moved to 1960: none would fall in it)
+FUNNEL_RUNS = [(case, ids, ts) for case in range(len(FUNNEL_CASES))
+               for ids, ts in (("small", "minutes"), ("string", "micros"), ("far", "1960"))
+               if not (ts == "1960" and "start" in FUNNEL_CASES[case][1])]
+
+
+@pytest.mark.parametrize("case,ids,ts", FUNNEL_RUNS)
 def test_funnel_levels_equal_the_relational_plan(relational, case, ids, ts):
     steps, options = FUNNEL_CASES[case]
     ev = _varied(case + 20, ids=ids, ts=ts)
-    if ts == "1960" and "start" in options:
-        return  # the period lies outside these events
     eng = m3.connect("duckdb")
     t = eng.table(ev)
     got = funnel(t, steps, **options)
