@@ -190,14 +190,16 @@ class DuckDBEngine(Engine):
         from . import pathkernels as pk
 
         c, user_type = self._columns(events.select("user_id", "ts", "_b", "_funnel", "_code", "_value"))
-        tie = pk.tie_order(c["_funnel"], c["_code"], len(labels) + 1)
+        tie = pk.tie_order(c.pop("_funnel"), c.pop("_code"), len(labels) + 1)
         n_brands = int(c["_b"].max(initial=0)) + 1
-        srt = pk.sort_events(c["user"], c["_b"], c["ts"], tie, n_users=len(c["_users"]), n_brands=n_brands)
-        value, users = c["_value"], c["_users"]
-        del tie, c  # the sorted columns hold the rest
-        sess = pk.cut_sessions(srt, value, conversion=conversion, gap=gap_us, by_day=by_day,
-                               n_labels=len(labels), n_brands=n_brands)
-        ids, names = pk.path_ids(sess, srt["tie"], list(labels), sep, empty)
+        users = c.pop("_users")
+        # only the conversions' values are read by the walk: they are sorted alongside
+        srt = pk.sort_events(c.pop("user"), c.pop("_b"), c.pop("ts"), tie, n_users=len(users), n_brands=n_brands,
+                             value=c.pop("_value"), keep=tie // (len(labels) + 1) == conversion)
+        del tie
+        sess = pk.cut_sessions(srt, conversion=conversion, gap=gap_us, by_day=by_day, n_labels=len(labels),
+                               n_brands=n_brands)
+        ids, names = pk.path_ids(sess, srt, list(labels), sep, empty)
         pu = pk.path_users(sess, ids, len(names))
         path = pa.DictionaryArray.from_arrays(pa.array(pu["path"], pa.int32()), pa.array(names, pa.string()))
         return self.table(pa.table({
@@ -218,10 +220,9 @@ class DuckDBEngine(Engine):
         from . import pathkernels as pk
 
         c, user_type = self._columns(events.select("user_id", "ts", "_b", "_mask"))
-        users = c["_users"]
-        srt = pk.sort_events(c["user"], c["_b"], c["ts"], c["_mask"], n_users=len(users), n_brands=len(brands),
-                             ties=False)
-        del c
+        users = c.pop("_users")
+        srt = pk.sort_events(c.pop("user"), c.pop("_b"), c.pop("ts"), c.pop("_mask"), n_users=len(users),
+                             n_brands=len(brands))
         f = pk.funnel_levels(srt, n_steps=n_steps, window=window_us, n_brands=len(brands))
         cols: dict[str, Any] = {"user_id": pa.array(users[f["user"]]).cast(user_type)}
         if brand:

@@ -2,10 +2,13 @@
 
 DuckDB sorts the events once per window it evaluates, and a session number
 needs two (a ``lag`` and a running sum): on 100M events that alone takes
-40 s on 2 cores. These kernels read the events' columns once, sort them in
-memory (a counting sort by consumer x brand, then each pair's few events by
-time and tie order unless they are in order already) and walk them once,
-reading the sorted key and time in memory order; the DuckDB engine serves the
+40 s on 2 cores. These kernels read the events' columns once, pack each
+event's time and tie order (and brand, when grouped by consumer) into one
+int64 *word*, sort the words (a counting sort into a few thousand buckets of
+consumer x brand pairs, then each bucket by numpy's vectorised sort of
+(pair, word) keys: no pass writes at random over the whole table, so logs
+stored in time order or in no order cost about what logs stored by consumer
+do), and walk them once in memory order. The DuckDB engine serves the
 ``session_paths`` and ``funnel_levels`` capabilities with them
 (:class:`~marketing360.engine.duckdb.DuckDBEngine`). Their definitions are
 those of :mod:`marketing360.paths`, and the tests hold them equal to the
@@ -20,21 +23,59 @@ Examples
 >>> import numpy as np
 >>> user = np.array([1, 0, 1, 0]); brand = np.zeros(4, np.int64)
 >>> ts = np.array([50, 10, 20, 10]); tie = np.array([0, 2, 0, 1])
->>> sort_events(user, brand, ts, tie, n_users=2, n_brands=1)["order"].tolist()
-[3, 1, 2, 0]
+>>> srt = sort_events(user, brand, ts, tie, n_users=2, n_brands=1)
+>>> {k: v.tolist() for k, v in decode(srt).items()}
+{'key': [0, 0, 1, 1], 'ts': [10, 10, 20, 50], 'tie': [1, 2, 0, 0]}
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.extending import overload
 
-__all__ = ["sort_events", "tie_order", "cut_sessions", "path_ids", "path_users", "funnel_levels", "user_codes"]
+__all__ = ["SortedEvents", "sort_events", "decode", "tie_order", "cut_sessions", "path_ids", "path_users",
+           "funnel_levels", "user_codes"]
 
 #: microseconds per day: a session with ``by_day`` ends at midnight (UTC)
 _US_PER_DAY = 86_400_000_000
+#: the sort's first pass writes into 2**_BUCKET_BITS buckets of groups (its writes then go to a few thousand
+#: places at a time, which the caches hold), or up to 2**_MAX_BUCKET_BITS when its words are wide
+_BUCKET_BITS = 12
+_MAX_BUCKET_BITS = 16
+
+
+@dataclass(frozen=True)
+class SortedEvents:
+    """Events sorted by (user, brand, ts, tie), as :func:`sort_events` returns them.
+
+    Attributes
+    ----------
+    bounds : ndarray
+        The events of group ``g`` lie at ``bounds[g]:bounds[g + 1]``; a group is a (user, brand) pair (``g =
+        user * n_brands + brand``), or a user when ``mult`` > 1.
+    word : ndarray
+        Each event's brand part, time and tie packed in one int64 (or the rank of that triple), in order.
+    mult : int
+        An event's key ``user * n_brands + brand`` is ``g * mult`` + its brand part (0 when grouped by pair).
+    layout : ndarray
+        How a word reads back: ``[ranked, tie_bits, ts_bits, ts_offset, tie_offset]``.
+    tables : tuple of ndarray or None
+        For ranked words, the brand part, time and tie of each rank (None for packed words).
+    values : ndarray
+        The values of the events :func:`sort_events` was asked to keep, in their sorted order.
+    """
+
+    bounds: np.ndarray
+    word: np.ndarray
+    mult: int
+    layout: np.ndarray
+    tables: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    values: np.ndarray
 
 
 def user_codes(values: Any) -> tuple[np.ndarray, Any]:
@@ -52,92 +93,232 @@ def user_codes(values: Any) -> tuple[np.ndarray, Any]:
     return codes.astype(np.int64), np.asarray(uniques)
 
 
+def _fields(w: int, layout: np.ndarray, tables: Any) -> tuple[int, int, int]:  # pragma: no cover - compiled
+    """A word's brand part, time and tie (inside compiled code only)."""
+    raise NotImplementedError
+
+
+@overload(_fields, inline="always")
+def _fields_impl(w, layout, tables):  # pragma: no cover - compiled
+    # one version per kind of word, chosen when compiling: a branch between the two inside the walks' loops
+    # keeps LLVM from optimising them (a pass over 100M words took 8 s instead of 0.2 s)
+    if isinstance(tables, types.NoneType):
+        def packed(w, layout, tables):
+            tb, tsb = layout[1], layout[2]
+            one = np.int64(1)
+            return w >> (tb + tsb), ((w >> tb) & ((one << tsb) - 1)) + layout[3], (w & ((one << tb) - 1)) + layout[4]
+        return packed
+
+    def ranked(w, layout, tables):
+        return tables[0][w], tables[1][w], tables[2][w]
+    return ranked
+
+
 @numba.njit(cache=True)
-def _scatter(user: np.ndarray, brand: np.ndarray, ts: np.ndarray, tie: np.ndarray, n_brands: int, n_buckets: int,
-             by_pair: bool) -> tuple:  # pragma: no cover - compiled
-    n = len(user)
-    bounds = np.zeros(n_buckets + 1, np.int64)
+def _pack(user: np.ndarray, brand: np.ndarray, ts: np.ndarray, tie: np.ndarray, n_brands: int, by_pair: bool,
+          layout: np.ndarray, group: np.ndarray, word: np.ndarray) -> None:  # pragma: no cover - compiled
+    tb, tsb, t0, lo = layout[1], layout[2], layout[3], layout[4]
+    for i in range(len(user)):
+        sub = np.int64(0)
+        if by_pair:
+            group[i] = user[i] * n_brands + brand[i]
+        else:
+            group[i] = user[i]
+            sub = np.int64(brand[i])
+        word[i] = (((sub << tsb) | (np.int64(ts[i]) - t0)) << tb) | (np.int64(tie[i]) - lo)
+
+
+@numba.njit(cache=True)
+def _bit_length(x: int) -> int:  # pragma: no cover - compiled
+    b = 0
+    while x > 0:
+        b += 1
+        x >>= 1
+    return b
+
+
+@numba.njit(cache=True)
+def _bucket_edges(group: np.ndarray, n_groups: int, shift: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Where each bucket of ``2**shift`` consecutive groups starts in a stable counting sort (and the end)."""
+    n_buckets = ((n_groups - 1) >> shift) + 1
+    edge = np.zeros(n_buckets + 1, np.int64)
+    for i in range(len(group)):
+        edge[(group[i] >> shift) + 1] += 1
+    for b in range(n_buckets):
+        edge[b + 1] += edge[b]
+    return edge
+
+
+@numba.njit(cache=True)
+def _buckets(group: np.ndarray, word: np.ndarray, n_groups: int, shift: int,
+             bits: int) -> tuple:  # pragma: no cover - compiled
+    """A stable counting sort into buckets of ``2**shift`` groups; each event's key is its group within the
+    bucket and its word, side by side (``bits`` of word). Returns the keys and the buckets' bounds."""
+    n = len(group)
+    edge = _bucket_edges(group, n_groups, shift)
+    fill = edge[:-1].copy()
+    key = np.empty(n, np.int64)
+    local = (np.int64(1) << shift) - 1
     for i in range(n):
-        bounds[(user[i] * n_brands + brand[i] if by_pair else user[i]) + 1] += 1
-    for g in range(n_buckets):
+        g = np.int64(group[i])
+        at = g >> shift
+        key[fill[at]] = ((g & local) << bits) | word[i]
+        fill[at] += 1
+    return key, edge
+
+
+@numba.njit(cache=True)
+def _unkey(key: np.ndarray, edge: np.ndarray, n_groups: int, shift: int,
+           bits: int) -> np.ndarray:  # pragma: no cover - compiled
+    """The words back from the sorted keys of :func:`_buckets` (in place), and the groups' bounds."""
+    bounds = np.zeros(n_groups + 1, np.int64)
+    mask = (np.int64(1) << bits) - 1
+    for b in range(len(edge) - 1):
+        base = b << shift
+        for p in range(edge[b], edge[b + 1]):
+            bounds[base + (key[p] >> bits) + 1] += 1
+            key[p] &= mask
+    for g in range(n_groups):
+        bounds[g + 1] += bounds[g]
+    return bounds
+
+
+@numba.njit(cache=True)
+def _scatter(group: np.ndarray, word: np.ndarray, n_groups: int,
+             bucket_bits: int) -> tuple:  # pragma: no cover - compiled
+    """A stable counting sort of ``word`` by ``group`` in two passes (first into buckets of groups by their high
+    bits, then within each bucket): the sorted words and the groups' bounds."""
+    n = len(group)
+    shift = max(0, _bit_length(n_groups - 1) - bucket_bits)
+    edge = _bucket_edges(group, n_groups, shift)
+    tg = np.empty(n, group.dtype)
+    tw = np.empty(n, np.int64)
+    for i in range(n):
+        b = group[i] >> shift
+        tg[edge[b]], tw[edge[b]] = group[i], word[i]
+        edge[b] += 1
+    bounds = np.zeros(n_groups + 1, np.int64)
+    for i in range(n):
+        bounds[tg[i] + 1] += 1
+    for g in range(n_groups):
         bounds[g + 1] += bounds[g]
     fill = bounds[:-1].copy()
-    order = np.empty(n, np.int64)
-    key = np.empty(n, np.int64)
-    sts = np.empty(n, np.int64)
-    stie = np.empty(n, np.int64)
+    out = np.empty(n, np.int64)
     for i in range(n):
-        k = user[i] * n_brands + brand[i]
-        g = k if by_pair else user[i]
-        p = fill[g]
+        g = tg[i]
+        out[fill[g]] = tw[i]
         fill[g] += 1
-        order[p], key[p], sts[p], stie[p] = i, k, ts[i], tie[i]
-    return order, key, sts, stie, bounds
+    return out, bounds
 
 
 @numba.njit(cache=True)
-def _stable_by(idx: np.ndarray, col: np.ndarray, lo: int) -> np.ndarray:  # pragma: no cover - compiled
-    k = np.empty(len(idx), np.int64)
-    for j in range(len(idx)):
-        k[j] = col[lo + idx[j]]
-    return idx[np.argsort(k, kind="mergesort")]
-
-
-@numba.njit(cache=True)
-def _sort_groups(order: np.ndarray, key: np.ndarray, ts: np.ndarray, tie: np.ndarray, bounds: np.ndarray,
-                 by_pair: bool, t0: int, tie_span: int, ties: bool) -> None:  # pragma: no cover - compiled
+def _sort_groups(word: np.ndarray, bounds: np.ndarray) -> None:  # pragma: no cover - compiled
     for g in range(len(bounds) - 1):
         lo, hi = bounds[g], bounds[g + 1]
-        if hi - lo < 2:
-            continue
-        in_order = True
         for j in range(lo + 1, hi):
-            if key[j - 1] > key[j] or (key[j - 1] == key[j] and (
-                    ts[j - 1] > ts[j] or (ties and ts[j - 1] == ts[j] and tie[j - 1] > tie[j]))):
-                in_order = False
+            if word[j - 1] > word[j]:
+                if hi - lo > 48:
+                    word[lo:hi].sort()
+                else:  # a consumer's few events: in place, in the cache
+                    for i in range(j, hi):
+                        w = word[i]
+                        k = i
+                        while k > lo and word[k - 1] > w:
+                            word[k] = word[k - 1]
+                            k -= 1
+                        word[k] = w
                 break
-        if in_order:
-            continue
-        m = hi - lo
-        if by_pair and (tie_span > 0 or not ties):  # one key (equal keys are interchangeable: any order will do)
-            k = np.empty(m, np.int64)
-            for j in range(m):
-                k[j] = (ts[lo + j] - t0) * tie_span + tie[lo + j] if ties else ts[lo + j]
-            idx = np.argsort(k)
-        else:  # stable sorts from the last key to the first
-            idx = np.arange(m)
-            if ties:
-                idx = _stable_by(idx, tie, lo)
-            idx = _stable_by(idx, ts, lo)
-            idx = _stable_by(idx, key, lo)
-        for col in (order, key, ts, tie):
-            seg = col[lo:hi].copy()
-            for j in range(m):
-                col[lo + j] = seg[idx[j]]
 
 
 def sort_events(user: np.ndarray, brand: np.ndarray, ts: np.ndarray, tie: np.ndarray, *, n_users: int,
-                n_brands: int = 1, ties: bool = True) -> dict[str, np.ndarray]:
-    """The events in (user, brand, ts, tie) order: ``order`` (their positions), ``key`` (``user * n_brands +
-    brand``), ``ts`` and ``tie``, each in that order. With ``ties=False`` events at one instant come in any
-    order (``tie`` is then only carried along: a payload the walk reads in memory order).
+                n_brands: int = 1, value: np.ndarray | None = None,
+                keep: np.ndarray | None = None) -> SortedEvents:
+    """The events in (user, brand, ts, tie) order, as a :class:`SortedEvents` (read back by :func:`decode`).
 
-    A counting sort by (user, brand) pair when there are not many more pairs than events (else by user), then
-    each group by the rest of the key unless it is in order already (one packed key where time and tie fit in
-    one int64, else stable passes). The walks that follow read ``key`` and ``ts`` in memory order and fetch only
-    their other columns through ``order``.
+    Each event becomes one int64 word: its brand (when grouped by user), its time from the earliest and its tie
+    from the smallest, packed side by side when their bits fit in 63; otherwise the rank of the triple among the
+    distinct ones (one global sort, for times spanning thousands of years or ties of many bits). Events are
+    grouped by (user, brand) pair when there are not many more pairs than events, else by user. A stable
+    counting sort puts them into buckets of consecutive groups, and numpy sorts each bucket's keys: group within
+    the bucket and word side by side in one int64. Words too wide for that are sorted by a counting sort on the
+    group and then each group's words (unless in order already).
+
+    ``value`` (with ``keep``, a boolean mask of the events to keep): the values of those events, in the sorted
+    order, as ``values`` (events equal in user, brand, time and tie come in any order among themselves).
     """
     n_users, n_brands = int(n_users), max(int(n_brands), 1)
-    by_pair = n_users * n_brands <= max(4 * len(user), 1 << 22)
-    order, key, sts, stie, bounds = _scatter(user, brand, ts, tie, n_brands,
-                                             n_users * n_brands if by_pair else n_users, by_pair)
-    t0, tie_span = 0, 0
-    if len(ts) and ties:  # time and tie in one int64 key when it fits
-        t0, span = int(ts.min()), int(tie.max()) + 1
-        if int(tie.min()) >= 0 and (int(ts.max()) - t0 + 1) * span < 2**62:
-            tie_span = span
-    _sort_groups(order, key, sts, stie, bounds, by_pair, t0, tie_span, bool(ties))
-    return {"order": order, "key": key, "ts": sts, "tie": stie}
+    n = len(user)
+    by_pair = n_users * n_brands <= max(4 * n, 1 << 22)
+    n_groups = max(n_users * n_brands if by_pair else n_users, 1)
+    group = np.empty(n, np.int32 if n_groups < 2**31 else np.int64)
+    t0, lo, ts_bits, tie_bits = 0, 0, 0, 0
+    if n:
+        t0, lo = int(ts.min()), int(tie.min())
+        ts_bits, tie_bits = (int(ts.max()) - t0).bit_length(), (int(tie.max()) - lo).bit_length()
+    sub_bits = 0 if by_pair else (n_brands - 1).bit_length()
+    if sub_bits + ts_bits + tie_bits <= 63:
+        layout = np.array([0, tie_bits, ts_bits, t0, lo], np.int64)
+        word = np.empty(n, np.int64)
+        _pack(user, brand, ts, tie, n_brands, by_pair, layout, group, word)
+        tables = None
+    else:  # rank the distinct (brand part, time, tie) triples
+        layout = np.array([1, 0, 0, 0, 0], np.int64)
+        sub = np.zeros(n, np.int64) if by_pair else brand.astype(np.int64)
+        group[:] = user * n_brands + brand if by_pair else user
+        o = np.lexsort((tie, ts, sub))
+        s, t, c = sub[o], ts[o].astype(np.int64), tie[o].astype(np.int64)
+        new = np.ones(n, bool)
+        new[1:] = (s[1:] != s[:-1]) | (t[1:] != t[:-1]) | (c[1:] != c[:-1])
+        word = np.empty(n, np.int64)
+        word[o] = np.cumsum(new) - 1
+        tables = (s[new], t[new], c[new])
+    values = np.zeros(0, np.float64)
+    if value is not None:
+        idx = np.arange(n) if keep is None else np.flatnonzero(keep)
+        values = np.asarray(value, np.float64)[idx[np.lexsort((word[idx], group[idx]))]]
+    del user, brand, ts, tie, value, keep  # the caller's last references to its columns may go now
+    word_bits = sub_bits + ts_bits + tie_bits if tables is None else (len(tables[0]) - 1).bit_length()
+    group_bits = (n_groups - 1).bit_length()
+    bucket_bits = max(_BUCKET_BITS, group_bits - (63 - word_bits))
+    if bucket_bits <= _MAX_BUCKET_BITS:
+        # each bucket's keys (group within the bucket, word) sorted by numpy's vectorised sort
+        shift = max(group_bits - bucket_bits, 0)
+        out, edge = _buckets(group, word, n_groups, shift, word_bits)
+        del group, word
+        for a, b in zip(edge[:-1].tolist(), edge[1:].tolist()):
+            if b - a > 1:
+                out[a:b].sort()
+        bounds = _unkey(out, edge, n_groups, shift, word_bits)
+    else:  # words too wide to share an int64 with their group: a counting sort, then each group's words
+        out, bounds = _scatter(group, word, n_groups, _BUCKET_BITS)
+        del group, word
+        _sort_groups(out, bounds)
+    return SortedEvents(bounds, out, 1 if by_pair else n_brands, layout, tables, values)
+
+
+@numba.njit(cache=True)
+def _decode(word: np.ndarray, bounds: np.ndarray, mult: int, layout: np.ndarray,
+            tables: Any) -> tuple:  # pragma: no cover - compiled
+    n = len(word)
+    key, ts, tie = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    for g in range(len(bounds) - 1):
+        for j in range(bounds[g], bounds[g + 1]):
+            s, t, c = _fields(word[j], layout, tables)
+            key[j], ts[j], tie[j] = g * mult + s, t, c
+    return key, ts, tie
+
+
+@numba.njit(cache=True)
+def _ties_of(word: np.ndarray, layout: np.ndarray, tables: Any) -> np.ndarray:  # pragma: no cover - compiled
+    out = np.empty(len(word), np.int64)
+    for j in range(len(word)):
+        out[j] = _fields(word[j], layout, tables)[2]
+    return out
+
+
+def decode(srt: SortedEvents) -> dict[str, np.ndarray]:
+    """The sorted events' ``key`` (``user * n_brands + brand``), ``ts`` and ``tie``, in their order."""
+    return dict(zip(("key", "ts", "tie"), _decode(srt.word, srt.bounds, srt.mult, srt.layout, srt.tables)))
 
 
 @numba.njit(cache=True)
@@ -154,68 +335,82 @@ def tie_order(first: np.ndarray, second: np.ndarray, size: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _sessions(order: np.ndarray, key: np.ndarray, ts: np.ndarray, tie: np.ndarray, size: int, conversion: int,
-              value: np.ndarray, gap: int, by_day: bool, bits: int,
-              per_word: int) -> tuple:  # pragma: no cover - compiled
-    n = len(order)
+def _sessions(bounds: np.ndarray, word: np.ndarray, mult: int, layout: np.ndarray, tables: Any,
+              tie0: int, code_of: np.ndarray, converts: np.ndarray, values: np.ndarray, gap: int,
+              by_day: bool, bits: int, per_word: int) -> tuple:  # pragma: no cover - compiled
+    n = len(word)
     start = np.empty(n, np.int64)
     s_key = np.empty(n, np.int64)
-    word = np.empty(n, np.int64)
+    path = np.empty(n, np.int64)
     steps = np.empty(n, np.int64)
     converted = np.empty(n, np.bool_)
     val = np.empty(n, np.float64)
     m = -1
-    w, k, c, v = 0, 0, False, 0.0
-    for j in range(n):
-        new = j == 0
-        if not new:
-            if key[j] != key[j - 1]:
-                new = True
-            elif gap >= 0 and ts[j] - ts[j - 1] > gap:
-                new = True
-            elif by_day and ts[j] // _US_PER_DAY != ts[j - 1] // _US_PER_DAY:
-                new = True
-        if new:
-            if m >= 0:
-                word[m], steps[m], converted[m], val[m] = w, k, c, v
-            m += 1
-            start[m], s_key[m] = j, key[j]
-            w, k, c, v = 0, 0, False, 0.0
-        code = tie[j] % size - 1  # the tie is funnel place * size + code + 1
-        if code >= 0:
-            if k < per_word:
-                w |= (code + 1) << (bits * k)
-            k += 1
-        if tie[j] // size == conversion:  # only a conversion's value is read through the order
-            c = True
-            v += value[order[j]]
+    w, k, cv, v = 0, 0, False, 0.0
+    nv = 0  # the next conversion's value
+    for g in range(len(bounds) - 1):
+        ps, pt = -1, 0
+        for j in range(bounds[g], bounds[g + 1]):
+            s, t, c = _fields(word[j], layout, tables)
+            new = j == bounds[g] or s != ps
+            if not new:
+                if gap >= 0 and t - pt > gap:
+                    new = True
+                elif by_day and t // _US_PER_DAY != pt // _US_PER_DAY:
+                    new = True
+            if new:
+                if m >= 0:
+                    path[m], steps[m], converted[m], val[m] = w, k, cv, v
+                m += 1
+                start[m], s_key[m] = j, g * mult + s
+                w, k, cv, v = 0, 0, False, 0.0
+            code = code_of[c - tie0]
+            if code >= 0:
+                if k < per_word:
+                    w |= (code + 1) << (bits * k)
+                k += 1
+            if converts[c - tie0]:
+                cv = True
+                v += values[nv]
+                nv += 1
+            ps, pt = s, t
     if m >= 0:
-        word[m], steps[m], converted[m], val[m] = w, k, c, v
+        path[m], steps[m], converted[m], val[m] = w, k, cv, v
     m += 1
-    return start[:m], s_key[:m], word[:m], steps[:m], converted[:m], val[:m]
+    # views: the pages past m were never written, so they hold no memory
+    return start[:m], s_key[:m], path[:m], steps[:m], converted[:m], val[:m]
 
 
-def cut_sessions(sorted_: dict[str, np.ndarray], value: np.ndarray, *, conversion: int, gap: int | None,
-                 by_day: bool, n_labels: int, n_brands: int) -> dict[str, np.ndarray]:
+def cut_sessions(srt: SortedEvents, *, conversion: int, gap: int | None, by_day: bool, n_labels: int,
+                 n_brands: int) -> dict[str, np.ndarray]:
     """Sessions of the events sorted by :func:`sort_events` with the ties of :func:`tie_order` (funnel place,
-    then label code): per session ``start`` (its first position), ``user``, ``steps`` (events with a label),
-    ``word`` (the first steps' codes packed, ``bits`` each), ``converted`` (an event of funnel place
-    ``conversion``), ``value`` (of those events), and ``bits`` / ``per_word``."""
+    then label code) and the values of the conversions (the events of funnel place ``conversion``) kept: per
+    session ``start`` (its first position), ``user``, ``steps`` (events with a label), ``word`` (the first
+    steps' codes packed, ``bits`` each), ``converted``, ``value`` (of its conversions), and ``bits`` /
+    ``per_word``."""
     bits = max(int(n_labels).bit_length(), 1)  # codes + 1 in 1..n_labels; 0 ends a word
     per_word = 63 // bits
+    # each tie's label code and whether it converts (the tie is funnel place * size + code + 1): looked up, not
+    # divided, per event
+    size = int(n_labels) + 1
+    if srt.tables is None:
+        tie0, tie1 = int(srt.layout[4]), int(srt.layout[4]) + (1 << int(srt.layout[1])) - 1
+    else:
+        tie0, tie1 = int(srt.tables[2].min(initial=0)), int(srt.tables[2].max(initial=0))
+    ties = np.arange(tie0, tie1 + 1)
     start, key, word, steps, converted, val = _sessions(
-        sorted_["order"], sorted_["key"], sorted_["ts"], sorted_["tie"], int(n_labels) + 1, int(conversion), value,
-        -1 if gap is None else int(gap), bool(by_day), bits, per_word)
+        srt.bounds, srt.word, srt.mult, srt.layout, srt.tables, tie0, ties % size - 1, ties // size == conversion,
+        srt.values, -1 if gap is None else int(gap), bool(by_day), bits, per_word)
     return {"start": start, "user": key // max(int(n_brands), 1), "word": word, "steps": steps,
             "converted": converted, "value": val, "bits": np.int64(bits), "per_word": np.int64(per_word)}
 
 
-def path_ids(sess: dict[str, np.ndarray], tie: np.ndarray, labels: list[str], sep: str,
+def path_ids(sess: dict[str, np.ndarray], srt: SortedEvents, labels: list[str], sep: str,
              empty: str) -> tuple[np.ndarray, list[str]]:
     """Each session's path as an integer id, and the path string of each id (``empty`` for no steps).
 
     Paths of at most ``per_word`` steps are told apart by their packed word; longer ones by their whole code
-    sequence (exact, no hashing), read off the sorted ``tie`` of :func:`cut_sessions`.
+    sequence (exact, no hashing), read off the sorted events' ties (:func:`cut_sessions`).
     """
     import pandas as pd
 
@@ -235,11 +430,12 @@ def path_ids(sess: dict[str, np.ndarray], tie: np.ndarray, labels: list[str], se
         names.append(sep.join(parts) if parts else empty)
     if long.any():
         starts = sess["start"]
-        ends = np.append(starts[1:], len(tie))
+        ends = np.append(starts[1:], len(srt.word))
         seen: dict[bytes, int] = {}
         long_ids = []
         for s in np.flatnonzero(long).tolist():
-            c = tie[starts[s]:ends[s]] % (len(labels) + 1) - 1  # the sorted ties: funnel place, code + 1
+            tie = _ties_of(srt.word[starts[s]:ends[s]], srt.layout, srt.tables)
+            c = tie % (len(labels) + 1) - 1  # funnel place * size + code + 1
             key = c[c >= 0].astype(np.int32).tobytes()
             if key not in seen:
                 seen[key] = len(names)
@@ -286,58 +482,67 @@ def path_users(sess: dict[str, np.ndarray], ids: np.ndarray, n_paths: int) -> di
 
 
 @numba.njit(cache=True)
-def _funnel(key: np.ndarray, ts: np.ndarray, mask: np.ndarray, n: int, window: int) -> tuple:  # pragma: no cover
-    total = len(key)
+def _funnel(bounds: np.ndarray, word: np.ndarray, mult: int, layout: np.ndarray, tables: Any, n: int,
+            window: int) -> tuple:  # pragma: no cover - compiled
     pairs = 0
-    for j in range(total):
-        if j == 0 or key[j] != key[j - 1]:
-            pairs += 1
+    for g in range(len(bounds) - 1):
+        ps = -1
+        for j in range(bounds[g], bounds[g + 1]):
+            s = _fields(word[j], layout, tables)[0]
+            if j == bounds[g] or s != ps:
+                pairs += 1
+            ps = s
     o_key = np.empty(pairs, np.int64)
     level = np.zeros(pairs, np.int64)
     minutes = np.full((pairs, n), np.nan)
     start = np.zeros(n, np.int64)  # per step: the latest start of a chain that reached it
     has = np.zeros(n, np.bool_)
     p = -1
-    j = 0
-    while j < total:
-        if j == 0 or key[j] != key[j - 1]:
-            p += 1
-            o_key[p] = key[j]
-            has[:] = False
-        # the events at this instant: each step reads the chains as they stand after the earlier steps here
-        t = ts[j]
-        bits = np.int64(0)
-        e = j
-        while e < total and ts[e] == t and key[e] == key[j]:
-            bits |= mask[e]
-            e += 1
-        for k in range(n):
-            if not (bits >> k) & 1:
-                continue
-            if k == 0:
-                start[0] = t if not has[0] else max(start[0], t)
-                has[0] = True
-                if np.isnan(minutes[p, 0]):
-                    minutes[p, 0] = 0.0
-                level[p] = max(level[p], 1)
-            elif has[k - 1] and (window < 0 or t - start[k - 1] <= window):
-                s = start[k - 1]
-                start[k] = s if not has[k] else max(start[k], s)
-                has[k] = True
-                if np.isnan(minutes[p, k]):
-                    minutes[p, k] = (t / 1e6 - s / 1e6) / 60.0
-                    level[p] = max(level[p], k + 1)
-        j = e
+    for g in range(len(bounds) - 1):
+        hi = bounds[g + 1]
+        j = bounds[g]
+        ps = -1
+        while j < hi:
+            s, t, c = _fields(word[j], layout, tables)
+            if j == bounds[g] or s != ps:
+                p += 1
+                o_key[p] = g * mult + s
+                has[:] = False
+                ps = s
+            # the events at this instant: each step reads the chains as they stand after the earlier steps here
+            mask = c
+            e = j + 1
+            while e < hi:
+                s2, t2, c2 = _fields(word[e], layout, tables)
+                if s2 != s or t2 != t:
+                    break
+                mask |= c2
+                e += 1
+            for k in range(n):
+                if not (mask >> k) & 1:
+                    continue
+                if k == 0:
+                    start[0] = t if not has[0] else max(start[0], t)
+                    has[0] = True
+                    if np.isnan(minutes[p, 0]):
+                        minutes[p, 0] = 0.0
+                    level[p] = max(level[p], 1)
+                elif has[k - 1] and (window < 0 or t - start[k - 1] <= window):
+                    st = start[k - 1]
+                    start[k] = st if not has[k] else max(start[k], st)
+                    has[k] = True
+                    if np.isnan(minutes[p, k]):
+                        minutes[p, k] = (t / 1e6 - st / 1e6) / 60.0
+                        level[p] = max(level[p], k + 1)
+            j = e
     return o_key, level, minutes
 
 
-def funnel_levels(sorted_: dict[str, np.ndarray], *, n_steps: int, window: int | None,
-                  n_brands: int) -> dict[str, np.ndarray]:
+def funnel_levels(srt: SortedEvents, *, n_steps: int, window: int | None, n_brands: int) -> dict[str, np.ndarray]:
     """The plain ``windowFunnel`` of every (user, brand) pair of the events sorted by :func:`sort_events` with
-    their step masks as ties (bit ``k``: the event matches step ``k + 1``; ``ties=False``): ``user``, ``brand``,
-    ``level`` and ``minutes`` (pairs x steps; NaN where not reached); ``window`` in microseconds (None: no
-    limit)."""
-    key, level, minutes = _funnel(sorted_["key"], sorted_["ts"], sorted_["tie"], int(n_steps),
+    their step masks as ties (bit ``k``: the event matches step ``k + 1``): ``user``, ``brand``, ``level`` and
+    ``minutes`` (pairs x steps; NaN where not reached); ``window`` in microseconds (None: no limit)."""
+    key, level, minutes = _funnel(srt.bounds, srt.word, srt.mult, srt.layout, srt.tables, int(n_steps),
                                   -1 if window is None else int(window))
     nb = max(int(n_brands), 1)
     return {"user": key // nb, "brand": key % nb, "level": level, "minutes": minutes}
