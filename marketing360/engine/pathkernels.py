@@ -94,7 +94,8 @@ def user_codes(values: Any) -> tuple[np.ndarray, Any]:
 
 
 def _fields(w: int, layout: np.ndarray, tables: Any) -> tuple[int, int, int]:  # pragma: no cover - compiled
-    """A word's brand part, time and tie (inside compiled code only)."""
+    """A word's brand part, time and tie: the name numba's ``overload`` below implements, for compiled code
+    only (Python reads words through :func:`decode`)."""
     raise NotImplementedError
 
 
@@ -126,15 +127,6 @@ def _pack(user: np.ndarray, brand: np.ndarray, ts: np.ndarray, tie: np.ndarray, 
             group[i] = user[i]
             sub = np.int64(brand[i])
         word[i] = (((sub << tsb) | (np.int64(ts[i]) - t0)) << tb) | (np.int64(tie[i]) - lo)
-
-
-@numba.njit(cache=True)
-def _bit_length(x: int) -> int:  # pragma: no cover - compiled
-    b = 0
-    while x > 0:
-        b += 1
-        x >>= 1
-    return b
 
 
 @numba.njit(cache=True)
@@ -184,12 +176,10 @@ def _unkey(key: np.ndarray, edge: np.ndarray, n_groups: int, shift: int,
 
 
 @numba.njit(cache=True)
-def _scatter(group: np.ndarray, word: np.ndarray, n_groups: int,
-             bucket_bits: int) -> tuple:  # pragma: no cover - compiled
-    """A stable counting sort of ``word`` by ``group`` in two passes (first into buckets of groups by their high
-    bits, then within each bucket): the sorted words and the groups' bounds."""
+def _scatter(group: np.ndarray, word: np.ndarray, n_groups: int, shift: int) -> tuple:  # pragma: no cover
+    """A stable counting sort of ``word`` by ``group`` in two passes (first into buckets of ``2**shift`` groups,
+    then within each bucket): the sorted words and the groups' bounds."""
     n = len(group)
-    shift = max(0, _bit_length(n_groups - 1) - bucket_bits)
     edge = _bucket_edges(group, n_groups, shift)
     tg = np.empty(n, group.dtype)
     tw = np.empty(n, np.int64)
@@ -290,7 +280,7 @@ def sort_events(user: np.ndarray, brand: np.ndarray, ts: np.ndarray, tie: np.nda
                 out[a:b].sort()
         bounds = _unkey(out, edge, n_groups, shift, word_bits)
     else:  # words too wide to share an int64 with their group: a counting sort, then each group's words
-        out, bounds = _scatter(group, word, n_groups, _BUCKET_BITS)
+        out, bounds = _scatter(group, word, n_groups, max(group_bits - _BUCKET_BITS, 0))
         del group, word
         _sort_groups(out, bounds)
     return SortedEvents(bounds, out, 1 if by_pair else n_brands, layout, tables, values)
