@@ -10,8 +10,10 @@ Examples
 
 from __future__ import annotations
 
+from .campaign import Campaign
 from .jd_mta import JDMTAParams, JDMTAWorld, simulate_jd_mta
 from .mmm_world import MMMTruth, MMMWorld, simulate_mmm
+from .plans import evaluate_campaigns
 from .readers import (
     TIANCHI_TZ,
     MMMData,
@@ -38,6 +40,8 @@ from .world import ChannelParams, FunnelParams, GeoTest
 __all__ = [
     "simulate",
     "SimulationResult",
+    "Campaign",
+    "evaluate_campaigns",
     "simulate_mmm",
     "MMMWorld",
     "MMMTruth",

@@ -25,7 +25,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +77,15 @@ class SimulationResult:
     truth: Truth
     config: dict[str, Any]
     events_path: Path | None = None
+    #: the simulated world's parameters and random state (:func:`~marketing360.datasets.evaluate_campaigns`
+    #: runs it again); not written: a world read from disk has none
+    _world: Any = field(default=None, repr=False, compare=False)
 
     TABLES = ("events", "users", "brands", "campaigns", "spend", "outcomes",
               "ghost_impressions", "assignments")
     TRUTH_TABLES = ("stages", "incremental", "shapley", "incremental_by_brand",
-                    "channel_params", "coalitions", "experiments", "geo_tests", "funnel")
+                    "channel_params", "coalitions", "experiments", "geo_tests", "funnel", "campaign",
+                    "campaign_users")
 
     @property
     def channels(self) -> list[str]:

@@ -40,15 +40,13 @@ import pyarrow.parquet as pq
 from scipy.special import ndtri
 
 from ..assets.rules import StageRules
+from .campaign import PlanArrays, count_campaign, plan_rates
+from .emit import _E, EVENT_CODES, _emit_day, events_table
 from .truth import EventSource, StageTracker
 from .world import BRAND_NAMES, CATEGORIES, GEOS, ChannelParams, FunnelParams
 
 __all__ = ["EVENT_CODES", "build_world", "block_job", "coalition_masks", "events_table"]
 
-#: the event types the simulator emits, in the order of their codes
-EVENT_CODES = ("impression", "click", "browse", "search", "follow", "cart", "ask",
-               "purchase", "review", "share", "service")
-_E = {name: np.int8(i) for i, name in enumerate(EVENT_CODES)}
 _ENGAGE_KINDS = np.array([_E["search"], _E["follow"], _E["cart"], _E["ask"]], np.int8)
 _ENGAGE_CUM = np.array([0.35, 0.55, 0.90, 1.0])
 _REVIEW_SHARE = 0.6  # an advocate's step is a review with this chance, else a share
@@ -97,6 +95,7 @@ class _World:
     geo_off: np.ndarray | None = None
     burn_in: int = 0  # days simulated before ``start`` and not observed (internal day u = burn_in + t)
     daily: np.ndarray | None = None  # (burn_in + D,) multiplier of the organic hazards, shared by all; None: 1
+    plan: PlanArrays | None = None  # a targeted campaign (:mod:`.campaign`); each world gives its rows a budget
 
 
 def build_world(seed: int, n_users: int, n_days: int, start: Any, channels: dict[str, ChannelParams],
@@ -218,6 +217,17 @@ class _Block:
     holdout: np.ndarray  # (P, C) bool
     user_holdout: np.ndarray  # (U, C) bool
     value_scale: np.ndarray  # (P,) price of the brand
+    n_draw: int = 0  # pairs the day's random draws are made for (all the block's, also when only some are kept)
+    keep: np.ndarray | None = None  # the pairs kept (indices into the draws); None: all
+
+
+def _focus(blk: _Block, brand: int) -> _Block:
+    """The block restricted to one brand's pairs; the draws stay those of all pairs (common random numbers)."""
+    keep = np.flatnonzero(blk.pair_brand == brand)
+    return _Block(index=blk.index, user_id=blk.user_id, users=blk.users, pair_user=blk.pair_user[keep],
+                  pair_brand=blk.pair_brand[keep], pair_geo=blk.pair_geo[keep], h=blk.h[keep], r=blk.r[keep],
+                  reach=blk.reach[keep], holdout=blk.holdout[keep], user_holdout=blk.user_holdout,
+                  value_scale=blk.value_scale[keep], n_draw=blk.n_draw, keep=keep)
 
 
 def _build_block(w: _World, index: int) -> _Block:
@@ -274,7 +284,7 @@ def _build_block(w: _World, index: int) -> _Block:
         r=r_user[pair_user].astype(np.float32),
         reach=reach_u[pair_user].astype(np.float32),
         holdout=user_holdout[pair_user], user_holdout=user_holdout,
-        value_scale=w.brands.price.to_numpy()[pair_brand],
+        value_scale=w.brands.price.to_numpy()[pair_brand], n_draw=P,
     )
 
 
@@ -304,6 +314,12 @@ class _BlockOut:
     user_ghost: np.ndarray | None = None  # (U, C) held out but would have been exposed
     # per geo test j (the world run as planned): daily conversions, revenue (D, G), spend (D, G, C)
     planned: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+    # with a campaign: per world, the campaign brand's conversions, revenue and ad spend from its first day on
+    brand_conv: np.ndarray | None = None  # (K,)
+    brand_rev: np.ndarray | None = None
+    brand_spend: np.ndarray | None = None
+    # ... and per consumer, for the worlds given a role ("with" / "without" the campaign): (conversions, revenue)
+    campaign_users: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
 
 @dataclass
@@ -351,10 +367,10 @@ class _Day:
 
 
 def _poisson_inv(u: np.ndarray, lam: np.ndarray, kmax: int = 12) -> np.ndarray:
-    """Poisson quantile of uniforms ``u`` (monotone in ``lam`` for a fixed ``u``)."""
+    """Poisson quantile of uniforms ``u`` (monotone in ``lam`` for a fixed ``u``; the shapes broadcast)."""
     p = np.exp(-lam)
     cdf = p.copy()
-    n = np.zeros(u.shape, dtype=np.int16)
+    n = np.zeros(np.broadcast_shapes(u.shape, lam.shape), dtype=np.int16)
     for k in range(1, kmax + 1):
         more = u > cdf
         if not more.any():
@@ -366,9 +382,15 @@ def _poisson_inv(u: np.ndarray, lam: np.ndarray, kmax: int = 12) -> np.ndarray:
 
 
 def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit: bool,
-               events_dir: str | None = None) -> _BlockOut:
+               events_dir: str | None = None, rates: np.ndarray | None = None,
+               roles: np.ndarray | None = None, focus: bool = False) -> _BlockOut:
     """Simulate all days of one block of consumers for K worlds: channel coalitions (rows of ``masks``)
-    under the geo tests applied in each (rows of ``tests``).
+    under the geo tests applied in each (rows of ``tests``) and with the campaign ``w.plan`` at the
+    budgets of each, given as rates per unit of reach (``rates``, ``(K, rows)``; no campaign when None).
+
+    ``roles`` names the worlds whose consumers' conversions of the campaign brand are kept (``"with"``,
+    ``"without"``; ``""`` for none); ``focus`` simulates the campaign brand's pairs alone (the draws
+    stay those of the whole block, so its worlds are the same as in a full run).
 
     World 0 is the observed one: only it emits events and stage spells.
     The ``w.burn_in`` days before the start are simulated the same way
@@ -377,6 +399,11 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
     ``u - w.burn_in``.
     """
     blk = _build_block(w, index)
+    pl = w.plan if rates is not None else None
+    if focus:
+        if pl is None:
+            raise ValueError("focus needs a campaign")
+        blk = _focus(blk, pl.brand)
     K, C = masks.shape
     P, D = len(blk.pair_user), w.n_days
     B, G = len(w.brands), len(w.geo_names)
@@ -403,6 +430,13 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
     out.user_conv, out.user_rev, out.planned = user_conv, user_rev, planned_out
     if emit:
         out.user_exposed, out.user_ghost = user_exposed, user_ghost
+    plan_rate, plan_code, on_brand = None, None, np.zeros(P, bool)
+    if pl is not None:
+        on_brand = blk.pair_brand == pl.brand
+        out.brand_conv, out.brand_rev, out.brand_spend = np.zeros(K), np.zeros(K), np.zeros(K)
+        out.campaign_users = {str(r): (np.zeros(U), np.zeros(U)) for r in set(roles if roles is not None else ())
+                              if r}
+        plan_rate, plan_code = plan_rates(pl, blk, rates, C, on_brand)  # type: ignore[arg-type]
     if P == 0:
         return out
     fp = w.funnel_params
@@ -438,23 +472,38 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
         spend = np.zeros((D, G, C))
         imps = np.zeros((D, G, C))
         day0 = int(w.start.value // 10**9)
+    Pd, kept = blk.n_draw, blk.keep
     for u in range(w.burn_in + D):
         t = u - w.burn_in  # the observed day (negative in the burn-in)
         seen = t >= 0
         rng = np.random.default_rng(np.random.SeedSequence([w.seed, index, u]))
-        u_exp = rng.random((C, P), dtype=np.float32)
-        u_clk = rng.random((C, P), dtype=np.float32)
-        u_lvl = rng.random(P, dtype=np.float32)
-        u_val = rng.random(P)
+        u_exp = rng.random((C, Pd), dtype=np.float32)
+        u_clk = rng.random((C, Pd), dtype=np.float32)
+        u_lvl = rng.random(Pd, dtype=np.float32)
+        u_val = rng.random(Pd)
         # the kind of what a pair does at each level, shared by all worlds
-        u_kind, u_adv, u_rev, u_rating, u_svc = rng.random((5, P))
-        lag_rev, lag_svc = rng.integers(1, fp.followup_days + 1, size=(2, P)).astype(np.uint32)
-        # ---- exposures: two intensities (below / at-or-above Appeal), shared by all worlds
+        u_kind, u_adv, u_rev, u_rating, u_svc = rng.random((5, Pd))
+        lag_rev, lag_svc = rng.integers(1, fp.followup_days + 1, size=(2, Pd)).astype(np.uint32)
+        if kept is not None:  # the focused pairs' draws
+            u_exp, u_clk, lag_rev, lag_svc = u_exp[:, kept], u_clk[:, kept], lag_rev[kept], lag_svc[kept]
+            u_lvl, u_val, u_kind, u_adv, u_rev, u_rating, u_svc = (
+                x[kept] for x in (u_lvl, u_val, u_kind, u_adv, u_rev, u_rating, u_svc))
+        # ---- exposures: two intensities (below / at-or-above Appeal), shared by all worlds, plus a campaign's
         lam_lo = lam_unit * flight_t[u][:, blk.pair_brand] * geo_w[u // 7][:, blk.pair_geo]  # (C, P)
-        n_lo = _poisson_inv(u_exp, lam_lo)
-        n_hi = _poisson_inv(u_exp, lam_lo * (1.0 + w.retarget[:, None]))
+        lam_hi = lam_lo * (1.0 + w.retarget[:, None])
         hi = stage >= 2  # (K, P)
-        n = np.where(hi[None], n_hi[:, None, :], n_lo[:, None, :])  # (C, K, P)
+        plan_share = None
+        if plan_rate is not None and pl is not None and pl.first <= u <= pl.last:
+            n = np.where(hi[None], _poisson_inv(u_exp[:, None, :], lam_hi[:, None, :] + plan_rate),
+                         _poisson_inv(u_exp[:, None, :], lam_lo[:, None, :] + plan_rate))  # (C, K, P)
+            if emit:  # the campaign's share of world 0's rate: which campaign a day's exposures belong to
+                total0 = np.where(hi[0][None], lam_hi, lam_lo) + plan_rate[:, 0, :]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    plan_share = np.where(total0 > 0, plan_rate[:, 0, :] / total0, 0.0)
+        else:
+            n_lo = _poisson_inv(u_exp, lam_lo)
+            n_hi = _poisson_inv(u_exp, lam_hi)
+            n = np.where(hi[None], n_hi[:, None, :], n_lo[:, None, :])  # (C, K, P)
         n_del = n * deliver
         off0 = None  # (C, P) where a geo test applied in world 0 switches the channel off today
         if w.geo_off is not None and seen:
@@ -519,6 +568,8 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
         if not seen:
             continue
         # ---- conversions
+        if pl is not None and t >= pl.t0:
+            count_campaign(out, blk, b3, value, n_del, clicks, w, on_brand, roles)
         for k in range(K):
             pk = b3[k]
             conv[k] += np.bincount(blk.pair_brand[pk], minlength=B)
@@ -539,7 +590,8 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
                 funnel[1, :, j] += np.bincount(blk.pair_brand, weights=reach0[j] * (1.0 - reach0[j]), minlength=B)
             erng = np.random.default_rng(np.random.SeedSequence([w.seed, index, u, 1]))
             nd0, ck0 = n_del[:, 0, :].T, clicks[:, 0, :].T  # (P, C)
-            ev_parts.append(_emit_day(w, blk, t, day0, nd0, ck0, day, erng))
+            label = None if plan_share is None else (plan_share.T, plan_code.T)  # type: ignore[union-attr]
+            ev_parts.append(_emit_day(w, blk, t, day0, nd0, ck0, day, erng, label))
             g_pur = blk.pair_geo[b3[0]]
             oc[t] += np.bincount(g_pur, minlength=G)
             orv[t] += np.bincount(g_pur, weights=value[b3[0]], minlength=G)
@@ -598,111 +650,6 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
     return out
 
 
-def _emit_day(w: _World, blk: _Block, t: int, day0: int, n_del: np.ndarray, clicks: np.ndarray,
-              day: _Day, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """The observed world's events of one day, as columns of codes: exactly ``day.sources`` of world 0."""
-    C = len(w.channels)
-    base = day0 + t * 86_400
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in
-                                        ("pair", "ts", "etype", "channel", "campaign", "value", "cost")}
-
-    def add(pair, ts, etype, channel, campaign, value, cost):
-        m = len(pair)
-        cols["pair"].append(pair)
-        cols["ts"].append(ts.astype(np.int64))
-        cols["etype"].append(np.full(m, etype, np.int8) if np.isscalar(etype) else etype.astype(np.int8))
-        cols["channel"].append(np.broadcast_to(np.asarray(channel, np.int8), (m,)))
-        cols["campaign"].append(np.broadcast_to(np.asarray(campaign, np.int32), (m,)))
-        cols["value"].append(np.broadcast_to(np.asarray(value, np.float64), (m,)))
-        cols["cost"].append(np.broadcast_to(np.asarray(cost, np.float64), (m,)))
-
-    # ad impressions (a burst per pair and channel in the first 14 hours) and clicks
-    pp, cc = np.nonzero(n_del)
-    if len(pp):
-        cnt = n_del[pp, cc].astype(np.int64)
-        start = rng.integers(0, 14 * 3600, len(pp))
-        gap = rng.integers(60, 1800, len(pp))
-        rep = np.repeat(np.arange(len(pp)), cnt)
-        j = np.arange(len(rep)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        camp = w.campaign_code[blk.pair_brand[pp], cc, w.burn_in + t]
-        add(pp[rep], base + start[rep] + j * gap[rep], _E["impression"], cc[rep], camp[rep],
-            np.nan, w.cpm[cc[rep]])
-        ck = clicks[pp, cc]
-        add(pp[ck], base + start[ck] + 20, _E["click"], cc[ck], camp[ck], np.nan, w.cpc[cc[ck]])
-    # behaviours from the afternoon on, in funnel order
-    level = day.level[0]
-    bp = np.flatnonzero(level >= 1)
-    if len(bp):
-        lv = level[bp]
-        t0 = base + 14 * 3600 + rng.integers(0, 9 * 3600, len(bp))
-        clicked = clicks[bp].any(axis=1)
-        organic = rng.random(len(bp)) < 0.6
-        src = np.where(clicked, clicks[bp].argmax(axis=1), np.where(organic, C, C + 1))
-        add(bp, t0, _E["browse"], src, -1, np.nan, np.nan)
-        e = lv >= 2
-        kind = day.kind[bp]
-        add(bp[e], t0[e] + 120, kind[e], src[e], -1, np.nan, np.nan)
-        p3 = lv >= 3
-        extra_cart = p3 & (kind != _E["cart"])  # a purchase needs a cart event that day
-        add(bp[extra_cart], t0[extra_cart] + 300, _E["cart"], src[extra_cart], -1, np.nan, np.nan)
-        add(bp[p3], t0[p3] + 600, _E["purchase"], src[p3], -1, day.value[bp[p3]], np.nan)
-        p4 = lv >= 4
-        review = day.is_review[bp[p4]]
-        add(bp[p4], t0[p4] + 900, np.where(review, _E["review"], _E["share"]), src[p4], -1,
-            np.where(review, day.rating[bp[p4]], np.nan), np.nan)
-    # follow-ups of earlier purchases: the consumer comes back directly, any time of the day
-    for etype, mask, value in ((_E["review"], day.later_review[0], day.later_rating),
-                               (_E["service"], day.service[0], None)):
-        fp_ = np.flatnonzero(mask)
-        if len(fp_):
-            add(fp_, base + rng.integers(0, 86_400, len(fp_)), etype, C + 1, -1,
-                np.nan if value is None else value[fp_], np.nan)
-    if not cols["pair"]:
-        return {"user": np.zeros(0, np.int64), "brand": np.zeros(0, np.int16),
-                **{k: np.zeros(0, v.dtype) for k, v in _EMPTY.items()}}
-    pair = np.concatenate(cols["pair"])
-    return {
-        "user": blk.user_id[blk.pair_user[pair]],
-        "brand": blk.pair_brand[pair].astype(np.int16),
-        "ts": np.concatenate(cols["ts"]),
-        "etype": np.concatenate(cols["etype"]),
-        "channel": np.concatenate(cols["channel"]),
-        "campaign": np.concatenate(cols["campaign"]),
-        "value": np.concatenate(cols["value"]),
-        "cost": np.concatenate(cols["cost"]),
-    }
-
-
-_EMPTY: dict[str, np.ndarray] = {
-    "ts": np.zeros(0, np.int64), "etype": np.zeros(0, np.int8), "channel": np.zeros(0, np.int8),
-    "campaign": np.zeros(0, np.int32), "value": np.zeros(0), "cost": np.zeros(0)}
-
-
-def events_table(w: _World, parts: list[dict[str, np.ndarray]]) -> pa.Table:
-    """Canonical events as an Arrow table with dictionary-encoded strings."""
-    cat: dict[str, np.ndarray] = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else \
-        {"user": np.zeros(0, np.int64), "brand": np.zeros(0, np.int16), **_EMPTY}
-    order = np.lexsort((cat["ts"], cat["user"]))  # per consumer, in time order
-    cat = {k: v[order] for k, v in cat.items()}
-    channel_names = pa.array(list(w.channels) + ["organic", "direct"], pa.string())
-
-    def dict_col(codes: np.ndarray, names: pa.Array) -> pa.Array:
-        idx = pa.array(codes.astype(np.int32), mask=codes < 0)
-        return pa.DictionaryArray.from_arrays(idx, names)
-
-    value, cost = cat["value"], cat["cost"]
-    return pa.table({
-        "user_id": pa.array(cat["user"], pa.int64()),
-        "ts": pa.array(cat["ts"] * 1_000_000, pa.timestamp("us")),
-        "brand": dict_col(cat["brand"], pa.array(w.brands.brand.tolist(), pa.string())),
-        "event_type": dict_col(cat["etype"], pa.array(EVENT_CODES, pa.string())),
-        "channel": dict_col(cat["channel"], channel_names),
-        "campaign": dict_col(cat["campaign"], pa.array(w.campaigns.campaign.tolist(), pa.string())),
-        "value": pa.array(value, pa.float64(), mask=np.isnan(value)),
-        "cost": pa.array(cost, pa.float64(), mask=np.isnan(cost)),
-    })
-
-
 # ============================================================================ coalitions and jobs
 
 
@@ -728,20 +675,32 @@ def coalition_masks(C: int, truth: str, n_tests: int = 0) -> tuple[np.ndarray, l
 
 
 def block_job(args: tuple) -> _BlockOut:
-    """One block of consumers, all coalitions (in chunks that fit in memory); world 0 emits."""
-    w, index, masks, tests, events_dir, chunk = args
+    """One block of consumers, all worlds (in chunks that fit in memory); world 0 emits unless ``focus``.
+
+    ``args`` is ``(world, block, masks, tests, events_dir, chunk)``, then optionally ``(rates, roles,
+    focus)`` for a campaign (see :func:`_run_block`).
+    """
+    w, index, masks, tests, events_dir, chunk = args[:6]
+    rates, roles, focus = args[6:] if len(args) > 6 else (None, None, False)
     K = len(masks)
     parts = []
     for lo in range(0, K, chunk):
-        parts.append(_run_block(w, index, masks[lo:lo + chunk], tests[lo:lo + chunk], emit=(lo == 0),
-                                events_dir=events_dir))
+        part = slice(lo, lo + chunk)
+        parts.append(_run_block(w, index, masks[part], tests[part], emit=(lo == 0 and not focus),
+                                events_dir=events_dir, rates=None if rates is None else rates[part],
+                                roles=None if roles is None else roles[part], focus=focus))
     head = parts[0]
     head.conv = np.concatenate([p.conv for p in parts])
     head.rev = np.concatenate([p.rev for p in parts])
+    if rates is not None:
+        for name in ("brand_conv", "brand_rev", "brand_spend"):
+            setattr(head, name, np.concatenate([getattr(p, name) for p in parts]))
     for p in parts[1:]:
         head.user_conv.update(p.user_conv or {})  # type: ignore[union-attr]
         head.user_rev.update(p.user_rev or {})  # type: ignore[union-attr]
         head.planned.update(p.planned or {})  # type: ignore[union-attr]
+        if head.campaign_users is not None:
+            head.campaign_users.update(p.campaign_users or {})
     return head
 
 

@@ -78,9 +78,19 @@ from .._progress import Progress, show
 from ..assets.rules import StageRules
 from ..errors import ParameterError
 from ..schema import STAGES
+from .campaign import Campaign
+from .plans import attach, campaign_worlds
 from .result import SimulationResult, decategorize
 from .simcore import _BlockOut, _World, block_job, build_world, coalition_masks
-from .truth import Truth, channel_params_frame, compute_truth, experiment_truth, funnel_truth, geo_test_truth
+from .truth import (
+    Truth,
+    campaign_truth,
+    channel_params_frame,
+    compute_truth,
+    experiment_truth,
+    funnel_truth,
+    geo_test_truth,
+)
 from .world import CATEGORIES, CHANNELS, GEOS, ChannelParams, FunnelParams, GeoTest, resolve_channels
 
 __all__ = ["simulate", "SimulationResult", "Truth", "CHANNELS", "BLOCK_USERS", "SIMULATOR_VERSION"]
@@ -113,6 +123,7 @@ def simulate(
     freq: Literal["D", "W"] = "W",
     funnel: FunnelParams | None = None,
     rules: StageRules | None = None,
+    campaign: Campaign | None = None,
     seed: int = 0,
     out: str | Path | None = None,
     n_jobs: int = 1,
@@ -177,6 +188,16 @@ def simulate(
         ``min_count``, ``count="days"`` or ``"events"``, ``min_value``, each
         stage's window). They also set who is "at Appeal or above" for
         retargeting and the funnel hazards.
+    campaign : Campaign, optional
+        A targeted campaign of one brand (channel x audience x budget rows
+        over a window; :class:`~marketing360.datasets.Campaign`), on air on
+        top of the brand's flights in the observed world and in every
+        coalition of the truth (a channel switched off takes its rows with
+        it). With ``truth`` other than ``"none"`` the world also runs without
+        the campaign and without each of its channels' rows, under the same
+        random numbers: ``truth.campaign`` and ``truth.campaign_users`` hold
+        what it added. :func:`~marketing360.datasets.evaluate_campaigns` runs
+        the world with other plans.
     seed : int
         Everything is deterministic given the seed (and the arguments).
     out : str or Path, optional
@@ -255,6 +276,17 @@ def simulate(
                     hold, funnel, rules, BLOCK_USERS, burn_in=int(burn_in))
     w.geo_off = _geo_off(tests, w)
     masks, bits, applied = coalition_masks(C, truth, len(tests))
+    budgets, roles, extra = None, None, []
+    if campaign is not None:
+        planned = campaign.plan.budget.to_numpy(float)
+        more, extra = campaign_worlds(campaign, names) if truth != "none" else (np.zeros((0, len(planned))), [])
+        masks = np.vstack([masks, np.ones((len(more), C), bool)])
+        applied = np.vstack([applied, np.ones((len(more), len(tests)), bool)])
+        budgets = attach(w, campaign, np.vstack([np.repeat(planned[None, :], len(masks) - len(more), axis=0),
+                                                 more]))
+        roles = np.array(["with"] + [""] * (len(masks) - 1), dtype=object)
+        if extra:
+            roles[len(masks) - len(more)] = "without"
     n_blocks = (n_users + BLOCK_USERS - 1) // BLOCK_USERS
     events_dir = None
     if out is not None:
@@ -267,16 +299,24 @@ def simulate(
     # tracker adds 2 bytes per world, pair and unit of min_count: small next to it)
     pairs_per_block = min(n_users, BLOCK_USERS) * 1.5 * n_brands / n_categories
     chunk = int(max(1, min(len(masks), 1.5e9 // max(1.0, pairs_per_block * C * 4 * 8))))
-    jobs = [(w, b, masks, applied, None if events_dir is None else str(events_dir), chunk)
+    jobs = [(w, b, masks, applied, None if events_dir is None else str(events_dir), chunk, budgets, roles, False)
             for b in range(n_blocks)]
     results = _run_jobs(jobs, n_jobs, show(progress))
     res = _assemble(w, results, bits, truth, freq, events_dir, tests)
+    if campaign is not None:
+        res.truth.campaign, res.truth.campaign_users = campaign_truth(campaign, results, extra, res.users.user_id)
+        if res.truth.campaign is not None:
+            total = res.truth.campaign.iloc[0]
+            res.truth.totals.update(campaign_incremental_conversions=float(total.conversions),
+                                    campaign_incremental_revenue=float(total.revenue))
+    res._world = w
     res.config = {"n_users": n_users, "n_days": n_days, "n_brands": n_brands,
                   "n_categories": n_categories, "n_geos": n_geos, "channels": names,
                   "start": str(start_ts.date()), "burn_in": int(burn_in), "holdout": dict(zip(names, hold.tolist())),
                   "truth": truth, "freq": freq, "seed": int(seed),
                   "geo_tests": [{"name": g.name, "channel": g.channel, "geos": list(g.geos), "start": str(g.start),
-                                 "end": str(g.end)} for g in tests]}
+                                 "end": str(g.end)} for g in tests],
+                  "campaign": None if campaign is None else campaign.summary_row()}
     return res
 
 

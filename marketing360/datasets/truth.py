@@ -41,7 +41,7 @@ from ..models.shapley import exact_shapley
 from .world import ChannelParams
 
 __all__ = ["Truth", "StageTracker", "EventSource", "compute_truth", "channel_params_frame", "experiment_truth",
-           "geo_test_truth"]
+           "campaign_truth", "geo_test_truth"]
 
 _FAR = np.int16(-30_000)  # "never happened": older than any window (windows <= 10000 days)
 
@@ -86,6 +86,23 @@ class Truth:
         a click counting as a browse), its ``variance`` (the sum of p(1 - p)), and ``rate``, the true
         step-conversion rate (expected over the previous step's). A funnel of consumer-days (browse, then
         engage, then purchase within the day) recovers it within sampling error.
+    campaign : pandas.DataFrame or None
+        With a campaign (``simulate(campaign=...)``): what it added to its
+        brand from its first day to the last simulated day, under common
+        random numbers. Row ``scope="campaign"`` is the whole campaign
+        (the world minus the world without it); one row per channel of the
+        plan is that channel's rows (the world minus the world without
+        them). Columns ``conversions, revenue, spend`` (delivered ad spend
+        on the brand's consumers, the brand's flights included, so a
+        campaign that moves consumers to Appeal also moves retargeting),
+        ``budget`` (planned), and ``with_conversions, with_revenue``,
+        ``without_conversions, without_revenue``.
+    campaign_users : pandas.DataFrame or None
+        Per consumer of any audience of the campaign: ``user_id``, the
+        brand's ``conversions`` and ``revenue`` from the campaign's first
+        day with the campaign, and ``conversions_without``,
+        ``revenue_without`` without it. A consumer held out of every
+        audience is not exposed, so has no difference.
     """
 
     stages: pd.DataFrame | None
@@ -99,6 +116,8 @@ class Truth:
     experiments: pd.DataFrame | None = None
     geo_tests: pd.DataFrame | None = None
     funnel: pd.DataFrame | None = None
+    campaign: pd.DataFrame | None = None
+    campaign_users: pd.DataFrame | None = None
 
     def geo_effect(self, test: str | None = None, *, start: Any = None, end: Any = None) -> pd.DataFrame:
         """The true effect of a geo test over its geos, from ``start`` to ``end`` (default: the test window).
@@ -369,6 +388,42 @@ def experiment_truth(held: list[str], names: list[str], holdout: np.ndarray, use
                              "incremental": total, "control_units": int((~treated).sum()),
                              "control_reached": int((~treated & ghost[:, c]).sum())})
     return pd.DataFrame(rows)
+
+
+def campaign_truth(campaign: Any, results: list[Any], extra: list[str], user_ids: pd.Series
+                   ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """:attr:`Truth.campaign` and :attr:`Truth.campaign_users` from the blocks' outputs.
+
+    ``extra`` names the last worlds simulated (``"without"``, ``"without <channel>"``); world 0 is the
+    observed one. Without them (``truth="none"``) both are None.
+    """
+    if not extra:
+        return None, None
+    conv = np.sum([r.brand_conv for r in results], axis=0)
+    rev = np.sum([r.brand_rev for r in results], axis=0)
+    spend = np.sum([r.brand_spend for r in results], axis=0)
+    base = len(conv) - len(extra)
+    plan = campaign.plan
+    rows = []
+    for i, name in enumerate(extra):
+        k = base + i
+        scope = "campaign" if name == "without" else name[len("without "):]
+        budget = plan.budget.sum() if scope == "campaign" else plan.budget[plan.channel == scope].sum()
+        rows.append({"scope": scope, "conversions": conv[0] - conv[k], "revenue": round(rev[0] - rev[k], 2),
+                     "spend": round(spend[0] - spend[k], 4), "budget": float(budget),
+                     "with_conversions": conv[0], "with_revenue": round(rev[0], 2),
+                     "without_conversions": conv[k], "without_revenue": round(rev[k], 2)})
+    ids = user_ids.to_numpy()
+    parts = {role: [np.concatenate(x) for x in zip(*[r.campaign_users[role] for r in results
+                                                      if r.campaign_users is not None])]
+             for role in ("with", "without")}
+    members = np.unique(np.concatenate([campaign.users(a) for a in dict.fromkeys(plan.audience)]))
+    keep = np.isin(ids, members)
+    users = pd.DataFrame({"user_id": ids[keep], "conversions": parts["with"][0][keep],
+                          "revenue": np.round(parts["with"][1][keep], 2),
+                          "conversions_without": parts["without"][0][keep],
+                          "revenue_without": np.round(parts["without"][1][keep], 2)})
+    return pd.DataFrame(rows), users
 
 
 def geo_test_truth(tests: list[Any], planned: list[tuple[np.ndarray, ...]], oc: np.ndarray, orv: np.ndarray,
