@@ -153,7 +153,7 @@ class Campaign:
 
     def with_budgets(self, budgets: Sequence[float] | Mapping[Any, float]) -> "Campaign":
         """The same campaign with other budgets: one per row in order, or a mapping of channel (or
-        ``(channel, audience)``) to budget, rows it does not name getting 0."""
+        ``(channel, audience)``) to budget, rows it does not name keeping theirs."""
         plan = self.plan.copy()
         if isinstance(budgets, Mapping):
             keys = [(c, a) for c, a in zip(plan.channel, plan.audience)]
@@ -161,7 +161,7 @@ class Campaign:
             unknown = [k for k in budgets if k not in known]
             if unknown:
                 raise ParameterError(f"budgets name {unknown}, which are not rows of the plan {keys}")
-            plan["budget"] = [float(budgets.get((c, a), budgets.get(c, 0.0))) for c, a in keys]
+            plan["budget"] = [float(budgets.get((c, a), budgets.get(c, b))) for (c, a), b in zip(keys, plan.budget)]
         else:
             vals = np.asarray(budgets, dtype=float)
             if vals.shape != (len(plan),):

@@ -440,15 +440,20 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
     if P == 0:
         return out
     fp = w.funnel_params
+    # worlds that differ only by the campaign's budgets are one world until it starts: simulate that one, then
+    # copy it into the K worlds (``Kr`` worlds run now)
+    fork = focus and pl is not None and K > 1 and bool((masks == masks[0]).all() and (tests == tests[0]).all())
+    Kr = 1 if fork else K
+    tests_now = tests[:Kr]
     # arrays are channel-major, (C, K, P): each channel's slice is contiguous
-    deliver = masks.T[:, :, None] & ~blk.holdout.T[:, None, :]  # (C, K, P)
+    deliver = masks[:Kr].T[:, :, None] & ~blk.holdout.T[:, None, :]  # (C, K, P)
     ghost_mask = masks[0][:, None] & blk.holdout.T  # (C, P) world 0's undelivered exposures
-    tracker = StageTracker(w.rules, K, P)
+    tracker = StageTracker(w.rules, Kr, P)
     counts = {e for e in ("impression", "click") if tracker.counts_events(e)}
     stage = tracker.stage
-    bought_before = np.zeros((K, P), dtype=np.uint32)  # bit d-1: a purchase d days ago
-    adstock = np.zeros((C, K, P), dtype=np.float32)
-    sat = np.empty((C, K, P), dtype=np.float32)
+    bought_before = np.zeros((Kr, P), dtype=np.uint32)  # bit d-1: a purchase d days ago
+    adstock = np.zeros((C, Kr, P), dtype=np.float32)
+    sat = np.empty((C, Kr, P), dtype=np.float32)
     hz = w.funnel.astype(np.float32)  # (4, 5)
     lam_unit = (w.rate[:, None] * blk.reach.T).astype(np.float32)  # (C, P)
     # log(1 - ctr), with -0.0 standing for "never clicks" (ctr = 0 -> threshold +inf below)
@@ -476,6 +481,16 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
     for u in range(w.burn_in + D):
         t = u - w.burn_in  # the observed day (negative in the burn-in)
         seen = t >= 0
+        if fork and pl is not None and u == pl.first:  # the campaign starts: the worlds part here
+            tracker.fork(K)
+            stage = tracker.stage
+            bought_before = np.repeat(bought_before, K, axis=0)
+            adstock = np.repeat(adstock, K, axis=1)
+            sat = np.empty((C, K, P), dtype=np.float32)
+            deliver = masks.T[:, :, None] & ~blk.holdout.T[:, None, :]
+            tests_now = tests
+            conv[1:], rev[1:] = conv[0], rev[0]
+            fork = False
         rng = np.random.default_rng(np.random.SeedSequence([w.seed, index, u]))
         u_exp = rng.random((C, Pd), dtype=np.float32)
         u_clk = rng.random((C, Pd), dtype=np.float32)
@@ -509,7 +524,7 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
         if w.geo_off is not None and seen:
             for jt in np.flatnonzero(w.geo_off[:, :, t, :].any(axis=(1, 2))):
                 off_cp = w.geo_off[jt][:, t, blk.pair_geo]  # (C, P)
-                n_del = np.where(tests[None, :, jt, None] & off_cp[:, None, :], 0, n_del)
+                n_del = np.where(tests_now[None, :, jt, None] & off_cp[:, None, :], 0, n_del)
                 if tests[0, jt]:
                     off0 = off_cp if off0 is None else off0 | off_cp
         # a click when u < 1 - (1 - ctr)^n, i.e. n > log(1 - u) / log(1 - ctr): one threshold per
@@ -522,7 +537,7 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
         # ---- adstock and saturation
         adstock *= w.theta[:, None, None]
         adstock += n_del
-        drive = np.zeros((4, K, P), dtype=np.float32)
+        drive = np.zeros((4, stage.shape[0], P), dtype=np.float32)
         for c in range(C):
             a = adstock[c] if w.alpha[c] == 1 else np.power(adstock[c], w.alpha[c])
             np.divide(a, a + kappa_a[c], out=sat[c])
@@ -536,8 +551,8 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
         np.minimum(base, np.float32(0.95), out=base)
         # hazard of each funnel step, then how far up the ladder one uniform draw gets
         step = 1.0 - (1.0 - base) * np.exp(-drive)
-        level = np.zeros((K, P), dtype=np.int8)
-        reach_j = np.ones((K, P), dtype=np.float32)
+        level = np.zeros(stage.shape, dtype=np.int8)
+        reach_j = np.ones(stage.shape, dtype=np.float32)
         reach0 = np.empty((4, P))  # the observed world's chance of each level or higher: the planted funnel
         for j in range(4):
             reach_j *= step[j]
@@ -570,7 +585,7 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
         # ---- conversions
         if pl is not None and t >= pl.t0:
             count_campaign(out, blk, b3, value, n_del, clicks, w, on_brand, roles)
-        for k in range(K):
+        for k in range(b3.shape[0]):
             pk = b3[k]
             conv[k] += np.bincount(blk.pair_brand[pk], minlength=B)
             rev[k] += np.bincount(blk.pair_brand[pk], weights=value[pk], minlength=B)

@@ -207,6 +207,11 @@ class StageTracker:
                         for _, _, c in self._crit]
         self.stage = np.zeros((n_worlds, n_pairs), dtype=np.int8)
 
+    def fork(self, n_worlds: int) -> None:
+        """Copy world 0's state into ``n_worlds`` worlds (worlds identical so far part from here)."""
+        self._recent = [np.repeat(r[:, :1], n_worlds, axis=1) for r in self._recent]
+        self.stage = np.repeat(self.stage[:1], n_worlds, axis=0)
+
     @property
     def event_types(self) -> set[str]:
         """The event types some criterion looks at."""

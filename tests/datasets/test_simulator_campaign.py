@@ -78,7 +78,7 @@ def test_truth_is_pathwise_non_negative_and_adds_up(world):
 
 def test_re_simulating_a_plan_gives_the_world_s_own_truth(world, campaign):
     """The focused re-run (the brand's pairs alone) equals the full simulation under the same draws."""
-    out = evaluate_campaigns(world, [campaign, campaign.with_budgets({"display": 400.0}),
+    out = evaluate_campaigns(world, [campaign, campaign.with_budgets({"video": 0.0}),
                                      campaign.with_budgets([0.0, 0.0])])
     truth = world.truth.campaign.set_index("scope")
     assert out.loc[0, "incremental_conversions"] == truth.loc["campaign", "conversions"]

@@ -32,10 +32,12 @@ from .results import BudgetPlan
 if TYPE_CHECKING:
     from .model import MMM
 
-__all__ = ["optimize_budget"]
+__all__ = ["optimize_budget", "allocate", "budget_bounds"]
 
 
-def _bounds(bounds: Any, current: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def budget_bounds(bounds: Any, current: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Low and high spend per channel: ``(low, high)`` multiples of ``current`` for every channel, or a dict of
+    channel -> ``(low, high)`` spend (channels not named: ``(0.5, 2.0)`` times their current spend)."""
     chans = list(current.index)
     lo, hi = np.zeros(len(chans)), np.zeros(len(chans))
     if isinstance(bounds, Mapping):
@@ -105,7 +107,7 @@ def optimize_budget(mmm: MMM, *, budget: float | None = None, target_mroas: floa
         unknown channel.
     """
     current = mmm.current_spend()
-    lo, hi = _bounds(bounds, current)
+    lo, hi = budget_bounds(bounds, current)
     chans = list(current.index)
     p = mmm.solution_.p
     if budget is not None and target_mroas is not None:
@@ -134,7 +136,7 @@ def optimize_budget(mmm: MMM, *, budget: float | None = None, target_mroas: floa
         if b > hi.sum() + 1e-9 * max(b, 1.0):
             raise ParameterError(f"budget {b:,.2f} is above the sum of the channels' maximum spend "
                                  f"{hi.sum():,.2f}: raise the high bounds or lower the budget")
-        plan = _allocate(total, grad, b, lo, hi, current.to_numpy())
+        plan = allocate(total, grad, b, lo, hi, current.to_numpy())
         mode, notes = "budget", ["maximises the outcome per period for a fixed total spend (SLSQP, several starts)"]
     now = current.to_numpy()
     gain = total(plan) - total(now)
@@ -149,8 +151,9 @@ def optimize_budget(mmm: MMM, *, budget: float | None = None, target_mroas: floa
                       mode=mode, notes=notes)
 
 
-def _allocate(total: Any, grad: Any, budget: float, lo: np.ndarray, hi: np.ndarray, now: np.ndarray) -> np.ndarray:
-    """Maximise ``total`` over the simplex ``sum = budget`` within ``[lo, hi]`` from several starts."""
+def allocate(total: Any, grad: Any, budget: float, lo: np.ndarray, hi: np.ndarray, now: np.ndarray) -> np.ndarray:
+    """Maximise ``total`` (with gradient ``grad``) over the simplex ``sum = budget`` within ``[lo, hi]``, from
+    several starts (``now``, the bounds' proportional fill, each channel filled first); SLSQP."""
     span = hi - lo
     room = span.sum()
     if room <= 0:

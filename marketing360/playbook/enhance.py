@@ -1,0 +1,232 @@
+"""Enhance: response curves through the measured arms, and the budget that maximises the next round.
+
+For each plan row (channel x audience) the readout gives incremental
+purchases per consumer at a few spends per consumer: zero (the controls) and
+one per dose arm. A saturating curve goes through them,
+
+    y(s) = beta * s / (s + kappa)        (Hill with shape 1; kappa -> inf is a line)
+
+fitted by weighted least squares (the arms' variances, and the covariance the
+dose arms share through their control). A row's response to a budget ``b``
+rolled out to its whole audience of ``N`` consumers is ``N * y(b / N)``; the
+optimiser of the marketing-mix model
+(:func:`~marketing360.incrementality.mmm.optimize.allocate`) spreads the total
+budget over the rows within bounds. The predicted gain of the new plan over
+the old one is given with an interval from draws of the arms' estimates
+(the curves refitted for each draw, the plan held fixed).
+
+Examples
+--------
+>>> fit_curve(np.array([1.0, 3.0]), np.array([0.5, 0.75]), np.diag([1e-4, 1e-4]))[0].round(3).tolist()
+[1.0, 1.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from ..errors import ParameterError
+from ..estimators import check_random_state
+from ..incrementality.mmm.optimize import allocate, budget_bounds
+from ..results import Result, Summary
+from .design import CampaignDesign
+from .evaluate import CampaignReadout
+
+__all__ = ["reallocate", "Reallocation", "fit_curve", "response"]
+
+#: the grid of half-saturation spends a curve is profiled over, in multiples of the largest arm's spend
+_KAPPA_GRID = np.geomspace(1e-3, 1e3, 241)
+
+
+def response(s: np.ndarray, beta: float, kappa: float) -> np.ndarray:
+    """``beta * s / (s + kappa)``; ``kappa = inf`` is the line ``beta * s`` (``beta`` then a slope)."""
+    s = np.asarray(s, dtype=float)
+    return beta * s if np.isinf(kappa) else beta * s / (s + kappa)
+
+
+def _slope(s: np.ndarray, beta: float, kappa: float) -> np.ndarray:
+    s = np.asarray(s, dtype=float)
+    return np.full_like(s, beta) if np.isinf(kappa) else beta * kappa / (s + kappa) ** 2
+
+
+def fit_curve(s: np.ndarray, y: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, float]:
+    """Fit ``y = beta * s / (s + kappa)`` (through the origin) to arms at spends ``s`` per consumer.
+
+    Weighted least squares with the arms' covariance ``cov``: ``beta`` in closed form for each ``kappa`` on a
+    log grid (and the straight line, ``kappa = inf``); ``beta >= 0``. Returns ``([beta, kappa], loss)``.
+    """
+    w = np.linalg.pinv(cov)
+
+    def solve(kappa: float) -> tuple[float, float]:
+        g = s if np.isinf(kappa) else s / (s + kappa)
+        den = float(g @ w @ g)
+        beta = max(0.0, float(g @ w @ y) / den) if den > 0 else 0.0
+        r = y - beta * g
+        return beta, float(r @ w @ r)
+
+    grid = _KAPPA_GRID * s.max()
+    losses = [solve(k)[1] for k in grid]
+    i = int(np.argmin(losses))
+    beta_line, loss_line = solve(np.inf)
+    if loss_line <= losses[i]:
+        return np.array([beta_line, np.inf]), loss_line
+    lo, hi = np.log(grid[max(i - 1, 0)]), np.log(grid[min(i + 1, len(grid) - 1)])
+    res = optimize.minimize_scalar(lambda z: solve(float(np.exp(z)))[1], bounds=(lo, hi), method="bounded",
+                                   options={"xatol": 1e-10})
+    kappa = float(np.exp(res.x)) if res.fun <= losses[i] else float(grid[i])
+    beta, loss = solve(kappa)
+    return np.array([beta, kappa]), loss
+
+
+class Reallocation(Result):
+    """The next plan: per ``channel, audience``: ``current`` and ``optimal`` budget, the bounds, the predicted
+    response (incremental purchases) at each, and the marginal response per unit of spend.
+
+    Attributes
+    ----------
+    gain, gain_lower, gain_upper : float
+        Predicted extra incremental purchases of the new plan over the current one (rolled out to the whole
+        audiences), with its interval.
+    curves : pandas.DataFrame
+        ``channel, audience, consumers, beta, kappa``: each row's fitted curve.
+    points : pandas.DataFrame
+        The measured arms the curves went through.
+    design : CampaignDesign
+        The next round's design: the same audiences, holdouts and arms at the new budgets.
+    """
+
+    title: ClassVar[str] = "budget reallocation"
+    keys = ("audience", "channel")
+
+    def __init__(self, frame: pd.DataFrame, *, gain: float, gain_lower: float, gain_upper: float,
+                 curves: pd.DataFrame, points: pd.DataFrame, design: CampaignDesign, alpha: float) -> None:
+        super().__init__(frame)
+        self.gain, self.gain_lower, self.gain_upper = gain, gain_lower, gain_upper
+        self.curves, self.points, self.design, self.alpha = curves, points, design, alpha
+
+    def _notes(self) -> list[str]:
+        t = self.table()
+        return [f"total budget {t.optimal.sum():,.2f} (now {t.current.sum():,.2f})",
+                f"predicted gain {self.gain:,.1f} incremental purchases "
+                f"({1 - self.alpha:.0%} interval {self.gain_lower:,.1f} .. {self.gain_upper:,.1f})"]
+
+    def summary(self) -> Summary:
+        return Summary(self.title, notes=self._notes(), tables=[("plan", self.table()), ("curves", self.curves)])
+
+    def plan(self) -> pd.DataFrame:
+        """``channel, audience, budget`` of the new plan."""
+        t = self.table()
+        return pd.DataFrame({"channel": t.channel, "audience": t.audience, "budget": t.optimal})
+
+    def plot(self, *, ax: Any = None, **kwargs: Any) -> Any:
+        """Each row's response curve with its measured arms, and the current and new budgets on it."""
+        from ..viz.playbook import plot_reallocation
+
+        return plot_reallocation(self, ax=ax, **kwargs)
+
+
+def reallocate(readout: CampaignReadout, *, budget: float | None = None,
+               bounds: tuple[float, float] | Mapping[str, tuple[float, float]] = (0.5, 2.0), n_draws: int = 400,
+               alpha: float = 0.05, random_state: Any = 0) -> Reallocation:
+    """Spread the budget over the plan's rows where the fitted response curves say it adds most.
+
+    Parameters
+    ----------
+    readout : CampaignReadout
+        From :func:`~marketing360.playbook.evaluate_campaign`: each row needs at least one dose arm.
+    budget : float, optional
+        Total budget of the next round (default: the current one).
+    bounds : (low, high) or dict
+        Multiples of each row's current budget (every row), or a dict of channel -> ``(low, high)`` budget.
+    n_draws : int
+        Draws of the arms' estimates for the gain's interval.
+    alpha : float
+        1 - the interval coverage.
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    Reallocation
+
+    Raises
+    ------
+    ParameterError
+        Not a readout, a row without a dose arm, impossible bounds or budget.
+    """
+    if not isinstance(readout, CampaignReadout):
+        raise ParameterError(f"readout must be a CampaignReadout (playbook.evaluate_campaign); found "
+                             f"{type(readout).__name__}")
+    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 20:
+        raise ParameterError(f"n_draws must be a whole number >= 20; found {n_draws!r}")
+    if not 0 < alpha < 1:
+        raise ParameterError(f"alpha must be in (0, 1); found {alpha!r}")
+    design = readout.design
+    plan = design.table()
+    t = readout.table()
+    arms = t[t.scope == "channel"]
+    keys = list(zip(plan.channel, plan.audience))
+    pts, covs = [], []
+    for c, a in keys:
+        g = arms[(arms.channel == c) & (arms.audience == a)]
+        if g.empty:
+            raise ParameterError(f"the readout has no dose arm of ({c}, {a}): each plan row needs one")
+        cov = np.full((len(g), len(g)), g.control_variance.iloc[0])
+        np.fill_diagonal(cov, g.std_error.to_numpy() ** 2)
+        pts.append((g.spend_per_consumer.to_numpy(float), g.estimate.to_numpy(float)))
+        covs.append(cov)
+    n = plan.consumers.to_numpy(float)
+    now = plan.budget.to_numpy(float)
+    current = pd.Series(now, index=[f"{c}|{a}" for c, a in keys])
+    if isinstance(bounds, Mapping):
+        per_row = {f"{c}|{a}": bounds[c] for c, a in keys if c in bounds}
+        unknown = sorted(set(bounds) - set(plan.channel))
+        if unknown:
+            raise ParameterError(f"bounds name channel(s) {unknown} that are not in the plan")
+        lo, hi = budget_bounds(per_row, current)
+    else:
+        lo, hi = budget_bounds(bounds, current)
+    total_budget = float(now.sum()) if budget is None else float(budget)
+    if not np.isfinite(total_budget) or total_budget < 0:
+        raise ParameterError(f"budget must be a non-negative number; found {budget!r}")
+    if not lo.sum() - 1e-9 <= total_budget <= hi.sum() + 1e-9:
+        raise ParameterError(f"budget {total_budget:,.2f} lies outside what the bounds allow "
+                             f"({lo.sum():,.2f} .. {hi.sum():,.2f})")
+
+    def fitted(ys: list[np.ndarray]) -> list[np.ndarray]:
+        return [fit_curve(s, y, cov)[0] for (s, _), y, cov in zip(pts, ys, covs)]
+
+    params = fitted([y for _, y in pts])
+
+    def total(b: np.ndarray, p: list[np.ndarray] = params) -> float:
+        return float(sum(n[i] * response(b[i] / n[i], *p[i]) for i in range(len(n))))
+
+    def grad(b: np.ndarray) -> np.ndarray:
+        return np.array([_slope(b[i] / n[i], *params[i]) for i in range(len(n))], dtype=float)
+
+    best = allocate(total, grad, total_budget, lo, hi, now)
+    gain = total(best) - total(now)
+    rng = check_random_state(random_state)
+    draws = []
+    for _ in range(int(n_draws)):
+        ys = [rng.multivariate_normal(y, cov) for (_, y), cov in zip(pts, covs)]
+        p = fitted(ys)
+        draws.append(total(best, p) - total(now, p))
+    g_lo, g_hi = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
+    def each(f: Any, b: np.ndarray) -> list[float]:
+        return [float(f(b[i] / n[i], *params[i])) for i in range(len(n))]
+
+    frame = pd.DataFrame({"channel": plan.channel, "audience": plan.audience, "consumers": plan.consumers,
+                          "current": now, "optimal": best, "low": lo, "high": hi,
+                          "response_current": n * each(response, now), "response_optimal": n * each(response, best),
+                          "marginal_current": each(_slope, now), "marginal_optimal": each(_slope, best)})
+    curves = pd.DataFrame({"channel": plan.channel, "audience": plan.audience, "consumers": plan.consumers,
+                           "beta": [p[0] for p in params], "kappa": [p[1] for p in params]})
+    points = arms[["channel", "audience", "arm", "spend_per_consumer", "estimate", "std_error"]].reset_index(drop=True)
+    nxt = design.with_budgets({k: float(b) for k, b in zip(keys, best)})
+    return Reallocation(frame, gain=float(gain), gain_lower=float(g_lo), gain_upper=float(g_hi), curves=curves,
+                        points=points, design=nxt, alpha=alpha)

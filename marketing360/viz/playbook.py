@@ -1,0 +1,76 @@
+"""Plots of the 4E playbook: a campaign's measured arms, and the response curves behind the next budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._base import new_axes
+
+__all__ = ["plot_readout", "plot_reallocation"]
+
+
+def _palette(names: list[str]) -> dict[str, Any]:
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10"]
+    return {n: cmap(i % 10) for i, n in enumerate(names)}
+
+
+def plot_readout(table: pd.DataFrame, *, ax: Any = None, **kwargs: Any) -> Any:
+    """Incremental purchases per consumer of each dose arm (with its interval) against its spend per consumer,
+    one colour per channel (and audience); the controls sit at the origin. Returns the figure."""
+    fig, ax = new_axes(ax, kwargs.pop("figsize", (6.5, 4.0)))
+    arms = table[table.scope == "channel"]
+    keys = list(dict.fromkeys(zip(arms.channel, arms.audience)))
+    single = len({a for _, a in keys}) == 1
+    colors = _palette([f"{c}|{a}" for c, a in keys])
+    for c, a in keys:
+        g = arms[(arms.channel == c) & (arms.audience == a)].sort_values("spend_per_consumer")
+        col = colors[f"{c}|{a}"]
+        x = np.r_[0.0, g.spend_per_consumer.to_numpy(float)]
+        y = np.r_[0.0, g.estimate.to_numpy(float)]
+        ax.plot(x, y, "-", color=col, lw=1, alpha=0.6)
+        ax.errorbar(g.spend_per_consumer, g.estimate, yerr=[g.estimate - g.lower, g.upper - g.estimate],
+                    fmt="o", color=col, capsize=3, label=c if single else f"{c} · {a}")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("spend per consumer")
+    ax.set_ylabel("incremental purchases per consumer")
+    ax.set_title("measured response of each channel's dose arms")
+    ax.legend(frameon=False, fontsize=8)
+    return fig
+
+
+def plot_reallocation(result: Any, *, ax: Any = None, **kwargs: Any) -> Any:
+    """Each plan row's fitted response (incremental purchases against its budget, rolled out to its audience),
+    the measured arms scaled to the audience, and the current (open) and new (filled) budgets. Returns the
+    figure."""
+    from ..playbook.enhance import response
+
+    fig, ax = new_axes(ax, kwargs.pop("figsize", (6.5, 4.0)))
+    t = result.table()
+    curves = result.curves
+    pts = result.points
+    single = t.audience.nunique() == 1
+    colors = _palette([f"{c}|{a}" for c, a in zip(t.channel, t.audience)])
+    top = float(max(t.high.max(), t.optimal.max(), 1e-9))
+    b = np.linspace(0.0, top, 200)
+    for r, cv in zip(t.itertuples(), curves.itertuples()):
+        col = colors[f"{r.channel}|{r.audience}"]
+        n = float(r.consumers)
+        ax.plot(b, n * response(b / n, cv.beta, cv.kappa), color=col, lw=1.5,
+                label=r.channel if single else f"{r.channel} · {r.audience}")
+        p = pts[(pts.channel == r.channel) & (pts.audience == r.audience)]
+        ax.errorbar(p.spend_per_consumer * n, p.estimate * n, yerr=1.96 * p.std_error * n, fmt="s", ms=4,
+                    color=col, alpha=0.5, capsize=2)
+        ax.plot([r.current], [r.response_current], "o", mfc="white", color=col, ms=7)
+        ax.plot([r.optimal], [r.response_optimal], "o", color=col, ms=7)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("budget of the plan row")
+    ax.set_ylabel("incremental purchases")
+    ax.set_title(f"response curves: now (open) and next (filled); gain {result.gain:,.0f} "
+                 f"[{result.gain_lower:,.0f}, {result.gain_upper:,.0f}]")
+    ax.legend(frameon=False, fontsize=8)
+    return fig

@@ -1,0 +1,97 @@
+"""Enhance: the curve fit against scipy's, and the reallocation against a brute-force search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize
+
+from marketing360.errors import ParameterError
+from marketing360.incrementality import mrr
+from marketing360.playbook import CampaignReadout, design_campaign, fit_curve, reallocate, response
+
+TRUE = {"display": (0.08, 0.3), "video": (0.05, 0.05), "search": (0.02, np.inf)}  # beta, kappa per channel
+PLAN = pd.DataFrame({"channel": list(TRUE), "audience": "aud", "budget": [4000.0, 4000.0, 4000.0]})
+
+
+def test_curve_fit_matches_scipy_on_noisy_points():
+    rng = np.random.default_rng(0)
+    s = np.array([0.1, 0.3, 0.6, 1.2])
+    y = response(s, 0.5, 0.4) + rng.normal(0, 0.01, 4)
+    sd = np.array([0.01, 0.02, 0.01, 0.03])
+    (beta, kappa), _ = fit_curve(s, y, np.diag(sd ** 2))
+    ref, _ = optimize.curve_fit(lambda x, b, k: b * x / (x + k), s, y, p0=[0.5, 0.4], sigma=sd, absolute_sigma=True)
+    assert beta == pytest.approx(ref[0], rel=1e-4) and kappa == pytest.approx(ref[1], rel=1e-4)
+
+
+def test_curve_fit_limits():
+    s = np.array([1.0, 3.0])
+    (beta, kappa), loss = fit_curve(s, np.array([0.5, 0.75]), np.diag([1e-4, 1e-4]))
+    assert (beta, kappa) == (pytest.approx(1.0, rel=1e-6), pytest.approx(1.0, rel=1e-6)) and loss < 1e-12
+    (beta, kappa), _ = fit_curve(s, np.array([0.2, 0.6]), np.diag([1e-4, 1e-4]))  # a line: no saturation
+    assert np.isinf(kappa) and beta == pytest.approx(0.2)
+    (beta, _), _ = fit_curve(s, np.array([-0.2, -0.1]), np.diag([1e-4, 1e-4]))  # harm: no response
+    assert beta == 0.0
+
+
+def _readout(design, noise: float = 1e-7) -> CampaignReadout:
+    """A readout whose arms lie exactly on the TRUE curves."""
+    arms = design.arms[design.arms.dose > 0]
+    est = [float(response(r.spend_per_consumer, *TRUE[r.channel])) for r in arms.itertuples()]
+    frame = pd.DataFrame({"scope": "channel", "channel": arms.channel.to_numpy(), "audience": arms.audience.to_numpy(),
+                          "arm": arms.arm.to_numpy(), "estimate": est, "std_error": noise,
+                          "consumers": arms.consumers.to_numpy(), "budget": arms.budget.to_numpy(),
+                          "spend_per_consumer": arms.spend_per_consumer.to_numpy(), "control_variance": noise ** 2 / 4})
+    frame["incremental_conversions"] = frame.estimate * frame.consumers
+    money = mrr(pd.DataFrame({"channel": list(TRUE), "estimate": 1.0, "std_error": 0.1, "cost": 1.0}))
+    return CampaignReadout(frame, design=design, flows=pd.DataFrame(), mrr=money, brand="A",
+                           start=pd.Timestamp("2025-03-01"), end=pd.Timestamp("2025-03-21"), alpha=0.05)
+
+
+@pytest.fixture(scope="module")
+def design():
+    return design_campaign(PLAN, {"aud": np.arange(30_000)}, min_size=100)
+
+
+def test_reallocation_finds_the_best_split_a_grid_search_finds(design):
+    r = reallocate(_readout(design), bounds=(0.0, 3.0), n_draws=50)
+    n = 30_000
+    B = 12_000.0
+
+    def total(b):
+        return sum(n * response(x / n, *TRUE[c]) for c, x in zip(TRUE, b))
+
+    grid = np.linspace(0, B, 241)
+    best = max(total((x, y, B - x - y)) for x in grid for y in grid if x + y <= B)
+    t = r.table().set_index("channel").loc[list(TRUE)]
+    assert t.optimal.sum() == pytest.approx(B)
+    assert total(t.optimal.to_numpy()) == pytest.approx(best, rel=1e-3)
+    assert total(t.optimal.to_numpy()) >= best - 1e-6 * best
+    assert r.gain == pytest.approx(total(t.optimal.to_numpy()) - total(PLAN.budget.to_numpy()), rel=1e-6)
+    assert r.gain_lower <= r.gain <= r.gain_upper and r.gain_upper - r.gain_lower < 1e-2 * r.gain
+    # the next round's design: same audiences and arms, the new budgets
+    nxt = r.design.table().set_index("channel").budget
+    assert nxt.loc[list(TRUE)].to_numpy() == pytest.approx(t.optimal.to_numpy())
+    pd.testing.assert_frame_equal(r.design.assignment, design.assignment)
+
+
+def test_bounds_and_budget_hold(design):
+    r = reallocate(_readout(design), bounds=(0.5, 1.5), budget=13_000.0, n_draws=20)
+    t = r.table()
+    assert t.optimal.sum() == pytest.approx(13_000.0)
+    assert (t.optimal >= 0.5 * t.current - 1e-6).all() and (t.optimal <= 1.5 * t.current + 1e-6).all()
+    with pytest.raises(ParameterError, match="outside what the bounds allow"):
+        reallocate(_readout(design), bounds=(0.5, 1.5), budget=30_000.0)
+    with pytest.raises(ParameterError, match="not in the plan"):
+        reallocate(_readout(design), bounds={"radio": (0.0, 1.0)})
+    with pytest.raises(ParameterError, match="CampaignReadout"):
+        reallocate(design)
+    with pytest.raises(ParameterError, match="n_draws"):
+        reallocate(_readout(design), n_draws=3)
+
+
+def test_noise_widens_the_gain_interval(design):
+    tight = reallocate(_readout(design, 1e-6), bounds=(0.0, 3.0), n_draws=100)
+    loose = reallocate(_readout(design, 3e-3), bounds=(0.0, 3.0), n_draws=100)
+    assert loose.gain_upper - loose.gain_lower > 50 * (tight.gain_upper - tight.gain_lower)
