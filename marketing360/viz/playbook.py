@@ -9,7 +9,7 @@ import pandas as pd
 
 from ._base import new_axes
 
-__all__ = ["plot_readout", "plot_reallocation"]
+__all__ = ["plot_readout", "plot_reallocation", "plot_diagnosis"]
 
 
 def _palette(names: list[str]) -> dict[str, Any]:
@@ -73,4 +73,46 @@ def plot_reallocation(result: Any, *, ax: Any = None, **kwargs: Any) -> Any:
     ax.set_title(f"response curves: now (open) and next (filled); gain {result.gain:,.0f} "
                  f"[{result.gain_lower:,.0f}, {result.gain_upper:,.0f}]")
     ax.legend(frameon=False, fontsize=8)
+    return fig
+
+
+def plot_diagnosis(result: Any, *, ax: Any = None, **kwargs: Any) -> Any:
+    """Two panels: penetration by stage and the share of each stage that moved up, the brand against its
+    category, the bottleneck stage outlined. With ``ax`` (one axes) only the move-up panel is drawn.
+    Returns the figure."""
+    from .colors import stage_color
+
+    t = result.table()
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        from ._base import Figure
+
+        fig, (left, right) = plt.subplots(1, 2, figsize=kwargs.pop("figsize", (10.0, 3.8)), FigureClass=Figure)
+    else:
+        fig, right = new_axes(ax, (5.0, 3.8))
+        left = None
+    x = np.arange(len(t))
+    names = [str(s) for s in t.stage]
+    w = 0.38
+    if left is not None:
+        left.bar(x - w / 2, 100 * t.penetration, w, color=[stage_color(s) for s in names], label=result.brand)
+        left.bar(x + w / 2, 100 * t.category_penetration, w, color="#bbbbbb", label=f"{result.category} (mean)")
+        left.set_xticks(x, names)
+        left.set_ylabel("% of the category's shoppers")
+        left.set_title(f"penetration on {result.end.date()}")
+        left.legend(frameon=False, fontsize=8)
+    up = t[t.stage.astype(str) != "advocate"]
+    xu = np.arange(len(up))
+    bars = right.bar(xu - w / 2, 100 * up.up_rate, w, color=[stage_color(str(s)) for s in up.stage],
+                     label=result.brand)
+    right.bar(xu + w / 2, 100 * up.category_up_rate, w, color="#bbbbbb", label=f"{result.category} (mean)")
+    for b, s in zip(bars, up.stage.astype(str)):
+        if s == result.bottleneck:
+            b.set_edgecolor("#d62728")
+            b.set_linewidth(2.5)
+    right.set_xticks(xu, [f"{s} ->" for s in up.stage.astype(str)])
+    right.set_ylabel("% moved up a stage")
+    right.set_title(f"{result.start.date()} .. {result.end.date()}: bottleneck {result.bottleneck} (red)")
+    right.legend(frameon=False, fontsize=8)
     return fig
