@@ -59,8 +59,8 @@ from .errors import ParameterError, SchemaError
 from .schema import EVENT_TYPE_SYNONYMS, EVENT_TYPES, PATH_SEP, TABLES, Column, validate
 from .types import TableLike, TableName
 
-__all__ = ["as_table", "as_table_with_counts", "as_population", "open_table", "require_columns", "require_unique",
-           "column_counts"]
+__all__ = ["as_table", "as_table_with_counts", "as_population", "open_table", "alongside", "require_columns",
+           "require_unique", "column_counts"]
 
 
 @dataclass(frozen=True)
@@ -229,6 +229,27 @@ def open_table(data: TableLike, *, what: str | None = None) -> Table:
     raise ParameterError(
         f"{label}expected a table (pandas or polars DataFrame, Arrow table, parquet/CSV path, ibis table "
         f"or Spark DataFrame); found a {type(data).__module__}.{type(data).__name__}")
+
+
+def alongside(t: Table, other: Table) -> Table:
+    """``t`` where ``other`` runs: an in-memory copy when the two are bound to different engines (a pandas
+    table opened on the default DuckDB next to events on Spark, or on another DuckDB connection).
+
+    Examples
+    --------
+    >>> import ibis, pandas as pd
+    >>> from marketing360.engine import default_engine
+    >>> a = default_engine().table(pd.DataFrame({"x": [1]}))
+    >>> alongside(a, a) is a
+    True
+    """
+    try:
+        mine, theirs = t._find_backend(), other._find_backend()
+    except Exception:  # in-memory tables only (ibis.memtable): they run anywhere
+        return t
+    if mine is theirs:
+        return t
+    return ibis.memtable(fetch(t, "arrow"))
 
 
 def as_population(data: TableLike, columns: Sequence[str], *, what: str) -> Table:

@@ -24,7 +24,7 @@ import pandas as pd
 from ibis.expr.types import Table
 
 from ..errors import ParameterError, SchemaError
-from ..inputs import as_population, open_table, require_columns, require_unique
+from ..inputs import alongside, as_population, open_table, require_columns, require_unique
 from ..results import Result
 from ..schema import STAGES
 from ..types import Stage, TableLike
@@ -126,12 +126,12 @@ def _join_attributes(stages: Table, by: Sequence[str], users: Any, brands: Any) 
     if attrs:
         if users is None:
             raise ParameterError(f"by={list(by)} needs users= (a table of user_id and attributes)")
-        u = open_table(users, what="volumes users")
+        u = alongside(open_table(users, what="volumes users"), stages)
         require_columns(u, ["user_id", *attrs], what="volumes", table_name="users")
         require_unique(u, ["user_id"], what="volumes", table_name="users")
         t = t.left_join(u.select("user_id", *attrs), "user_id").drop("user_id_right")
     if "category" in by:
-        t = t.left_join(_brands(brands, "grouping by category"), "brand").drop("brand_right")
+        t = t.left_join(alongside(_brands(brands, "grouping by category"), stages), "brand").drop("brand_right")
     return t
 
 
@@ -204,7 +204,7 @@ def penetration(stages: TableLike, population: TableLike | int, *, brands: Table
     else:
         if isinstance(population, (float, bool)) or population is None:
             raise ParameterError(f"population must be a table of consumers or a whole number; found {population!r}")
-        p = as_population(population, ["user_id", *keys_by], what="penetration population")
+        p = alongside(as_population(population, ["user_id", *keys_by], what="penetration population"), t)
         # only the population's consumers count (a staged consumer outside it is not in the numerator)
         inside = t.semi_join(p.select("user_id"), "user_id")
         vol = volumes(inside, by=keys_by, users=p if keys_by else None).expr
@@ -215,7 +215,7 @@ def penetration(stages: TableLike, population: TableLike | int, *, brands: Table
             pen = vol.cross_join(p.aggregate(population=p.count()))
     pen = pen.mutate(penetration=pen.consumers.cast("float64") / pen.population)
     if brands is not None:
-        b = _brands(brands, "the category benchmark")
+        b = alongside(_brands(brands, "the category benchmark"), t)
         pen = pen.left_join(b, "brand").drop("brand_right")  # a brand without a category keeps no benchmark
         grp = [c for c in ("date",) if c in pen.columns] + ["category", *keys_by, "stage"]
         # the benchmark: the mean over every brand of the category (brands without consumers count as 0)

@@ -65,7 +65,7 @@ from .._days import as_day
 from ..engine import fetch
 from ..errors import ParameterError, SchemaError
 from ..estimators import check_random_state
-from ..inputs import as_table, open_table, require_columns, require_unique
+from ..inputs import alongside, as_table, open_table, require_columns, require_unique
 from ..results import percentile_interval
 from ..types import Correction, ExperimentMetric, IntervalKind, TableLike
 from .effects import Effects, check_alpha, check_count
@@ -250,7 +250,7 @@ def experiment(events: TableLike, assignment: TableLike, *, start: Any, end: Any
         raise ParameterError(f"{_WHAT}: assignment column(s) {clash} have the names of the per-user columns built "
                              f"from the events ({sorted(built)}, user_id); rename them")
     ev = as_table(events, "events", what=_WHAT)
-    asg = _alongside(open_table(assignment, what=_WHAT), ev)
+    asg = alongside(open_table(assignment, what=_WHAT), ev)
     require_columns(asg, ["user_id", arm, *([exposed] if exposed else []), *covariates], what=_WHAT,
                     table_name="assignment")
     require_unique(asg, ["user_id"], what=_WHAT, table_name="assignment")
@@ -285,18 +285,6 @@ def experiment(events: TableLike, assignment: TableLike, *, start: Any, end: Any
         raise SchemaError(f"{_WHAT}: {col[4:]!r} takes one value for every user in the pre-period "
                           f"[{p0.date()}, {t0.date()}) (no events there?), so it cannot be the CUPED covariate "
                           f"({e}); pass cuped=False or an earlier pre_start", column=col) from None
-
-
-def _alongside(t: Table, other: Table) -> Table:
-    """``t`` where ``other`` runs: an in-memory copy when the two are bound to different engines (a pandas
-    assignment opened on the default DuckDB next to events on Spark)."""
-    try:
-        mine, theirs = t._find_backend(), other._find_backend()
-    except Exception:  # in-memory tables only (ibis.memtable): they run anywhere
-        return t
-    if mine is theirs:
-        return t
-    return ibis.memtable(fetch(t, "arrow"))
 
 
 def _user_metrics(ev: Table, windows: list[tuple[str, pd.Timestamp, pd.Timestamp]], metrics: list[str]) -> Table:

@@ -11,6 +11,8 @@ Enhance (the next budget).
   (:class:`CampaignReadout`: per-consumer lifts, incremental conversions and revenue, MRR, 4A flows);
 * Enhance: :func:`reallocate` fits a response curve per plan row through the measured arms and spreads the
   budget where it adds most (:class:`Reallocation`, with the predicted gain and its interval);
+* :class:`Playbook` chains the four steps for one brand's campaign and writes them as one HTML report
+  (``python -m marketing360 playbook``);
 * the loop closed on the simulator: :func:`closed_loop` runs plan after plan under the same random numbers and
   scores each predicted gain against the true one and each plan against a direct search (:func:`oracle_search`).
 """
@@ -20,6 +22,7 @@ from .enhance import Reallocation, fit_curve, reallocate, response
 from .evaluate import CampaignReadout, evaluate_campaign
 from .evolve import Diagnosis, diagnose
 from .loop import LoopResult, closed_loop, oracle_search
+from .playbook import Playbook
 from .target import EVENT_GROUPS, Targeting, propensity_features, score_audience
 
 __all__ = [
@@ -28,5 +31,5 @@ __all__ = [
     "design_campaign", "CampaignDesign", "hash_unit", "HOLDOUT", "CONTROL",
     "evaluate_campaign", "CampaignReadout",
     "reallocate", "Reallocation", "fit_curve", "response",
-    "closed_loop", "LoopResult", "oracle_search",
+    "closed_loop", "LoopResult", "oracle_search", "Playbook",
 ]

@@ -127,12 +127,14 @@ class CampaignDesign(Result):
     def export(self, path: str | Path, *, format: str | None = None) -> Path:
         """Write :meth:`exported` as CSV or parquet (by ``format`` or the file's suffix); returns the path.
 
-        The file is written under a temporary name and renamed into place, so a failed write leaves nothing.
+        Missing folders are made; the file is written under a temporary name and renamed into place, so a
+        failed write leaves no file behind.
         """
         p = Path(path)
         fmt = format or p.suffix.lstrip(".").lower()
         if fmt not in ("csv", "parquet"):
             raise ParameterError(f"export format must be 'csv' or 'parquet' (or a path ending in one); found {fmt!r}")
+        p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(f".{p.name}.tmp")
         out = self.exported()
         try:

@@ -92,6 +92,8 @@ class Reallocation(Result):
     gain, gain_lower, gain_upper : float
         Predicted extra incremental purchases of the new plan over the current one (rolled out to the whole
         audiences), with its interval.
+    prob_gain : float
+        Share of the draws of the arms' estimates in which the new plan beats the current one.
     curves : pandas.DataFrame
         ``channel, audience, consumers, beta, kappa``: each row's fitted curve.
     points : pandas.DataFrame
@@ -104,16 +106,18 @@ class Reallocation(Result):
     keys = ("audience", "channel")
 
     def __init__(self, frame: pd.DataFrame, *, gain: float, gain_lower: float, gain_upper: float,
-                 curves: pd.DataFrame, points: pd.DataFrame, design: CampaignDesign, alpha: float) -> None:
+                 prob_gain: float, curves: pd.DataFrame, points: pd.DataFrame, design: CampaignDesign,
+                 alpha: float) -> None:
         super().__init__(frame)
-        self.gain, self.gain_lower, self.gain_upper = gain, gain_lower, gain_upper
+        self.gain, self.gain_lower, self.gain_upper, self.prob_gain = gain, gain_lower, gain_upper, prob_gain
         self.curves, self.points, self.design, self.alpha = curves, points, design, alpha
 
     def _notes(self) -> list[str]:
         t = self.table()
         return [f"total budget {t.optimal.sum():,.2f} (now {t.current.sum():,.2f})",
                 f"predicted gain {self.gain:,.1f} incremental purchases "
-                f"({1 - self.alpha:.0%} interval {self.gain_lower:,.1f} .. {self.gain_upper:,.1f})"]
+                f"({1 - self.alpha:.0%} interval {self.gain_lower:,.1f} .. {self.gain_upper:,.1f}); the new plan wins "
+                f"in {self.prob_gain:.0%} of the draws of the measured arms"]
 
     def summary(self) -> Summary:
         return Summary(self.title, notes=self._notes(), tables=[("plan", self.table()), ("curves", self.curves)])
@@ -228,5 +232,6 @@ def reallocate(readout: CampaignReadout, *, budget: float | None = None,
                            "beta": [p[0] for p in params], "kappa": [p[1] for p in params]})
     points = arms[["channel", "audience", "arm", "spend_per_consumer", "estimate", "std_error"]].reset_index(drop=True)
     nxt = design.with_budgets({k: float(b) for k, b in zip(keys, best)})
-    return Reallocation(frame, gain=float(gain), gain_lower=float(g_lo), gain_upper=float(g_hi), curves=curves,
+    return Reallocation(frame, gain=float(gain), gain_lower=float(g_lo), gain_upper=float(g_hi),
+                        prob_gain=float(np.mean(np.asarray(draws) > 0)), curves=curves,
                         points=points, design=nxt, alpha=alpha)

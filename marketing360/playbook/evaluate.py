@@ -52,7 +52,7 @@ class CampaignReadout(Effects):
     ``consumers``, ``budget``, ``spend_per_consumer`` (0 for the campaign rows); ``incremental_conversions``
     (estimate x consumers) with its bounds; ``revenue_per_consumer``, ``revenue_std_error`` and
     ``incremental_revenue``; ``control_variance`` (the variance of the control's mean, shared by the dose
-    arms of one channel).
+    arms of one channel; ``revenue_control_variance`` the same for revenue).
 
     Attributes
     ----------
@@ -77,22 +77,26 @@ class CampaignReadout(Effects):
             "controls (the holdout for the campaign, the channel's controls for a dose arm)"])
 
     def channels(self) -> pd.DataFrame:
-        """Per channel and audience: budget, incremental conversions and revenue (summed over the dose arms,
-        standard errors from the arms' variances and their shared control), and MRR."""
+        """Per plan row (channel and audience): budget, incremental conversions and revenue summed over its dose
+        arms, with standard errors from the arms' variances and their shared control, and the row's MRR
+        (incremental revenue over budget) with its interval."""
+        from scipy import stats
+
         t = self.table()
         t = t[t.scope == "channel"]
+        q = stats.norm.ppf(1 - self.alpha / 2)
         rows = []
         for (c, a), g in t.groupby(["channel", "audience"], sort=False):
-            n = g.consumers.to_numpy(float)
-            cov = np.outer(n, n) * g.control_variance.iloc[0]
-            np.fill_diagonal(cov, (n * g.std_error.to_numpy()) ** 2)
-            rows.append({"channel": c, "audience": a, "budget": g.budget.sum(),
+            rev, rev_se = g.incremental_revenue.sum(), _total_se(g, "revenue_std_error", "revenue_control_variance")
+            budget = g.budget.sum()
+            rows.append({"channel": c, "audience": a, "budget": budget,
                          "incremental_conversions": g.incremental_conversions.sum(),
-                         "conversions_std_error": float(np.sqrt(cov.sum())),
-                         "incremental_revenue": g.incremental_revenue.sum()})
-        out = pd.DataFrame(rows)
-        m = self.mrr.table()
-        return out.assign(mrr=m.estimate.to_numpy(), mrr_lower=m.lower.to_numpy(), mrr_upper=m.upper.to_numpy())
+                         "conversions_std_error": _total_se(g, "std_error", "control_variance"),
+                         "incremental_revenue": rev, "revenue_std_error": rev_se,
+                         "mrr": rev / budget if budget > 0 else np.nan,
+                         "mrr_lower": (rev - q * rev_se) / budget if budget > 0 else np.nan,
+                         "mrr_upper": (rev + q * rev_se) / budget if budget > 0 else np.nan})
+        return pd.DataFrame(rows)
 
     def plot(self, *, ax: Any = None, **kwargs: Any) -> Any:
         """Incremental purchases per consumer of each arm, with intervals, against spend per consumer."""
@@ -166,10 +170,19 @@ def evaluate_campaign(events: TableLike, design: CampaignDesign, *, brand: str, 
     return CampaignReadout(frame, design=design, flows=flows, mrr=money, brand=brand, start=t0, end=t1, alpha=alpha)
 
 
+def _total_se(g: pd.DataFrame, se: str, control_variance: str) -> float:
+    """Standard error of the sum over dose arms of ``consumers x estimate``: the arms share their control."""
+    n = g.consumers.to_numpy(float)
+    cov = np.outer(n, n) * float(g[control_variance].iloc[0])
+    np.fill_diagonal(cov, (n * g[se].to_numpy(float)) ** 2)
+    return float(np.sqrt(cov.sum()))
+
+
 def _rows(ex: Any, scope: str, channel: str, audience: str, arms: pd.DataFrame | None) -> list[dict[str, Any]]:
     t = ex.table()
     pur, rev = t[t.metric == "purchases"].set_index("arm"), t[t.metric == "revenue"].set_index("arm")
     raw = ex.arms[(ex.arms.metric == "purchases") & (ex.arms.arm == ex.control)].iloc[0]
+    raw_rev = ex.arms[(ex.arms.metric == "revenue") & (ex.arms.arm == ex.control)].iloc[0]
     out = []
     for arm, r in pur.iterrows():
         n = int(r.n_treatment)
@@ -185,6 +198,8 @@ def _rows(ex: Any, scope: str, channel: str, audience: str, arms: pd.DataFrame |
                     "revenue_per_consumer": rev.loc[arm, "estimate"], "revenue_std_error": rev.loc[arm, "std_error"],
                     "incremental_revenue": rev.loc[arm, "estimate"] * n,
                     "control_variance": float(raw["std"]) ** 2 / float(raw.units) * (1 - float(r.variance_reduction)),
+                    "revenue_control_variance": float(raw_rev["std"]) ** 2 / float(raw_rev.units)
+                    * (1 - float(rev.loc[arm, "variance_reduction"])),
                     "control_mean": r.control_mean})
     return out
 

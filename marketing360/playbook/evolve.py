@@ -132,6 +132,11 @@ def diagnose(events: TableLike, brand: str, *, date: Any, period: int = 30, bran
     ev = as_table(events, "events", need=["brand"], what="diagnose")
     end = as_day(date, "date")
     start = end - pd.Timedelta(days=int(period))
+    first = fetch(ev.ts.min())
+    if first is not None and pd.Timestamp(first).tz_localize(None).normalize() > start:
+        raise ParameterError(f"the period starts on {start.date()}, before the first event "
+                             f"({pd.Timestamp(first).date()}): everyone would look new; choose a shorter period "
+                             "or a later date")
     known = set(fetch(ev.select("brand").distinct(), "pandas").brand.dropna())
     if brand not in known:
         raise ParameterError(f"brand {brand!r} has no events; brands are {sorted(known)[:20]}")
@@ -207,4 +212,4 @@ def _moves(fl: Any, peers: list[str]) -> pd.DataFrame:
             higher = list(STAGES[STAGES.index(s) + 1:])
             rows.append({"brand": b, "stage": s, "up_rate": float(m.loc[s, higher].sum()) / total if higher else np.nan,
                          "lost_rate": float(m.loc[s, "lost"]) / total})
-    return pd.DataFrame(rows).set_index(["brand", "stage"])
+    return pd.DataFrame(rows, columns=["brand", "stage", "up_rate", "lost_rate"]).set_index(["brand", "stage"])
