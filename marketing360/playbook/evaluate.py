@@ -5,8 +5,11 @@ against the holdout), and per channel the effect of each dose arm against
 the channel's own controls: incremental purchases and revenue per consumer
 (:func:`~marketing360.incrementality.experiment`, CUPED-adjusted when a
 pre-period is given), scaled to the arm's consumers; the monetised return
-(MRR) of each channel; and the 4A flows of the treated against the holdout
-(the share of each stage that moved up by the end of the window).
+(MRR) of each channel; the 4A flows of the treated against the holdout
+(the share of each stage that moved up by the end of the window); and the
+measured lifts in the layout :func:`~marketing360.attribution.calibrate`
+reads, so that an attribution of the campaign's consumers is calibrated on
+the experiment (:meth:`CampaignReadout.calibrate`).
 
 Examples
 --------
@@ -97,6 +100,33 @@ class CampaignReadout(Effects):
                          "mrr_lower": (rev - q * rev_se) / budget if budget > 0 else np.nan,
                          "mrr_upper": (rev + q * rev_se) / budget if budget > 0 else np.nan})
         return pd.DataFrame(rows)
+
+    def lifts(self, *, key: str = "channel") -> pd.DataFrame:
+        """The measured incremental conversions as :func:`~marketing360.attribution.calibrate` reads them
+        (``channel, conversions, std_error``): per channel, summed over its audiences and dose arms (``key=
+        "channel"``), or per campaign row of the experiment, named as the simulator's events name them
+        (``key="campaign"``: ``<name>-<channel>-<audience>/<channel>/<arm>``)."""
+        if key == "channel":
+            per = self.channels()
+            g = per.assign(v=per.conversions_std_error ** 2).groupby("channel", sort=False)
+            out = g.agg(conversions=("incremental_conversions", "sum"), v=("v", "sum")).reset_index()
+            return pd.DataFrame({"channel": out.channel, "conversions": out.conversions,
+                                 "std_error": np.sqrt(out.v)})
+        if key == "campaign":
+            t = self.table()
+            t = t[t.scope == "channel"]
+            names = [f"{self.design.name}-{r.channel}-{r.audience}/{r.channel}/{r.arm}" for r in t.itertuples()]
+            return pd.DataFrame({"channel": names, "conversions": t.incremental_conversions.to_numpy(),
+                                 "std_error": (t.std_error * t.consumers).to_numpy()})
+        raise ParameterError(f"key must be 'channel' or 'campaign'; found {key!r}")
+
+    def calibrate(self, attribution: Any, **kwargs: Any) -> Any:
+        """An attribution of the campaign's consumers and window calibrated to the lifts this readout measured
+        (:func:`~marketing360.attribution.calibrate`; keyword arguments go to it). The attribution's key (per
+        channel or per campaign) picks the lifts."""
+        from ..attribution import calibrate
+
+        return calibrate(attribution, self.lifts(key=attribution.key), **kwargs)
 
     def plot(self, *, ax: Any = None, **kwargs: Any) -> Any:
         """Incremental purchases per consumer of each arm, with intervals, against spend per consumer."""

@@ -107,3 +107,19 @@ def test_bad_calls_are_refused(world):
         evaluate_campaign(ev, design, brand="Z", start=START, end=END)
     with pytest.raises(ParameterError, match="before start"):
         evaluate_campaign(ev, design, brand="A", start=END, end=START)
+
+
+def test_lifts_feed_the_attribution_calibration(readout):
+    from marketing360.attribution import Attribution, calibrate
+
+    lifts = readout.lifts()
+    ch = readout.channels().set_index("channel")
+    assert lifts.set_index("channel").conversions.to_dict() == pytest.approx(ch.incremental_conversions.to_dict())
+    assert lifts.set_index("channel").std_error.to_dict() == pytest.approx(ch.conversions_std_error.to_dict())
+    per_arm = readout.lifts(key="campaign")
+    assert len(per_arm) == 4 and per_arm.channel.str.startswith("4E-display-aud/display/dose").sum() == 2
+    a = Attribution(pd.DataFrame({"method": "last_touch", "channel": ["display", "video", "search"],
+                                  "conversions": [300.0, 100.0, 50.0], "value": [3000.0, 1000.0, 500.0]}))
+    pd.testing.assert_frame_equal(readout.calibrate(a).table(), calibrate(a, lifts).table())
+    with pytest.raises(ParameterError, match="key must be"):
+        readout.lifts(key="brand")
