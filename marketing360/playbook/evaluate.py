@@ -16,10 +16,10 @@ Examples
 >>> import pandas as pd
 >>> from marketing360.datasets import simulate
 >>> from marketing360.playbook import design_campaign, evaluate_campaign
->>> w0 = simulate(n_users=6000, n_days=42, seed=2, truth="none", n_brands=3, n_categories=1)
+>>> w0 = simulate(n_users=3000, n_days=42, seed=2, truth="none", n_brands=3, n_categories=1)
 >>> plan = pd.DataFrame({"channel": ["display"], "audience": ["all"], "budget": [2000.0]})
 >>> d = design_campaign(plan, {"all": w0.users.user_id}, min_size=500)
->>> w = simulate(n_users=6000, n_days=42, seed=2, truth="none", n_brands=3, n_categories=1,
+>>> w = simulate(n_users=3000, n_days=42, seed=2, truth="none", n_brands=3, n_categories=1,
 ...              campaign=d.campaign("Acme", "2025-01-22", "2025-02-04"))
 >>> r = evaluate_campaign(w.events, d, brand="Acme", start="2025-01-22", end="2025-02-11",
 ...                       pre_start="2025-01-01")

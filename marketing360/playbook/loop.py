@@ -11,9 +11,9 @@ split a direct search over the simulator finds (the oracle).
 
 Examples
 --------
->>> loop = closed_loop(dict(n_users=3000, n_days=56, n_brands=3, n_categories=1, burn_in=30, seed=5),
-...                    brand="Acme", channels=["display", "video"], budget=4000.0, start="2025-01-22",
-...                    end="2025-02-04", rounds=1, oracle_step=0.25, min_size=100)
+>>> loop = closed_loop(dict(n_users=1500, n_days=49, n_brands=3, n_categories=1, burn_in=30, seed=5),
+...                    brand="Acme", channels=["display", "video"], budget=1500.0, start="2025-01-22",
+...                    end="2025-02-04", rounds=1, oracle_step=0.25, min_size=50, n_draws=50)
 >>> loop.table().columns[:4].tolist()
 ['round', 'plan', 'next_plan', 'predicted_gain']
 >>> len(loop.oracle) > 5  # splits of the budget the direct search ran in the simulator

@@ -3,10 +3,10 @@
 Examples
 --------
 >>> from marketing360.datasets import simulate
->>> world = dict(n_users=6000, n_days=63, n_brands=3, n_categories=1, burn_in=30, seed=3, truth="none")
+>>> world = dict(n_users=3000, n_days=63, n_brands=3, n_categories=1, burn_in=30, seed=3, truth="none")
 >>> w0 = simulate(**world)
->>> pb = Playbook("Acme", start="2025-02-05", end="2025-02-18", channels=["display", "video"], budget=6000.0,
-...               min_size=200)
+>>> pb = Playbook("Acme", start="2025-02-05", end="2025-02-18", channels=["display", "video"], budget=2000.0,
+...               min_size=100)
 >>> pb.evolve(w0.events).bottleneck in ("aware", "appeal", "act")
 True
 >>> design = pb.execute(w0.events)
@@ -14,7 +14,7 @@ True
 >>> pb.evaluate(w1.events).table().scope.iloc[0]
 'campaign'
 >>> round(float(pb.enhance().table().optimal.sum()))
-6000
+2000
 """
 
 from __future__ import annotations

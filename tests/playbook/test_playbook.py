@@ -10,14 +10,14 @@ from marketing360.datasets import simulate
 from marketing360.errors import NotFittedError, ParameterError
 from marketing360.playbook import Playbook
 
-WORLD = dict(n_users=6000, n_days=63, n_brands=3, n_categories=1, burn_in=30, seed=3, truth="none", progress=False)
+WORLD = dict(n_users=3000, n_days=63, n_brands=3, n_categories=1, burn_in=30, seed=3, truth="none", progress=False)
 START, END = "2025-02-05", "2025-02-18"
 
 
 @pytest.fixture(scope="module")
 def run():
     w0 = simulate(**WORLD)
-    pb = Playbook("Acme", start=START, end=END, channels=["display", "video"], budget=6000.0, min_size=200)
+    pb = Playbook("Acme", start=START, end=END, channels=["display", "video"], budget=2000.0, min_size=100)
     pb.evolve(w0.events)
     pb.execute(w0.events[w0.events.ts < START])
     w1 = simulate(**WORLD, campaign=pb.campaign())
@@ -30,13 +30,13 @@ def test_steps_chain_and_keep_their_results(run):
     pb, w1 = run
     plan = pb.design_.table()
     assert sorted(set(plan.audience)) == ["high", "low"] and set(plan.channel) == {"display", "video"}
-    assert plan.budget.sum() == pytest.approx(6000.0) and plan.budget.nunique() == 1
+    assert plan.budget.sum() == pytest.approx(2000.0) and plan.budget.nunique() == 1
     # the audiences are the scored consumers, the better-scored half first
     scored = pb.targeting_.table()
     assert len(pb.design_.audiences["high"]) + len(pb.design_.audiences["low"]) == len(scored)
     assert set(pb.design_.audiences["high"]) == set(scored.user_id[: len(pb.design_.audiences["high"])])
     assert pb.readout_.end == w1.events.ts.max().normalize()
-    assert pb.reallocation_.table().optimal.sum() == pytest.approx(6000.0)
+    assert pb.reallocation_.table().optimal.sum() == pytest.approx(2000.0)
     assert 0.0 <= pb.reallocation_.prob_gain <= 1.0
 
 
@@ -65,11 +65,11 @@ def test_steps_out_of_order_and_bad_settings_are_refused():
 
 
 def test_command_line_writes_the_report_and_the_lists(tmp_path, capsys):
-    rc = main(["playbook", "--users", "6000", "--days", "63", "--start", START, "--end", END, "--budget", "6000",
-               "--min-size", "200", "--jobs", "1", "--out", str(tmp_path)])
+    rc = main(["playbook", "--users", "3000", "--days", "63", "--start", START, "--end", END, "--budget", "2000",
+               "--min-size", "100", "--jobs", "1", "--out", str(tmp_path)])
     assert rc == 0
     out = capsys.readouterr().out
     assert "Evolve:" in out and "truth: plan 1 adds" in out
     assert (tmp_path / "playbook.html").is_file()
     lists = pd.read_parquet(tmp_path / "audience_lists.parquet")
-    assert (lists.dose > 0).all() and lists.groupby(["channel", "audience", "arm"]).size().min() >= 200
+    assert (lists.dose > 0).all() and lists.groupby(["channel", "audience", "arm"]).size().min() >= 100
