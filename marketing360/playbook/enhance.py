@@ -221,6 +221,7 @@ def reallocate(readout: CampaignReadout, *, budget: float | None = None,
         p = fitted(ys)
         draws.append(total(best, p) - total(now, p))
     g_lo, g_hi = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
+
     def each(f: Any, b: np.ndarray) -> list[float]:
         return [float(f(b[i] / n[i], *params[i])) for i in range(len(n))]
 

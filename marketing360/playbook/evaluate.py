@@ -63,7 +63,8 @@ class CampaignReadout(Effects):
         Per audience and starting 4A stage: consumers and the share that moved up, treated against holdout,
         with the difference and its standard error.
     mrr : MRR
-        The monetised return of each channel (incremental revenue over its budget).
+        The monetised return of each channel with a budget (incremental revenue over its budget; the
+        standard error counts the control its dose arms share).
     brand, start, end : the measured brand and window
     design : CampaignDesign
     """
@@ -83,23 +84,7 @@ class CampaignReadout(Effects):
         """Per plan row (channel and audience): budget, incremental conversions and revenue summed over its dose
         arms, with standard errors from the arms' variances and their shared control, and the row's MRR
         (incremental revenue over budget) with its interval."""
-        from scipy import stats
-
-        t = self.table()
-        t = t[t.scope == "channel"]
-        q = stats.norm.ppf(1 - self.alpha / 2)
-        rows = []
-        for (c, a), g in t.groupby(["channel", "audience"], sort=False):
-            rev, rev_se = g.incremental_revenue.sum(), _total_se(g, "revenue_std_error", "revenue_control_variance")
-            budget = g.budget.sum()
-            rows.append({"channel": c, "audience": a, "budget": budget,
-                         "incremental_conversions": g.incremental_conversions.sum(),
-                         "conversions_std_error": _total_se(g, "std_error", "control_variance"),
-                         "incremental_revenue": rev, "revenue_std_error": rev_se,
-                         "mrr": rev / budget if budget > 0 else np.nan,
-                         "mrr_lower": (rev - q * rev_se) / budget if budget > 0 else np.nan,
-                         "mrr_upper": (rev + q * rev_se) / budget if budget > 0 else np.nan})
-        return pd.DataFrame(rows)
+        return _row_totals(self.table(), self.alpha)
 
     def lifts(self, *, key: str = "channel") -> pd.DataFrame:
         """The measured incremental conversions as :func:`~marketing360.attribution.calibrate` reads them
@@ -191,13 +176,33 @@ def evaluate_campaign(events: TableLike, design: CampaignDesign, *, brand: str, 
             ex = experiment(ev, design.experiment_assignment(c, a), control=CONTROL, **kw)
             rows += _rows(ex, "channel", c, a, arms=arms[(arms.channel == c) & (arms.audience == a)])
     frame = pd.DataFrame(rows)
-    ch = frame[frame.scope == "channel"].groupby("channel", sort=False).agg(
-        estimate=("incremental_revenue", "sum"), cost=("budget", "sum"))
-    var = frame[frame.scope == "channel"].assign(v=lambda d: (d.consumers * d.revenue_std_error) ** 2) \
-        .groupby("channel", sort=False).v.sum()
-    money = mrr(ch.assign(std_error=np.sqrt(var)).reset_index()[["channel", "estimate", "std_error", "cost"]])
+    per_row = _row_totals(frame, alpha).assign(v=lambda d: d.revenue_std_error ** 2)
+    ch = per_row.groupby("channel", sort=False).agg(estimate=("incremental_revenue", "sum"), cost=("budget", "sum"),
+                                                    v=("v", "sum")).reset_index()  # audiences are independent
+    ch = ch[ch.cost > 0]
+    money = mrr(ch.assign(std_error=np.sqrt(ch.v))[["channel", "estimate", "std_error", "cost"]])
     flows = _flows(ev, design, brand, t0, t1)
     return CampaignReadout(frame, design=design, flows=flows, mrr=money, brand=brand, start=t0, end=t1, alpha=alpha)
+
+
+def _row_totals(t: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """:meth:`CampaignReadout.channels` from the readout's rows."""
+    from scipy import stats
+
+    t = t[t.scope == "channel"]
+    q = stats.norm.ppf(1 - alpha / 2)
+    rows = []
+    for (c, a), g in t.groupby(["channel", "audience"], sort=False):
+        rev, rev_se = g.incremental_revenue.sum(), _total_se(g, "revenue_std_error", "revenue_control_variance")
+        budget = g.budget.sum()
+        rows.append({"channel": c, "audience": a, "budget": budget,
+                     "incremental_conversions": g.incremental_conversions.sum(),
+                     "conversions_std_error": _total_se(g, "std_error", "control_variance"),
+                     "incremental_revenue": rev, "revenue_std_error": rev_se,
+                     "mrr": rev / budget if budget > 0 else np.nan,
+                     "mrr_lower": (rev - q * rev_se) / budget if budget > 0 else np.nan,
+                     "mrr_upper": (rev + q * rev_se) / budget if budget > 0 else np.nan})
+    return pd.DataFrame(rows)
 
 
 def _total_se(g: pd.DataFrame, se: str, control_variance: str) -> float:

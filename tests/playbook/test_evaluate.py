@@ -84,6 +84,9 @@ def test_channel_totals_and_mrr(readout):
         assert ch.loc[c, "incremental_conversions"] == pytest.approx(arms.incremental_conversions.sum())
         assert ch.loc[c, "budget"] == pytest.approx(budget)
         assert ch.loc[c, "mrr"] == pytest.approx(arms.incremental_revenue.sum() / budget)
+        m = readout.mrr.table().set_index("channel")
+        assert m.loc[c, "estimate"] == pytest.approx(ch.loc[c, "mrr"])
+        assert m.loc[c, "std_error"] == pytest.approx(ch.loc[c, "revenue_std_error"] / budget)
         # the arms share their control: the total's variance exceeds the sum of the arms' own variances
         own = float(np.sqrt(((arms.consumers * arms.std_error) ** 2).sum()))
         assert ch.loc[c, "conversions_std_error"] > own
