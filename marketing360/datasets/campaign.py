@@ -97,41 +97,7 @@ class Campaign:
             raise ParameterError(f"campaign end ({end.date()}) is before its start ({start.date()})")
         object.__setattr__(self, "start", start.normalize())
         object.__setattr__(self, "end", end.normalize())
-        if not isinstance(self.plan, pd.DataFrame):
-            raise ParameterError(f"campaign plan must be a pandas DataFrame of channel, audience, budget; found "
-                                 f"{type(self.plan).__name__}")
-        missing = [c for c in ("channel", "audience", "budget") if c not in self.plan.columns]
-        if missing:
-            raise ParameterError(f"campaign plan lacks column(s) {missing}; it needs channel, audience, budget")
-        if self.plan.empty:
-            raise ParameterError("campaign plan has no rows")
-        plan = self.plan[["channel", "audience", "budget"]].reset_index(drop=True).copy()
-        try:
-            plan["budget"] = pd.to_numeric(plan.budget).astype(float)
-        except (TypeError, ValueError):
-            raise ParameterError(f"campaign budgets must be numbers; found {self.plan.budget.tolist()}") from None
-        bad = plan.budget[~np.isfinite(plan.budget) | (plan.budget < 0)]
-        if len(bad):
-            raise ParameterError(f"campaign budgets must be finite and non-negative; found {bad.tolist()}")
-        plan["channel"] = plan.channel.astype(str)
-        plan["audience"] = plan.audience.astype(str)
-        dup = plan[plan.duplicated(["channel", "audience"])]
-        if len(dup):
-            raise ParameterError(f"campaign plan repeats (channel, audience) "
-                                 f"{list(map(tuple, dup[['channel', 'audience']].to_numpy()))}: one row each")
-        if not isinstance(self.audiences, Mapping):
-            raise ParameterError(f"campaign audiences must map audience names to user ids; found "
-                                 f"{type(self.audiences).__name__}")
-        unknown = sorted(set(plan.audience) - set(map(str, self.audiences)))
-        if unknown:
-            raise ParameterError(f"campaign plan names audience(s) {unknown} that audiences does not hold "
-                                 f"({sorted(map(str, self.audiences))})")
-        users: dict[str, np.ndarray] = {}
-        for key, ids in self.audiences.items():
-            arr = np.asarray(ids.to_numpy() if isinstance(ids, pd.Series) else ids)
-            if arr.ndim != 1 or (len(arr) and not np.issubdtype(arr.dtype, np.integer)):
-                raise ParameterError(f"audience {key!r} must be a list of integer user ids; found dtype {arr.dtype}")
-            users[str(key)] = np.unique(arr.astype(np.int64))
+        plan, users = check_plan(self.plan, self.audiences, what="campaign")
         object.__setattr__(self, "plan", plan)
         object.__setattr__(self, "_users", users)
 
@@ -174,6 +140,55 @@ class Campaign:
         return {"name": self.name, "brand": self.brand, "start": str(self.start.date()), "end": str(self.end.date()),
                 "plan": self.plan.to_dict(orient="list"),
                 "audience_sizes": {k: int(len(v)) for k, v in self._users.items()}}
+
+
+def check_plan(plan: Any, audiences: Any, *, what: str) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """A plan (``channel, audience, budget``) and its audiences (name -> integer user ids), checked.
+
+    Returns the plan's three columns (strings, float budgets) and each audience's sorted distinct ids.
+
+    Raises
+    ------
+    ParameterError
+        Not a frame, missing columns, no rows, budgets that are not finite numbers >= 0, a repeated
+        (channel, audience) row, an audience the plan names but ``audiences`` lacks, ids that are not integers.
+    """
+    if not isinstance(plan, pd.DataFrame):
+        raise ParameterError(f"{what} plan must be a pandas DataFrame of channel, audience, budget; found "
+                             f"{type(plan).__name__}")
+    missing = [c for c in ("channel", "audience", "budget") if c not in plan.columns]
+    if missing:
+        raise ParameterError(f"{what} plan lacks column(s) {missing}; it needs channel, audience, budget")
+    if plan.empty:
+        raise ParameterError(f"{what} plan has no rows")
+    out = plan[["channel", "audience", "budget"]].reset_index(drop=True).copy()
+    try:
+        out["budget"] = pd.to_numeric(out.budget).astype(float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{what} budgets must be numbers; found {plan.budget.tolist()}") from None
+    bad = out.budget[~np.isfinite(out.budget) | (out.budget < 0)]
+    if len(bad):
+        raise ParameterError(f"{what} budgets must be finite and non-negative; found {bad.tolist()}")
+    out["channel"] = out.channel.astype(str)
+    out["audience"] = out.audience.astype(str)
+    dup = out[out.duplicated(["channel", "audience"])]
+    if len(dup):
+        raise ParameterError(f"{what} plan repeats (channel, audience) "
+                             f"{list(map(tuple, dup[['channel', 'audience']].to_numpy()))}: one row each")
+    if not isinstance(audiences, Mapping):
+        raise ParameterError(f"{what} audiences must map audience names to user ids; found "
+                             f"{type(audiences).__name__}")
+    unknown = sorted(set(out.audience) - set(map(str, audiences)))
+    if unknown:
+        raise ParameterError(f"{what} plan names audience(s) {unknown} that audiences does not hold "
+                             f"({sorted(map(str, audiences))})")
+    users: dict[str, np.ndarray] = {}
+    for key, ids in audiences.items():
+        arr = np.asarray(ids.to_numpy() if isinstance(ids, pd.Series) else ids)
+        if arr.ndim != 1 or (len(arr) and not np.issubdtype(arr.dtype, np.integer)):
+            raise ParameterError(f"audience {key!r} must be a list of integer user ids; found dtype {arr.dtype}")
+        users[str(key)] = np.unique(arr.astype(np.int64))
+    return out, users
 
 
 @dataclass

@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ..datasets.campaign import check_plan
 from ..errors import ParameterError
 from ..results import Result, Summary
 
@@ -242,22 +243,7 @@ def design_campaign(plan: pd.DataFrame, audiences: Mapping[str, Any], *, name: s
         A malformed plan (missing columns, negative budgets, repeated rows, unknown audiences), overlapping
         audiences, shares outside [0, 1), doses that are not positive, or an arm below ``min_size``.
     """
-    if not isinstance(plan, pd.DataFrame):
-        raise ParameterError(f"plan must be a DataFrame of channel, audience, budget; found {type(plan).__name__}")
-    missing = [c for c in ("channel", "audience", "budget") if c not in plan.columns]
-    if missing:
-        raise ParameterError(f"plan lacks column(s) {missing}; it needs channel, audience, budget")
-    if plan.empty:
-        raise ParameterError("plan has no rows")
-    plan = plan[["channel", "audience", "budget"]].astype({"channel": str, "audience": str}).reset_index(drop=True)
-    try:
-        plan["budget"] = pd.to_numeric(plan.budget).astype(float)
-    except (TypeError, ValueError):
-        raise ParameterError(f"plan budgets must be numbers; found {plan.budget.tolist()}") from None
-    if (~np.isfinite(plan.budget) | (plan.budget < 0)).any():
-        raise ParameterError(f"plan budgets must be finite and non-negative; found {plan.budget.tolist()}")
-    if plan.duplicated(["channel", "audience"]).any():
-        raise ParameterError("plan repeats a (channel, audience) row: one row each")
+    plan, members = check_plan(plan, audiences, what="design_campaign:")
     for label, share in (("holdout", holdout), ("channel_holdout", channel_holdout)):
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share < 1:
             raise ParameterError(f"{label} must be a share in [0, 1); found {share!r}")
@@ -266,17 +252,6 @@ def design_campaign(plan: pd.DataFrame, audiences: Mapping[str, Any], *, name: s
         raise ParameterError(f"doses must be positive numbers (relative spend per consumer); found {list(doses)}")
     if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 1:
         raise ParameterError(f"min_size must be a whole number >= 1; found {min_size!r}")
-    if not isinstance(audiences, Mapping):
-        raise ParameterError(f"audiences must map audience names to user ids; found {type(audiences).__name__}")
-    members: dict[str, np.ndarray] = {}
-    for key, ids in audiences.items():
-        arr = np.asarray(ids.to_numpy() if isinstance(ids, pd.Series) else ids)
-        if arr.ndim != 1 or (len(arr) and not np.issubdtype(arr.dtype, np.integer)):
-            raise ParameterError(f"audience {key!r} must be a list of integer user ids; found dtype {arr.dtype}")
-        members[str(key)] = np.unique(arr.astype(np.int64))
-    unknown = sorted(set(plan.audience) - set(members))
-    if unknown:
-        raise ParameterError(f"plan names audience(s) {unknown} that audiences does not hold ({sorted(members)})")
     used = {a: members[a] for a in dict.fromkeys(plan.audience)}
     if len(used) > 1:
         every = np.concatenate(list(used.values()))
