@@ -3,18 +3,16 @@
 Examples
 --------
 >>> from marketing360.datasets import simulate
->>> world = dict(n_users=3000, n_days=63, n_brands=3, n_categories=1, burn_in=30, seed=3, truth="none")
->>> w0 = simulate(**world)
+>>> w0 = simulate(n_users=2000, n_days=63, n_brands=3, n_categories=1, burn_in=30, seed=3, truth="none")
 >>> pb = Playbook("Acme", start="2025-02-05", end="2025-02-18", channels=["display", "video"], budget=2000.0,
-...               min_size=100)
+...               min_size=50)
 >>> pb.evolve(w0.events).bottleneck in ("aware", "appeal", "act")
 True
->>> design = pb.execute(w0.events)
->>> w1 = simulate(**world, campaign=pb.campaign())
->>> pb.evaluate(w1.events).table().scope.iloc[0]
-'campaign'
->>> round(float(pb.enhance().table().optimal.sum()))
-2000
+>>> pb.execute(w0.events).table()[["channel", "audience", "budget"]].values.tolist()
+[['display', 'high', 500.0], ['video', 'high', 500.0], ['display', 'low', 500.0], ['video', 'low', 500.0]]
+
+Then ``simulate(..., campaign=pb.campaign())`` runs it, ``pb.evaluate(events)`` reads it out and
+``pb.enhance()`` gives the next budget (``tests/playbook/test_playbook.py`` runs the whole chain).
 """
 
 from __future__ import annotations
