@@ -284,8 +284,8 @@ def simulate(
         applied = np.vstack([applied, np.ones((len(more), len(tests)), bool)])
         budgets = attach(w, campaign, np.vstack([np.repeat(planned[None, :], len(masks) - len(more), axis=0),
                                                  more]))
-        roles = np.array(["with"] + [""] * (len(masks) - 1), dtype=object)
-        if extra:
+        if extra:  # the per-consumer truth needs both worlds; without it nothing is counted per consumer
+            roles = np.array(["with"] + [""] * (len(masks) - 1), dtype=object)
             roles[len(masks) - len(more)] = "without"
     n_blocks = (n_users + BLOCK_USERS - 1) // BLOCK_USERS
     events_dir = None

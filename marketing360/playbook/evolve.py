@@ -198,18 +198,19 @@ def _brands(brands: TableLike) -> Any:
 
 
 def _moves(fl: Any, peers: list[str]) -> pd.DataFrame:
-    """Per brand and starting stage: the share that moved up and the share lost over the period."""
+    """Per brand and starting stage: the share that moved up and the share lost over the period (the rows of
+    the flows' rate matrix)."""
     rows = []
     present = set(fl.table().brand)
     for b in peers:
         if b not in present:
             continue
-        m = fl.matrix(b)
+        m = fl.matrix(b, rates=True)
         for s in _MOVABLE + ("advocate",):
-            total = float(m.loc[s].sum())
-            if total == 0:
+            row = m.loc[s]
+            if row.isna().all():  # nobody in the stage at the start
                 continue
             higher = list(STAGES[STAGES.index(s) + 1:])
-            rows.append({"brand": b, "stage": s, "up_rate": float(m.loc[s, higher].sum()) / total if higher else np.nan,
-                         "lost_rate": float(m.loc[s, "lost"]) / total})
+            rows.append({"brand": b, "stage": s, "up_rate": float(row[higher].sum()) if higher else np.nan,
+                         "lost_rate": float(row["lost"])})
     return pd.DataFrame(rows, columns=["brand", "stage", "up_rate", "lost_rate"]).set_index(["brand", "stage"])
