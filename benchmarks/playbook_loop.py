@@ -20,8 +20,13 @@ bounds.
 Goals (the issue's): in every world the final plan's true incremental conversions exceed plan 0's, reach at
 least 90% of the oracle's, and each round's predicted gain interval holds the true gain.
 
+Each round draws its holdouts and arms afresh and fits the curves through every round's arms so far
+(``closed_loop(pool=True)``, from 2 Dec 2026; the runs of 1 Dec kept plan 0's groups and read each round alone).
+
 Run:  nice .venv/bin/python benchmarks/playbook_loop.py [--worlds NAME ...] [--users N] [--rounds R]
-      (about 10-15 minutes per world on 2 cores; writes results/playbook-loop.json)
+      [--oracle-from results/playbook-loop.json]
+      (20-40 minutes per world on 2 cores, of which the oracle's search takes two thirds: ``--oracle-from``
+      reuses the oracles a previous run stored; writes results/playbook-loop.json)
 """
 
 from __future__ import annotations
@@ -71,23 +76,45 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=str(HERE / "results" / "playbook-loop.json"))
+    ap.add_argument("--keys", nargs="*", default=["4E"], help="randomisations of each world (design keys); a key "
+                    "other than 4E is stored as 'world (key)'")
+    ap.add_argument("--oracle-from", help="reuse the oracles a previous run stored in this JSON (same worlds and "
+                    "users) instead of searching again")
+    ap.add_argument("--merge", action="store_true", help="keep the other worlds already stored in --out")
     args = ap.parse_args()
+    known = json.loads(Path(args.oracle_from).read_text()) if args.oracle_from else None
+    if known is not None and known["users"] != args.users:
+        raise SystemExit(f"{args.oracle_from} holds worlds of {known['users']} consumers, not {args.users}")
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 30)
     out = {"users": args.users, "rounds": args.rounds, "worlds": {}}
-    for name in args.worlds:
+    if args.merge and Path(args.out).is_file():  # add to the worlds a previous run stored there
+        out = json.loads(Path(args.out).read_text())
+        if (out["users"], out["rounds"]) != (args.users, args.rounds):
+            raise SystemExit(f"{args.out} holds runs of another size or number of rounds")
+    for name, key in [(w, k) for w in args.worlds for k in args.keys]:
         spec = dict(worlds()[name])
         world = {**spec.pop("world"), "n_users": args.users}
         t0 = time.perf_counter()
-        loop = closed_loop(world, rounds=args.rounds, n_jobs=args.jobs, **spec)
-        t = loop.table()
+        if known is not None:
+            old = known["worlds"][name]
+            loop = closed_loop(world, rounds=args.rounds, n_jobs=args.jobs, oracle_step=None, key=key, **spec)
+            oracle, searched = pd.DataFrame(old["oracle"]), old["plans_searched"]
+            t = loop.table()
+            best = float(oracle.incremental_conversions.iloc[0])
+            t["share_of_oracle"], t["plan0_share_of_oracle"] = t.true_after / best, t.true_before / best
+        else:
+            loop = closed_loop(world, rounds=args.rounds, n_jobs=args.jobs, key=key, **spec)
+            oracle, searched, t = loop.oracle, len(loop.oracle), loop.table()
+        name = name if key == "4E" else f"{name} ({key})"
         print(f"\n== {name} ({time.perf_counter() - t0:.0f} s)\n{t.to_string(index=False)}")
-        print(loop.oracle.head(5).to_string(index=False))
+        print(oracle.head(5).to_string(index=False))
         final = t.iloc[-1]
         out["worlds"][name] = {
             "rounds": json.loads(t.to_json(orient="records")),
-            "oracle": json.loads(loop.oracle.head(10).to_json(orient="records")),
-            "plans_searched": len(loop.oracle), "seconds": loop.seconds,
+            "oracle": json.loads(oracle.head(10).to_json(orient="records")),
+            "plans_searched": searched, "seconds": loop.seconds,
+            **({"oracle_from": args.oracle_from} if known is not None else {}),
             "goals": {"beats_plan0": bool(final.true_after > t.iloc[0].true_before),
                       "share_of_oracle": float(final.share_of_oracle),
                       "reaches_90pct_of_oracle": bool(final.share_of_oracle >= 0.9),

@@ -195,9 +195,10 @@ class CampaignDesign(Result):
         c = Campaign(brand, start, end, plan=plan, audiences=self.audiences, name=self.name)
         return c if budgets is None else c.with_budgets(budgets)
 
-    def with_budgets(self, budgets: Mapping[Any, float]) -> "CampaignDesign":
+    def with_budgets(self, budgets: Mapping[Any, float], *, name: str | None = None) -> "CampaignDesign":
         """The same audiences, holdouts and arms with other budgets (channel or ``(channel, audience)`` to
-        budget; rows not named keep theirs)."""
+        budget; rows not named keep theirs). Another ``name`` draws the holdouts and arms afresh (a new
+        randomisation, for a round whose readout is pooled with this one's)."""
         plan = self.table()
         keys = list(zip(plan.channel, plan.audience))
         unknown = [k for k in budgets if k not in set(keys) | set(plan.channel)]
@@ -205,8 +206,8 @@ class CampaignDesign(Result):
             raise ParameterError(f"budgets name {unknown}, which are not rows of the plan {keys}")
         new = [float(budgets.get((c, a), budgets.get(c, b))) for (c, a), b in zip(keys, plan.budget)]
         return design_campaign(plan.assign(budget=new)[["channel", "audience", "budget"]], self.audiences,
-                               name=self.name, holdout=self.holdout, channel_holdout=self.channel_holdout,
-                               doses=self.doses, min_size=self.min_size)
+                               name=self.name if name is None else name, holdout=self.holdout,
+                               channel_holdout=self.channel_holdout, doses=self.doses, min_size=self.min_size)
 
 
 def design_campaign(plan: pd.DataFrame, audiences: Mapping[str, Any], *, name: str = "4E", holdout: float = 0.1,

@@ -7,7 +7,10 @@ one per dose arm. A saturating curve goes through them,
     y(s) = beta * s / (s + kappa)        (Hill with shape 1; kappa -> inf is a line)
 
 fitted by weighted least squares (the arms' variances, and the covariance the
-dose arms share through their control). A row's response to a budget ``b``
+dose arms share through their control). Earlier rounds' readouts (``history``)
+add their arms to the same curves: each round is its own randomisation, so
+its arms are independent of the others' and the curves gain the precision of
+every round run so far. A row's response to a budget ``b``
 rolled out to its whole audience of ``N`` consumers is ``N * y(b / N)``; the
 optimiser of the marketing-mix model
 (:func:`~marketing360.incrementality.mmm.optimize.allocate`) spreads the total
@@ -23,12 +26,12 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
+from scipy import linalg, optimize
 
 from ..errors import ParameterError
 from ..estimators import check_random_state
@@ -97,9 +100,10 @@ class Reallocation(Result):
     curves : pandas.DataFrame
         ``channel, audience, consumers, beta, kappa``: each row's fitted curve.
     points : pandas.DataFrame
-        The measured arms the curves went through.
+        The measured arms the curves went through (``design`` names the round's randomisation).
     design : CampaignDesign
-        The next round's design: the same audiences, holdouts and arms at the new budgets.
+        The next round's design: the same audiences, holdouts and arms at the new budgets (its
+        ``with_budgets({}, name=...)`` draws them afresh, for a round to pool with this one).
     """
 
     title: ClassVar[str] = "budget reallocation"
@@ -134,7 +138,7 @@ class Reallocation(Result):
         return plot_reallocation(self, ax=ax, **kwargs)
 
 
-def reallocate(readout: CampaignReadout, *, budget: float | None = None,
+def reallocate(readout: CampaignReadout, *, history: Sequence[CampaignReadout] = (), budget: float | None = None,
                bounds: tuple[float, float] | Mapping[str, tuple[float, float]] = (0.5, 2.0), n_draws: int = 400,
                alpha: float = 0.05, random_state: Any = 0) -> Reallocation:
     """Spread the budget over the plan's rows where the fitted response curves say it adds most.
@@ -143,6 +147,11 @@ def reallocate(readout: CampaignReadout, *, budget: float | None = None,
     ----------
     readout : CampaignReadout
         From :func:`~marketing360.playbook.evaluate_campaign`: each row needs at least one dose arm.
+    history : sequence of CampaignReadout
+        Readouts of earlier rounds on the same audiences, each from its own randomisation (a design of another
+        name, :meth:`~marketing360.playbook.CampaignDesign.with_budgets`): their arms of the current plan's rows
+        join the curves' fits (and the interval's draws). Rows they lack, and rows of theirs the plan lacks, are
+        left out.
     budget : float, optional
         Total budget of the next round (default: the current one).
     bounds : (low, high) or dict
@@ -160,29 +169,47 @@ def reallocate(readout: CampaignReadout, *, budget: float | None = None,
     Raises
     ------
     ParameterError
-        Not a readout, a row without a dose arm, impossible bounds or budget.
+        Not a readout, a row without a dose arm, impossible bounds or budget, a readout of the history from
+        the same randomisation (design name) as another, or on audiences of other sizes.
     """
-    if not isinstance(readout, CampaignReadout):
-        raise ParameterError(f"readout must be a CampaignReadout (playbook.evaluate_campaign); found "
-                             f"{type(readout).__name__}")
+    readouts = [readout, *([history] if isinstance(history, CampaignReadout) else history)]
+    for r in readouts:
+        if not isinstance(r, CampaignReadout):
+            raise ParameterError(f"readout and history must be CampaignReadouts (playbook.evaluate_campaign); "
+                                 f"found {type(r).__name__}")
+    names = [r.design.name for r in readouts]
+    if len(set(names)) < len(names):
+        raise ParameterError(f"the readouts share a randomisation (design names {names}): their arms are not "
+                             "independent; give each round's design its own name (CampaignDesign.with_budgets)")
     if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 20:
         raise ParameterError(f"n_draws must be a whole number >= 20; found {n_draws!r}")
     if not 0 < alpha < 1:
         raise ParameterError(f"alpha must be in (0, 1); found {alpha!r}")
     design = readout.design
     plan = design.table()
-    t = readout.table()
-    arms = t[t.scope == "channel"]
     keys = list(zip(plan.channel, plan.audience))
-    pts, covs = [], []
+    sizes = dict(zip(keys, plan.consumers))
+    pts, covs, used = [], [], []
     for c, a in keys:
-        g = arms[(arms.channel == c) & (arms.audience == a)]
-        if g.empty:
-            raise ParameterError(f"the readout has no dose arm of ({c}, {a}): each plan row needs one")
-        cov = np.full((len(g), len(g)), g.control_variance.iloc[0])
-        np.fill_diagonal(cov, g.std_error.to_numpy() ** 2)
-        pts.append((g.spend_per_consumer.to_numpy(float), g.estimate.to_numpy(float)))
-        covs.append(cov)
+        blocks = []
+        for r in readouts:
+            t = r.table()
+            g = t[(t.scope == "channel") & (t.channel == c) & (t.audience == a)]
+            if r is readout and g.empty:
+                raise ParameterError(f"the readout has no dose arm of ({c}, {a}): each plan row needs one")
+            if g.empty:
+                continue
+            n_then = int(r.design.table().set_index(["channel", "audience"]).consumers.loc[(c, a)])
+            if n_then != sizes[(c, a)]:
+                raise ParameterError(f"a readout of the history has {n_then:,} consumers in ({c}, {a}), the plan "
+                                     f"{sizes[(c, a)]:,}: the rounds must share their audiences")
+            cov = np.full((len(g), len(g)), g.control_variance.iloc[0])
+            np.fill_diagonal(cov, g.std_error.to_numpy() ** 2)
+            blocks.append((g, cov))
+            used.append(g.assign(design=r.design.name))
+        pts.append((np.concatenate([g.spend_per_consumer.to_numpy(float) for g, _ in blocks]),
+                    np.concatenate([g.estimate.to_numpy(float) for g, _ in blocks])))
+        covs.append(linalg.block_diag(*[cov for _, cov in blocks]))  # rounds are independent randomisations
     n = plan.consumers.to_numpy(float)
     now = plan.budget.to_numpy(float)
     current = pd.Series(now, index=[f"{c}|{a}" for c, a in keys])
@@ -231,7 +258,8 @@ def reallocate(readout: CampaignReadout, *, budget: float | None = None,
                           "marginal_current": each(_slope, now), "marginal_optimal": each(_slope, best)})
     curves = pd.DataFrame({"channel": plan.channel, "audience": plan.audience, "consumers": plan.consumers,
                            "beta": [p[0] for p in params], "kappa": [p[1] for p in params]})
-    points = arms[["channel", "audience", "arm", "spend_per_consumer", "estimate", "std_error"]].reset_index(drop=True)
+    points = pd.concat(used, ignore_index=True)[["design", "channel", "audience", "arm", "spend_per_consumer",
+                                                 "estimate", "std_error"]]
     nxt = design.with_budgets({k: float(b) for k, b in zip(keys, best)})
     return Reallocation(frame, gain=float(gain), gain_lower=float(g_lo), gain_upper=float(g_hi),
                         prob_gain=float(np.mean(np.asarray(draws) > 0)), curves=curves,

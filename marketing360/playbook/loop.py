@@ -4,6 +4,8 @@ Real data never shows what another plan would have done; the simulator does.
 :func:`closed_loop` runs a world with plan 0 as a measurable campaign
 (holdouts and dose arms), reads it out, reallocates the budget, and runs the
 world again with the new plan under the same random numbers, for some rounds.
+Each round draws its holdouts and arms afresh, and the Enhance step fits its
+curves through the arms of every round so far.
 Every plan is also rolled out (every consumer of its audiences, no holdout)
 in the simulator to get its true incremental conversions, so each round's
 predicted gain is set against the true one, and every plan against the best
@@ -34,7 +36,7 @@ from ..errors import ParameterError
 from ..results import Result, Summary
 from .design import design_campaign
 from .enhance import reallocate
-from .evaluate import evaluate_campaign
+from .evaluate import CampaignReadout, evaluate_campaign
 
 __all__ = ["closed_loop", "LoopResult", "oracle_search"]
 
@@ -65,6 +67,8 @@ class LoopResult(Result):
         self.oracle, self.rounds, self.seconds = oracle, rounds, seconds
 
     def _notes(self) -> list[str]:
+        if self.oracle.empty:
+            return ["no oracle search ran"]
         best = self.oracle.iloc[0]
         return [f"oracle: {best.incremental_conversions:,.0f} true incremental conversions "
                 f"({', '.join(f'{c} {best[c]:,.0f}' for c in self._channels())})"]
@@ -128,8 +132,9 @@ def oracle_search(world: Any, design: Any, brand: str, start: Any, end: Any, bud
 def closed_loop(world: Mapping[str, Any], *, brand: str, channels: Sequence[str], budget: float, start: Any, end: Any,
                 audience_stages: Sequence[str] = ("aware", "appeal"), rounds: int = 2,
                 bounds: tuple[float, float] = (0.5, 2.0), holdout: float = 0.1, channel_holdout: float = 1 / 3,
-                doses: Sequence[float] = (0.5, 1.5), min_size: int = 1000, oracle_step: float = 0.125,
-                n_jobs: int = 1, n_draws: int = 400, random_state: int = 0) -> LoopResult:
+                doses: Sequence[float] = (0.5, 1.5), min_size: int = 1000, oracle_step: float | None = 0.125,
+                pool: bool = True, key: str = "4E", n_jobs: int = 1, n_draws: int = 400,
+                random_state: int = 0) -> LoopResult:
     """Run the 4E loop on a simulated world and score each round against the truth.
 
     Parameters
@@ -153,8 +158,16 @@ def closed_loop(world: Mapping[str, Any], *, brand: str, channels: Sequence[str]
         As in :func:`~marketing360.playbook.reallocate`.
     holdout, channel_holdout, doses, min_size
         As in :func:`~marketing360.playbook.design_campaign`.
-    oracle_step : float
-        Grid step (share of the budget) of the oracle's direct search.
+    pool : bool
+        Randomise each round afresh (its own design name) and fit the curves through the arms of every round so
+        far (``history`` of :func:`~marketing360.playbook.reallocate`); ``False`` keeps plan 0's groups and
+        reads each round alone.
+    key : str
+        Names the designs (``"<key> round <r>"``): the key of their holdouts and arms; another key is another
+        randomisation of the same world.
+    oracle_step : float or None
+        Grid step (share of the budget) of the oracle's direct search; ``None`` skips the search (``oracle``
+        empty, ``share_of_oracle`` missing), for a world whose oracle is already known.
     n_jobs : int
         Worker processes of the simulator.
 
@@ -178,17 +191,21 @@ def closed_loop(world: Mapping[str, Any], *, brand: str, channels: Sequence[str]
     snap = snapshot(events[events.brand == brand], eve).table()
     ids = snap.user_id[snap.stage.astype(str).isin(list(audience_stages))].to_numpy()
     plan = pd.DataFrame({"channel": list(channels), "audience": "audience", "budget": budget / len(channels)})
-    design = design_campaign(plan, {"audience": ids}, holdout=holdout, channel_holdout=channel_holdout, doses=doses,
-                             min_size=min_size)
+    design = design_campaign(plan, {"audience": ids}, name=f"{key} round 1", holdout=holdout,
+                             channel_holdout=channel_holdout, doses=doses, min_size=min_size)
     last = events.ts.max().normalize()
-    rows, kept = [], []
+    rows: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+    measured: list[CampaignReadout] = []
     for r in range(1, int(rounds) + 1):
         t = time.perf_counter()
         wr = simulate(**kw, campaign=design.campaign(brand, start, end))
         secs["simulate"] += time.perf_counter() - t
         t = time.perf_counter()
         readout = evaluate_campaign(wr.events, design, brand=brand, start=start, end=last)
-        nxt = reallocate(readout, bounds=bounds, n_draws=n_draws, random_state=random_state)
+        nxt = reallocate(readout, history=measured if pool else (), bounds=bounds, n_draws=n_draws,
+                         random_state=random_state)
+        measured.append(readout)
         secs["measure"] += time.perf_counter() - t
         t = time.perf_counter()
         truth = evaluate_campaigns(wr, [design.rollout(brand, start, end), nxt.design.rollout(brand, start, end)],
@@ -203,12 +220,17 @@ def closed_loop(world: Mapping[str, Any], *, brand: str, channels: Sequence[str]
                      "covered": bool(nxt.gain_lower <= true_gain <= nxt.gain_upper),
                      "audience": len(ids)})
         kept.append({"readout": readout, "reallocation": nxt})
-        design = nxt.design
-    t = time.perf_counter()
-    oracle = oracle_search(w, design, brand, start, end, budget, step=oracle_step, n_jobs=n_jobs)
-    secs["oracle"] = time.perf_counter() - t
-    best = float(oracle.incremental_conversions.iloc[0])
+        design = nxt.design.with_budgets({}, name=f"{key} round {r + 1}") if pool else nxt.design
     frame = pd.DataFrame(rows)
+    if oracle_step is None:
+        oracle = pd.DataFrame(columns=[*dict.fromkeys(design.table().channel), "incremental_conversions",
+                                       "incremental_revenue"])
+        best = np.nan
+    else:
+        t = time.perf_counter()
+        oracle = oracle_search(w, design, brand, start, end, budget, step=oracle_step, n_jobs=n_jobs)
+        secs["oracle"] = time.perf_counter() - t
+        best = float(oracle.incremental_conversions.iloc[0])
     frame["share_of_oracle"] = frame.true_after / best
     frame["plan0_share_of_oracle"] = frame.true_before / best
     return LoopResult(frame, oracle=oracle, rounds=kept, seconds=secs)

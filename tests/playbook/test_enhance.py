@@ -35,14 +35,17 @@ def test_curve_fit_limits():
     assert beta == 0.0
 
 
-def _readout(design, noise: float = 1e-7) -> CampaignReadout:
-    """A readout whose arms lie exactly on the TRUE curves."""
+def _readout(design, noise: float = 1e-7, shift: np.ndarray | None = None, shared: bool = True) -> CampaignReadout:
+    """A readout whose arms lie on the TRUE curves (plus ``shift``, one value per dose arm); ``shared``: the dose
+    arms share their control's variance."""
     arms = design.arms[design.arms.dose > 0]
     est = [float(response(r.spend_per_consumer, *TRUE[r.channel])) for r in arms.itertuples()]
+    est = np.asarray(est) + (0.0 if shift is None else shift)
     frame = pd.DataFrame({"scope": "channel", "channel": arms.channel.to_numpy(), "audience": arms.audience.to_numpy(),
                           "arm": arms.arm.to_numpy(), "estimate": est, "std_error": noise,
                           "consumers": arms.consumers.to_numpy(), "budget": arms.budget.to_numpy(),
-                          "spend_per_consumer": arms.spend_per_consumer.to_numpy(), "control_variance": noise ** 2 / 4})
+                          "spend_per_consumer": arms.spend_per_consumer.to_numpy(),
+                          "control_variance": noise ** 2 / 4 if shared else 0.0})
     frame["incremental_conversions"] = frame.estimate * frame.consumers
     money = mrr(pd.DataFrame({"channel": list(TRUE), "estimate": 1.0, "std_error": 0.1, "cost": 1.0}))
     return CampaignReadout(frame, design=design, flows=pd.DataFrame(), mrr=money, brand="A",
@@ -95,3 +98,37 @@ def test_noise_widens_the_gain_interval(design):
     tight = reallocate(_readout(design, 1e-6), bounds=(0.0, 3.0), n_draws=100)
     loose = reallocate(_readout(design, 3e-3), bounds=(0.0, 3.0), n_draws=100)
     assert loose.gain_upper - loose.gain_lower > 50 * (tight.gain_upper - tight.gain_lower)
+
+
+def test_history_pools_the_rounds_arms_into_one_fit():
+    aud = {"aud": np.arange(30_000)}
+    one = design_campaign(PLAN, aud, doses=(1.0,), min_size=100, name="round 1")
+    two = one.with_budgets({"display": 8000.0, "video": 2000.0, "search": 6000.0}, name="round 2")
+    assert not one.assignment.arm.equals(two.assignment.arm)  # another name: drawn afresh
+    # one arm per row cannot place a curve of two parameters; the two rounds' arms place it exactly
+    r = reallocate(_readout(two), history=[_readout(one)], bounds=(0.0, 3.0), n_draws=50)
+    got = r.curves.set_index("channel")
+    for c in ("display", "video"):
+        assert (got.beta[c], got.kappa[c]) == (pytest.approx(TRUE[c][0], rel=1e-4), pytest.approx(TRUE[c][1], rel=1e-4))
+    assert np.isinf(got.kappa["search"]) and got.beta["search"] == pytest.approx(TRUE["search"][0], rel=1e-4)
+    assert sorted(set(r.points.design)) == ["round 1", "round 2"] and len(r.points) == 6
+    # noisy arms, independent rounds (no shared control): the fit is scipy's weighted fit through all the points
+    rng = np.random.default_rng(3)
+    sd = 2e-3
+    noisy = [_readout(d, sd, rng.normal(0, sd, 3), shared=False) for d in (one, two)]
+    r = reallocate(noisy[1], history=[noisy[0]], bounds=(0.0, 3.0), n_draws=50)
+    p = r.points[r.points.channel == "display"]
+    ref, _ = optimize.curve_fit(lambda x, b, k: b * x / (x + k), p.spend_per_consumer, p.estimate, p0=[0.08, 0.3],
+                                sigma=p.std_error, absolute_sigma=True, bounds=([0, 1e-6], [np.inf, np.inf]))
+    fit = r.curves.set_index("channel").loc["display"]
+    assert fit.beta == pytest.approx(ref[0], rel=1e-3) and fit.kappa == pytest.approx(ref[1], rel=1e-3)
+
+
+def test_history_must_be_other_randomisations_of_the_same_audiences(design):
+    with pytest.raises(ParameterError, match="share a randomisation"):
+        reallocate(_readout(design), history=[_readout(design)])
+    other = design_campaign(PLAN, {"aud": np.arange(20_000)}, min_size=100, name="small")
+    with pytest.raises(ParameterError, match="must share their audiences"):
+        reallocate(_readout(design), history=[_readout(other)])
+    with pytest.raises(ParameterError, match="CampaignReadouts"):
+        reallocate(_readout(design), history=[design])
