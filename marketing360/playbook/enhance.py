@@ -38,7 +38,7 @@ from ..estimators import check_random_state
 from ..incrementality.mmm.optimize import allocate, budget_bounds
 from ..results import Result, Summary
 from .design import CampaignDesign
-from .evaluate import CampaignReadout
+from .evaluate import CampaignReadout, arms_covariance
 
 __all__ = ["reallocate", "Reallocation", "fit_curve", "response"]
 
@@ -189,23 +189,23 @@ def reallocate(readout: CampaignReadout, *, history: Sequence[CampaignReadout] =
     plan = design.table()
     keys = list(zip(plan.channel, plan.audience))
     sizes = dict(zip(keys, plan.consumers))
+    per_round = []  # each readout's dose arms and audience sizes, read once
+    for r in readouts:
+        t, d = r.table(), r.design.table()
+        per_round.append((r, t[t.scope == "channel"], dict(zip(zip(d.channel, d.audience), d.consumers))))
     pts, covs, used = [], [], []
     for c, a in keys:
         blocks = []
-        for r in readouts:
-            t = r.table()
-            g = t[(t.scope == "channel") & (t.channel == c) & (t.audience == a)]
+        for r, arms, consumers in per_round:
+            g = arms[(arms.channel == c) & (arms.audience == a)]
             if r is readout and g.empty:
                 raise ParameterError(f"the readout has no dose arm of ({c}, {a}): each plan row needs one")
             if g.empty:
                 continue
-            n_then = int(r.design.table().set_index(["channel", "audience"]).consumers.loc[(c, a)])
-            if n_then != sizes[(c, a)]:
-                raise ParameterError(f"a readout of the history has {n_then:,} consumers in ({c}, {a}), the plan "
-                                     f"{sizes[(c, a)]:,}: the rounds must share their audiences")
-            cov = np.full((len(g), len(g)), g.control_variance.iloc[0])
-            np.fill_diagonal(cov, g.std_error.to_numpy() ** 2)
-            blocks.append((g, cov))
+            if consumers[(c, a)] != sizes[(c, a)]:
+                raise ParameterError(f"a readout of the history has {consumers[(c, a)]:,} consumers in ({c}, {a}), "
+                                     f"the plan {sizes[(c, a)]:,}: the rounds must share their audiences")
+            blocks.append((g, arms_covariance(g)))
             used.append(g.assign(design=r.design.name))
         pts.append((np.concatenate([g.spend_per_consumer.to_numpy(float) for g, _ in blocks]),
                     np.concatenate([g.estimate.to_numpy(float) for g, _ in blocks])))

@@ -205,12 +205,18 @@ def _row_totals(t: pd.DataFrame, alpha: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def arms_covariance(g: pd.DataFrame, se: str = "std_error", control_variance: str = "control_variance") -> np.ndarray:
+    """Covariance of one plan row's dose-arm estimates (per consumer): each arm's own variance on the diagonal,
+    the variance of the control they share off it."""
+    cov = np.full((len(g), len(g)), float(g[control_variance].iloc[0]))
+    np.fill_diagonal(cov, g[se].to_numpy(float) ** 2)
+    return cov
+
+
 def _total_se(g: pd.DataFrame, se: str, control_variance: str) -> float:
     """Standard error of the sum over dose arms of ``consumers x estimate``: the arms share their control."""
     n = g.consumers.to_numpy(float)
-    cov = np.outer(n, n) * float(g[control_variance].iloc[0])
-    np.fill_diagonal(cov, (n * g[se].to_numpy(float)) ** 2)
-    return float(np.sqrt(cov.sum()))
+    return float(np.sqrt(n @ arms_covariance(g, se, control_variance) @ n))
 
 
 def _rows(ex: Any, scope: str, channel: str, audience: str, arms: pd.DataFrame | None) -> list[dict[str, Any]]:
