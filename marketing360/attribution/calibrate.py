@@ -100,8 +100,9 @@ def _value_per_conversion(conv: np.ndarray, value: np.ndarray) -> np.ndarray:
 
 
 def _calibrated(credit: np.ndarray, measured: np.ndarray, lift: np.ndarray, se: np.ndarray,
-                unmeasured: Unmeasured, prior_cv: float) -> tuple[np.ndarray, float]:
-    """Calibrated credits per channel and the pooled scale (see the module: precision-weighted)."""
+                unmeasured: Unmeasured, prior_cv: float) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Calibrated credits per channel, the pooled scale (see the module: precision-weighted), and per measured
+    channel the posterior standard error and the weight of the lift in the posterior mean (1: the lift alone)."""
     a, lv, s = credit[measured], lift[measured], se[measured]
     exact = s <= 0
     var = np.where(exact, 0.0, s ** 2)  # exact lifts (no standard error) are taken as they are
@@ -113,13 +114,15 @@ def _calibrated(credit: np.ndarray, measured: np.ndarray, lift: np.ndarray, se: 
             k = _pooled_scale(a, lv, var)
     out = credit * k if unmeasured == "pooled" else credit.copy()
     target = a * k
-    prior_var = (prior_cv * target) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
+        prior_var = (prior_cv * target) ** 2  # inf * 0: no prior information
         # no prior information (the model credits the channel nothing, or the scale is 0): the lift alone
         blended = (target / prior_var + lv / var) / (1 / prior_var + 1 / var)
-        post = np.where(exact | (prior_var <= 0) | ~np.isfinite(prior_var), lv, blended)
+        alone = exact | (prior_var <= 0) | ~np.isfinite(prior_var)
+        post = np.where(alone, lv, blended)
+        weight = np.where(alone, 1.0, prior_var / (prior_var + var))
     out[measured] = np.maximum(post, 0.0)
-    return out, k
+    return out, k, np.sqrt(weight * var), weight
 
 
 def calibrate(result: Attribution, lifts: Any, *, unmeasured: Unmeasured = "pooled", prior_cv: float = 1.0,
@@ -147,7 +150,9 @@ def calibrate(result: Attribution, lifts: Any, *, unmeasured: Unmeasured = "pool
     Returns
     -------
     Attribution
-        Methods ``<method><suffix>``; :attr:`~Attribution.params` records the factors.
+        Methods ``<method><suffix>``; :attr:`~Attribution.params` records the factors and, under
+        ``"posterior"``, each measured channel's ``std_error`` (of its calibrated conversions) and ``lift_weight``
+        (the lift's share in the precision-weighted mean: 1 where the lift is taken alone).
 
     Raises
     ------
@@ -176,12 +181,14 @@ def calibrate(result: Attribution, lifts: Any, *, unmeasured: Unmeasured = "pool
     for m in result.methods:
         d = df[df.method == m].set_index("channel").reindex(channels).fillna(0.0)
         conv = d["conversions"].to_numpy(float)
-        new, k = _calibrated(conv, measured, lift, se, unmeasured, float(prior_cv))
+        new, k, post_se, weight = _calibrated(conv, measured, lift, se, unmeasured, float(prior_cv))
         per = _value_per_conversion(conv, d["value"].to_numpy(float))
         name = f"{m}{suffix}"
         frames.append(pd.DataFrame({"method": name, "channel": channels, "conversions": new, "value": new * per}))
         params[name] = {**result.params.get(m, {}), "calibrated_on": sorted(lf["channel"]), "unmeasured": unmeasured,
-                        "prior_cv": prior_cv, "pooled_scale": round(k, 6)}
+                        "prior_cv": prior_cv, "pooled_scale": round(k, 6),
+                        "posterior": pd.DataFrame({"std_error": post_se, "lift_weight": weight},
+                                                  index=pd.Index(np.asarray(channels)[measured], name="channel"))}
         if m in result._bootstrap:
             boots[name] = _calibrated_bootstrap(result, m, channels, measured, lf, unmeasured, float(prior_cv))
     return Attribution(pd.concat(frames, ignore_index=True), key=result.key, params=params, bootstrap=boots)
@@ -202,7 +209,7 @@ def _calibrated_bootstrap(result: Attribution, method: str, channels: list[str],
             c, v = base.statistic(conv, nulls, value)
             c = np.array([c[i] if i >= 0 else 0.0 for i in order])
             v = np.array([v[i] if i >= 0 else 0.0 for i in order])
-            new, _ = _calibrated(c, measured, mean + se * rng.standard_normal(len(mean)), se, unmeasured, prior_cv)
+            new, *_ = _calibrated(c, measured, mean + se * rng.standard_normal(len(mean)), se, unmeasured, prior_cv)
             return new, new * _value_per_conversion(c, v)
 
         return Bootstrap(channels=channels, conversions=base.conversions, nulls=base.nulls, value=base.value,

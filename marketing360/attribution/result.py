@@ -239,7 +239,7 @@ class Attribution(Result):
         for m in self.methods:
             p = self.params.get(m)
             if p:
-                notes.append(f"{m}: " + ", ".join(f"{k}={v}" for k, v in p.items()))
+                notes.append(f"{m}: " + ", ".join(f"{k}={v}" for k, v in p.items() if not isinstance(v, pd.DataFrame)))
         return notes
 
     def summary(self) -> Summary:

@@ -10,7 +10,13 @@ fitted by weighted least squares (the arms' variances, and the covariance the
 dose arms share through their control). Earlier rounds' readouts (``history``)
 add their arms to the same curves: each round is its own randomisation, so
 its arms are independent of the others' and the curves gain the precision of
-every round run so far. A row's response to a budget ``b``
+every round run so far. Two more sources inform the curves: priors on each
+row's bend ``kappa`` (``prior=``; :func:`~marketing360.playbook.mmm_prior` reads
+them off a fitted marketing-mix model's response curves), a log-normal
+penalty where two dose arms cannot place the bend; and the attribution
+calibrated on the readout (``attribution=``): each arm's calibrated
+conversions, the attribution's credit and the measured lift weighed by their
+precision, stand in for its raw estimate. A row's response to a budget ``b``
 rolled out to its whole audience of ``N`` consumers is ``N * y(b / N)``; the
 optimiser of the marketing-mix model
 (:func:`~marketing360.incrementality.mmm.optimize.allocate`) spreads the total
@@ -27,7 +33,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -39,6 +45,9 @@ from ..incrementality.mmm.optimize import allocate, budget_bounds
 from ..results import Result, Summary
 from .design import CampaignDesign
 from .evaluate import CampaignReadout, arms_covariance
+
+if TYPE_CHECKING:
+    from ..attribution import Attribution
 
 __all__ = ["reallocate", "Reallocation", "fit_curve", "response"]
 
@@ -57,22 +66,34 @@ def _slope(s: np.ndarray, beta: float, kappa: float) -> np.ndarray:
     return np.full_like(s, beta) if np.isinf(kappa) else beta * kappa / (s + kappa) ** 2
 
 
-def fit_curve(s: np.ndarray, y: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, float]:
+def fit_curve(s: np.ndarray, y: np.ndarray, cov: np.ndarray,
+              prior: tuple[float, float] | None = None) -> tuple[np.ndarray, float]:
     """Fit ``y = beta * s / (s + kappa)`` (through the origin) to arms at spends ``s`` per consumer.
 
     Weighted least squares with the arms' covariance ``cov``: ``beta`` in closed form for each ``kappa`` on a
-    log grid (and the straight line, ``kappa = inf``); ``beta >= 0``. Returns ``([beta, kappa], loss)``.
+    log grid (and the straight line, ``kappa = inf``); ``beta >= 0``. A ``prior`` ``(kappa0, sd)`` adds
+    ``((log kappa - log kappa0) / sd) ** 2`` to the loss (a log-normal prior on the half-saturation spend; the
+    straight line is then ruled out). Returns ``([beta, kappa], loss)``, the loss with the prior's term.
     """
     w = np.linalg.pinv(cov)
+    if prior is not None:
+        k0, sd = float(prior[0]), float(prior[1])
+        if not (np.isfinite(k0) and k0 > 0 and np.isfinite(sd) and sd > 0):
+            raise ParameterError(f"a curve prior needs kappa > 0 and sd > 0 (finite); found {prior!r}")
+
+    def penalty(kappa: float) -> float:
+        return 0.0 if prior is None else float(((np.log(kappa) - np.log(k0)) / sd) ** 2)
 
     def solve(kappa: float) -> tuple[float, float]:
         g = s if np.isinf(kappa) else s / (s + kappa)
         den = float(g @ w @ g)
         beta = max(0.0, float(g @ w @ y) / den) if den > 0 else 0.0
         r = y - beta * g
-        return beta, float(r @ w @ r)
+        return beta, float(r @ w @ r) + (np.inf if np.isinf(kappa) and prior is not None else penalty(kappa))
 
     grid = _KAPPA_GRID * s.max()
+    if prior is not None:  # the prior's own range, wherever it lies
+        grid = np.unique(np.concatenate([grid, k0 * np.exp(np.linspace(-6 * sd, 6 * sd, 121))]))
     losses = [solve(k)[1] for k in grid]
     i = int(np.argmin(losses))
     beta_line, loss_line = solve(np.inf)
@@ -98,9 +119,11 @@ class Reallocation(Result):
     prob_gain : float
         Share of the draws of the arms' estimates in which the new plan beats the current one.
     curves : pandas.DataFrame
-        ``channel, audience, consumers, beta, kappa``: each row's fitted curve.
+        ``channel, audience, consumers, beta, kappa``: each row's fitted curve, and the prior on its bend
+        (``prior_kappa, prior_sd``; missing without one).
     points : pandas.DataFrame
-        The measured arms the curves went through (``design`` names the round's randomisation).
+        The arms the curves went through (``design`` names the round's randomisation; ``source`` says whether
+        an arm's estimate is as measured, ``"arms"``, or the calibrated attribution's, ``"attribution"``).
     design : CampaignDesign
         The next round's design: the same audiences, holdouts and arms at the new budgets (its
         ``with_budgets({}, name=...)`` draws them afresh, for a round to pool with this one).
@@ -138,7 +161,8 @@ class Reallocation(Result):
         return plot_reallocation(self, ax=ax, **kwargs)
 
 
-def reallocate(readout: CampaignReadout, *, history: Sequence[CampaignReadout] = (), budget: float | None = None,
+def reallocate(readout: CampaignReadout, *, history: Sequence[CampaignReadout] = (), prior: pd.DataFrame | None = None,
+               attribution: Attribution | None = None, budget: float | None = None,
                bounds: tuple[float, float] | Mapping[str, tuple[float, float]] = (0.5, 2.0), n_draws: int = 400,
                alpha: float = 0.05, random_state: Any = 0) -> Reallocation:
     """Spread the budget over the plan's rows where the fitted response curves say it adds most.
@@ -152,6 +176,17 @@ def reallocate(readout: CampaignReadout, *, history: Sequence[CampaignReadout] =
         name, :meth:`~marketing360.playbook.CampaignDesign.with_budgets`): their arms of the current plan's rows
         join the curves' fits (and the interval's draws). Rows they lack, and rows of theirs the plan lacks, are
         left out.
+    prior : pandas.DataFrame, optional
+        Prior curves: ``channel`` (and optionally ``audience``), ``kappa`` (the spend per consumer at which a row's
+        response reaches half its maximum) and ``sd`` (the standard deviation of ``log kappa``), as
+        :func:`~marketing360.playbook.mmm_prior` reads them off a fitted marketing-mix model's response curves.
+        Each row's fit adds ``((log kappa - log prior kappa) / sd) ** 2`` to its loss: a guide where two dose
+        arms cannot place the curve's bend. Rows without a prior are fitted by their arms alone.
+    attribution : Attribution, optional
+        An attribution of the campaign's consumers credited per campaign arm and calibrated on this readout
+        (``readout.calibrate(attribution)``, one method): the curves go through each arm's calibrated
+        conversions instead of its raw estimate (the attribution's credit and the measured lift weighed by their
+        precision), with the posterior's variances; the arms of ``history`` stay as measured.
     budget : float, optional
         Total budget of the next round (default: the current one).
     bounds : (low, high) or dict
@@ -170,7 +205,9 @@ def reallocate(readout: CampaignReadout, *, history: Sequence[CampaignReadout] =
     ------
     ParameterError
         Not a readout, a row without a dose arm, impossible bounds or budget, a readout of the history from
-        the same randomisation (design name) as another, or on audiences of other sizes.
+        the same randomisation (design name) as another, or on audiences of other sizes; a prior without its
+        columns, naming unknown channels or with kappa or sd not > 0; an attribution that is not calibrated
+        on this readout, is not credited per campaign or holds several methods.
     """
     readouts = [readout, *([history] if isinstance(history, CampaignReadout) else history)]
     for r in readouts:
@@ -193,6 +230,9 @@ def reallocate(readout: CampaignReadout, *, history: Sequence[CampaignReadout] =
     for r in readouts:
         t, d = r.table(), r.design.table()
         per_round.append((r, t[t.scope == "channel"], dict(zip(zip(d.channel, d.audience), d.consumers))))
+    priors = _row_priors(prior, keys)
+    if attribution is not None:  # the current round's arms, as the calibrated attribution credits them
+        per_round[0] = (readout, _calibrated_arms(attribution, readout, per_round[0][1]), per_round[0][2])
     pts, covs, used = [], [], []
     for c, a in keys:
         blocks = []
@@ -205,7 +245,7 @@ def reallocate(readout: CampaignReadout, *, history: Sequence[CampaignReadout] =
             if consumers[(c, a)] != sizes[(c, a)]:
                 raise ParameterError(f"a readout of the history has {consumers[(c, a)]:,} consumers in ({c}, {a}), "
                                      f"the plan {sizes[(c, a)]:,}: the rounds must share their audiences")
-            blocks.append((g, arms_covariance(g)))
+            blocks.append((g, _arms_cov(g)))
             used.append(g.assign(design=r.design.name))
         pts.append((np.concatenate([g.spend_per_consumer.to_numpy(float) for g, _ in blocks]),
                     np.concatenate([g.estimate.to_numpy(float) for g, _ in blocks])))
@@ -229,7 +269,7 @@ def reallocate(readout: CampaignReadout, *, history: Sequence[CampaignReadout] =
                              f"({lo.sum():,.2f} .. {hi.sum():,.2f})")
 
     def fitted(ys: list[np.ndarray]) -> list[np.ndarray]:
-        return [fit_curve(s, y, cov)[0] for (s, _), y, cov in zip(pts, ys, covs)]
+        return [fit_curve(s, y, cov, pr)[0] for (s, _), y, cov, pr in zip(pts, ys, covs, priors)]
 
     params = fitted([y for _, y in pts])
 
@@ -257,10 +297,81 @@ def reallocate(readout: CampaignReadout, *, history: Sequence[CampaignReadout] =
                           "response_current": n * each(response, now), "response_optimal": n * each(response, best),
                           "marginal_current": each(_slope, now), "marginal_optimal": each(_slope, best)})
     curves = pd.DataFrame({"channel": plan.channel, "audience": plan.audience, "consumers": plan.consumers,
-                           "beta": [p[0] for p in params], "kappa": [p[1] for p in params]})
-    points = pd.concat(used, ignore_index=True)[["design", "channel", "audience", "arm", "spend_per_consumer",
-                                                 "estimate", "std_error"]]
+                           "beta": [p[0] for p in params], "kappa": [p[1] for p in params],
+                           "prior_kappa": [np.nan if pr is None else pr[0] for pr in priors],
+                           "prior_sd": [np.nan if pr is None else pr[1] for pr in priors]})
+    points = pd.concat(used, ignore_index=True)
+    points["source"] = points["source"].fillna("arms") if "source" in points.columns else "arms"
+    points = points[["design", "source", "channel", "audience", "arm", "spend_per_consumer", "estimate",
+                     "std_error"]]
     nxt = design.with_budgets({k: float(b) for k, b in zip(keys, best)})
     return Reallocation(frame, gain=float(gain), gain_lower=float(g_lo), gain_upper=float(g_hi),
                         prob_gain=float(np.mean(np.asarray(draws) > 0)), curves=curves,
                         points=points, design=nxt, alpha=alpha)
+
+
+def _arms_cov(g: pd.DataFrame) -> np.ndarray:
+    """The arms' covariance: as measured, or the calibrated attribution's posterior (:func:`_calibrated_arms`)."""
+    if "lift_weight" not in g.columns:
+        return arms_covariance(g)
+    wgt = g.lift_weight.to_numpy(float)
+    cov = np.outer(wgt, wgt) * float(g.control_variance.iloc[0])
+    np.fill_diagonal(cov, g.std_error.to_numpy(float) ** 2)
+    return cov
+
+
+def _calibrated_arms(attribution: Any, readout: CampaignReadout, arms: pd.DataFrame) -> pd.DataFrame:
+    """The readout's dose arms with the calibrated attribution's conversions (per consumer) as estimates.
+
+    Each arm's calibrated conversions are the precision-weighted mean of the attribution's scaled credit and the
+    measured lift; their standard error is the posterior's. Arms of one row share their control: the covariance
+    of two calibrated arms is taken as the product of the lifts' weights times the control's variance (the
+    attribution's credits held fixed).
+    """
+    from ..attribution import Attribution
+
+    if not isinstance(attribution, Attribution):
+        raise ParameterError(f"attribution must be an Attribution; found {type(attribution).__name__}")
+    if attribution.key != "campaign":
+        raise ParameterError("attribution must credit campaigns (journeys(..., key='campaign')): the readout's arms "
+                             f"are campaigns; it credits {attribution.key}s")
+    if len(attribution.methods) != 1:
+        raise ParameterError(f"attribution must hold one method; it holds {attribution.methods}")
+    m = attribution.methods[0]
+    post = attribution.params.get(m, {}).get("posterior")
+    names = readout.lifts(key="campaign").channel.to_numpy()
+    if not isinstance(post, pd.DataFrame) or not set(names) <= set(post.index):
+        raise ParameterError(f"attribution {m!r} is not calibrated on this readout's arms: calibrate it first "
+                             "(readout.calibrate(attribution))")
+    credit = attribution.table().set_index("channel").conversions.reindex(names).fillna(0.0).to_numpy(float)
+    n = arms.consumers.to_numpy(float)
+    p = post.loc[names]
+    return arms.assign(estimate=credit / n, std_error=p.std_error.to_numpy(float) / n,
+                       lift_weight=p.lift_weight.to_numpy(float), source="attribution")
+
+
+def _row_priors(prior: Any, keys: list[tuple[str, str]]) -> list[tuple[float, float] | None]:
+    """Each plan row's ``(kappa, sd)`` from a prior table (the row's own audience first, then its channel's)."""
+    if prior is None:
+        return [None] * len(keys)
+    if not isinstance(prior, pd.DataFrame):
+        raise ParameterError(f"prior must be a DataFrame (channel, kappa, sd[, audience]); found "
+                             f"{type(prior).__name__}")
+    missing = [c for c in ("channel", "kappa", "sd") if c not in prior.columns]
+    if missing:
+        raise ParameterError(f"prior lacks column(s) {missing}; found {list(prior.columns)}")
+    k, sd = (pd.to_numeric(prior[c], errors="coerce").to_numpy(float) for c in ("kappa", "sd"))
+    if not (np.isfinite(k).all() and np.isfinite(sd).all() and (k > 0).all() and (sd > 0).all()):
+        raise ParameterError(f"prior: kappa and sd must be finite numbers > 0; found kappa {k.tolist()}, "
+                             f"sd {sd.tolist()}")
+    unknown = sorted(set(prior.channel) - {c for c, _ in keys})
+    if unknown:
+        raise ParameterError(f"prior names channel(s) {unknown} that are not in the plan")
+    aud = prior["audience"] if "audience" in prior.columns else pd.Series([None] * len(prior), index=prior.index)
+    table: dict[tuple[str, str | None], tuple[float, float]] = {}
+    for c, a, kk, ss in zip(prior.channel, aud, k, sd):
+        key = (c, None if a is None or (not isinstance(a, str) and pd.isna(a)) else a)
+        if key in table:
+            raise ParameterError(f"prior gives {key} twice")
+        table[key] = (float(kk), float(ss))
+    return [table.get((c, a), table.get((c, None))) for c, a in keys]

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
@@ -133,7 +133,8 @@ def closed_loop(world: Mapping[str, Any], *, brand: str, channels: Sequence[str]
                 audience_stages: Sequence[str] = ("aware", "appeal"), rounds: int = 2,
                 bounds: tuple[float, float] = (0.5, 2.0), holdout: float = 0.1, channel_holdout: float = 1 / 3,
                 doses: Sequence[float] = (0.5, 1.5), min_size: int = 1000, oracle_step: float | None = 0.125,
-                pool: bool = True, key: str = "4E", n_jobs: int = 1, n_draws: int = 400,
+                pool: bool = True, key: str = "4E", attribution: str | Callable[[Any], Any] | None = None,
+                prior: pd.DataFrame | None = None, n_jobs: int = 1, n_draws: int = 400,
                 random_state: int = 0) -> LoopResult:
     """Run the 4E loop on a simulated world and score each round against the truth.
 
@@ -165,6 +166,13 @@ def closed_loop(world: Mapping[str, Any], *, brand: str, channels: Sequence[str]
     key : str
         Names the designs (``"<key> round <r>"``): the key of their holdouts and arms; another key is another
         randomisation of the same world.
+    attribution : str, callable or None
+        Reallocate through the attribution calibrated on each round's readout
+        (``reallocate(attribution=...)``): a rule of :func:`~marketing360.attribution.rule_based` (``"last_touch"``
+        ...) or a function of the journeys (``journeys(..., key="campaign")`` of the brand's events of the
+        campaign's consumers from ``start``, 30 days back) that returns an Attribution of one method.
+    prior : pandas.DataFrame, optional
+        Prior curves (``reallocate(prior=...)``, :func:`~marketing360.playbook.mmm_prior`).
     oracle_step : float or None
         Grid step (share of the budget) of the oracle's direct search; ``None`` skips the search (``oracle``
         empty, ``share_of_oracle`` missing), for a world whose oracle is already known.
@@ -180,6 +188,9 @@ def closed_loop(world: Mapping[str, Any], *, brand: str, channels: Sequence[str]
 
     if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 1:
         raise ParameterError(f"rounds must be a whole number >= 1; found {rounds!r}")
+    if attribution is not None and not (isinstance(attribution, str) or callable(attribution)):
+        raise ParameterError(f"attribution must be a rule name (e.g. 'last_touch') or a function of the journeys; "
+                             f"found {attribution!r}")
     kw = {**dict(world), "truth": "none", "progress": False, "n_jobs": n_jobs}
     secs = {"simulate": 0.0, "measure": 0.0, "truth": 0.0, "oracle": 0.0}
     t = time.perf_counter()
@@ -203,8 +214,10 @@ def closed_loop(world: Mapping[str, Any], *, brand: str, channels: Sequence[str]
         secs["simulate"] += time.perf_counter() - t
         t = time.perf_counter()
         readout = evaluate_campaign(wr.events, design, brand=brand, start=start, end=last)
-        nxt = reallocate(readout, history=measured if pool else (), bounds=bounds, n_draws=n_draws,
-                         random_state=random_state)
+        calibrated = None if attribution is None else readout.calibrate(
+            _attribute(wr.events, design, brand, start, attribution))
+        nxt = reallocate(readout, history=measured if pool else (), prior=prior, attribution=calibrated,
+                         bounds=bounds, n_draws=n_draws, random_state=random_state)
         measured.append(readout)
         secs["measure"] += time.perf_counter() - t
         t = time.perf_counter()
@@ -234,3 +247,14 @@ def closed_loop(world: Mapping[str, Any], *, brand: str, channels: Sequence[str]
     frame["share_of_oracle"] = frame.true_after / best
     frame["plan0_share_of_oracle"] = frame.true_before / best
     return LoopResult(frame, oracle=oracle, rounds=kept, seconds=secs)
+
+
+def _attribute(events: pd.DataFrame, design: Any, brand: str, start: Any, how: str | Callable[[Any], Any]) -> Any:
+    """An attribution, per campaign, of the brand's events of the design's consumers from ``start``."""
+    from ..attribution import rule_based
+    from ..paths import journeys
+
+    mine = events[(events.brand == brand) & (events.ts >= pd.Timestamp(start))
+                  & events.user_id.isin(design.assignment.user_id)]
+    j = journeys(mine, lookback_days=30, key="campaign")
+    return rule_based(j, rules=[cast(Any, how)]) if isinstance(how, str) else how(j)

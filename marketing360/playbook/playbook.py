@@ -126,10 +126,11 @@ class Playbook:
         self.readout_ = evaluate_campaign(events, design, brand=self.brand, start=self.start, end=end)
         return self.readout_
 
-    def enhance(self) -> Reallocation:
-        """The next budget over the plan's rows, from the readout's response curves."""
-        self.reallocation_ = reallocate(self._need("readout_", "evaluate"), bounds=self.bounds,
-                                        n_draws=self.n_draws)
+    def enhance(self, *, prior: pd.DataFrame | None = None, attribution: Any = None) -> Reallocation:
+        """The next budget over the plan's rows, from the readout's response curves (``prior`` and
+        ``attribution``, calibrated on the readout, as in :func:`~marketing360.playbook.reallocate`)."""
+        self.reallocation_ = reallocate(self._need("readout_", "evaluate"), prior=prior, attribution=attribution,
+                                        bounds=self.bounds, n_draws=self.n_draws)
         return self.reallocation_
 
     def report(self, path: str | Path, *, truth: pd.DataFrame | None = None) -> Path:

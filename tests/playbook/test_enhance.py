@@ -132,3 +132,94 @@ def test_history_must_be_other_randomisations_of_the_same_audiences(design):
         reallocate(_readout(design), history=[_readout(other)])
     with pytest.raises(ParameterError, match="CampaignReadouts"):
         reallocate(_readout(design), history=[design])
+
+
+def test_a_prior_on_the_bend_places_a_curve_one_arm_cannot():
+    k0, b0 = 0.4, 0.5
+    s, y = np.array([1.0]), response(np.array([1.0]), b0, k0)
+    (beta, kappa), loss = fit_curve(s, y, np.diag([1e-6]), prior=(k0, 0.3))
+    assert (beta, kappa) == (pytest.approx(b0, rel=1e-6), pytest.approx(k0, rel=1e-6)) and loss < 1e-12
+    # noisy arms: the penalised weighted fit is scipy's minimum of the same loss over (beta, log kappa)
+    rng = np.random.default_rng(1)
+    s = np.array([0.2, 0.6, 1.4])
+    sd = np.array([0.02, 0.03, 0.02])
+    y = response(s, b0, k0) + rng.normal(0, sd)
+    prior = (1.5, 0.4)
+
+    def loss_of(z):
+        return float((((y - response(s, z[0], np.exp(z[1]))) / sd) ** 2).sum() + ((z[1] - np.log(prior[0])) / 0.4) ** 2)
+
+    ref = optimize.minimize(loss_of, [0.5, 0.0], method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-14})
+    (beta, kappa), loss = fit_curve(s, y, np.diag(sd ** 2), prior=prior)
+    assert beta == pytest.approx(ref.x[0], rel=1e-4) and np.log(kappa) == pytest.approx(ref.x[1], abs=1e-4)
+    assert loss == pytest.approx(ref.fun, rel=1e-6)
+    free, _ = fit_curve(s, y, np.diag(sd ** 2))
+    assert abs(np.log(kappa / prior[0])) < abs(np.log(free[1] / prior[0]))  # pulled towards the prior
+    with pytest.raises(ParameterError, match="curve prior"):
+        fit_curve(s, y, np.diag(sd ** 2), prior=(0.0, 1.0))
+
+
+def test_reallocate_reads_a_prior_per_channel_or_row(design):
+    one = design_campaign(PLAN, {"aud": np.arange(30_000)}, doses=(1.0,), min_size=100, name="one arm")
+    prior = pd.DataFrame({"channel": ["display", "video"], "kappa": [TRUE["display"][1], TRUE["video"][1]],
+                          "sd": 0.2})
+    r = reallocate(_readout(one), prior=prior, bounds=(0.0, 3.0), n_draws=20)
+    got = r.curves.set_index("channel")
+    for c in ("display", "video"):  # one arm and the prior at the true bend: the true curve
+        assert (got.beta[c], got.kappa[c]) == (pytest.approx(TRUE[c][0], rel=1e-4), pytest.approx(TRUE[c][1], rel=1e-4))
+        assert got.prior_kappa[c] == TRUE[c][1] and got.prior_sd[c] == 0.2
+    assert np.isnan(got.prior_kappa["search"])
+    # a row's own prior comes before its channel's
+    both = pd.concat([prior, pd.DataFrame({"channel": ["display"], "audience": ["aud"], "kappa": [0.9], "sd": [0.1]})])
+    assert reallocate(_readout(one), prior=both, n_draws=20).curves.set_index("channel").prior_kappa["display"] == 0.9
+    for bad, match in [(prior.drop(columns="sd"), "lacks column"), (prior.assign(sd=-1.0), "> 0"),
+                       (prior.assign(channel=["display", "radio"]), "not in the plan"),
+                       (pd.concat([prior, prior]), "twice"), ({"display": 1}, "DataFrame")]:
+        with pytest.raises(ParameterError, match=match):
+            reallocate(_readout(one), prior=bad, n_draws=20)
+
+
+def _campaign_attribution(readout, credit: np.ndarray):
+    from marketing360.attribution import Attribution
+
+    names = readout.lifts(key="campaign").channel
+    return Attribution(pd.DataFrame({"method": "last_touch", "channel": names, "conversions": credit,
+                                     "value": 10 * credit}), key="campaign")
+
+
+def test_the_calibrated_attribution_gives_the_arms_the_curves_go_through(design):
+    rng = np.random.default_rng(5)
+    noise = 2e-3
+    readout = _readout(design, noise, rng.normal(0, noise, 6))
+    lifts = readout.lifts(key="campaign")
+    credit = np.abs(lifts.conversions.to_numpy()) * rng.uniform(0.5, 2.0, 6) + 5.0
+    # the lifts alone (prior_cv = inf): the same reallocation as the arms' own
+    alone = reallocate(readout, attribution=readout.calibrate(_campaign_attribution(readout, credit),
+                                                               prior_cv=np.inf), n_draws=50)
+    plain = reallocate(readout, n_draws=50)
+    pd.testing.assert_frame_equal(alone.table(), plain.table())
+    assert set(alone.points.source) == {"attribution"} and set(plain.points.source) == {"arms"}
+    # the model's credit on its own scale (unmeasured="keep"): each arm is the precision-weighted mean, by hand
+    cal = readout.calibrate(_campaign_attribution(readout, credit), prior_cv=0.5, unmeasured="keep")
+    r = reallocate(readout, attribution=cal, n_draws=50)
+    pv, v = (0.5 * credit) ** 2, lifts.std_error.to_numpy() ** 2
+    post = np.maximum((credit / pv + lifts.conversions.to_numpy() / v) / (1 / pv + 1 / v), 0)
+    n = readout.table().query("scope == 'channel'").consumers.to_numpy(float)
+    np.testing.assert_allclose(r.points.estimate, post / n, rtol=1e-10)
+    np.testing.assert_allclose(r.points.std_error, np.sqrt(pv * v / (pv + v)) / n, rtol=1e-10)
+    # and each row's curve is the weighted fit through them, the arms' shared control scaled by the lifts' weights
+    wgt = pv / (pv + v)
+    for c in TRUE:
+        j = (r.points.channel == c).to_numpy()
+        cov = np.outer(wgt[j], wgt[j]) * noise ** 2 / 4
+        np.fill_diagonal(cov, (np.sqrt(pv * v / (pv + v)) / n)[j] ** 2)
+        ref, _ = fit_curve(r.points.spend_per_consumer.to_numpy()[j], (post / n)[j], cov)
+        got = r.curves.set_index("channel").loc[c]
+        assert got.beta == pytest.approx(ref[0], rel=1e-9) and got.kappa == pytest.approx(ref[1], rel=1e-9)
+    with pytest.raises(ParameterError, match="not calibrated"):
+        reallocate(readout, attribution=_campaign_attribution(readout, credit))
+    with pytest.raises(ParameterError, match="one method"):
+        from marketing360.attribution import compare
+
+        reallocate(readout, attribution=compare(cal, readout.calibrate(_campaign_attribution(readout, credit),
+                                                                       suffix="_again")))

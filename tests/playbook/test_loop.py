@@ -61,3 +61,25 @@ def test_without_the_oracle_and_bad_rounds():
     assert "no oracle search ran" in str(loop.summary())
     with pytest.raises(ParameterError, match="rounds"):
         closed_loop(WORLD, rounds=0, **LOOP)
+
+
+def test_the_loop_reallocates_through_the_calibrated_attribution():
+    from marketing360.attribution import rule_based
+    from marketing360.datasets import simulate
+    from marketing360.paths import journeys
+    from marketing360.playbook import reallocate
+
+    loop = closed_loop(WORLD, rounds=1, oracle_step=None, attribution="last_touch", **LOOP)
+    r = loop.rounds[0]
+    readout, got = r["readout"], r["reallocation"]
+    assert set(got.points.source) == {"attribution"}
+    # the same steps by hand: the round's world, last touch per campaign of the campaign's consumers, calibrated
+    w = simulate(**WORLD, truth="none", progress=False, campaign=readout.design.campaign("Acme", LOOP["start"],
+                                                                                        LOOP["end"]))
+    ev = w.events
+    mine = ev[(ev.brand == "Acme") & (ev.ts >= LOOP["start"]) & ev.user_id.isin(readout.design.assignment.user_id)]
+    lt = rule_based(journeys(mine, lookback_days=30, key="campaign"), rules=["last_touch"])
+    ref = reallocate(readout, attribution=readout.calibrate(lt), n_draws=LOOP["n_draws"])
+    assert got.table().equals(ref.table())
+    with pytest.raises(ParameterError, match="attribution"):
+        closed_loop(WORLD, rounds=1, oracle_step=None, attribution=3, **LOOP)
