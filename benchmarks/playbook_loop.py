@@ -23,8 +23,11 @@ least 90% of the oracle's, and each round's predicted gain interval holds the tr
 Each round draws its holdouts and arms afresh and fits the curves through every round's arms so far
 (``closed_loop(pool=True)``, from 2 Dec 2026; the runs of 1 Dec kept plan 0's groups and read each round alone).
 
+``--attribution last_touch`` (from 2 Dec 2026) reallocates through the last-touch attribution of each round's
+campaign consumers calibrated on its readout, instead of the arms' own estimates.
+
 Run:  nice .venv/bin/python benchmarks/playbook_loop.py [--worlds NAME ...] [--users N] [--rounds R]
-      [--oracle-from results/playbook-loop.json]
+      [--oracle-from results/playbook-loop.json] [--keys K ...] [--attribution RULE] [--merge]
       (20-40 minutes per world on 2 cores, of which the oracle's search takes two thirds: ``--oracle-from``
       reuses the oracles a previous run stored; writes results/playbook-loop.json)
 """
@@ -80,6 +83,8 @@ def main() -> None:
                     "other than 4E is stored as 'world (key)'")
     ap.add_argument("--oracle-from", help="reuse the oracles a previous run stored in this JSON (same worlds and "
                     "users) instead of searching again")
+    ap.add_argument("--attribution", help="reallocate through this rule's attribution calibrated on each round "
+                    "(closed_loop(attribution=...)); stored as 'world [rule]'")
     ap.add_argument("--merge", action="store_true", help="keep the other worlds already stored in --out")
     args = ap.parse_args()
     known = json.loads(Path(args.oracle_from).read_text()) if args.oracle_from else None
@@ -98,15 +103,17 @@ def main() -> None:
         t0 = time.perf_counter()
         if known is not None:
             old = known["worlds"][name]
-            loop = closed_loop(world, rounds=args.rounds, n_jobs=args.jobs, oracle_step=None, key=key, **spec)
+            loop = closed_loop(world, rounds=args.rounds, n_jobs=args.jobs, oracle_step=None, key=key,
+                               attribution=args.attribution, **spec)
             oracle, searched = pd.DataFrame(old["oracle"]), old["plans_searched"]
             t = loop.table()
             best = float(oracle.incremental_conversions.iloc[0])
             t["share_of_oracle"], t["plan0_share_of_oracle"] = t.true_after / best, t.true_before / best
         else:
-            loop = closed_loop(world, rounds=args.rounds, n_jobs=args.jobs, key=key, **spec)
+            loop = closed_loop(world, rounds=args.rounds, n_jobs=args.jobs, key=key, attribution=args.attribution,
+                               **spec)
             oracle, searched, t = loop.oracle, len(loop.oracle), loop.table()
-        name = name if key == "4E" else f"{name} ({key})"
+        name = (name if key == "4E" else f"{name} ({key})") + (f" [{args.attribution}]" if args.attribution else "")
         print(f"\n== {name} ({time.perf_counter() - t0:.0f} s)\n{t.to_string(index=False)}")
         print(oracle.head(5).to_string(index=False))
         final = t.iloc[-1]
