@@ -37,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -73,8 +74,14 @@ def mmm_prior(mmm: Any, *, days: float, population: float, sd: float = 0.5) -> p
     Raises
     ------
     ParameterError
-        Not a fitted MMM; ``days``, ``population`` or ``sd`` not a finite number > 0; a channel whose curve has
-        no response left to gain.
+        Not a fitted MMM; ``days``, ``population`` or ``sd`` not a finite number > 0; no channel whose curve has
+        a response left to gain.
+
+    Warns
+    -----
+    UserWarning
+        Channels whose curve has nothing left to gain above the current spend (no effect, or saturated) get no
+        prior and are named.
     """
     from ..incrementality.mmm.model import MMM
 
@@ -87,14 +94,14 @@ def mmm_prior(mmm: Any, *, days: float, population: float, sd: float = 0.5) -> p
             raise ParameterError(f"{name} must be a finite number > 0; found {v!r}")
     m, now = mmm.model_, mmm.current_spend()
     periods = float(days) / mmm.panel_.period_days
-    rows = []
+    rows, flat = [], []
     for c, ch in enumerate(mmm.panel_.channels):
         s = m.channel_slice(c)
         x0 = float(now[ch])
         scale = max(x0, float(mmm.x_scale_[c]))
         if _half(mmm, mmm.solution_.p, c, x0, scale) is None:
-            raise ParameterError(f"the model's curve of channel {ch!r} has no response to gain above its current "
-                                 "spend: no prior can be read off it")
+            flat.append(ch)
+            continue
         log_half, se = mmm._delta(lambda q, c=c, x0=x0, scale=scale: float(np.log(_half(mmm, q, c, x0, scale)
                                                                                   or np.nan)),
                                   range(s.start, s.stop))
@@ -102,6 +109,11 @@ def mmm_prior(mmm: Any, *, days: float, population: float, sd: float = 0.5) -> p
         rows.append({"channel": ch, "kappa": half * periods / float(population),
                      "sd": float(np.hypot(se, sd)) if np.isfinite(se) else float(sd),
                      "half_spend": half, "current_spend": x0, "model_sd": se})
+    if flat:
+        warnings.warn(f"mmm_prior: the model's curve of {flat} has nothing left to gain above the current spend (no "
+                      "effect, or saturated): no prior for it; its rows are fitted by their arms alone", stacklevel=2)
+    if not rows:
+        raise ParameterError(f"mmm_prior: no channel of the model has a response left to gain ({flat})")
     return pd.DataFrame(rows)
 
 

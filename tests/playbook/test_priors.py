@@ -58,3 +58,17 @@ def test_bad_input(fitted):
         mmm_prior(pd.DataFrame(), days=7, population=1.0)
     with pytest.raises(NotFittedError):
         mmm_prior(MMM(), days=7, population=1.0)
+
+
+def test_a_channel_without_effect_gets_no_prior():
+    w = simulate_mmm(n_periods=104, channels=2, seed=3, saturation="logistic")
+    mmm = MMM(saturation="logistic", n_starts=4).fit(w.data)
+    par = mmm.parameters().table().set_index(["channel", "parameter"]).estimate
+    assert par[("c0", "beta")] == 0.0  # the fit finds no effect of c0
+    with pytest.warns(UserWarning, match=r"\['c0'\]"):
+        pr = mmm_prior(mmm, days=7, population=1.0).set_index("channel")
+    assert pr.index.tolist() == ["c1"]
+    # logistic tanh(lam x / 2): the marginal half point in closed form
+    lam, x0 = par[("c1", "lam")], pr.current_spend["c1"]
+    t = (1 + np.tanh(0.5 * lam * x0)) / 2
+    assert pr.half_spend["c1"] == pytest.approx(2 * np.arctanh(t) / lam - x0, rel=1e-6)
