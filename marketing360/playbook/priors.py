@@ -106,6 +106,10 @@ def mmm_prior(mmm: Any, *, days: float, population: float, sd: float = 0.5) -> p
                                                                                   or np.nan)),
                                   range(s.start, s.stop))
         half = float(np.exp(log_half))
+        if not np.isfinite(se):
+            warnings.warn(f"mmm_prior: the model's uncertainty about channel {ch!r}'s curve could not be computed "
+                          f"(its curve turns flat within a step of its parameters): its prior's sd is sd={sd} alone",
+                          stacklevel=2)
         rows.append({"channel": ch, "kappa": half * periods / float(population),
                      "sd": float(np.hypot(se, sd)) if np.isfinite(se) else float(sd),
                      "half_spend": half, "current_spend": x0, "model_sd": se})
