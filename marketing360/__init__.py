@@ -40,7 +40,7 @@ __version__ = "0.1.0"
 #: subpackages and modules reachable as attributes, imported on first use
 SUBMODULES: tuple[str, ...] = ("assets", "attribution", "paths", "overview", "viz", "report", "models", "results",
                                "inputs", "estimators", "types", "testing", "engine", "errors",
-                               "incrementality", "playbook")
+                               "incrementality", "playbook", "prep")
 
 __all__ = [
     "__version__",

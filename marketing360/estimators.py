@@ -80,12 +80,16 @@ class Estimator:
             default = sig.parameters[name].default
             value = getattr(self, name, default)
             try:
-                same = bool(value == default)
+                same = value is default or bool(value == default) or _both_nan(value, default)
             except Exception:
                 same = False
             if not same:
                 changed.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(changed)})"
+
+
+def _both_nan(a: Any, b: Any) -> bool:
+    return isinstance(a, float) and isinstance(b, float) and a != a and b != b
 
 
 def check_random_state(random_state: Any) -> np.random.Generator:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TableLike", "EngineName", "Output", "TableName", "Stage", "Anchor", "Rule", "Worth", "CreditKey",
-    "Architecture", "Players", "CountUnit", "ImputeStrategy",
+    "Architecture", "Players", "CountUnit", "ImputeStrategy", "HandleInvalid",
     "ExperimentMetric", "Correction", "IntervalKind", "Alternative", "DiDControl", "DiDInference", "BasePeriod",
     "MultiplierWeights",
     "ImpactModel", "ImpactEstimation", "UpliftTransform", "CurveKind", "AtKStrategy", "SynthMethod", "SynthInference",
@@ -62,6 +62,8 @@ Players = Literal["touch", "channel"]
 CountUnit = Literal["days", "events"]
 #: statistics of the multi-column imputer
 ImputeStrategy = Literal["mean", "median", "mode"]
+#: what the bucketing transformers do with null and NaN values (Spark ML's ``handleInvalid``)
+HandleInvalid = Literal["error", "skip", "keep"]
 #: outcome metrics :func:`~marketing360.incrementality.experiment` builds per user from events
 ExperimentMetric = Literal["conversion", "purchases", "revenue", "visit"]
 #: multiplicity corrections of p-values over arms and metrics

@@ -5,7 +5,7 @@ usual containers of tabular data and returns a lazy ibis table bound to the
 engine; :meth:`Engine.to_pandas` / :meth:`Engine.to_polars` bring results
 back. Native algorithms of an engine (Spark ML's multi-column ``Imputer``,
 say) are offered as *capabilities*: an analysis asks
-``engine.capability("impute")`` and never checks which engine it runs on.
+``engine.capability("imputer")`` and never checks which engine it runs on.
 """
 
 from __future__ import annotations

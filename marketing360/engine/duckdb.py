@@ -18,7 +18,7 @@ from ibis.expr.types import Table
 
 from ..types import ImputeStrategy
 from .base import AUTO_PREFIX, Engine, capability
-from .impute import impute_with_ibis
+from .columnstats import approx_quantile_duckdb, imputer_values_duckdb
 from .prefixspan import check_prefixspan_args, prefixspan, sequences_of
 
 __all__ = ["DuckDBEngine"]
@@ -135,11 +135,21 @@ class DuckDBEngine(Engine):
         self.backend.con.execute(f'CREATE TEMP VIEW "{name}" AS {body}')
         return self.backend.table(name)
 
-    @capability("impute")
-    def impute(self, table: Table, columns: list[str], strategy: ImputeStrategy = "mean"
-               ) -> tuple[Table, dict[str, float]]:
-        """Fill nulls of numeric ``columns`` with their mean, median or mode (exact)."""
-        return impute_with_ibis(self, table, columns, strategy)
+    @capability("imputer")
+    def imputer(self, table: Table, columns: Sequence[str], strategy: ImputeStrategy = "mean", *,
+                missing_value: float = float("nan"), relative_error: float = 0.001) -> dict[str, float]:
+        """Each column's surrogate (mean, median or mode of the values that are not missing), in one pass.
+
+        Spark ML's ``Imputer`` semantics (:mod:`~marketing360.engine.columnstats`); the median is exact.
+        """
+        return imputer_values_duckdb(self, table, columns, strategy, missing_value=missing_value,
+                                     relative_error=relative_error)
+
+    @capability("approx_quantile")
+    def approx_quantile(self, table: Table, columns: Sequence[str], probabilities: Sequence[float],
+                        relative_error: float = 0.001) -> dict[str, list[float]]:
+        """Quantiles of each column (nulls and NaN ignored) in one aggregation; exact, so within any error bound."""
+        return approx_quantile_duckdb(self, table, columns, probabilities, relative_error)
 
     @capability("prefixspan")
     def prefixspan(self, items: Table, *, key: list[str], itemset: str, item: str, min_support: float,

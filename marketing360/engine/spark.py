@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,10 @@ from ibis.expr.types import Table
 
 from .._optional import import_optional
 from .._progress import Progress, show
-from ..errors import EngineError
+from ..errors import EngineError, SchemaError
 from ..types import ImputeStrategy
 from .base import Engine, capability
-from .impute import check_impute_args
+from .columnstats import check_impute_args, check_numeric_columns, check_probabilities, check_relative_error
 from .prefixspan import check_prefixspan_args
 
 __all__ = ["SparkEngine", "java_available"]
@@ -247,27 +248,59 @@ class SparkEngine(Engine):
 
     # ------------------------------------------------------------------ capabilities
 
-    @capability("impute")
-    def impute(self, table: Table, columns: list[str], strategy: ImputeStrategy = "mean"
-               ) -> tuple[Table, dict[str, float]]:
-        """Spark ML's multi-column ``Imputer`` (its median is approximate: relative error 0.001)."""
-        from pyspark.ml.feature import Imputer
+    def _doubles(self, table: Table, columns: Sequence[str]) -> Any:
+        """The Spark DataFrame of ``columns`` cast to double (Spark ML casts its inputs so)."""
         from pyspark.sql import functions as F
 
-        check_impute_args(table, columns, strategy)
-        sdf = self.to_spark(table)
-        sdf = sdf.select(*[F.col(c).cast("double").alias(c) if c in columns else F.col(c)
-                           for c in sdf.columns])
-        tmp = [f"__m360_imp_{i}" for i in range(len(columns))]
+        return self.to_spark(table).select(*[F.col(f"`{c}`").cast("double").alias(c) for c in columns])
+
+    def _empty_columns(self, sdf: Any, columns: Sequence[str], missing_value: float) -> list[str]:
+        from pyspark.sql import functions as F
+
+        def ok(c: str) -> Any:
+            x = F.col(f"`{c}`")
+            keep = x.isNotNull() & ~F.isnan(x)
+            return keep & (x != F.lit(missing_value)) if not math.isnan(missing_value) else keep
+
+        row = sdf.select(*[F.count(F.when(ok(c), 1)).alias(c) for c in columns]).collect()[0]
+        return [c for c in columns if row[c] == 0]
+
+    @capability("imputer")
+    def imputer(self, table: Table, columns: Sequence[str], strategy: ImputeStrategy = "mean", *,
+                missing_value: float = float("nan"), relative_error: float = 0.001) -> dict[str, float]:
+        """Each column's surrogate, from Spark ML's multi-column ``Imputer`` (one pass; its median is
+        ``approxQuantile``'s, within ``relative_error``)."""
+        from pyspark.ml.feature import Imputer
+
+        columns = check_impute_args(table, columns, strategy, missing_value, relative_error)
+        sdf = self._doubles(table, columns)
+        imp = Imputer(inputCols=list(columns), outputCols=[f"__m360_imp_{i}" for i in range(len(columns))],
+                      strategy=strategy, missingValue=float(missing_value), relativeError=float(relative_error))
         try:
-            model = Imputer(inputCols=columns, outputCols=tmp, strategy=strategy).fit(sdf)
-        except Exception as exc:  # Spark refuses columns with no non-null value
+            model = imp.fit(sdf)
+        except Exception as exc:  # Spark refuses columns with nothing to impute from: name them
+            empty = self._empty_columns(sdf, columns, missing_value)
+            if empty:
+                raise SchemaError(f"impute: column(s) {empty} have no value that is not null, NaN or the missing "
+                                  "value", column=empty[0]) from None
             raise EngineError(f"impute: Spark's Imputer failed on {columns}: {exc}") from exc
         surrogate = model.surrogateDF.collect()[0].asDict()
-        out = model.transform(sdf)
-        for c, t in zip(columns, tmp):
-            out = out.withColumn(c, F.col(t)).drop(t)
-        return self._view(out, f"m360_imputed_{id(out)}"), {c: float(surrogate[c]) for c in columns}
+        return {c: float(surrogate[c]) for c in columns}
+
+    @capability("approx_quantile")
+    def approx_quantile(self, table: Table, columns: Sequence[str], probabilities: Sequence[float],
+                        relative_error: float = 0.001) -> dict[str, list[float]]:
+        """Spark's ``DataFrame.stat.approxQuantile`` over every column at once (Greenwald-Khanna summaries:
+        the rank of each answer is within ``relative_error * n`` of the asked one; 0 is exact and costly)."""
+        columns = check_numeric_columns(table, columns, what="approx_quantile")
+        probs = check_probabilities(probabilities)
+        check_relative_error(relative_error)
+        found = self._doubles(table, columns).stat.approxQuantile(list(columns), probs, float(relative_error))
+        empty = [c for c, v in zip(columns, found) if not v]
+        if empty:
+            raise SchemaError(f"approx_quantile: column(s) {empty} have no value that is not null, NaN or the "
+                              "missing value", column=empty[0])
+        return {c: [float(x) for x in v] for c, v in zip(columns, found)}
 
     @capability("prefixspan")
     def prefixspan(self, items: Table, *, key: list[str], itemset: str, item: str, min_support: float,

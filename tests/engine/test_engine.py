@@ -147,10 +147,10 @@ IMPUTE = pd.DataFrame({"a": [1.0, None, 3.0, 10.0, None, None], "b": [None, 2.0,
 
 
 @pytest.mark.parametrize("strategy", ["mean", "median", "mode"])
-def test_impute_capability_matches_pandas(engine, strategy):
-    assert engine.supports("impute") and "impute" in engine.capabilities
+def test_imputer_capability_matches_pandas(engine, strategy):
+    assert engine.supports("imputer") and "imputer" in engine.capabilities
     t = engine.table(IMPUTE)
-    filled, fills = engine.capability("impute")(t, ["a", "b"], strategy)
+    fills = engine.capability("imputer")(t, ["a", "b"], strategy)
     if strategy == "mean":
         ref = IMPUTE[["a", "b"]].mean()
     elif strategy == "median":  # odd counts: exact on every engine (Spark's is approximate)
@@ -158,8 +158,12 @@ def test_impute_capability_matches_pandas(engine, strategy):
     else:
         ref = IMPUTE[["a", "b"]].mode().iloc[0]  # smallest of the most frequent
     assert fills == pytest.approx(ref.to_dict())
-    expected = IMPUTE.fillna(ref.to_dict())
-    assert_frame_matches(engine.to_pandas(filled), expected, sort_by=["k"])
+
+
+def test_approx_quantile_capability_matches_numpy(engine):
+    t = engine.table(IMPUTE)
+    got = engine.capability("approx_quantile")(t, ["a", "b"], [0.0, 0.5, 1.0], 0.0)
+    assert got == {"a": [1.0, 3.0, 10.0], "b": [2.0, 5.0, 8.0]}
 
 
 def test_capability_errors(engine):
@@ -167,11 +171,13 @@ def test_capability_errors(engine):
         engine.capability("teleport")
     t = engine.table(IMPUTE)
     with pytest.raises(SchemaError, match="must be numeric"):
-        engine.capability("impute")(t, ["k"], "mean")
+        engine.capability("imputer")(t, ["k"], "mean")
     with pytest.raises(SchemaError, match="no column 'zz'"):
-        engine.capability("impute")(t, ["zz"], "mean")
+        engine.capability("imputer")(t, ["zz"], "mean")
     with pytest.raises(ParameterError, match="strategy must be"):
-        engine.capability("impute")(t, ["a"], "mean-ish")
+        engine.capability("imputer")(t, ["a"], "mean-ish")
+    with pytest.raises(SchemaError, match="must be numeric"):
+        engine.capability("approx_quantile")(t, ["k"], [0.5])
 
 
 def test_frames_opened_without_a_name_are_freed_when_unused():

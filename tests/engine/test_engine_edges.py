@@ -157,8 +157,8 @@ def test_file_uri_opens_on_spark(spark_engine, tmp_path):
 def test_mode_of_an_all_null_column_says_so():
     eng = m3.connect()
     t = eng.table(pd.DataFrame({"a": [None, None], "b": [1.0, 2.0]}, dtype="float64"))
-    with pytest.raises(SchemaError, match="no non-null value"):
-        eng.capability("impute")(t, ["a", "b"], "mode")
+    with pytest.raises(SchemaError, match=r"column\(s\) \['a'\] have no value that is not null"):
+        eng.capability("imputer")(t, ["a", "b"], "mode")
 
 
 # ------------------------------------------------------------------ compiles, connect (#13)
