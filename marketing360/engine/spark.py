@@ -172,8 +172,10 @@ class SparkEngine(Engine):
             self._owns_session = SparkContext._active_spark_context is None
             self._warehouse = tempfile.mkdtemp(prefix="m360-spark-")
             builder = SparkSession.builder.master(master).appName("marketing360")
-            settings = {**DEFAULT_CONFIG, "spark.sql.warehouse.dir": self._warehouse,
-                        **dict(config or {})}
+            # Python workers (UDFs, RDD passes) run this interpreter and its packages, unless the user named one:
+            # PySpark reads only the environment variable, when the context starts
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+            settings = {**DEFAULT_CONFIG, "spark.sql.warehouse.dir": self._warehouse, **dict(config or {})}
             for k, v in settings.items():
                 builder = builder.config(k, v)
             self.log_path = Path(self._warehouse) / "spark.log"

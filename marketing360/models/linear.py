@@ -82,6 +82,10 @@ class _SparseLinear(Estimator):
         column and optionally the ``weight`` column.
         """
         self._check()
+        if type(x).__module__.startswith("pyspark"):
+            raise ParameterError(f"{type(self).__name__}: fitting on a Spark DataFrame is not available yet; write it "
+                                 "as parquet and pass the folder (streamed batch by batch), or pass "
+                                 "engine.to_arrow(table)")
         rows = self._rows(x, y, sample_weight)
         if self._loss == "logistic" and len(np.unique(rows.labels)) < 2:
             raise ParameterError(f"{type(self).__name__}: the labels hold one class only; both 0 and 1 are needed")
@@ -99,14 +103,17 @@ class _SparseLinear(Estimator):
 
         res = minimize(fun, np.zeros(rows.n_features + 1), space=NumpySpace(), memory=self.memory,
                        l1=float(self.l1), max_iter=self.max_iter, tol=self.tol, gtol=self.gtol)
-        self.intercept_ = float(res.x[0])
-        self.coef_ = res.x[1:]
-        self.n_features_in_ = rows.n_features
+        return self._store(res, res.x, rows.n_features, res.scalars_per_iter)
+
+    def _store(self, res: Any, theta: np.ndarray, n_features: int, scalars: float) -> "_SparseLinear":
+        self.intercept_ = float(theta[0])
+        self.coef_ = theta[1:]
+        self.n_features_in_ = n_features
         self.n_iter_ = res.n_iter
         self.converged_ = res.converged
         self.objective_ = res.fun
         self.history_ = res.history
-        self.scalars_per_iter_ = res.scalars_per_iter
+        self.scalars_per_iter_ = scalars
         return self
 
     def decision_function(self, x: Any) -> np.ndarray:
@@ -137,7 +144,7 @@ class SparseLogisticRegression(_SparseLinear):
     memory : int
         L-BFGS pairs kept (``m``): each iteration ships ``O(m)`` scalars.
     max_iter, tol, gtol :
-        Iterations; relative objective change and largest (pseudo-)gradient to stop at.
+        Iterations; relative objective change and (pseudo-)gradient norm to stop at.
     features, label, weight : str
         Column names when fitting on a table.
 
@@ -148,7 +155,9 @@ class SparseLogisticRegression(_SparseLinear):
     n_iter_, converged_, objective_, history_ :
         Iterations, whether a stopping rule was met, the final objective and its path.
     scalars_per_iter_ : float
-        Dot products the optimiser received per iteration (its driver traffic).
+        Dot products the optimiser asked of its vectors per iteration (what a
+        driver would receive where the vectors are split over machines,
+        besides one loss per evaluation).
     """
 
     _loss = "logistic"
@@ -173,3 +182,4 @@ class SparseLinearRegression(_SparseLinear):
 
     def predict(self, x: Any) -> np.ndarray:
         return self.decision_function(x)
+

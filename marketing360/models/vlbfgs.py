@@ -75,6 +75,10 @@ class VectorSpace(Protocol):
         """``[a . o for o in others]`` (one pass where the vectors are distributed)."""
         ...
 
+    def cross_dots(self, left: list[Any], right: list[Any]) -> np.ndarray:
+        """The matrix ``[[l . r for r in right] for l in left]`` (one pass)."""
+        ...
+
     def combine(self, coefs: np.ndarray, vectors: list[Any]) -> Any:
         """``sum(c * v)``."""
         ...
@@ -101,7 +105,6 @@ class VectorSpace(Protocol):
         """``|x[1:]|_1``."""
         ...
 
-    def max_abs(self, x: Any) -> float: ...
 
 
 class NumpySpace:
@@ -112,6 +115,9 @@ class NumpySpace:
 
     def dots(self, a: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
         return np.array([float(a @ o) for o in others])
+
+    def cross_dots(self, left: list[np.ndarray], right: list[np.ndarray]) -> np.ndarray:
+        return np.array([[float(a @ b) for b in right] for a in left])
 
     def combine(self, coefs: np.ndarray, vectors: list[np.ndarray]) -> np.ndarray:
         out = coefs[0] * vectors[0]
@@ -146,8 +152,6 @@ class NumpySpace:
     def l1_norm(self, x: np.ndarray) -> float:
         return float(np.abs(x[1:]).sum())
 
-    def max_abs(self, x: np.ndarray) -> float:
-        return float(np.abs(x).max()) if len(x) else 0.0
 
 
 @dataclass
@@ -182,6 +186,10 @@ class _Counting:
         self.scalars += len(others)
         return np.asarray(self.space.dots(a, others), dtype=float)
 
+    def cross_dots(self, left: list[Any], right: list[Any]) -> np.ndarray:
+        self.scalars += len(left) * len(right)
+        return np.asarray(self.space.cross_dots(left, right), dtype=float)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.space, name)
 
@@ -208,7 +216,7 @@ def minimize(fun: Callable[[Any], tuple[float, Any]], x0: Any, *, space: Any, me
     tol : float
         Stop when the objective falls by less than ``tol * max(|f|, |f_new|, 1)``.
     gtol : float
-        Stop when the largest (pseudo-)gradient coordinate is below ``gtol``.
+        Stop when the (pseudo-)gradient's Euclidean norm is below ``gtol``.
 
     Notes
     -----
@@ -238,14 +246,14 @@ def minimize(fun: Callable[[Any], tuple[float, Any]], x0: Any, *, space: Any, me
         if it == 2:
             scalars_start = sp.scalars
         pg = sp.pseudo_gradient(x, g, l1) if l1 else g
-        if sp.max_abs(pg) < gtol:
-            message, converged, it = "gradient below gtol", True, it - 1
-            break
         k = len(ss)
         basis = [*ss, *ys, pg]
         gram = np.zeros((2 * k + 1, 2 * k + 1))
         gram[:2 * k, :2 * k] = sy_gram
         gdots = sp.dots(pg, basis)
+        if np.sqrt(gdots[-1]) < gtol:  # |pg|, from the dot products the recursion needs anyway
+            message, converged, it = "gradient below gtol", True, it - 1
+            break
         gram[2 * k, :] = gdots
         gram[:, 2 * k] = gdots
         delta = two_loop_coefficients(gram, k)
@@ -276,8 +284,8 @@ def minimize(fun: Callable[[Any], tuple[float, Any]], x0: Any, *, space: Any, me
         # new dot products: s and y against the kept pairs and each other (O(m) scalars)
         kept_s, kept_y = (ss[1:], ys[1:]) if len(ss) == memory else (ss, ys)
         old = [*kept_s, *kept_y]
-        s_dots = sp.dots(s, [*old, s, y]) if old else sp.dots(s, [s, y])
-        y_dots = sp.dots(y, [*old, y]) if old else sp.dots(y, [y])
+        both = sp.cross_dots([s, y], [*old, s, y])  # one pass: s and y against the kept pairs and each other
+        s_dots, y_dots = both[0], np.r_[both[1][:len(old)], both[1][-1]]
         sy = s_dots[-1]
         x, f, g, obj_old, obj = x_new, f_new, g_new, obj, obj_new
         history.append(obj)

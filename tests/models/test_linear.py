@@ -151,3 +151,11 @@ def test_bad_input_is_named():
         SparseLogisticRegression().fit(bad, y[:2])
     with pytest.raises(NotFittedError):
         SparseLogisticRegression().decision_function(x)
+
+
+@pytest.mark.spark
+def test_a_spark_dataframe_is_refused_with_a_way_out(spark_engine):
+    x, y, _ = problem(12, n=30, d=5)
+    sdf = spark_engine.to_spark(spark_engine.table(hashed_table(x, y)))
+    with pytest.raises(ParameterError, match="fitting on a Spark DataFrame is not available yet; write it as parquet"):
+        SparseLogisticRegression().fit(sdf)
