@@ -92,6 +92,15 @@ def present(col: Column, missing_value: float | None = None) -> Any:
     return keep
 
 
+def counted(col: Column, missing_value: float | None = None) -> Any:
+    """The column as float64 with NaN (and ``missing_value``) made null, for aggregates that skip nulls.
+
+    One ``CASE`` per column rather than a ``FILTER`` clause per aggregate: DuckDB evaluates every ``FILTER`` of
+    a wide aggregation against every row, so 100 filtered columns cost 100 x 100 (measured 5-6x slower).
+    """
+    return ibis.ifelse(present(col, missing_value), as_double(col), ibis.null("float64"))
+
+
 @ibis.udf.agg.builtin(name="quantile_disc")
 def _quantile_disc(x: float, q: dt.Array(dt.float64)) -> dt.Array(dt.float64):  # type: ignore[valid-type]
     """DuckDB's ``quantile_disc``: the value of rank ``ceil(q * n)``, for a list of ``q``."""
@@ -121,8 +130,8 @@ def imputer_values_duckdb(engine: "Engine", table: Table, columns: Sequence[str]
     else:
         aggs = {}
         for c in columns:
-            x, keep = as_double(table[c]), present(table[c], missing_value)
-            aggs[c] = x.mean(where=keep) if strategy == "mean" else _quantile_disc(x, ibis.literal([0.5]), where=keep)
+            x = counted(table[c], missing_value)
+            aggs[c] = x.mean() if strategy == "mean" else _quantile_disc(x, ibis.literal([0.5]))
         row = engine.to_pandas(table.aggregate(**aggs)).iloc[0]
         found = {c: (None if row[c] is None else float(row[c] if strategy == "mean" else row[c][0]))
                  for c in columns}
@@ -137,7 +146,7 @@ def approx_quantile_duckdb(engine: "Engine", table: Table, columns: Sequence[str
     probs = check_probabilities(probabilities)
     check_relative_error(relative_error)
     q = ibis.literal(probs, type=dt.Array(dt.float64))
-    aggs = {c: _quantile_disc(as_double(table[c]), q, where=present(table[c])) for c in columns}
+    aggs = {c: _quantile_disc(counted(table[c]), q) for c in columns}
     row = engine.to_pandas(table.aggregate(**aggs)).iloc[0]
     found = {c: row[c] for c in columns}
     _empty({c: None if v is None else 0.0 for c, v in found.items()}, "approx_quantile")
