@@ -73,11 +73,14 @@ from harness import (  # noqa: E402
     fmt_ratio,
     machine_info,
     md_table,
+    source_hash,
     wait_quiet,
     write_json,
 )
 
 DATA = HERE / "data" / "prep-onepass"
+#: the package sources measured (hashed before and after each size: a change during a run is a failed check)
+MEASURED = ("prep", "engine/columnstats.py", "engine/duckdb.py", "engine/spark.py", "engine/base.py")
 FILE_ROWS = 1 << 20
 ROW_GROUP = 1 << 17
 STATS = ("median", "mean", "discretizer")
@@ -546,12 +549,18 @@ def main(argv: list[str] | None = None) -> int:
     import marketing360 as m3
 
     t_start = time.perf_counter()
-    info = machine_info(measured={"prep": ["prep", "engine/columnstats.py", "engine/duckdb.py", "engine/spark.py"]})
+    info = machine_info(measured={"prep": list(MEASURED)})
     duck = m3.connect("duckdb", memory_limit=args.duckdb_memory_limit)  # the checks only
     sizes = []
     for rows in args.rows:
         print(f"{rows:,} rows x {args.columns} columns", flush=True)
-        sizes.append(run_size(rows, args, duck))
+        before = source_hash(*MEASURED)
+        size = run_size(rows, args, duck)
+        size["measured_source_sha256"] = after = source_hash(*MEASURED)
+        if after != before:
+            size["problems"].append(f"{rows:,} rows: the measured package sources changed during the measurement "
+                                    f"({before} -> {after}): run again")
+        sizes.append(size)
     problems = [p for s in sizes for p in s["problems"]]
     goals = {}
     for s in sizes:
