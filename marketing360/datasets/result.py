@@ -85,7 +85,7 @@ class SimulationResult:
               "ghost_impressions", "assignments")
     TRUTH_TABLES = ("stages", "incremental", "shapley", "incremental_by_brand",
                     "channel_params", "coalitions", "experiments", "geo_tests", "funnel", "campaign",
-                    "campaign_users")
+                    "campaign_users", "propensities")
 
     @property
     def channels(self) -> list[str]:

@@ -49,6 +49,8 @@ __all__ = ["EVENT_CODES", "build_world", "block_job", "coalition_masks", "events
 
 _ENGAGE_KINDS = np.array([_E["search"], _E["follow"], _E["cart"], _E["ask"]], np.int8)
 _ENGAGE_CUM = np.array([0.35, 0.55, 0.90, 1.0])
+#: the true daily chances recorded per pair and day (Truth.propensities), after the stage code
+_CHANCES = ("p_click", "p_visit", "p_engage", "p_purchase", "p_advocate")
 _REVIEW_SHARE = 0.6  # an advocate's step is a review with this chance, else a share
 _FIVE_STARS = 0.25  # ... a 5-star review when its uniform is below this, else 4 stars
 _AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55+")
@@ -96,6 +98,7 @@ class _World:
     burn_in: int = 0  # days simulated before ``start`` and not observed (internal day u = burn_in + t)
     daily: np.ndarray | None = None  # (burn_in + D,) multiplier of the organic hazards, shared by all; None: 1
     plan: PlanArrays | None = None  # a targeted campaign (:mod:`.campaign`); each world gives its rows a budget
+    chances: bool = False  # record the observed world's true daily chances per pair (truth.propensities)
 
 
 def build_world(seed: int, n_users: int, n_days: int, start: Any, channels: dict[str, ChannelParams],
@@ -320,6 +323,8 @@ class _BlockOut:
     brand_spend: np.ndarray | None = None
     # ... and per consumer, for the worlds given a role ("with" / "without" the campaign): (conversions, revenue)
     campaign_users: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+    # the observed world's true chances per pair and observed day (``w.chances``): see Truth.propensities
+    chances: pd.DataFrame | None = None
 
 
 @dataclass
@@ -470,6 +475,7 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
         cur = np.zeros(P, dtype=np.int8)
         since = np.zeros(P, dtype=np.int32)
         gh_parts: list[tuple[np.ndarray, ...]] = []
+        ch_parts: list[np.ndarray] = []  # per observed day: (6, P) stage, p_click, chance of each level
         pair_exposed = np.zeros((P, C), bool)
         pair_ghost = np.zeros((P, C), bool)
         oc = np.zeros((D, G))
@@ -558,6 +564,10 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
             reach_j *= step[j]
             level += u_lvl < reach_j
             reach0[j] = reach_j[0]
+        if emit and seen and w.chances:
+            # P(no click) = prod_c (1 - ctr_c)^n_c given the delivered exposures; a click lands on the brand page
+            p_click = -np.expm1((n_del[:, 0, :] * log_no_click[:, None]).sum(axis=0, dtype=np.float64))
+            ch_parts.append(np.vstack([stage[0], p_click, 1.0 - (1.0 - reach0[0]) * (1.0 - p_click), reach0[1:]]))
         level = np.maximum(level, clicked.astype(np.int8))  # a click lands on the brand page
         reach0[0] = np.where(clicked[0], 1.0, reach0[0])
         # ---- the day's behaviours, then the stage they make
@@ -644,6 +654,12 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
             "start_day": np.concatenate(sp_start),
             "end_day": np.concatenate(sp_end),
         })
+        if ch_parts:
+            ch = np.stack(ch_parts, axis=1)  # (6, D, P)
+            out.chances = pd.DataFrame({
+                "user_id": np.tile(blk.user_id[blk.pair_user], D), "brand_code": np.tile(blk.pair_brand, D),
+                "day": np.repeat(np.arange(D, dtype=np.int32), P), "stage_code": ch[0].ravel().astype(np.int8),
+                **{name: ch[i].ravel().astype(np.float32) for i, name in enumerate(_CHANCES, start=1)}})
         events = events_table(w, ev_parts)
         if events_dir is not None:
             pq.write_table(events, os.path.join(events_dir, f"part-{index:05d}.parquet"),

@@ -81,7 +81,7 @@ from ..schema import STAGES
 from .campaign import Campaign
 from .plans import attach, campaign_worlds
 from .result import SimulationResult, decategorize
-from .simcore import _BlockOut, _World, block_job, build_world, coalition_masks
+from .simcore import _CHANCES, _BlockOut, _World, block_job, build_world, coalition_masks
 from .truth import (
     Truth,
     campaign_truth,
@@ -124,6 +124,7 @@ def simulate(
     funnel: FunnelParams | None = None,
     rules: StageRules | None = None,
     campaign: Campaign | None = None,
+    propensities: bool = False,
     seed: int = 0,
     out: str | Path | None = None,
     n_jobs: int = 1,
@@ -198,6 +199,11 @@ def simulate(
         random numbers: ``truth.campaign`` and ``truth.campaign_users`` hold
         what it added. :func:`~marketing360.datasets.evaluate_campaigns` runs
         the world with other plans.
+    propensities : bool
+        Record the observed world's true daily chances of a click, a visit, an
+        engagement, a purchase and an advocacy per consumer-brand pair and day
+        in ``truth.propensities`` (one row per pair and day: plan the memory).
+        Nothing else changes: the events are the same with or without it.
     seed : int
         Everything is deterministic given the seed (and the arguments).
     out : str or Path, optional
@@ -272,9 +278,12 @@ def simulate(
     if not isinstance(funnel, FunnelParams):
         raise ParameterError(f"funnel must be a FunnelParams; found {type(funnel).__name__}")
     rules = _resolve_rules(rules)
+    if not isinstance(propensities, bool):
+        raise ParameterError(f"propensities must be True or False; found {propensities!r}")
     w = build_world(int(seed), n_users, n_days, start_ts, chans, n_brands, n_categories, n_geos,
                     hold, funnel, rules, BLOCK_USERS, burn_in=int(burn_in))
     w.geo_off = _geo_off(tests, w)
+    w.chances = propensities
     masks, bits, applied = coalition_masks(C, truth, len(tests))
     budgets, roles, extra = None, None, []
     if campaign is not None:
@@ -316,7 +325,7 @@ def simulate(
                   "truth": truth, "freq": freq, "seed": int(seed),
                   "geo_tests": [{"name": g.name, "channel": g.channel, "geos": list(g.geos), "start": str(g.start),
                                  "end": str(g.end)} for g in tests],
-                  "campaign": None if campaign is None else campaign.summary_row()}
+                  "campaign": None if campaign is None else campaign.summary_row(), "propensities": propensities}
     return res
 
 
@@ -411,6 +420,13 @@ def _assemble(w: _World, results: list[_BlockOut], bits: list[int], truth: str, 
             for j in range(len(tests))]
         truth_obj.geo_tests = geo_test_truth(tests, planned, oc, orv, sp, w.channels, w.geo_names, w.start,
                                              w.geo_off)
+    chances = [r.chances for r in results if r.chances is not None]
+    if chances:
+        c = pd.concat(chances, ignore_index=True)
+        truth_obj.propensities = pd.DataFrame({
+            "user_id": c.user_id.to_numpy(), "brand": brands[c.brand_code.to_numpy()],
+            "date": day(c.day.to_numpy()), "stage": np.asarray(STAGES, dtype=object)[c.stage_code.to_numpy()],
+            **{k: c[k].to_numpy() for k in _CHANCES}}).sort_values(["user_id", "brand", "date"], ignore_index=True)
     res = SimulationResult(events=events, users=users, brands=w.brands.copy(),
                            campaigns=w.campaigns.copy(), spend=spend_df, outcomes=outcomes_df,
                            ghost_impressions=ghost_df, assignments=assignments, truth=truth_obj,

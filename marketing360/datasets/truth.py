@@ -103,6 +103,18 @@ class Truth:
         day with the campaign, and ``conversions_without``,
         ``revenue_without`` without it. A consumer held out of every
         audience is not exposed, so has no difference.
+    propensities : pandas.DataFrame or None
+        With ``simulate(..., propensities=True)``: the observed world's true
+        chances, per consumer-brand pair and observed day (every pair of a
+        consumer's categories, every day): ``user_id, brand, date``, ``stage``
+        (the true stage entering the day, the one the day's chances depend
+        on), ``p_click`` (a click on any of the day's delivered ads: ``1 -
+        prod (1 - ctr)^impressions``), ``p_visit`` (a brand-page view or a
+        click), ``p_engage`` (a search, follow, cart or ask), ``p_purchase``,
+        ``p_advocate`` (a positive review or a share the same day). They
+        condition on the consumer's latent propensity and responsiveness and
+        on the day's delivered exposures, which no analysis sees: the best any
+        model of the events can do is to approach them.
     """
 
     stages: pd.DataFrame | None
@@ -118,6 +130,7 @@ class Truth:
     funnel: pd.DataFrame | None = None
     campaign: pd.DataFrame | None = None
     campaign_users: pd.DataFrame | None = None
+    propensities: pd.DataFrame | None = None
 
     def geo_effect(self, test: str | None = None, *, start: Any = None, end: Any = None) -> pd.DataFrame:
         """The true effect of a geo test over its geos, from ``start`` to ``end`` (default: the test window).

@@ -1,0 +1,75 @@
+"""The simulator's true daily chances (``truth.propensities``) against what its events show."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from marketing360.datasets import SimulationResult, simulate
+from marketing360.errors import ParameterError
+
+ENGAGE = ["search", "follow", "cart", "ask"]
+
+
+@pytest.fixture(scope="module")
+def world() -> SimulationResult:
+    return simulate(n_users=2000, n_days=45, seed=11, truth="none", propensities=True, progress=False)
+
+
+def _pair_days(w: SimulationResult, types: list[str]) -> int:
+    ev = w.events[w.events.event_type.isin(types)]
+    return len(ev.assign(date=ev.ts.dt.normalize()).groupby(["user_id", "brand", "date"]).size())
+
+
+@pytest.mark.parametrize("chance, types", [("p_purchase", ["purchase"]), ("p_visit", ["browse", "click"]),
+                                           ("p_click", ["click"]), ("p_engage", ENGAGE)])
+def test_the_chances_add_up_to_the_pair_days_the_events_show(world: SimulationResult, chance: str,
+                                                             types: list[str]) -> None:
+    p = world.truth.propensities[chance].to_numpy(np.float64)
+    expected, sd = p.sum(), np.sqrt((p * (1 - p)).sum())
+    observed = _pair_days(world, types)
+    assert observed > 200
+    assert abs(observed - expected) < 4 * sd, (chance, observed, expected, sd)
+
+
+def test_one_row_per_pair_and_day_with_the_stage_entering_the_day(world: SimulationResult) -> None:
+    p = world.truth.propensities
+    assert not p.duplicated(["user_id", "brand", "date"]).any()
+    per_pair = p.groupby(["user_id", "brand"]).size()
+    assert (per_pair == 45).all()
+    for day in ("2025-01-20", "2025-02-10"):
+        d = pd.Timestamp(day)
+        today = p[p.date == d]
+        before = world.truth.stages_on(d - pd.Timedelta(days=1))
+        m = today.merge(before, on=["user_id", "brand"], how="left", suffixes=("", "_spell"))
+        assert (m.stage == m.stage_spell.fillna("unaware")).all()
+    assert set(p.stage) <= {"unaware", "aware", "appeal", "act", "advocate"}
+
+
+def test_the_click_chance_is_one_minus_no_click_on_each_delivered_impression(world: SimulationResult) -> None:
+    ctr = world.truth.channel_params.set_index("channel").ctr
+    imp = world.events[world.events.event_type == "impression"]
+    imp = imp.assign(date=imp.ts.dt.normalize(), log_no=np.log1p(-imp.channel.map(ctr).to_numpy(np.float64)))
+    hand = (-np.expm1(imp.groupby(["user_id", "brand", "date"]).log_no.sum())).rename("hand")
+    m = world.truth.propensities.merge(hand.reset_index(), on=["user_id", "brand", "date"], how="left")
+    np.testing.assert_allclose(m.p_click, m.hand.fillna(0.0), rtol=2e-6, atol=1e-7)
+    assert (m.p_visit >= m.p_click - 1e-7).all() and (m.p_engage >= m.p_purchase).all()
+    assert (m.p_purchase >= m.p_advocate).all()
+
+
+def test_recording_the_chances_changes_nothing_else() -> None:
+    a = simulate(n_users=300, n_days=10, seed=3, truth="none", progress=False)
+    b = simulate(n_users=300, n_days=10, seed=3, truth="none", propensities=True, progress=False)
+    pd.testing.assert_frame_equal(a.events, b.events)
+    assert a.truth.propensities is None and len(b.truth.propensities) > 0
+
+
+def test_the_chances_survive_writing_the_world(tmp_path, world: SimulationResult) -> None:
+    back = SimulationResult.read(world.write(tmp_path / "w"))
+    pd.testing.assert_frame_equal(back.truth.propensities, world.truth.propensities, check_dtype=False)
+
+
+def test_a_bad_flag_is_refused() -> None:
+    with pytest.raises(ParameterError, match="propensities must be True or False"):
+        simulate(n_users=10, n_days=2, propensities="yes", progress=False)  # type: ignore[arg-type]
