@@ -245,7 +245,7 @@ def _remove_stale(parent: Path, name: str) -> None:
 
 
 #: truth tables added after sample checksums were first recorded (a campaign's)
-_ADDED_LATER = ("campaign", "campaign_users")
+_ADDED_LATER = ("campaign", "campaign_users", "propensities")
 
 
 def sample_checksum(world: SimulationResult) -> str:
