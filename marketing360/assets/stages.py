@@ -124,6 +124,16 @@ def _local_events(events: Table, tz: str, lo: pd.Timestamp, hi: pd.Timestamp) ->
     return ev.filter((ev._lts >= ibis.literal(lo, type="timestamp")) & (ev._lts < ibis.literal(hi, type="timestamp")))
 
 
+def scoring_days(dates: Any, tz: str) -> list[pd.Timestamp]:
+    """The distinct days of a sequence of date-likes, sorted; at least one."""
+    if isinstance(dates, (str, pd.Timestamp)) or not hasattr(dates, "__iter__"):
+        raise ParameterError(f"dates must be a sequence of dates (e.g. pd.date_range(...)); found {dates!r}")
+    days = sorted({as_day(d, "date", tz=tz) for d in dates})
+    if not days:
+        raise ParameterError("dates must name at least one day")
+    return days
+
+
 def _tz(tz: Any) -> str:
     if not isinstance(tz, str):
         raise ParameterError(f"tz must be an IANA time zone name such as 'Asia/Shanghai'; found {tz!r}")
@@ -285,11 +295,7 @@ def snapshots(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *, rul
     events = _events(events, "snapshots")
     rules = _rules(rules)
     tz = _tz(tz)
-    if isinstance(dates, (str, pd.Timestamp)) or not hasattr(dates, "__iter__"):
-        raise ParameterError(f"dates must be a sequence of dates (e.g. pd.date_range(...)); found {dates!r}")
-    days = sorted({as_day(d, "date", tz=tz) for d in dates})
-    if not days:
-        raise ParameterError("dates must name at least one day")
+    days = scoring_days(dates, tz)
     first, last = days[0], days[-1]
     daily = _daily(events, rules, first, last, tz)
     # one row per date, with the first day of each stage's window: no date arithmetic in the engine
