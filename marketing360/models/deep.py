@@ -1,0 +1,550 @@
+"""Deep click-through and conversion models: DCN-V2, DIN attention, ESMM and MMoE, trained on the CPU.
+
+:class:`DeepClassifier` learns one or more binary tasks (a click, a visit, a
+purchase) from categorical columns, numeric columns and a behaviour sequence:
+
+* the categorical columns are embedded, the numerics standardised, and the
+  behaviour sequence (a list column) pooled by DIN's attention with the
+  embedding of a target column as its query (Zhou et al., KDD 2018);
+* a DCN-V2 cross network (Wang et al., WWW 2021: ``x_{l+1} = x_0 * (W x_l +
+  b) + x_l``, full or low-rank ``W``) models the feature crosses explicitly,
+  stacked before the deep part; ``cross_layers=0`` leaves a plain MLP;
+* ``head`` ties the tasks together: ``"shared"`` (one tower, a logit per
+  task), ``"esmm"`` (the tasks form a funnel, each probability the product of
+  the conditional steps before it, every step learned on the entire space —
+  Ma et al., SIGIR 2018) or ``"mmoe"`` (experts mixed by a gate per task — Ma
+  et al., KDD 2018).
+
+Training is Adam on the mean log loss of the tasks, deterministic given
+``random_state``; :meth:`DeepClassifier.save` / :meth:`~DeepClassifier.load`
+keep a fitted model, and :meth:`DeepClassifier.export` writes it as
+TorchScript for serving (the categorical vocabularies inside the file).
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> df = pd.DataFrame({"ad": rng.choice(["a", "b", "c"], 600)})
+>>> df["click"] = (rng.random(600) < np.where(df.ad == "a", 0.7, 0.1)).astype(int)
+>>> df["buy"] = df.click * (rng.random(600) < 0.5)
+>>> m = DeepClassifier(tasks=["click", "buy"], categorical=["ad"], head="esmm",
+...                    epochs=60, batch_size=64, progress=False).fit(df)
+>>> p = m.predict_proba(df)
+>>> bool((p.buy <= p.click).all())       # a purchase needs a click: the funnel holds
+True
+>>> fitted, data = p.groupby(df.ad).click.mean(), df.groupby("ad").click.mean()
+>>> bool((fitted - data).abs().max() < 0.02), fitted.round(1).to_dict()
+(True, {'a': 0.7, 'b': 0.1, 'c': 0.1})
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .._optional import import_optional
+from .._progress import Progress, show
+from ..errors import ParameterError, SchemaError
+from ..estimators import Estimator, check_random_state
+
+__all__ = ["DeepClassifier"]
+
+Head = Literal["shared", "esmm", "mmoe"]
+Pooling = Literal["din", "mean"]
+
+
+class DeepClassifier(Estimator):
+    """Binary tasks learned together by a DCN-V2 network with DIN attention over a behaviour sequence.
+
+    Parameters
+    ----------
+    tasks : list of str
+        Label columns (0 / 1), one per task; for ``head="esmm"`` in funnel
+        order (a row positive for a task is positive for every earlier one).
+    categorical, numeric : list of str
+        Feature columns: any values (embedded; values unseen in ``fit`` and
+        nulls share one "unknown" vector) and numbers (standardised; no nulls).
+    sequence : str, optional
+        A list column of past behaviours (the items of ``sequence_target``'s
+        vocabulary when it is given, which then shares its embedding; otherwise
+        their own vocabulary); the last ``max_sequence`` are kept.
+    sequence_target : str, optional
+        The categorical column whose embedding queries the behaviours (DIN's
+        candidate item); required for ``pooling="din"``.
+    pooling : {"din", "mean"}
+        DIN's attention unit, or the plain average of the behaviours.
+    head : {"shared", "esmm", "mmoe"}
+        How the tasks share the network (see the module's description).
+    embed : int
+        Embedding size.
+    cross_layers, cross_rank : int
+        DCN-V2 cross layers (0: none) and the rank of their matrices (0: full).
+    hidden : list of int
+        The deep part's layers (each expert's, with ``mmoe``).
+    experts, tower : int
+        MMoE experts; hidden units of each task's tower.
+    dropout, lr, weight_decay : float
+        Dropout in the deep part; Adam's step size and L2 decay.
+    epochs, batch_size : int
+        At most ``epochs`` passes over the training rows.
+    validation_fraction, patience : float, int
+        Rows held out at random to stop early: training stops after
+        ``patience`` epochs without a lower validation loss, and the weights of
+        the best epoch are kept (``validation_fraction=0``: every epoch, the
+        last weights).
+    max_sequence : int
+        Behaviours kept per row (the most recent, last in the list).
+    attention_hidden : int
+        Hidden units of DIN's activation unit.
+    random_state : int, numpy Generator or None
+        Seeds the initial weights and the batches (the same seed, the same model).
+    progress : bool or "auto"
+        A progress bar over the batches ("auto": in a notebook).
+
+    Attributes
+    ----------
+    net_ : torch.nn.Module
+        The trained network (``forward(categorical, numeric, sequence)``
+        returns the tasks' probabilities).
+    vocabularies_ : dict
+        Per categorical column (and ``sequence`` when it has its own), value
+        (as text) to id; id 0 is unknown.
+    numeric_mean_, numeric_scale_ : numpy.ndarray
+    history_ : list of float
+        Mean training loss per epoch.
+    validation_history_ : list of float
+        Validation loss per epoch (empty without validation rows).
+    best_epoch_ : int
+        The epoch whose weights were kept (1-based).
+    """
+
+    def __init__(self, *, tasks: Sequence[str] = ("click",), categorical: Sequence[str] = (),
+                 numeric: Sequence[str] = (), sequence: str | None = None, sequence_target: str | None = None,
+                 pooling: Pooling = "din", head: Head = "shared", embed: int = 8, cross_layers: int = 2,
+                 cross_rank: int = 0, hidden: Sequence[int] = (64, 32), experts: int = 4, tower: int = 16,
+                 dropout: float = 0.0, epochs: int = 5, batch_size: int = 512, lr: float = 3e-3,
+                 weight_decay: float = 0.0, validation_fraction: float = 0.1, patience: int = 2,
+                 max_sequence: int = 20, attention_hidden: int = 16, random_state: int | None = 0,
+                 progress: Progress = "auto") -> None:
+        self.tasks = tasks
+        self.categorical = categorical
+        self.numeric = numeric
+        self.sequence = sequence
+        self.sequence_target = sequence_target
+        self.pooling = pooling
+        self.head = head
+        self.embed = embed
+        self.cross_layers = cross_layers
+        self.cross_rank = cross_rank
+        self.hidden = hidden
+        self.experts = experts
+        self.tower = tower
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.max_sequence = max_sequence
+        self.attention_hidden = attention_hidden
+        self.random_state = random_state
+        self.progress = progress
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        name = type(self).__name__
+        for key in ("tasks", "categorical", "numeric", "hidden"):
+            v = getattr(self, key)
+            if isinstance(v, (str, bytes)) or not isinstance(v, Sequence):
+                raise ParameterError(f"{name}: {key} must be a list; found {v!r}")
+        if not self.tasks:
+            raise ParameterError(f"{name}: give at least one task (a 0 / 1 label column)")
+        cols = [*self.tasks, *self.categorical, *self.numeric] + ([self.sequence] if self.sequence else [])
+        if any(not isinstance(c, str) or not c for c in cols):
+            raise ParameterError(f"{name}: column names must be non-empty strings; found {cols!r}")
+        dup = sorted({c for c in cols if cols.count(c) > 1})
+        if dup:
+            raise ParameterError(f"{name}: each column may play one role only; {dup} appear more than once")
+        if not self.categorical and not self.numeric and not self.sequence:
+            raise ParameterError(f"{name}: give some features (categorical, numeric or a sequence)")
+        if self.head not in ("shared", "esmm", "mmoe"):
+            raise ParameterError(f"{name}: head must be 'shared', 'esmm' or 'mmoe'; found {self.head!r}")
+        if self.pooling not in ("din", "mean"):
+            raise ParameterError(f"{name}: pooling must be 'din' or 'mean'; found {self.pooling!r}")
+        if self.sequence_target is not None and self.sequence_target not in self.categorical:
+            raise ParameterError(f"{name}: sequence_target {self.sequence_target!r} must be one of the categorical "
+                                 f"columns {list(self.categorical)}")
+        if self.sequence and self.pooling == "din" and self.sequence_target is None:
+            raise ParameterError(f"{name}: DIN attention needs a query: set sequence_target to a categorical "
+                                 "column (the candidate item), or pooling='mean'")
+        for key, low in (("embed", 1), ("cross_layers", 0), ("cross_rank", 0), ("experts", 1), ("tower", 1),
+                         ("epochs", 1), ("patience", 1), ("batch_size", 1), ("max_sequence", 1),
+                         ("attention_hidden", 1)):
+            v = getattr(self, key)
+            if not isinstance(v, int) or isinstance(v, bool) or v < low:
+                raise ParameterError(f"{name}: {key} must be an integer >= {low}; found {v!r}")
+        if any(not isinstance(h, int) or isinstance(h, bool) or h < 1 for h in self.hidden):
+            raise ParameterError(f"{name}: hidden must list positive layer sizes; found {self.hidden!r}")
+        for key, lo, hi in (("dropout", 0.0, 1.0), ("lr", 0.0, math.inf), ("weight_decay", 0.0, math.inf),
+                            ("validation_fraction", 0.0, 0.5)):
+            v = getattr(self, key)
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            if not ok or not (lo <= v < hi) or (key == "lr" and v == 0):
+                extra = " and > 0" if key == "lr" else ""
+                raise ParameterError(f"{name}: {key} must be a number in [{lo}, {hi}){extra}; found {v!r}")
+        check_random_state(self.random_state)
+        show(self.progress)
+
+    def _frame(self, data: Any, columns: list[str]) -> pd.DataFrame:
+        """The columns as a pandas frame (any table the engines take), checked present."""
+        if isinstance(data, pd.DataFrame):
+            df = data
+        else:
+            from ..inputs import open_table
+
+            t = open_table(data, what=type(self).__name__)
+            missing = [c for c in columns if c not in t.columns]
+            if missing:
+                raise SchemaError(f"{type(self).__name__}: the data lacks column(s) {missing}; it has "
+                                  f"{list(t.columns)}")
+            df = t.select(*columns).to_pandas()
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise SchemaError(f"{type(self).__name__}: the data lacks column(s) {missing}; it has {list(df.columns)}")
+        if len(df) == 0:
+            raise ParameterError(f"{type(self).__name__}: the data has no rows")
+        return df
+
+    def _labels(self, df: pd.DataFrame) -> np.ndarray:
+        name = type(self).__name__
+        out = np.empty((len(df), len(self.tasks)), dtype=np.float32)
+        for j, task in enumerate(self.tasks):
+            y = df[task]
+            if y.isna().any():
+                raise ParameterError(f"{name}: label {task!r} has missing values")
+            if not (pd.api.types.is_bool_dtype(y) or pd.api.types.is_numeric_dtype(y)):
+                raise ParameterError(f"{name}: label {task!r} must hold 0 / 1; found dtype {y.dtype}")
+            v = y.to_numpy(dtype=np.float64)
+            wrong = ~np.isin(v, (0.0, 1.0))
+            if wrong.any():
+                raise ParameterError(f"{name}: label {task!r} must hold 0 / 1; found "
+                                     f"{sorted(set(v[wrong].tolist()))[:5]}")
+            out[:, j] = v
+        if self.head == "esmm":
+            for j in range(1, len(self.tasks)):
+                bad = int((out[:, j] > out[:, j - 1]).sum())
+                if bad:
+                    raise ParameterError(f"{name}: with head='esmm' the tasks are a funnel, but {bad} rows are "
+                                         f"positive for {self.tasks[j]!r} and not for {self.tasks[j - 1]!r}")
+        for j, task in enumerate(self.tasks):
+            if out[:, j].min() == out[:, j].max():
+                raise ParameterError(f"{name}: label {task!r} has one class only ({int(out[0, j])})")
+        return out
+
+    # ------------------------------------------------------------------ encoding
+    def _columns(self) -> list[str]:
+        return [*self.categorical, *self.numeric] + ([self.sequence] if self.sequence else [])
+
+    def _fit_vocabularies(self, df: pd.DataFrame) -> dict[str, dict[str, int]]:
+        vocab: dict[str, dict[str, int]] = {}
+        for c in self.categorical:
+            vals = df[c].dropna().astype(str)
+            extra = _flat_tokens(df[self.sequence]) if self.sequence and c == self.sequence_target else []
+            uniq = sorted(set(vals.unique()) | set(extra))
+            vocab[c] = {v: i + 1 for i, v in enumerate(uniq)}
+        if self.sequence and self.sequence_target is None:
+            vocab[self.sequence] = {v: i + 1 for i, v in enumerate(sorted(set(_flat_tokens(df[self.sequence]))))}
+        return vocab
+
+    def _numeric(self, df: pd.DataFrame) -> np.ndarray:
+        name = type(self).__name__
+        out = np.empty((len(df), len(self.numeric)), dtype=np.float32)
+        for j, c in enumerate(self.numeric):
+            s = df[c]
+            if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+                raise ParameterError(f"{name}: numeric column {c!r} is not numeric (dtype {s.dtype})")
+            v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            if not np.isfinite(v).all():
+                raise ParameterError(f"{name}: numeric column {c!r} has missing or infinite values; impute them "
+                                     "first (marketing360.prep.Imputer)")
+            out[:, j] = v
+        return out
+
+    def encode(self, data: Any) -> dict[str, np.ndarray]:
+        """The network's inputs for ``data``: ``categorical`` ids, raw ``numeric`` values, padded ``sequence`` ids.
+
+        What the exported TorchScript model takes, in that order (ids from
+        :attr:`vocabularies_`; 0 for unknown values and padding).
+        """
+        self._check_fitted()
+        return self._encode(self._frame(data, self._columns()), self.vocabularies_)
+
+    def _encode(self, df: pd.DataFrame, vocab: dict[str, dict[str, int]]) -> dict[str, np.ndarray]:
+        cached = getattr(self, "_lookup", None)
+        if cached is None or cached[0] is not vocab:  # built once per vocabulary: serving one row stays cheap
+            cached = self._lookup = (vocab, _lookups(vocab))
+        lookup = cached[1]
+        cat = np.zeros((len(df), len(self.categorical)), dtype=np.int64)
+        for j, c in enumerate(self.categorical):
+            cat[:, j] = _ids(df[c], lookup[c])
+        num = self._numeric(df)
+        if self.sequence:
+            seq_lookup = lookup[self.sequence_target or self.sequence]
+            seq = _pad_sequences(df[self.sequence], seq_lookup, self.max_sequence, type(self).__name__,
+                                 self.sequence)
+        else:
+            seq = np.zeros((len(df), 0), dtype=np.int64)
+        return {"categorical": cat, "numeric": num, "sequence": seq}
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, data: Any, y: None = None) -> "DeepClassifier":
+        """Train on a table holding the feature columns and one 0 / 1 label column per task."""
+        torch = import_optional("torch", purpose="deep click-through and conversion models")
+        from tqdm.auto import tqdm
+
+        from . import _torchnets as tn
+
+        self._check_params()
+        if y is not None:
+            raise ParameterError(f"{type(self).__name__}: the labels are columns of the data (tasks=...); "
+                                 "do not pass y")
+        df = self._frame(data, self._columns() + list(self.tasks))
+        labels = self._labels(df)
+        vocab = self._fit_vocabularies(df)
+        num = self._numeric(df)
+        mean = num.mean(axis=0, dtype=np.float64) if len(self.numeric) else np.zeros(0)
+        scale = num.std(axis=0, dtype=np.float64) if len(self.numeric) else np.zeros(0)
+        scale = np.where(scale > 0, scale, 1.0)
+        seed = self.random_state
+        if not isinstance(seed, (int, np.integer)):
+            seed = int(check_random_state(seed).integers(2**31))
+        x = self._encode(df, vocab)
+        spec = self._spec(vocab, mean, scale)
+        gen = np.random.default_rng(seed)
+        n_val = int(round(self.validation_fraction * len(df)))
+        perm = gen.permutation(len(df))
+        val, train = perm[:n_val], np.sort(perm[n_val:])
+        if n_val and len(train) == 0:
+            raise ParameterError(f"{type(self).__name__}: no training rows left after the validation split")
+        with torch.random.fork_rng(devices=[]), _no_denormals(torch):
+            torch.manual_seed(int(seed))
+            net = _build(tn, torch, spec, self)
+            tensors = [torch.from_numpy(x["categorical"]), torch.from_numpy(x["numeric"]),
+                       torch.from_numpy(x["sequence"])]
+            yt = torch.from_numpy(labels)
+            opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+            n = len(train)
+            steps = math.ceil(n / self.batch_size)
+            history: list[float] = []
+            val_history: list[float] = []
+            best, best_state, best_epoch, waited = math.inf, None, self.epochs, 0
+            bar = tqdm(total=self.epochs * steps, disable=not show(self.progress),
+                       desc=f"{type(self).__name__} ({self.head})", unit="batch")
+            for epoch in range(self.epochs):
+                net.train()
+                order = torch.from_numpy(train[gen.permutation(n)])
+                total = 0.0
+                for s in range(steps):
+                    b = order[s * self.batch_size:(s + 1) * self.batch_size]
+                    loss = _log_loss(net, tensors, yt, b)
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    total += float(loss.detach()) * len(b)
+                    bar.update(1)
+                history.append(total / n)
+                if n_val:
+                    net.eval()
+                    with torch.no_grad():
+                        v = sum(float(_log_loss(net, tensors, yt, b)) * len(b)
+                                for b in torch.from_numpy(val).split(8192)) / n_val
+                    val_history.append(v)
+                    if v < best:
+                        best, best_epoch, waited = v, epoch + 1, 0
+                        best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
+                    else:
+                        waited += 1
+                    bar.set_postfix(loss=f"{history[-1]:.4f}", validation=f"{v:.4f}")
+                    if waited >= self.patience:
+                        bar.update(bar.total - bar.n)
+                        break
+                else:
+                    bar.set_postfix(loss=f"{history[-1]:.4f}")
+            bar.close()
+            if best_state is not None:
+                net.load_state_dict(best_state)
+        net.eval()
+        self.vocabularies_, self.numeric_mean_, self.numeric_scale_ = vocab, mean, scale
+        self.history_, self.net_, self._spec_ = history, net, spec
+        self.validation_history_, self.best_epoch_ = val_history, best_epoch if n_val else len(history)
+        return self
+
+    def _spec(self, vocab: dict[str, dict[str, int]], mean: np.ndarray, scale: np.ndarray) -> dict[str, Any]:
+        seq_vocab = 0
+        if self.sequence:
+            seq_vocab = len(vocab[self.sequence_target or self.sequence])
+        return {"cardinalities": [len(vocab[c]) for c in self.categorical], "mean": mean.tolist(),
+                "scale": scale.tolist(), "seq_vocab": seq_vocab,
+                "target": list(self.categorical).index(self.sequence_target) if self.sequence_target else -1}
+
+    # ------------------------------------------------------------------ predicting
+    def predict_proba(self, data: Any, *, batch: int = 8192) -> pd.DataFrame:
+        """Each task's probability per row of ``data``: a frame with one column per task (pandas' index kept)."""
+        torch = self._torch()
+        df = self._frame(data, self._columns())
+        x = self._encode(df, self.vocabularies_)
+        out = np.empty((len(df), len(self.tasks)), dtype=np.float64)
+        with torch.inference_mode():
+            for s in range(0, len(df), batch):
+                sl = slice(s, s + batch)
+                out[sl] = self.net_(torch.from_numpy(x["categorical"][sl]), torch.from_numpy(x["numeric"][sl]),
+                                    torch.from_numpy(x["sequence"][sl])).numpy()
+        return pd.DataFrame(out, columns=list(self.tasks), index=df.index)
+
+    def _torch(self) -> Any:
+        self._check_fitted()
+        return import_optional("torch", purpose="deep click-through and conversion models")
+
+    # ------------------------------------------------------------------ persistence and serving
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model (settings, vocabularies, weights) to one file, atomically."""
+        torch = self._torch()
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()}
+        torch.save({"params": params, "spec": self._spec_, "vocabularies": self.vocabularies_,
+                    "history": self.history_, "state": self.net_.state_dict()}, tmp)
+        tmp.replace(p)
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path) -> "DeepClassifier":
+        """Read a model written by :meth:`save`."""
+        torch = import_optional("torch", purpose="deep click-through and conversion models")
+        from . import _torchnets as tn
+
+        blob = torch.load(Path(path), weights_only=True)
+        self = cls(**blob["params"])
+        spec = blob["spec"]
+        self.net_ = _build(tn, torch, spec, self)
+        self.net_.load_state_dict(blob["state"])
+        self.net_.eval()
+        self.vocabularies_, self.history_, self._spec_ = blob["vocabularies"], blob["history"], spec
+        self.numeric_mean_, self.numeric_scale_ = np.asarray(spec["mean"]), np.asarray(spec["scale"])
+        return self
+
+    def export(self, path: str | Path) -> Path:
+        """Write the network as TorchScript (``torch.jit.load`` serves it without marketing360).
+
+        The module takes :meth:`encode`'s three tensors and returns the tasks'
+        probabilities; the file's extra entry ``marketing360.json`` holds the
+        tasks, the column roles and the vocabularies.
+        """
+        torch = self._torch()
+        x = {k: torch.from_numpy(v) for k, v in _example(self).items()}
+        with torch.no_grad():
+            traced = torch.jit.trace(self.net_, (x["categorical"], x["numeric"], x["sequence"]), check_trace=False)
+        meta = {"tasks": list(self.tasks), "categorical": list(self.categorical), "numeric": list(self.numeric),
+                "sequence": self.sequence, "sequence_target": self.sequence_target,
+                "max_sequence": self.max_sequence, "vocabularies": self.vocabularies_}
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        torch.jit.save(traced, str(tmp), _extra_files={"marketing360.json": json.dumps(meta)})
+        tmp.replace(p)
+        return p
+
+
+@contextmanager
+def _no_denormals(torch: Any) -> Iterator[None]:
+    """Flush denormal floats to zero while training: Adam's moments of rarely used embeddings decay into them,
+    and the CPU computes with them many times slower (6x on the tests' models)."""
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def _log_loss(net: Any, tensors: list[Any], y: Any, rows: Any) -> Any:
+    """The mean log loss over the tasks of ``rows``."""
+    log_p, log_q = net.log_probs(*(t[rows] for t in tensors))
+    yb = y[rows]
+    return -(yb * log_p + (1 - yb) * log_q).mean()
+
+
+def _build(tn: Any, torch: Any, spec: dict[str, Any], m: DeepClassifier) -> Any:
+    enc = tn.Encoder(spec["cardinalities"], torch.tensor(spec["mean"], dtype=torch.float32),
+                     torch.tensor(spec["scale"], dtype=torch.float32), m.embed, spec["seq_vocab"], spec["target"],
+                     share=m.sequence_target is not None, pooling=m.pooling, attention_hidden=m.attention_hidden)
+    return tn.DeepNet(enc, m.cross_layers, m.cross_rank, list(m.hidden), m.head, len(m.tasks), m.experts, m.tower,
+                      m.dropout)
+
+
+def _example(m: DeepClassifier) -> dict[str, np.ndarray]:
+    """Two rows of valid inputs (for tracing)."""
+    seq_len = m.max_sequence if m.sequence else 0
+    return {"categorical": np.ones((2, len(m.categorical)), dtype=np.int64),
+            "numeric": np.tile(np.asarray(m.numeric_mean_, dtype=np.float32), (2, 1)).reshape(2, len(m.numeric)),
+            "sequence": np.ones((2, seq_len), dtype=np.int64)}
+
+
+def _flat_tokens(col: pd.Series) -> list[str]:
+    arr = _list_array(col, "sequence", "")
+    return pd.Series(arr.flatten().to_pandas()).dropna().astype(str).unique().tolist()
+
+
+def _list_array(col: pd.Series, name: str, label: str) -> pa.ListArray:
+    try:
+        arr = pa.array(col.to_list())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        arr = None
+    listed = arr is not None and (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type)
+                                  or pa.types.is_null(arr.type))
+    if arr is None or not listed:
+        raise ParameterError(f"{label}: the sequence column {name!r} must hold lists of behaviours (one list per row)")
+    if pa.types.is_null(arr.type):
+        arr = pa.array([[]] * len(col), type=pa.list_(pa.string()))
+    return arr
+
+
+def _lookups(vocab: dict[str, dict[str, int]]) -> dict[str, pd.Index]:
+    """Per column, an index of the values in id order (id = position + 1)."""
+    return {c: pd.Index(sorted(v, key=v.__getitem__)) for c, v in vocab.items()}
+
+
+def _ids(values: pd.Series, lookup: pd.Index) -> np.ndarray:
+    """Ids of the values (as text): 0 for nulls and unseen values."""
+    ids = lookup.get_indexer(values.astype(str)) + 1
+    ids[values.isna().to_numpy()] = 0
+    return ids.astype(np.int64)
+
+
+def _pad_sequences(col: pd.Series, lookup: pd.Index, max_len: int, label: str, name: str) -> np.ndarray:
+    """The last ``max_len`` tokens of each list as ids, left-padded with 0 (nulls and unknown tokens: 0)."""
+    arr = _list_array(col, name, label)
+    offsets = arr.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+    if arr.null_count:
+        valid = ~arr.is_null().to_numpy(zero_copy_only=False)
+        lengths = np.where(valid, np.diff(offsets), 0)
+    else:
+        lengths = np.diff(offsets)
+    ids = _ids(arr.values.to_pandas(), lookup)
+    n = len(col)
+    out = np.zeros((n, max_len), dtype=np.int64)
+    keep = np.minimum(lengths, max_len)
+    rows = np.repeat(np.arange(n), keep)
+    pos = np.arange(int(keep.sum())) - np.repeat(np.cumsum(keep) - keep, keep)  # 0 .. keep-1 within each row
+    src = np.repeat(offsets[1:] - keep, keep) + pos
+    out[rows, max_len - np.repeat(keep, keep) + pos] = ids[src]
+    return out

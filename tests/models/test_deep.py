@@ -1,0 +1,220 @@
+"""DeepClassifier: DCN-V2 crosses, DIN attention, ESMM / MMoE heads, against worlds whose truth is known."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from marketing360.errors import NotFittedError, ParameterError, SchemaError
+
+torch = pytest.importorskip("torch")
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
+
+from marketing360.models import DeepClassifier  # noqa: E402
+
+FAST = dict(epochs=8, batch_size=256, progress=False)
+
+
+def _cross_world(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """A click driven only by the product of two features: no linear signal at all."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n),
+                       "slot": rng.choice(["top", "side", "bottom"], n)})
+    p = 1 / (1 + np.exp(-(3.0 * df.x1 * df.x2 - 1.0)))
+    df["click"] = (rng.random(n) < p).astype(int)
+    return df, p.to_numpy()
+
+
+def test_the_cross_network_learns_a_product_that_logistic_regression_cannot() -> None:
+    train, _ = _cross_world(6000, 0)
+    test, p_true = _cross_world(4000, 1)
+    m = DeepClassifier(tasks=["click"], categorical=["slot"], numeric=["x1", "x2"], hidden=(16,), **FAST).fit(train)
+    auc_deep = roc_auc_score(test.click, m.predict_proba(test).click)
+    auc_true = roc_auc_score(test.click, p_true)
+    lr = LogisticRegression().fit(train[["x1", "x2"]], train.click)
+    auc_lr = roc_auc_score(test.click, lr.predict_proba(test[["x1", "x2"]])[:, 1])
+    assert auc_lr < 0.56  # the product has no linear part
+    assert auc_deep > auc_true - 0.02, (auc_deep, auc_true)
+
+
+def _interest_world(n: int, seed: int, n_items: int = 30) -> tuple[pd.DataFrame, np.ndarray]:
+    """A click is likely when the candidate item is among the consumer's past behaviours (DIN's setting)."""
+    rng = np.random.default_rng(seed)
+    items = np.array([f"i{k}" for k in range(n_items)])
+    seqs = [list(rng.choice(items, rng.integers(1, 8))) for _ in range(n)]
+    seen = rng.random(n) < 0.4  # the candidate: one of the past items, or any item
+    cand = np.array([rng.choice(s) if w else rng.choice(items) for s, w in zip(seqs, seen)])
+    p = np.where([c in s for c, s in zip(cand, seqs)], 0.6, 0.05)
+    df = pd.DataFrame({"item": cand, "history": seqs})
+    df["click"] = (rng.random(n) < p).astype(int)
+    return df, p
+
+
+def test_din_attention_finds_the_candidate_in_the_history() -> None:
+    train, _ = _interest_world(8000, 2)
+    test, p_true = _interest_world(4000, 3)
+    auc = {}
+    for pooling in ("din", "mean"):
+        m = DeepClassifier(tasks=["click"], categorical=["item"], sequence="history", sequence_target="item",
+                           pooling=pooling, cross_layers=0, lr=0.01, **FAST).fit(train)
+        auc[pooling] = roc_auc_score(test.click, m.predict_proba(test).click)
+    assert auc["din"] > roc_auc_score(test.click, p_true) - 0.03, auc
+    assert auc["din"] > auc["mean"] + 0.03, auc  # an average of the history cannot tell whether it holds the item
+    # the vocabulary of the candidates covers the behaviours (shared embeddings)
+    assert set(m.vocabularies_) == {"item"} and len(m.vocabularies_["item"]) == 30
+
+
+def _funnel_world(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    ad = rng.choice(["a", "b", "c"], n)
+    click = rng.random(n) < np.select([ad == "a", ad == "b"], [0.5, 0.2], 0.05)
+    buy = click & (rng.random(n) < np.select([ad == "a", ad == "b"], [0.1, 0.4], 0.5))
+    return pd.DataFrame({"ad": ad, "click": click.astype(int), "buy": buy.astype(int)})
+
+
+@pytest.mark.parametrize("head", ["esmm", "mmoe", "shared"])
+def test_each_head_recovers_the_rates_of_each_task(head: str) -> None:
+    df = _funnel_world(12000, 4)
+    m = DeepClassifier(tasks=["click", "buy"], categorical=["ad"], head=head, experts=3, epochs=30, batch_size=2048,
+                       lr=0.01, validation_fraction=0.0, progress=False).fit(df)
+    fitted = m.predict_proba(df).groupby(df.ad).mean()
+    empirical = df.groupby("ad")[["click", "buy"]].mean()
+    np.testing.assert_allclose(fitted.to_numpy(), empirical.to_numpy(), atol=0.015)
+    if head == "esmm":  # a purchase needs a click: the funnel holds row by row
+        p = m.predict_proba(df)
+        assert (p.buy <= p.click + 1e-7).all()
+
+
+def test_esmm_refuses_labels_that_are_not_a_funnel() -> None:
+    df = _funnel_world(500, 5)
+    df.loc[df.index[:3], ["click", "buy"]] = [0, 1]
+    with pytest.raises(ParameterError, match="funnel.*3 rows are positive for 'buy' and not for 'click'"):
+        DeepClassifier(tasks=["click", "buy"], categorical=["ad"], head="esmm", progress=False).fit(df)
+
+
+def test_the_same_seed_gives_the_same_model_and_leaves_torch_alone() -> None:
+    df = _funnel_world(2000, 6)
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = DeepClassifier(tasks=["click"], categorical=["ad"], epochs=2, progress=False, random_state=7).fit(df)
+    after = torch.rand(1)
+    b = DeepClassifier(tasks=["click"], categorical=["ad"], epochs=2, progress=False, random_state=7).fit(df)
+    c = DeepClassifier(tasks=["click"], categorical=["ad"], epochs=2, progress=False, random_state=8).fit(df)
+    pd.testing.assert_frame_equal(a.predict_proba(df), b.predict_proba(df))
+    assert not np.allclose(a.predict_proba(df), c.predict_proba(df))
+    assert torch.equal(before, after)  # fitting drew nothing from the caller's generator
+    assert a.history_ == b.history_ and 1 <= a.best_epoch_ <= 2
+
+
+def test_early_stopping_keeps_the_best_epoch() -> None:
+    df, _ = _cross_world(3000, 7)
+    m = DeepClassifier(tasks=["click"], numeric=["x1", "x2"], epochs=30, patience=1, lr=0.05,
+                       progress=False).fit(df)
+    v = m.validation_history_
+    assert len(v) < 30 and m.best_epoch_ == int(np.argmin(v)) + 1
+    assert len(m.history_) == len(v) == m.best_epoch_ + 1
+    none = DeepClassifier(tasks=["click"], numeric=["x1", "x2"], epochs=3, validation_fraction=0.0,
+                          progress=False).fit(df)
+    assert none.validation_history_ == [] and none.best_epoch_ == 3
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[DeepClassifier, pd.DataFrame]:
+    df, _ = _interest_world(3000, 8)
+    df["price"] = np.random.default_rng(0).lognormal(size=len(df))
+    df["buy"] = df.click * (df.price > 1.0)
+    m = DeepClassifier(tasks=["click", "buy"], categorical=["item"], numeric=["price"], sequence="history",
+                       sequence_target="item", head="mmoe", epochs=2, progress=False).fit(df)
+    return m, df
+
+
+def test_save_and_load_give_the_same_predictions(tmp_path, fitted) -> None:
+    m, df = fitted
+    back = DeepClassifier.load(m.save(tmp_path / "model.pt"))
+    pd.testing.assert_frame_equal(back.predict_proba(df), m.predict_proba(df))
+    assert back.get_params() == {k: (list(v) if isinstance(v, tuple) else v) for k, v in m.get_params().items()}
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_the_torchscript_export_serves_the_same_probabilities(tmp_path, fitted) -> None:
+    m, df = fitted
+    path = m.export(tmp_path / "model.ts")
+    extra = {"marketing360.json": ""}
+    served = torch.jit.load(str(path), _extra_files=extra)
+    meta = json.loads(extra["marketing360.json"])
+    assert meta["tasks"] == ["click", "buy"] and meta["vocabularies"]["item"]["i0"] == 1
+    x = m.encode(df.head(50))
+    with torch.no_grad():
+        out = served(*(torch.from_numpy(x[k]) for k in ("categorical", "numeric", "sequence"))).numpy()
+        short = served(torch.from_numpy(x["categorical"]), torch.from_numpy(x["numeric"]),
+                       torch.from_numpy(x["sequence"][:, -7:])).numpy()  # fewer behaviours than traced
+    np.testing.assert_allclose(out, m.predict_proba(df.head(50)).to_numpy(), rtol=1e-5, atol=1e-7)
+    lengths = df.head(50).history.map(len).to_numpy()
+    kept = lengths <= 7  # rows whose whole history fits in 7 slots score the same
+    np.testing.assert_allclose(short[kept], out[kept], rtol=1e-5, atol=1e-7)
+
+
+def test_unseen_values_map_to_unknown_and_the_encoding_is_what_the_network_reads(fitted) -> None:
+    m, df = fitted
+    new = pd.DataFrame({"item": ["i0", "zzz", None], "price": [1.0, 2.0, 3.0],
+                        "history": [["i1", "i2"], ["never-seen"], None]})
+    x = m.encode(new)
+    assert x["categorical"][:, 0].tolist() == [m.vocabularies_["item"]["i0"], 0, 0]
+    assert x["sequence"].shape == (3, m.max_sequence)
+    assert x["sequence"][0, -2:].tolist() == [m.vocabularies_["item"]["i1"], m.vocabularies_["item"]["i2"]]
+    assert (x["sequence"][1:] == 0).all()
+    p = m.predict_proba(new)
+    assert p.shape == (3, 2) and np.isfinite(p.to_numpy()).all()
+
+
+def test_any_table_the_engines_take_gives_the_same_model() -> None:
+    import ibis
+    import polars as pl
+
+    df = _funnel_world(1000, 9)
+    a = DeepClassifier(tasks=["click"], categorical=["ad"], epochs=2, progress=False).fit(df)
+    b = DeepClassifier(tasks=["click"], categorical=["ad"], epochs=2, progress=False).fit(pl.from_pandas(df))
+    c = DeepClassifier(tasks=["click"], categorical=["ad"], epochs=2, progress=False).fit(ibis.memtable(df))
+    for other in (b, c):
+        np.testing.assert_array_equal(other.predict_proba(df).to_numpy(), a.predict_proba(df).to_numpy())
+
+
+@pytest.mark.parametrize("kwargs, data_change, match", [
+    ({"tasks": ["nope"]}, None, r"lacks column\(s\) \['nope'\]"),
+    ({}, lambda d: d.assign(click=d.click * 2), r"label 'click' must hold 0 / 1; found \[2.0\]"),
+    ({}, lambda d: d.assign(click=0), "label 'click' has one class only"),
+    ({}, lambda d: d.assign(click=d.click.astype(float).where(d.index > 0)), "label 'click' has missing values"),
+    ({"numeric": ["x"]}, lambda d: d.assign(x=np.where(d.index == 1, np.nan, 1.0)), "missing or infinite"),
+    ({"numeric": ["ad2"]}, lambda d: d.assign(ad2=d.ad), "numeric column 'ad2' is not numeric"),
+    ({"sequence": "s", "pooling": "mean"}, lambda d: d.assign(s="x"), "must hold lists of behaviours"),
+    ({"sequence": "h"}, lambda d: d.assign(h=[["a"]] * len(d)), "DIN attention needs a query"),
+    ({"sequence_target": "zz"}, None, "sequence_target 'zz' must be one of the categorical"),
+    ({"head": "wide"}, None, "head must be 'shared', 'esmm' or 'mmoe'"),
+    ({"hidden": [0]}, None, "hidden must list positive layer sizes"),
+    ({"lr": 0}, None, "lr must be a number"),
+    ({"validation_fraction": 0.7}, None, "validation_fraction must be a number in"),
+    ({"tasks": ["click", "click"]}, None, "appear more than once"),
+    ({"tasks": []}, None, "at least one task"),
+    ({"categorical": "ad"}, None, "categorical must be a list"),
+    ({}, lambda d: d.iloc[:0], "the data has no rows"),
+])
+def test_bad_input_is_named(kwargs, data_change, match) -> None:
+    df = _funnel_world(200, 10)
+    if data_change is not None:
+        df = data_change(df)
+    params = {"tasks": ["click"], "categorical": ["ad"], "progress": False, "epochs": 1, **kwargs}
+    with pytest.raises((ParameterError, SchemaError), match=match):
+        DeepClassifier(**params).fit(df)
+
+
+def test_predicting_before_fitting_and_passing_y_are_refused() -> None:
+    with pytest.raises(NotFittedError):
+        DeepClassifier().predict_proba(pd.DataFrame({"a": [1]}))
+    df = _funnel_world(100, 11)
+    with pytest.raises(ParameterError, match="do not pass y"):
+        DeepClassifier(tasks=["click"], categorical=["ad"], progress=False).fit(df, df.click)
