@@ -80,12 +80,20 @@ class _SparseLinear(Estimator):
         list columns ``{features}_index`` / ``{features}_value`` (what
         :class:`~marketing360.prep.FeatureHasher` writes), the ``label``
         column and optionally the ``weight`` column.
+
+        A Spark DataFrame in that layout is fitted on Spark
+        (:mod:`~marketing360.models.vlbfgs_spark`): the coefficients stay
+        split in blocks over the cluster (as many as the context's default
+        parallelism), the driver receives ``O(m)`` scalars per iteration and
+        the fitted coefficients once, at the end. The iterates are those of
+        the local fit (up to rounding).
         """
         self._check()
         if type(x).__module__.startswith("pyspark"):
-            raise ParameterError(f"{type(self).__name__}: fitting on a Spark DataFrame is not available yet; write it "
-                                 "as parquet and pass the folder (streamed batch by batch), or pass "
-                                 "engine.to_arrow(table)")
+            if y is not None or sample_weight is not None:
+                raise ParameterError("with a table, name the label and weight columns (label=, weight=) instead of "
+                                     "passing y / sample_weight")
+            return self._fit_spark(x)
         rows = self._rows(x, y, sample_weight)
         if self._loss == "logistic" and len(np.unique(rows.labels)) < 2:
             raise ParameterError(f"{type(self).__name__}: the labels hold one class only; both 0 and 1 are needed")
@@ -105,6 +113,36 @@ class _SparseLinear(Estimator):
                        l1=float(self.l1), max_iter=self.max_iter, tol=self.tol, gtol=self.gtol)
         return self._store(res, res.x, rows.n_features, res.scalars_per_iter)
 
+    def _fit_spark(self, df: Any) -> "_SparseLinear":
+        """Fit on a Spark DataFrame with vector-free L-BFGS on Spark: the model stays split over the cluster.
+
+        The coefficients are split in as many blocks as the context's default
+        parallelism; the driver receives ``O(m)`` scalars per iteration and
+        the coefficients once, at the end.
+        """
+        from .vlbfgs_spark import SparkRows, SparkSpace
+
+        rows = SparkRows(df, features=self.features, label=self.label, weight=self.weight,
+                         n_features=self.num_features, loss=self._loss)
+        space = None
+        try:
+            if self._loss == "logistic" and len(rows.classes) < 2:
+                raise ParameterError(f"{type(self).__name__}: the labels hold one class only; both 0 and 1 are needed")
+            space = SparkSpace(rows.sc, rows.n_features + 1)
+            fun = rows.objective(space, l2=float(self.l2), fit_intercept=self.fit_intercept)
+            res = minimize(fun, space.zeros(), space=space, memory=self.memory, l1=float(self.l1),
+                           max_iter=self.max_iter, tol=self.tol, gtol=self.gtol)
+            theta = space.to_numpy(res.x)
+            self._store(res, theta, rows.n_features, res.scalars_per_iter)
+            #: everything the driver received per iteration on Spark (dot products, losses, norms)
+            self.driver_scalars_per_iter_ = space.scalars / max(res.n_iter, 1)
+            self.spark_jobs_ = space.jobs
+            return self
+        finally:
+            if space is not None:
+                space.close()
+            rows.close()
+
     def _store(self, res: Any, theta: np.ndarray, n_features: int, scalars: float) -> "_SparseLinear":
         self.intercept_ = float(theta[0])
         self.coef_ = theta[1:]
@@ -119,6 +157,10 @@ class _SparseLinear(Estimator):
     def decision_function(self, x: Any) -> np.ndarray:
         """``intercept_ + x . coef_`` for a matrix or a table of hashed features."""
         self._check_fitted()
+        if type(x).__module__.startswith("pyspark"):
+            raise ParameterError(f"{type(self).__name__}: scoring a Spark DataFrame is not available yet; pass "
+                                 "engine.to_arrow(table) or the parquet folder, or score it with Spark from coef_ / "
+                                 "intercept_")
         if isinstance(x, np.ndarray) or hasattr(x, "tocsr"):
             import scipy.sparse as sp
 
@@ -158,6 +200,10 @@ class SparseLogisticRegression(_SparseLinear):
         Dot products the optimiser asked of its vectors per iteration (what a
         driver would receive where the vectors are split over machines,
         besides one loss per evaluation).
+    driver_scalars_per_iter_, spark_jobs_ :
+        Fitted on a Spark DataFrame only: every number the driver received
+        per iteration (dot products, plus the loss and the norms of each
+        evaluation), and the Spark jobs run.
     """
 
     _loss = "logistic"

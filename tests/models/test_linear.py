@@ -154,8 +154,9 @@ def test_bad_input_is_named():
 
 
 @pytest.mark.spark
-def test_a_spark_dataframe_is_refused_with_a_way_out(spark_engine):
+def test_scoring_a_spark_dataframe_is_refused_with_a_way_out(spark_engine):
     x, y, _ = problem(12, n=30, d=5)
     sdf = spark_engine.to_spark(spark_engine.table(hashed_table(x, y)))
-    with pytest.raises(ParameterError, match="fitting on a Spark DataFrame is not available yet; write it as parquet"):
-        SparseLogisticRegression().fit(sdf)
+    m = SparseLogisticRegression(l2=0.1).fit(x, y)
+    with pytest.raises(ParameterError, match="scoring a Spark DataFrame is not available yet"):
+        m.predict_proba(sdf)
