@@ -1,0 +1,257 @@
+"""Issue 13, point 3: do the multi-task deep models beat a logistic baseline on the simulator's held-out days?
+
+A world from ``m3.datasets.simulate(n_users, n_days=90, seed, truth="none", propensities=True)``; features from
+``pair_features(events, 2025-01-31 .. 2025-03-31, users=, windows=[7, 30], channels=, same_day=True)`` joined to the
+simulator's true daily chances (``truth.propensities``: ``p_visit``, ``p_purchase`` per user, brand and day). The
+models train on the days before 2025-03-02 and are scored on the later ones, per task (visit, purchase):
+
+* AUC against the realised labels, next to the AUC of the true chances themselves (the ceiling);
+* calibration against the truth: mean ``|p_hat - p_true|`` and a binned error (10 quantile bins of ``p_hat``,
+  ``|mean p_hat - mean p_true|`` weighted by the bin's rows);
+* log loss against the realised labels; fit seconds (one torch thread).
+
+Every model sees the SAME feature columns: categoricals brand, geo, age_band, gender, member_level and stage (the 4A
+level as a category), and the numerics of ``PairFeatures.numeric`` through ``log1p`` (``level`` as it is). Models:
+logistic regression (scikit-learn; one-hot categoricals, standardised numerics, one model per task, lbfgs,
+max_iter 2000) and ``DeepClassifier`` with heads esmm / mmoe / shared on tasks [next_visit, next_purchase] with the
+behaviour sequence (DIN, ``sequence_target="brand"``), plus esmm without the sequence; defaults otherwise, with
+``epochs=10`` under its early stopping (10% validation rows, patience 2).
+
+Run:  .venv/bin/python benchmarks/deep_vs_logistic.py [--quick]   (writes results/deep-vs-logistic[-quick].json)
+      --quick: one seed, 1,500 users. Features are cached in ``--cache`` (default /tmp) per seed and size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+CATEGORICAL = ["brand", "geo", "age_band", "gender", "member_level", "stage"]
+TASKS = {"visit": ("next_visit", "p_visit"), "purchase": ("next_purchase", "p_purchase")}
+SPLIT = "2025-03-02"
+MODELS = ["logistic", "esmm", "mmoe", "shared", "esmm-noseq"]
+METRICS = ["auc", "auc_truth", "mae_truth", "binned_err_truth", "log_loss", "fit_seconds"]
+
+
+def features(seed: int, users: int, cache: Path) -> tuple[pd.DataFrame, list[str], float]:
+    """The pair features of one world with the true chances joined (cached as parquet), and the build seconds."""
+    path = cache / f"feat-{seed}-{users}.parquet"
+    meta = path.with_name(path.name + ".json")
+    t0 = time.perf_counter()
+    if not (path.exists() and meta.exists()):
+        import marketing360 as m3
+        from marketing360.models import pair_features
+
+        w = m3.datasets.simulate(n_users=users, n_days=90, seed=seed, truth="none", propensities=True,
+                                 progress=False)
+        fs = pair_features(w.events, pd.date_range("2025-01-31", "2025-03-31"), users=w.users, windows=[7, 30],
+                           channels=w.channels, same_day=True)
+        f = fs.table().merge(w.truth.propensities[["user_id", "brand", "date", "p_visit", "p_purchase"]],
+                             on=["user_id", "brand", "date"])
+        f.attrs = {}
+        f.to_parquet(path)
+        meta.write_text(json.dumps(fs.numeric))
+    f = pd.read_parquet(path)
+    numeric = json.loads(meta.read_text())
+    f["sequence"] = f.sequence.map(list)
+    for c in numeric:
+        if c != "level":
+            f[c] = np.log1p(f[c].astype(float))
+    f["stage"] = f.level.astype(str)
+    return f, numeric, time.perf_counter() - t0
+
+
+def scores(label: np.ndarray, truth: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
+    truth = np.asarray(truth, dtype=np.float64)
+    bins = pd.qcut(pd.Series(p).rank(method="first"), 10, labels=False).to_numpy()
+    g = pd.DataFrame({"b": bins, "p": p, "t": truth}).groupby("b").agg(p=("p", "mean"), t=("t", "mean"),
+                                                                       n=("p", "size"))
+    return {"auc": float(roc_auc_score(label, p)), "auc_truth": float(roc_auc_score(label, truth)),
+            "mae_truth": float(np.mean(np.abs(p - truth))),
+            "binned_err_truth": float(np.sum(np.abs(g.p - g.t) * g.n) / g.n.sum()),
+            "log_loss": float(log_loss(label, p, labels=[0, 1]))}
+
+
+def fit_logistic(tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str]) -> tuple[dict[str, np.ndarray], dict]:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    out, info = {}, {}
+    for task, (label, _) in TASKS.items():
+        ct = ColumnTransformer([("c", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
+                                ("n", StandardScaler(), numeric)])
+        m = make_pipeline(ct, LogisticRegression(max_iter=2000, solver="lbfgs")).fit(tr, tr[label])
+        out[task] = m.predict_proba(te)[:, 1]
+        info[f"n_iter_{task}"] = int(m[-1].n_iter_[0])
+    return out, info
+
+
+def fit_deep(name: str, tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str], epochs: int
+             ) -> tuple[dict[str, np.ndarray], dict]:
+    from marketing360.models import DeepClassifier
+
+    head = name.split("-")[0]
+    seq = {} if name.endswith("noseq") else {"sequence": "sequence", "sequence_target": "brand"}
+    m = DeepClassifier(tasks=[TASKS["visit"][0], TASKS["purchase"][0]], categorical=CATEGORICAL, numeric=numeric,
+                       head=head, epochs=epochs, progress=False, **seq).fit(tr)
+    p = m.predict_proba(te)
+    return ({task: p[label].to_numpy() for task, (label, _) in TASKS.items()},
+            {"best_epoch": int(m.best_epoch_), "epochs_run": len(m.history_),
+             "validation_history": [round(v, 6) for v in m.validation_history_]})
+
+
+def run_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    f, numeric, built = features(seed, args.users, Path(args.cache))
+    tr, te = f[f.date < SPLIT], f[f.date >= SPLIT]
+    out: dict[str, Any] = {"seed": seed, "features_seconds": round(built, 1), "train_rows": len(tr),
+                           "test_rows": len(te), "numeric_columns": numeric,
+                           "base_rates_test": {t: float(te[lab].mean()) for t, (lab, _) in TASKS.items()},
+                           "models": {}}
+    print(f"seed {seed}: {len(tr):,} train rows, {len(te):,} test rows; features {built:.0f} s; test rates "
+          + ", ".join(f"{t} {r:.4f}" for t, r in out["base_rates_test"].items()), flush=True)
+    for name in args.models:
+        t0 = time.perf_counter()
+        if name == "logistic":
+            preds, info = fit_logistic(tr, te, numeric)
+        else:
+            preds, info = fit_deep(name, tr, te, numeric, args.epochs)
+        secs = time.perf_counter() - t0
+        res = {t: {**scores(te[lab].to_numpy(), te[truth].to_numpy(), preds[t]), "fit_seconds": round(secs, 1)}
+               for t, (lab, truth) in TASKS.items()}
+        out["models"][name] = {**res, "info": info}
+        print(f"  {name:12s} purchase AUC {res['purchase']['auc']:.4f} (truth {res['purchase']['auc_truth']:.4f}) "
+              f"MAE {res['purchase']['mae_truth']:.5f}; visit AUC {res['visit']['auc']:.4f}; {secs:.0f} s {info}",
+              flush=True)
+    return out
+
+
+def seed_table(r: dict[str, Any]) -> str:
+    lines = [f"seed {r['seed']} ({r['train_rows']:,} train / {r['test_rows']:,} test rows)",
+             f"{'model':12s} | {'task':8s} | " + " | ".join(f"{m:>16s}" for m in METRICS)]
+    for name, res in r["models"].items():
+        for t in TASKS:
+            lines.append(f"{name:12s} | {t:8s} | " + " | ".join(f"{res[t][m]:16.5f}" for m in METRICS))
+    return "\n".join(lines)
+
+
+def summarise(per_seed: list[dict[str, Any]], models: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    summary: dict[str, Any] = {}
+    for name in models:
+        summary[name] = {}
+        for t in TASKS:
+            summary[name][t] = {}
+            for m in METRICS:
+                v = np.array([r["models"][name][t][m] for r in per_seed])
+                summary[name][t][m] = {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max()),
+                                       "values": v.tolist()}
+    beats: dict[str, Any] = {}
+    if "logistic" in models:
+        for name in models:
+            if name == "logistic":
+                continue
+            auc = [r["models"][name]["purchase"]["auc"] - r["models"]["logistic"]["purchase"]["auc"]
+                   for r in per_seed]
+            cal = [r["models"]["logistic"]["purchase"]["mae_truth"] - r["models"][name]["purchase"]["mae_truth"]
+                   for r in per_seed]
+            binned = [r["models"]["logistic"]["purchase"]["binned_err_truth"]
+                      - r["models"][name]["purchase"]["binned_err_truth"] for r in per_seed]
+            beats[name] = {"purchase_auc_every_seed": bool(all(d > 0 for d in auc)), "purchase_auc_gain": auc,
+                           "purchase_mae_truth_every_seed": bool(all(d > 0 for d in cal)),
+                           "purchase_mae_truth_reduction": cal,
+                           "purchase_binned_err_every_seed": bool(all(d > 0 for d in binned)),
+                           "purchase_binned_err_reduction": binned}
+    return summary, beats
+
+
+def summary_table(summary: dict[str, Any], beats: dict[str, Any]) -> str:
+    lines = ["mean [min - max] over seeds",
+             f"{'model':12s} | {'task':8s} | " + " | ".join(f"{m:^27s}" for m in METRICS)]
+    for name, per_task in summary.items():
+        for t, s in per_task.items():
+            cells = []
+            for m in METRICS:
+                d = 1 if m == "fit_seconds" else 5 if m in ("mae_truth", "binned_err_truth") else 4
+                cells.append(f"{s[m]['mean']:.{d}f} [{s[m]['min']:.{d}f}-{s[m]['max']:.{d}f}]".center(27))
+            lines.append(f"{name:12s} | {t:8s} | " + " | ".join(cells))
+    if beats:
+        lines.append("")
+        lines.append("beats logistic on purchase in EVERY seed:  AUC | mean|p-p_true| | binned error")
+        for name, b in beats.items():
+            lines.append(f"  {name:12s} {str(b['purchase_auc_every_seed']):5s} | "
+                         f"{str(b['purchase_mae_truth_every_seed']):5s} | {b['purchase_binned_err_every_seed']}"
+                         f"   (AUC gain per seed {', '.join(f'{d:+.4f}' for d in b['purchase_auc_gain'])})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--quick", action="store_true", help="one seed, 1,500 users: checks that the script runs")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--users", type=int, default=4_000)
+    ap.add_argument("--epochs", type=int, default=10, help="DeepClassifier's epochs (early stopping, patience 2)")
+    ap.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
+    ap.add_argument("--cache", default="/tmp", help="folder of the cached feature tables")
+    ap.add_argument("--name", default="deep-vs-logistic", help="results/<name>.json")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.seeds, args.users = args.seeds[:1], 1_500
+
+    import torch
+
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    from harness import machine_info, write_json
+
+    t_start = time.perf_counter()
+    info = machine_info()
+    info["torch"] = torch.__version__
+    info["torch_threads"] = [torch.get_num_threads(), torch.get_num_interop_threads()]
+    per_seed = []
+    for seed in args.seeds:
+        r = run_seed(seed, args)
+        per_seed.append(r)
+        print()
+        print(seed_table(r))
+        print(flush=True)
+    summary, beats = summarise(per_seed, args.models)
+    payload = {"suite": args.name,
+               "goal": "issue 13.3: multi-task deep models (esmm, mmoe, shared) vs a logistic baseline on held-out "
+                       "conversions (AUC) and on the simulator's true propensities (calibration), over seeds",
+               "config": {**vars(args), "split_date": SPLIT, "n_days": 90, "truth": "none",
+                          "feature_dates": ["2025-01-31", "2025-03-31"], "windows": [7, 30], "same_day": True},
+               "features": {"categorical": CATEGORICAL,
+                            "numeric": "PairFeatures.numeric, log1p-transformed except level (as is)",
+                            "same_for_all_models": True,
+                            "logistic": "one-hot categoricals + standardised numerics, one model per task, "
+                                        "lbfgs max_iter 2000",
+                            "deep": "DeepClassifier defaults, tasks [next_visit, next_purchase], epochs as given "
+                                    "with early stopping; sequence='sequence', sequence_target='brand' except "
+                                    "esmm-noseq (sequence=None)"},
+               "metrics": {"auc": "ROC AUC vs the realised test labels", "auc_truth": "AUC of the true chance "
+                           "(the ceiling)", "mae_truth": "mean |p_hat - p_true|", "binned_err_truth":
+                           "10 quantile bins of p_hat, |mean p_hat - mean p_true| weighted by rows",
+                           "log_loss": "vs the realised labels", "fit_seconds": "fit + predict, all tasks, one "
+                           "torch thread"},
+               "machine": info, "seconds": round(time.perf_counter() - t_start, 1),
+               "loadavg_at_end": list(os.getloadavg()),
+               "summary": summary, "beats_logistic": beats, "per_seed": per_seed}
+    path = write_json(args.name, args.quick, payload)
+    print(summary_table(summary, beats))
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
