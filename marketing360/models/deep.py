@@ -131,7 +131,7 @@ class DeepClassifier(Estimator):
                  pooling: Pooling = "din", head: Head = "shared", embed: int = 8, cross_layers: int = 2,
                  cross_rank: int = 0, hidden: Sequence[int] = (64, 32), experts: int = 4, tower: int = 16,
                  dropout: float = 0.0, epochs: int = 5, batch_size: int = 512, lr: float = 3e-3,
-                 weight_decay: float = 0.0, validation_fraction: float = 0.1, patience: int = 2,
+                 weight_decay: float = 1e-4, validation_fraction: float = 0.1, patience: int = 2,
                  max_sequence: int = 20, attention_hidden: int = 16, random_state: int | None = 0,
                  progress: Progress = "auto") -> None:
         self.tasks = tasks
