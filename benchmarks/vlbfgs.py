@@ -4,8 +4,8 @@ Logistic regression with ``--dim`` hashed coefficients (10^8 by default) on one 
    memory: ``--rows`` rows of ``--nnz`` binary features each, indices uniform over the space (every coefficient is
    touched about ``rows * nnz / dim`` times), labels drawn from a sparse true model. Reports seconds per iteration,
    peak resident memory (this process) and what the vectors alone take (``(2m + 6) * dim * 8`` bytes).
-The Spark side (the model in blocks on the executors, against Spark ML's ``LogisticRegression``) comes with the
-blocked Spark optimiser, which is not on main yet.
+The Spark side (the model in blocks on the executors, ``models/vlbfgs_spark.py``, against Spark ML's
+``LogisticRegression``) is not measured here yet.
 
 Run:  .venv/bin/python benchmarks/vlbfgs.py [--quick]     (writes results/vlbfgs.json; needs about 16 GiB free)
 """
