@@ -4,10 +4,13 @@ Logistic regression with ``--dim`` hashed coefficients (10^8 by default) on one 
    memory: ``--rows`` rows of ``--nnz`` binary features each, indices uniform over the space (every coefficient is
    touched about ``rows * nnz / dim`` times), labels drawn from a sparse true model. Reports seconds per iteration,
    peak resident memory (this process) and what the vectors alone take (``(2m + 6) * dim * 8`` bytes).
-The Spark side (the model in blocks on the executors, ``models/vlbfgs_spark.py``, against Spark ML's
-``LogisticRegression``) is not measured here yet.
+On Spark (``--spark``, local[2]): the model in blocks on the executors (``models/vlbfgs_spark.py``) against Spark ML's
+   ``LogisticRegression(standardization=False)`` on the same ``--spark-rows`` rows of ``--spark-dim`` hashed features:
+   seconds per iteration (a fit of ``1 + k`` iterations minus a fit of 1, so that reading and splitting the data
+   count once) and the numbers the driver receives per iteration.
 
-Run:  .venv/bin/python benchmarks/vlbfgs.py [--quick]     (writes results/vlbfgs.json; needs about 16 GiB free)
+Run:  .venv/bin/python benchmarks/vlbfgs.py [--quick] [--spark] [--no-local]
+      (writes results/vlbfgs.json; the local part needs about 16 GiB free)
 """
 
 from __future__ import annotations
@@ -67,6 +70,65 @@ def run_local(dim: int, rows: int, nnz: int, memory: int, iters: int) -> dict:
     return out
 
 
+def run_spark(rows: int, dim: int, nnz: int, memory: int, iters: int) -> dict:
+    import pyarrow as pa
+
+    import marketing360 as m3
+    from marketing360.models import SparseLogisticRegression
+
+    eng = m3.connect("spark")
+    spark = eng.session
+    indptr, indices, y = hashed_rows(rows, nnz, dim, seed=2)
+    off = pa.array(indptr.astype(np.int32))
+    tab = pa.table({"label": y, "features_index": pa.ListArray.from_arrays(off, pa.array(indices)),
+                    "features_value": pa.ListArray.from_arrays(off, pa.array(np.ones(len(indices))))})
+    sdf = spark.createDataFrame(tab).repartition(2).cache()
+    sdf.count()
+    l2 = 1e-4
+    ours = {}
+    SparseLogisticRegression(l2=l2, num_features=dim, max_iter=1).fit(sdf)  # warm-up: Python workers, JIT
+    for k in (1, 1 + iters):
+        t0 = time.perf_counter()
+        m = SparseLogisticRegression(l2=l2, num_features=dim, memory=memory, max_iter=k, tol=0, gtol=0).fit(sdf)
+        ours[k] = (time.perf_counter() - t0, m)
+    per_iter = (ours[1 + iters][0] - ours[1][0]) / iters
+    m = ours[1 + iters][1]
+    print(f"spark (ours): {rows:,} rows x {nnz} features over {dim:,} coefficients; 1 iteration {ours[1][0]:.1f} s, "
+          f"{1 + iters} iterations {ours[1 + iters][0]:.1f} s: {per_iter:.2f} s per iteration; the driver received "
+          f"{m.driver_scalars_per_iter_:.1f} numbers per iteration ({m.scalars_per_iter_:.1f} dot products)",
+          flush=True)
+
+    from pyspark.ml.classification import LogisticRegression
+    from pyspark.ml.linalg import SparseVector
+
+    def vector(r: int) -> SparseVector:
+        idx, counts = np.unique(indices[indptr[r]:indptr[r + 1]], return_counts=True)
+        return SparseVector(dim, idx.tolist(), counts.astype(float).tolist())
+
+    ml_df = spark.createDataFrame([(float(y[r]), vector(r)) for r in range(rows)], ["label", "features"])
+    ml_df = ml_df.repartition(2).cache()
+    ml_df.count()
+    theirs = {}
+    LogisticRegression(maxIter=1, regParam=l2, standardization=False).fit(ml_df)  # warm-up
+    for k in (1, 1 + iters):
+        lr = LogisticRegression(maxIter=k, regParam=l2, elasticNetParam=0.0, standardization=False, tol=0.0)
+        t0 = time.perf_counter()
+        lr.fit(ml_df)
+        theirs[k] = time.perf_counter() - t0
+    ml_per_iter = (theirs[1 + iters] - theirs[1]) / iters
+    print(f"spark ML: 1 iteration {theirs[1]:.1f} s, {1 + iters} iterations {theirs[1 + iters]:.1f} s: "
+          f"{ml_per_iter:.2f} s per iteration (ours / Spark ML: {per_iter / ml_per_iter:.1f}x)", flush=True)
+    eng.close()
+    return {"rows": rows, "dim": dim, "nnz_per_row": nnz, "memory": memory, "iterations": iters,
+            "ours_seconds": {str(k): round(v[0], 2) for k, v in ours.items()},
+            "ours_seconds_per_iteration": round(per_iter, 3),
+            "driver_numbers_per_iteration": round(m.driver_scalars_per_iter_, 1),
+            "dot_products_per_iteration": round(m.scalars_per_iter_, 1), "spark_jobs": m.spark_jobs_,
+            "spark_ml_seconds": {str(k): round(v, 2) for k, v in theirs.items()},
+            "spark_ml_seconds_per_iteration": round(ml_per_iter, 3),
+            "ours_over_spark_ml": round(per_iter / ml_per_iter, 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="tiny sizes: checks that the script runs")
@@ -75,13 +137,25 @@ def main() -> None:
     ap.add_argument("--nnz", type=int, default=50)
     ap.add_argument("--memory", type=int, default=5)
     ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--spark", action="store_true", help="also measure the Spark optimiser against Spark ML")
+    ap.add_argument("--no-local", action="store_true", help="skip the local 10^8 run (keep its last figures)")
+    ap.add_argument("--spark-rows", type=int, default=200_000)
+    ap.add_argument("--spark-dim", type=int, default=1 << 18)
+    ap.add_argument("--spark-nnz", type=int, default=20)
+    ap.add_argument("--spark-iters", type=int, default=5)
     args = ap.parse_args()
     if args.quick:
         args.dim, args.rows, args.iters = 10**5, 20_000, 5
-    results: dict = {"args": vars(args)}
-    results["local"] = run_local(args.dim, args.rows, args.nnz, args.memory, args.iters)
+        args.spark_rows, args.spark_dim, args.spark_iters = 5_000, 1 << 12, 2
     name = "vlbfgs-quick.json" if args.quick else "vlbfgs.json"
-    (HERE / "results" / name).write_text(json.dumps(results, indent=2) + "\n")
+    path = HERE / "results" / name
+    results: dict = json.loads(path.read_text()) if path.exists() else {}
+    results["args"] = vars(args)
+    if not args.no_local:
+        results["local"] = run_local(args.dim, args.rows, args.nnz, args.memory, args.iters)
+    if args.spark:
+        results["spark"] = run_spark(args.spark_rows, args.spark_dim, args.spark_nnz, 10, args.spark_iters)
+    path.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote results/{name}")
 
 
