@@ -74,11 +74,7 @@ class Encoder(nn.Module):
         self.dim = self.n_cat * embed + self.n_num + (embed if self.has_seq else 0)
 
     def _seq_embed(self, seq: torch.Tensor) -> torch.Tensor:
-        if self.share:
-            for i, emb in enumerate(self.embeddings):
-                if i == self.target:
-                    return emb(seq)
-        return self.seq_embedding(seq)
+        return self.embeddings[self.target](seq) if self.share else self.seq_embedding(seq)
 
     def forward(self, cat: torch.Tensor, num: torch.Tensor, seq: torch.Tensor) -> torch.Tensor:
         parts = [emb(cat[:, i]) for i, emb in enumerate(self.embeddings)]

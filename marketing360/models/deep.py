@@ -206,20 +206,13 @@ class DeepClassifier(Estimator):
 
     def _frame(self, data: Any, columns: list[str]) -> pd.DataFrame:
         """The columns as a pandas frame (any table the engines take), checked present."""
-        if isinstance(data, pd.DataFrame):
-            df = data
-        else:
-            from ..inputs import open_table
+        from ..inputs import open_table
 
-            t = open_table(data, what=type(self).__name__)
-            missing = [c for c in columns if c not in t.columns]
-            if missing:
-                raise SchemaError(f"{type(self).__name__}: the data lacks column(s) {missing}; it has "
-                                  f"{list(t.columns)}")
-            df = t.select(*columns).to_pandas()
-        missing = [c for c in columns if c not in df.columns]
+        t = data if isinstance(data, pd.DataFrame) else open_table(data, what=type(self).__name__)
+        missing = [c for c in columns if c not in t.columns]
         if missing:
-            raise SchemaError(f"{type(self).__name__}: the data lacks column(s) {missing}; it has {list(df.columns)}")
+            raise SchemaError(f"{type(self).__name__}: the data lacks column(s) {missing}; it has {list(t.columns)}")
+        df = t if isinstance(t, pd.DataFrame) else t.select(*columns).to_pandas()
         if len(df) == 0:
             raise ParameterError(f"{type(self).__name__}: the data has no rows")
         return df
@@ -320,14 +313,14 @@ class DeepClassifier(Estimator):
         df = self._frame(data, self._columns() + list(self.tasks))
         labels = self._labels(df)
         vocab = self._fit_vocabularies(df)
-        num = self._numeric(df)
+        x = self._encode(df, vocab)
+        num = x["numeric"]
         mean = num.mean(axis=0, dtype=np.float64) if len(self.numeric) else np.zeros(0)
         scale = num.std(axis=0, dtype=np.float64) if len(self.numeric) else np.zeros(0)
         scale = np.where(scale > 0, scale, 1.0)
         seed = self.random_state
         if not isinstance(seed, (int, np.integer)):
             seed = int(check_random_state(seed).integers(2**31))
-        x = self._encode(df, vocab)
         spec = self._spec(vocab, mean, scale)
         gen = np.random.default_rng(seed)
         n_val = int(round(self.validation_fraction * len(df)))
