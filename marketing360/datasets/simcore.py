@@ -50,7 +50,7 @@ __all__ = ["EVENT_CODES", "build_world", "block_job", "coalition_masks", "events
 _ENGAGE_KINDS = np.array([_E["search"], _E["follow"], _E["cart"], _E["ask"]], np.int8)
 _ENGAGE_CUM = np.array([0.35, 0.55, 0.90, 1.0])
 #: the true daily chances recorded per pair and day (Truth.propensities), after the stage code
-_CHANCES = ("p_click", "p_visit", "p_engage", "p_purchase", "p_advocate")
+_CHANCES = ("p_click", "p_visit", "p_engage", "p_purchase", "p_advocate", "p_review")
 _REVIEW_SHARE = 0.6  # an advocate's step is a review with this chance, else a share
 _FIVE_STARS = 0.25  # ... a 5-star review when its uniform is below this, else 4 stars
 _AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55+")
@@ -468,6 +468,9 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
     flight_t = np.ascontiguousarray(w.flight.transpose(2, 1, 0))  # (D, C, B)
     geo_w = np.ascontiguousarray(w.geo_weight.transpose(2, 1, 0))  # (W, C, G)
     rating_cut = np.cumsum(fp.review_ratings)[:-1]  # rating r + 1 when r cuts are below the uniform
+    # a later review of the purchase of d days ago (d uniform on 1..F), positive (rating >= 4) with this chance
+    positive_review = fp.review * float(fp.review_ratings[3] + fp.review_ratings[4]) / fp.followup_days
+    recent_mask = np.uint32((1 << fp.followup_days) - 1)
     kind_cut = _ENGAGE_CUM[:-1]
     if emit:
         ev_parts: list[dict[str, np.ndarray]] = []
@@ -475,7 +478,7 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
         cur = np.zeros(P, dtype=np.int8)
         since = np.zeros(P, dtype=np.int32)
         gh_parts: list[tuple[np.ndarray, ...]] = []
-        ch_parts: list[np.ndarray] = []  # per observed day: (6, P) stage, p_click, chance of each level
+        ch_parts: list[np.ndarray] = []  # per observed day: (7, P) stage, p_click, each level's, a later review
         pair_exposed = np.zeros((P, C), bool)
         pair_ghost = np.zeros((P, C), bool)
         oc = np.zeros((D, G))
@@ -567,7 +570,10 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
         if emit and seen and w.chances:
             # P(no click) = prod_c (1 - ctr_c)^n_c given the delivered exposures; a click lands on the brand page
             p_click = -np.expm1((n_del[:, 0, :] * log_no_click[:, None]).sum(axis=0, dtype=np.float64))
-            ch_parts.append(np.vstack([stage[0], p_click, 1.0 - (1.0 - reach0[0]) * (1.0 - p_click), reach0[1:]]))
+            # an organic positive review of a purchase of the last F days (ads do not move it)
+            p_review = positive_review * np.bitwise_count(bought_before[0] & recent_mask)
+            ch_parts.append(np.vstack([stage[0], p_click, 1.0 - (1.0 - reach0[0]) * (1.0 - p_click), reach0[1:],
+                                       p_review]))
         level = np.maximum(level, clicked.astype(np.int8))  # a click lands on the brand page
         reach0[0] = np.where(clicked[0], 1.0, reach0[0])
         # ---- the day's behaviours, then the stage they make
@@ -655,7 +661,7 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
             "end_day": np.concatenate(sp_end),
         })
         if ch_parts:
-            ch = np.stack(ch_parts, axis=1)  # (6, D, P)
+            ch = np.stack(ch_parts, axis=1)  # (7, D, P)
             out.chances = pd.DataFrame({
                 "user_id": np.tile(blk.user_id[blk.pair_user], D), "brand_code": np.tile(blk.pair_brand, D),
                 "day": np.repeat(np.arange(D, dtype=np.int32), P), "stage_code": ch[0].ravel().astype(np.int8),

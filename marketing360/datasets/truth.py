@@ -111,7 +111,9 @@ class Truth:
         on), ``p_click`` (a click on any of the day's delivered ads: ``1 -
         prod (1 - ctr)^impressions``), ``p_visit`` (a brand-page view or a
         click), ``p_engage`` (a search, follow, cart or ask), ``p_purchase``,
-        ``p_advocate`` (a positive review or a share the same day). They
+        ``p_advocate`` (a positive review or a share the same day),
+        ``p_review`` (a later positive review of one of the pair's purchases
+        of the last ``followup_days`` days: organic, ads do not move it). They
         condition on the consumer's latent propensity and responsiveness and
         on the day's delivered exposures, which no analysis sees: the best any
         model of the events can do is to approach them.
@@ -168,6 +170,68 @@ class Truth:
         d = pd.Timestamp(date)
         s = self.stages
         return s.loc[(s.start <= d) & (s.end >= d), ["user_id", "brand", "stage"]].reset_index(drop=True)
+
+
+    def next_stage_chances(self, events: pd.DataFrame) -> pd.DataFrame:
+        """The true chance that each Aware, Appeal or Act pair ends the day a stage higher, per observed day.
+
+        Derived from :attr:`propensities` under the default stage rules:
+
+        - Aware: an engagement (``p_engage``), or a brand-page visit
+          (``p_visit``) when the pair already browsed on another day of the
+          Appeal window (the events before the day say whether it did);
+        - Appeal: a purchase (``p_purchase``: reviews and service contacts
+          only follow a purchase);
+        - Act: a repurchase or the day's advocacy (``p_purchase``), or an
+          organic positive review of a recent purchase (``p_review``), drawn
+          independently: ``1 - (1 - p_purchase)(1 - p_review)``.
+
+        Parameters
+        ----------
+        events : pandas.DataFrame
+            The world's events (``SimulationResult.events``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``user_id, brand, date, stage, next_stage, p_next`` for the days
+            from ``appeal.window - 1`` days after the first observed one (the
+            Aware formula needs the window's browsing, which the burn-in does
+            not emit).
+
+        Raises
+        ------
+        ParameterError
+            A world without propensities, or simulated under other stage rules.
+        """
+        if self.propensities is None:
+            raise ParameterError("this world was simulated without propensities (simulate(..., propensities=True))")
+        if self.rules != StageRules():
+            raise ParameterError("next_stage_chances is derived for the default stage rules; this world has others")
+        p = self.propensities
+        window = self.rules.appeal.window
+        start = p.date.min() + pd.Timedelta(days=window - 1)
+        p = p[(p.date >= start) & p.stage.isin(["aware", "appeal", "act"])].reset_index(drop=True)
+        # a browse on another day of the window [d - window + 1, d - 1]
+        b = events.loc[events.event_type == "browse", ["user_id", "brand", "ts"]]
+        days = b.assign(day=b.ts.dt.normalize().astype("datetime64[ns]")).drop_duplicates(["user_id", "brand", "day"])
+        days = days.sort_values(["user_id", "brand", "day"])
+        aware = p[p.stage == "aware"][["user_id", "brand", "date"]]
+        aware = aware.assign(_before=(aware.date - pd.Timedelta(days=1)).astype("datetime64[ns]"))
+        prior = pd.merge_asof(aware.sort_values("_before"),
+                              days.rename(columns={"day": "_last"})[["user_id", "brand", "_last"]]
+                              .sort_values("_last"),
+                              left_on="_before", right_on="_last", by=["user_id", "brand"], direction="backward")
+        prior["_was"] = prior._last >= prior.date - pd.Timedelta(days=window - 1)  # NaT: never
+        was = p[["user_id", "brand", "date"]].merge(prior[["user_id", "brand", "date", "_was"]], how="left",
+                                                    on=["user_id", "brand", "date"])._was.eq(True).to_numpy()
+        pv, pe = p.p_visit.to_numpy(np.float64), p.p_engage.to_numpy(np.float64)
+        pp, pr = p.p_purchase.to_numpy(np.float64), p.p_review.to_numpy(np.float64)
+        chance = np.select([p.stage == "aware", p.stage == "appeal"],
+                           [pe + was * (pv - pe), pp], 1.0 - (1.0 - pp) * (1.0 - pr))
+        nxt = p.stage.map({"aware": "appeal", "appeal": "act", "act": "advocate"})
+        return pd.DataFrame({"user_id": p.user_id, "brand": p.brand, "date": p.date, "stage": p.stage,
+                             "next_stage": nxt, "p_next": chance})
 
 
 # ============================================================================ true stages, day by day

@@ -33,6 +33,45 @@ def test_the_chances_add_up_to_the_pair_days_the_events_show(world: SimulationRe
     assert abs(observed - expected) < 4 * sd, (chance, observed, expected, sd)
 
 
+def test_the_later_review_chance_adds_up_to_the_positive_reviews_of_days_without_a_purchase(
+        world: SimulationResult) -> None:
+    # a review on a day without a purchase is a later (organic) one: the same-day reviews come with a purchase
+    ev = world.events.assign(date=world.events.ts.dt.normalize())
+    keys = ["user_id", "brand", "date"]
+    bought = ev.loc[ev.event_type == "purchase", keys].drop_duplicates()
+    rev = ev.loc[(ev.event_type == "review") & (ev.value >= 4), keys].drop_duplicates()
+    rev = rev.merge(bought, on=keys, how="left", indicator=True)
+    observed = int((rev._merge == "left_only").sum())
+    m = world.truth.propensities
+    p = (m.p_review * (1 - m.p_purchase)).to_numpy(np.float64)  # independent draws
+    expected, sd = p.sum(), np.sqrt((p * (1 - p)).sum())
+    assert observed > 20
+    assert abs(observed - expected) < 4 * sd, (observed, expected, sd)
+    assert m.p_review.max() <= 0.15 * 0.7 * 14 / 14 + 1e-7  # every one of the last 14 days a purchase
+
+
+@pytest.mark.parametrize("stage", ["aware", "appeal", "act"])
+def test_the_next_stage_chances_add_up_to_the_moves_the_true_stages_make(world: SimulationResult, stage: str) -> None:
+    q = world.truth.next_stage_chances(world.events)
+    assert q.date.min() == pd.Timestamp("2025-01-01") + pd.Timedelta(days=29)  # the Appeal window's browsing seen
+    level = {"unaware": 0, "aware": 1, "appeal": 2, "act": 3, "advocate": 4}
+    p = world.truth.propensities
+    after = p[["user_id", "brand", "date"]].assign(date=p.date - pd.Timedelta(days=1), after=p.stage.map(level))
+    m = q[q.stage == stage].merge(after, on=["user_id", "brand", "date"])  # the stage entering the next day
+    moved = int((m.after > level[stage]).sum())
+    pr = m.p_next.to_numpy(np.float64)
+    expected, sd = pr.sum(), np.sqrt((pr * (1 - pr)).sum())
+    assert moved > 20
+    assert abs(moved - expected) < 4 * sd, (stage, moved, expected, sd)
+    assert (m.next_stage == {"aware": "appeal", "appeal": "act", "act": "advocate"}[stage]).all()
+
+
+def test_the_next_stage_chances_need_the_propensities() -> None:
+    w = simulate(n_users=50, n_days=3, seed=1, truth="none", progress=False)
+    with pytest.raises(ParameterError, match="propensities=True"):
+        w.truth.next_stage_chances(w.events)
+
+
 def test_one_row_per_pair_and_day_with_the_stage_entering_the_day(world: SimulationResult) -> None:
     p = world.truth.propensities
     assert not p.duplicated(["user_id", "brand", "date"]).any()
