@@ -136,7 +136,8 @@ def pair_features(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *,
         Look-back windows in days: ``{behaviour}_{w}d`` counts the pair's
         events of each behaviour (impression, click, visit = browse or click,
         engage = search / follow / cart / ask, purchase, advocate = a share or
-        a review rated 4 or more) in the ``w`` days before ``date``. The
+        a review rated 4 or more) in the ``w`` days before ``date``, and
+        ``spend_{w}d`` sums the values of its purchases. The
         widest window is the look-back: a pair is scored on ``date`` if it has
         an event in it.
     horizon : int
@@ -163,7 +164,7 @@ def pair_features(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *,
     Returns
     -------
     PairFeatures
-        ``date, user_id, brand, level``, the counts ``{behaviour}_{w}d``,
+        ``date, user_id, brand, level``, the counts ``{behaviour}_{w}d``, ``spend_{w}d``,
         ``days_since_visit`` / ``days_since_purchase`` / ``days_since_event``
         (the look-back + 1 when none), the users' columns, ``sequence`` and
         the labels; lazy, on the events' engine.
@@ -196,7 +197,8 @@ def pair_features(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *,
                    for c in channels for k in ("impression", "click")}
     daily = local.group_by(["user_id", "brand", "_day"]).agg(
         **{f"_n_{k}": local.count(where=_kind(local, k)) for k in kinds},
-        **{f"_n_{k}": local.count(where=cond) for k, cond in per_channel.items()}, _n_any=local.count())
+        **{f"_n_{k}": local.count(where=cond) for k, cond in per_channel.items()}, _n_any=local.count(),
+        _spend=local.value.cast("float64").sum(where=_kind(local, "purchase")))
     counted = kinds + list(per_channel)
     cal_df = pd.DataFrame({"date": [d.date() for d in days],
                            "_horizon_end": [(d + pd.Timedelta(days=horizon - 1)).date() for d in days],
@@ -212,6 +214,7 @@ def pair_features(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *,
         recent = j._day >= j[f"_from_{w}"]
         for k in counted:
             aggs[f"{k}_{w}d"] = j[f"_n_{k}"].sum(where=recent)
+        aggs[f"spend_{w}d"] = j._spend.sum(where=recent)
     for k, col in (("visit", j._n_visit), ("purchase", j._n_purchase), ("event", j._n_any)):
         aggs[f"_last_{k}"] = j._day.max(where=col > 0)
     feats = j.group_by(["date", "user_id", "brand"]).agg(**aggs)
@@ -220,7 +223,8 @@ def pair_features(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *,
         since = (feats.date.cast("date").delta(feats[f"_last_{k}"], unit="day")).cast("int64")
         gap[f"days_since_{k}"] = since.fill_null(look + 1)
     feats = feats.mutate(**{f"{k}_{w}d": feats[f"{k}_{w}d"].fill_null(0).cast("int64") for w in wins for k in counted},
-                         **gap).drop(*[f"_last_{k}" for k in ("visit", "purchase", "event")])
+                         **{f"spend_{w}d": feats[f"spend_{w}d"].fill_null(0.0) for w in wins}, **gap)
+    feats = feats.drop(*[f"_last_{k}" for k in ("visit", "purchase", "event")])
 
     # ---- the day's own exposures
     exposures = ["impression", *[f"impression_{c}" for c in channels]] if same_day else []
@@ -274,7 +278,7 @@ def pair_features(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *,
             "_quser", "_qdate")
 
     numeric = ["level", *[f"{k}_0d" for k in exposures], *[f"{k}_{w}d" for w in wins for k in counted],
-               "days_since_visit", "days_since_purchase", "days_since_event"]
+               *[f"spend_{w}d" for w in wins], "days_since_visit", "days_since_purchase", "days_since_event"]
     if users is not None:
         u = open_table(users, what="pair_features users")
         if "user_id" not in u.columns:

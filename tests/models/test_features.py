@@ -43,6 +43,7 @@ def _reference(world, date: str, horizon: int, seq_len: int) -> pd.DataFrame:
             gw = g[g.day >= d - pd.Timedelta(days=w)]
             for k in [*KINDS, "advocate"]:
                 r[f"{k}_{w}d"] = int(_is(gw, k).sum())
+            r[f"spend_{w}d"] = float(gw.value[gw.event_type == "purchase"].sum())
             for c in ("search", "email"):
                 r[f"impression_{c}_{w}d"] = int(((gw.event_type == "impression") & (gw.channel == c)).sum())
         for k, mask in (("visit", _is(g, "visit")), ("purchase", _is(g, "purchase")),
@@ -76,9 +77,13 @@ def test_features_and_labels_match_a_pandas_reading_on_each_engine(engine, world
     for col in want.columns:
         if col == "sequence":
             assert got[col].tolist() == want[col].tolist()
+        elif col.startswith("spend_"):
+            np.testing.assert_allclose(got[col].to_numpy(np.float64), want[col].to_numpy(np.float64), rtol=1e-9,
+                                       err_msg=col)
         else:
             np.testing.assert_array_equal(got[col].to_numpy(np.int64), want[col].to_numpy(np.int64), err_msg=col)
-    assert want.next_visit.sum() > 20 and want.purchase_14d.sum() > 5  # the comparison means something
+    # the comparison means something
+    assert want.next_visit.sum() > 20 and want.purchase_14d.sum() > 5 and want.spend_14d.sum() > 100
 
 
 def test_users_join_and_the_labels_past_the_data_are_null(world) -> None:
