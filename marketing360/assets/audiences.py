@@ -21,6 +21,7 @@ from ibis.expr.types import Table
 from .._days import as_day
 from ..engine import fetch
 from ..errors import ParameterError
+from ..inputs import alongside, open_table
 from ..results import Result
 from ..types import Stage, TableLike
 from .rules import STAGE_LEVEL, STAGES, StageRules
@@ -46,8 +47,8 @@ class Audience(Result):
 
 
 def audience(events: TableLike, date: Any, stage: Stage, *, brand: str | None = None,
-             not_reached: Stage | None = None, within: int = 30, rules: StageRules | None = None,
-             tz: str = "UTC") -> Audience:
+             not_reached: Stage | None = None, within: int = 30, tags: Any = None, top: int | None = None,
+             min_score: float | None = None, rules: StageRules | None = None, tz: str = "UTC") -> Audience:
     """Consumers of ``stage`` on ``date``, optionally those who did not reach ``not_reached`` within ``within`` days.
 
     Parameters
@@ -66,6 +67,16 @@ def audience(events: TableLike, date: Any, stage: Stage, *, brand: str | None = 
         reach Act within 30 days). That period must end by the last event's day.
     within : int
         Days after ``date`` for ``not_reached``.
+    tags : AudienceTags or table, optional
+        Scores per pair (:func:`marketing360.models.audience_tags`, or any
+        table with ``user_id, brand, score``): keep the tagged pairs, best
+        first, with ``top`` and ``min_score``. Tags scored on ``date + 1``
+        rank the stages of ``date``: an :class:`AudienceTags` of another day
+        is refused.
+    top : int, optional
+        With ``tags``: the ``top`` best-scored pairs.
+    min_score : float, optional
+        With ``tags``: the pairs scored at least this.
     rules : StageRules, optional
         The stage rules.
     tz : str
@@ -74,7 +85,7 @@ def audience(events: TableLike, date: Any, stage: Stage, *, brand: str | None = 
     Returns
     -------
     Audience
-        ``user_id, brand``.
+        ``user_id, brand`` (and ``score`` with ``tags``, best first).
     """
     for name, value in (("stage", stage), ("not_reached", not_reached)):
         if (value is not None or name == "stage") and value not in STAGES[1:]:
@@ -88,6 +99,13 @@ def audience(events: TableLike, date: Any, stage: Stage, *, brand: str | None = 
         pairs = pairs.filter(pairs.brand == brand)
     pairs = pairs.select("user_id", "brand")
     what = f"{stage} pairs on {d.date()}" + (f" of {brand}" if brand else "")
+    if tags is not None:
+        if not_reached is not None:
+            raise ParameterError("tags rank the pairs to target now; not_reached looks back at what they did: "
+                                 "use one or the other")
+        return _tagged(pairs, tags, d, top, min_score, what)
+    if top is not None or min_score is not None:
+        raise ParameterError("top and min_score select among tagged pairs: pass tags= too")
     if not_reached is None:
         return Audience(pairs.order_by(["user_id", "brand"]), description=what)
     if STAGE_LEVEL[not_reached] <= STAGE_LEVEL[stage]:
@@ -111,3 +129,33 @@ def audience(events: TableLike, date: Any, stage: Stage, *, brand: str | None = 
     reached = later.filter(later.level >= STAGE_LEVEL[not_reached]).select("user_id", "brand").distinct()
     return Audience(pairs.anti_join(reached, ["user_id", "brand"]).order_by(["user_id", "brand"]),
                     description=f"{what} that did not reach {not_reached} within {within} days")
+
+
+def _tagged(pairs: Table, tags: Any, d: pd.Timestamp, top: int | None, min_score: float | None,
+            what: str) -> Audience:
+    """The pairs with a tag score, best first, cut by ``top`` and ``min_score``."""
+    from ..models.tags import AudienceTags
+
+    if isinstance(tags, AudienceTags):
+        if tags.date != d + pd.Timedelta(days=1):
+            raise ParameterError(f"the tags were scored on {tags.date.date()}: they rank the stages of "
+                                 f"{(tags.date - pd.Timedelta(days=1)).date()}, not of {d.date()}")
+        tags = tags.table()
+    t = alongside(open_table(tags, what="audience tags"), pairs)
+    missing = [c for c in ("user_id", "brand", "score") if c not in t.columns]
+    if missing:
+        raise ParameterError(f"tags need the columns user_id, brand, score; missing {missing}")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise ParameterError(f"top must be a whole number >= 1; found {top!r}")
+    if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, (int, float))):
+        raise ParameterError(f"min_score must be a number; found {min_score!r}")
+    t = t.select(_tu=t.user_id, _tb=t.brand, score=t.score.cast("float64"))
+    j = pairs.join(t, (pairs.user_id == t._tu) & (pairs.brand == t._tb)).select("user_id", "brand", "score")
+    if min_score is not None:
+        j = j.filter(j.score >= float(min_score))
+        what += f", scored >= {min_score:g}"
+    j = j.order_by([j.score.desc(), j.user_id, j.brand])
+    if top is not None:
+        j = j.limit(top)
+        what += f", the {top:,} best"
+    return Audience(j, description=what + " by their tags")
