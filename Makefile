@@ -25,11 +25,12 @@ lint: $(STAMP)
 
 # the notebooks run in their own pytest beside the tests and doctests (each notebook is one kernel): on two cores
 # the suite takes about a quarter less time (1,265 s against 1,697 s in one process). Their log follows the tests'.
-# With ARGS that leave no notebook (-k ...), that is no failure.
+# With ARGS that leave no notebook (-k ...), that is no failure. The notebooks' torch and BLAS get one thread
+# (OMP_NUM_THREADS=1), so that two processes do not each ask for both cores (torch's threads contended with the tests).
 NBLOG := .notebooks.log
 test: lint
 	@rm -f $(NBLOG); \
-	$(BIN)/python -m pytest notebooks --nbval-lax -p no:cacheprovider $(ARGS) > $(NBLOG) 2>&1 & nb=$$!; \
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest notebooks --nbval-lax -p no:cacheprovider $(ARGS) > $(NBLOG) 2>&1 & nb=$$!; \
 	trap 'kill $$nb 2>/dev/null' INT TERM; \
 	$(BIN)/python -m pytest --doctest-modules marketing360 tests -p no:cacheprovider $(ARGS); rc=$$?; \
 	wait $$nb; nrc=$$?; echo; echo "== the notebooks (run alongside the tests above), exit status $$nrc:"; \

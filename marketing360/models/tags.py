@@ -176,7 +176,10 @@ class AudienceTags(Result):
         return ax
 
 
-def _default_model(numeric: list[str], counts: list[str], categorical: list[str]) -> Any:
+def _pipeline(classifier: Any, counts: list[str], numeric: list[str], categorical: list[str]) -> Any:
+    """``classifier`` (cloned; a logistic regression by default) after log-scaled, standardised counts,
+    standardised numerics and one-hot categoricals."""
+    from sklearn.base import clone
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -187,7 +190,14 @@ def _default_model(numeric: list[str], counts: list[str], categorical: list[str]
         parts.append(("numeric", StandardScaler(), numeric))
     if categorical:
         parts.append(("categorical", OneHotEncoder(handle_unknown="ignore"), categorical))
-    return make_pipeline(ColumnTransformer(parts), LogisticRegression(max_iter=3000))
+    model = LogisticRegression(max_iter=3000) if classifier is None else clone(classifier)
+    return make_pipeline(ColumnTransformer(parts), model)
+
+
+def _check_estimator(estimator: Any) -> None:
+    if estimator is not None and not isinstance(estimator, DeepClassifier) and not (
+            hasattr(estimator, "fit") and hasattr(estimator, "predict_proba")):
+        raise ParameterError(f"estimator must have fit and predict_proba; found {type(estimator).__name__}")
 
 
 class _Learner:
@@ -206,7 +216,7 @@ class _Learner:
                 sequence="sequence" if sequence else None, sequence_target="brand" if sequence else None)
         else:
             self.deep = False
-            self.model = _default_model(numeric, counts, categorical) if estimator is None else clone(estimator)
+            self.model = _pipeline(estimator, counts, numeric, categorical)
 
     def fit(self, df: pd.DataFrame) -> "_Learner":
         if self.deep:
@@ -267,9 +277,10 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
     users : table, optional
         Consumers' attributes (``user_id`` and any columns: numeric ones standardised, others one-hot).
     estimator : scikit-learn classifier or DeepClassifier, optional
-        Cloned per stage. By default a logistic regression on log-scaled, standardised counts and one-hot
-        attributes. A :class:`DeepClassifier` is given the columns (and the behaviour sequence when its
-        ``sequence`` is set) and one task.
+        Cloned per stage. A scikit-learn classifier (a logistic regression by default) reads log-scaled,
+        standardised counts, standardised numeric attributes and one-hot brands and attributes. A
+        :class:`DeepClassifier` is given the same columns raw (it embeds and standardises them), the behaviour
+        sequence when its ``sequence`` is set, and one task.
     stages : sequence of {"aware", "appeal", "act"}
         The stages tagged.
     sequence : int
@@ -305,10 +316,8 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
     if late:
         raise ParameterError(f"train_dates {late} are too late: their {horizon}-day horizon reaches the scoring "
                              f"day {day.date()} (the outcome is not known yet)")
-    deep = isinstance(estimator, DeepClassifier)
-    seq = sequence if deep and estimator.sequence is not None else 0
-    if estimator is not None and not deep and not (hasattr(estimator, "fit") and hasattr(estimator, "predict_proba")):
-        raise ParameterError(f"estimator must have fit and predict_proba; found {type(estimator).__name__}")
+    _check_estimator(estimator)
+    seq = sequence if isinstance(estimator, DeepClassifier) and estimator.sequence is not None else 0
 
     fit_df, numeric = _features(ev, train, users=users, windows=windows, horizon=horizon, sequence=seq,
                                 rules=rules, tz=tz)
@@ -453,7 +462,8 @@ def lookalike(events: TableLike, seed: Any, date: Any, *, brand: str | None = No
     users : table, optional
         Consumers' attributes; its consumers are all candidates, active or not.
     estimator : scikit-learn classifier, optional
-        Cloned; a class-balanced logistic regression on log-scaled counts and one-hot attributes by default.
+        Cloned; it reads log-scaled, standardised counts and one-hot attributes (a class-balanced logistic
+        regression by default).
     rules, tz
         As in :func:`pair_features`.
 
@@ -470,8 +480,9 @@ def lookalike(events: TableLike, seed: Any, date: Any, *, brand: str | None = No
     rules, tz = _rules(rules), _tz(tz)
     day = as_day(date, "date", tz=tz)
     ids = _seed_ids(seed)
-    if estimator is not None and not (hasattr(estimator, "fit") and hasattr(estimator, "predict_proba")):
-        raise ParameterError(f"estimator must have fit and predict_proba; found {type(estimator).__name__}")
+    if isinstance(estimator, DeepClassifier):
+        raise ParameterError("lookalike takes a scikit-learn classifier; a DeepClassifier is for audience_tags")
+    _check_estimator(estimator)
     pf = pair_features(ev, [day], windows=windows, horizon=1, sequence=0, rules=rules, tz=tz)
     df = pf.table()
     counts = [c for c in pf.numeric if c != "level" and not c.startswith("days_since")]
@@ -518,10 +529,10 @@ def lookalike(events: TableLike, seed: Any, date: Any, *, brand: str | None = No
     from sklearn.metrics import roc_auc_score
 
     if estimator is None:
-        model = _default_model(numeric, cols, categorical)
-        model.set_params(logisticregression__class_weight="balanced")
-    else:
-        model = clone(estimator)
+        from sklearn.linear_model import LogisticRegression
+
+        estimator = LogisticRegression(max_iter=3000, class_weight="balanced")
+    model = _pipeline(estimator, cols, numeric, categorical)
     features = [*cols, *numeric, *categorical]
     hidden = (y == 1) & _split_key(per_user.user_id.to_numpy(), "lookalike")
     check = clone(model).fit(per_user.loc[~hidden, features], y[~hidden])

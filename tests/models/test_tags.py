@@ -126,6 +126,18 @@ def test_a_deep_classifier_can_tag(small) -> None:
     assert len(ax.lines) == 2  # the stage's gains and the diagonal
 
 
+def test_any_scikit_learn_classifier_can_tag_and_expand(small) -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    hgb = HistGradientBoostingClassifier(max_iter=30, random_state=0)
+    tags = audience_tags(small.events, "2025-03-01", horizon=7, estimator=hgb, stages=["aware", "appeal"])
+    m = tags.models["appeal"]
+    assert type(m.steps[-1][1]) is HistGradientBoostingClassifier and m.steps[-1][1] is not hgb  # cloned
+    assert (tags.validation.auc > 0.55).all()  # 0.74 / 0.57 here: a small world, few purchases
+    la = lookalike(small.events, [1, 2, 3, 4, 5, 6], "2025-03-01", estimator=hgb)
+    assert type(la.model.steps[-1][1]) is HistGradientBoostingClassifier and len(la) > 1000
+
+
 def test_lookalike_finds_the_hidden_half_of_future_buyers(world) -> None:
     ev, start = world.events, pd.Timestamp("2025-02-01")
     buy = ev[(ev.event_type == "purchase") & (ev.brand == "Acme")]
@@ -172,6 +184,8 @@ def test_bad_lookalike_requests_are_named(small) -> None:
     ev = small.events
     with pytest.raises(ParameterError, match="at least 2"):
         lookalike(ev, [1], "2025-03-01")
+    with pytest.raises(ParameterError, match="a DeepClassifier is for audience_tags"):
+        lookalike(ev, [1, 2], "2025-03-01", estimator=DeepClassifier())
     with pytest.raises(ParameterError, match="only 0 seed consumer"):
         lookalike(ev, [10**9, 10**9 + 1], "2025-03-01")
     with pytest.raises(ParameterError, match="needs a user_id column"):
