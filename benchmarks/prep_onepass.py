@@ -27,6 +27,19 @@ deterministically from the seed with numpy and written once as parquet (files of
 run on the first k of the K columns (``--loop-columns``); their time is then scaled by K/k, which the table and
 the JSON say.
 
+Source (``--source``): ``parquet`` (the default, above) or ``csv``: the same values also written once as CSV
+(pyarrow's writer: a quoted header, shortest round-trip decimals, ``nan`` for NaN, an empty field for null; one
+file per parquet file, under ``<the size's folder>/csv/``), and then every variant of both engines reads the CSV
+files instead, each with an explicit all-double schema (no inference pass, which would cost the one pass and each
+loop call an extra scan): Spark through ``spark.read.schema(...).csv(folder, header=True, nanValue="nan",
+mode="FAILFAST")``, handed to ``marketing360`` as that Spark DataFrame (``SparkEngine.table`` of a CSV path
+infers the schema, so it is not used) and to the Spark ML loop as it is; DuckDB through ``read_csv`` with
+``columns={...: DOUBLE}`` and ``auto_detect=false`` (ibis's ``read_csv`` for ``marketing360``, the same in the
+hand-written SQL); the rank checks count on the CSV too. Parquet is columnar, so a per-column job reads its one
+column and the loop does not multiply the scan; a row-oriented source makes every per-column job tokenize every
+row, which is most likely where SPARK-21690's 39x comes from. Results go to ``results/prep-onepass-csv.json``
+unless ``--name``.
+
 Timing: per repeat (``--repeats``, default 2), a fresh process per engine (DuckDB: per engine and statistic, so
 that no memory it keeps outlives a statistic) runs that engine's variants one after the other, each statistic
 after an untimed warm-up on one column (start-up, code generation, the JIT); every other round the engines and
@@ -44,7 +57,10 @@ agree to 1e-9; every Spark median and quantile split lies within the relative er
 Run:  .venv/bin/python benchmarks/prep_onepass.py              # 100k and 1M rows x 100 columns (about 15 min)
       .venv/bin/python benchmarks/prep_onepass.py --rows 10000000 --stats median mean --name prep-onepass-10m
       .venv/bin/python benchmarks/prep_onepass.py --rows 100000 --columns 20 --quick   # a smoke test (1 min)
-(writes results/<name>.json, prep-onepass by default; the data is made on the first run, then reused)
+      .venv/bin/python benchmarks/prep_onepass.py --source csv --rows 100000 1000000 --stats median mean \
+          --loop-columns 10   # every variant reads CSV
+(writes results/<name>.json, prep-onepass or prep-onepass-csv by default; the data is made on the first run, then
+reused)
 """
 
 from __future__ import annotations
@@ -85,6 +101,31 @@ FILE_ROWS = 1 << 20
 ROW_GROUP = 1 << 17
 STATS = ("median", "mean", "discretizer")
 SPARK_GOAL = 20.0
+#: what each variant reads, per --source (kept in the JSON)
+READS = {
+    "parquet": {
+        "summary": "every variant reads the same parquet files",
+        "spark one pass": "marketing360 SparkEngine.table(<parquet folder>) (spark.read.parquet)",
+        "spark loop": "spark.read.parquet(<parquet folder>)",
+        "spark-ml one pass": "spark.read.parquet(<parquet folder>)",
+        "duckdb one pass": "marketing360 DuckDBEngine.table(<parquet folder>) (read_parquet)",
+        "duckdb loop": "marketing360 DuckDBEngine.table(<parquet folder>) (read_parquet)",
+        "duckdb sql one pass": "read_parquet('<parquet folder>/*.parquet')",
+        "checks": "DuckDB, read_parquet of the same files"},
+    "csv": {
+        "summary": "every variant (Spark and DuckDB) reads the same CSV files, with an explicit all-double schema",
+        "spark one pass": "marketing360 SparkEngine.table(spark.read.schema(<all doubles>).csv(<csv folder>, "
+                          "header=True, nanValue='nan', mode='FAILFAST'))",
+        "spark loop": "spark.read.schema(<all doubles>).csv(<csv folder>, header=True, nanValue='nan', "
+                      "mode='FAILFAST')",
+        "spark-ml one pass": "the same Spark DataFrame as the loop",
+        "duckdb one pass": "marketing360 DuckDBEngine.table(ibis read_csv(<csv folder>/*.csv, columns=<all DOUBLE>, "
+                           "header=True, auto_detect=False))",
+        "duckdb loop": "the same table as the DuckDB one pass",
+        "duckdb sql one pass": "read_csv('<csv folder>/*.csv', header=true, auto_detect=false, "
+                               "columns={<all DOUBLE>})",
+        "checks": "DuckDB, the same read_csv as the DuckDB one pass"},
+}
 
 
 # ============================================================================ data
@@ -136,12 +177,66 @@ def make_data(rows: int, columns: int, seed: int, fresh: bool = False) -> dict[s
     return info
 
 
-def read_all(path: str) -> None:
+def make_csv(info: dict[str, Any], fresh: bool = False) -> dict[str, Any]:
+    """The parquet files of :func:`make_data` written again as CSV (one file each, a header, pyarrow's writer:
+    shortest round-trip decimals, ``nan`` for NaN, an empty field for null), in ``<size folder>/csv/``."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    parts = Path(info["path"])
+    root = parts.parent
+    marker, folder = root / "csv.json", root / "csv"
+    if marker.exists() and not fresh:
+        csv = json.loads(marker.read_text())
+        print(f"  reusing {folder} ({csv['bytes'] / 2**30:.2f} GiB of CSV)", flush=True)
+        return csv
+    marker.unlink(missing_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.csv"):
+        old.unlink()
+    print(f"  writing the CSV -> {folder} ...", flush=True)
+    t0 = time.perf_counter()
+    for f in sorted(parts.glob("*.parquet")):
+        pcsv.write_csv(pq.read_table(f), folder / (f.stem + ".csv"))
+    size = sum(f.stat().st_size for f in folder.glob("*.csv"))
+    csv = {"path": str(folder), "bytes": size, "files": len(list(folder.glob("*.csv"))),
+           "writer": "pyarrow.csv.write_csv (quoted header, nan for NaN, empty field for null)",
+           "write_seconds": time.perf_counter() - t0}
+    marker.write_text(json.dumps(csv, indent=1))
+    print(f"  written in {csv['write_seconds']:.0f} s ({size / 2**30:.2f} GiB)", flush=True)
+    return csv
+
+
+def read_all(path: str, suffix: str = ".parquet") -> None:
     """Read every file once (the page cache: both engines then scan the same warm bytes)."""
-    for f in sorted(Path(path).glob("*.parquet")):
+    for f in sorted(Path(path).glob(f"*{suffix}")):
         with open(f, "rb") as fh:
             while fh.read(1 << 24):
                 pass
+
+
+def spark_source(session: Any, source: str, path: str, names: list[str]) -> Any:
+    """The Spark DataFrame of the data: ``read.parquet``, or ``read.csv`` with an explicit all-double schema."""
+    if source == "parquet":
+        return session.read.parquet(path)
+    from pyspark.sql.types import DoubleType, StructField, StructType
+
+    schema = StructType([StructField(c, DoubleType(), True) for c in names])
+    return session.read.schema(schema).csv(path, header=True, nanValue="nan", mode="FAILFAST")
+
+
+def duckdb_csv_sql(path: str, names: list[str]) -> str:
+    """DuckDB's ``read_csv`` of the CSV folder with an explicit all-double schema (no sniffing)."""
+    cols = ", ".join(f"'{c}': 'DOUBLE'" for c in names)
+    return f"read_csv('{path}/*.csv', header=true, auto_detect=false, columns={{{cols}}})"
+
+
+def duckdb_table(eng: Any, source: str, path: str, names: list[str]) -> Any:
+    """The data on a ``marketing360`` DuckDB engine: the parquet folder, or the CSV with an explicit schema."""
+    if source == "parquet":
+        return eng.table(path)
+    return eng.table(eng.backend.read_csv(f"{path}/*.csv", columns={c: "DOUBLE" for c in names}, header=True,
+                                          auto_detect=False))
 
 
 # ============================================================================ measuring
@@ -244,14 +339,14 @@ def spark_ml_loop(stat: str, sdf: Any, columns: list[str], args: argparse.Namesp
     return out
 
 
-def duckdb_sql(stat: str, con: Any, path: str, columns: list[str], args: argparse.Namespace) -> dict[str, Any]:
+def duckdb_sql(stat: str, con: Any, source: str, columns: list[str], args: argparse.Namespace) -> dict[str, Any]:
     """The same one pass as hand-written DuckDB SQL, NaN turned to null by ``CASE`` instead of ``FILTER``."""
     probs = [0.5] if stat == "median" else sorted({i / args.buckets for i in range(args.buckets + 1)})
     aggs = []
     for c in columns:
         x = f'CASE WHEN NOT isnan("{c}") THEN "{c}" END'
         aggs.append(f"avg({x})" if stat == "mean" else f"quantile_disc({x}, {probs})")
-    row = con.execute(f"SELECT {', '.join(aggs)} FROM read_parquet('{path}/*.parquet')").fetchall()[0]
+    row = con.execute(f"SELECT {', '.join(aggs)} FROM {source}").fetchall()[0]
     if stat != "discretizer":
         return {c: float(v if stat == "mean" else v[0]) for c, v in zip(columns, row)}
     out = {}
@@ -320,21 +415,25 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
 
     a = argparse.Namespace(**spec["args"])
     path, names, loop_cols = spec["path"], spec["names"], spec["loop_columns"]
+    source = spec.get("source", "parquet")
     meter = Meter()
     if spec["engine"] == "spark":
         eng = m3.connect("spark")
         meter.find_jvm()
-        table, sdf = eng.table(path), eng.session.read.parquet(path)
+        sdf = spark_source(eng.session, source, path, names)
+        # parquet: the engine's own reader; CSV: the explicitly typed DataFrame (its reader would infer a schema)
+        table = eng.table(path) if source == "parquet" else eng.table(sdf)
         fns: dict[str, Callable[[str], Any]] = {
             "spark one pass": lambda s: ours(s, table, names, a),
             "spark loop": lambda s: spark_ml_loop(s, sdf, loop_cols, a),
             "spark-ml one pass": lambda s: spark_ml(s, sdf, names, a)}
     else:
         eng = m3.connect("duckdb", memory_limit=a.duckdb_memory_limit)
-        table = eng.table(path)
+        table = duckdb_table(eng, source, path, names)
+        sql_from = f"read_parquet('{path}/*.parquet')" if source == "parquet" else duckdb_csv_sql(path, names)
         fns = {"duckdb one pass": lambda s: ours(s, table, names, a),
                "duckdb loop": lambda s: ours_loop(s, table, loop_cols, a),
-               "duckdb sql one pass": lambda s: duckdb_sql(s, eng.connection, path, names, a)}
+               "duckdb sql one pass": lambda s: duckdb_sql(s, eng.connection, sql_from, names, a)}
     out: dict[str, Any] = {}
     for stat in spec["stats"]:
         ours(stat, table, names[:1], a)  # warm-up: start-up, code generation, the JIT
@@ -375,8 +474,14 @@ def run_size(rows: int, args: argparse.Namespace, duck: Any) -> dict[str, Any]:
     k = min(k, args.columns)
     loop_cols = names[:k]
     scale = args.columns / k
-    read_all(info["path"])
-    dt = duck.table(info["path"])  # for the checks
+    path = info["path"]
+    if args.source == "csv":
+        info = {**info, "csv": make_csv(info, args.fresh_data)}
+        path = info["csv"]["path"]
+        read_all(path, ".csv")
+    else:
+        read_all(path)
+    dt = duckdb_table(duck, args.source, path, names)  # for the checks: the same source as the variants
     per_engine = {"spark": [v for v in SPARK_VARIANTS if args.spark_ml or v != "spark-ml one pass"],
                   "duckdb": [v for v in DUCKDB_VARIANTS if args.duckdb_sql or v != "duckdb sql one pass"]}
     worker_args = {k_: getattr(args, k_) for k_ in ("buckets", "relative_error", "wait_quiet", "duckdb_memory_limit")}
@@ -390,8 +495,8 @@ def run_size(rows: int, args: argparse.Namespace, duck: Any) -> dict[str, Any]:
         # statistic in one process (one JVM start), DuckDB one process per statistic (no memory kept between them)
         for engine in (["spark", "duckdb"] if r % 2 == 0 else ["duckdb", "spark"]):
             for stats in ([list(args.stats)] if engine == "spark" else [[st] for st in args.stats]):
-                spec = {"engine": engine, "stats": stats, "rows": rows, "repeat": r, "path": info["path"],
-                        "names": names, "loop_columns": loop_cols, "args": worker_args,
+                spec = {"engine": engine, "stats": stats, "rows": rows, "repeat": r, "path": path,
+                        "source": args.source, "names": names, "loop_columns": loop_cols, "args": worker_args,
                         "variants": per_engine[engine] if r % 2 == 0 else per_engine[engine][::-1]}
                 for stat, got in run_worker(spec, args.timeout).items():
                     for v, m in got.items():
@@ -415,6 +520,10 @@ def run_size(rows: int, args: argparse.Namespace, duck: Any) -> dict[str, Any]:
                          "spark_one_pass_over_duckdb_one_pass": full["spark one pass"] / full["duckdb one pass"]}
         if "spark-ml one pass" in full:
             rec["ratios"]["ours_spark_over_spark_ml"] = full["spark one pass"] / full["spark-ml one pass"]
+            # SPARK-21690's own comparison: Spark ML's loop against Spark ML's multi-column call
+            rec["ratios"]["spark_loop_over_spark_ml_one_pass"] = full["spark loop"] / full["spark-ml one pass"]
+            rec["ratios"]["spark_ml_one_pass_over_duckdb_one_pass"] = (full["spark-ml one pass"]
+                                                                       / full["duckdb one pass"])
         if "duckdb sql one pass" in full:
             rec["ratios"]["duckdb_one_pass_over_hand_sql"] = full["duckdb one pass"] / full["duckdb sql one pass"]
             rec["ratios"]["spark_one_pass_over_duckdb_hand_sql"] = full["spark one pass"] / full["duckdb sql one pass"]
@@ -482,6 +591,7 @@ def report(sizes: list[dict[str, Any]], columns: int) -> str:
               "duckdb loop", "loop / one pass", "spark / duckdb (one pass)"]
     if spark_ml:
         header.insert(3, "spark-ml one pass")
+        header += ["loop / spark-ml one pass", "spark-ml / duckdb (one pass)"]
     if hand:
         header += ["duckdb SQL without FILTER", "spark / duckdb SQL"]
     rows = []
@@ -499,6 +609,8 @@ def report(sizes: list[dict[str, Any]], columns: int) -> str:
                    f"**{fmt_ratio(ratios['spark_one_pass_over_duckdb_one_pass'])}**"]
             if spark_ml:
                 row.insert(3, f"{r['spark-ml one pass']['best']:.2f} s")
+                row += [f"{ratios['spark_loop_over_spark_ml_one_pass']:.1f}×",
+                        fmt_ratio(ratios["spark_ml_one_pass_over_duckdb_one_pass"])]
             if hand:
                 row += [f"{r['duckdb sql one pass']['best']:.2f} s",
                         fmt_ratio(ratios["spark_one_pass_over_duckdb_hand_sql"])]
@@ -541,10 +653,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duckdb-memory-limit", default="12GB",
                     help="DuckDB's memory_limit (an exact median of 100 columns x 10M rows holds 8 GiB)")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds allowed to each measured process")
+    ap.add_argument("--source", choices=("parquet", "csv"), default="parquet",
+                    help="what every variant reads: the parquet files, or the same values as CSV (explicit schema)")
     ap.add_argument("--fresh-data", action="store_true")
-    ap.add_argument("--name", default="prep-onepass", help="results/<name>.json (default prep-onepass)")
+    ap.add_argument("--name", default=None,
+                    help="results/<name>.json (default prep-onepass, or prep-onepass-csv with --source csv)")
     ap.add_argument("--quick", action="store_true", help="write results/<name>-quick.json (git-ignored) instead")
     args = ap.parse_args(argv)
+    args.name = args.name or ("prep-onepass" if args.source == "parquet" else "prep-onepass-csv")
 
     import marketing360 as m3
 
@@ -569,8 +685,9 @@ def main(argv: list[str] | None = None) -> int:
             ratios = r["ratios"]
             goals[key] = {"spark_loop_over_one_pass_at_least_20x": ratios["spark_loop_over_one_pass"] >= SPARK_GOAL,
                           "duckdb_at_least_as_fast_as_spark_ml": ratios["spark_one_pass_over_duckdb_one_pass"] >= 1}
-    table = report(sizes, args.columns)
-    payload = {"suite": args.name, "config": vars(args), "machine": info,
+    table = f"source: {args.source}: {READS[args.source]['summary']}\n\n" + report(sizes, args.columns)
+    payload = {"suite": args.name, "config": vars(args), "machine": info, "source": args.source,
+               "reads": READS[args.source],
                "timing": "best of the repeats (every repeat and the median kept); a loop run on k < K columns is "
                          "scaled by K/k (best_for_all_columns)",
                "seconds": time.perf_counter() - t_start, "loadavg_at_end": list(os.getloadavg()),
