@@ -13,11 +13,16 @@ ads, which no model sees). On the scoring day 2025-03-15, per stage:
 * **14-day tags** (``audience_tags(horizon=14)``, default training days): AUC and lift at 10% against what the pairs
   did over the next 14 days (a higher true stage on one of them), the weighted AUC against the day's truth;
 * a **heuristic** beside both: pairs ranked by recency (days since their last event, then visits over 7 days);
+* with ``--deep``, the 14-day tags again with ``estimator=DeepClassifier(sequence=..., epochs=8)`` (DCN-V2 with
+  DIN over the consumer's last 20 behaviours, one torch thread), the same figures under ``horizon14_deep``;
 * **lookalike**: the consumers who buy Acme for the first time in the 30 days from 2025-03-01 are split in two by
   a hash; the seed half is expanded with ``lookalike(events, seed, date, brand="Acme")``; AUC and lift at 10% of
   the hidden half among the ranked consumers.
 
-Run:  .venv/bin/python benchmarks/audience_tags.py [--seeds 1 2 3 4 5] [--users 4000]
+Timing (``--scale N``): ``audience_tags(horizon=14)`` on one world of N consumers over 90 days (DuckDB, the default
+engine): seconds, events, pairs tagged and training rows, and the process's peak resident memory.
+
+Run:  .venv/bin/python benchmarks/audience_tags.py [--seeds 1 2 3 4 5] [--users 4000] [--deep] [--scale 40000]
       (writes results/audience-tags.json)
 """
 
@@ -51,12 +56,29 @@ def heuristic(w: m3.datasets.SimulationResult) -> pd.DataFrame:
     return f.assign(heuristic=-f.days_since_event + f.visit_7d / 1000.0)[["user_id", "brand", "heuristic"]]
 
 
-def one_seed(seed: int, users: int) -> dict:
+def horizon_figures(tags: m3.models.AudienceTags, m: pd.DataFrame) -> dict:
+    """AUC, lift and calibration of 14-day tags against the moves of the next 14 days (``m``: the pairs with
+    ``moved``, ``p_next``, ``heuristic``)."""
+    m = tags.table().merge(m, on=["user_id", "brand", "stage"], how="left")
+    out = {}
+    for stage, g in m.groupby("stage"):
+        y, s, h = g.moved.to_numpy(), g.score.to_numpy(np.float64), g.heuristic.to_numpy(np.float64)
+        gt = g.dropna(subset=["p_next"])
+        out[stage] = {
+            "pairs": len(g), "moved": float(y.mean()), "auc": float(roc_auc_score(y, s)),
+            "auc_heuristic": float(roc_auc_score(y, h)), "lift10": lift_at(y, s), "lift10_heuristic": lift_at(y, h),
+            "calibration_error": calibration_error(y, s),
+            "auc_truth_daily": soft_auc(gt.p_next.to_numpy(np.float64), gt.score.to_numpy(np.float64)),
+            "validation_auc": float(tags.validation.set_index("stage").auc[stage])}
+    return out
+
+
+def one_seed(seed: int, users: int, deep: bool) -> dict:
     w = m3.datasets.simulate(n_users=users, n_days=90, seed=seed, truth="none", propensities=True, progress=False)
     truth = w.truth.next_stage_chances(w.events)
     today = truth[truth.date == DAY]
     heur = heuristic(w)
-    out: dict = {"seed": seed, "daily": {}, "horizon14": {}}
+    out: dict = {"seed": seed, "daily": {}}
 
     t0 = time.perf_counter()
     daily = audience_tags(w.events, DAY, horizon=1, train_dates=pd.date_range(DAY - pd.Timedelta(days=28),
@@ -81,18 +103,20 @@ def one_seed(seed: int, users: int) -> dict:
     p = w.truth.propensities
     later = p[(p.date > DAY) & (p.date <= DAY + pd.Timedelta(days=14))]  # entering day d+1 = end of day d
     best = later.assign(level=later.stage.map(LEVEL)).groupby(["user_id", "brand"])["level"].max().rename("best")
-    m = tags.table().merge(best.reset_index(), on=["user_id", "brand"], how="left")
-    m = m.merge(today, on=["user_id", "brand", "stage"], how="left").merge(heur, on=["user_id", "brand"])
-    m["moved"] = (m.best.fillna(0) > m.stage.map(LEVEL)).astype(int)
-    for stage, g in m.groupby("stage"):
-        y, s, h = g.moved.to_numpy(), g.score.to_numpy(np.float64), g.heuristic.to_numpy(np.float64)
-        gt = g.dropna(subset=["p_next"])
-        out["horizon14"][stage] = {
-            "pairs": len(g), "moved": float(y.mean()), "auc": float(roc_auc_score(y, s)),
-            "auc_heuristic": float(roc_auc_score(y, h)), "lift10": lift_at(y, s), "lift10_heuristic": lift_at(y, h),
-            "calibration_error": calibration_error(y, s),
-            "auc_truth_daily": soft_auc(gt.p_next.to_numpy(np.float64), gt.score.to_numpy(np.float64)),
-            "validation_auc": float(tags.validation.set_index("stage").auc[stage])}
+    pairs = tags.table()[["user_id", "brand", "stage"]].merge(best.reset_index(), on=["user_id", "brand"], how="left")
+    pairs = pairs.merge(today, on=["user_id", "brand", "stage"], how="left").merge(heur, on=["user_id", "brand"])
+    pairs["moved"] = (pairs.best.fillna(0) > pairs.stage.map(LEVEL)).astype(int)
+    pairs = pairs[["user_id", "brand", "stage", "moved", "p_next", "heuristic"]]
+    out["horizon14"] = horizon_figures(tags, pairs)
+    if deep:
+        import torch
+
+        torch.set_num_threads(1)
+        t0 = time.perf_counter()
+        dc = m3.models.DeepClassifier(sequence="sequence", epochs=8, batch_size=512, progress=False)
+        deep_tags = audience_tags(w.events, DAY, horizon=14, estimator=dc)
+        out["horizon14_deep_seconds"] = time.perf_counter() - t0
+        out["horizon14_deep"] = horizon_figures(deep_tags, pairs)
 
     ev = w.events
     start = pd.Timestamp("2025-03-01")
@@ -113,15 +137,29 @@ def one_seed(seed: int, users: int) -> dict:
     return out
 
 
+def scale(users: int) -> dict:
+    import resource
+
+    w = m3.datasets.simulate(n_users=users, n_days=90, seed=1, truth="none", progress=False)
+    t0 = time.perf_counter()
+    tags = audience_tags(w.events, DAY, horizon=14)
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+    return {"users": users, "events": len(w.events), "seconds": seconds, "pairs_tagged": len(tags),
+            "training_rows": int(tags.validation.n_train.sum()), "peak_rss_gib": peak}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     ap.add_argument("--users", type=int, default=4000)
+    ap.add_argument("--deep", action="store_true", help="also tag with a DeepClassifier")
+    ap.add_argument("--scale", type=int, default=0, help="also time the tags on one world of this many consumers")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "audience-tags.json"))
     a = ap.parse_args()
     runs = []
     for s in a.seeds:
-        r = one_seed(s, a.users)
+        r = one_seed(s, a.users, a.deep)
         runs.append(r)
         print(f"seed {s}: " + "; ".join(
             f"{k} daily AUC {v['auc_truth']:.3f}/{v['auc_ceiling']:.3f} (heur {v['auc_heuristic']:.3f}) "
@@ -129,8 +167,15 @@ def main() -> None:
         print("        " + "; ".join(f"{k} 14d AUC {v['auc']:.3f} (heur {v['auc_heuristic']:.3f}) lift10 "
                                      f"{v['lift10']:.2f}" for k, v in r["horizon14"].items())
               + f"; lookalike AUC {r['lookalike']['auc']:.3f} lift10 {r['lookalike']['lift10']:.2f}", flush=True)
+        if a.deep:
+            print("   deep " + "; ".join(f"{k} 14d AUC {v['auc']:.3f} lift10 {v['lift10']:.2f}"
+                                        for k, v in r["horizon14_deep"].items()), flush=True)
+    timing = scale(a.scale) if a.scale else None
+    if timing:
+        print(f"scale: {timing}", flush=True)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps({"users": a.users, "day": str(DAY.date()), "runs": runs}, indent=1))
+    Path(a.out).write_text(json.dumps({"users": a.users, "day": str(DAY.date()), "deep": a.deep, "runs": runs,
+                                       "scale": timing}, indent=1))
     print("wrote", a.out)
 
 
