@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import ibis
+import numpy as np
 import pandas as pd
 from ibis.expr.types import Table
 
@@ -31,14 +33,17 @@ __all__ = ["audience", "Audience"]
 
 
 class Audience(Result):
-    """Consumer-brand pairs to target: ``user_id, brand`` (export with ``to_pandas`` / ``to_polars``)."""
+    """Consumer-brand pairs to target: ``user_id, brand`` (export with ``to_pandas`` / ``to_polars``); drawn with
+    tags, also ``score`` and ``rank``, best first."""
 
     expr: Table  # computed on an engine
 
     title: ClassVar[str] = "audience"
-    keys = ("user_id", "brand")
+    keys: tuple[str, ...] = ("user_id", "brand")
 
-    def __init__(self, expr: Table, *, description: str) -> None:
+    def __init__(self, expr: Table, *, description: str, ranked: bool = False) -> None:
+        if ranked:
+            self.keys = ("rank",)
         super().__init__(expr)
         self.description = description
 
@@ -85,7 +90,7 @@ def audience(events: TableLike, date: Any, stage: Stage, *, brand: str | None = 
     Returns
     -------
     Audience
-        ``user_id, brand`` (and ``score`` with ``tags``, best first).
+        ``user_id, brand`` (with ``tags``: also ``score`` and ``rank``, best first).
     """
     for name, value in (("stage", stage), ("not_reached", not_reached)):
         if (value is not None or name == "stage") and value not in STAGES[1:]:
@@ -100,6 +105,8 @@ def audience(events: TableLike, date: Any, stage: Stage, *, brand: str | None = 
     pairs = pairs.select("user_id", "brand")
     what = f"{stage} pairs on {d.date()}" + (f" of {brand}" if brand else "")
     if tags is not None:
+        if stage == "advocate":
+            raise ParameterError("tags rank Aware, Appeal and Act pairs by their next stage; Advocate has none")
         if not_reached is not None:
             raise ParameterError("tags rank the pairs to target now; not_reached looks back at what they did: "
                                  "use one or the other")
@@ -144,18 +151,21 @@ def _tagged(pairs: Table, tags: Any, d: pd.Timestamp, top: int | None, min_score
     t = alongside(open_table(tags, what="audience tags"), pairs)
     missing = [c for c in ("user_id", "brand", "score") if c not in t.columns]
     if missing:
-        raise ParameterError(f"tags need the columns user_id, brand, score; missing {missing}")
-    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise ParameterError(f"tags need the columns user_id, brand, score; missing {missing} "
+                             f"(found {list(t.columns)})")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1):
         raise ParameterError(f"top must be a whole number >= 1; found {top!r}")
-    if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, (int, float))):
-        raise ParameterError(f"min_score must be a number; found {min_score!r}")
+    if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, (int, float, np.number))
+                                  or not np.isfinite(min_score)):
+        raise ParameterError(f"min_score must be a finite number; found {min_score!r}")
     t = t.select(_tu=t.user_id, _tb=t.brand, score=t.score.cast("float64"))
+    t = t.filter(t.score.notnull() & ~t.score.isnan())  # a pair without a score is not ranked
     j = pairs.join(t, (pairs.user_id == t._tu) & (pairs.brand == t._tb)).select("user_id", "brand", "score")
     if min_score is not None:
         j = j.filter(j.score >= float(min_score))
         what += f", scored >= {min_score:g}"
-    j = j.order_by([j.score.desc(), j.user_id, j.brand])
+    j = j.mutate(rank=ibis.row_number().over(order_by=[j.score.desc(), j.user_id, j.brand]) + 1)
     if top is not None:
-        j = j.limit(top)
-        what += f", the {top:,} best"
-    return Audience(j, description=what + " by their tags")
+        j = j.filter(j["rank"] <= int(top))
+        what += f", the {int(top):,} best"
+    return Audience(j, description=what + " by their tags", ranked=True)

@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 from scipy.special import ndtri
 
 from ..assets.rules import StageRules
+from ..models.shapley import popcount
 from .campaign import PlanArrays, count_campaign, plan_rates
 from .emit import _E, EVENT_CODES, _emit_day, events_table
 from .truth import EventSource, StageTracker
@@ -571,7 +572,7 @@ def _run_block(w: _World, index: int, masks: np.ndarray, tests: np.ndarray, emit
             # P(no click) = prod_c (1 - ctr_c)^n_c given the delivered exposures; a click lands on the brand page
             p_click = -np.expm1((n_del[:, 0, :] * log_no_click[:, None]).sum(axis=0, dtype=np.float64))
             # an organic positive review of a purchase of the last F days (ads do not move it)
-            p_review = positive_review * np.bitwise_count(bought_before[0] & recent_mask)
+            p_review = positive_review * popcount(bought_before[0] & recent_mask)
             ch_parts.append(np.vstack([stage[0], p_click, 1.0 - (1.0 - reach0[0]) * (1.0 - p_click), reach0[1:],
                                        p_review]))
         level = np.maximum(level, clicked.astype(np.int8))  # a click lands on the brand page

@@ -112,8 +112,9 @@ class Truth:
         prod (1 - ctr)^impressions``), ``p_visit`` (a brand-page view or a
         click), ``p_engage`` (a search, follow, cart or ask), ``p_purchase``,
         ``p_advocate`` (a positive review or a share the same day),
-        ``p_review`` (a later positive review of one of the pair's purchases
-        of the last ``followup_days`` days: organic, ads do not move it). They
+        ``p_review`` (a later positive review, that day, of one of the pair's
+        purchases of the last ``followup_days`` days: organic, ads do not
+        move it). They
         condition on the consumer's latent propensity and responsiveness and
         on the day's delivered exposures, which no analysis sees: the best any
         model of the events can do is to approach them.
@@ -171,7 +172,6 @@ class Truth:
         s = self.stages
         return s.loc[(s.start <= d) & (s.end >= d), ["user_id", "brand", "stage"]].reset_index(drop=True)
 
-
     def next_stage_chances(self, events: pd.DataFrame) -> pd.DataFrame:
         """The true chance that each Aware, Appeal or Act pair ends the day a stage higher, per observed day.
 
@@ -202,7 +202,8 @@ class Truth:
         Raises
         ------
         ParameterError
-            A world without propensities, or simulated under other stage rules.
+            A world without propensities, simulated under other stage rules or over fewer days than the
+            Appeal window, or events that are not the world's.
         """
         if self.propensities is None:
             raise ParameterError("this world was simulated without propensities (simulate(..., propensities=True))")
@@ -210,7 +211,17 @@ class Truth:
             raise ParameterError("next_stage_chances is derived for the default stage rules; this world has others")
         p = self.propensities
         window = self.rules.appeal.window
-        start = p.date.min() + pd.Timedelta(days=window - 1)
+        first, last = p.date.min(), p.date.max()
+        if (last - first).days + 1 < window:
+            raise ParameterError(f"next_stage_chances needs {window} observed days (the Appeal window's browsing); "
+                                 f"this world has {(last - first).days + 1}")
+        if not {"user_id", "brand", "event_type", "ts"} <= set(events.columns) or not len(events):
+            raise ParameterError("events must be the world's events (SimulationResult.events)")
+        span = events.ts.min().normalize(), events.ts.max().normalize()
+        if span[0] < first or span[1] > last or not set(events.brand.unique()) <= set(p.brand.unique()):
+            raise ParameterError(f"events must be this world's events: they run {span[0].date()} to "
+                                 f"{span[1].date()}, the world {first.date()} to {last.date()}")
+        start = first + pd.Timedelta(days=window - 1)
         p = p[(p.date >= start) & p.stage.isin(["aware", "appeal", "act"])].reset_index(drop=True)
         # a browse on another day of the window [d - window + 1, d - 1]
         b = events.loc[events.event_type == "browse", ["user_id", "brand", "ts"]]

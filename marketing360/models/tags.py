@@ -48,7 +48,7 @@ from ..types import TableLike
 from .deep import DeepClassifier
 from .features import _local_day, pair_features
 
-__all__ = ["audience_tags", "AudienceTags", "lookalike", "Lookalike", "TRANSITIONS"]
+__all__ = ["audience_tags", "AudienceTags", "lookalike", "Lookalike", "TRANSITIONS", "lift_at", "calibration_error"]
 
 #: each stage's next one: the transitions tagged
 TRANSITIONS: dict[str, str] = {"aware": "appeal", "appeal": "act", "act": "advocate"}
@@ -71,7 +71,15 @@ def _split_key(user_ids: np.ndarray, key: str) -> np.ndarray:
     return hash_unit(np.asarray(codes), key) < 0.2
 
 
-def lift_at(y: np.ndarray, score: np.ndarray, share: float = 0.1) -> float:
+def _pair_of_vectors(y: Any, score: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+    y, score = np.asarray(y, np.float64).ravel(), np.asarray(score, np.float64).ravel()
+    if len(y) != len(score) or not len(y):
+        raise ParameterError(f"{what}: outcomes and scores must be non-empty and of one length; found "
+                             f"{len(y)} and {len(score)}")
+    return y, score
+
+
+def lift_at(y: Any, score: Any, share: float = 0.1) -> float:
     """The positive rate among the ``share`` best-scored rows over the overall rate (1: no better than chance).
 
     ``y`` may hold 0/1 outcomes or true probabilities.
@@ -79,19 +87,24 @@ def lift_at(y: np.ndarray, score: np.ndarray, share: float = 0.1) -> float:
     >>> lift_at(np.array([1, 0, 0, 0, 1, 0, 0, 0, 0, 0]), np.arange(10, 0, -1), share=0.2)
     2.5
     """
-    y, score = np.asarray(y, np.float64), np.asarray(score, np.float64)
+    y, score = _pair_of_vectors(y, score, "lift_at")
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+        raise ParameterError(f"lift_at: share must be in (0, 1]; found {share!r}")
     k = max(1, int(round(share * len(y))))
     top = np.argsort(-score, kind="stable")[:k]
     return float(y[top].mean() / y.mean()) if y.mean() > 0 else float("nan")
 
 
-def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+def calibration_error(y: Any, p: Any, bins: int = 10) -> float:
     """Expected calibration error: the row-weighted mean of ``|mean(p) - mean(y)|`` over quantile bins of ``p``.
+
+    ``y`` may hold 0/1 outcomes or true probabilities.
 
     >>> round(calibration_error(np.array([0, 0, 1, 1]), np.array([0.1, 0.1, 0.9, 0.7]), bins=2), 3)  # .1, .2
     0.15
     """
-    y, p = np.asarray(y, np.float64), np.asarray(p, np.float64)
+    y, p = _pair_of_vectors(y, p, "calibration_error")
+    bins = _whole("bins", bins, 1)
     order = np.argsort(p, kind="stable")
     gaps = [abs(p[i].mean() - y[i].mean()) * len(i) for i in np.array_split(order, min(bins, len(p))) if len(i)]
     return float(np.sum(gaps) / len(p))
@@ -159,35 +172,26 @@ class AudienceTags(Result):
 
     def plot(self, *, ax: Any = None, **kwargs: Any) -> Any:
         """Cumulative gains on the held-out fifth: the share of the movers found in the best-scored share of the
-        pairs, per stage (the diagonal: chance)."""
-        import matplotlib.pyplot as plt
+        pairs, per stage (the diagonal: chance); returns the figure."""
+        from ..viz.playbook import plot_tag_gains
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5.5, 4))
-        h = self.held_out
-        for stage in [s for s in TRANSITIONS if s in set(h.stage)]:
-            g = h[h.stage == stage].sort_values("score", ascending=False, kind="mergesort")
-            found = np.concatenate([[0.0], np.cumsum(g[_LABEL].to_numpy()) / max(g[_LABEL].sum(), 1)])
-            ax.plot(np.linspace(0, 1, len(found)), found, label=f"{stage} → {TRANSITIONS[stage]}", **kwargs)
-        ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
-        ax.set(xlabel="share of the stage's pairs, best scored first", ylabel="share of the movers found",
-               title=f"audience tags: gains over {self.horizon} days (held out)")
-        ax.legend(frameon=False)
-        return ax
+        return plot_tag_gains(self.held_out, horizon=self.horizon, ax=ax, **kwargs)
 
 
 def _pipeline(classifier: Any, counts: list[str], numeric: list[str], categorical: list[str]) -> Any:
     """``classifier`` (cloned; a logistic regression by default) after log-scaled, standardised counts,
-    standardised numerics and one-hot categoricals."""
+    standardised numerics (missing ones imputed with the median, plus an indicator) and one-hot categoricals."""
     from sklearn.base import clone
     from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
     parts = [("counts", make_pipeline(FunctionTransformer(np.log1p), StandardScaler()), counts)]
-    if numeric:
-        parts.append(("numeric", StandardScaler(), numeric))
+    if numeric:  # attributes may be missing (a consumer not in users=): the median and an indicator
+        parts.append(("numeric", make_pipeline(SimpleImputer(strategy="median", add_indicator=True),
+                                               StandardScaler()), numeric))
     if categorical:
         parts.append(("categorical", OneHotEncoder(handle_unknown="ignore"), categorical))
     model = LogisticRegression(max_iter=3000) if classifier is None else clone(classifier)
@@ -255,7 +259,7 @@ def _features(ev: Any, dates: list[pd.Timestamp], *, users: Any, windows: Sequen
 
 
 def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_dates: Sequence[Any] | None = None,
-                  windows: Sequence[int] = (7, 30), users: TableLike | None = None, estimator: Any = None,
+                  windows: Sequence[int] = (7, 30, 90), users: TableLike | None = None, estimator: Any = None,
                   stages: Sequence[str] = ("aware", "appeal", "act"), sequence: int = 20,
                   rules: StageRules | None = None, tz: str = "UTC") -> AudienceTags:
     """Tag every Aware, Appeal and Act pair with its chance of reaching a higher stage within ``horizon`` days.
@@ -273,9 +277,12 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
         The days the models learn from; each one's horizon must end before ``date``. By default four days a
         week apart, the last ``horizon`` days before ``date``.
     windows : list of int
-        Look-back windows of the counts (see :func:`pair_features`).
+        Look-back windows of the counts (see :func:`pair_features`). The widest must reach as far back as
+        the rules' window of every tagged stage (90 days for Act by default): a pair is tagged when it has an
+        event in the widest window, and a pair in Act by a purchase 60 days ago must have one.
     users : table, optional
-        Consumers' attributes (``user_id`` and any columns: numeric ones standardised, others one-hot).
+        Consumers' attributes (``user_id`` and any columns: numeric ones standardised, missing ones imputed,
+        others one-hot).
     estimator : scikit-learn classifier or DeepClassifier, optional
         Cloned per stage. A scikit-learn classifier (a logistic regression by default) reads log-scaled,
         standardised counts, standardised numeric attributes and one-hot brands and attributes. A
@@ -305,6 +312,13 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
     if isinstance(stages, str) or not len(stages) or any(s not in TRANSITIONS for s in stages):
         raise ParameterError(f"stages must be some of {list(TRANSITIONS)}; found {stages!r}")
     wanted = [s for s in TRANSITIONS if s in set(stages)]
+    if isinstance(windows, (int, str)) or not isinstance(windows, Sequence) or not len(windows):
+        raise ParameterError(f"windows must be a non-empty list of whole numbers of days; found {windows!r}")
+    reach = max(getattr(rules, s).window for s in wanted)
+    if all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in windows) and max(windows) < reach:
+        raise ParameterError(f"the widest of windows {list(windows)} must reach back {reach} days, the rules' window "
+                             f"of the stages tagged: a pair in such a stage by an event {max(windows) + 1} or more "
+                             f"days old would go untagged")
     day = as_day(date, "date", tz=tz)
     if train_dates is None:
         train = [day - pd.Timedelta(days=horizon + 7 * k) for k in range(3, -1, -1)]
@@ -319,13 +333,13 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
     _check_estimator(estimator)
     seq = sequence if isinstance(estimator, DeepClassifier) and estimator.sequence is not None else 0
 
-    fit_df, numeric = _features(ev, train, users=users, windows=windows, horizon=horizon, sequence=seq,
-                                rules=rules, tz=tz)
     end = fetch(ev.ts.max())
     last = None if end is None or pd.isna(end) else _local_day(pd.Timestamp(end), tz)
     if last is None or train[-1] + pd.Timedelta(days=horizon - 1) > last:
         raise ParameterError(f"the events end on {None if last is None else last.date()}, before the horizon of "
                              f"the training day {train[-1].date()}: the outcome is not known")
+    fit_df, numeric = _features(ev, train, users=users, windows=windows, horizon=horizon, sequence=seq,
+                                rules=rules, tz=tz)
     best = _moved_up(ev, train, horizon, rules, tz)
     fit_df = fit_df.merge(best, on=["date", "user_id", "brand"], how="left")
     fit_df[_LABEL] = (fit_df._best.fillna(0).to_numpy() > fit_df.level.to_numpy()).astype(np.int64)
@@ -390,8 +404,8 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
 
 
 class Lookalike(Result):
-    """Consumers outside the seed, most seed-like first: ``user_id, score`` (the classifier's chance that the
-    consumer is in the seed) and ``rank``.
+    """Consumers outside the seed, most seed-like first: ``user_id, score`` (the classifier's score of "seed":
+    a ranking, not a probability when the classes are reweighted) and ``rank``.
 
     Attributes
     ----------
@@ -399,8 +413,8 @@ class Lookalike(Result):
     n_seed : int
         Seed consumers with features (the positives).
     recovery_auc : float
-        A hashed fifth of the seed hidden among the others while fitting: how well the model ranks them above
-        the other consumers (1: all first, 0.5: chance). The standard check of a positive-unlabelled model.
+        A hashed fifth of the seed left out of a second fit: how well that fit ranks them above the other
+        consumers (1: all first, 0.5: chance); NaN when the seed is too small to spare them.
     model : estimator
     features : list of str
     """
@@ -443,17 +457,18 @@ def lookalike(events: TableLike, seed: Any, date: Any, *, brand: str | None = No
               rules: StageRules | None = None, tz: str = "UTC") -> Lookalike:
     """Rank the consumers outside ``seed`` by how much they look like it (positive-unlabelled learning).
 
-    Every consumer active in the look-back before ``date`` (and every consumer of ``users``) is described by
-    its behaviour over all brands (the :func:`pair_features` counts summed over its brands: ``all_*``), its
-    behaviour towards ``brand`` (``brand_*``, zero without any) and its attributes. A classifier learns the
-    seed against all the others; its chance of "seed" ranks the others.
+    Every consumer active in the look-back before ``date`` (with ``users``: every consumer of ``users``,
+    active or not, and only those) is described by its behaviour over all brands (the :func:`pair_features`
+    counts summed over its brands: ``all_*``), its behaviour towards ``brand`` (``brand_*``, zero without any)
+    and its attributes. A classifier learns the seed against all the others; its score ranks the others.
 
     Parameters
     ----------
     events : table
         Canonical events on any engine.
     seed : user ids, a frame with ``user_id`` or an Audience
-        The seed audience (e.g. a brand's advocates, or its best-tagged pairs).
+        The seed audience (e.g. a brand's best customers). A seed defined by the brand's 4A stage is
+        separable by ``brand_level`` alone: leave ``brand`` out then.
     date : date-like
         Features from the events before this day.
     brand : str, optional
@@ -535,11 +550,11 @@ def lookalike(events: TableLike, seed: Any, date: Any, *, brand: str | None = No
     model = _pipeline(estimator, cols, numeric, categorical)
     features = [*cols, *numeric, *categorical]
     hidden = (y == 1) & _split_key(per_user.user_id.to_numpy(), "lookalike")
-    check = clone(model).fit(per_user.loc[~hidden, features], y[~hidden])
     rest = y == 0
-    pool = hidden | rest
     auc = float("nan")
-    if hidden.any():
+    if hidden.any() and y[~hidden].sum() >= 2:  # enough seed left to fit without the hidden fifth
+        check = clone(model).fit(per_user.loc[~hidden, features], y[~hidden])
+        pool = hidden | rest
         auc = float(roc_auc_score(hidden[pool], check.predict_proba(per_user.loc[pool, features])[:, 1]))
     model.fit(per_user[features], y)
     cand = per_user[rest]

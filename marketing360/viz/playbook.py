@@ -1,4 +1,5 @@
-"""Plots of the 4E playbook: a campaign's measured arms, and the response curves behind the next budget."""
+"""Plots of the 4E playbook: who to target (audience tags' gains), a campaign's measured arms, and the response
+curves behind the next budget."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pandas as pd
 
 from ._base import new_axes
 
-__all__ = ["plot_readout", "plot_reallocation", "plot_diagnosis"]
+__all__ = ["plot_tag_gains", "plot_readout", "plot_reallocation", "plot_diagnosis"]
 
 
 def _palette(names: list[str]) -> dict[str, Any]:
@@ -17,6 +18,27 @@ def _palette(names: list[str]) -> dict[str, Any]:
 
     cmap = matplotlib.colormaps["tab10"]
     return {n: cmap(i % 10) for i, n in enumerate(names)}
+
+
+def plot_tag_gains(held_out: pd.DataFrame, *, horizon: int, ax: Any = None, **kwargs: Any) -> Any:
+    """Cumulative gains of audience tags per transition: the share of the pairs that moved up found in the
+    best-scored share of the stage's pairs (``held_out``: ``stage, moved_up, score``); the diagonal is chance.
+    Returns the figure."""
+    from .colors import stage_color
+
+    fig, ax = new_axes(ax, kwargs.pop("figsize", (5.5, 4.0)))
+    nxt = {"aware": "appeal", "appeal": "act", "act": "advocate"}
+    for stage in [s for s in nxt if s in set(held_out.stage)]:
+        g = held_out[held_out.stage == stage].sort_values("score", ascending=False, kind="mergesort")
+        moved = g.moved_up.to_numpy(float)
+        found = np.concatenate([[0.0], np.cumsum(moved) / max(moved.sum(), 1.0)])
+        ax.plot(np.linspace(0, 1, len(found)), found, color=stage_color(nxt[stage]),
+                label=f"{stage} → {nxt[stage]}", **kwargs)
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    ax.set(xlabel="share of the stage's pairs, best scored first", ylabel="share of the movers found",
+           title=f"audience tags: gains over {horizon} days (held out)")
+    ax.legend(frameon=False)
+    return fig
 
 
 def plot_readout(table: pd.DataFrame, *, ax: Any = None, **kwargs: Any) -> Any:

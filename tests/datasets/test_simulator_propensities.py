@@ -47,7 +47,20 @@ def test_the_later_review_chance_adds_up_to_the_positive_reviews_of_days_without
     expected, sd = p.sum(), np.sqrt((p * (1 - p)).sum())
     assert observed > 20
     assert abs(observed - expected) < 4 * sd, (observed, expected, sd)
-    assert m.p_review.max() <= 0.15 * 0.7 * 14 / 14 + 1e-7  # every one of the last 14 days a purchase
+    assert (m.p_review[m.stage.isin(["unaware", "aware", "appeal"])] == 0).all()  # no recent purchase
+
+
+def test_the_later_review_chance_is_a_purchase_yesterday_when_every_purchase_is_reviewed_the_next_day() -> None:
+    from marketing360.datasets import FunnelParams
+
+    fp = FunnelParams(review=1.0, review_ratings=(0, 0, 0, 0, 1), followup_days=1)
+    w = simulate(n_users=600, n_days=20, seed=2, truth="none", propensities=True, funnel=fp, progress=False)
+    ev = w.events[w.events.event_type == "purchase"]
+    bought = ev.assign(date=ev.ts.dt.normalize() + pd.Timedelta(days=1))[["user_id", "brand", "date"]]
+    m = w.truth.propensities.merge(bought.drop_duplicates().assign(yesterday=1.0), how="left")
+    m = m[m.date > m.date.min()]  # the first day's yesterday is in the burn-in
+    assert m.yesterday.notna().sum() > 30
+    np.testing.assert_array_equal(m.p_review.to_numpy(), m.yesterday.fillna(0.0).to_numpy())
 
 
 @pytest.mark.parametrize("stage", ["aware", "appeal", "act"])
@@ -66,10 +79,15 @@ def test_the_next_stage_chances_add_up_to_the_moves_the_true_stages_make(world: 
     assert (m.next_stage == {"aware": "appeal", "appeal": "act", "act": "advocate"}[stage]).all()
 
 
-def test_the_next_stage_chances_need_the_propensities() -> None:
+def test_the_next_stage_chances_need_the_propensities_a_month_and_the_worlds_events(world) -> None:
     w = simulate(n_users=50, n_days=3, seed=1, truth="none", progress=False)
     with pytest.raises(ParameterError, match="propensities=True"):
         w.truth.next_stage_chances(w.events)
+    short = simulate(n_users=50, n_days=10, seed=1, truth="none", propensities=True, progress=False)
+    with pytest.raises(ParameterError, match="needs 30 observed days"):
+        short.truth.next_stage_chances(short.events)
+    with pytest.raises(ParameterError, match="this world's events"):
+        world.truth.next_stage_chances(short.events.assign(ts=short.events.ts + pd.Timedelta(days=60)))
 
 
 def test_one_row_per_pair_and_day_with_the_stage_entering_the_day(world: SimulationResult) -> None:

@@ -89,14 +89,17 @@ def test_audience_takes_the_best_tagged_pairs_of_its_stage(small) -> None:
     tags = audience_tags(small.events, "2025-03-01", horizon=7)
     t = tags.table()
     want = t[(t.stage == "appeal") & (t.brand == "Acme")].nlargest(10, "score", keep="all")
-    got = audience(small.events, "2025-02-28", "appeal", brand="Acme", tags=tags, top=10).table()
-    assert sorted(got.user_id) == sorted(want.user_id.head(10))
+    got = audience(small.events, "2025-02-28", "appeal", brand="Acme", tags=tags, top=np.int64(10)).table()
+    assert got.score.is_monotonic_decreasing and got["rank"].tolist() == list(range(1, 11))  # best first
+    np.testing.assert_allclose(got.score.to_numpy(), want.score.head(10).to_numpy())
     cut = float(want.score.iloc[4])
     kept = audience(small.events, "2025-02-28", "appeal", brand="Acme", tags=t[["user_id", "brand", "score"]],
                     min_score=cut).table()
     assert len(kept) == 5 and (kept.score >= cut).all()
     with pytest.raises(ParameterError, match="rank the stages of 2025-02-28"):
         audience(small.events, "2025-02-20", "appeal", tags=tags)
+    with pytest.raises(ParameterError, match="Advocate has none"):
+        audience(small.events, "2025-02-28", "advocate", tags=tags)
     with pytest.raises(ParameterError, match="pass tags= too"):
         audience(small.events, "2025-02-28", "appeal", top=3)
     with pytest.raises(ParameterError, match="missing \\['score'\\]"):
@@ -122,8 +125,8 @@ def test_a_deep_classifier_can_tag(small) -> None:
     assert set(tags.table().stage) == {"aware"}
     assert isinstance(tags.models["aware"], DeepClassifier) and tags.models["aware"].sequence == "sequence"
     assert 0.55 < tags.validation.auc.iloc[0] < 1.0
-    ax = tags.plot()
-    assert len(ax.lines) == 2  # the stage's gains and the diagonal
+    fig = tags.plot()
+    assert len(fig.axes[0].lines) == 2  # the stage's gains and the diagonal
 
 
 def test_any_scikit_learn_classifier_can_tag_and_expand(small) -> None:
@@ -161,12 +164,50 @@ def test_lookalike_finds_the_hidden_half_of_future_buyers(world) -> None:
     ({"train_dates": ["2025-02-27"]}, "too late"),
     ({"train_dates": []}, "non-empty list"),
     ({"estimator": object()}, "fit and predict_proba"),
-    ({"windows": [0]}, "windows must hold whole numbers >= 1"),
+    ({"windows": [0, 90]}, "windows must hold whole numbers >= 1"),
+    ({"windows": [7, 30]}, "must reach back 90 days"),
+    ({"windows": 30}, "non-empty list"),
     ({"tz": "Mars/Base"}, "IANA time zone"),
 ])
 def test_bad_tag_requests_are_named(small, kwargs, match) -> None:
     with pytest.raises(ParameterError, match=match):
         audience_tags(small.events, "2025-03-01", **{"horizon": 7, **kwargs})
+
+
+def test_an_act_pair_without_a_recent_event_is_tagged(small) -> None:
+    # a consumer who bought 60 days before the scoring day and did nothing since: Act on the eve, tagged so
+    quiet = pd.DataFrame({"user_id": [10**6], "brand": ["Acme"], "event_type": ["purchase"], "value": [20.0],
+                          "ts": [pd.Timestamp("2024-12-31 10:00")]})
+    ev = pd.concat([small.events, quiet], ignore_index=True)
+    t = audience_tags(ev, "2025-03-01", horizon=7, stages=["act"]).table()
+    assert t.loc[t.user_id == 10**6, "stage"].tolist() == ["act"]
+
+
+def test_no_event_of_the_scoring_day_or_later_reaches_the_tags(small) -> None:
+    day = pd.Timestamp("2025-03-01")
+    a = audience_tags(small.events, day, horizon=7)
+    before = small.events[small.events.ts < day]
+    pairs = a.table()[["user_id", "brand"]]
+    fake = pairs.assign(ts=day + pd.Timedelta(hours=12), event_type="purchase", value=10.0)
+    b = audience_tags(pd.concat([before, fake], ignore_index=True), day, horizon=7)
+    pd.testing.assert_frame_equal(a.table(), b.table())
+    pd.testing.assert_frame_equal(a.validation, b.validation)
+
+
+def test_missing_numeric_attributes_are_imputed(small) -> None:
+    users = small.users.assign(score_x=np.where(small.users.user_id % 3 == 0, np.nan, small.users.user_id % 7))
+    users = users[users.user_id % 5 != 0]  # some consumers have no attributes at all
+    tags = audience_tags(small.events, "2025-03-01", horizon=7, users=users, stages=["aware"])
+    assert tags.table().score.notna().all() and 0.55 < tags.validation.auc.iloc[0] < 1
+
+
+def test_the_metrics_check_their_input() -> None:
+    with pytest.raises(ParameterError, match="one length"):
+        lift_at([1, 0, 1, 0, 0, 1], [0.3, 0.2, 0.1])
+    with pytest.raises(ParameterError, match="non-empty"):
+        calibration_error([], [])
+    with pytest.raises(ParameterError, match="share must be in"):
+        lift_at([1, 0], [0.5, 0.1], share=0)
 
 
 def test_tags_need_known_outcomes_and_something_to_learn(small) -> None:
@@ -195,6 +236,8 @@ def test_bad_lookalike_requests_are_named(small) -> None:
     everyone = ev[ev.ts < "2025-03-01"].user_id.unique()
     with pytest.raises(ParameterError, match="covers every candidate"):
         lookalike(ev, everyone, "2025-03-01")
+    tiny = lookalike(ev, [2, 12], "2025-03-01")  # a seed too small to spare a hidden fifth still expands
+    assert len(tiny) > 1000 and (np.isnan(tiny.recovery_auc) or 0 <= tiny.recovery_auc <= 1)
 
 
 def test_cdnow_repeat_purchase_tags_on_real_data(need) -> None:
