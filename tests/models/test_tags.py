@@ -45,7 +45,7 @@ def test_daily_tags_rank_and_calibrate_against_the_true_next_stage_chances(world
     m = daily.table().merge(truth[truth.date == DAY], on=["user_id", "brand", "stage"]).merge(
         recency, on=["user_id", "brand"])
     assert len(m) == len(daily.table())  # every tagged pair is in that true stage on the eve
-    floor = {"aware": 0.74, "appeal": 0.66, "act": 0.60}  # 5-seed benchmark minima 0.783 / 0.707 / 0.653
+    floor = {"aware": 0.74, "appeal": 0.66, "act": 0.60}  # 5-seed benchmark minima 0.782 / 0.718 / 0.633
     for stage, g in m.groupby("stage"):
         p, s = g.p_next.to_numpy(np.float64), g.score.to_numpy(np.float64)
         auc, ceiling, heur = _soft_auc(p, s), _soft_auc(p, p), _soft_auc(p, g.h.to_numpy(np.float64))
@@ -65,7 +65,7 @@ def test_fourteen_day_tags_find_the_pairs_that_move_up(world) -> None:
     best = later.assign(lv=later.stage.map(level)).groupby(["user_id", "brand"])["lv"].max().rename("best")
     t = tags.table().merge(best.reset_index(), on=["user_id", "brand"], how="left")
     y = (t.best.fillna(0) > t.stage.map(level)).to_numpy()
-    # 5-seed benchmark minima (4,000 consumers) 0.707 / 0.717 / 0.649; here act has ~250 pairs (sd ~0.04)
+    # 5-seed benchmark minima (4,000 consumers) 0.698 / 0.709 / 0.646; here act has ~250 pairs (sd ~0.04)
     for stage, floor in (("aware", 0.65), ("appeal", 0.65), ("act", 0.55)):
         sel = (t.stage == stage).to_numpy()
         assert roc_auc_score(y[sel], t.score[sel]) > floor, stage
