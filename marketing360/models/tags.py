@@ -302,8 +302,9 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
     Raises
     ------
     ParameterError
-        Unknown stages, a horizon or windows that are not whole numbers, a training day whose horizon
-        reaches ``date`` or passes the events, or a stage whose training pairs all moved up (or none did).
+        Unknown stages, a horizon or windows that are not whole numbers, windows that do not reach back the
+        tagged stages' rule windows, a training day whose horizon reaches ``date`` or passes the events, or a
+        stage whose training pairs all moved up (or none did).
     """
     ev = _events(events, "audience_tags")
     rules, tz = _rules(rules), _tz(tz)
