@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .._days import as_day
+from .._hashing import hash_unit
 from ..assets.rules import STAGE_LEVEL, STAGES, StageRules
 from ..assets.stages import _events, _rules, _tz, snapshots
 from ..engine import fetch
@@ -64,8 +65,6 @@ def _whole(name: str, value: Any, low: int) -> int:
 
 def _split_key(user_ids: np.ndarray, key: str) -> np.ndarray:
     """A hashed fifth of the consumers (the same consumer always on the same side)."""
-    from ..playbook.design import hash_unit  # the playbook builds on the models: imported late
-
     codes = user_ids if np.issubdtype(np.asarray(user_ids).dtype, np.integer) else pd.factorize(
         pd.Series(user_ids).astype(str), sort=True)[0]
     return hash_unit(np.asarray(codes), key) < 0.2

@@ -33,7 +33,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -41,6 +40,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from .._hashing import hash_unit
 from ..datasets.campaign import check_plan
 from ..errors import ParameterError
 from ..results import Result, Summary
@@ -51,33 +51,6 @@ __all__ = ["hash_unit", "design_campaign", "CampaignDesign", "HOLDOUT", "CONTROL
 HOLDOUT = "holdout"
 #: arm of the consumers kept out of one channel (they may get the others)
 CONTROL = "control"
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def hash_unit(user_ids: Any, key: str) -> np.ndarray:
-    """A uniform number in [0, 1) per user, fixed by ``key`` and the user id alone (SplitMix64).
-
-    The same key and user always give the same number, on every machine;
-    different keys give independent draws.
-
-    Examples
-    --------
-    >>> hash_unit([1, 2, 3], "spring") .round(3).tolist() == hash_unit([1, 2, 3], "spring").round(3).tolist()
-    True
-    >>> bool((hash_unit(range(10_000), "a") < 0.1).mean().round(2) == 0.1)
-    True
-    """
-    ids = np.asarray(user_ids)
-    if ids.ndim != 1 or (len(ids) and not np.issubdtype(ids.dtype, np.integer)):
-        raise ParameterError(f"user ids must be a list of integers; found dtype {ids.dtype}")
-    seed = np.uint64(int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little"))
-    with np.errstate(over="ignore"):
-        z = ids.astype(np.int64).view(np.uint64) * _GOLDEN + seed
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
 class CampaignDesign(Result):
