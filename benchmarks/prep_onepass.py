@@ -138,14 +138,9 @@ def make_data(rows: int, columns: int, seed: int, fresh: bool = False) -> dict[s
 
     root = DATA / f"{rows}x{columns}-s{seed}"
     marker, parts = root / "benchmark.json", root / "parts"  # the parquet files alone in their folder
-    if marker.exists() and not fresh:
-        info = json.loads(marker.read_text())
-        print(f"  reusing {root} ({info['bytes'] / 2**30:.2f} GiB)", flush=True)
-        return info
-    marker.unlink(missing_ok=True)
-    parts.mkdir(parents=True, exist_ok=True)
-    for old in parts.glob("*.parquet"):
-        old.unlink()
+    made = _made_before(marker, parts, ".parquet", fresh)
+    if made is not None:
+        return made
     print(f"  writing {rows:,} rows x {columns} columns -> {root} ...", flush=True)
     t0 = time.perf_counter()
     names = [f"c{j:03d}" for j in range(columns)]
@@ -168,10 +163,28 @@ def make_data(rows: int, columns: int, seed: int, fresh: bool = False) -> dict[s
             arrays.append(pa.array(x, mask=(u >= 0.01) & (u < 0.03 + 0.01 * (j % 5))))
         pq.write_table(pa.Table.from_arrays(arrays, names=names), parts / f"part-{part:05d}.parquet",
                        row_group_size=ROW_GROUP, compression="snappy")
-    size = sum(f.stat().st_size for f in parts.glob("*.parquet"))
-    info = {"rows": rows, "columns": columns, "seed": seed, "path": str(parts), "bytes": size,
-            "files": len(list(parts.glob("*.parquet"))), "file_rows": FILE_ROWS, "row_group_rows": ROW_GROUP,
-            "write_seconds": time.perf_counter() - t0}
+    return _written(marker, parts, ".parquet", t0, rows=rows, columns=columns, seed=seed, file_rows=FILE_ROWS,
+                    row_group_rows=ROW_GROUP)
+
+
+def _made_before(marker: Path, folder: Path, suffix: str, fresh: bool) -> dict[str, Any] | None:
+    """The description of files made by an earlier run (``marker``), or None after clearing ``folder`` for new ones."""
+    if marker.exists() and not fresh:
+        info = json.loads(marker.read_text())
+        print(f"  reusing {folder} ({info['bytes'] / 2**30:.2f} GiB)", flush=True)
+        return info
+    marker.unlink(missing_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob(f"*{suffix}"):
+        old.unlink()
+    return None
+
+
+def _written(marker: Path, folder: Path, suffix: str, t0: float, **extra: Any) -> dict[str, Any]:
+    """Describe the files just written to ``folder`` (the marker a later run reuses them by)."""
+    files = list(folder.glob(f"*{suffix}"))
+    size = sum(f.stat().st_size for f in files)
+    info = {**extra, "path": str(folder), "bytes": size, "files": len(files), "write_seconds": time.perf_counter() - t0}
     marker.write_text(json.dumps(info, indent=1))
     print(f"  written in {info['write_seconds']:.0f} s ({size / 2**30:.2f} GiB)", flush=True)
     return info
@@ -186,25 +199,15 @@ def make_csv(info: dict[str, Any], fresh: bool = False) -> dict[str, Any]:
     parts = Path(info["path"])
     root = parts.parent
     marker, folder = root / "csv.json", root / "csv"
-    if marker.exists() and not fresh:
-        csv = json.loads(marker.read_text())
-        print(f"  reusing {folder} ({csv['bytes'] / 2**30:.2f} GiB of CSV)", flush=True)
-        return csv
-    marker.unlink(missing_ok=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.csv"):
-        old.unlink()
+    made = _made_before(marker, folder, ".csv", fresh)
+    if made is not None:
+        return made
     print(f"  writing the CSV -> {folder} ...", flush=True)
     t0 = time.perf_counter()
     for f in sorted(parts.glob("*.parquet")):
         pcsv.write_csv(pq.read_table(f), folder / (f.stem + ".csv"))
-    size = sum(f.stat().st_size for f in folder.glob("*.csv"))
-    csv = {"path": str(folder), "bytes": size, "files": len(list(folder.glob("*.csv"))),
-           "writer": "pyarrow.csv.write_csv (quoted header, nan for NaN, empty field for null)",
-           "write_seconds": time.perf_counter() - t0}
-    marker.write_text(json.dumps(csv, indent=1))
-    print(f"  written in {csv['write_seconds']:.0f} s ({size / 2**30:.2f} GiB)", flush=True)
-    return csv
+    return _written(marker, folder, ".csv", t0,
+                    writer="pyarrow.csv.write_csv (quoted header, nan for NaN, empty field for null)")
 
 
 def read_all(path: str, suffix: str = ".parquet") -> None:

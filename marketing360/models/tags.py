@@ -47,9 +47,10 @@ from ..inputs import open_table
 from ..results import Result, Summary
 from ..types import TableLike
 from .deep import DeepClassifier
-from .features import _local_day, pair_features
+from .features import _check_ints, _local_day, pair_features
 
-__all__ = ["audience_tags", "AudienceTags", "lookalike", "Lookalike", "TRANSITIONS", "lift_at", "calibration_error"]
+__all__ = ["audience_tags", "AudienceTags", "lookalike", "Lookalike", "TRANSITIONS", "lift_at", "calibration_error",
+           "segments"]
 
 #: each stage's next one: the transitions tagged
 TRANSITIONS: dict[str, str] = {"aware": "appeal", "appeal": "act", "act": "advocate"}
@@ -68,6 +69,32 @@ def _split_key(user_ids: np.ndarray, key: str) -> np.ndarray:
     codes = user_ids if np.issubdtype(np.asarray(user_ids).dtype, np.integer) else pd.factorize(
         pd.Series(user_ids).astype(str), sort=True)[0]
     return hash_unit(np.asarray(codes), key) < 0.2
+
+
+def segments(ids: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Consumers ranked best first, cut into ``n`` segments of equal size: ``high`` and ``low`` for two, ``q1``
+    (best) .. ``qn`` otherwise (the audiences :func:`~marketing360.playbook.design_campaign` takes).
+
+    >>> {k: v.tolist() for k, v in segments(np.array([7, 3, 9, 1]), 2).items()}
+    {'high': [7, 3], 'low': [9, 1]}
+    """
+    n = _whole("n", n, 1)
+    names = ["high", "low"] if n == 2 else [f"q{i + 1}" for i in range(n)]
+    return dict(zip(names, np.array_split(np.asarray(ids), n)))
+
+
+def _attributes(df: pd.DataFrame, columns: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Consumers' attribute columns split into numeric and categorical ones; the categorical ones become strings
+    in place (``"<missing>"`` where absent), one type for the one-hot encoder."""
+    numeric = [c for c in columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    categorical = [c for c in columns if c not in numeric]
+    _as_categories(df, categorical)
+    return numeric, categorical
+
+
+def _as_categories(df: pd.DataFrame, columns: Sequence[str]) -> None:
+    for c in columns:
+        df[c] = df[c].astype("string").fillna("<missing>").astype(object)
 
 
 def _pair_of_vectors(y: Any, score: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -159,15 +186,12 @@ class AudienceTags(Result):
     def audiences(self, brand: str, stage: str, n: int = 2) -> dict[str, np.ndarray]:
         """The ``stage`` consumers of ``brand`` in ``n`` segments of equal size by score: ``high`` and ``low``
         for two, ``q1`` (best) .. ``qn`` otherwise; for :func:`~marketing360.playbook.design_campaign`."""
-        n = _whole("n", n, 1)
         t = self.table()
         if stage not in TRANSITIONS:
             raise ParameterError(f"stage must be one of {list(TRANSITIONS)}; found {stage!r}")
         if brand not in set(t.brand):
             raise ParameterError(f"no pair of brand {brand!r} is tagged; brands are {sorted(set(t.brand))}")
-        ids = t[(t.brand == brand) & (t.stage == stage)].user_id.to_numpy()
-        names = ["high", "low"] if n == 2 else [f"q{i + 1}" for i in range(n)]
-        return dict(zip(names, np.array_split(ids, n)))
+        return segments(t[(t.brand == brand) & (t.stage == stage)].user_id.to_numpy(), n)
 
     def plot(self, *, ax: Any = None, **kwargs: Any) -> Any:
         """Cumulative gains on the held-out fifth: the share of the movers found in the best-scored share of the
@@ -312,12 +336,11 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
     if isinstance(stages, str) or not len(stages) or any(s not in TRANSITIONS for s in stages):
         raise ParameterError(f"stages must be some of {list(TRANSITIONS)}; found {stages!r}")
     wanted = [s for s in TRANSITIONS if s in set(stages)]
-    if isinstance(windows, (int, str)) or not isinstance(windows, Sequence) or not len(windows):
-        raise ParameterError(f"windows must be a non-empty list of whole numbers of days; found {windows!r}")
+    windows = _check_ints("windows", windows, 1)
     reach = max(getattr(rules, s).window for s in wanted)
-    if all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in windows) and max(windows) < reach:
-        raise ParameterError(f"the widest of windows {list(windows)} must reach back {reach} days, the rules' window "
-                             f"of the stages tagged: a pair in such a stage by an event {max(windows) + 1} or more "
+    if windows[-1] < reach:
+        raise ParameterError(f"the widest of windows {windows} must reach back {reach} days, the rules' window "
+                             f"of the stages tagged: a pair in such a stage by an event {windows[-1] + 1} or more "
                              f"days old would go untagged")
     day = as_day(date, "date", tz=tz)
     if train_dates is None:
@@ -349,11 +372,7 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
     label_cols = {c for c in fit_df.columns if c.startswith("next_")}
     extra = [c for c in fit_df.columns if c not in {"date", "user_id", "brand", "level", "sequence", _LABEL,
                                                     *numeric, *label_cols}]
-    user_num = [c for c in extra if pd.api.types.is_numeric_dtype(fit_df[c]) and not pd.api.types.is_bool_dtype(
-        fit_df[c])]
-    user_cat = [c for c in extra if c not in user_num]
-    for c in user_cat:  # one-hot needs one type
-        fit_df[c] = fit_df[c].astype("string").fillna("<missing>").astype(object)
+    user_num, user_cat = _attributes(fit_df, extra)
 
     models: dict[str, Any] = {}
     rows, held_parts = [], []
@@ -382,8 +401,7 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
         models[stage] = _Learner(estimator, counts, user_num, user_cat, bool(seq)).fit(part)
 
     now, _ = _features(ev, [day], users=users, windows=windows, horizon=1, sequence=seq, rules=rules, tz=tz)
-    for c in user_cat:
-        now[c] = now[c].astype("string").fillna("<missing>").astype(object)
+    _as_categories(now, user_cat)
     parts = []
     for stage in wanted:
         g = now[now.level == STAGE_LEVEL[stage]]
@@ -510,29 +528,20 @@ def lookalike(events: TableLike, seed: Any, date: Any, *, brand: str | None = No
                                  f"brands are {sorted(set(df.brand))}")
         own = df[df.brand == brand].set_index("user_id")[[*counts, "level", "days_since_event"]].add_prefix("brand_")
         per_user = per_user.join(own, how="left")
-        gap = max(pf.windows) + 1
-        per_user["brand_days_since_event"] = per_user["brand_days_since_event"].fillna(gap)
-        per_user = per_user.fillna(0)
         cols = list(per_user.columns)
-    per_user = per_user.reset_index()
+    # a consumer without behaviour (towards the brand): no events, and the last one beyond the look-back
+    fill: dict[str, float] = {c: 0.0 for c in cols}
+    if brand is not None:
+        fill["brand_days_since_event"] = max(pf.windows) + 1.0
+    per_user = per_user.fillna(fill).reset_index()
     categorical: list[str] = []
     numeric: list[str] = []
     if users is not None:
         u = fetch(open_table(users, what="lookalike users"), "pandas")
         if "user_id" not in u.columns:
             raise ParameterError(f"lookalike: users needs a user_id column; it has {list(u.columns)}")
-        per_user = u.merge(per_user, on="user_id", how="left")
-        per_user[cols] = per_user[cols].fillna(0)
-        if brand is not None:
-            per_user["brand_days_since_event"] = per_user["brand_days_since_event"].replace(0, max(pf.windows) + 1)
-        for c in u.columns:
-            if c == "user_id":
-                continue
-            if pd.api.types.is_numeric_dtype(u[c]) and not pd.api.types.is_bool_dtype(u[c]):
-                numeric.append(c)
-            else:
-                categorical.append(c)
-                per_user[c] = per_user[c].astype("string").fillna("<missing>").astype(object)
+        per_user = u.merge(per_user, on="user_id", how="left").fillna(fill)
+        numeric, categorical = _attributes(per_user, [c for c in u.columns if c != "user_id"])
     y = per_user.user_id.isin(ids).to_numpy().astype(np.int64)
     n_seed = int(y.sum())
     if n_seed < 2:

@@ -36,6 +36,7 @@ from ..assets.rules import STAGE_LEVEL, STAGES, StageRules
 from ..engine import fetch
 from ..errors import ParameterError
 from ..inputs import as_table
+from ..models.tags import segments
 from ..results import Result, Summary
 from ..types import TableLike
 from .design import hash_unit
@@ -114,12 +115,7 @@ class Targeting(Result):
     def audiences(self, n: int = 2) -> dict[str, np.ndarray]:
         """The scored consumers in ``n`` segments of equal size by score: ``high`` and ``low`` for two,
         ``q1`` (best) .. ``qn`` otherwise; for :func:`~marketing360.playbook.design_campaign`."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ParameterError(f"n must be a whole number >= 1; found {n!r}")
-        t = self.table()
-        parts = np.array_split(t.user_id.to_numpy(), int(n))
-        names = ["high", "low"] if n == 2 else [f"q{i + 1}" for i in range(int(n))]
-        return dict(zip(names, parts))
+        return segments(self.table().user_id.to_numpy(), n)
 
     def top(self, k: int) -> np.ndarray:
         """The ``k`` best-scored consumers."""
