@@ -250,22 +250,26 @@ class SparkEngine(Engine):
 
     # ------------------------------------------------------------------ capabilities
 
-    def _doubles(self, table: Table, columns: Sequence[str]) -> Any:
-        """The Spark DataFrame of ``columns`` cast to double (Spark ML casts its inputs so)."""
-        from pyspark.sql import functions as F
+    def _doubles(self, table: Table, columns: Sequence[str]) -> tuple[Any, list[str]]:
+        """The Spark DataFrame of ``columns`` cast to double (Spark ML casts its inputs so) under plain positional
+        names (Spark ML reads a dot in a name as a struct field), and those names; one SQL projection (three JVM
+        calls per column otherwise: 0.45 s for 100 columns)."""
+        safe = [f"_m360_c{i}" for i in range(len(columns))]
+        quoted = ["`" + c.replace("`", "``") + "`" for c in columns]
+        return self.to_spark(table).selectExpr(*[f"CAST({q} AS DOUBLE) AS {s}" for q, s in zip(quoted, safe)]), safe
 
-        return self.to_spark(table).select(*[F.col(f"`{c}`").cast("double").alias(c) for c in columns])
-
-    def _empty_columns(self, sdf: Any, columns: Sequence[str], missing_value: float) -> list[str]:
+    @staticmethod
+    def _empty_columns(sdf: Any, safe: Sequence[str], columns: Sequence[str], missing_value: float) -> list[str]:
+        """The ``columns`` (read as ``safe`` in ``sdf``) without a value that is not null, NaN or ``missing_value``."""
         from pyspark.sql import functions as F
 
         def ok(c: str) -> Any:
-            x = F.col(f"`{c}`")
+            x = F.col(c)
             keep = x.isNotNull() & ~F.isnan(x)
             return keep & (x != F.lit(missing_value)) if not math.isnan(missing_value) else keep
 
-        row = sdf.select(*[F.count(F.when(ok(c), 1)).alias(c) for c in columns]).collect()[0]
-        return [c for c in columns if row[c] == 0]
+        row = sdf.select(*[F.count(F.when(ok(c), 1)).alias(c) for c in safe]).collect()[0]
+        return [c for c, s in zip(columns, safe) if row[s] == 0]
 
     @capability("imputer")
     def imputer(self, table: Table, columns: Sequence[str], strategy: ImputeStrategy = "mean", *,
@@ -275,19 +279,19 @@ class SparkEngine(Engine):
         from pyspark.ml.feature import Imputer
 
         columns = check_impute_args(table, columns, strategy, missing_value, relative_error)
-        sdf = self._doubles(table, columns)
-        imp = Imputer(inputCols=list(columns), outputCols=[f"__m360_imp_{i}" for i in range(len(columns))],
+        sdf, safe = self._doubles(table, columns)
+        imp = Imputer(inputCols=safe, outputCols=[f"_m360_imp_{i}" for i in range(len(columns))],
                       strategy=strategy, missingValue=float(missing_value), relativeError=float(relative_error))
         try:
             model = imp.fit(sdf)
         except Exception as exc:  # Spark refuses columns with nothing to impute from: name them
-            empty = self._empty_columns(sdf, columns, missing_value)
+            empty = self._empty_columns(sdf, safe, columns, missing_value)
             if empty:
                 raise SchemaError(f"impute: column(s) {empty} have no value that is not null, NaN or the missing "
                                   "value", column=empty[0]) from None
-            raise EngineError(f"impute: Spark's Imputer failed on {columns}: {exc}") from exc
+            raise EngineError(f"impute: Spark's Imputer failed on {list(columns)}: {exc}") from exc
         surrogate = model.surrogateDF.collect()[0].asDict()
-        return {c: float(surrogate[c]) for c in columns}
+        return {c: float(surrogate[s]) for c, s in zip(columns, safe)}
 
     @capability("approx_quantile")
     def approx_quantile(self, table: Table, columns: Sequence[str], probabilities: Sequence[float],
@@ -297,7 +301,8 @@ class SparkEngine(Engine):
         columns = check_numeric_columns(table, columns, what="approx_quantile")
         probs = check_probabilities(probabilities)
         check_relative_error(relative_error)
-        found = self._doubles(table, columns).stat.approxQuantile(list(columns), probs, float(relative_error))
+        sdf, safe = self._doubles(table, columns)
+        found = sdf.stat.approxQuantile(safe, probs, float(relative_error))
         empty = [c for c, v in zip(columns, found) if not v]
         if empty:
             raise SchemaError(f"approx_quantile: column(s) {empty} have no value that is not null, NaN or the "

@@ -62,6 +62,15 @@ def test_equals_spark_mls_own_imputer(duckdb_engine, spark_engine, strategy):
         pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
 
 
+@pytest.mark.parametrize("strategy", ["mean", "median"])
+def test_awkward_column_names(engine, strategy):
+    # spaces, a dot and a backtick: Spark reads the columns through one SQL projection, which must quote them
+    names = ["price (usd)", "a.b", "odd`name"]
+    df = pd.DataFrame({n: [1.0, None, 4.0, float("nan"), 10.0 * (j + 1)] for j, n in enumerate(names)})
+    imp = Imputer(columns=names, strategy=strategy).fit(engine.table(df))
+    assert imp.statistics_ == {n: pytest.approx(reference(df[n], strategy), rel=1e-12) for n in names}
+
+
 def test_integer_columns_keep_their_type_and_truncate_like_spark(engine):
     df = pd.DataFrame({"n": pd.array([1, 2, None, 2, 6], dtype="Int64")})
     imp = Imputer(strategy="mean", output_columns=["n_filled"]).fit(engine.table(df))

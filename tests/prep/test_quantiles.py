@@ -40,6 +40,16 @@ def test_exact_quantiles_match_the_rank_definition_on_every_engine(engine):
             assert got.loc[q, c] == rank_ceil(v, q), (c, q)
 
 
+def test_awkward_column_names(engine):
+    # a space, a dot and a backtick in the names (Spark reads the columns under positional aliases)
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"price (usd)": rng.normal(size=201), "a.b": rng.integers(0, 5, 201).astype(float),
+                       "odd`name": rng.exponential(size=201)})
+    got = approx_quantile(engine.table(df), list(df.columns), [0.1, 0.5, 0.9], relative_error=0.0)
+    for c in df.columns:
+        assert got[c].tolist() == [rank_ceil(df[c].to_numpy(), q) for q in (0.1, 0.5, 0.9)], c
+
+
 @pytest.mark.spark
 @pytest.mark.parametrize("eps", [0.001, 0.01, 0.05])
 def test_spark_sketch_respects_the_relative_error_on_adversarial_columns(spark_engine, eps):
