@@ -27,7 +27,7 @@ from ..inputs import alongside, open_table
 from ..results import Result
 from ..types import Stage, TableLike
 from .rules import STAGE_LEVEL, STAGES, StageRules
-from .stages import _events, _tz, snapshot, snapshots
+from .stages import _events, _rules, _tz, snapshot, snapshots
 
 __all__ = ["audience", "Audience"]
 
@@ -110,7 +110,7 @@ def audience(events: TableLike, date: Any, stage: Stage, *, brand: str | None = 
         if not_reached is not None:
             raise ParameterError("tags rank the pairs to target now; not_reached looks back at what they did: "
                                  "use one or the other")
-        return _tagged(pairs, tags, d, top, min_score, what)
+        return _tagged(pairs, tags, d, top, min_score, what, _rules(rules), tz)
     if top is not None or min_score is not None:
         raise ParameterError("top and min_score select among tagged pairs: pass tags= too")
     if not_reached is None:
@@ -139,7 +139,7 @@ def audience(events: TableLike, date: Any, stage: Stage, *, brand: str | None = 
 
 
 def _tagged(pairs: Table, tags: Any, d: pd.Timestamp, top: int | None, min_score: float | None,
-            what: str) -> Audience:
+            what: str, rules: StageRules, tz: str) -> Audience:
     """The pairs with a tag score, best first, cut by ``top`` and ``min_score``."""
     from ..models.tags import AudienceTags
 
@@ -147,6 +147,10 @@ def _tagged(pairs: Table, tags: Any, d: pd.Timestamp, top: int | None, min_score
         if tags.date != d + pd.Timedelta(days=1):
             raise ParameterError(f"the tags were scored on {tags.date.date()}: they rank the stages of "
                                  f"{(tags.date - pd.Timedelta(days=1)).date()}, not of {d.date()}")
+        if tags.rules != rules or tags.tz != tz:
+            raise ParameterError("the tags were made with other stage rules or another time zone (tz "
+                                 f"{tags.tz!r}, here {tz!r}): the stages they rank are not these; pass the "
+                                 "same rules= and tz= to both")
         tags = tags.table()
     t = alongside(open_table(tags, what="audience tags"), pairs)
     missing = [c for c in ("user_id", "brand", "score") if c not in t.columns]

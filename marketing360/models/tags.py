@@ -157,6 +157,9 @@ class AudienceTags(Result):
         ``calibration_error`` of a model fitted without a hashed fifth of the consumers, on that fifth.
     held_out : pandas.DataFrame
         That fifth's ``stage, moved_up, score`` (for gains and reliability plots).
+    rules : StageRules
+    tz : str
+        The stage rules and time zone the stages were read with.
     """
 
     title: ClassVar[str] = "audience tags"
@@ -164,9 +167,9 @@ class AudienceTags(Result):
 
     def __init__(self, frame: pd.DataFrame, *, date: pd.Timestamp, horizon: int, train_dates: list[pd.Timestamp],
                  models: dict[str, Any], features: list[str], validation: pd.DataFrame,
-                 held_out: pd.DataFrame) -> None:
+                 held_out: pd.DataFrame, rules: StageRules, tz: str) -> None:
         super().__init__(frame)
-        self.date, self.horizon, self.train_dates = date, horizon, train_dates
+        self.date, self.horizon, self.train_dates, self.rules, self.tz = date, horizon, train_dates, rules, tz
         self.models, self.features, self.validation, self.held_out = models, features, validation, held_out
 
     def _tidy(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -228,7 +231,8 @@ def _check_estimator(estimator: Any) -> None:
 
 
 class _Learner:
-    """One way to fit and score a frame: scikit-learn (a pipeline on the columns) or a DeepClassifier."""
+    """One way to fit and score a frame: scikit-learn (a pipeline on the columns) or a DeepClassifier (missing
+    numeric attributes filled with the training median, plus an indicator, as the pipeline does)."""
 
     def __init__(self, estimator: Any, counts: list[str], numeric: list[str], categorical: list[str],
                  sequence: bool) -> None:
@@ -236,18 +240,31 @@ class _Learner:
 
         categorical = ["brand", *categorical]  # brands differ in their base rates
         self.columns = [*counts, *numeric, *categorical, *(["sequence"] if sequence else [])]
+        self.attributes = numeric
+        self.fill: dict[str, float] = {}
         if isinstance(estimator, DeepClassifier):
             self.deep = True
             self.model = clone(estimator).set_params(
-                tasks=(_LABEL,), numeric=[*counts, *numeric], categorical=categorical,
-                sequence="sequence" if sequence else None, sequence_target="brand" if sequence else None)
+                tasks=(_LABEL,), numeric=[*counts, *numeric, *(_missing(c) for c in numeric)],
+                categorical=categorical, sequence="sequence" if sequence else None,
+                sequence_target="brand" if sequence else None)
         else:
             self.deep = False
             self.model = _pipeline(estimator, counts, numeric, categorical)
 
+    def _deep_frame(self, df: pd.DataFrame, labels: bool = False) -> pd.DataFrame:
+        out = df[[*self.columns, *([_LABEL] if labels else [])]].copy()
+        for c in self.attributes:
+            miss = out[c].isna()
+            out[_missing(c)] = miss.astype(np.float64)
+            out[c] = out[c].astype(np.float64).where(~miss, self.fill[c])
+        return out
+
     def fit(self, df: pd.DataFrame) -> "_Learner":
         if self.deep:
-            self.model.fit(df[[*self.columns, _LABEL]])
+            medians = {c: df[c].astype(np.float64).median() for c in self.attributes}
+            self.fill = {c: 0.0 if pd.isna(m) else float(m) for c, m in medians.items()}
+            self.model.fit(self._deep_frame(df, labels=True))
         else:
             self.model.fit(df[self.columns], df[_LABEL].to_numpy())
         return self
@@ -256,8 +273,13 @@ class _Learner:
         if not len(df):
             return np.zeros(0)
         if self.deep:
-            return self.model.predict_proba(df[self.columns])[_LABEL].to_numpy(np.float64)
+            return self.model.predict_proba(self._deep_frame(df))[_LABEL].to_numpy(np.float64)
         return np.asarray(self.model.predict_proba(df[self.columns])[:, 1], dtype=np.float64)
+
+
+def _missing(column: str) -> str:
+    """The indicator column of a numeric attribute's missing values (a DeepClassifier tagger's)."""
+    return f"{column} (missing)"
 
 
 def _moved_up(ev: Any, dates: list[pd.Timestamp], horizon: int, rules: StageRules, tz: str) -> pd.DataFrame:
@@ -418,7 +440,7 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
         {"stage": [], _LABEL: [], "score": []})
     return AudienceTags(frame, date=day, horizon=horizon, train_dates=train,
                         models={s: m.model for s, m in models.items()}, features=models[wanted[0]].columns,
-                        validation=pd.DataFrame(rows), held_out=held_out)
+                        validation=pd.DataFrame(rows), held_out=held_out, rules=rules, tz=tz)
 
 
 class Lookalike(Result):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from marketing360.assets import audience, snapshots
+from marketing360.assets import StageRules, audience, snapshots
 from marketing360.datasets import read_cdnow, simulate
 from marketing360.errors import ParameterError, SchemaError
 from marketing360.models import AudienceTags, DeepClassifier, audience_tags, lookalike, pair_features
@@ -104,6 +106,12 @@ def test_audience_takes_the_best_tagged_pairs_of_its_stage(small) -> None:
         audience(small.events, "2025-02-28", "appeal", top=3)
     with pytest.raises(ParameterError, match="missing \\['score'\\]"):
         audience(small.events, "2025-02-28", "appeal", tags=t[["user_id", "brand"]])
+    # tags read with other stage rules or in another time zone rank other stages
+    longer = StageRules(appeal=replace(StageRules().appeal, window=60))
+    with pytest.raises(ParameterError, match="other stage rules or another time zone"):
+        audience(small.events, "2025-02-28", "appeal", tags=tags, rules=longer)
+    with pytest.raises(ParameterError, match="tz 'UTC', here 'Asia/Shanghai'"):
+        audience(small.events, "2025-02-28", "appeal", tags=tags, tz="Asia/Shanghai")
 
 
 def test_the_execute_step_designs_a_campaign_on_the_tags(small) -> None:
@@ -194,11 +202,15 @@ def test_no_event_of_the_scoring_day_or_later_reaches_the_tags(small) -> None:
     pd.testing.assert_frame_equal(a.validation, b.validation)
 
 
-def test_missing_numeric_attributes_are_imputed(small) -> None:
+@pytest.mark.parametrize("deep", [False, True])
+def test_missing_numeric_attributes_are_imputed(small, deep) -> None:
     users = small.users.assign(score_x=np.where(small.users.user_id % 3 == 0, np.nan, small.users.user_id % 7))
     users = users[users.user_id % 5 != 0]  # some consumers have no attributes at all
-    tags = audience_tags(small.events, "2025-03-01", horizon=7, users=users, stages=["aware"])
+    est = DeepClassifier(epochs=2, progress=False, random_state=0) if deep else None
+    tags = audience_tags(small.events, "2025-03-01", horizon=7, users=users, stages=["aware"], estimator=est)
     assert tags.table().score.notna().all() and 0.55 < tags.validation.auc.iloc[0] < 1
+    if deep:  # the median filled in, with an indicator of the missing values
+        assert {"score_x", "score_x (missing)"} <= set(tags.models["aware"].numeric)
 
 
 def test_the_metrics_check_their_input() -> None:
