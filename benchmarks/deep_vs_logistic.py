@@ -15,7 +15,8 @@ level as a category), and the numerics of ``PairFeatures.numeric`` through ``log
 logistic regression (scikit-learn; one-hot categoricals, standardised numerics, one model per task, lbfgs,
 max_iter 2000) and ``DeepClassifier`` with heads esmm / mmoe / shared on tasks [next_visit, next_purchase] with the
 behaviour sequence (DIN, ``sequence_target="brand"``), plus esmm without the sequence; defaults otherwise, with
-``epochs=10`` under its early stopping (10% validation rows, patience 2).
+``epochs=10`` under its early stopping (10% validation rows, patience 2); ``--lr`` and ``--patience`` change Adam's step
+and the patience (defaults: DeepClassifier's, 3e-3 and 2).
 
 Run:  .venv/bin/python benchmarks/deep_vs_logistic.py [--quick]   (writes results/deep-vs-logistic[-quick].json)
       --quick: one seed, 1,500 users. Features are cached in ``--cache`` (default /tmp) per seed and size.
@@ -98,14 +99,14 @@ def fit_logistic(tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str]) -> tupl
     return out, info
 
 
-def fit_deep(name: str, tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str], epochs: int
-             ) -> tuple[dict[str, np.ndarray], dict]:
+def fit_deep(name: str, tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str], epochs: int, lr: float = 3e-3,
+             patience: int = 2) -> tuple[dict[str, np.ndarray], dict]:
     from marketing360.models import DeepClassifier
 
     head = name.split("-")[0]
     seq = {} if name.endswith("noseq") else {"sequence": "sequence", "sequence_target": "brand"}
     m = DeepClassifier(tasks=[TASKS["visit"][0], TASKS["purchase"][0]], categorical=CATEGORICAL, numeric=numeric,
-                       head=head, epochs=epochs, progress=False, **seq).fit(tr)
+                       head=head, epochs=epochs, lr=lr, patience=patience, progress=False, **seq).fit(tr)
     p = m.predict_proba(te)
     return ({task: p[label].to_numpy() for task, (label, _) in TASKS.items()},
             {"best_epoch": int(m.best_epoch_), "epochs_run": len(m.history_),
@@ -126,7 +127,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
         if name == "logistic":
             preds, info = fit_logistic(tr, te, numeric)
         else:
-            preds, info = fit_deep(name, tr, te, numeric, args.epochs)
+            preds, info = fit_deep(name, tr, te, numeric, args.epochs, args.lr, args.patience)
         secs = time.perf_counter() - t0
         res = {t: {**scores(te[lab].to_numpy(), te[truth].to_numpy(), preds[t]), "fit_seconds": round(secs, 1)}
                for t, (lab, truth) in TASKS.items()}
@@ -200,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="one seed, 1,500 users: checks that the script runs")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--users", type=int, default=4_000)
-    ap.add_argument("--epochs", type=int, default=10, help="DeepClassifier's epochs (early stopping, patience 2)")
+    ap.add_argument("--epochs", type=int, default=10, help="DeepClassifier's epochs (under early stopping)")
+    ap.add_argument("--lr", type=float, default=3e-3, help="DeepClassifier's Adam step size")
+    ap.add_argument("--patience", type=int, default=2, help="epochs without a lower validation loss before stopping")
     ap.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
     ap.add_argument("--cache", default="/tmp", help="folder of the cached feature tables")
     ap.add_argument("--name", default="deep-vs-logistic", help="results/<name>.json")
@@ -236,9 +239,9 @@ def main(argv: list[str] | None = None) -> int:
                             "same_for_all_models": True,
                             "logistic": "one-hot categoricals + standardised numerics, one model per task, "
                                         "lbfgs max_iter 2000",
-                            "deep": "DeepClassifier defaults, tasks [next_visit, next_purchase], epochs as given "
-                                    "with early stopping; sequence='sequence', sequence_target='brand' except "
-                                    "esmm-noseq (sequence=None)"},
+                            "deep": "DeepClassifier defaults, tasks [next_visit, next_purchase], epochs, lr and "
+                                    "patience as given with early stopping; sequence='sequence', "
+                                    "sequence_target='brand' except esmm-noseq (sequence=None)"},
                "metrics": {"auc": "ROC AUC vs the realised test labels", "auc_truth": "AUC of the true chance "
                            "(the ceiling)", "mae_truth": "mean |p_hat - p_true|", "binned_err_truth":
                            "10 quantile bins of p_hat, |mean p_hat - mean p_true| weighted by rows",

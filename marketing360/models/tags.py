@@ -149,7 +149,9 @@ class AudienceTags(Result):
     train_dates : list of pandas.Timestamp
         The days the models learned from.
     models : dict
-        The fitted classifier of each stage.
+        The fitted classifier of each stage (a scikit-learn pipeline over ``features``; a ``DeepClassifier``
+        reads them with each numeric attribute's missing values filled by its training median and flagged in
+        a column ``"<name> (missing)"``).
     features : list of str
         The columns the models read.
     validation : pandas.DataFrame
