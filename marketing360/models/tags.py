@@ -150,8 +150,8 @@ class AudienceTags(Result):
         The days the models learned from.
     models : dict
         The fitted classifier of each stage (a scikit-learn pipeline over ``features``; a ``DeepClassifier``
-        reads them with each numeric attribute's missing values filled by its training median and flagged in
-        a column ``"<name> (missing)"``).
+        reads them with the numeric attributes through the pipeline's imputer: missing values filled by the
+        training median, and flagged in ``missingindicator_<name>`` columns).
     features : list of str
         The columns the models read.
     validation : pandas.DataFrame
@@ -211,14 +211,13 @@ def _pipeline(classifier: Any, counts: list[str], numeric: list[str], categorica
     standardised numerics (missing ones imputed with the median, plus an indicator) and one-hot categoricals."""
     from sklearn.base import clone
     from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
     parts = [("counts", make_pipeline(FunctionTransformer(np.log1p), StandardScaler()), counts)]
     if numeric:  # attributes may be missing (a consumer not in users=): the median and an indicator
-        parts.append(("numeric", make_pipeline(SimpleImputer(strategy="median", add_indicator=True),
+        parts.append(("numeric", make_pipeline(_attribute_imputer(),
                                                StandardScaler()), numeric))
     if categorical:
         parts.append(("categorical", OneHotEncoder(handle_unknown="ignore"), categorical))
@@ -232,9 +231,17 @@ def _check_estimator(estimator: Any) -> None:
         raise ParameterError(f"estimator must have fit and predict_proba; found {type(estimator).__name__}")
 
 
+def _attribute_imputer() -> Any:
+    """Missing numeric attributes (a consumer not in ``users=``): the training median, plus an indicator column
+    of the values that were missing (for the scikit-learn pipeline and the DeepClassifier alike)."""
+    from sklearn.impute import SimpleImputer
+
+    return SimpleImputer(strategy="median", add_indicator=True)
+
+
 class _Learner:
-    """One way to fit and score a frame: scikit-learn (a pipeline on the columns) or a DeepClassifier (missing
-    numeric attributes filled with the training median, plus an indicator, as the pipeline does)."""
+    """One way to fit and score a frame: scikit-learn (a pipeline on the columns) or a DeepClassifier (its
+    numeric attributes through the pipeline's imputer first: it takes no missing values)."""
 
     def __init__(self, estimator: Any, counts: list[str], numeric: list[str], categorical: list[str],
                  sequence: bool) -> None:
@@ -242,30 +249,33 @@ class _Learner:
 
         categorical = ["brand", *categorical]  # brands differ in their base rates
         self.columns = [*counts, *numeric, *categorical, *(["sequence"] if sequence else [])]
-        self.attributes = numeric
-        self.fill: dict[str, float] = {}
+        self.counts, self.attributes = counts, numeric
+        self.imputer: Any = None
         if isinstance(estimator, DeepClassifier):
             self.deep = True
             self.model = clone(estimator).set_params(
-                tasks=(_LABEL,), numeric=[*counts, *numeric, *(_missing(c) for c in numeric)],
-                categorical=categorical, sequence="sequence" if sequence else None,
+                tasks=(_LABEL,), categorical=categorical, sequence="sequence" if sequence else None,
                 sequence_target="brand" if sequence else None)
         else:
             self.deep = False
             self.model = _pipeline(estimator, counts, numeric, categorical)
 
     def _deep_frame(self, df: pd.DataFrame, labels: bool = False) -> pd.DataFrame:
-        out = df[[*self.columns, *([_LABEL] if labels else [])]].copy()
-        for c in self.attributes:
-            miss = out[c].isna()
-            out[_missing(c)] = miss.astype(np.float64)
-            out[c] = out[c].astype(np.float64).where(~miss, self.fill[c])
-        return out
+        """The columns the DeepClassifier reads, the attributes imputed (with their indicators)."""
+        out = df[[c for c in self.columns if c not in self.attributes] + ([_LABEL] if labels else [])]
+        if not self.attributes:
+            return out
+        filled = self.imputer.transform(df[self.attributes])
+        names = list(self.imputer.get_feature_names_out())
+        return pd.concat([out.reset_index(drop=True), pd.DataFrame(filled, columns=names)], axis=1)
 
     def fit(self, df: pd.DataFrame) -> "_Learner":
         if self.deep:
-            medians = {c: df[c].astype(np.float64).median() for c in self.attributes}
-            self.fill = {c: 0.0 if pd.isna(m) else float(m) for c, m in medians.items()}
+            names: list[str] = []
+            if self.attributes:
+                self.imputer = _attribute_imputer().fit(df[self.attributes])
+                names = list(self.imputer.get_feature_names_out())
+            self.model.set_params(numeric=[*self.counts, *names])
             self.model.fit(self._deep_frame(df, labels=True))
         else:
             self.model.fit(df[self.columns], df[_LABEL].to_numpy())
@@ -277,11 +287,6 @@ class _Learner:
         if self.deep:
             return self.model.predict_proba(self._deep_frame(df))[_LABEL].to_numpy(np.float64)
         return np.asarray(self.model.predict_proba(df[self.columns])[:, 1], dtype=np.float64)
-
-
-def _missing(column: str) -> str:
-    """The indicator column of a numeric attribute's missing values (a DeepClassifier tagger's)."""
-    return f"{column} (missing)"
 
 
 def _moved_up(ev: Any, dates: list[pd.Timestamp], horizon: int, rules: StageRules, tz: str) -> pd.DataFrame:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .._days import as_day
+from .._hashing import hash_unit
 from ..assets import snapshot, snapshots
 from ..assets.rules import STAGE_LEVEL, STAGES, StageRules
 from ..engine import fetch
@@ -39,7 +40,6 @@ from ..inputs import as_table
 from ..models.tags import segments
 from ..results import Result, Summary
 from ..types import TableLike
-from .design import hash_unit
 
 __all__ = ["propensity_features", "score_audience", "Targeting", "EVENT_GROUPS"]
 

@@ -210,7 +210,7 @@ def test_missing_numeric_attributes_are_imputed(small, deep) -> None:
     tags = audience_tags(small.events, "2025-03-01", horizon=7, users=users, stages=["aware"], estimator=est)
     assert tags.table().score.notna().all() and 0.55 < tags.validation.auc.iloc[0] < 1
     if deep:  # the median filled in, with an indicator of the missing values
-        assert {"score_x", "score_x (missing)"} <= set(tags.models["aware"].numeric)
+        assert {"score_x", "missingindicator_score_x"} <= set(tags.models["aware"].numeric)
 
 
 def test_the_metrics_check_their_input() -> None:
