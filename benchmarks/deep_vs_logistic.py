@@ -14,7 +14,8 @@ Every model sees the SAME feature columns: categoricals brand, geo, age_band, ge
 level as a category), and the numerics of ``PairFeatures.numeric`` through ``log1p`` (``level`` as it is). Models:
 logistic regression (scikit-learn; one-hot categoricals, standardised numerics, one model per task, lbfgs,
 max_iter 2000) and ``DeepClassifier`` with heads esmm / mmoe / shared on tasks [next_visit, next_purchase] with the
-behaviour sequence (DIN, ``sequence_target="brand"``), plus esmm without the sequence; defaults otherwise, with
+behaviour sequence (DIN, ``sequence_target="brand"``), plus esmm without the sequence, and each head with Platt
+scaling on its validation rows (``-platt``: ``calibration="sigmoid"``); defaults otherwise, with
 ``epochs=10`` under its early stopping (10% validation rows, patience 2); ``--lr`` and ``--patience`` change Adam's step
 and the patience (defaults: DeepClassifier's, 3e-3 and 2).
 
@@ -37,7 +38,7 @@ import pandas as pd
 CATEGORICAL = ["brand", "geo", "age_band", "gender", "member_level", "stage"]
 TASKS = {"visit": ("next_visit", "p_visit"), "purchase": ("next_purchase", "p_purchase")}
 SPLIT = "2025-03-02"
-MODELS = ["logistic", "esmm", "mmoe", "shared", "esmm-noseq"]
+MODELS = ["logistic", "esmm", "mmoe", "shared", "esmm-noseq", "esmm-platt", "mmoe-platt", "shared-platt"]
 METRICS = ["auc", "auc_truth", "mae_truth", "binned_err_truth", "log_loss", "fit_seconds"]
 
 
@@ -103,13 +104,15 @@ def fit_deep(name: str, tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str], 
              patience: int = 2) -> tuple[dict[str, np.ndarray], dict]:
     from marketing360.models import DeepClassifier
 
-    head = name.split("-")[0]
-    seq = {} if name.endswith("noseq") else {"sequence": "sequence", "sequence_target": "brand"}
+    head, *flags = name.split("-")
+    seq = {} if "noseq" in flags else {"sequence": "sequence", "sequence_target": "brand"}
     m = DeepClassifier(tasks=[TASKS["visit"][0], TASKS["purchase"][0]], categorical=CATEGORICAL, numeric=numeric,
-                       head=head, epochs=epochs, lr=lr, patience=patience, progress=False, **seq).fit(tr)
+                       head=head, epochs=epochs, lr=lr, patience=patience, progress=False,
+                       calibration="sigmoid" if "platt" in flags else None, **seq).fit(tr)
     p = m.predict_proba(te)
     return ({task: p[label].to_numpy() for task, (label, _) in TASKS.items()},
             {"best_epoch": int(m.best_epoch_), "epochs_run": len(m.history_),
+             "calibration": {t: [round(v, 4) for v in m.calibration_.loc[label]] for t, (label, _) in TASKS.items()},
              "validation_history": [round(v, 6) for v in m.validation_history_]})
 
 
@@ -241,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                                         "lbfgs max_iter 2000",
                             "deep": "DeepClassifier defaults, tasks [next_visit, next_purchase], epochs, lr and "
                                     "patience as given with early stopping; sequence='sequence', "
-                                    "sequence_target='brand' except esmm-noseq (sequence=None)"},
+                                    "sequence_target='brand' except esmm-noseq (sequence=None); -platt: "
+                                    "calibration='sigmoid'"},
                "metrics": {"auc": "ROC AUC vs the realised test labels", "auc_truth": "AUC of the true chance "
                            "(the ceiling)", "mae_truth": "mean |p_hat - p_true|", "binned_err_truth":
                            "10 quantile bins of p_hat, |mean p_hat - mean p_true| weighted by rows",

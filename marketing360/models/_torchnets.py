@@ -138,9 +138,18 @@ class DeepNet(nn.Module):
         # a linear path from the cross network's output to each logit (DCN's final layer sees the cross output
         # as well as the deep one): the network holds logistic regression on its inputs as a special case
         self.linear = nn.Linear(d, n_tasks)
+        # Platt scaling of each logit, fitted after training (the identity until then)
+        self.calibration_scale: torch.Tensor
+        self.calibration_shift: torch.Tensor
+        self.register_buffer("calibration_scale", torch.ones(n_tasks))
+        self.register_buffer("calibration_shift", torch.zeros(n_tasks))
 
     def logits(self, cat: torch.Tensor, num: torch.Tensor, seq: torch.Tensor) -> torch.Tensor:
-        """One logit per task (for ESMM: of each conditional step)."""
+        """One logit per task (for ESMM: of each conditional step), calibrated."""
+        return self.raw_logits(cat, num, seq) * self.calibration_scale + self.calibration_shift
+
+    def raw_logits(self, cat: torch.Tensor, num: torch.Tensor, seq: torch.Tensor) -> torch.Tensor:
+        """The logits before calibration."""
         x0 = self.encoder(cat, num, seq)
         x = self.cross(x0)
         outs = [e(x) for e in self.experts]
@@ -157,20 +166,24 @@ class DeepNet(nn.Module):
 
     def log_probs(self, cat: torch.Tensor, num: torch.Tensor, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``log p`` and ``log (1 - p)`` of each task, computed stably."""
-        z = self.logits(cat, num, seq)
-        if not self.esmm:
-            return F.logsigmoid(z), F.logsigmoid(-z)
-        log_p = torch.cumsum(F.logsigmoid(z), dim=1)
-        # log(1 - exp(a)) for a < 0, the two branches of Maechler's log1mexp
-        # (each branch fed only values where it is finite: torch.where passes gradients through both)
-        a = log_p.clamp(max=-1e-12)
-        near = a > -0.6931
-        log_q = torch.where(near, torch.log(-torch.expm1(torch.where(near, a, -1.0))),
-                            torch.log1p(-torch.exp(torch.where(near, -1.0, a))))
-        return log_p, log_q
+        return log_probs(self.logits(cat, num, seq), self.esmm)
 
     def forward(self, cat: torch.Tensor, num: torch.Tensor, seq: torch.Tensor) -> torch.Tensor:
         z = self.logits(cat, num, seq)
         if self.esmm:
             return torch.exp(torch.cumsum(F.logsigmoid(z), dim=1))
         return torch.sigmoid(z)
+
+
+def log_probs(z: torch.Tensor, esmm: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """``log p`` and ``log (1 - p)`` of each task from the logits ``z`` (ESMM: of the funnel's steps), stably."""
+    if not esmm:
+        return F.logsigmoid(z), F.logsigmoid(-z)
+    log_p = torch.cumsum(F.logsigmoid(z), dim=1)
+    # log(1 - exp(a)) for a < 0, the two branches of Maechler's log1mexp
+    # (each branch fed only values where it is finite: torch.where passes gradients through both)
+    a = log_p.clamp(max=-1e-12)
+    near = a > -0.6931
+    log_q = torch.where(near, torch.log(-torch.expm1(torch.where(near, a, -1.0))),
+                        torch.log1p(-torch.exp(torch.where(near, -1.0, a))))
+    return log_p, log_q

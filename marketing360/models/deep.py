@@ -16,7 +16,13 @@ purchase) from categorical columns, numeric columns and a behaviour sequence:
   et al., KDD 2018).
 
 Training is Adam on the mean log loss of the tasks, deterministic given
-``random_state``; :meth:`DeepClassifier.save` / :meth:`~DeepClassifier.load`
+``random_state``, with early stopping on held-out rows. On those same rows
+``calibration="sigmoid"`` then refits each task's logit by Platt scaling: a
+network stopped early can rank well while its probabilities of a rare task
+are off by a constant factor, which a scale and a shift of the logit put
+right without changing the order (on a network that is already calibrated,
+the two fitted numbers only add the noise of the held-out rows).
+:meth:`DeepClassifier.save` / :meth:`~DeepClassifier.load`
 keep a fitted model, and :meth:`DeepClassifier.export` writes it as
 TorchScript for serving (the categorical vocabularies inside the file).
 
@@ -59,6 +65,7 @@ __all__ = ["DeepClassifier"]
 
 Head = Literal["shared", "esmm", "mmoe"]
 Pooling = Literal["din", "mean"]
+Calibration = Literal["sigmoid"] | None
 
 
 class DeepClassifier(Estimator):
@@ -100,6 +107,14 @@ class DeepClassifier(Estimator):
         ``patience`` epochs without a lower validation loss, and the weights of
         the best epoch are kept (``validation_fraction=0``: every epoch, the
         last weights).
+    calibration : {"sigmoid", None}
+        ``"sigmoid"``: after training, a scale and a shift of each task's logit
+        (for ESMM, of each step's, so the funnel still holds) are fitted on
+        the validation rows by minimising their log loss against Platt's
+        smoothed targets (``(N+ + 1) / (N+ + 2)`` and ``1 / (N- + 2)``; Platt,
+        1999); needs ``validation_fraction > 0``. ``None``: the network's own
+        probabilities. Worth it when the validation rows show a bias (as an
+        early-stopped network's rare task can); otherwise it adds noise.
     max_sequence : int
         Behaviours kept per row (the most recent, last in the list).
     attention_hidden : int
@@ -124,6 +139,9 @@ class DeepClassifier(Estimator):
         Validation loss per epoch (empty without validation rows).
     best_epoch_ : int
         The epoch whose weights were kept (1-based).
+    calibration_ : pandas.DataFrame
+        Per task, the ``scale`` and ``shift`` applied to its logit (1 and 0
+        without calibration).
     """
 
     def __init__(self, *, tasks: Sequence[str] = ("click",), categorical: Sequence[str] = (),
@@ -132,8 +150,8 @@ class DeepClassifier(Estimator):
                  cross_rank: int = 0, hidden: Sequence[int] = (64, 32), experts: int = 4, tower: int = 16,
                  dropout: float = 0.0, epochs: int = 5, batch_size: int = 512, lr: float = 3e-3,
                  weight_decay: float = 1e-4, validation_fraction: float = 0.1, patience: int = 2,
-                 max_sequence: int = 20, attention_hidden: int = 16, random_state: int | None = 0,
-                 progress: Progress = "auto") -> None:
+                 calibration: Calibration = None, max_sequence: int = 20, attention_hidden: int = 16,
+                 random_state: int | None = 0, progress: Progress = "auto") -> None:
         self.tasks = tasks
         self.categorical = categorical
         self.numeric = numeric
@@ -154,6 +172,7 @@ class DeepClassifier(Estimator):
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.calibration = calibration
         self.max_sequence = max_sequence
         self.attention_hidden = attention_hidden
         self.random_state = random_state
@@ -201,6 +220,11 @@ class DeepClassifier(Estimator):
             if not ok or not (lo <= v < hi) or (key == "lr" and v == 0):
                 extra = " and > 0" if key == "lr" else ""
                 raise ParameterError(f"{name}: {key} must be a number in [{lo}, {hi}){extra}; found {v!r}")
+        if self.calibration not in ("sigmoid", None):
+            raise ParameterError(f"{name}: calibration must be 'sigmoid' or None; found {self.calibration!r}")
+        if self.calibration is not None and self.validation_fraction == 0:
+            raise ParameterError(f"{name}: calibration={self.calibration!r} is fitted on the validation rows, but "
+                                 "validation_fraction is 0; hold rows out or set calibration=None")
         check_random_state(self.random_state)
         show(self.progress)
 
@@ -375,7 +399,9 @@ class DeepClassifier(Estimator):
             bar.close()
             if best_state is not None:
                 net.load_state_dict(best_state)
-        net.eval()
+            net.eval()
+            if self.calibration == "sigmoid":
+                _fit_platt(torch, tn, net, tensors, yt, torch.from_numpy(val))
         self.vocabularies_, self.numeric_mean_, self.numeric_scale_ = vocab, mean, scale
         self.history_, self.net_, self._spec_ = history, net, spec
         self.validation_history_, self.best_epoch_ = val_history, best_epoch if n_val else len(history)
@@ -402,6 +428,13 @@ class DeepClassifier(Estimator):
                 out[sl] = self.net_(torch.from_numpy(x["categorical"][sl]), torch.from_numpy(x["numeric"][sl]),
                                     torch.from_numpy(x["sequence"][sl])).numpy()
         return pd.DataFrame(out, columns=list(self.tasks), index=df.index)
+
+    @property
+    def calibration_(self) -> pd.DataFrame:
+        self._check_fitted()
+        return pd.DataFrame({"scale": self.net_.calibration_scale.numpy().astype(np.float64),
+                             "shift": self.net_.calibration_shift.numpy().astype(np.float64)},
+                            index=pd.Index(list(self.tasks), name="task"))
 
     def _torch(self) -> Any:
         self._check_fitted()
@@ -467,6 +500,31 @@ def _no_denormals(torch: Any) -> Iterator[None]:
         yield
     finally:
         torch.set_flush_denormal(False)
+
+
+def _fit_platt(torch: Any, tn: Any, net: Any, tensors: list[Any], y: Any, rows: Any) -> None:
+    """Platt scaling: the scale and shift of each task's logit that minimise the log loss of ``rows`` against
+    Platt's smoothed targets, by L-BFGS from the identity (in float64, the network frozen), stored in ``net``."""
+    with torch.no_grad():
+        z = torch.cat([net.raw_logits(*(t[b] for t in tensors)) for b in rows.split(8192)]).double()
+        yb = y[rows].double()
+        pos = yb.sum(dim=0)
+        target = torch.where(yb > 0, (pos + 1) / (pos + 2), 1 / (len(yb) - pos + 2))
+    params = torch.zeros(2, z.shape[1], dtype=torch.float64, requires_grad=True)  # scale 1 + [0], shift [1]
+    opt = torch.optim.LBFGS([params], lr=1.0, max_iter=200, tolerance_grad=1e-10, tolerance_change=1e-14,
+                            history_size=20, line_search_fn="strong_wolfe")
+
+    def closure() -> Any:
+        opt.zero_grad()
+        log_p, log_q = tn.log_probs(z * (1 + params[0]) + params[1], net.esmm)
+        loss = -(target * log_p + (1 - target) * log_q).mean()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        net.calibration_scale.copy_((1 + params[0]).float())
+        net.calibration_shift.copy_(params[1].float())
 
 
 def _log_loss(net: Any, tensors: list[Any], y: Any, rows: Any) -> Any:

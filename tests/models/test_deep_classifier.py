@@ -123,13 +123,59 @@ def test_early_stopping_keeps_the_best_epoch() -> None:
     assert none.validation_history_ == [] and none.best_epoch_ == 3
 
 
+def _platt_reference(z: np.ndarray, y: np.ndarray, esmm: bool) -> np.ndarray:
+    """Platt (1999) by hand: per task, the scale and shift of the logits ``z`` (n, T) that minimise the mean log
+    loss against his smoothed targets, jointly over the tasks (ESMM: a task's chance is the product of the steps'
+    sigmoids), with scipy from the identity. Returns (T, 2)."""
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    pos = y.sum(axis=0)
+    t = np.where(y > 0, (pos + 1) / (pos + 2), 1 / (len(y) - pos + 2))
+    T = z.shape[1]
+
+    def loss(ab: np.ndarray) -> float:
+        p = expit(z * ab[:T] + ab[T:])
+        if esmm:
+            p = np.cumprod(p, axis=1)
+        p = np.clip(p, 1e-300, 1 - 1e-16)
+        return float(np.mean(t * np.log(p) + (1 - t) * np.log1p(-p)) * -1)
+
+    res = minimize(loss, np.r_[np.ones(T), np.zeros(T)], method="BFGS", options={"gtol": 1e-10})
+    return np.column_stack([res.x[:T], res.x[T:]])
+
+
+@pytest.mark.parametrize("head", ["shared", "esmm"])
+def test_platt_scaling_fits_what_platt_wrote_on_the_validation_rows(head: str) -> None:
+    df = _funnel_world(3000, 12)
+    df["x"] = np.random.default_rng(12).normal(size=len(df))
+    kw = dict(tasks=["click", "buy"], categorical=["ad"], numeric=["x"], head=head, **FAST)
+    cal = DeepClassifier(**kw, calibration="sigmoid").fit(df)
+    raw = DeepClassifier(**kw).fit(df)  # the same seed: the same network, uncalibrated
+    val = np.random.default_rng(0).permutation(len(df))[:300]  # the documented split: 10% at random
+    x = raw.encode(df.iloc[val])
+    with torch.no_grad():
+        z = raw.net_.logits(*(torch.from_numpy(x[k]) for k in ("categorical", "numeric", "sequence")))
+    expected = _platt_reference(z.numpy().astype(np.float64), df[["click", "buy"]].to_numpy()[val], head == "esmm")
+    np.testing.assert_allclose(cal.calibration_.to_numpy(), expected, rtol=1e-3, atol=1e-4)
+    assert (raw.calibration_.to_numpy() == [[1.0, 0.0]] * 2).all()
+    p, q = cal.predict_proba(df), raw.predict_proba(df)
+    assert not np.allclose(p, q)
+    if head == "esmm":  # each step is rescaled, so the funnel still holds
+        assert (p.buy <= p.click + 1e-7).all()
+    else:  # an increasing map per task: the order of the rows is kept (up to float32 ties)
+        from scipy.stats import spearmanr
+
+        assert min(spearmanr(p[c], q[c]).statistic for c in p) > 0.9999
+
+
 @pytest.fixture(scope="module")
 def fitted() -> tuple[DeepClassifier, pd.DataFrame]:
     df, _ = _interest_world(3000, 8)
     df["price"] = np.random.default_rng(0).lognormal(size=len(df))
     df["buy"] = df.click * (df.price > 1.0)
     m = DeepClassifier(tasks=["click", "buy"], categorical=["item"], numeric=["price"], sequence="history",
-                       sequence_target="item", head="mmoe", epochs=2, progress=False).fit(df)
+                       sequence_target="item", head="mmoe", epochs=2, calibration="sigmoid", progress=False).fit(df)
     return m, df
 
 
@@ -137,6 +183,8 @@ def test_save_and_load_give_the_same_predictions(tmp_path, fitted) -> None:
     m, df = fitted
     back = DeepClassifier.load(m.save(tmp_path / "model.pt"))
     pd.testing.assert_frame_equal(back.predict_proba(df), m.predict_proba(df))
+    pd.testing.assert_frame_equal(back.calibration_, m.calibration_)
+    assert not np.allclose(m.calibration_.to_numpy(), [[1.0, 0.0]] * 2)  # the calibration travels with the weights
     assert back.get_params() == {k: (list(v) if isinstance(v, tuple) else v) for k, v in m.get_params().items()}
     assert not list(tmp_path.glob("*.tmp"))
 
@@ -198,6 +246,8 @@ def test_any_table_the_engines_take_gives_the_same_model() -> None:
     ({"hidden": [0]}, None, "hidden must list positive layer sizes"),
     ({"lr": 0}, None, "lr must be a number"),
     ({"validation_fraction": 0.7}, None, "validation_fraction must be a number in"),
+    ({"calibration": "isotonic"}, None, "calibration must be 'sigmoid' or None; found 'isotonic'"),
+    ({"calibration": "sigmoid", "validation_fraction": 0}, None, "validation_fraction is 0; hold rows out"),
     ({"tasks": ["click", "click"]}, None, "appear more than once"),
     ({"tasks": []}, None, "at least one task"),
     ({"categorical": "ad"}, None, "categorical must be a list"),
