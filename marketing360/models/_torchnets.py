@@ -118,6 +118,10 @@ class DeepNet(nn.Module):
     logits, each a conditional step learned on the entire space.
     ``"mmoe"``: ``experts`` deep towers mixed per task by a softmax gate of
     the input (Ma et al., KDD 2018), one tower per task.
+
+    Every logit then passes through its task's ``calibration_scale`` and
+    ``calibration_shift`` (buffers: 1 and 0 while training; Platt scaling
+    sets them afterwards).
     """
 
     def __init__(self, encoder: Encoder, cross_layers: int, cross_rank: int, hidden: list[int], head: str,

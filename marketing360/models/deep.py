@@ -463,7 +463,10 @@ class DeepClassifier(Estimator):
         self = cls(**blob["params"])
         spec = blob["spec"]
         self.net_ = _build(tn, torch, spec, self)
-        self.net_.load_state_dict(blob["state"])
+        state = blob["state"]
+        for key in ("calibration_scale", "calibration_shift"):  # files saved before calibration: the identity
+            state.setdefault(key, getattr(self.net_, key))
+        self.net_.load_state_dict(state)
         self.net_.eval()
         self.vocabularies_, self.history_, self._spec_ = blob["vocabularies"], blob["history"], spec
         self.numeric_mean_, self.numeric_scale_ = np.asarray(spec["mean"]), np.asarray(spec["scale"])

@@ -189,6 +189,19 @@ def test_save_and_load_give_the_same_predictions(tmp_path, fitted) -> None:
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_a_model_saved_before_calibration_existed_still_loads(tmp_path) -> None:
+    df = _funnel_world(500, 15)
+    m = DeepClassifier(tasks=["click"], categorical=["ad"], epochs=1, progress=False).fit(df)
+    blob = torch.load(m.save(tmp_path / "m.pt"), weights_only=True)
+    for key in ("calibration_scale", "calibration_shift"):
+        del blob["state"][key]
+    del blob["params"]["calibration"]
+    torch.save(blob, tmp_path / "old.pt")
+    back = DeepClassifier.load(tmp_path / "old.pt")
+    pd.testing.assert_frame_equal(back.predict_proba(df), m.predict_proba(df))
+    assert back.calibration is None and back.calibration_.loc["click"].tolist() == [1.0, 0.0]
+
+
 def test_the_torchscript_export_serves_the_same_probabilities(tmp_path, fitted) -> None:
     m, df = fitted
     path = m.export(tmp_path / "model.ts")
