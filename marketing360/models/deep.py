@@ -19,9 +19,10 @@ Training is Adam on the mean log loss of the tasks, deterministic given
 ``random_state``, with early stopping on held-out rows. On those same rows
 ``calibration="sigmoid"`` then refits each task's logit by Platt scaling: a
 network stopped early can rank well while its probabilities of a rare task
-are off by a constant factor, which a scale and a shift of the logit put
-right without changing the order (on a network that is already calibrated,
-the two fitted numbers only add the noise of the held-out rows).
+are off by a constant factor, which a positive scale and a shift of the logit
+put right without changing the order of the rows (on a network that is
+already calibrated, the two fitted numbers only add the noise of the
+held-out rows).
 :meth:`DeepClassifier.save` / :meth:`~DeepClassifier.load`
 keep a fitted model, and :meth:`DeepClassifier.export` writes it as
 TorchScript for serving (the categorical vocabularies inside the file).
@@ -108,13 +109,17 @@ class DeepClassifier(Estimator):
         the best epoch are kept (``validation_fraction=0``: every epoch, the
         last weights).
     calibration : {"sigmoid", None}
-        ``"sigmoid"``: after training, a scale and a shift of each task's logit
-        (for ESMM, of each step's, so the funnel still holds) are fitted on
-        the validation rows by minimising their log loss against Platt's
-        smoothed targets (``(N+ + 1) / (N+ + 2)`` and ``1 / (N- + 2)``; Platt,
-        1999); needs ``validation_fraction > 0``. ``None``: the network's own
-        probabilities. Worth it when the validation rows show a bias (as an
-        early-stopped network's rare task can); otherwise it adds noise.
+        ``"sigmoid"``: after training, a positive scale and a shift of each
+        task's logit are fitted on the validation rows (the ones that chose the
+        epoch) by minimising their log loss against Platt's smoothed targets
+        (``(N+ + 1) / (N+ + 2)`` and ``1 / (N- + 2)``; Platt, 1999). Each
+        task's order of the rows is kept, except ESMM's later tasks: there each
+        step is rescaled (so the funnel still holds), and a product of
+        rescaled steps can reorder. Needs validation rows holding both classes
+        of every task. ``None``: the network's own probabilities.
+        ``benchmarks/deep_vs_logistic.py`` measures it: it repairs an ESMM's
+        biased purchase probabilities and adds noise to visits that were
+        calibrated already.
     max_sequence : int
         Behaviours kept per row (the most recent, last in the list).
     attention_hidden : int
@@ -350,6 +355,8 @@ class DeepClassifier(Estimator):
         n_val = int(round(self.validation_fraction * len(df)))
         perm = gen.permutation(len(df))
         val, train = perm[:n_val], np.sort(perm[n_val:])
+        if self.calibration is not None:
+            _check_calibration_rows(labels[val], list(self.tasks), type(self).__name__)
         if n_val and len(train) == 0:
             raise ParameterError(f"{type(self).__name__}: no training rows left after the validation split")
         with torch.random.fork_rng(devices=[]), _no_denormals(torch):
@@ -505,28 +512,42 @@ def _no_denormals(torch: Any) -> Iterator[None]:
         torch.set_flush_denormal(False)
 
 
+def _check_calibration_rows(y: np.ndarray, tasks: list[str], label: str) -> None:
+    """Platt scaling needs both classes of every task among the validation rows (before training, not after)."""
+    if len(y) == 0:
+        raise ParameterError(f"{label}: calibration is fitted on the validation rows, but validation_fraction "
+                             "leaves none of these rows; raise it or set calibration=None")
+    pos = y.sum(axis=0)
+    for task, k in zip(tasks, pos):
+        if k == 0 or k == len(y):
+            raise ParameterError(f"{label}: calibration needs both classes of {task!r} among the {len(y)} "
+                                 f"validation rows, which hold {int(k)} positive(s); raise validation_fraction "
+                                 "or set calibration=None")
+
+
 def _fit_platt(torch: Any, tn: Any, net: Any, tensors: list[Any], y: Any, rows: Any) -> None:
-    """Platt scaling: the scale and shift of each task's logit that minimise the log loss of ``rows`` against
-    Platt's smoothed targets, by L-BFGS from the identity (in float64, the network frozen), stored in ``net``."""
+    """Platt scaling: the positive scale (the exp of a free number) and the shift of each task's logit that
+    minimise the log loss of ``rows`` against Platt's smoothed targets, by L-BFGS from the identity (in float64, the
+    network frozen), stored in ``net``."""
     with torch.no_grad():
         z = torch.cat([net.raw_logits(*(t[b] for t in tensors)) for b in rows.split(8192)]).double()
         yb = y[rows].double()
         pos = yb.sum(dim=0)
         target = torch.where(yb > 0, (pos + 1) / (pos + 2), 1 / (len(yb) - pos + 2))
-    params = torch.zeros(2, z.shape[1], dtype=torch.float64, requires_grad=True)  # scale 1 + [0], shift [1]
-    opt = torch.optim.LBFGS([params], lr=1.0, max_iter=200, tolerance_grad=1e-10, tolerance_change=1e-14,
+    params = torch.zeros(2, z.shape[1], dtype=torch.float64, requires_grad=True)  # scale exp([0]), shift [1]
+    opt = torch.optim.LBFGS([params], lr=1.0, max_iter=200, tolerance_grad=1e-8, tolerance_change=1e-12,
                             history_size=20, line_search_fn="strong_wolfe")
 
     def closure() -> Any:
         opt.zero_grad()
-        log_p, log_q = tn.log_probs(z * (1 + params[0]) + params[1], net.esmm)
+        log_p, log_q = tn.log_probs(z * params[0].exp() + params[1], net.esmm)
         loss = -(target * log_p + (1 - target) * log_q).mean()
         loss.backward()
         return loss
 
     opt.step(closure)
     with torch.no_grad():
-        net.calibration_scale.copy_((1 + params[0]).float())
+        net.calibration_scale.copy_(params[0].exp().float())
         net.calibration_shift.copy_(params[1].float())
 
 

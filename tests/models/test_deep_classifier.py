@@ -141,7 +141,8 @@ def _platt_reference(z: np.ndarray, y: np.ndarray, esmm: bool) -> np.ndarray:
         p = np.clip(p, 1e-300, 1 - 1e-16)
         return float(np.mean(t * np.log(p) + (1 - t) * np.log1p(-p)) * -1)
 
-    res = minimize(loss, np.r_[np.ones(T), np.zeros(T)], method="BFGS", options={"gtol": 1e-10})
+    res = minimize(loss, np.r_[np.ones(T), np.zeros(T)], method="BFGS", options={"gtol": 1e-7})
+    assert res.success, res.message
     return np.column_stack([res.x[:T], res.x[T:]])
 
 
@@ -158,12 +159,21 @@ def test_platt_scaling_fits_what_platt_wrote_on_the_validation_rows(head: str) -
         z = raw.net_.logits(*(torch.from_numpy(x[k]) for k in ("categorical", "numeric", "sequence")))
     expected = _platt_reference(z.numpy().astype(np.float64), df[["click", "buy"]].to_numpy()[val], head == "esmm")
     np.testing.assert_allclose(cal.calibration_.to_numpy(), expected, rtol=1e-3, atol=1e-4)
+    assert (expected[:, 0] > 0).all()  # the logits carry signal: Platt's scale is positive here
     assert (raw.calibration_.to_numpy() == [[1.0, 0.0]] * 2).all()
+    # the probabilities served are the sigmoids of the rescaled logits (ESMM: their running product)
+    from scipy.special import expit
+
+    x = raw.encode(df)
+    with torch.no_grad():
+        z = raw.net_.logits(*(torch.from_numpy(x[k]) for k in ("categorical", "numeric", "sequence"))).numpy()
+    fitted = cal.calibration_.to_numpy()
+    by_hand = expit(z.astype(np.float64) * fitted[:, 0] + fitted[:, 1])
+    if head == "esmm":
+        by_hand = np.cumprod(by_hand, axis=1)
     p, q = cal.predict_proba(df), raw.predict_proba(df)
-    assert not np.allclose(p, q)
-    if head == "esmm":  # each step is rescaled, so the funnel still holds
-        assert (p.buy <= p.click + 1e-7).all()
-    else:  # an increasing map per task: the order of the rows is kept (up to float32 ties)
+    np.testing.assert_allclose(p.to_numpy(), by_hand, rtol=1e-5, atol=1e-7)
+    if head == "shared":  # an increasing map per task: the order of the rows is kept (up to float32 ties)
         from scipy.stats import spearmanr
 
         assert min(spearmanr(p[c], q[c]).statistic for c in p) > 0.9999
@@ -261,6 +271,9 @@ def test_any_table_the_engines_take_gives_the_same_model() -> None:
     ({"validation_fraction": 0.7}, None, "validation_fraction must be a number in"),
     ({"calibration": "isotonic"}, None, "calibration must be 'sigmoid' or None; found 'isotonic'"),
     ({"calibration": "sigmoid", "validation_fraction": 0}, None, "validation_fraction is 0; hold rows out"),
+    ({"calibration": "sigmoid", "validation_fraction": 0.001}, None, "validation_fraction leaves none of these rows"),
+    ({"calibration": "sigmoid", "validation_fraction": 0.01}, lambda d: d.assign(click=(d.index == 0).astype(int)),
+     r"needs both classes of 'click' among the 2 validation rows, which hold 0 positive"),
     ({"tasks": ["click", "click"]}, None, "appear more than once"),
     ({"tasks": []}, None, "at least one task"),
     ({"categorical": "ad"}, None, "categorical must be a list"),
