@@ -227,9 +227,6 @@ class DeepClassifier(Estimator):
                 raise ParameterError(f"{name}: {key} must be a number in [{lo}, {hi}){extra}; found {v!r}")
         if self.calibration not in ("sigmoid", None):
             raise ParameterError(f"{name}: calibration must be 'sigmoid' or None; found {self.calibration!r}")
-        if self.calibration is not None and self.validation_fraction == 0:
-            raise ParameterError(f"{name}: calibration={self.calibration!r} is fitted on the validation rows, but "
-                                 "validation_fraction is 0; hold rows out or set calibration=None")
         check_random_state(self.random_state)
         show(self.progress)
 
@@ -356,7 +353,7 @@ class DeepClassifier(Estimator):
         perm = gen.permutation(len(df))
         val, train = perm[:n_val], np.sort(perm[n_val:])
         if self.calibration is not None:
-            _check_calibration_rows(labels[val], list(self.tasks), type(self).__name__)
+            _check_calibration_rows(labels[val], list(self.tasks), self.validation_fraction, type(self).__name__)
         if n_val and len(train) == 0:
             raise ParameterError(f"{type(self).__name__}: no training rows left after the validation split")
         with torch.random.fork_rng(devices=[]), _no_denormals(torch):
@@ -512,11 +509,11 @@ def _no_denormals(torch: Any) -> Iterator[None]:
         torch.set_flush_denormal(False)
 
 
-def _check_calibration_rows(y: np.ndarray, tasks: list[str], label: str) -> None:
+def _check_calibration_rows(y: np.ndarray, tasks: list[str], fraction: float, label: str) -> None:
     """Platt scaling needs both classes of every task among the validation rows (before training, not after)."""
     if len(y) == 0:
-        raise ParameterError(f"{label}: calibration is fitted on the validation rows, but validation_fraction "
-                             "leaves none of these rows; raise it or set calibration=None")
+        raise ParameterError(f"{label}: calibration is fitted on the validation rows, but validation_fraction="
+                             f"{fraction} leaves none of these rows; raise it or set calibration=None")
     pos = y.sum(axis=0)
     for task, k in zip(tasks, pos):
         if k == 0 or k == len(y):

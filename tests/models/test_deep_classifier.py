@@ -153,7 +153,7 @@ def test_platt_scaling_fits_what_platt_wrote_on_the_validation_rows(head: str) -
     kw = dict(tasks=["click", "buy"], categorical=["ad"], numeric=["x"], head=head, **FAST)
     cal = DeepClassifier(**kw, calibration="sigmoid").fit(df)
     raw = DeepClassifier(**kw).fit(df)  # the same seed: the same network, uncalibrated
-    val = np.random.default_rng(0).permutation(len(df))[:300]  # the documented split: 10% at random
+    val = np.random.default_rng(0).permutation(len(df))[:300]  # the rows fit holds out with random_state=0
     x = raw.encode(df.iloc[val])
     with torch.no_grad():
         z = raw.net_.logits(*(torch.from_numpy(x[k]) for k in ("categorical", "numeric", "sequence")))
@@ -270,8 +270,9 @@ def test_any_table_the_engines_take_gives_the_same_model() -> None:
     ({"lr": 0}, None, "lr must be a number"),
     ({"validation_fraction": 0.7}, None, "validation_fraction must be a number in"),
     ({"calibration": "isotonic"}, None, "calibration must be 'sigmoid' or None; found 'isotonic'"),
-    ({"calibration": "sigmoid", "validation_fraction": 0}, None, "validation_fraction is 0; hold rows out"),
-    ({"calibration": "sigmoid", "validation_fraction": 0.001}, None, "validation_fraction leaves none of these rows"),
+    ({"calibration": "sigmoid", "validation_fraction": 0}, None, "validation_fraction=0 leaves none of these rows"),
+    ({"calibration": "sigmoid", "validation_fraction": 0.001}, None,
+     "validation_fraction=0.001 leaves none of these rows"),
     ({"calibration": "sigmoid", "validation_fraction": 0.01}, lambda d: d.assign(click=(d.index == 0).astype(int)),
      r"needs both classes of 'click' among the 2 validation rows, which hold 0 positive"),
     ({"tasks": ["click", "click"]}, None, "appear more than once"),
