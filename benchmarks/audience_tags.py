@@ -22,8 +22,10 @@ ads, which no model sees). On the scoring day 2025-03-15, per stage:
 Timing (``--scale N``): ``audience_tags(horizon=14)`` on one world of N consumers over 90 days (DuckDB, the default
 engine): seconds, events, pairs tagged and training rows, and the process's peak resident memory.
 
-Run:  .venv/bin/python benchmarks/audience_tags.py [--seeds 1 2 3 4 5] [--users 4000] [--deep] [--scale 40000]
-      (writes results/audience-tags.json)
+With ``--consumer`` every tagger also reads the consumer's counts over every brand (``consumer=True``).
+
+Run:  .venv/bin/python benchmarks/audience_tags.py [--seeds 1 2 3 4 5] [--users 4000] [--deep] [--consumer]
+      [--scale 40000] [--out PATH]   (writes results/audience-tags.json unless --out)
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def horizon_figures(tags: m3.models.AudienceTags, m: pd.DataFrame) -> dict:
     return out
 
 
-def one_seed(seed: int, users: int, deep: bool) -> dict:
+def one_seed(seed: int, users: int, deep: bool, consumer: bool = False) -> dict:
     w = m3.datasets.simulate(n_users=users, n_days=90, seed=seed, truth="none", propensities=True, progress=False)
     truth = w.truth.next_stage_chances(w.events)
     today = truth[truth.date == DAY]
@@ -81,8 +83,8 @@ def one_seed(seed: int, users: int, deep: bool) -> dict:
     out: dict = {"seed": seed, "daily": {}}
 
     t0 = time.perf_counter()
-    daily = audience_tags(w.events, DAY, horizon=1, train_dates=pd.date_range(DAY - pd.Timedelta(days=28),
-                                                                              DAY - pd.Timedelta(days=1)))
+    daily = audience_tags(w.events, DAY, horizon=1, consumer=consumer,
+                          train_dates=pd.date_range(DAY - pd.Timedelta(days=28), DAY - pd.Timedelta(days=1)))
     out["daily_seconds"] = time.perf_counter() - t0
     m = daily.table().merge(today, on=["user_id", "brand", "stage"]).merge(heur, on=["user_id", "brand"])
     for stage, g in m.groupby("stage"):
@@ -98,7 +100,7 @@ def one_seed(seed: int, users: int, deep: bool) -> dict:
             "mae_truth": float(np.abs(p - s).mean())}
 
     t0 = time.perf_counter()
-    tags = audience_tags(w.events, DAY, horizon=14)
+    tags = audience_tags(w.events, DAY, horizon=14, consumer=consumer)
     out["horizon14_seconds"] = time.perf_counter() - t0
     p = w.truth.propensities
     later = p[(p.date > DAY) & (p.date <= DAY + pd.Timedelta(days=14))]  # entering day d+1 = end of day d
@@ -114,7 +116,7 @@ def one_seed(seed: int, users: int, deep: bool) -> dict:
         torch.set_num_threads(1)
         t0 = time.perf_counter()
         dc = m3.models.DeepClassifier(sequence="sequence", epochs=8, batch_size=512, progress=False)
-        deep_tags = audience_tags(w.events, DAY, horizon=14, estimator=dc)
+        deep_tags = audience_tags(w.events, DAY, horizon=14, estimator=dc, consumer=consumer)
         out["horizon14_deep_seconds"] = time.perf_counter() - t0
         out["horizon14_deep"] = horizon_figures(deep_tags, pairs)
 
@@ -154,12 +156,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     ap.add_argument("--users", type=int, default=4000)
     ap.add_argument("--deep", action="store_true", help="also tag with a DeepClassifier")
+    ap.add_argument("--consumer", action="store_true",
+                    help="tags also read the consumer's counts over every brand (audience_tags(consumer=True))")
     ap.add_argument("--scale", type=int, default=0, help="also time the tags on one world of this many consumers")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "audience-tags.json"))
     a = ap.parse_args()
     runs = []
     for s in a.seeds:
-        r = one_seed(s, a.users, a.deep)
+        r = one_seed(s, a.users, a.deep, a.consumer)
         runs.append(r)
         print(f"seed {s}: " + "; ".join(
             f"{k} daily AUC {v['auc_truth']:.3f}/{v['auc_ceiling']:.3f} (heur {v['auc_heuristic']:.3f}) "
@@ -174,7 +178,8 @@ def main() -> None:
     if timing:
         print(f"scale: {timing}", flush=True)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps({"users": a.users, "day": str(DAY.date()), "deep": a.deep, "runs": runs,
+    Path(a.out).write_text(json.dumps({"users": a.users, "day": str(DAY.date()), "deep": a.deep,
+                                       "consumer": a.consumer, "runs": runs,
                                        "scale": timing}, indent=1))
     print("wrote", a.out)
 

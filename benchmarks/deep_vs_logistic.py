@@ -19,6 +19,8 @@ scaling on its validation rows (``-platt``: ``calibration="sigmoid"``); defaults
 ``epochs=10`` under its early stopping (10% validation rows, patience 2); ``--lr`` and ``--patience`` change Adam's step
 and the patience (defaults: DeepClassifier's, 3e-3 and 2).
 
+``--consumer``: the features also hold the consumer's counts over every brand (``pair_features(consumer=True)``).
+
 Run:  .venv/bin/python benchmarks/deep_vs_logistic.py [--quick]   (writes results/deep-vs-logistic[-quick].json)
       --quick: one seed, 1,500 users. Features are cached in ``--cache`` (default /tmp) per seed and size.
 """
@@ -42,9 +44,9 @@ MODELS = ["logistic", "esmm", "mmoe", "shared", "esmm-noseq", "esmm-platt", "mmo
 METRICS = ["auc", "auc_truth", "mae_truth", "binned_err_truth", "log_loss", "fit_seconds"]
 
 
-def features(seed: int, users: int, cache: Path) -> tuple[pd.DataFrame, list[str], float]:
+def features(seed: int, users: int, cache: Path, consumer: bool = False) -> tuple[pd.DataFrame, list[str], float]:
     """The pair features of one world with the true chances joined (cached as parquet), and the build seconds."""
-    path = cache / f"feat-{seed}-{users}.parquet"
+    path = cache / f"feat-{seed}-{users}{'-consumer' if consumer else ''}.parquet"
     meta = path.with_name(path.name + ".json")
     t0 = time.perf_counter()
     if not (path.exists() and meta.exists()):
@@ -54,7 +56,7 @@ def features(seed: int, users: int, cache: Path) -> tuple[pd.DataFrame, list[str
         w = m3.datasets.simulate(n_users=users, n_days=90, seed=seed, truth="none", propensities=True,
                                  progress=False)
         fs = pair_features(w.events, pd.date_range("2025-01-31", "2025-03-31"), users=w.users, windows=[7, 30],
-                           channels=w.channels, same_day=True)
+                           channels=w.channels, same_day=True, consumer=consumer)
         f = fs.table().merge(w.truth.propensities[["user_id", "brand", "date", "p_visit", "p_purchase"]],
                              on=["user_id", "brand", "date"])
         f.attrs = {}
@@ -117,7 +119,7 @@ def fit_deep(name: str, tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str], 
 
 
 def run_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    f, numeric, built = features(seed, args.users, Path(args.cache))
+    f, numeric, built = features(seed, args.users, Path(args.cache), args.consumer)
     tr, te = f[f.date < SPLIT], f[f.date >= SPLIT]
     out: dict[str, Any] = {"seed": seed, "features_seconds": round(built, 1), "train_rows": len(tr),
                            "test_rows": len(te), "numeric_columns": numeric,
@@ -208,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=3e-3, help="DeepClassifier's Adam step size")
     ap.add_argument("--patience", type=int, default=2, help="epochs without a lower validation loss before stopping")
     ap.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
+    ap.add_argument("--consumer", action="store_true",
+                    help="add the consumer's counts over every brand (pair_features(consumer=True))")
     ap.add_argument("--cache", default="/tmp", help="folder of the cached feature tables")
     ap.add_argument("--name", default="deep-vs-logistic", help="results/<name>.json")
     args = ap.parse_args(argv)

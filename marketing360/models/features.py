@@ -118,8 +118,8 @@ def _kind(ev: Table, name: str) -> Any:
 
 def pair_features(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *, users: TableLike | None = None,
                   windows: Sequence[int] = (7, 30), horizon: int = 1, sequence: int = 20,
-                  channels: Sequence[str] = (), same_day: bool = False, rules: StageRules | None = None,
-                  tz: str = "UTC") -> PairFeatures:
+                  channels: Sequence[str] = (), same_day: bool = False, consumer: bool = False,
+                  rules: StageRules | None = None, tz: str = "UTC") -> PairFeatures:
     """Features and labels of every consumer-brand pair active in the look-back, on each scoring day.
 
     Parameters
@@ -153,6 +153,11 @@ def pair_features(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *,
         (``impression_0d`` and per channel ``impression_{channel}_0d``): the
         exposures an ad server knows when it scores the day's requests. Leave
         it off to score before the day (audience tags).
+    consumer : bool
+        Also count what the consumer did with every brand in each window:
+        ``consumer_{behaviour}_{w}d`` and ``consumer_spend_{w}d`` (the pair's
+        own counts included). A consumer who buys often elsewhere shows a
+        propensity that the pair's own few events do not.
     sequence : int
         The consumer's last ``sequence`` behaviours (all brands, oldest first)
         as a list of brands in column ``sequence`` (0: no column).
@@ -165,6 +170,7 @@ def pair_features(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *,
     -------
     PairFeatures
         ``date, user_id, brand, level``, the counts ``{behaviour}_{w}d``, ``spend_{w}d``,
+        with ``consumer`` their ``consumer_`` sums over brands,
         ``days_since_visit`` / ``days_since_purchase`` / ``days_since_event``
         (the look-back + 1 when none), the users' columns, ``sequence`` and
         the labels; lazy, on the events' engine.
@@ -179,8 +185,9 @@ def pair_features(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *,
     if isinstance(channels, str) or not isinstance(channels, Sequence) or not all(
             isinstance(c, str) and c for c in channels) or len(set(channels)) != len(channels):
         raise ParameterError(f"channels must be a list of distinct channel names; found {channels!r}")
-    if not isinstance(same_day, bool):
-        raise ParameterError(f"same_day must be True or False; found {same_day!r}")
+    for key, flag in (("same_day", same_day), ("consumer", consumer)):
+        if not isinstance(flag, bool):
+            raise ParameterError(f"{key} must be True or False; found {flag!r}")
     if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
         raise ParameterError(f"sequence must be a whole number of behaviours >= 0; found {sequence!r}")
     look = wins[-1]
@@ -225,6 +232,11 @@ def pair_features(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *,
     feats = feats.mutate(**{f"{k}_{w}d": feats[f"{k}_{w}d"].fill_null(0).cast("int64") for w in wins for k in counted},
                          **{f"spend_{w}d": feats[f"spend_{w}d"].fill_null(0.0) for w in wins}, **gap)
     feats = feats.drop(*[f"_last_{k}" for k in ("visit", "purchase", "event")])
+    # every event in a window belongs to a pair scored that day: the consumer's counts are the sums over brands
+    totals = [*[f"{k}_{w}d" for w in wins for k in kinds], *[f"spend_{w}d" for w in wins]] if consumer else []
+    if totals:
+        each = ibis.window(group_by=[feats.date, feats.user_id])
+        feats = feats.mutate(**{f"consumer_{c}": feats[c].sum().over(each) for c in totals})
 
     # ---- the day's own exposures
     exposures = ["impression", *[f"impression_{c}" for c in channels]] if same_day else []
@@ -278,7 +290,8 @@ def pair_features(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *,
             "_quser", "_qdate")
 
     numeric = ["level", *[f"{k}_0d" for k in exposures], *[f"{k}_{w}d" for w in wins for k in counted],
-               *[f"spend_{w}d" for w in wins], "days_since_visit", "days_since_purchase", "days_since_event"]
+               *[f"spend_{w}d" for w in wins], *[f"consumer_{c}" for c in totals], "days_since_visit",
+               "days_since_purchase", "days_since_event"]
     if users is not None:
         u = open_table(users, what="pair_features users")
         if "user_id" not in u.columns:

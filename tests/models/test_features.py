@@ -39,8 +39,13 @@ def _reference(world, date: str, horizon: int, seq_len: int) -> pd.DataFrame:
     rows = []
     for (u, b), g in look.groupby(["user_id", "brand"]):
         r = {"date": d, "user_id": u, "brand": b}
+        every = look[look.user_id == u]  # the consumer's events with every brand
         for w in WINDOWS:
             gw = g[g.day >= d - pd.Timedelta(days=w)]
+            ew = every[every.day >= d - pd.Timedelta(days=w)]
+            for k in [*KINDS, "advocate"]:
+                r[f"consumer_{k}_{w}d"] = int(_is(ew, k).sum())
+            r[f"consumer_spend_{w}d"] = float(ew.value[ew.event_type == "purchase"].sum())
             for k in [*KINDS, "advocate"]:
                 r[f"{k}_{w}d"] = int(_is(gw, k).sum())
             r[f"spend_{w}d"] = float(gw.value[gw.event_type == "purchase"].sum())
@@ -69,7 +74,7 @@ def _reference(world, date: str, horizon: int, seq_len: int) -> pd.DataFrame:
 @pytest.mark.parametrize("horizon", [1, 3])
 def test_features_and_labels_match_a_pandas_reading_on_each_engine(engine, world, horizon) -> None:
     got = pair_features(engine.table(world.events), DATES, windows=WINDOWS, horizon=horizon, sequence=5,
-                        channels=["search", "email"], same_day=True).table()
+                        channels=["search", "email"], same_day=True, consumer=True).table()
     want = pd.concat([_reference(world, d, horizon, 5) for d in DATES], ignore_index=True)
     assert len(got) == len(want) > 300
     got = got.set_index(["date", "user_id", "brand"]).sort_index()
@@ -77,13 +82,14 @@ def test_features_and_labels_match_a_pandas_reading_on_each_engine(engine, world
     for col in want.columns:
         if col == "sequence":
             assert got[col].tolist() == want[col].tolist()
-        elif col.startswith("spend_"):
+        elif "spend_" in col:
             np.testing.assert_allclose(got[col].to_numpy(np.float64), want[col].to_numpy(np.float64), rtol=1e-9,
                                        err_msg=col)
         else:
             np.testing.assert_array_equal(got[col].to_numpy(np.int64), want[col].to_numpy(np.int64), err_msg=col)
     # the comparison means something
     assert want.next_visit.sum() > 20 and want.purchase_14d.sum() > 5 and want.spend_14d.sum() > 100
+    assert (want.consumer_purchase_14d > want.purchase_14d).sum() > 5  # purchases with other brands count
 
 
 def test_users_join_and_the_labels_past_the_data_are_null(world) -> None:
@@ -110,6 +116,7 @@ def test_users_join_and_the_labels_past_the_data_are_null(world) -> None:
     ({"sequence": -1}, "sequence must be a whole number"),
     ({"channels": "search"}, "channels must be a list of distinct"),
     ({"same_day": 1}, "same_day must be True or False"),
+    ({"consumer": "yes"}, "consumer must be True or False; found 'yes'"),
     ({"users": pd.DataFrame({"id": [1]})}, "users needs a user_id column"),
     ({"users": pd.DataFrame({"user_id": [1], "level": [2]})}, r"users' column\(s\) \['level'\] clash"),
 ])
