@@ -42,6 +42,9 @@ TASKS = {"visit": ("next_visit", "p_visit"), "purchase": ("next_purchase", "p_pu
 SPLIT = "2025-03-02"
 MODELS = ["logistic", "esmm", "mmoe", "shared", "esmm-noseq", "esmm-platt", "mmoe-platt", "shared-platt"]
 METRICS = ["auc", "auc_truth", "mae_truth", "binned_err_truth", "log_loss", "fit_seconds"]
+#: post-visit conversion (ESMM's CVR): scored on the test rows with a visit, plus the gaps over every test row
+EVAL = [*TASKS, "conversion"]
+ENTIRE = ["mae_truth_all", "binned_err_truth_all"]
 
 
 def features(seed: int, users: int, cache: Path, consumer: bool = False) -> tuple[pd.DataFrame, list[str], float]:
@@ -52,6 +55,8 @@ def features(seed: int, users: int, cache: Path, consumer: bool = False) -> tupl
     if not (path.exists() and meta.exists()):
         import marketing360 as m3
         from marketing360.models import pair_features
+
+        cache.mkdir(parents=True, exist_ok=True)
 
         w = m3.datasets.simulate(n_users=users, n_days=90, seed=seed, truth="none", propensities=True,
                                  progress=False)
@@ -72,18 +77,33 @@ def features(seed: int, users: int, cache: Path, consumer: bool = False) -> tupl
     return f, numeric, time.perf_counter() - t0
 
 
+def gaps(truth: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """Mean ``|p - truth|`` and the binned gap (10 quantile bins of ``p``, ``|mean p - mean truth|`` by rows)."""
+    p, truth = np.asarray(p, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    bins = pd.qcut(pd.Series(p).rank(method="first"), 10, labels=False).to_numpy()
+    g = pd.DataFrame({"b": bins, "p": p, "t": truth}).groupby("b").agg(p=("p", "mean"), t=("t", "mean"),
+                                                                       n=("p", "size"))
+    return float(np.mean(np.abs(p - truth))), float(np.sum(np.abs(g.p - g.t) * g.n) / g.n.sum())
+
+
 def scores(label: np.ndarray, truth: np.ndarray, p: np.ndarray) -> dict[str, float]:
     from sklearn.metrics import log_loss, roc_auc_score
 
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
-    truth = np.asarray(truth, dtype=np.float64)
-    bins = pd.qcut(pd.Series(p).rank(method="first"), 10, labels=False).to_numpy()
-    g = pd.DataFrame({"b": bins, "p": p, "t": truth}).groupby("b").agg(p=("p", "mean"), t=("t", "mean"),
-                                                                       n=("p", "size"))
+    mae, binned = gaps(truth, p)
     return {"auc": float(roc_auc_score(label, p)), "auc_truth": float(roc_auc_score(label, truth)),
-            "mae_truth": float(np.mean(np.abs(p - truth))),
-            "binned_err_truth": float(np.sum(np.abs(g.p - g.t) * g.n) / g.n.sum()),
-            "log_loss": float(log_loss(label, p, labels=[0, 1]))}
+            "mae_truth": mae, "binned_err_truth": binned, "log_loss": float(log_loss(label, p, labels=[0, 1]))}
+
+
+def conversion_scores(te: pd.DataFrame, p: np.ndarray) -> dict[str, float]:
+    """Post-visit conversion: ``p`` against the purchases of the test rows with a visit and the true
+    ``p_purchase / p_visit`` there, and the gaps to that truth over every test row (ESMM's entire space)."""
+    truth = (te.p_purchase / te.p_visit.where(te.p_visit > 0)).fillna(0.0).clip(0, 1).to_numpy(np.float64)
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
+    seen = te.next_visit.to_numpy() == 1
+    out = scores(te.next_purchase.to_numpy()[seen], truth[seen], p[seen])
+    out["mae_truth_all"], out["binned_err_truth_all"] = gaps(truth, p)
+    return out
 
 
 def fit_logistic(tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str]) -> tuple[dict[str, np.ndarray], dict]:
@@ -93,10 +113,11 @@ def fit_logistic(tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str]) -> tupl
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     out, info = {}, {}
-    for task, (label, _) in TASKS.items():
+    for task, label in [*((t, lab) for t, (lab, _) in TASKS.items()), ("conversion", TASKS["purchase"][0])]:
         ct = ColumnTransformer([("c", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
                                 ("n", StandardScaler(), numeric)])
-        m = make_pipeline(ct, LogisticRegression(max_iter=2000, solver="lbfgs")).fit(tr, tr[label])
+        rows = tr[tr.next_visit == 1] if task == "conversion" else tr  # ESMM's BASE: conversion on visitors
+        m = make_pipeline(ct, LogisticRegression(max_iter=2000, solver="lbfgs")).fit(rows, rows[label])
         out[task] = m.predict_proba(te)[:, 1]
         info[f"n_iter_{task}"] = int(m[-1].n_iter_[0])
     return out, info
@@ -112,7 +133,9 @@ def fit_deep(name: str, tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str], 
                        head=head, epochs=epochs, lr=lr, patience=patience, progress=False,
                        calibration="sigmoid" if "platt" in flags else None, **seq).fit(tr)
     p = m.predict_proba(te)
-    return ({task: p[label].to_numpy() for task, (label, _) in TASKS.items()},
+    preds = {task: p[label].to_numpy() for task, (label, _) in TASKS.items()}
+    preds["conversion"] = np.clip(preds["purchase"] / np.maximum(preds["visit"], 1e-12), 0, 1)  # ESMM: its CVR step
+    return (preds,
             {"best_epoch": int(m.best_epoch_), "epochs_run": len(m.history_),
              "calibration": {t: [round(v, 4) for v in m.calibration_.loc[label]] for t, (label, _) in TASKS.items()},
              "validation_history": [round(v, 6) for v in m.validation_history_]})
@@ -136,6 +159,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
         secs = time.perf_counter() - t0
         res = {t: {**scores(te[lab].to_numpy(), te[truth].to_numpy(), preds[t]), "fit_seconds": round(secs, 1)}
                for t, (lab, truth) in TASKS.items()}
+        res["conversion"] = {**conversion_scores(te, preds["conversion"]), "fit_seconds": round(secs, 1)}
         out["models"][name] = {**res, "info": info}
         print(f"  {name:12s} purchase AUC {res['purchase']['auc']:.4f} (truth {res['purchase']['auc_truth']:.4f}) "
               f"MAE {res['purchase']['mae_truth']:.5f}; visit AUC {res['visit']['auc']:.4f}; {secs:.0f} s {info}",
@@ -145,10 +169,10 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
 
 def seed_table(r: dict[str, Any]) -> str:
     lines = [f"seed {r['seed']} ({r['train_rows']:,} train / {r['test_rows']:,} test rows)",
-             f"{'model':12s} | {'task':8s} | " + " | ".join(f"{m:>16s}" for m in METRICS)]
+             f"{'model':12s} | {'task':10s} | " + " | ".join(f"{m:>16s}" for m in METRICS)]
     for name, res in r["models"].items():
-        for t in TASKS:
-            lines.append(f"{name:12s} | {t:8s} | " + " | ".join(f"{res[t][m]:16.5f}" for m in METRICS))
+        for t in EVAL:
+            lines.append(f"{name:12s} | {t:10s} | " + " | ".join(f"{res[t][m]:16.5f}" for m in METRICS))
     return "\n".join(lines)
 
 
@@ -156,9 +180,9 @@ def summarise(per_seed: list[dict[str, Any]], models: list[str]) -> tuple[dict[s
     summary: dict[str, Any] = {}
     for name in models:
         summary[name] = {}
-        for t in TASKS:
+        for t in EVAL:
             summary[name][t] = {}
-            for m in METRICS:
+            for m in METRICS + (ENTIRE if t == "conversion" else []):
                 v = np.array([r["models"][name][t][m] for r in per_seed])
                 summary[name][t][m] = {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max()),
                                        "values": v.tolist()}
@@ -178,19 +202,25 @@ def summarise(per_seed: list[dict[str, Any]], models: list[str]) -> tuple[dict[s
                            "purchase_mae_truth_reduction": cal,
                            "purchase_binned_err_every_seed": bool(all(d > 0 for d in binned)),
                            "purchase_binned_err_reduction": binned}
+            cv = {m: [(-1 if m == "auc" else 1) * (r["models"]["logistic"]["conversion"][m]
+                                                   - r["models"][name]["conversion"][m]) for r in per_seed]
+                  for m in ("auc", "binned_err_truth", "binned_err_truth_all")}
+            for m, d in cv.items():
+                beats[name][f"conversion_{m}_gain"] = d
+                beats[name][f"conversion_{m}_every_seed"] = bool(all(x > 0 for x in d))
     return summary, beats
 
 
 def summary_table(summary: dict[str, Any], beats: dict[str, Any]) -> str:
     lines = ["mean [min - max] over seeds",
-             f"{'model':12s} | {'task':8s} | " + " | ".join(f"{m:^27s}" for m in METRICS)]
+             f"{'model':12s} | {'task':10s} | " + " | ".join(f"{m:^27s}" for m in METRICS)]
     for name, per_task in summary.items():
         for t, s in per_task.items():
             cells = []
             for m in METRICS:
                 d = 1 if m == "fit_seconds" else 5 if m in ("mae_truth", "binned_err_truth") else 4
                 cells.append(f"{s[m]['mean']:.{d}f} [{s[m]['min']:.{d}f}-{s[m]['max']:.{d}f}]".center(27))
-            lines.append(f"{name:12s} | {t:8s} | " + " | ".join(cells))
+            lines.append(f"{name:12s} | {t:10s} | " + " | ".join(cells))
     if beats:
         lines.append("")
         lines.append("beats logistic on purchase in EVERY seed:  AUC | mean|p-p_true| | binned error")
@@ -198,6 +228,13 @@ def summary_table(summary: dict[str, Any], beats: dict[str, Any]) -> str:
             lines.append(f"  {name:12s} {str(b['purchase_auc_every_seed']):5s} | "
                          f"{str(b['purchase_mae_truth_every_seed']):5s} | {b['purchase_binned_err_every_seed']}"
                          f"   (AUC gain per seed {', '.join(f'{d:+.4f}' for d in b['purchase_auc_gain'])})")
+        lines.append("conversion after a visit, in EVERY seed: AUC (visitors) | binned error (visitors) | binned "
+                     "error (every row)")
+        for name, b in beats.items():
+            cells = [f"{str(b[f'conversion_{m}_every_seed']):5s} ("
+                     + ", ".join(f"{d:+.4f}" for d in b[f"conversion_{m}_gain"]) + ")"
+                     for m in ("auc", "binned_err_truth", "binned_err_truth_all")]
+            lines.append(f"  {name:12s} " + " | ".join(cells))
     return "\n".join(lines)
 
 
