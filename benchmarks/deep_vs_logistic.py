@@ -57,7 +57,6 @@ def features(seed: int, users: int, cache: Path, consumer: bool = False) -> tupl
         from marketing360.models import pair_features
 
         cache.mkdir(parents=True, exist_ok=True)
-
         w = m3.datasets.simulate(n_users=users, n_days=90, seed=seed, truth="none", propensities=True,
                                  progress=False)
         fs = pair_features(w.events, pd.date_range("2025-01-31", "2025-03-31"), users=w.users, windows=[7, 30],
@@ -113,7 +112,8 @@ def fit_logistic(tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str]) -> tupl
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     out, info = {}, {}
-    for task, label in [*((t, lab) for t, (lab, _) in TASKS.items()), ("conversion", TASKS["purchase"][0])]:
+    labels = {task: label for task, (label, _) in TASKS.items()} | {"conversion": TASKS["purchase"][0]}
+    for task, label in labels.items():
         ct = ColumnTransformer([("c", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
                                 ("n", StandardScaler(), numeric)])
         rows = tr[tr.next_visit == 1] if task == "conversion" else tr  # ESMM's BASE: conversion on visitors

@@ -108,6 +108,12 @@ def _check_ints(name: str, values: Any, low: int) -> list[int]:
     return sorted(set(out))
 
 
+def _check_flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ParameterError(f"{name} must be True or False; found {value!r}")
+    return value
+
+
 def _kind(ev: Table, name: str) -> Any:
     types, _ = BEHAVIOURS[name]
     cond = ev.event_type.isin(list(types))
@@ -185,9 +191,8 @@ def pair_features(events: TableLike, dates: Sequence[Any] | pd.DatetimeIndex, *,
     if isinstance(channels, str) or not isinstance(channels, Sequence) or not all(
             isinstance(c, str) and c for c in channels) or len(set(channels)) != len(channels):
         raise ParameterError(f"channels must be a list of distinct channel names; found {channels!r}")
-    for key, flag in (("same_day", same_day), ("consumer", consumer)):
-        if not isinstance(flag, bool):
-            raise ParameterError(f"{key} must be True or False; found {flag!r}")
+    _check_flag("same_day", same_day)
+    _check_flag("consumer", consumer)
     if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
         raise ParameterError(f"sequence must be a whole number of behaviours >= 0; found {sequence!r}")
     look = wins[-1]

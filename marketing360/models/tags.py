@@ -47,7 +47,7 @@ from ..inputs import open_table
 from ..results import Result, Summary
 from ..types import TableLike
 from .deep import DeepClassifier
-from .features import _check_ints, _local_day, pair_features
+from .features import _check_flag, _check_ints, _local_day, pair_features
 
 __all__ = ["audience_tags", "AudienceTags", "lookalike", "Lookalike", "TRANSITIONS", "lift_at", "calibration_error",
            "segments"]
@@ -367,8 +367,7 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
     rules, tz = _rules(rules), _tz(tz)
     horizon = _whole("horizon", horizon, 1)
     sequence = _whole("sequence", sequence, 0)
-    if not isinstance(consumer, bool):
-        raise ParameterError(f"consumer must be True or False; found {consumer!r}")
+    _check_flag("consumer", consumer)  # before the work that precedes pair_features
     if isinstance(stages, str) or not len(stages) or any(s not in TRANSITIONS for s in stages):
         raise ParameterError(f"stages must be some of {list(TRANSITIONS)}; found {stages!r}")
     wanted = [s for s in TRANSITIONS if s in set(stages)]
