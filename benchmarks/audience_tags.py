@@ -22,10 +22,12 @@ ads, which no model sees). On the scoring day 2025-03-15, per stage:
 Timing (``--scale N``): ``audience_tags(horizon=14)`` on one world of N consumers over 90 days (DuckDB, the default
 engine): seconds, events, pairs tagged and training rows, and the process's peak resident memory.
 
-With ``--consumer`` every tagger also reads the consumer's counts over every brand (``consumer=True``).
+With ``--consumer`` every tagger also reads the consumer's counts over every brand (``consumer=True``). With
+``--fixed-c`` the logistic taggers are ``LogisticRegression(C=1)`` (the default before 3 December) instead of the
+default's ``C`` chosen per stage by cross-validation over consumers.
 
 Run:  .venv/bin/python benchmarks/audience_tags.py [--seeds 1 2 3 4 5] [--users 4000] [--deep] [--consumer]
-      [--scale 40000] [--out PATH]   (writes results/audience-tags.json unless --out)
+      [--fixed-c] [--scale 40000] [--out PATH]   (writes results/audience-tags.json unless --out)
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 import marketing360 as m3
@@ -75,15 +78,16 @@ def horizon_figures(tags: m3.models.AudienceTags, m: pd.DataFrame) -> dict:
     return out
 
 
-def one_seed(seed: int, users: int, deep: bool, consumer: bool = False) -> dict:
+def one_seed(seed: int, users: int, deep: bool, consumer: bool = False, fixed_c: bool = False) -> dict:
     w = m3.datasets.simulate(n_users=users, n_days=90, seed=seed, truth="none", propensities=True, progress=False)
     truth = w.truth.next_stage_chances(w.events)
     today = truth[truth.date == DAY]
     heur = heuristic(w)
     out: dict = {"seed": seed, "daily": {}}
+    est = LogisticRegression(C=1.0, max_iter=3000) if fixed_c else None
 
     t0 = time.perf_counter()
-    daily = audience_tags(w.events, DAY, horizon=1, consumer=consumer,
+    daily = audience_tags(w.events, DAY, horizon=1, consumer=consumer, estimator=est,
                           train_dates=pd.date_range(DAY - pd.Timedelta(days=28), DAY - pd.Timedelta(days=1)))
     out["daily_seconds"] = time.perf_counter() - t0
     m = daily.table().merge(today, on=["user_id", "brand", "stage"]).merge(heur, on=["user_id", "brand"])
@@ -100,7 +104,7 @@ def one_seed(seed: int, users: int, deep: bool, consumer: bool = False) -> dict:
             "mae_truth": float(np.abs(p - s).mean())}
 
     t0 = time.perf_counter()
-    tags = audience_tags(w.events, DAY, horizon=14, consumer=consumer)
+    tags = audience_tags(w.events, DAY, horizon=14, consumer=consumer, estimator=est)
     out["horizon14_seconds"] = time.perf_counter() - t0
     p = w.truth.propensities
     later = p[(p.date > DAY) & (p.date <= DAY + pd.Timedelta(days=14))]  # entering day d+1 = end of day d
@@ -158,12 +162,14 @@ def main() -> None:
     ap.add_argument("--deep", action="store_true", help="also tag with a DeepClassifier")
     ap.add_argument("--consumer", action="store_true",
                     help="tags also read the consumer's counts over every brand (audience_tags(consumer=True))")
+    ap.add_argument("--fixed-c", action="store_true",
+                    help="logistic taggers with C = 1 (the default before 3 December) instead of a C cross-validated")
     ap.add_argument("--scale", type=int, default=0, help="also time the tags on one world of this many consumers")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "audience-tags.json"))
     a = ap.parse_args()
     runs = []
     for s in a.seeds:
-        r = one_seed(s, a.users, a.deep, a.consumer)
+        r = one_seed(s, a.users, a.deep, a.consumer, a.fixed_c)
         runs.append(r)
         print(f"seed {s}: " + "; ".join(
             f"{k} daily AUC {v['auc_truth']:.3f}/{v['auc_ceiling']:.3f} (heur {v['auc_heuristic']:.3f}) "
@@ -179,7 +185,7 @@ def main() -> None:
         print(f"scale: {timing}", flush=True)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps({"users": a.users, "day": str(DAY.date()), "deep": a.deep,
-                                       "consumer": a.consumer, "runs": runs,
+                                       "consumer": a.consumer, "fixed_c": a.fixed_c, "runs": runs,
                                        "scale": timing}, indent=1))
     print("wrote", a.out)
 
