@@ -23,8 +23,9 @@ Timing (``--scale N``): ``audience_tags(horizon=14)`` on one world of N consumer
 engine): seconds, events, pairs tagged and training rows, and the process's peak resident memory.
 
 With ``--consumer`` every tagger also reads the consumer's counts over every brand (``consumer=True``). With
-``--fixed-c`` the logistic taggers are ``LogisticRegression(C=1)`` (the default before 3 December) instead of the
-default's ``C`` chosen per stage by cross-validation over consumers.
+``--fixed-c`` the logistic taggers are ``LogisticRegression(C=1)`` and the lookalike's is
+``LogisticRegression(C=1, class_weight="balanced")`` (the defaults before 3 December) instead of the defaults' ``C``
+chosen by cross-validation (per stage over folds of consumers; over folds of the seed).
 
 Run:  .venv/bin/python benchmarks/audience_tags.py [--seeds 1 2 3 4 5] [--users 4000] [--deep] [--consumer]
       [--fixed-c] [--scale 40000] [--out PATH]   (writes results/audience-tags.json unless --out)
@@ -134,7 +135,8 @@ def one_seed(seed: int, users: int, deep: bool, consumer: bool = False, fixed_c:
     half = hash_unit(new, f"lookalike-bench|{seed}") < 0.5
     seed_ids, hidden = new[half], new[~half]
     t0 = time.perf_counter()
-    la = lookalike(ev, seed_ids, start, brand="Acme", users=w.users)
+    la = lookalike(ev, seed_ids, start, brand="Acme", users=w.users, estimator=LogisticRegression(
+        C=1.0, max_iter=3000, class_weight="balanced") if fixed_c else None)
     ranked = la.table()
     yy = ranked.user_id.isin(hidden).to_numpy()
     out["lookalike"] = {"seed": int(len(seed_ids)), "hidden": int(len(hidden)), "auc": float(roc_auc_score(
@@ -163,7 +165,7 @@ def main() -> None:
     ap.add_argument("--consumer", action="store_true",
                     help="tags also read the consumer's counts over every brand (audience_tags(consumer=True))")
     ap.add_argument("--fixed-c", action="store_true",
-                    help="logistic taggers with C = 1 (the default before 3 December) instead of a C cross-validated")
+                    help="taggers and lookalike with C = 1 (the defaults before 3 December), not cross-validated")
     ap.add_argument("--scale", type=int, default=0, help="also time the tags on one world of this many consumers")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "audience-tags.json"))
     a = ap.parse_args()

@@ -381,7 +381,7 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
         consumer's own propensity. ``benchmarks/audience_tags.py --consumer`` measures it against the
         simulator's true chances: Aware and Appeal tags rank better in every world tried, Act tags (few
         training pairs) no better (their AUC against the true chances within 0.01 either way); the tags take about
-        1.4 times as long.
+        1.5 times as long.
     rules : StageRules, optional
     tz : str
 
@@ -575,8 +575,10 @@ def lookalike(events: TableLike, seed: Any, date: Any, *, brand: str | None = No
     users : table, optional
         Consumers' attributes; its consumers are all candidates, active or not.
     estimator : scikit-learn classifier, optional
-        Cloned; it reads log-scaled, standardised counts and one-hot attributes (a class-balanced logistic
-        regression by default).
+        Cloned; it reads log-scaled, standardised counts and one-hot attributes. By default a class-balanced
+        logistic regression whose L2 strength is chosen by the seed's AUC over up to 5 stratified folds (``C``
+        among 10^-4 .. 10; ``model[-1].C_``): with a few dozen seed consumers against thousands, the former
+        fixed ``C = 1`` overfits them (``benchmarks/audience_tags.py`` measures both).
     rules, tz
         As in :func:`pair_features`.
 
@@ -630,22 +632,30 @@ def lookalike(events: TableLike, seed: Any, date: Any, *, brand: str | None = No
     if n_seed == len(y):
         raise ParameterError("the seed covers every candidate consumer: nobody left to rank")
     from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegressionCV
     from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
 
     if estimator is None:
-        from sklearn.linear_model import LogisticRegression
-
-        estimator = LogisticRegression(max_iter=3000, class_weight="balanced")
-    model = _pipeline(estimator, cols, numeric, categorical)
+        estimator = LogisticRegressionCV(Cs=_CS, l1_ratios=(0.0,), scoring="roc_auc", class_weight="balanced",
+                                         max_iter=3000, use_legacy_attributes=False)
+    template = _pipeline(estimator, cols, numeric, categorical)
     features = [*cols, *numeric, *categorical]
+
+    def fit(rows: np.ndarray) -> Any:
+        model = clone(template)
+        if isinstance(estimator, LogisticRegressionCV):  # folds of the seed consumers among these rows
+            model.set_params(logisticregressioncv__cv=StratifiedKFold(n_splits=min(_FOLDS, int(y[rows].sum()))))
+        return model.fit(per_user.loc[rows, features], y[rows])
+
     hidden = (y == 1) & _split_key(per_user.user_id.to_numpy(), "lookalike")
     rest = y == 0
     auc = float("nan")
     if hidden.any() and y[~hidden].sum() >= 2:  # enough seed left to fit without the hidden fifth
-        check = clone(model).fit(per_user.loc[~hidden, features], y[~hidden])
+        check = fit(~hidden)
         pool = hidden | rest
         auc = float(roc_auc_score(hidden[pool], check.predict_proba(per_user.loc[pool, features])[:, 1]))
-    model.fit(per_user[features], y)
+    model = fit(np.ones(len(y), dtype=bool))
     cand = per_user[rest]
     frame = pd.DataFrame({"user_id": cand.user_id.to_numpy(),
                           "score": np.asarray(model.predict_proba(cand[features])[:, 1], np.float64)})

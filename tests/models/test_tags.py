@@ -213,9 +213,16 @@ def test_lookalike_finds_the_hidden_half_of_future_buyers(world) -> None:
     t = la.table()
     assert not t.user_id.isin(seed).any() and len(t) == 3000 - len(seed)
     y = t.user_id.isin(hidden).to_numpy()
-    assert roc_auc_score(y, t.score) > 0.7 and lift_at(y, t.score.to_numpy()) > 2.5
+    auc = roc_auc_score(y, t.score)
+    assert auc > 0.7 and lift_at(y, t.score.to_numpy()) > 2.5
     assert la.recovery_auc > 0.6 and la.n_seed == len(seed)
     np.testing.assert_array_equal(la.top(5), t.user_id.to_numpy()[:5])
+    # the default's C is chosen by the seed's AUC over folds; a fixed C = 1 (the former default) overfits a few
+    # dozen seed consumers: over 8 worlds of the benchmark the hidden half's AUC gains +0.007 to +0.135; here +0.09
+    assert la.model[-1].C_ in _CS and la.model[-1].C_ < 1
+    fixed = lookalike(ev, seed, start, brand="Acme", users=world.users,
+                      estimator=LogisticRegression(max_iter=3000, class_weight="balanced")).table()
+    assert auc > roc_auc_score(fixed.user_id.isin(hidden), fixed.score) + 0.01
 
 
 @pytest.mark.parametrize("kwargs, match", [
