@@ -227,18 +227,28 @@ def _pipeline(classifier: Any, counts: list[str], numeric: list[str], categorica
     return make_pipeline(ColumnTransformer(parts), clone(classifier))
 
 
-def _outcome_consumers(df: pd.DataFrame) -> int:
-    """The fewer of the consumers with a pair that moved up and those with one that did not."""
-    return int(df.groupby(_LABEL).user_id.nunique().reindex([0, 1], fill_value=0).min())
+def _logistic_cv(scoring: str, **kwargs: Any) -> Any:
+    """The defaults' logistic regression: ``C`` among ``_CS`` by ``scoring`` over folds given at fit."""
+    from sklearn.linear_model import LogisticRegressionCV
+
+    return LogisticRegressionCV(Cs=_CS, l1_ratios=(0.0,), scoring=scoring, max_iter=3000,
+                                use_legacy_attributes=False, **kwargs)
 
 
-def _cv_folds(user_ids: np.ndarray, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Up to 5 folds, each consumer's rows in one fold, the outcomes spread evenly: a consumer appears on several
-    training days, and folds by row would let the rows of one consumer choose ``C`` for the others."""
+def _consumers_by_outcome(df: pd.DataFrame) -> pd.Series:
+    """How many consumers have a pair that did not move up (index 0) and one that did (index 1)."""
+    return df.groupby(_LABEL).user_id.nunique().reindex([0, 1], fill_value=0)
+
+
+def _cv_folds(df: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Up to 5 folds of ``df``'s rows, each consumer's rows in one fold, the outcomes spread evenly: a consumer
+    appears on several training days, and folds by row would let the rows of one consumer choose ``C`` for the
+    others."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    k = min(_FOLDS, *(pd.unique(user_ids[y == v]).size for v in (0, 1)))
-    codes = pd.factorize(pd.Series(user_ids).astype(str), sort=True)[0]
+    k = min(_FOLDS, int(_consumers_by_outcome(df).min()))
+    codes = pd.factorize(df.user_id.astype(str), sort=True)[0]
+    y = df[_LABEL].to_numpy()
     return list(StratifiedGroupKFold(n_splits=k).split(np.zeros(len(y)), y, groups=codes))
 
 
@@ -263,12 +273,14 @@ class _Learner:
     def __init__(self, estimator: Any, counts: list[str], numeric: list[str], categorical: list[str],
                  sequence: bool, C: float | None = None) -> None:
         from sklearn.base import clone
-        from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+        from sklearn.linear_model import LogisticRegression
 
         categorical = ["brand", *categorical]  # brands differ in their base rates
         self.columns = [*counts, *numeric, *categorical, *(["sequence"] if sequence else [])]
         self.counts, self.attributes = counts, numeric
         self.imputer: Any = None
+        # the default without a C: a user's own LogisticRegressionCV keeps its own folds
+        self.cross_validated = estimator is None and C is None
         if isinstance(estimator, DeepClassifier):
             self.deep = True
             self.model = clone(estimator).set_params(
@@ -277,10 +289,9 @@ class _Learner:
         else:
             self.deep = False
             if estimator is None:  # the default: C given, or chosen by log loss over folds set at fit (_cv_folds)
-                estimator = LogisticRegression(C=C, max_iter=3000) if C is not None else LogisticRegressionCV(
-                    Cs=_CS, l1_ratios=(0.0,), scoring="neg_log_loss", max_iter=3000, use_legacy_attributes=False)
+                estimator = (LogisticRegression(C=C, max_iter=3000) if C is not None
+                             else _logistic_cv("neg_log_loss"))
             self.model = _pipeline(estimator, counts, numeric, categorical)
-        self.cross_validated = isinstance(estimator, LogisticRegressionCV)
         self.C = C
 
     def _deep_frame(self, df: pd.DataFrame, labels: bool = False) -> pd.DataFrame:
@@ -303,7 +314,7 @@ class _Learner:
         else:
             y = df[_LABEL].to_numpy()
             if self.cross_validated:
-                self.model.set_params(logisticregressioncv__cv=_cv_folds(df.user_id.to_numpy(), y))
+                self.model.set_params(logisticregressioncv__cv=_cv_folds(df))
             self.model.fit(df[self.columns], y)
             if self.cross_validated:
                 self.C = float(self.model[-1].C_)
@@ -452,8 +463,9 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
             raise ParameterError(f"{stage}: {what} {'in this stage' if part.empty else 'moved up'} on the training "
                                  f"days {[d.date() for d in train]}: nothing to learn (other train_dates, a longer "
                                  f"horizon, or leave {stage!r} out of stages)")
-        if estimator is None and _outcome_consumers(part) < 2:
-            few = "moved" if part.groupby(_LABEL).user_id.nunique().idxmin() else "did not move"
+        by_outcome = _consumers_by_outcome(part)
+        if estimator is None and by_outcome.min() < 2:
+            few = "moved" if by_outcome.idxmin() else "did not move"
             raise ParameterError(f"{stage}: fewer than 2 consumers have a pair that {few} up on the training days "
                                  f"{[d.date() for d in train]}: too few to choose the default model's regularisation "
                                  f"by cross-validation (other train_dates, pass an estimator, or leave {stage!r} "
@@ -463,7 +475,7 @@ def audience_tags(events: TableLike, date: Any, *, horizon: int = 14, train_date
                                "moved_up": float(part[_LABEL].mean())}
         a, b = part[~held], part[held]
         C = None
-        if b[_LABEL].nunique() == 2 and _outcome_consumers(a) >= (2 if estimator is None else 1):
+        if b[_LABEL].nunique() == 2 and _consumers_by_outcome(a).min() >= (2 if estimator is None else 1):
             from sklearn.metrics import roc_auc_score
 
             first = _Learner(estimator, counts, user_num, user_cat, bool(seq)).fit(a)
@@ -632,19 +644,18 @@ def lookalike(events: TableLike, seed: Any, date: Any, *, brand: str | None = No
     if n_seed == len(y):
         raise ParameterError("the seed covers every candidate consumer: nobody left to rank")
     from sklearn.base import clone
-    from sklearn.linear_model import LogisticRegressionCV
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
-    if estimator is None:
-        estimator = LogisticRegressionCV(Cs=_CS, l1_ratios=(0.0,), scoring="roc_auc", class_weight="balanced",
-                                         max_iter=3000, use_legacy_attributes=False)
+    default = estimator is None  # a user's own LogisticRegressionCV keeps its own folds
+    if default:
+        estimator = _logistic_cv("roc_auc", class_weight="balanced")
     template = _pipeline(estimator, cols, numeric, categorical)
     features = [*cols, *numeric, *categorical]
 
     def fit(rows: np.ndarray) -> Any:
         model = clone(template)
-        if isinstance(estimator, LogisticRegressionCV):  # folds of the seed consumers among these rows
+        if default:  # folds of the seed consumers among these rows
             model.set_params(logisticregressioncv__cv=StratifiedKFold(n_splits=min(_FOLDS, int(y[rows].sum()))))
         return model.fit(per_user.loc[rows, features], y[rows])
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.metrics import roc_auc_score
 
 from marketing360.assets import StageRules, audience, snapshots
@@ -97,7 +97,7 @@ def test_the_cross_validation_folds_keep_each_consumer_whole_and_both_outcomes_i
     rng = np.random.default_rng(0)
     users = rng.integers(0, 300, 3000)
     y = (rng.random(3000) < 0.05).astype(int)
-    folds = _cv_folds(users.astype(str), y)
+    folds = _cv_folds(pd.DataFrame({"user_id": users.astype(str), "moved_up": y}))
     assert len(folds) == 5
     seen = np.zeros(3000, int)
     for train, test in folds:
@@ -107,7 +107,7 @@ def test_the_cross_validation_folds_keep_each_consumer_whole_and_both_outcomes_i
     assert (seen == 1).all()
     # fewer consumers with one of the outcomes than five: as many folds as there are such consumers
     y2 = np.isin(users, [3, 7, 11]).astype(int)
-    assert len(_cv_folds(users, y2)) == 3
+    assert len(_cv_folds(pd.DataFrame({"user_id": users, "moved_up": y2}))) == 3
 
 
 def test_fourteen_day_tags_find_the_pairs_that_move_up(world) -> None:
@@ -199,6 +199,13 @@ def test_any_scikit_learn_classifier_can_tag_and_expand(small) -> None:
     assert (tags.validation.auc > 0.55).all()  # 0.74 / 0.57 here: a small world, few purchases
     la = lookalike(small.events, [1, 2, 3, 4, 5, 6], "2025-03-01", estimator=hgb)
     assert type(la.model.steps[-1][1]) is HistGradientBoostingClassifier and len(la) > 1000
+    # a user's own LogisticRegressionCV keeps its own folds (only the default's are set to folds of consumers)
+    own = LogisticRegressionCV(Cs=[0.1, 1.0], cv=3, l1_ratios=(0.0,), scoring="neg_log_loss", max_iter=3000,
+                               use_legacy_attributes=False)
+    tags = audience_tags(small.events, "2025-03-01", horizon=7, estimator=own, stages=["aware"])
+    assert tags.models["aware"][-1].cv == 3 and tags.validation.C.isna().all()
+    la = lookalike(small.events, [1, 2, 3, 4, 5, 6], "2025-03-01", estimator=own)
+    assert la.model[-1].cv == 3
 
 
 def test_lookalike_finds_the_hidden_half_of_future_buyers(world) -> None:
