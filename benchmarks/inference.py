@@ -26,10 +26,17 @@ What it does:
 
   - ``eager``: ``model.net_(categorical, numeric, sequence)`` under
     ``torch.inference_mode()`` on pre-encoded tensors (:meth:`encode`'s arrays);
-  - ``torchscript``: the file written by :meth:`export`, read back with
-    ``torch.jit.load``, on the same tensors;
-  - ``ts-frozen``: that module after ``torch.jit.freeze`` and
-    ``torch.jit.optimize_for_inference`` (reported as failed if torch refuses);
+  - ``exported``: the file written by :meth:`export` (a ``torch.export``
+    program), read back with ``torch.export.load(path).module()``, on the same
+    tensors;
+  - ``compiled``: the package :meth:`export` writes with ``compiled=True``
+    (AOTInductor: the network compiled to a shared library), read back with
+    ``torch._inductor.aoti_load_package``, on the same tensors;
+  - ``torchscript`` and ``ts-frozen``, for comparison: the network traced by
+    ``torch.jit.trace`` (what :meth:`export` wrote before torch 2.13
+    deprecated TorchScript), then frozen by ``torch.jit.freeze`` and
+    ``torch.jit.optimize_for_inference`` (each reported as failed, and left
+    out, if torch refuses);
   - ``encode``: :meth:`encode` of a one-row pandas frame (the feature encoding alone);
   - ``predict_proba``: :meth:`predict_proba` of a one-row pandas frame -- the
     convenience path (encoding included), not the serving path;
@@ -43,7 +50,7 @@ What it does:
   on a CPU (below 1: the scheduler took the core away) and the cores other
   processes used meanwhile (from ``/proc/stat``); ``--quiet`` first waits
   (briefly) for a calmer machine;
-* checks that the TorchScript modules (loaded and frozen) give the eager
+* checks that the exported program, the compiled package and the TorchScript modules give the eager
   network's probabilities to 1e-6 on batches of rows: the traced sequence
   length (``max_sequence``), shorter ones (10, 1 and 0 behaviours) and a batch
   of one row; and that ``predict_proba`` gives them too.
@@ -64,6 +71,7 @@ import gc  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -206,14 +214,27 @@ def run_model(torch: Any, name: str, params: dict[str, Any], train: pd.DataFrame
     t0 = time.perf_counter()
     model = DeepClassifier(**params).fit(train)
     fit_s = time.perf_counter() - t0
-    path = model.export(tmp / f"{name}.pt")
-    scripted = torch.jit.load(str(path))
-    scripted.eval()
-    frozen, frozen_error = None, None
-    try:
-        frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.load(str(path)).eval()))
-    except Exception as e:  # recorded, the other paths still run
-        frozen_error = f"{type(e).__name__}: {e}"[:300]
+    path = model.export(tmp / f"{name}.pt2")
+    exported = torch.export.load(str(path)).module()
+    t0 = time.perf_counter()
+    compiled_path = model.export(tmp / f"{name}-compiled.pt2", compiled=True)
+    compile_s = time.perf_counter() - t0
+    compiled = torch._inductor.aoti_load_package(str(compiled_path))
+    scripted, frozen, script_error, frozen_error = None, None, None, None
+    enc2 = model.encode(serve.iloc[:2])
+    example = tuple(torch.from_numpy(enc2[k]) for k in ("categorical", "numeric", "sequence"))
+    with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript: timed here for comparison only
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            with torch.no_grad():
+                scripted = torch.jit.trace(model.net_.eval(), example, check_trace=False)
+        except Exception as e:  # recorded, the other paths still run
+            script_error = f"{type(e).__name__}: {e}"[:300]
+        if scripted is not None:
+            try:
+                frozen = torch.jit.optimize_for_inference(torch.jit.freeze(scripted.eval()))
+            except Exception as e:
+                frozen_error = f"{type(e).__name__}: {e}"[:300]
     enc = model.encode(serve)
     n_warm, n_req, n_e2e = args.warmup, args.requests, args.e2e_requests
     # one request = one row; warm-up rows are others than the timed ones; tensors cut out beforehand
@@ -225,22 +246,15 @@ def run_model(torch: Any, name: str, params: dict[str, Any], train: pd.DataFrame
     frames = [f[cols] for f in frames]
     net = model.net_
 
-    def eager(x):
-        with torch.inference_mode():
-            return net(*x)
+    def request(module: Any) -> Any:
+        def call(x):
+            with torch.inference_mode():
+                return module(*x)
+        return call
 
-    def script(x):
-        with torch.inference_mode():
-            return scripted(*x)
-
-    def script_frozen(x):
-        with torch.inference_mode():
-            return frozen(*x)
-
-    paths: dict[str, tuple[Any, list, list]] = {"eager": (eager, rows[:n_warm], rows[n_warm:]),
-                                                 "torchscript": (script, rows[:n_warm], rows[n_warm:])}
-    if frozen is not None:
-        paths["ts-frozen"] = (script_frozen, rows[:n_warm], rows[n_warm:])
+    served = {"eager": net, "exported": exported, "compiled": compiled, "torchscript": scripted, "ts-frozen": frozen}
+    paths: dict[str, tuple[Any, list, list]] = {name: (request(module), rows[:n_warm], rows[n_warm:])
+                                                 for name, module in served.items() if module is not None}
     if n_e2e:
         warm_f = frames[:min(n_warm, 100)]
         paths["encode"] = (model.encode, warm_f, frames[n_warm:n_warm + n_e2e])
@@ -251,17 +265,21 @@ def run_model(torch: Any, name: str, params: dict[str, Any], train: pd.DataFrame
     timings = time_paths(paths, args.rounds)
     b = _cpu_snapshot()
     background = max(0.0, (b[1] - a[1] - (sum(os.times()[:2]) - me)) / (b[0] - a[0]))
-    check = parity(torch, model, {"torchscript": scripted, "ts-frozen": frozen},
-                   model.encode(serve.iloc[:args.parity_rows]), serve.iloc[:args.parity_rows])
+    modules = {name: module for name, module in served.items() if name != "eager"}
+    check = parity(torch, model, modules, model.encode(serve.iloc[:args.parity_rows]), serve.iloc[:args.parity_rows])
     out = {"params": {k: v for k, v in params.items() if k not in ("categorical", "numeric", "progress")},
-           "parameters": n_params(net), "export_bytes": path.stat().st_size, "fit_seconds": round(fit_s, 2),
-           "train_loss": model.history_, "frozen_error": frozen_error, "quiet_wait": quiet,
+           "parameters": n_params(net), "export_bytes": path.stat().st_size,
+           "compiled_bytes": compiled_path.stat().st_size, "compile_seconds": round(compile_s, 1),
+           "fit_seconds": round(fit_s, 2),
+           "train_loss": model.history_, "torchscript_error": script_error, "frozen_error": frozen_error,
+           "quiet_wait": quiet,
            "background_cores_while_timed": round(background, 2), "latency": timings,
            "parity_max_abs_diff": check,
            "parity_ok": all(v <= TOL for v in check.values())}
     pr = out["parameters"]
     print(f"{name}: {pr['total']:,} parameters ({pr['dense']:,} dense), fitted in {fit_s:.1f} s; parity "
           f"{'ok' if out['parity_ok'] else 'FAILED'} (largest |diff| {max(check.values()):.1e})"
+          + (f"; TorchScript failed: {script_error}" if script_error else "")
           + (f"; freeze/optimize failed: {frozen_error}" if frozen_error else "")
           + f"; other processes used {background:.2f} cores while it was timed", flush=True)
     return out
@@ -335,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = run_model(torch, name, configs[name], train, serve, args, Path(tmp))
     elapsed = time.perf_counter() - t_start
     ok = all(m["parity_ok"] for m in results.values())
-    tensor_paths = ("eager", "torchscript", "ts-frozen")
+    tensor_paths = ("eager", "exported", "compiled", "torchscript", "ts-frozen")
     goal = {name: {p: {"wall_p99": m["latency"][p]["p99_under_goal"], "cpu_p99": m["latency"][p]["cpu_p99_under_goal"]}
                    for p in tensor_paths if p in m["latency"]} for name, m in results.items()}
     payload = {"suite": args.name, "goal": f"p99 < {GOAL_MS} ms per request at batch size 1 on one core",
@@ -350,11 +368,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, m in results.items():
         pr = m["parameters"]
         print(f"{name}: {pr['total']:,} parameters ({pr['embeddings']:,} in embeddings, {pr['dense']:,} dense); "
-              f"TorchScript file {m['export_bytes'] / 2**20:.1f} MiB")
+              f"exported file {m['export_bytes'] / 2**20:.1f} MiB, compiled {m['compiled_bytes'] / 2**20:.1f} MiB "
+              f"in {m['compile_seconds']:.0f} s")
         for p, g in goal[name].items():
             print(f"  {p}: p99 < {GOAL_MS:g} ms {'met' if g['wall_p99'] else 'NOT met'} in wall time, "
                   f"{'met' if g['cpu_p99'] else 'NOT met'} in the thread's CPU time")
-    print(f"parity (TorchScript and predict_proba against eager, tolerance {TOL:g}): {'ok' if ok else 'FAILED'}")
+    print(f"parity (the exported program and package, TorchScript and predict_proba against eager, tolerance {TOL:g}): "
+          f"{'ok' if ok else 'FAILED'}")
     print(f"\n{elapsed:.0f} s wall; load average at the start {info['loadavg_at_start'][0]:.2f}, at the end "
           f"{payload['loadavg_at_end'][0]:.2f}; results in {path}")
     return 0 if ok else 1

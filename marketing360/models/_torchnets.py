@@ -1,7 +1,7 @@
 """The torch modules behind :class:`~marketing360.models.DeepClassifier` (imported only when torch is needed).
 
-Module-level classes, so that a fitted network pickles, and traces to
-TorchScript for serving. Every network takes three tensors, the categorical
+Module-level classes, so that a fitted network pickles, and exports
+(``torch.export``) for serving. Every network takes three tensors, the categorical
 ids ``(B, n_cat)`` (0: unknown), the raw numeric features ``(B, n_num)``
 (standardised inside) and a padded behaviour sequence ``(B, L)`` (0: padding;
 ``L`` may be 0), and returns the probabilities of its tasks ``(B, T)``.

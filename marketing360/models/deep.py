@@ -24,8 +24,8 @@ put right without changing the order of the rows (on a network that is
 already calibrated, the two fitted numbers only add the noise of the
 held-out rows).
 :meth:`DeepClassifier.save` / :meth:`~DeepClassifier.load`
-keep a fitted model, and :meth:`DeepClassifier.export` writes it as
-TorchScript for serving (the categorical vocabularies inside the file).
+keep a fitted model, and :meth:`DeepClassifier.export` writes it as a
+``torch.export`` program for serving (the categorical vocabularies inside the file).
 
 Examples
 --------
@@ -46,8 +46,12 @@ True
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import os
+import shutil
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,7 +63,7 @@ import pyarrow as pa
 
 from .._optional import import_optional
 from .._progress import Progress, show
-from ..errors import ParameterError, SchemaError
+from ..errors import EngineError, ParameterError, SchemaError
 from ..estimators import Estimator, check_random_state
 
 __all__ = ["DeepClassifier"]
@@ -301,7 +305,7 @@ class DeepClassifier(Estimator):
     def encode(self, data: Any) -> dict[str, np.ndarray]:
         """The network's inputs for ``data``: ``categorical`` ids, raw ``numeric`` values, padded ``sequence`` ids.
 
-        What the exported TorchScript model takes, in that order (ids from
+        What the model :meth:`export` writes takes, in that order (ids from
         :attr:`vocabularies_`; 0 for unknown values and padding).
         """
         self._check_fitted()
@@ -476,24 +480,74 @@ class DeepClassifier(Estimator):
         self.numeric_mean_, self.numeric_scale_ = np.asarray(spec["mean"]), np.asarray(spec["scale"])
         return self
 
-    def export(self, path: str | Path) -> Path:
-        """Write the network as TorchScript (``torch.jit.load`` serves it without marketing360).
+    def export(self, path: str | Path, *, compiled: bool = False) -> Path:
+        """Write the network for serving, readable without marketing360: a ``torch.export`` program (``.pt2``).
 
-        The module takes :meth:`encode`'s three tensors and returns the tasks'
-        probabilities; the file's extra entry ``marketing360.json`` holds the
+        The served module takes :meth:`encode`'s three tensors (any number of
+        rows, and any number of behaviours when the model has a sequence) and
+        returns the tasks' probabilities. ``torch.export.load(path).module()``
+        serves the program; its extra file ``marketing360.json`` holds the
         tasks, the column roles and the vocabularies.
+
+        ``compiled=True`` compiles it ahead of time with AOTInductor instead:
+        a package holding a shared library for this machine's CPU (it needs a
+        C++ compiler, ``$CXX`` or ``g++``, and takes tens of seconds), served
+        by ``torch._inductor.aoti_load_package(path)`` from Python or by
+        torch's ``AOTIModelPackageLoader`` from C++, several times faster per
+        request than the program (``benchmarks/inference.py``); the same JSON
+        is its metadata entry ``marketing360.json`` (``.get_metadata()``).
+        Compile it on the kind of machine that serves it.
+
+        Examples
+        --------
+        >>> import json, tempfile, torch
+        >>> import numpy as np, pandas as pd
+        >>> from marketing360.models import DeepClassifier
+        >>> df = pd.DataFrame({"slot": ["top", "side"] * 50, "x": np.arange(100.0), "click": [0, 1] * 50})
+        >>> m = DeepClassifier(tasks=["click"], categorical=["slot"], numeric=["x"], epochs=1,
+        ...                    progress=False).fit(df)
+        >>> extra = {"marketing360.json": ""}
+        >>> served = torch.export.load(m.export(tempfile.mkdtemp() + "/m.pt2"), extra_files=extra).module()
+        >>> json.loads(extra["marketing360.json"])["tasks"]
+        ['click']
+        >>> x = m.encode(df.head(3))
+        >>> served(*(torch.from_numpy(x[k]) for k in ("categorical", "numeric", "sequence"))).shape
+        torch.Size([3, 1])
         """
         torch = self._torch()
+        cxx = os.environ.get("CXX", "g++")
+        if compiled and shutil.which(cxx) is None:
+            raise EngineError(f"{type(self).__name__}.export(compiled=True) compiles the network with a C++ "
+                              f"compiler, and {cxx!r} is not on the PATH; install one (or set $CXX), or export "
+                              "with compiled=False")
         x = {k: torch.from_numpy(v) for k, v in _example(self).items()}
+        rows = torch.export.Dim("rows")
+        seq_dims = {0: rows, 1: torch.export.Dim("behaviours")} if self.sequence else {0: rows}
+        self.net_.eval()
         with torch.no_grad():
-            traced = torch.jit.trace(self.net_, (x["categorical"], x["numeric"], x["sequence"]), check_trace=False)
-        meta = {"tasks": list(self.tasks), "categorical": list(self.categorical), "numeric": list(self.numeric),
-                "sequence": self.sequence, "sequence_target": self.sequence_target,
-                "max_sequence": self.max_sequence, "vocabularies": self.vocabularies_}
+            program = torch.export.export(self.net_, (x["categorical"], x["numeric"], x["sequence"]),
+                                          dynamic_shapes=({0: rows}, {0: rows}, seq_dims))
+        meta = json.dumps({"tasks": list(self.tasks), "categorical": list(self.categorical),
+                           "numeric": list(self.numeric), "sequence": self.sequence,
+                           "sequence_target": self.sequence_target, "max_sequence": self.max_sequence,
+                           "vocabularies": self.vocabularies_})
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
+        # torch names an archive's entries after its file: written whole to memory, then moved in place
+        buffer = io.BytesIO()
+        if compiled:
+            with warnings.catch_warnings():  # torch 2.13's own internals, nothing the caller can act on
+                warnings.filterwarnings("ignore", r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning)
+                warnings.filterwarnings("ignore", r"`torch\.jit\.script_method` is deprecated", DeprecationWarning)
+                from torch import _inductor
+
+                _inductor.aoti_compile_and_package(
+                    program, package_path=buffer,
+                    inductor_configs={"aot_inductor.metadata": {"marketing360.json": meta}})
+        else:
+            torch.export.save(program, buffer, extra_files={"marketing360.json": meta})
         tmp = p.with_suffix(p.suffix + ".tmp")
-        torch.jit.save(traced, str(tmp), _extra_files={"marketing360.json": json.dumps(meta)})
+        tmp.write_bytes(buffer.getvalue())
         tmp.replace(p)
         return p
 
@@ -564,8 +618,8 @@ def _build(tn: Any, torch: Any, spec: dict[str, Any], m: DeepClassifier) -> Any:
 
 
 def _example(m: DeepClassifier) -> dict[str, np.ndarray]:
-    """Two rows of valid inputs (for tracing)."""
-    seq_len = m.max_sequence if m.sequence else 0
+    """Two rows of valid inputs (for export; two behaviours, as a length of 0 or 1 would be taken as fixed)."""
+    seq_len = 2 if m.sequence else 0
     return {"categorical": np.ones((2, len(m.categorical)), dtype=np.int64),
             "numeric": np.tile(np.asarray(m.numeric_mean_, dtype=np.float32), (2, 1)).reshape(2, len(m.numeric)),
             "sequence": np.ones((2, seq_len), dtype=np.int64)}

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from marketing360.errors import NotFittedError, ParameterError, SchemaError
+from marketing360.errors import EngineError, NotFittedError, ParameterError, SchemaError
 
 torch = pytest.importorskip("torch")
 from sklearn.linear_model import LogisticRegression  # noqa: E402
@@ -179,14 +179,19 @@ def test_platt_scaling_fits_what_platt_wrote_on_the_validation_rows(head: str) -
         assert min(spearmanr(p[c], q[c]).statistic for c in p) > 0.9999
 
 
-@pytest.fixture(scope="module")
-def fitted() -> tuple[DeepClassifier, pd.DataFrame]:
+def _fit_priced(**params) -> tuple[DeepClassifier, pd.DataFrame]:
+    """DIN's world with a price, and a purchase: a click at a price above 1."""
     df, _ = _interest_world(3000, 8)
     df["price"] = np.random.default_rng(0).lognormal(size=len(df))
     df["buy"] = df.click * (df.price > 1.0)
     m = DeepClassifier(tasks=["click", "buy"], categorical=["item"], numeric=["price"], sequence="history",
-                       sequence_target="item", head="mmoe", epochs=2, calibration="sigmoid", progress=False).fit(df)
+                       sequence_target="item", **params).fit(df)
     return m, df
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[DeepClassifier, pd.DataFrame]:
+    return _fit_priced(head="mmoe", epochs=2, calibration="sigmoid", progress=False)
 
 
 def test_save_and_load_give_the_same_predictions(tmp_path, fitted) -> None:
@@ -212,22 +217,73 @@ def test_a_model_saved_before_calibration_existed_still_loads(tmp_path) -> None:
     assert back.calibration is None and back.calibration_.loc["click"].tolist() == [1.0, 0.0]
 
 
-def test_the_torchscript_export_serves_the_same_probabilities(tmp_path, fitted) -> None:
-    m, df = fitted
-    path = m.export(tmp_path / "model.ts")
+@pytest.fixture(scope="module")
+def served_model() -> tuple[DeepClassifier, pd.DataFrame]:
+    """A model whose scores differ by row and depend on the history (``fitted`` barely trains)."""
+    return _fit_priced(head="esmm", **FAST)
+
+
+def test_the_exported_program_serves_the_same_probabilities(tmp_path, served_model) -> None:
+    m, df = served_model
+    path = m.export(tmp_path / "model.pt2")
     extra = {"marketing360.json": ""}
-    served = torch.jit.load(str(path), _extra_files=extra)
+    served = torch.export.load(str(path), extra_files=extra).module()
     meta = json.loads(extra["marketing360.json"])
     assert meta["tasks"] == ["click", "buy"] and meta["vocabularies"]["item"]["i0"] == 1
+    assert not list(tmp_path.glob("*.tmp"))
     x = m.encode(df.head(50))
+    cat, num, seq = (torch.from_numpy(x[k]) for k in ("categorical", "numeric", "sequence"))
+    expected = m.predict_proba(df.head(50)).to_numpy()
+    assert expected.std(axis=0).min() > 0.05  # a model whose scores differ by row
+    lengths = df.head(50).history.map(len).to_numpy()
+    with torch.no_grad():
+        np.testing.assert_allclose(served(cat, num, seq).numpy(), expected, rtol=1e-5, atol=1e-7)
+        one = served(cat[:1], num[:1], seq[:1]).numpy()  # batch size 1, as a request is served
+        np.testing.assert_allclose(one, expected[:1], rtol=1e-5, atol=1e-7)
+        for width in (1, 7, m.max_sequence + 5):  # any number of behaviours, padded on the left
+            padded = torch.cat([torch.zeros(50, max(width - seq.shape[1], 0), dtype=seq.dtype), seq], dim=1)
+            out = served(cat, num, padded[:, padded.shape[1] - width:]).numpy()
+            kept = lengths <= width  # rows whose whole history fits score the same
+            assert kept.any()
+            np.testing.assert_allclose(out[kept], expected[kept], rtol=1e-5, atol=1e-7)
+        none = served(cat, num, seq[:, :0]).numpy()  # no behaviours at all: as an empty history
+    no_history = m.predict_proba(df.head(50).assign(history=[[]] * 50)).to_numpy()
+    np.testing.assert_allclose(none, no_history, rtol=1e-5, atol=1e-7)
+    assert np.abs(none - expected).max() > 0.1  # the history matters to this model
+
+
+def test_the_compiled_package_serves_the_same_probabilities(tmp_path, served_model) -> None:
+    m, df = served_model
+    runner = torch._inductor.aoti_load_package(str(m.export(tmp_path / "model.pt2", compiled=True)))
+    meta = json.loads(runner.get_metadata()["marketing360.json"])
+    assert meta["tasks"] == ["click", "buy"] and meta["vocabularies"]["item"]["i0"] == 1
+    assert not list(tmp_path.glob("*.tmp"))
+    x = m.encode(df.head(50))
+    cat, num, seq = (torch.from_numpy(x[k]) for k in ("categorical", "numeric", "sequence"))
+    with torch.no_grad():
+        np.testing.assert_allclose(runner(cat, num, seq).numpy(), m.predict_proba(df.head(50)).to_numpy(),
+                                   rtol=1e-5, atol=1e-6)
+        one = runner(cat[:1], num[:1], seq[:1, :0]).numpy()  # one request, no behaviours
+    np.testing.assert_allclose(one, m.predict_proba(df.head(1).assign(history=[[]])).to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_compiled_export_without_a_compiler_says_so_and_writes_nothing(tmp_path, monkeypatch, served_model) -> None:
+    m, _ = served_model
+    monkeypatch.setenv("CXX", "no-such-compiler++")
+    with pytest.raises(EngineError, match="'no-such-compiler\\+\\+' is not on the PATH"):
+        m.export(tmp_path / "model.pt2", compiled=True)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_model_without_a_sequence_exports_too(tmp_path) -> None:
+    df, _ = _cross_world(600, 4)
+    m = DeepClassifier(tasks=["click"], categorical=["slot"], numeric=["x1", "x2"], hidden=(8,), epochs=1,
+                       progress=False).fit(df)
+    served = torch.export.load(str(m.export(tmp_path / "plain.pt2"))).module()
+    x = m.encode(df.head(5))
     with torch.no_grad():
         out = served(*(torch.from_numpy(x[k]) for k in ("categorical", "numeric", "sequence"))).numpy()
-        short = served(torch.from_numpy(x["categorical"]), torch.from_numpy(x["numeric"]),
-                       torch.from_numpy(x["sequence"][:, -7:])).numpy()  # fewer behaviours than traced
-    np.testing.assert_allclose(out, m.predict_proba(df.head(50)).to_numpy(), rtol=1e-5, atol=1e-7)
-    lengths = df.head(50).history.map(len).to_numpy()
-    kept = lengths <= 7  # rows whose whole history fits in 7 slots score the same
-    np.testing.assert_allclose(short[kept], out[kept], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(out, m.predict_proba(df.head(5)).to_numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_unseen_values_map_to_unknown_and_the_encoding_is_what_the_network_reads(fitted) -> None:
