@@ -290,17 +290,19 @@ class DeepClassifier(Estimator):
 
     def _numeric(self, df: pd.DataFrame) -> np.ndarray:
         name = type(self).__name__
-        out = np.empty((len(df), len(self.numeric)), dtype=np.float32)
-        for j, c in enumerate(self.numeric):
-            s = df[c]
-            if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-                raise ParameterError(f"{name}: numeric column {c!r} is not numeric (dtype {s.dtype})")
-            v = s.to_numpy(dtype=np.float64, na_value=np.nan)
-            if not np.isfinite(v).all():
-                raise ParameterError(f"{name}: numeric column {c!r} has missing or infinite values; impute them "
-                                     "first (marketing360.prep.Imputer)")
-            out[:, j] = v
-        return out
+        if not self.numeric:
+            return np.empty((len(df), 0), dtype=np.float32)
+        dtypes = df.dtypes
+        for c in self.numeric:
+            if not (pd.api.types.is_numeric_dtype(dtypes[c]) or pd.api.types.is_bool_dtype(dtypes[c])):
+                raise ParameterError(f"{name}: numeric column {c!r} is not numeric (dtype {dtypes[c]})")
+        v = np.column_stack([df[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in self.numeric])
+        bad = ~np.isfinite(v).all(axis=0)
+        if bad.any():
+            c = self.numeric[int(np.flatnonzero(bad)[0])]
+            raise ParameterError(f"{name}: numeric column {c!r} has missing or infinite values; impute them "
+                                 "first (marketing360.prep.Imputer)")
+        return v.astype(np.float32)
 
     def encode(self, data: Any) -> dict[str, np.ndarray]:
         """The network's inputs for ``data``: ``categorical`` ids, raw ``numeric`` values, padded ``sequence`` ids.
@@ -318,11 +320,11 @@ class DeepClassifier(Estimator):
         lookup = cached[1]
         cat = np.zeros((len(df), len(self.categorical)), dtype=np.int64)
         for j, c in enumerate(self.categorical):
-            cat[:, j] = _ids(df[c], lookup[c])
+            cat[:, j] = _ids(df[c], lookup[c], vocab[c])
         num = self._numeric(df)
         if self.sequence:
-            seq_lookup = lookup[self.sequence_target or self.sequence]
-            seq = _pad_sequences(df[self.sequence], seq_lookup, self.max_sequence, type(self).__name__,
+            key = self.sequence_target or self.sequence
+            seq = _pad_sequences(df[self.sequence], lookup[key], vocab[key], self.max_sequence, type(self).__name__,
                                  self.sequence)
         else:
             seq = np.zeros((len(df), 0), dtype=np.int64)
@@ -649,15 +651,49 @@ def _lookups(vocab: dict[str, dict[str, int]]) -> dict[str, pd.Index]:
     return {c: pd.Index(sorted(v, key=v.__getitem__)) for c, v in vocab.items()}
 
 
-def _ids(values: pd.Series, lookup: pd.Index) -> np.ndarray:
+#: up to this many rows, text values are looked up one by one in the vocabulary's dict (a served request is one
+#: row, and pandas' vectorised lookup costs tens of microseconds a call); more rows go through ``pd.Index``
+_FEW_ROWS = 64
+
+
+def _texts(values: list[Any]) -> bool:
+    return all(isinstance(v, str) for v in values)
+
+
+def _ids(values: pd.Series, lookup: pd.Index, vocab: dict[str, int]) -> np.ndarray:
     """Ids of the values (as text): 0 for nulls and unseen values."""
+    if len(values) <= _FEW_ROWS and values.dtype == object:
+        few = values.tolist()
+        if _texts(few):
+            return np.fromiter((vocab.get(v, 0) for v in few), dtype=np.int64, count=len(few))
     ids = lookup.get_indexer(values.astype(str)) + 1
     ids[values.isna().to_numpy()] = 0
     return ids.astype(np.int64)
 
 
-def _pad_sequences(col: pd.Series, lookup: pd.Index, max_len: int, label: str, name: str) -> np.ndarray:
+def _pad_few(col: pd.Series, vocab: dict[str, int], max_len: int) -> np.ndarray | None:
+    """:func:`_pad_sequences` of a few rows whose lists hold text only, one by one (None: not such rows)."""
+    out = np.zeros((len(col), max_len), dtype=np.int64)
+    for i, behaviours in enumerate(col.tolist()):
+        if behaviours is None:
+            continue
+        if not isinstance(behaviours, (list, tuple, np.ndarray)):
+            return None
+        last = list(behaviours[len(behaviours) - max_len:] if len(behaviours) > max_len else behaviours)
+        if not _texts(last):
+            return None
+        if last:
+            out[i, max_len - len(last):] = [vocab.get(v, 0) for v in last]
+    return out
+
+
+def _pad_sequences(col: pd.Series, lookup: pd.Index, vocab: dict[str, int], max_len: int, label: str,
+                   name: str) -> np.ndarray:
     """The last ``max_len`` tokens of each list as ids, left-padded with 0 (nulls and unknown tokens: 0)."""
+    if len(col) <= _FEW_ROWS and col.dtype == object:
+        few = _pad_few(col, vocab, max_len)
+        if few is not None:
+            return few
     arr = _list_array(col, name, label)
     offsets = arr.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
     if arr.null_count:
@@ -665,7 +701,7 @@ def _pad_sequences(col: pd.Series, lookup: pd.Index, max_len: int, label: str, n
         lengths = np.where(valid, np.diff(offsets), 0)
     else:
         lengths = np.diff(offsets)
-    ids = _ids(arr.values.to_pandas(), lookup)
+    ids = _ids(arr.values.to_pandas(), lookup, vocab)
     n = len(col)
     out = np.zeros((n, max_len), dtype=np.int64)
     keep = np.minimum(lengths, max_len)

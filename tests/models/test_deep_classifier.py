@@ -302,6 +302,39 @@ def test_unseen_values_map_to_unknown_and_the_encoding_is_what_the_network_reads
     assert p.shape == (3, 2) and np.isfinite(p.to_numpy()).all()
 
 
+def test_a_few_rows_encode_as_they_do_among_many() -> None:
+    """A request of a few rows takes a lookup path of its own: it must give what the vectorised one gives."""
+    rng = np.random.default_rng(5)
+    items = [f"i{k}" for k in range(12)]
+    n = 400
+    train = pd.DataFrame({"item": rng.choice(items, n), "slot": rng.integers(1, 4, n), "price": rng.random(n),
+                          "member": rng.random(n) < 0.5,
+                          "history": [list(rng.choice(items, rng.integers(0, 9))) for _ in range(n)]})
+    train["click"] = (rng.random(n) < 0.4).astype(int)
+    m = DeepClassifier(tasks=["click"], categorical=["item", "slot"], numeric=["price", "member"],
+                       sequence="history", sequence_target="item", max_sequence=5, epochs=1,
+                       progress=False).fit(train)
+    histories = [["i1", "i2"], [], None, ["new", "i3"], list(items), np.array(["i4", "i5"], dtype=object),
+                 ("i6",), ["i7", None, "i8"], np.array([], dtype=object)]
+    serve = pd.DataFrame({"item": (items[:8] + ["unseen", None]) * 13, "slot": [1, 2, 3, 9, 1] * 26,
+                          "price": rng.random(130), "member": [True, False] * 65,
+                          "history": [histories[i % len(histories)] for i in range(130)]})
+    whole = m.encode(serve)  # 130 rows: the vectorised path
+    assert whole["sequence"][2].tolist() == [0] * 5 and whole["sequence"][4].tolist() == [
+        m.vocabularies_["item"][t] for t in items[-5:]]
+    for size in (1, 7):
+        parts = [m.encode(serve.iloc[i:i + size]) for i in range(0, len(serve), size)]
+        for key, value in whole.items():
+            np.testing.assert_array_equal(np.concatenate([p[key] for p in parts]), value, err_msg=f"{key}, {size}")
+    one = serve.iloc[[0]]
+    with pytest.raises(ParameterError, match="must hold lists of behaviours"):
+        m.encode(one.assign(history="i1"))
+    with pytest.raises(ParameterError, match="'price' has missing or infinite"):
+        m.predict_proba(one.assign(price=np.nan))
+    with pytest.raises(ParameterError, match="numeric column 'member' is not numeric"):
+        m.predict_proba(one.assign(member="yes"))
+
+
 def test_any_table_the_engines_take_gives_the_same_model() -> None:
     import ibis
     import polars as pl
