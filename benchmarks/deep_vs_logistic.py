@@ -13,11 +13,12 @@ models train on the days before 2025-03-02 and are scored on the later ones, per
 Every model sees the SAME feature columns: categoricals brand, geo, age_band, gender, member_level and stage (the 4A
 level as a category), and the numerics of ``PairFeatures.numeric`` through ``log1p`` (``level`` as it is). Models:
 logistic regression (scikit-learn; one-hot categoricals, standardised numerics, one model per task, lbfgs,
-max_iter 2000) and ``DeepClassifier`` with heads esmm / mmoe / shared on tasks [next_visit, next_purchase] with the
-behaviour sequence (DIN, ``sequence_target="brand"``), plus esmm without the sequence, and each head with Platt
-scaling on its validation rows (``-platt``: ``calibration="sigmoid"``); defaults otherwise, with
-``epochs=10`` under its early stopping (10% validation rows, patience 2); ``--lr`` and ``--patience`` change Adam's step
-and the patience (defaults: DeepClassifier's, 3e-3 and 2).
+max_iter 2000; ``logistic`` with scikit-learn's ``C = 1``, ``logistic-cv`` with ``C`` chosen per task by log loss over
+3 folds of consumers, as the audience tags choose theirs) and ``DeepClassifier`` with heads esmm / mmoe / shared on
+tasks [next_visit, next_purchase] with the behaviour sequence (DIN, ``sequence_target="brand"``), plus esmm without
+the sequence, and each head with Platt scaling on its validation rows (``-platt``: ``calibration="sigmoid"``);
+defaults otherwise, with ``epochs=10`` under its early stopping (10% validation rows, patience 2); ``--lr`` and
+``--patience`` change Adam's step and the patience (defaults: DeepClassifier's, 3e-3 and 2).
 
 ``--consumer``: the features also hold the consumer's counts over every brand (``pair_features(consumer=True)``).
 
@@ -40,7 +41,8 @@ import pandas as pd
 CATEGORICAL = ["brand", "geo", "age_band", "gender", "member_level", "stage"]
 TASKS = {"visit": ("next_visit", "p_visit"), "purchase": ("next_purchase", "p_purchase")}
 SPLIT = "2025-03-02"
-MODELS = ["logistic", "esmm", "mmoe", "shared", "esmm-noseq", "esmm-platt", "mmoe-platt", "shared-platt"]
+MODELS = ["logistic", "logistic-cv", "esmm", "mmoe", "shared", "esmm-noseq", "esmm-platt", "mmoe-platt",
+          "shared-platt"]
 METRICS = ["auc", "auc_truth", "mae_truth", "binned_err_truth", "log_loss", "fit_seconds"]
 #: post-visit conversion (ESMM's CVR): scored on the test rows with a visit, plus the gaps over every test row
 EVAL = [*TASKS, "conversion"]
@@ -105,9 +107,13 @@ def conversion_scores(te: pd.DataFrame, p: np.ndarray) -> dict[str, float]:
     return out
 
 
-def fit_logistic(tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str]) -> tuple[dict[str, np.ndarray], dict]:
+def fit_logistic(tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str],
+                 cv: bool = False) -> tuple[dict[str, np.ndarray], dict]:
+    """One logistic regression per task, ``C = 1`` (scikit-learn's default), or with ``cv`` its ``C`` chosen by
+    log loss over 3 folds of consumers (every row of a consumer in one fold), half a decade apart in 1e-4 .. 10."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+    from sklearn.model_selection import GroupKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -117,9 +123,17 @@ def fit_logistic(tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str]) -> tupl
         ct = ColumnTransformer([("c", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
                                 ("n", StandardScaler(), numeric)])
         rows = tr[tr.next_visit == 1] if task == "conversion" else tr  # ESMM's BASE: conversion on visitors
-        m = make_pipeline(ct, LogisticRegression(max_iter=2000, solver="lbfgs")).fit(rows, rows[label])
+        if cv:
+            folds = list(GroupKFold(n_splits=3).split(rows, groups=rows.user_id))
+            model = LogisticRegressionCV(Cs=np.logspace(-4, 1, 11), cv=folds, scoring="neg_log_loss", max_iter=2000,
+                                         l1_ratios=(0,), use_legacy_attributes=False)
+        else:
+            model = LogisticRegression(max_iter=2000, solver="lbfgs")
+        m = make_pipeline(ct, model).fit(rows, rows[label])
         out[task] = m.predict_proba(te)[:, 1]
-        info[f"n_iter_{task}"] = int(m[-1].n_iter_[0])
+        info[f"n_iter_{task}"] = int(np.max(m[-1].n_iter_))
+        if cv:
+            info[f"C_{task}"] = float(m[-1].C_)
     return out, info
 
 
@@ -152,8 +166,8 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
           + ", ".join(f"{t} {r:.4f}" for t, r in out["base_rates_test"].items()), flush=True)
     for name in args.models:
         t0 = time.perf_counter()
-        if name == "logistic":
-            preds, info = fit_logistic(tr, te, numeric)
+        if name.startswith("logistic"):
+            preds, info = fit_logistic(tr, te, numeric, cv=name == "logistic-cv")
         else:
             preds, info = fit_deep(name, tr, te, numeric, args.epochs, args.lr, args.patience)
         secs = time.perf_counter() - t0
