@@ -2,7 +2,7 @@
 
 Standalone (not a ``run.py`` suite)::
 
-    .venv/bin/python benchmarks/inference.py            # 20,000 training rows, 5,000 requests per path: 3 min
+    .venv/bin/python benchmarks/inference.py            # 20,000 training rows, 5,000 requests per path: 2 min
     .venv/bin/python benchmarks/inference.py --quick    # small sizes: checks that it runs (well under a minute)
 
 What it does:
