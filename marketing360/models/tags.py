@@ -46,6 +46,7 @@ from ..errors import ParameterError
 from ..inputs import open_table
 from ..results import Result, Summary
 from ..types import TableLike
+from ._folds import stratified_group_folds
 from .deep import DeepClassifier
 from .features import _check_flag, _check_ints, _local_day, pair_features
 
@@ -241,15 +242,12 @@ def _consumers_by_outcome(df: pd.DataFrame) -> pd.Series:
 
 
 def _cv_folds(df: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Up to 5 folds of ``df``'s rows, each consumer's rows in one fold, the outcomes spread evenly: a consumer
-    appears on several training days, and folds by row would let the rows of one consumer choose ``C`` for the
-    others."""
-    from sklearn.model_selection import StratifiedGroupKFold
-
+    """Up to 5 folds of ``df``'s rows, each consumer's rows in one fold, the outcomes spread evenly (scikit-learn's
+    ``StratifiedGroupKFold``, compiled): a consumer appears on several training days, and folds by row would let
+    the rows of one consumer choose ``C`` for the others."""
     k = min(_FOLDS, int(_consumers_by_outcome(df).min()))
     codes = pd.factorize(df.user_id.astype(str), sort=True)[0]
-    y = df[_LABEL].to_numpy()
-    return list(StratifiedGroupKFold(n_splits=k).split(np.zeros(len(y)), y, groups=codes))
+    return stratified_group_folds(df[_LABEL].to_numpy(), codes, k)
 
 
 def _check_estimator(estimator: Any) -> None:
