@@ -517,8 +517,8 @@ class DeepClassifier(Estimator):
         torch.Size([3, 1])
         """
         torch = self._torch()
-        cxx = os.environ.get("CXX", "g++")
-        if compiled and shutil.which(cxx) is None:
+        cxx = os.environ.get("CXX", "g++") if compiled else None
+        if cxx is not None and shutil.which(cxx) is None:
             raise EngineError(f"{type(self).__name__}.export(compiled=True) compiles the network with a C++ "
                               f"compiler, and {cxx!r} is not on the PATH; install one (or set $CXX), or export "
                               "with compiled=False")

@@ -32,14 +32,3 @@ def test_the_folds_are_scikit_learns(y, groups, k) -> None:
         np.testing.assert_array_equal(test, test_ref)
         np.testing.assert_array_equal(train, train_ref)
 
-
-def test_every_group_lies_in_one_fold_and_every_row_in_one_test() -> None:
-    rng = np.random.default_rng(0)
-    groups = rng.integers(0, 300, 5000)
-    y = (rng.random(5000) < 0.05).astype(int)
-    folds = stratified_group_folds(y, groups, 5)
-    tests = np.concatenate([test for _, test in folds])
-    np.testing.assert_array_equal(np.sort(tests), np.arange(5000))
-    for train, test in folds:
-        assert not set(groups[train]) & set(groups[test])
-        assert y[test].sum() > 0
