@@ -88,7 +88,7 @@ def features(seed: int, users: int, cache: Path, consumer: bool = False) -> tupl
         meta.write_text(json.dumps(numeric))
     f = pd.read_parquet(path)
     pa.default_memory_pool().release_unused()  # the Arrow buffers behind the frame: 4 GiB at 32,000 consumers
-    numeric: list[str] = json.loads(meta.read_text())
+    numeric = json.loads(meta.read_text())
     f["sequence"] = f.sequence.map(list)
     for c in numeric:
         if c != "level":
