@@ -7,7 +7,8 @@ models train on the days before 2025-03-02 and are scored on the later ones, per
 
 * AUC against the realised labels, next to the AUC of the true chances themselves (the ceiling);
 * calibration against the truth: mean ``|p_hat - p_true|`` and a binned error (10 quantile bins of ``p_hat``,
-  ``|mean p_hat - mean p_true|`` weighted by the bin's rows);
+  ``|mean p_hat - mean p_true|`` weighted by the bin's rows), split into the overall bias (``mean p_hat - mean
+  p_true``: calibration in the large) and the binned error left once ``p_hat`` is scaled to the true mean (its shape);
 * log loss against the realised labels; fit seconds (one torch thread).
 
 Every model sees the SAME feature columns: categoricals brand, geo, age_band, gender, member_level and stage (the 4A
@@ -25,7 +26,8 @@ defaults otherwise, with ``epochs=10`` under its early stopping (10% validation 
 Run:  .venv/bin/python benchmarks/deep_vs_logistic.py [--quick]   (writes results/deep-vs-logistic[-quick].json)
       --quick: one seed, 1,500 users. Features are cached in ``--cache`` (default /tmp) per seed and size, built
       ten scoring days at a time: the same rows as one call over all 60 days, whose query peaks at 4.5 GiB for
-      8,000 users and ran out of 24 GiB at 40,000.
+      8,000 users and ran out of 24 GiB at 40,000. Each model's test predictions are saved beside them
+      (``pred-<seed>-<users>-<model>.npz``, one array per task).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ TASKS = {"visit": ("next_visit", "p_visit"), "purchase": ("next_purchase", "p_pu
 SPLIT = "2025-03-02"
 MODELS = ["logistic", "logistic-cv", "esmm", "mmoe", "shared", "esmm-noseq", "esmm-platt", "mmoe-platt",
           "shared-platt"]
-METRICS = ["auc", "auc_truth", "mae_truth", "binned_err_truth", "log_loss", "fit_seconds"]
+METRICS = ["auc", "auc_truth", "mae_truth", "binned_err_truth", "bias_truth", "shape_err_truth", "log_loss",
+           "fit_seconds"]
 #: post-visit conversion (ESMM's CVR): scored on the test rows with a visit, plus the gaps over every test row
 EVAL = [*TASKS, "conversion"]
 ENTIRE = ["mae_truth_all", "binned_err_truth_all"]
@@ -97,22 +100,31 @@ def features(seed: int, users: int, cache: Path, consumer: bool = False) -> tupl
     return f, numeric, time.perf_counter() - t0
 
 
-def gaps(truth: np.ndarray, p: np.ndarray) -> tuple[float, float]:
-    """Mean ``|p - truth|`` and the binned gap (10 quantile bins of ``p``, ``|mean p - mean truth|`` by rows)."""
+def gaps(truth: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """The gaps of ``p`` to the true chances.
+
+    ``mae_truth``: mean ``|p - truth|``; ``binned_err_truth``: 10 quantile bins of ``p``, ``|mean p - mean truth|``
+    weighted by the bin's rows; ``bias_truth``: ``mean p - mean truth`` (calibration in the large, signed);
+    ``shape_err_truth``: the binned gap once ``p`` is scaled to the true mean (the same bins: what is left of the
+    binned gap without the overall bias).
+    """
     p, truth = np.asarray(p, dtype=np.float64), np.asarray(truth, dtype=np.float64)
     bins = pd.qcut(pd.Series(p).rank(method="first"), 10, labels=False).to_numpy()
     g = pd.DataFrame({"b": bins, "p": p, "t": truth}).groupby("b").agg(p=("p", "mean"), t=("t", "mean"),
                                                                        n=("p", "size"))
-    return float(np.mean(np.abs(p - truth))), float(np.sum(np.abs(g.p - g.t) * g.n) / g.n.sum())
+    scale = truth.mean() / p.mean()
+    return {"mae_truth": float(np.mean(np.abs(p - truth))),
+            "binned_err_truth": float(np.sum(np.abs(g.p - g.t) * g.n) / g.n.sum()),
+            "bias_truth": float(p.mean() - truth.mean()),
+            "shape_err_truth": float(np.sum(np.abs(g.p * scale - g.t) * g.n) / g.n.sum())}
 
 
 def scores(label: np.ndarray, truth: np.ndarray, p: np.ndarray) -> dict[str, float]:
     from sklearn.metrics import log_loss, roc_auc_score
 
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
-    mae, binned = gaps(truth, p)
     return {"auc": float(roc_auc_score(label, p)), "auc_truth": float(roc_auc_score(label, truth)),
-            "mae_truth": mae, "binned_err_truth": binned, "log_loss": float(log_loss(label, p, labels=[0, 1]))}
+            **gaps(truth, p), "log_loss": float(log_loss(label, p, labels=[0, 1]))}
 
 
 def conversion_scores(te: pd.DataFrame, p: np.ndarray) -> dict[str, float]:
@@ -122,7 +134,8 @@ def conversion_scores(te: pd.DataFrame, p: np.ndarray) -> dict[str, float]:
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
     seen = te.next_visit.to_numpy() == 1
     out = scores(te.next_purchase.to_numpy()[seen], truth[seen], p[seen])
-    out["mae_truth_all"], out["binned_err_truth_all"] = gaps(truth, p)
+    entire = gaps(truth, p)
+    out["mae_truth_all"], out["binned_err_truth_all"] = entire["mae_truth"], entire["binned_err_truth"]
     return out
 
 
@@ -191,6 +204,8 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
         else:
             preds, info = fit_deep(name, tr, te, numeric, args.epochs, args.lr, args.patience)
         secs = time.perf_counter() - t0
+        np.savez(Path(args.cache) / f"pred-{seed}-{args.users}{'-consumer' if args.consumer else ''}-{name}.npz",
+                 **preds)
         res = {t: {**scores(te[lab].to_numpy(), te[truth].to_numpy(), preds[t]), "fit_seconds": round(secs, 1)}
                for t, (lab, truth) in TASKS.items()}
         res["conversion"] = {**conversion_scores(te, preds["conversion"]), "fit_seconds": round(secs, 1)}
@@ -231,11 +246,19 @@ def summarise(per_seed: list[dict[str, Any]], models: list[str]) -> tuple[dict[s
                    for r in per_seed]
             binned = [r["models"]["logistic"]["purchase"]["binned_err_truth"]
                       - r["models"][name]["purchase"]["binned_err_truth"] for r in per_seed]
+            bias = [abs(r["models"]["logistic"]["purchase"]["bias_truth"])
+                    - abs(r["models"][name]["purchase"]["bias_truth"]) for r in per_seed]
+            shape = [r["models"]["logistic"]["purchase"]["shape_err_truth"]
+                     - r["models"][name]["purchase"]["shape_err_truth"] for r in per_seed]
             beats[name] = {"purchase_auc_every_seed": bool(all(d > 0 for d in auc)), "purchase_auc_gain": auc,
                            "purchase_mae_truth_every_seed": bool(all(d > 0 for d in cal)),
                            "purchase_mae_truth_reduction": cal,
                            "purchase_binned_err_every_seed": bool(all(d > 0 for d in binned)),
-                           "purchase_binned_err_reduction": binned}
+                           "purchase_binned_err_reduction": binned,
+                           "purchase_abs_bias_every_seed": bool(all(d > 0 for d in bias)),
+                           "purchase_abs_bias_reduction": bias,
+                           "purchase_shape_err_every_seed": bool(all(d > 0 for d in shape)),
+                           "purchase_shape_err_reduction": shape}
             cv = {m: [(-1 if m == "auc" else 1) * (r["models"]["logistic"]["conversion"][m]
                                                    - r["models"][name]["conversion"][m]) for r in per_seed]
                   for m in ("auc", "binned_err_truth", "binned_err_truth_all")}
@@ -252,16 +275,19 @@ def summary_table(summary: dict[str, Any], beats: dict[str, Any]) -> str:
         for t, s in per_task.items():
             cells = []
             for m in METRICS:
-                d = 1 if m == "fit_seconds" else 5 if m in ("mae_truth", "binned_err_truth") else 4
+                d = 1 if m == "fit_seconds" else 5 if m.endswith("_truth") and m != "auc_truth" else 4
                 cells.append(f"{s[m]['mean']:.{d}f} [{s[m]['min']:.{d}f}-{s[m]['max']:.{d}f}]".center(27))
             lines.append(f"{name:12s} | {t:10s} | " + " | ".join(cells))
     if beats:
         lines.append("")
-        lines.append("beats logistic on purchase in EVERY seed:  AUC | mean|p-p_true| | binned error")
+        lines.append("beats logistic on purchase in EVERY seed:  AUC | mean|p-p_true| | binned error | |bias| | "
+                     "binned error at the true mean")
         for name, b in beats.items():
             lines.append(f"  {name:12s} {str(b['purchase_auc_every_seed']):5s} | "
-                         f"{str(b['purchase_mae_truth_every_seed']):5s} | {b['purchase_binned_err_every_seed']}"
-                         f"   (AUC gain per seed {', '.join(f'{d:+.4f}' for d in b['purchase_auc_gain'])})")
+                         f"{str(b['purchase_mae_truth_every_seed']):5s} | {str(b['purchase_binned_err_every_seed']):5s}"
+                         f" | {str(b['purchase_abs_bias_every_seed']):5s} | {b['purchase_shape_err_every_seed']}"
+                         f"   (AUC gain per seed {', '.join(f'{d:+.4f}' for d in b['purchase_auc_gain'])}; "
+                         f"shape error reduction {', '.join(f'{d:+.5f}' for d in b['purchase_shape_err_reduction'])})")
         lines.append("conversion after a visit, in EVERY seed: AUC (visitors) | binned error (visitors) | binned "
                      "error (every row)")
         for name, b in beats.items():
@@ -324,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
                "metrics": {"auc": "ROC AUC vs the realised test labels", "auc_truth": "AUC of the true chance "
                            "(the ceiling)", "mae_truth": "mean |p_hat - p_true|", "binned_err_truth":
                            "10 quantile bins of p_hat, |mean p_hat - mean p_true| weighted by rows",
+                           "bias_truth": "mean p_hat - mean p_true (calibration in the large)",
+                           "shape_err_truth": "binned_err_truth with p_hat scaled to the mean of p_true (the same "
+                                              "bins): the binned gap without the overall bias",
                            "log_loss": "vs the realised labels", "fit_seconds": "fit + predict, all tasks, one "
                            "torch thread"},
                "machine": info, "seconds": round(time.perf_counter() - t_start, 1),
