@@ -46,8 +46,9 @@ import pyarrow as pa
 CATEGORICAL = ["brand", "geo", "age_band", "gender", "member_level", "stage"]
 TASKS = {"visit": ("next_visit", "p_visit"), "purchase": ("next_purchase", "p_purchase")}
 SPLIT = "2025-03-02"
-MODELS = ["logistic", "logistic-cv", "esmm", "mmoe", "shared", "esmm-noseq", "esmm-platt", "mmoe-platt",
-          "shared-platt"]
+MODELS = ["logistic", "logistic-cv", "logistic-platt", "logistic-platt-last", "esmm", "mmoe", "shared", "esmm-noseq",
+          "esmm-platt", "mmoe-platt", "shared-platt", "esmm-platt-last"]
+HOLDOUT = 0.1  # DeepClassifier's validation_fraction: the rows that choose the epoch and fit Platt's scaling
 METRICS = ["auc", "auc_truth", "mae_truth", "binned_err_truth", "bias_truth", "shape_err_truth", "log_loss",
            "fit_seconds"]
 #: post-visit conversion (ESMM's CVR): scored on the test rows with a visit, plus the gaps over every test row
@@ -139,13 +140,28 @@ def conversion_scores(te: pd.DataFrame, p: np.ndarray) -> dict[str, float]:
     return out
 
 
-def fit_logistic(tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str],
-                 cv: bool = False) -> tuple[dict[str, np.ndarray], dict]:
+def holdout(rows: pd.DataFrame, last: bool) -> np.ndarray:
+    """``PredefinedSplit``'s folds for Platt's scaling: ``HOLDOUT`` of the rows held out (0; -1 the rest) by
+    DeepClassifier's own rule (its ``random_state=0``), at random or (``last``) the latest by date."""
+    from marketing360.models.deep import _holdout
+
+    when = rows.date.to_numpy().astype("datetime64[ns]").view(np.int64) if last else None
+    val, _ = _holdout(np.random.default_rng(0), len(rows), int(round(HOLDOUT * len(rows))), when)
+    fold = np.full(len(rows), -1)
+    fold[val] = 0
+    return fold
+
+
+def fit_logistic(tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str], cv: bool = False,
+                 platt: str | None = None) -> tuple[dict[str, np.ndarray], dict]:
     """One logistic regression per task, ``C = 1`` (scikit-learn's default), or with ``cv`` its ``C`` chosen by
-    log loss over 3 folds of consumers (every row of a consumer in one fold), half a decade apart in 1e-4 .. 10."""
+    log loss over 3 folds of consumers (every row of a consumer in one fold), half a decade apart in 1e-4 .. 10.
+    ``platt`` ("random" or "last"): as DeepClassifier's ``calibration="sigmoid"``, fitted on the other 90% of the
+    rows and Platt-scaled on the held-out 10% (scikit-learn's ``CalibratedClassifierCV``, one predefined split)."""
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-    from sklearn.model_selection import GroupKFold
+    from sklearn.model_selection import GroupKFold, PredefinedSplit
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -161,8 +177,16 @@ def fit_logistic(tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str],
                                          l1_ratios=(0,), use_legacy_attributes=False)
         else:
             model = LogisticRegression(max_iter=2000, solver="lbfgs")
-        m = make_pipeline(ct, model).fit(rows, rows[label])
-        out[task] = m.predict_proba(te)[:, 1]
+        if platt:
+            split = PredefinedSplit(holdout(rows, platt == "last"))
+            cal = CalibratedClassifierCV(make_pipeline(ct, model), method="sigmoid", cv=split).fit(rows, rows[label])
+            out[task] = cal.predict_proba(te)[:, 1]
+            one = cal.calibrated_classifiers_[0]
+            m = one.estimator
+            info[f"platt_{task}"] = [round(float(one.calibrators[0].a_), 4), round(float(one.calibrators[0].b_), 4)]
+        else:
+            m = make_pipeline(ct, model).fit(rows, rows[label])
+            out[task] = m.predict_proba(te)[:, 1]
         info[f"n_iter_{task}"] = int(np.max(m[-1].n_iter_))
         if cv:
             info[f"C_{task}"] = float(m[-1].C_)
@@ -177,6 +201,7 @@ def fit_deep(name: str, tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str], 
     seq = {} if "noseq" in flags else {"sequence": "sequence", "sequence_target": "brand"}
     m = DeepClassifier(tasks=[TASKS["visit"][0], TASKS["purchase"][0]], categorical=CATEGORICAL, numeric=numeric,
                        head=head, epochs=epochs, lr=lr, patience=patience, progress=False,
+                       validation_fraction=HOLDOUT, validation_by="date" if "last" in flags else None,
                        calibration="sigmoid" if "platt" in flags else None, **seq).fit(tr)
     p = m.predict_proba(te)
     preds = {task: p[label].to_numpy() for task, (label, _) in TASKS.items()}
@@ -200,7 +225,8 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
     for name in args.models:
         t0 = time.perf_counter()
         if name.startswith("logistic"):
-            preds, info = fit_logistic(tr, te, numeric, cv=name == "logistic-cv")
+            platt = None if "platt" not in name else "last" if name.endswith("-last") else "random"
+            preds, info = fit_logistic(tr, te, numeric, cv=name == "logistic-cv", platt=platt)
         else:
             preds, info = fit_deep(name, tr, te, numeric, args.epochs, args.lr, args.patience)
         secs = time.perf_counter() - t0
@@ -210,7 +236,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
                for t, (lab, truth) in TASKS.items()}
         res["conversion"] = {**conversion_scores(te, preds["conversion"]), "fit_seconds": round(secs, 1)}
         out["models"][name] = {**res, "info": info}
-        print(f"  {name:12s} purchase AUC {res['purchase']['auc']:.4f} (truth {res['purchase']['auc_truth']:.4f}) "
+        print(f"  {name:19s} purchase AUC {res['purchase']['auc']:.4f} (truth {res['purchase']['auc_truth']:.4f}) "
               f"MAE {res['purchase']['mae_truth']:.5f}; visit AUC {res['visit']['auc']:.4f}; {secs:.0f} s {info}",
               flush=True)
     return out
@@ -218,10 +244,10 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
 
 def seed_table(r: dict[str, Any]) -> str:
     lines = [f"seed {r['seed']} ({r['train_rows']:,} train / {r['test_rows']:,} test rows)",
-             f"{'model':12s} | {'task':10s} | " + " | ".join(f"{m:>16s}" for m in METRICS)]
+             f"{'model':19s} | {'task':10s} | " + " | ".join(f"{m:>16s}" for m in METRICS)]
     for name, res in r["models"].items():
         for t in EVAL:
-            lines.append(f"{name:12s} | {t:10s} | " + " | ".join(f"{res[t][m]:16.5f}" for m in METRICS))
+            lines.append(f"{name:19s} | {t:10s} | " + " | ".join(f"{res[t][m]:16.5f}" for m in METRICS))
     return "\n".join(lines)
 
 
@@ -236,65 +262,53 @@ def summarise(per_seed: list[dict[str, Any]], models: list[str]) -> tuple[dict[s
                 summary[name][t][m] = {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max()),
                                        "values": v.tolist()}
     beats: dict[str, Any] = {}
-    if "logistic" in models:
-        for name in models:
-            if name == "logistic":
-                continue
-            auc = [r["models"][name]["purchase"]["auc"] - r["models"]["logistic"]["purchase"]["auc"]
-                   for r in per_seed]
-            cal = [r["models"]["logistic"]["purchase"]["mae_truth"] - r["models"][name]["purchase"]["mae_truth"]
-                   for r in per_seed]
-            binned = [r["models"]["logistic"]["purchase"]["binned_err_truth"]
-                      - r["models"][name]["purchase"]["binned_err_truth"] for r in per_seed]
-            bias = [abs(r["models"]["logistic"]["purchase"]["bias_truth"])
-                    - abs(r["models"][name]["purchase"]["bias_truth"]) for r in per_seed]
-            shape = [r["models"]["logistic"]["purchase"]["shape_err_truth"]
-                     - r["models"][name]["purchase"]["shape_err_truth"] for r in per_seed]
-            beats[name] = {"purchase_auc_every_seed": bool(all(d > 0 for d in auc)), "purchase_auc_gain": auc,
-                           "purchase_mae_truth_every_seed": bool(all(d > 0 for d in cal)),
-                           "purchase_mae_truth_reduction": cal,
-                           "purchase_binned_err_every_seed": bool(all(d > 0 for d in binned)),
-                           "purchase_binned_err_reduction": binned,
-                           "purchase_abs_bias_every_seed": bool(all(d > 0 for d in bias)),
-                           "purchase_abs_bias_reduction": bias,
-                           "purchase_shape_err_every_seed": bool(all(d > 0 for d in shape)),
-                           "purchase_shape_err_reduction": shape}
-            cv = {m: [(-1 if m == "auc" else 1) * (r["models"]["logistic"]["conversion"][m]
-                                                   - r["models"][name]["conversion"][m]) for r in per_seed]
-                  for m in ("auc", "binned_err_truth", "binned_err_truth_all")}
-            for m, d in cv.items():
-                beats[name][f"conversion_{m}_gain"] = d
-                beats[name][f"conversion_{m}_every_seed"] = bool(all(x > 0 for x in d))
+    for base in (m for m in models if m.startswith("logistic")):
+        beats[base] = {}
+        for name in (m for m in models if not m.startswith("logistic")):
+            def gain(task: str, metric: str, sign: int = 1, size: Any = float) -> list[float]:
+                return [sign * (size(r["models"][base][task][metric]) - size(r["models"][name][task][metric]))
+                        for r in per_seed]
+
+            b = {"purchase_auc_gain": gain("purchase", "auc", -1),
+                 "purchase_mae_truth_reduction": gain("purchase", "mae_truth"),
+                 "purchase_binned_err_reduction": gain("purchase", "binned_err_truth"),
+                 "purchase_abs_bias_reduction": gain("purchase", "bias_truth", size=abs),
+                 "purchase_shape_err_reduction": gain("purchase", "shape_err_truth")}
+            for m in ("auc", "binned_err_truth", "binned_err_truth_all"):
+                b[f"conversion_{m}_gain"] = gain("conversion", m, -1 if m == "auc" else 1)
+            beats[base][name] = {**b, **{k.replace("_gain", "_every_seed").replace("_reduction", "_every_seed"):
+                                         bool(all(d > 0 for d in v)) for k, v in b.items()}}
     return summary, beats
 
 
 def summary_table(summary: dict[str, Any], beats: dict[str, Any]) -> str:
     lines = ["mean [min - max] over seeds",
-             f"{'model':12s} | {'task':10s} | " + " | ".join(f"{m:^27s}" for m in METRICS)]
+             f"{'model':19s} | {'task':10s} | " + " | ".join(f"{m:^27s}" for m in METRICS)]
     for name, per_task in summary.items():
         for t, s in per_task.items():
             cells = []
             for m in METRICS:
                 d = 1 if m == "fit_seconds" else 5 if m.endswith("_truth") and m != "auc_truth" else 4
                 cells.append(f"{s[m]['mean']:.{d}f} [{s[m]['min']:.{d}f}-{s[m]['max']:.{d}f}]".center(27))
-            lines.append(f"{name:12s} | {t:10s} | " + " | ".join(cells))
-    if beats:
+            lines.append(f"{name:19s} | {t:10s} | " + " | ".join(cells))
+    for base, against in beats.items():
         lines.append("")
-        lines.append("beats logistic on purchase in EVERY seed:  AUC | mean|p-p_true| | binned error | |bias| | "
+        lines.append(f"beats {base} on purchase in EVERY seed:  AUC | mean|p-p_true| | binned error | |bias| | "
                      "binned error at the true mean")
-        for name, b in beats.items():
-            lines.append(f"  {name:12s} {str(b['purchase_auc_every_seed']):5s} | "
+        for name, b in against.items():
+            lines.append(f"  {name:15s} {str(b['purchase_auc_every_seed']):5s} | "
                          f"{str(b['purchase_mae_truth_every_seed']):5s} | {str(b['purchase_binned_err_every_seed']):5s}"
                          f" | {str(b['purchase_abs_bias_every_seed']):5s} | {b['purchase_shape_err_every_seed']}"
                          f"   (AUC gain per seed {', '.join(f'{d:+.4f}' for d in b['purchase_auc_gain'])}; "
-                         f"shape error reduction {', '.join(f'{d:+.5f}' for d in b['purchase_shape_err_reduction'])})")
-        lines.append("conversion after a visit, in EVERY seed: AUC (visitors) | binned error (visitors) | binned "
-                     "error (every row)")
-        for name, b in beats.items():
+                         "binned error reduction "
+                         f"{', '.join(f'{d:+.5f}' for d in b['purchase_binned_err_reduction'])})")
+        lines.append(f"conversion after a visit, against {base}, in EVERY seed: AUC (visitors) | binned error "
+                     "(visitors) | binned error (every row)")
+        for name, b in against.items():
             cells = [f"{str(b[f'conversion_{m}_every_seed']):5s} ("
                      + ", ".join(f"{d:+.4f}" for d in b[f"conversion_{m}_gain"]) + ")"
                      for m in ("auc", "binned_err_truth", "binned_err_truth_all")]
-            lines.append(f"  {name:12s} " + " | ".join(cells))
+            lines.append(f"  {name:15s} " + " | ".join(cells))
     return "\n".join(lines)
 
 
@@ -357,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
                            "torch thread"},
                "machine": info, "seconds": round(time.perf_counter() - t_start, 1),
                "loadavg_at_end": list(os.getloadavg()),
-               "summary": summary, "beats_logistic": beats, "per_seed": per_seed}
+               "summary": summary, "beats": beats, "per_seed": per_seed}
     path = write_json(args.name, args.quick, payload)
     print(summary_table(summary, beats))
     print(f"\nwrote {path}")

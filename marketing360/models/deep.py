@@ -108,10 +108,18 @@ class DeepClassifier(Estimator):
     epochs, batch_size : int
         At most ``epochs`` passes over the training rows.
     validation_fraction, patience : float, int
-        Rows held out at random to stop early: training stops after
-        ``patience`` epochs without a lower validation loss, and the weights of
-        the best epoch are kept (``validation_fraction=0``: every epoch, the
-        last weights).
+        Rows held out to stop early: training stops after ``patience`` epochs
+        without a lower validation loss, and the weights of the best epoch are
+        kept (``validation_fraction=0``: every epoch, the last weights).
+    validation_by : str, optional
+        A column of dates, times or numbers: the held-out rows are then the
+        latest ``validation_fraction`` of the rows by it (ties at the boundary
+        drawn at random) instead of rows drawn at random. For a model that
+        scores days after its training data, the epoch and the calibration
+        are then chosen on the most recent behaviour: in a world that drifts,
+        a random hold-out calibrates to the average of the training period
+        (``benchmarks/deep_vs_logistic.py`` measures the difference). Read in
+        ``fit`` only; it may also be a feature.
     calibration : {"sigmoid", None}
         ``"sigmoid"``: after training, a positive scale and a shift of each
         task's logit are fitted on the validation rows (the ones that chose the
@@ -158,8 +166,8 @@ class DeepClassifier(Estimator):
                  pooling: Pooling = "din", head: Head = "shared", embed: int = 8, cross_layers: int = 2,
                  cross_rank: int = 0, hidden: Sequence[int] = (64, 32), experts: int = 4, tower: int = 16,
                  dropout: float = 0.0, epochs: int = 5, batch_size: int = 512, lr: float = 3e-3,
-                 weight_decay: float = 1e-4, validation_fraction: float = 0.1, patience: int = 2,
-                 calibration: Calibration = None, max_sequence: int = 20, attention_hidden: int = 16,
+                 weight_decay: float = 1e-4, validation_fraction: float = 0.1, validation_by: str | None = None,
+                 patience: int = 2, calibration: Calibration = None, max_sequence: int = 20, attention_hidden: int = 16,
                  random_state: int | None = 0, progress: Progress = "auto") -> None:
         self.tasks = tasks
         self.categorical = categorical
@@ -180,6 +188,7 @@ class DeepClassifier(Estimator):
         self.lr = lr
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
+        self.validation_by = validation_by
         self.patience = patience
         self.calibration = calibration
         self.max_sequence = max_sequence
@@ -229,6 +238,13 @@ class DeepClassifier(Estimator):
             if not ok or not (lo <= v < hi) or (key == "lr" and v == 0):
                 extra = " and > 0" if key == "lr" else ""
                 raise ParameterError(f"{name}: {key} must be a number in [{lo}, {hi}){extra}; found {v!r}")
+        if self.validation_by is not None:
+            if not isinstance(self.validation_by, str) or not self.validation_by:
+                raise ParameterError(f"{name}: validation_by must be a column name or None; found "
+                                     f"{self.validation_by!r}")
+            if self.validation_fraction == 0:
+                raise ParameterError(f"{name}: validation_by={self.validation_by!r} orders the validation rows, "
+                                     "but validation_fraction=0 holds none out; raise it or drop validation_by")
         if self.calibration not in ("sigmoid", None):
             raise ParameterError(f"{name}: calibration must be 'sigmoid' or None; found {self.calibration!r}")
         check_random_state(self.random_state)
@@ -274,6 +290,27 @@ class DeepClassifier(Estimator):
         return out
 
     # ------------------------------------------------------------------ encoding
+    def _validation_key(self, df: pd.DataFrame) -> np.ndarray | None:
+        """The ``validation_by`` column as numbers that sort like it (None without it), checked."""
+        if self.validation_by is None:
+            return None
+        col, what = df[self.validation_by], f"{type(self).__name__}: validation_by column {self.validation_by!r}"
+        if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in ("date", "datetime"):
+            col = pd.to_datetime(col, utc=True)  # date / datetime objects (a DATE column read back), not text
+        if pd.api.types.is_datetime64_any_dtype(col.dtype):
+            if col.isna().any():
+                raise ParameterError(f"{what} has missing times ({int(col.isna().sum())} rows)")
+            if isinstance(col.dtype, pd.DatetimeTZDtype):
+                col = col.dt.tz_convert(None)
+            return col.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            hint = "" if pd.api.types.is_bool_dtype(col.dtype) else " (parse text dates first: pandas.to_datetime)"
+            raise ParameterError(f"{what} must hold dates, times or numbers; found {col.dtype}{hint}")
+        key = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        if not np.isfinite(key).all():
+            raise ParameterError(f"{what} has missing or infinite values ({int((~np.isfinite(key)).sum())} rows)")
+        return key
+
     def _columns(self) -> list[str]:
         return [*self.categorical, *self.numeric] + ([self.sequence] if self.sequence else [])
 
@@ -342,8 +379,10 @@ class DeepClassifier(Estimator):
         if y is not None:
             raise ParameterError(f"{type(self).__name__}: the labels are columns of the data (tasks=...); "
                                  "do not pass y")
-        df = self._frame(data, self._columns() + list(self.tasks))
+        by = [self.validation_by] if self.validation_by and self.validation_by not in self._columns() else []
+        df = self._frame(data, self._columns() + list(self.tasks) + by)
         labels = self._labels(df)
+        when = self._validation_key(df)
         vocab = self._fit_vocabularies(df)
         x = self._encode(df, vocab)
         num = x["numeric"]
@@ -356,8 +395,7 @@ class DeepClassifier(Estimator):
         spec = self._spec(vocab, mean, scale)
         gen = np.random.default_rng(seed)
         n_val = int(round(self.validation_fraction * len(df)))
-        perm = gen.permutation(len(df))
-        val, train = perm[:n_val], np.sort(perm[n_val:])
+        val, train = _holdout(gen, len(df), n_val, when)
         if self.calibration is not None:
             _check_calibration_rows(labels[val], list(self.tasks), self.validation_fraction, type(self).__name__)
         if n_val and len(train) == 0:
@@ -563,6 +601,15 @@ def _no_denormals(torch: Any) -> Iterator[None]:
         yield
     finally:
         torch.set_flush_denormal(False)
+
+
+def _holdout(gen: np.random.Generator, n: int, n_val: int, when: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the ``n_val`` validation rows and of the training rows (sorted): drawn at random, or the
+    latest by ``when`` with the ties at the boundary drawn at random (one permutation of ``gen`` either way)."""
+    perm = gen.permutation(n)
+    if when is not None:
+        perm = perm[np.argsort(when[perm], kind="stable")][::-1].copy()
+    return perm[:n_val], np.sort(perm[n_val:])
 
 
 def _check_calibration_rows(y: np.ndarray, tasks: list[str], fraction: float, label: str) -> None:

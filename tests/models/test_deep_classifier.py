@@ -181,6 +181,48 @@ def test_platt_scaling_fits_what_platt_wrote_on_the_validation_rows(head: str) -
         assert min(spearmanr(p[c], q[c]).statistic for c in p) > 0.9999
 
 
+def _drifting_funnel(seed: int) -> pd.DataFrame:
+    """The funnel world over ten days of 300 rows each (shuffled), its clicks twice as likely on the last day."""
+    df = _funnel_world(3000, seed)
+    rng = np.random.default_rng(seed + 100)
+    df["day"] = rng.permutation(np.repeat(np.arange(1, 11), 300))
+    late = (df.day == 10) & (rng.random(len(df)) < np.select([df.ad == "a", df.ad == "b"], [0.5, 0.2], 0.05))
+    df["click"] = (df.click.astype(bool) | late).astype(int)
+    df["date"] = pd.Timestamp("2025-03-01") + pd.to_timedelta(df.day, unit="D")
+    return df
+
+
+def test_validation_by_holds_out_the_latest_rows_for_stopping_and_calibration() -> None:
+    import ibis
+
+    df = _drifting_funnel(13)
+    kw = dict(tasks=["click"], categorical=["ad"], **FAST)
+    cal = DeepClassifier(**kw, validation_by="day", calibration="sigmoid").fit(df)
+    raw = DeepClassifier(**kw, validation_by="day").fit(df)  # the same network, uncalibrated
+    last = (df.day == 10).to_numpy()  # 10% of the rows: exactly the last day
+    x = raw.encode(df[last])
+    with torch.no_grad():
+        z = raw.net_.logits(*(torch.from_numpy(x[k]) for k in ("categorical", "numeric", "sequence")))
+    expected = _platt_reference(z.numpy().astype(np.float64), df[["click"]].to_numpy()[last], esmm=False)
+    np.testing.assert_allclose(cal.calibration_.to_numpy(), expected, rtol=1e-3, atol=1e-4)
+    # the epoch kept has the lowest log loss on the last day's rows
+    p = raw.predict_proba(df[last]).click.to_numpy(np.float64)
+    y = df.click.to_numpy()[last]
+    by_hand = -np.mean(y * np.log(p) + (1 - y) * np.log1p(-p))
+    assert min(raw.validation_history_) == pytest.approx(by_hand, rel=1e-4)
+    # the last day clicks more: calibrated there, the mean probability of its rows is the day's (smoothed) rate,
+    # well above what random held-out rows give
+    served = cal.predict_proba(df[last]).click.mean()
+    k = y.sum()
+    assert served == pytest.approx((k * (k + 1) / (k + 2) + (len(y) - k) / (len(y) - k + 2)) / len(y), rel=2e-3)
+    rnd = DeepClassifier(**kw, calibration="sigmoid").fit(df).predict_proba(df[last]).click.mean()
+    assert served > rnd + 0.05
+    # a datetime column, and a DuckDB table through ibis, hold out the same rows
+    for data, by in ((df, "date"), (ibis.memtable(df), "date"), (ibis.memtable(df), "day")):
+        other = DeepClassifier(**kw, validation_by=by, calibration="sigmoid").fit(data)
+        np.testing.assert_allclose(other.calibration_.to_numpy(), cal.calibration_.to_numpy(), rtol=1e-6)
+
+
 def _fit_priced(**params) -> tuple[DeepClassifier, pd.DataFrame]:
     """DIN's world with a price, and a purchase: a click at a price above 1."""
     df, _ = _interest_world(3000, 8)
@@ -367,6 +409,13 @@ def test_any_table_the_engines_take_gives_the_same_model() -> None:
      "validation_fraction=0.001 leaves none of these rows"),
     ({"calibration": "sigmoid", "validation_fraction": 0.01}, lambda d: d.assign(click=(d.index == 0).astype(int)),
      r"needs both classes of 'click' among the 2 validation rows, which hold 0 positive"),
+    ({"validation_by": "when"}, None, r"lacks column\(s\) \['when'\]"),
+    ({"validation_by": 3}, None, "validation_by must be a column name or None; found 3"),
+    ({"validation_by": "ad"}, None, "validation_by column 'ad' must hold dates, times or numbers; found object"),
+    ({"validation_by": "t"}, lambda d: d.assign(t=np.where(d.index == 3, np.nan, 1.0)), "'t' has missing or infin"),
+    ({"validation_by": "t"}, lambda d: d.assign(t=pd.to_datetime(np.where(d.index == 3, None, "2025-01-01"))),
+     "'t' has missing times"),
+    ({"validation_by": "t", "validation_fraction": 0}, lambda d: d.assign(t=1), "validation_fraction=0 holds none"),
     ({"tasks": ["click", "click"]}, None, "appear more than once"),
     ({"tasks": []}, None, "at least one task"),
     ({"categorical": "ad"}, None, "categorical must be a list"),
