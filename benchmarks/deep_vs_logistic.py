@@ -18,6 +18,10 @@ max_iter 2000; ``logistic`` with scikit-learn's ``C = 1``, ``logistic-cv`` with 
 3 folds of consumers, as the audience tags choose theirs) and ``DeepClassifier`` with heads esmm / mmoe / shared on
 tasks [next_visit, next_purchase] with the behaviour sequence (DIN, ``sequence_target="brand"``), plus esmm without
 the sequence, and each head with Platt scaling on its validation rows (``-platt``: ``calibration="sigmoid"``);
+``-last``: those rows are the latest 10% of the training rows by date (``validation_by="date"``), not random ones.
+``logistic-platt`` and ``logistic-platt-last``: logistic regression (``C = 1``) fitted on the other 90% and
+Platt-scaled on the same held-out rows as DeepClassifier's (scikit-learn's ``CalibratedClassifierCV``). Each model
+is compared with every logistic baseline in the run (``beats`` in the JSON). DeepClassifier's
 defaults otherwise, with ``epochs=10`` under its early stopping (10% validation rows, patience 2); ``--lr`` and
 ``--patience`` change Adam's step and the patience (defaults: DeepClassifier's, 3e-3 and 2).
 
@@ -360,7 +364,10 @@ def main(argv: list[str] | None = None) -> int:
                             "deep": "DeepClassifier defaults, tasks [next_visit, next_purchase], epochs, lr and "
                                     "patience as given with early stopping; sequence='sequence', "
                                     "sequence_target='brand' except esmm-noseq (sequence=None); -platt: "
-                                    "calibration='sigmoid'"},
+                                    "calibration='sigmoid'; -last: validation_by='date'",
+                            "logistic-platt": "C = 1 fitted on 90% of the training rows, Platt-scaled on the other "
+                                              "10% (DeepClassifier's held-out rows; -last: the latest by date) by "
+                                              "CalibratedClassifierCV"},
                "metrics": {"auc": "ROC AUC vs the realised test labels", "auc_truth": "AUC of the true chance "
                            "(the ceiling)", "mae_truth": "mean |p_hat - p_true|", "binned_err_truth":
                            "10 quantile bins of p_hat, |mean p_hat - mean p_true| weighted by rows",

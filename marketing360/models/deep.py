@@ -379,8 +379,8 @@ class DeepClassifier(Estimator):
         if y is not None:
             raise ParameterError(f"{type(self).__name__}: the labels are columns of the data (tasks=...); "
                                  "do not pass y")
-        by = [self.validation_by] if self.validation_by and self.validation_by not in self._columns() else []
-        df = self._frame(data, self._columns() + list(self.tasks) + by)
+        columns = self._columns() + list(self.tasks)
+        df = self._frame(data, columns + [c for c in [self.validation_by] if c and c not in columns])
         labels = self._labels(df)
         when = self._validation_key(df)
         vocab = self._fit_vocabularies(df)
