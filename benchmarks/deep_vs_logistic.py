@@ -147,9 +147,9 @@ def conversion_scores(te: pd.DataFrame, p: np.ndarray) -> dict[str, float]:
 def holdout(rows: pd.DataFrame, last: bool) -> np.ndarray:
     """``PredefinedSplit``'s folds for Platt's scaling: ``HOLDOUT`` of the rows held out (0; -1 the rest) by
     DeepClassifier's own rule (its ``random_state=0``), at random or (``last``) the latest by date."""
-    from marketing360.models.deep import _holdout
+    from marketing360.models.deep import _holdout, _order_key
 
-    when = rows.date.to_numpy().astype("datetime64[ns]").view(np.int64) if last else None
+    when = _order_key(rows.date, "date") if last else None
     val, _ = _holdout(np.random.default_rng(0), len(rows), int(round(HOLDOUT * len(rows))), when)
     fold = np.full(len(rows), -1)
     fold[val] = 0
@@ -265,21 +265,22 @@ def summarise(per_seed: list[dict[str, Any]], models: list[str]) -> tuple[dict[s
                 v = np.array([r["models"][name][t][m] for r in per_seed])
                 summary[name][t][m] = {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max()),
                                        "values": v.tolist()}
+    def gain(base: str, name: str, task: str, metric: str, sign: int = 1, size: Any = float) -> list[float]:
+        """Per seed, how much lower ``name``'s metric is than ``base``'s (``sign=-1``: how much higher)."""
+        return [sign * (size(r["models"][base][task][metric]) - size(r["models"][name][task][metric]))
+                for r in per_seed]
+
     beats: dict[str, Any] = {}
     for base in (m for m in models if m.startswith("logistic")):
         beats[base] = {}
         for name in (m for m in models if not m.startswith("logistic")):
-            def gain(task: str, metric: str, sign: int = 1, size: Any = float) -> list[float]:
-                return [sign * (size(r["models"][base][task][metric]) - size(r["models"][name][task][metric]))
-                        for r in per_seed]
-
-            b = {"purchase_auc_gain": gain("purchase", "auc", -1),
-                 "purchase_mae_truth_reduction": gain("purchase", "mae_truth"),
-                 "purchase_binned_err_reduction": gain("purchase", "binned_err_truth"),
-                 "purchase_abs_bias_reduction": gain("purchase", "bias_truth", size=abs),
-                 "purchase_shape_err_reduction": gain("purchase", "shape_err_truth")}
+            b = {"purchase_auc_gain": gain(base, name, "purchase", "auc", -1),
+                 "purchase_mae_truth_reduction": gain(base, name, "purchase", "mae_truth"),
+                 "purchase_binned_err_reduction": gain(base, name, "purchase", "binned_err_truth"),
+                 "purchase_abs_bias_reduction": gain(base, name, "purchase", "bias_truth", size=abs),
+                 "purchase_shape_err_reduction": gain(base, name, "purchase", "shape_err_truth")}
             for m in ("auc", "binned_err_truth", "binned_err_truth_all"):
-                b[f"conversion_{m}_gain"] = gain("conversion", m, -1 if m == "auc" else 1)
+                b[f"conversion_{m}_gain"] = gain(base, name, "conversion", m, -1 if m == "auc" else 1)
             beats[base][name] = {**b, **{k.replace("_gain", "_every_seed").replace("_reduction", "_every_seed"):
                                          bool(all(d > 0 for d in v)) for k, v in b.items()}}
     return summary, beats

@@ -294,22 +294,8 @@ class DeepClassifier(Estimator):
         """The ``validation_by`` column as numbers that sort like it (None without it), checked."""
         if self.validation_by is None:
             return None
-        col, what = df[self.validation_by], f"{type(self).__name__}: validation_by column {self.validation_by!r}"
-        if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in ("date", "datetime"):
-            col = pd.to_datetime(col, utc=True)  # date / datetime objects (a DATE column read back), not text
-        if pd.api.types.is_datetime64_any_dtype(col.dtype):
-            if col.isna().any():
-                raise ParameterError(f"{what} has missing times ({int(col.isna().sum())} rows)")
-            if isinstance(col.dtype, pd.DatetimeTZDtype):
-                col = col.dt.tz_convert(None)
-            return col.to_numpy(dtype="datetime64[ns]").view(np.int64)
-        if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
-            hint = "" if pd.api.types.is_bool_dtype(col.dtype) else " (parse text dates first: pandas.to_datetime)"
-            raise ParameterError(f"{what} must hold dates, times or numbers; found {col.dtype}{hint}")
-        key = col.to_numpy(dtype=np.float64, na_value=np.nan)
-        if not np.isfinite(key).all():
-            raise ParameterError(f"{what} has missing or infinite values ({int((~np.isfinite(key)).sum())} rows)")
-        return key
+        return _order_key(df[self.validation_by],
+                          f"{type(self).__name__}: validation_by column {self.validation_by!r}")
 
     def _columns(self) -> list[str]:
         return [*self.categorical, *self.numeric] + ([self.sequence] if self.sequence else [])
@@ -603,11 +589,30 @@ def _no_denormals(torch: Any) -> Iterator[None]:
         torch.set_flush_denormal(False)
 
 
+def _order_key(col: pd.Series, what: str) -> np.ndarray:
+    """Numbers that sort like ``col`` (dates, times or numbers), checked; ``what`` names the column in the errors."""
+    if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in ("date", "datetime"):
+        col = pd.to_datetime(col, utc=True)  # date / datetime objects (a DATE column read back), not text
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        if col.isna().any():
+            raise ParameterError(f"{what} has missing times ({int(col.isna().sum())} rows)")
+        if isinstance(col.dtype, pd.DatetimeTZDtype):
+            col = col.dt.tz_convert(None)
+        return col.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+        hint = "" if pd.api.types.is_bool_dtype(col.dtype) else " (parse text dates first: pandas.to_datetime)"
+        raise ParameterError(f"{what} must hold dates, times or numbers; found {col.dtype}{hint}")
+    key = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    if not np.isfinite(key).all():
+        raise ParameterError(f"{what} has missing or infinite values ({int((~np.isfinite(key)).sum())} rows)")
+    return key
+
+
 def _holdout(gen: np.random.Generator, n: int, n_val: int, when: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The positions of the ``n_val`` validation rows and of the training rows (sorted): drawn at random, or the
     latest by ``when`` with the ties at the boundary drawn at random (one permutation of ``gen`` either way)."""
     perm = gen.permutation(n)
-    if when is not None:
+    if when is not None:  # descending by ``when``; a copy, as torch takes no negative strides
         perm = perm[np.argsort(when[perm], kind="stable")][::-1].copy()
     return perm[:n_val], np.sort(perm[n_val:])
 
