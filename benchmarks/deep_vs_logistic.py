@@ -3,7 +3,8 @@
 A world from ``m3.datasets.simulate(n_users, n_days=90, seed, truth="none", propensities=True)``; features from
 ``pair_features(events, 2025-01-31 .. 2025-03-31, users=, windows=[7, 30], channels=, same_day=True)`` joined to the
 simulator's true daily chances (``truth.propensities``: ``p_visit``, ``p_purchase`` per user, brand and day). The
-models train on the days before 2025-03-02 and are scored on the later ones, per task (visit, purchase):
+models train on the days before 2025-03-02 and are scored on the later ones (``--split consumers``: on held-out
+consumers instead, below), per task (visit, purchase):
 
 * AUC against the realised labels, next to the AUC of the true chances themselves (the ceiling);
 * calibration against the truth: mean ``|p_hat - p_true|`` and a binned error (10 quantile bins of ``p_hat``,
@@ -19,11 +20,11 @@ max_iter 2000; ``logistic`` with scikit-learn's ``C = 1``, ``logistic-cv`` with 
 tasks [next_visit, next_purchase] with the behaviour sequence (DIN, ``sequence_target="brand"``), plus esmm without
 the sequence, and each head with Platt scaling on its validation rows (``-platt``: ``calibration="sigmoid"``);
 ``-last``: those rows are the latest 10% of the training rows by date (``validation_by="date"``), not random ones.
+DeepClassifier's defaults otherwise, with ``epochs=10`` under its early stopping (10% validation rows, patience 2);
+``--lr`` and ``--patience`` change Adam's step and the patience (defaults: DeepClassifier's, 3e-3 and 2).
 ``logistic-platt`` and ``logistic-platt-last``: logistic regression (``C = 1``) fitted on the other 90% and
 Platt-scaled on the same held-out rows as DeepClassifier's (scikit-learn's ``CalibratedClassifierCV``). Each model
-is compared with every logistic baseline in the run (``beats`` in the JSON). DeepClassifier's
-defaults otherwise, with ``epochs=10`` under its early stopping (10% validation rows, patience 2); ``--lr`` and
-``--patience`` change Adam's step and the patience (defaults: DeepClassifier's, 3e-3 and 2).
+is compared with every logistic baseline in the run (``beats`` in the JSON).
 
 ``--consumer``: the features also hold the consumer's counts over every brand (``pair_features(consumer=True)``).
 
