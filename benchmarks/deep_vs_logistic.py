@@ -20,6 +20,8 @@ max_iter 2000; ``logistic`` with scikit-learn's ``C = 1``, ``logistic-cv`` with 
 tasks [next_visit, next_purchase] with the behaviour sequence (DIN, ``sequence_target="brand"``), plus esmm without
 the sequence, and each head with Platt scaling on its validation rows (``-platt``: ``calibration="sigmoid"``);
 ``-last``: those rows are the latest 10% of the training rows by date (``validation_by="date"``), not random ones.
+``-decay``: ``lr_decays=2``: at each of the first two plateaus of the validation loss, back to the best weights and
+on with a step ten times smaller; the third plateau stops.
 DeepClassifier's defaults otherwise, with ``epochs=10`` under its early stopping (10% validation rows, patience 2);
 ``--lr`` and ``--patience`` change Adam's step and the patience (defaults: DeepClassifier's, 3e-3 and 2).
 ``logistic-platt`` and ``logistic-platt-last``: logistic regression (``C = 1``) fitted on the other 90% and
@@ -56,7 +58,7 @@ CATEGORICAL = ["brand", "geo", "age_band", "gender", "member_level", "stage"]
 TASKS = {"visit": ("next_visit", "p_visit"), "purchase": ("next_purchase", "p_purchase")}
 SPLIT = "2025-03-02"
 MODELS = ["logistic", "logistic-cv", "logistic-platt", "logistic-platt-last", "esmm", "mmoe", "shared", "esmm-noseq",
-          "esmm-platt", "mmoe-platt", "shared-platt", "esmm-platt-last"]
+          "esmm-platt", "mmoe-platt", "shared-platt", "esmm-platt-last", "esmm-decay", "esmm-platt-decay"]
 HOLDOUT = 0.1  # DeepClassifier's validation_fraction: the rows that choose the epoch and fit Platt's scaling
 METRICS = ["auc", "auc_truth", "mae_truth", "binned_err_truth", "bias_truth", "shape_err_truth", "log_loss",
            "fit_seconds"]
@@ -210,6 +212,7 @@ def fit_deep(name: str, tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str], 
     seq = {} if "noseq" in flags else {"sequence": "sequence", "sequence_target": "brand"}
     m = DeepClassifier(tasks=[TASKS["visit"][0], TASKS["purchase"][0]], categorical=CATEGORICAL, numeric=numeric,
                        head=head, epochs=epochs, lr=lr, patience=patience, progress=False,
+                       lr_decays=2 if "decay" in flags else 0,
                        validation_fraction=HOLDOUT, validation_by="date" if "last" in flags else None,
                        calibration="sigmoid" if "platt" in flags else None, **seq).fit(tr)
     p = m.predict_proba(te)
@@ -379,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
                             "deep": "DeepClassifier defaults, tasks [next_visit, next_purchase], epochs, lr and "
                                     "patience as given with early stopping; sequence='sequence', "
                                     "sequence_target='brand' except esmm-noseq (sequence=None); -platt: "
-                                    "calibration='sigmoid'; -last: validation_by='date'",
+                                    "calibration='sigmoid'; -last: validation_by='date'; -decay: lr_decays=2",
                             "logistic-platt": "C = 1 fitted on 90% of the training rows, Platt-scaled on the other "
                                               "10% (DeepClassifier's held-out rows; -last: the latest by date) by "
                                               "CalibratedClassifierCV"},

@@ -16,12 +16,13 @@ purchase) from categorical columns, numeric columns and a behaviour sequence:
   et al., KDD 2018).
 
 Training is Adam on the mean log loss of the tasks, deterministic given
-``random_state``, with early stopping on held-out rows. On those same rows
-``calibration="sigmoid"`` then refits each task's logit by Platt scaling: a
-network stopped early can rank well while its probabilities of a rare task
-are off by a constant factor, which a positive scale and a shift of the logit
-put right without changing the order of the rows (on a network that is
-already calibrated, the two fitted numbers only add the noise of the
+``random_state``, with early stopping on held-out rows (``lr_decays``: first
+back to the best weights with smaller steps, plateau after plateau). On those
+same rows ``calibration="sigmoid"`` then refits each task's logit by Platt
+scaling: a network stopped early can rank well while its probabilities of a
+rare task are off by a constant factor, which a positive scale and a shift of
+the logit put right without changing the order of the rows (on a network that
+is already calibrated, the two fitted numbers only add the noise of the
 held-out rows).
 :meth:`DeepClassifier.save` / :meth:`~DeepClassifier.load`
 keep a fitted model, and :meth:`DeepClassifier.export` writes it as a
@@ -111,6 +112,14 @@ class DeepClassifier(Estimator):
         Rows held out to stop early: training stops after ``patience`` epochs
         without a lower validation loss, and the weights of the best epoch are
         kept (``validation_fraction=0``: every epoch, the last weights).
+    lr_decays, lr_factor : int, float
+        Plateaus to step down from before stopping: at each of the first
+        ``lr_decays`` plateaus (``patience`` epochs without a lower validation
+        loss) training goes back to the best epoch's weights and carries on
+        with Adam's step size multiplied by ``lr_factor``; the next plateau
+        stops it. A constant step leaves the weights wandering around the
+        optimum by the noise of the last batches; the smaller steps settle
+        them. Needs validation rows.
     validation_by : str, optional
         A column of dates, times or numbers: the held-out rows are then the
         latest ``validation_fraction`` of the rows by it (ties at the boundary
@@ -167,8 +176,9 @@ class DeepClassifier(Estimator):
                  cross_rank: int = 0, hidden: Sequence[int] = (64, 32), experts: int = 4, tower: int = 16,
                  dropout: float = 0.0, epochs: int = 5, batch_size: int = 512, lr: float = 3e-3,
                  weight_decay: float = 1e-4, validation_fraction: float = 0.1, validation_by: str | None = None,
-                 patience: int = 2, calibration: Calibration = None, max_sequence: int = 20, attention_hidden: int = 16,
-                 random_state: int | None = 0, progress: Progress = "auto") -> None:
+                 patience: int = 2, lr_decays: int = 0, lr_factor: float = 0.1, calibration: Calibration = None,
+                 max_sequence: int = 20, attention_hidden: int = 16, random_state: int | None = 0,
+                 progress: Progress = "auto") -> None:
         self.tasks = tasks
         self.categorical = categorical
         self.numeric = numeric
@@ -190,6 +200,8 @@ class DeepClassifier(Estimator):
         self.validation_fraction = validation_fraction
         self.validation_by = validation_by
         self.patience = patience
+        self.lr_decays = lr_decays
+        self.lr_factor = lr_factor
         self.calibration = calibration
         self.max_sequence = max_sequence
         self.attention_hidden = attention_hidden
@@ -224,7 +236,7 @@ class DeepClassifier(Estimator):
             raise ParameterError(f"{name}: DIN attention needs a query: set sequence_target to a categorical "
                                  "column (the candidate item), or pooling='mean'")
         for key, low in (("embed", 1), ("cross_layers", 0), ("cross_rank", 0), ("experts", 1), ("tower", 1),
-                         ("epochs", 1), ("patience", 1), ("batch_size", 1), ("max_sequence", 1),
+                         ("epochs", 1), ("patience", 1), ("lr_decays", 0), ("batch_size", 1), ("max_sequence", 1),
                          ("attention_hidden", 1)):
             v = getattr(self, key)
             if not isinstance(v, int) or isinstance(v, bool) or v < low:
@@ -232,11 +244,11 @@ class DeepClassifier(Estimator):
         if any(not isinstance(h, int) or isinstance(h, bool) or h < 1 for h in self.hidden):
             raise ParameterError(f"{name}: hidden must list positive layer sizes; found {self.hidden!r}")
         for key, lo, hi in (("dropout", 0.0, 1.0), ("lr", 0.0, math.inf), ("weight_decay", 0.0, math.inf),
-                            ("validation_fraction", 0.0, 0.5)):
+                            ("validation_fraction", 0.0, 0.5), ("lr_factor", 0.0, 1.0)):
             v = getattr(self, key)
             ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-            if not ok or not (lo <= v < hi) or (key == "lr" and v == 0):
-                extra = " and > 0" if key == "lr" else ""
+            if not ok or not (lo <= v < hi) or (key in ("lr", "lr_factor") and v == 0):
+                extra = " and > 0" if key in ("lr", "lr_factor") else ""
                 raise ParameterError(f"{name}: {key} must be a number in [{lo}, {hi}){extra}; found {v!r}")
         if self.validation_by is not None:
             if not isinstance(self.validation_by, str) or not self.validation_by:
@@ -245,6 +257,9 @@ class DeepClassifier(Estimator):
             if self.validation_fraction == 0:
                 raise ParameterError(f"{name}: validation_by={self.validation_by!r} orders the validation rows, "
                                      "but validation_fraction=0 holds none out; raise it or drop validation_by")
+        if self.lr_decays and self.validation_fraction == 0:
+            raise ParameterError(f"{name}: lr_decays={self.lr_decays} steps down at plateaus of the validation loss, "
+                                 "but validation_fraction=0 holds no rows out; raise it or set lr_decays=0")
         if self.calibration not in ("sigmoid", None):
             raise ParameterError(f"{name}: calibration must be 'sigmoid' or None; found {self.calibration!r}")
         check_random_state(self.random_state)
@@ -397,7 +412,7 @@ class DeepClassifier(Estimator):
             steps = math.ceil(n / self.batch_size)
             history: list[float] = []
             val_history: list[float] = []
-            best, best_state, best_epoch, waited = math.inf, None, self.epochs, 0
+            best, best_state, best_epoch, waited, decays = math.inf, None, self.epochs, 0, 0
             bar = tqdm(total=self.epochs * steps, disable=not show(self.progress),
                        desc=f"{type(self).__name__} ({self.head})", unit="batch")
             for epoch in range(self.epochs):
@@ -425,7 +440,12 @@ class DeepClassifier(Estimator):
                     else:
                         waited += 1
                     bar.set_postfix(loss=f"{history[-1]:.4f}", validation=f"{v:.4f}")
-                    if waited >= self.patience:
+                    if waited >= self.patience and decays < self.lr_decays and best_state is not None:
+                        decays, waited = decays + 1, 0  # a plateau: back to the best weights, smaller steps
+                        net.load_state_dict(best_state)
+                        for group in opt.param_groups:
+                            group["lr"] *= self.lr_factor
+                    elif waited >= self.patience:
                         bar.update(bar.total - bar.n)
                         break
                 else:
