@@ -247,8 +247,9 @@ class DeepClassifier(Estimator):
                             ("validation_fraction", 0.0, 0.5), ("lr_factor", 0.0, 1.0)):
             v = getattr(self, key)
             ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-            if not ok or not (lo <= v < hi) or (key in ("lr", "lr_factor") and v == 0):
-                extra = " and > 0" if key in ("lr", "lr_factor") else ""
+            positive = key in ("lr", "lr_factor")
+            if not ok or not (lo <= v < hi) or (positive and v == 0):
+                extra = " and > 0" if positive else ""
                 raise ParameterError(f"{name}: {key} must be a number in [{lo}, {hi}){extra}; found {v!r}")
         if self.validation_by is not None:
             if not isinstance(self.validation_by, str) or not self.validation_by:
@@ -440,14 +441,14 @@ class DeepClassifier(Estimator):
                     else:
                         waited += 1
                     bar.set_postfix(loss=f"{history[-1]:.4f}", validation=f"{v:.4f}")
-                    if waited >= self.patience and decays < self.lr_decays and best_state is not None:
+                    if waited >= self.patience:
+                        if decays == self.lr_decays or best_state is None:
+                            bar.update(bar.total - bar.n)
+                            break
                         decays, waited = decays + 1, 0  # a plateau: back to the best weights, smaller steps
                         net.load_state_dict(best_state)
                         for group in opt.param_groups:
                             group["lr"] *= self.lr_factor
-                    elif waited >= self.patience:
-                        bar.update(bar.total - bar.n)
-                        break
                 else:
                     bar.set_postfix(loss=f"{history[-1]:.4f}")
             bar.close()

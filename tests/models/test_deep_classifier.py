@@ -142,7 +142,9 @@ def test_smaller_steps_after_a_plateau_settle_closer_to_the_true_chance(seed: in
     new, truth = _cross_world(20000, seed + 100)
     kw = dict(tasks=["click"], numeric=["x1", "x2"], epochs=40, patience=2, lr=0.05, batch_size=256, progress=False)
     gap = [np.abs(DeepClassifier(**kw, lr_decays=d).fit(df).predict_proba(new).click - truth).mean() for d in (0, 2)]
-    assert gap[1] < 0.95 * gap[0], gap  # measured: 0.0287 -> 0.0194 (seed 7), 0.0196 -> 0.0178 (seed 9)
+    # measured: 0.0287 -> 0.0194 (seed 7), 0.0196 -> 0.0178 (seed 9); on seed 8 no smaller step lowered the
+    # validation loss, so both runs keep the same weights
+    assert gap[1] < 0.95 * gap[0], gap
 
 
 def _platt_reference(z: np.ndarray, y: np.ndarray, esmm: bool) -> np.ndarray:
