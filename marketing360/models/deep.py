@@ -24,7 +24,7 @@ rare task are off by a constant factor, which a positive scale and a shift of
 the logit put right without changing the order of the rows (on a network that
 is already calibrated, the two fitted numbers only add the noise of the
 held-out rows); ``calibration="sigmoid-mean"`` keeps Platt's scale and sets
-the shift from every row fitted, which a rare task needs.
+the shift from every row fitted, ten times the rows for a rare task's mean.
 :meth:`DeepClassifier.save` / :meth:`~DeepClassifier.load`
 keep a fitted model, and :meth:`DeepClassifier.export` writes it as a
 ``torch.export`` program for serving (the categorical vocabularies inside the file).
@@ -146,7 +146,8 @@ class DeepClassifier(Estimator):
         rows hold few positives, and the mean Platt fits there carries their
         noise; the rows of the whole fit hold ten times more (though a
         network predicts the rows it learned from a little higher than new
-        ones: in the benchmark below, about 2% of a rare task's mean).
+        ones: in the benchmark below, about 2% of a rare task's mean; there
+        it halves Platt's bias on average, not in every seed).
         ``None``: the
         network's own probabilities. ``benchmarks/deep_vs_logistic.py``
         measures them: Platt repairs an ESMM's biased purchase probabilities
