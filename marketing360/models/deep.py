@@ -146,12 +146,12 @@ class DeepClassifier(Estimator):
         rows hold few positives, and the mean Platt fits there carries their
         noise; the rows of the whole fit hold ten times more (though a
         network predicts the rows it learned from a little higher than new
-        ones: in the benchmark below, about 2% of a rare task's mean; there
-        it halves Platt's bias on average, not in every seed).
-        ``None``: the
-        network's own probabilities. ``benchmarks/deep_vs_logistic.py``
-        measures them: Platt repairs an ESMM's biased purchase probabilities
-        and adds noise to visits that were calibrated already.
+        ones: in the benchmark below, by about 2% of a rare task's mean).
+        ``None``: the network's own probabilities.
+        ``benchmarks/deep_vs_logistic.py`` measures them: Platt repairs an
+        ESMM's biased purchase probabilities and adds noise to visits that
+        were calibrated already; ``"sigmoid-mean"`` halves Platt's bias on
+        purchases on average, though not in every seed.
     max_sequence : int
         Behaviours kept per row (the most recent, last in the list).
     attention_hidden : int

@@ -466,6 +466,7 @@ def test_any_table_the_engines_take_gives_the_same_model() -> None:
     ({"lr_decays": 1, "validation_fraction": 0}, None, "lr_decays=1 steps down at plateaus of the validation loss"),
     ({"calibration": "isotonic"}, None, "calibration must be 'sigmoid', 'sigmoid-mean' or None; found 'isotonic'"),
     ({"calibration": "sigmoid", "validation_fraction": 0}, None, "validation_fraction=0 leaves none of these rows"),
+    ({"calibration": "sigmoid-mean", "validation_fraction": 0}, None, "validation_fraction=0 leaves none of these"),
     ({"calibration": "sigmoid", "validation_fraction": 0.001}, None,
      "validation_fraction=0.001 leaves none of these rows"),
     ({"calibration": "sigmoid", "validation_fraction": 0.01}, lambda d: d.assign(click=(d.index == 0).astype(int)),
