@@ -22,7 +22,8 @@ the sequence, and each head with Platt scaling on its validation rows (``-platt`
 ``-last``: those rows are the latest 10% of the training rows by date (``validation_by="date"``), not random ones.
 ``-decay``: ``lr_decays=2``: at each of the first two plateaus of the validation loss, back to the best weights and
 on with a step ten times smaller; the third plateau stops. ``-platt-mean``: Platt's scales, then each task's
-shift set to match its rate over every training row (``calibration="sigmoid-mean"``).
+shift set to match its rate over every training row (``calibration="sigmoid-mean"``). ``-grp``: the validation
+rows are whole consumers (``validation_groups="user_id"``).
 DeepClassifier's defaults otherwise, with ``epochs=10`` under its early stopping (10% validation rows, patience 2);
 ``--lr`` and ``--patience`` change Adam's step and the patience (defaults: DeepClassifier's, 3e-3 and 2).
 ``logistic-platt`` and ``logistic-platt-last``: logistic regression (``C = 1``) fitted on the other 90% and
@@ -60,7 +61,7 @@ TASKS = {"visit": ("next_visit", "p_visit"), "purchase": ("next_purchase", "p_pu
 SPLIT = "2025-03-02"
 MODELS = ["logistic", "logistic-cv", "logistic-platt", "logistic-platt-last", "esmm", "mmoe", "shared", "esmm-noseq",
           "esmm-platt", "mmoe-platt", "shared-platt", "esmm-platt-last", "esmm-decay", "esmm-platt-decay",
-          "esmm-platt-mean-decay"]
+          "esmm-platt-mean-decay", "esmm-platt-grp-decay", "esmm-platt-mean-grp-decay"]
 HOLDOUT = 0.1  # DeepClassifier's validation_fraction: the rows that choose the epoch and fit Platt's scaling
 METRICS = ["auc", "auc_truth", "mae_truth", "binned_err_truth", "bias_truth", "shape_err_truth", "log_loss",
            "fit_seconds"]
@@ -216,6 +217,7 @@ def fit_deep(name: str, tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str], 
                        head=head, epochs=epochs, lr=lr, patience=patience, progress=False,
                        lr_decays=2 if "decay" in flags else 0,
                        validation_fraction=HOLDOUT, validation_by="date" if "last" in flags else None,
+                       validation_groups="user_id" if "grp" in flags else None,
                        calibration=("sigmoid-mean" if "mean" in flags else "sigmoid" if "platt" in flags else None),
                        **seq).fit(tr)
     p = m.predict_proba(te)
@@ -385,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
                             "deep": "DeepClassifier defaults, tasks [next_visit, next_purchase], epochs, lr and "
                                     "patience as given with early stopping; sequence='sequence', "
                                     "sequence_target='brand' except esmm-noseq (sequence=None); -platt: "
-                                    "calibration='sigmoid'; -platt-mean: calibration='sigmoid-mean'; -last: "
+                                    "calibration='sigmoid'; -platt-mean: calibration='sigmoid-mean'; -grp: "
+                                    "validation_groups='user_id'; -last: "
                                     "validation_by='date'; -decay: lr_decays=2",
                             "logistic-platt": "C = 1 fitted on 90% of the training rows, Platt-scaled on the other "
                                               "10% (DeepClassifier's held-out rows; -last: the latest by date) by "

@@ -130,6 +130,15 @@ class DeepClassifier(Estimator):
         a random hold-out calibrates to the average of the training period
         (``benchmarks/deep_vs_logistic.py`` measures the difference). Read in
         ``fit`` only; it may also be a feature.
+    validation_groups : str, optional
+        A column naming each row's group (a consumer): the held-out rows are
+        then whole groups, drawn in the order of ``random_state``'s
+        permutation of the sorted distinct values until they hold at least
+        ``validation_fraction`` of the rows. Rows drawn one by one leave a
+        consumer's other days in the training rows, so the epoch and the
+        calibration are chosen on consumers the network has partly learned;
+        whole groups score it as it will be used, on consumers it has not
+        seen. Read in ``fit`` only; not with ``validation_by``.
     calibration : {"sigmoid", None}
         ``"sigmoid"``: after training, a positive scale and a shift of each
         task's logit are fitted on the validation rows (the ones that chose the
@@ -187,6 +196,7 @@ class DeepClassifier(Estimator):
                  cross_rank: int = 0, hidden: Sequence[int] = (64, 32), experts: int = 4, tower: int = 16,
                  dropout: float = 0.0, epochs: int = 5, batch_size: int = 512, lr: float = 3e-3,
                  weight_decay: float = 1e-4, validation_fraction: float = 0.1, validation_by: str | None = None,
+                 validation_groups: str | None = None,
                  patience: int = 2, lr_decays: int = 0, lr_factor: float = 0.1, calibration: Calibration = None,
                  max_sequence: int = 20, attention_hidden: int = 16, random_state: int | None = 0,
                  progress: Progress = "auto") -> None:
@@ -210,6 +220,7 @@ class DeepClassifier(Estimator):
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.validation_by = validation_by
+        self.validation_groups = validation_groups
         self.patience = patience
         self.lr_decays = lr_decays
         self.lr_factor = lr_factor
@@ -269,6 +280,16 @@ class DeepClassifier(Estimator):
             if self.validation_fraction == 0:
                 raise ParameterError(f"{name}: validation_by={self.validation_by!r} orders the validation rows, "
                                      "but validation_fraction=0 holds none out; raise it or drop validation_by")
+        if self.validation_groups is not None:
+            if not isinstance(self.validation_groups, str) or not self.validation_groups:
+                raise ParameterError(f"{name}: validation_groups must be a column name or None; found "
+                                     f"{self.validation_groups!r}")
+            if self.validation_by is not None:
+                raise ParameterError(f"{name}: validation_by and validation_groups both choose the validation "
+                                     "rows; give one")
+            if self.validation_fraction == 0:
+                raise ParameterError(f"{name}: validation_groups={self.validation_groups!r} holds whole groups "
+                                     "out, but validation_fraction=0 holds none; raise it or drop validation_groups")
         if self.lr_decays and self.validation_fraction == 0:
             raise ParameterError(f"{name}: lr_decays={self.lr_decays} steps down at plateaus of the validation loss, "
                                  "but validation_fraction=0 holds no rows out; raise it or set lr_decays=0")
@@ -324,6 +345,18 @@ class DeepClassifier(Estimator):
             return None
         return _order_key(df[self.validation_by],
                           f"{type(self).__name__}: validation_by column {self.validation_by!r}")
+
+    def _validation_groups(self, df: pd.DataFrame) -> np.ndarray | None:
+        """The ``validation_groups`` column as group numbers 0 .. k-1 in the order of its sorted values (None without
+        it), checked."""
+        if self.validation_groups is None:
+            return None
+        col = df[self.validation_groups]
+        if col.isna().any():
+            raise ParameterError(f"{type(self).__name__}: validation_groups column {self.validation_groups!r} has "
+                                 f"{int(col.isna().sum())} missing value(s); every row needs its group")
+        codes, _ = pd.factorize(col, sort=True)
+        return codes
 
     def _columns(self) -> list[str]:
         return [*self.categorical, *self.numeric] + ([self.sequence] if self.sequence else [])
@@ -394,9 +427,11 @@ class DeepClassifier(Estimator):
             raise ParameterError(f"{type(self).__name__}: the labels are columns of the data (tasks=...); "
                                  "do not pass y")
         columns = self._columns() + list(self.tasks)
-        df = self._frame(data, columns + [c for c in [self.validation_by] if c and c not in columns])
+        extra = [c for c in (self.validation_by, self.validation_groups) if c and c not in columns]
+        df = self._frame(data, columns + extra)
         labels = self._labels(df)
         when = self._validation_key(df)
+        groups = self._validation_groups(df)
         vocab = self._fit_vocabularies(df)
         x = self._encode(df, vocab)
         num = x["numeric"]
@@ -409,7 +444,7 @@ class DeepClassifier(Estimator):
         spec = self._spec(vocab, mean, scale)
         gen = np.random.default_rng(seed)
         n_val = int(round(self.validation_fraction * len(df)))
-        val, train = _holdout(gen, len(df), n_val, when)
+        val, train = _holdout(gen, len(df), n_val, when, groups)
         if self.calibration is not None:
             _check_calibration_rows(labels[val], list(self.tasks), self.validation_fraction, type(self).__name__)
         if n_val and len(train) == 0:
@@ -643,9 +678,20 @@ def _order_key(col: pd.Series, what: str) -> np.ndarray:
     return key
 
 
-def _holdout(gen: np.random.Generator, n: int, n_val: int, when: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def _holdout(gen: np.random.Generator, n: int, n_val: int, when: np.ndarray | None,
+             groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The positions of the ``n_val`` validation rows and of the training rows (sorted): drawn at random, or the
-    latest by ``when`` with the ties at the boundary drawn at random (one permutation of ``gen`` either way)."""
+    latest by ``when`` with the ties at the boundary drawn at random (one permutation of ``gen`` either way), or
+    (``groups``: numbers 0 .. k-1) whole groups in the order of ``gen``'s permutation of them until they hold at
+    least ``n_val`` rows (the validation rows then sorted too)."""
+    if groups is not None:
+        k = int(groups.max()) + 1
+        order = gen.permutation(k)
+        sizes = np.bincount(groups, minlength=k)[order]
+        held = np.zeros(k, dtype=bool)
+        held[order[: int(np.searchsorted(np.cumsum(sizes), n_val)) + 1]] = n_val > 0
+        mask = held[groups]
+        return np.flatnonzero(mask), np.flatnonzero(~mask)
     perm = gen.permutation(n)
     if when is not None:  # descending by ``when``; a copy, as torch takes no negative strides
         perm = perm[np.argsort(when[perm], kind="stable")][::-1].copy()

@@ -280,6 +280,36 @@ def test_validation_by_holds_out_the_latest_rows_for_stopping_and_calibration() 
         np.testing.assert_allclose(other.calibration_.to_numpy(), cal.calibration_.to_numpy(), rtol=1e-6)
 
 
+def test_validation_groups_holds_out_whole_consumers_for_stopping_and_calibration() -> None:
+    df = _funnel_world(3000, 14)
+    df["user"] = np.random.default_rng(14).integers(0, 150, len(df)).astype(str)  # ~20 rows a consumer
+    kw = dict(tasks=["click", "buy"], categorical=["ad"], head="esmm", **FAST)
+    cal = DeepClassifier(**kw, validation_groups="user", calibration="sigmoid").fit(df)
+    raw = DeepClassifier(**kw, validation_groups="user").fit(df)  # the same network, uncalibrated
+    # the documented rule, by hand: the sorted consumers in the order of default_rng(0)'s permutation, until they
+    # hold at least 10% of the rows
+    users = np.sort(df.user.unique())
+    order = users[np.random.default_rng(0).permutation(len(users))]
+    sizes = df.user.value_counts().reindex(order).to_numpy()
+    held = order[: int(np.argmax(np.cumsum(sizes) >= 300)) + 1]
+    val = df.user.isin(held).to_numpy()
+    assert 300 <= val.sum() < 300 + sizes.max()
+    x = raw.encode(df[val])
+    with torch.no_grad():
+        z = raw.net_.logits(*(torch.from_numpy(x[k]) for k in ("categorical", "numeric", "sequence")))
+    expected = _platt_reference(z.numpy().astype(np.float64), df[["click", "buy"]].to_numpy()[val], esmm=True)
+    np.testing.assert_allclose(cal.calibration_.to_numpy(), expected, rtol=1e-3, atol=1e-4)
+    # the epoch kept has the lowest mean log loss over the tasks on those consumers' rows
+    p = raw.predict_proba(df[val]).to_numpy(np.float64)
+    y = df[["click", "buy"]].to_numpy()[val]
+    by_hand = -np.mean(y * np.log(p) + (1 - y) * np.log1p(-p))
+    assert min(raw.validation_history_) == pytest.approx(by_hand, rel=1e-4)
+    # integer ids hold out the same consumers when they sort the same way
+    ids = df.assign(user=df.user.map({u: i for i, u in enumerate(users)}))
+    other = DeepClassifier(**kw, validation_groups="user", calibration="sigmoid").fit(ids)
+    np.testing.assert_allclose(other.calibration_.to_numpy(), cal.calibration_.to_numpy(), rtol=1e-6)
+
+
 def _fit_priced(**params) -> tuple[DeepClassifier, pd.DataFrame]:
     """DIN's world with a price, and a purchase: a click at a price above 1."""
     df, _ = _interest_world(3000, 8)
@@ -464,6 +494,12 @@ def test_any_table_the_engines_take_gives_the_same_model() -> None:
     ({"lr_factor": 1.0}, None, r"lr_factor must be a number in \[0.0, 1.0\) and > 0; found 1.0"),
     ({"lr_factor": 0}, None, "lr_factor must be a number in"),
     ({"lr_decays": 1, "validation_fraction": 0}, None, "lr_decays=1 steps down at plateaus of the validation loss"),
+    ({"validation_groups": ""}, None, "validation_groups must be a column name or None; found ''"),
+    ({"validation_groups": "who"}, None, r"lacks column\(s\) \['who'\]"),
+    ({"validation_groups": "ad", "validation_by": "ad"}, None, "validation_by and validation_groups both choose"),
+    ({"validation_groups": "ad", "validation_fraction": 0}, None, "holds whole groups out, but validation_fraction=0"),
+    ({"validation_groups": "ad"}, lambda d: d.assign(ad=d.ad.where(d.index > 0)),
+     "validation_groups column 'ad' has 1 missing value"),
     ({"calibration": "isotonic"}, None, "calibration must be 'sigmoid', 'sigmoid-mean' or None; found 'isotonic'"),
     ({"calibration": "sigmoid", "validation_fraction": 0}, None, "validation_fraction=0 leaves none of these rows"),
     ({"calibration": "sigmoid-mean", "validation_fraction": 0}, None, "validation_fraction=0 leaves none of these"),
