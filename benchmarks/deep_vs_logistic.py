@@ -388,8 +388,8 @@ def main(argv: list[str] | None = None) -> int:
                                     "patience as given with early stopping; sequence='sequence', "
                                     "sequence_target='brand' except esmm-noseq (sequence=None); -platt: "
                                     "calibration='sigmoid'; -platt-mean: calibration='sigmoid-mean'; -grp: "
-                                    "validation_groups='user_id'; -last: "
-                                    "validation_by='date'; -decay: lr_decays=2",
+                                    "validation_groups='user_id'; -last: validation_by='date'; -decay: "
+                                    "lr_decays=2",
                             "logistic-platt": "C = 1 fitted on 90% of the training rows, Platt-scaled on the other "
                                               "10% (DeepClassifier's held-out rows; -last: the latest by date) by "
                                               "CalibratedClassifierCV"},

@@ -139,7 +139,7 @@ class DeepClassifier(Estimator):
         calibration are chosen on consumers the network has partly learned;
         whole groups score it as it will be used, on consumers it has not
         seen. Read in ``fit`` only; not with ``validation_by``.
-    calibration : {"sigmoid", None}
+    calibration : {"sigmoid", "sigmoid-mean", None}
         ``"sigmoid"``: after training, a positive scale and a shift of each
         task's logit are fitted on the validation rows (the ones that chose the
         epoch) by minimising their log loss against Platt's smoothed targets
@@ -273,23 +273,19 @@ class DeepClassifier(Estimator):
             if not ok or not (lo <= v < hi) or (positive and v == 0):
                 extra = " and > 0" if positive else ""
                 raise ParameterError(f"{name}: {key} must be a number in [{lo}, {hi}){extra}; found {v!r}")
-        if self.validation_by is not None:
-            if not isinstance(self.validation_by, str) or not self.validation_by:
-                raise ParameterError(f"{name}: validation_by must be a column name or None; found "
-                                     f"{self.validation_by!r}")
+        for key, does in (("validation_by", "orders the validation rows"),
+                          ("validation_groups", "holds whole groups out")):
+            v = getattr(self, key)
+            if v is None:
+                continue
+            if not isinstance(v, str) or not v:
+                raise ParameterError(f"{name}: {key} must be a column name or None; found {v!r}")
             if self.validation_fraction == 0:
-                raise ParameterError(f"{name}: validation_by={self.validation_by!r} orders the validation rows, "
-                                     "but validation_fraction=0 holds none out; raise it or drop validation_by")
-        if self.validation_groups is not None:
-            if not isinstance(self.validation_groups, str) or not self.validation_groups:
-                raise ParameterError(f"{name}: validation_groups must be a column name or None; found "
-                                     f"{self.validation_groups!r}")
-            if self.validation_by is not None:
-                raise ParameterError(f"{name}: validation_by and validation_groups both choose the validation "
-                                     "rows; give one")
-            if self.validation_fraction == 0:
-                raise ParameterError(f"{name}: validation_groups={self.validation_groups!r} holds whole groups "
-                                     "out, but validation_fraction=0 holds none; raise it or drop validation_groups")
+                raise ParameterError(f"{name}: {key}={v!r} {does}, but validation_fraction=0 holds none out; "
+                                     f"raise it or drop {key}")
+        if self.validation_by is not None and self.validation_groups is not None:
+            raise ParameterError(f"{name}: validation_by and validation_groups both choose the validation rows; "
+                                 "give one")
         if self.lr_decays and self.validation_fraction == 0:
             raise ParameterError(f"{name}: lr_decays={self.lr_decays} steps down at plateaus of the validation loss, "
                                  "but validation_fraction=0 holds no rows out; raise it or set lr_decays=0")
@@ -689,7 +685,8 @@ def _holdout(gen: np.random.Generator, n: int, n_val: int, when: np.ndarray | No
         order = gen.permutation(k)
         sizes = np.bincount(groups, minlength=k)[order]
         held = np.zeros(k, dtype=bool)
-        held[order[: int(np.searchsorted(np.cumsum(sizes), n_val)) + 1]] = n_val > 0
+        if n_val > 0:
+            held[order[: int(np.searchsorted(np.cumsum(sizes), n_val)) + 1]] = True
         mask = held[groups]
         return np.flatnonzero(mask), np.flatnonzero(~mask)
     perm = gen.permutation(n)
@@ -750,17 +747,17 @@ def _match_means(torch: Any, net: Any, tensors: list[Any], y: np.ndarray) -> Non
         z = torch.cat([net.raw_logits(*(t[b] for t in tensors)) for b in torch.arange(n).split(8192)])
     z = z.double().numpy() * net.calibration_scale.double().numpy()
     shifts = net.calibration_shift.double().numpy().copy()
-    before = np.ones(n)
+    prior: np.ndarray | float = 1.0  # ESMM: the chance of the funnel's earlier steps, row by row
     for j in range(z.shape[1]):
         rate = float(y[:, j].mean(dtype=np.float64))
-        prior = before if net.esmm else np.ones(n)
 
-        def gap(s: float, j: int = j, prior: np.ndarray = prior, rate: float = rate) -> float:
+        def gap(s: float, j: int = j, prior: np.ndarray | float = prior, rate: float = rate) -> float:
             return float(np.mean(prior * expit(z[:, j] + s))) - rate
 
         lo, hi = -60.0 - float(z[:, j].max()), 60.0 - float(z[:, j].min())
         shifts[j] = hi if gap(hi) <= 0 else brentq(gap, lo, hi, xtol=1e-12, rtol=1e-12)
-        before = prior * expit(z[:, j] + shifts[j])
+        if net.esmm:
+            prior = prior * expit(z[:, j] + shifts[j])
     with torch.no_grad():
         net.calibration_shift.copy_(torch.from_numpy(shifts).float())
 
