@@ -23,7 +23,9 @@ the sequence, and each head with Platt scaling on its validation rows (``-platt`
 ``-decay``: ``lr_decays=2``: at each of the first two plateaus of the validation loss, back to the best weights and
 on with a step ten times smaller; the third plateau stops. ``-platt-mean``: Platt's scales, then each task's
 shift set to match its rate over every training row (``calibration="sigmoid-mean"``). ``-grp``: the validation
-rows are whole consumers (``validation_groups="user_id"``).
+rows are whole consumers (``validation_groups="user_id"``). ``-cf3``: cross-fitted (``folds=3``): three networks,
+each trained on two thirds of the consumers and stopped on the third, Platt's scaling fitted on every training row's
+held-out logits, the predictions their mean.
 DeepClassifier's defaults otherwise, with ``epochs=10`` under its early stopping (10% validation rows, patience 2);
 ``--lr`` and ``--patience`` change Adam's step and the patience (defaults: DeepClassifier's, 3e-3 and 2).
 ``logistic-platt`` and ``logistic-platt-last``: logistic regression (``C = 1``) fitted on the other 90% and
@@ -61,7 +63,7 @@ TASKS = {"visit": ("next_visit", "p_visit"), "purchase": ("next_purchase", "p_pu
 SPLIT = "2025-03-02"
 MODELS = ["logistic", "logistic-cv", "logistic-platt", "logistic-platt-last", "esmm", "mmoe", "shared", "esmm-noseq",
           "esmm-platt", "mmoe-platt", "shared-platt", "esmm-platt-last", "esmm-decay", "esmm-platt-decay",
-          "esmm-platt-mean-decay", "esmm-platt-grp-decay", "esmm-platt-mean-grp-decay"]
+          "esmm-platt-mean-decay", "esmm-platt-grp-decay", "esmm-platt-mean-grp-decay", "esmm-platt-cf3-grp-decay"]
 HOLDOUT = 0.1  # DeepClassifier's validation_fraction: the rows that choose the epoch and fit Platt's scaling
 METRICS = ["auc", "auc_truth", "mae_truth", "binned_err_truth", "bias_truth", "shape_err_truth", "log_loss",
            "fit_seconds"]
@@ -218,15 +220,18 @@ def fit_deep(name: str, tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str], 
                        lr_decays=2 if "decay" in flags else 0,
                        validation_fraction=HOLDOUT, validation_by="date" if "last" in flags else None,
                        validation_groups="user_id" if "grp" in flags else None,
+                       folds=next((int(f[2:]) for f in flags if f.startswith("cf")), 0),
                        calibration=("sigmoid-mean" if "mean" in flags else "sigmoid" if "platt" in flags else None),
                        **seq).fit(tr)
     p = m.predict_proba(te)
     preds = {task: p[label].to_numpy() for task, (label, _) in TASKS.items()}
     preds["conversion"] = np.clip(preds["purchase"] / np.maximum(preds["visit"], 1e-12), 0, 1)  # ESMM: its CVR step
     return (preds,
-            {"best_epoch": int(m.best_epoch_), "epochs_run": len(m.history_),
+            {"best_epoch": m.best_epoch_ if m.folds else int(m.best_epoch_),
+             "epochs_run": [len(h) for h in m.history_] if m.folds else len(m.history_),
              "calibration": {t: [round(v, 4) for v in m.calibration_.loc[label]] for t, (label, _) in TASKS.items()},
-             "validation_history": [round(v, 6) for v in m.validation_history_]})
+             "validation_history": ([[round(v, 6) for v in h] for h in m.validation_history_] if m.folds
+                                    else [round(v, 6) for v in m.validation_history_])})
 
 
 def run_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -336,6 +341,43 @@ def summary_table(summary: dict[str, Any], beats: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def results(args: argparse.Namespace, per_seed: list[dict[str, Any]], info: dict[str, Any],
+            seconds: float) -> dict[str, Any]:
+    """The JSON of a run: its settings, what the models saw, the metrics' meanings, the summary and every seed."""
+    summary, beats = summarise(per_seed, args.models)
+    return {"suite": args.name,
+            "goal": "issue 13.3: multi-task deep models (esmm, mmoe, shared) vs a logistic baseline on held-out "
+                    "conversions (AUC) and on the simulator's true propensities (calibration), over seeds",
+            "config": {**vars(args), "split_date": SPLIT if args.split == "date" else None, "n_days": 90,
+                       "truth": "none",
+                       "feature_dates": ["2025-01-31", "2025-03-31"], "windows": [7, 30], "same_day": True},
+            "features": {"categorical": CATEGORICAL,
+                         "numeric": "PairFeatures.numeric, log1p-transformed except level (as is)",
+                         "same_for_all_models": True,
+                         "logistic": "one-hot categoricals + standardised numerics, one model per task, "
+                                     "lbfgs max_iter 2000",
+                         "deep": "DeepClassifier defaults, tasks [next_visit, next_purchase], epochs, lr and "
+                                 "patience as given with early stopping; sequence='sequence', "
+                                 "sequence_target='brand' except esmm-noseq (sequence=None); -platt: "
+                                 "calibration='sigmoid'; -platt-mean: calibration='sigmoid-mean'; -grp: "
+                                 "validation_groups='user_id'; -cf3: folds=3; -last: validation_by='date'; "
+                                 "-decay: lr_decays=2",
+                         "logistic-platt": "C = 1 fitted on 90% of the training rows, Platt-scaled on the other "
+                                           "10% (DeepClassifier's held-out rows; -last: the latest by date) by "
+                                           "CalibratedClassifierCV"},
+            "metrics": {"auc": "ROC AUC vs the realised test labels", "auc_truth": "AUC of the true chance "
+                        "(the ceiling)", "mae_truth": "mean |p_hat - p_true|", "binned_err_truth":
+                        "10 quantile bins of p_hat, |mean p_hat - mean p_true| weighted by rows",
+                        "bias_truth": "mean p_hat - mean p_true (calibration in the large)",
+                        "shape_err_truth": "binned_err_truth with p_hat scaled to the mean of p_true (the same "
+                                           "bins): the binned gap without the overall bias",
+                        "log_loss": "vs the realised labels", "fit_seconds": "fit + predict, all tasks, one "
+                        "torch thread"},
+            "machine": info, "seconds": round(seconds, 1),
+            "loadavg_at_end": list(os.getloadavg()),
+            "summary": summary, "beats": beats, "per_seed": per_seed}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--quick", action="store_true", help="one seed, 1,500 users: checks that the script runs")
@@ -372,39 +414,9 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(seed_table(r))
         print(flush=True)
+        # written after every seed: a run stopped between seeds keeps the seeds it finished
+        path = write_json(args.name, args.quick, results(args, per_seed, info, time.perf_counter() - t_start))
     summary, beats = summarise(per_seed, args.models)
-    payload = {"suite": args.name,
-               "goal": "issue 13.3: multi-task deep models (esmm, mmoe, shared) vs a logistic baseline on held-out "
-                       "conversions (AUC) and on the simulator's true propensities (calibration), over seeds",
-               "config": {**vars(args), "split_date": SPLIT if args.split == "date" else None, "n_days": 90,
-                          "truth": "none",
-                          "feature_dates": ["2025-01-31", "2025-03-31"], "windows": [7, 30], "same_day": True},
-               "features": {"categorical": CATEGORICAL,
-                            "numeric": "PairFeatures.numeric, log1p-transformed except level (as is)",
-                            "same_for_all_models": True,
-                            "logistic": "one-hot categoricals + standardised numerics, one model per task, "
-                                        "lbfgs max_iter 2000",
-                            "deep": "DeepClassifier defaults, tasks [next_visit, next_purchase], epochs, lr and "
-                                    "patience as given with early stopping; sequence='sequence', "
-                                    "sequence_target='brand' except esmm-noseq (sequence=None); -platt: "
-                                    "calibration='sigmoid'; -platt-mean: calibration='sigmoid-mean'; -grp: "
-                                    "validation_groups='user_id'; -last: validation_by='date'; -decay: "
-                                    "lr_decays=2",
-                            "logistic-platt": "C = 1 fitted on 90% of the training rows, Platt-scaled on the other "
-                                              "10% (DeepClassifier's held-out rows; -last: the latest by date) by "
-                                              "CalibratedClassifierCV"},
-               "metrics": {"auc": "ROC AUC vs the realised test labels", "auc_truth": "AUC of the true chance "
-                           "(the ceiling)", "mae_truth": "mean |p_hat - p_true|", "binned_err_truth":
-                           "10 quantile bins of p_hat, |mean p_hat - mean p_true| weighted by rows",
-                           "bias_truth": "mean p_hat - mean p_true (calibration in the large)",
-                           "shape_err_truth": "binned_err_truth with p_hat scaled to the mean of p_true (the same "
-                                              "bins): the binned gap without the overall bias",
-                           "log_loss": "vs the realised labels", "fit_seconds": "fit + predict, all tasks, one "
-                           "torch thread"},
-               "machine": info, "seconds": round(time.perf_counter() - t_start, 1),
-               "loadavg_at_end": list(os.getloadavg()),
-               "summary": summary, "beats": beats, "per_seed": per_seed}
-    path = write_json(args.name, args.quick, payload)
     print(summary_table(summary, beats))
     print(f"\nwrote {path}")
     return 0

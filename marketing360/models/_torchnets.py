@@ -9,6 +9,8 @@ ids ``(B, n_cat)`` (0: unknown), the raw numeric features ``(B, n_num)``
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -191,3 +193,24 @@ def log_probs(z: torch.Tensor, esmm: bool) -> tuple[torch.Tensor, torch.Tensor]:
     log_q = torch.where(near, torch.log(-torch.expm1(torch.where(near, a, -1.0))),
                         torch.log1p(-torch.exp(torch.where(near, -1.0, a))))
     return log_p, log_q
+
+
+class Ensemble(nn.Module):
+    """The mean of cross-fitted networks' probabilities (``DeepClassifier(folds=k)``), each network calibrated
+    alike; its ``calibration_scale`` and ``calibration_shift`` are theirs."""
+
+    def __init__(self, members: list[DeepNet]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.esmm = members[0].esmm
+
+    @property
+    def calibration_scale(self) -> torch.Tensor:
+        return cast(torch.Tensor, self.members[0].calibration_scale)
+
+    @property
+    def calibration_shift(self) -> torch.Tensor:
+        return cast(torch.Tensor, self.members[0].calibration_shift)
+
+    def forward(self, cat: torch.Tensor, num: torch.Tensor, seq: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(cat, num, seq) for m in self.members]).mean(dim=0)

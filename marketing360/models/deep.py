@@ -25,6 +25,9 @@ the logit put right without changing the order of the rows (on a network that
 is already calibrated, the two fitted numbers only add the noise of the
 held-out rows); ``calibration="sigmoid-mean"`` keeps Platt's scale and sets
 the shift from every row fitted, ten times the rows for a rare task's mean.
+``folds=k`` cross-fits: ``k`` networks, each stopped early on the one fold it
+did not learn from, one calibration fitted on every row's logits from the
+network that held the row out, and the mean of the networks served.
 :meth:`DeepClassifier.save` / :meth:`~DeepClassifier.load`
 keep a fitted model, and :meth:`DeepClassifier.export` writes it as a
 ``torch.export`` program for serving (the categorical vocabularies inside the file).
@@ -139,6 +142,19 @@ class DeepClassifier(Estimator):
         calibration are chosen on consumers the network has partly learned;
         whole groups score it as it will be used, on consumers it has not
         seen. Read in ``fit`` only; not with ``validation_by``.
+    folds : int
+        ``0``: one network. ``k >= 2``: cross-fitting: the rows are dealt to
+        ``k`` folds (whole ``validation_groups`` when given, else rows, in the
+        order of ``random_state``'s permutation of them), ``k`` networks are
+        trained, each on the other folds and stopped early on its own, and the
+        calibration is fitted once on every row's logits from the network that
+        did not learn the row; the model predicts the mean of the ``k``
+        calibrated networks' probabilities. A single hold-out calibrates on a
+        tenth of the rows (a rare task's few positives), and the rows a
+        network learned from look likelier to it than new ones; the folds give
+        the calibration every row, scored as new. It costs ``k`` trainings on
+        ``(k - 1) / k`` of the rows, and ``k`` networks per prediction.
+        ``validation_fraction`` is then unused; not with ``validation_by``.
     calibration : {"sigmoid", "sigmoid-mean", None}
         ``"sigmoid"``: after training, a positive scale and a shift of each
         task's logit are fitted on the validation rows (the ones that chose the
@@ -174,17 +190,19 @@ class DeepClassifier(Estimator):
     ----------
     net_ : torch.nn.Module
         The trained network (``forward(categorical, numeric, sequence)``
-        returns the tasks' probabilities).
+        returns the tasks' probabilities; with ``folds``, the mean of its
+        ``members``).
     vocabularies_ : dict
         Per categorical column (and ``sequence`` when it has its own), value
         (as text) to id; id 0 is unknown.
     numeric_mean_, numeric_scale_ : numpy.ndarray
     history_ : list of float
-        Mean training loss per epoch.
+        Mean training loss per epoch (with ``folds``, a list per network).
     validation_history_ : list of float
-        Validation loss per epoch (empty without validation rows).
+        Validation loss per epoch (empty without validation rows; with
+        ``folds``, a list per network).
     best_epoch_ : int
-        The epoch whose weights were kept (1-based).
+        The epoch whose weights were kept (1-based; with ``folds``, a list).
     calibration_ : pandas.DataFrame
         Per task, the ``scale`` and ``shift`` applied to its logit (1 and 0
         without calibration).
@@ -196,7 +214,7 @@ class DeepClassifier(Estimator):
                  cross_rank: int = 0, hidden: Sequence[int] = (64, 32), experts: int = 4, tower: int = 16,
                  dropout: float = 0.0, epochs: int = 5, batch_size: int = 512, lr: float = 3e-3,
                  weight_decay: float = 1e-4, validation_fraction: float = 0.1, validation_by: str | None = None,
-                 validation_groups: str | None = None,
+                 validation_groups: str | None = None, folds: int = 0,
                  patience: int = 2, lr_decays: int = 0, lr_factor: float = 0.1, calibration: Calibration = None,
                  max_sequence: int = 20, attention_hidden: int = 16, random_state: int | None = 0,
                  progress: Progress = "auto") -> None:
@@ -221,6 +239,7 @@ class DeepClassifier(Estimator):
         self.validation_fraction = validation_fraction
         self.validation_by = validation_by
         self.validation_groups = validation_groups
+        self.folds = folds
         self.patience = patience
         self.lr_decays = lr_decays
         self.lr_factor = lr_factor
@@ -263,6 +282,8 @@ class DeepClassifier(Estimator):
             v = getattr(self, key)
             if not isinstance(v, int) or isinstance(v, bool) or v < low:
                 raise ParameterError(f"{name}: {key} must be an integer >= {low}; found {v!r}")
+        if not isinstance(self.folds, int) or isinstance(self.folds, bool) or self.folds < 0 or self.folds == 1:
+            raise ParameterError(f"{name}: folds must be 0 (one network) or an integer >= 2; found {self.folds!r}")
         if any(not isinstance(h, int) or isinstance(h, bool) or h < 1 for h in self.hidden):
             raise ParameterError(f"{name}: hidden must list positive layer sizes; found {self.hidden!r}")
         for key, lo, hi in (("dropout", 0.0, 1.0), ("lr", 0.0, math.inf), ("weight_decay", 0.0, math.inf),
@@ -280,13 +301,16 @@ class DeepClassifier(Estimator):
                 continue
             if not isinstance(v, str) or not v:
                 raise ParameterError(f"{name}: {key} must be a column name or None; found {v!r}")
-            if self.validation_fraction == 0:
+            if self.validation_fraction == 0 and not self.folds:
                 raise ParameterError(f"{name}: {key}={v!r} {does}, but validation_fraction=0 holds none out; "
                                      f"raise it or drop {key}")
         if self.validation_by is not None and self.validation_groups is not None:
             raise ParameterError(f"{name}: validation_by and validation_groups both choose the validation rows; "
                                  "give one")
-        if self.lr_decays and self.validation_fraction == 0:
+        if self.validation_by is not None and self.folds:
+            raise ParameterError(f"{name}: folds={self.folds} holds every row out once, so there is no latest "
+                                 "hold-out for validation_by to choose; give one of them")
+        if self.lr_decays and self.validation_fraction == 0 and not self.folds:
             raise ParameterError(f"{name}: lr_decays={self.lr_decays} steps down at plateaus of the validation loss, "
                                  "but validation_fraction=0 holds no rows out; raise it or set lr_decays=0")
         if self.calibration not in ("sigmoid", "sigmoid-mean", None):
@@ -414,7 +438,6 @@ class DeepClassifier(Estimator):
     def fit(self, data: Any, y: None = None) -> "DeepClassifier":
         """Train on a table holding the feature columns and one 0 / 1 label column per task."""
         torch = import_optional("torch", purpose="deep click-through and conversion models")
-        from tqdm.auto import tqdm
 
         from . import _torchnets as tn
 
@@ -439,73 +462,99 @@ class DeepClassifier(Estimator):
             seed = int(check_random_state(seed).integers(2**31))
         spec = self._spec(vocab, mean, scale)
         gen = np.random.default_rng(seed)
-        n_val = int(round(self.validation_fraction * len(df)))
-        val, train = _holdout(gen, len(df), n_val, when, groups)
+        if self.folds:
+            splits = _folds(gen, len(df), self.folds, groups, type(self).__name__)
+        else:
+            splits = [_holdout(gen, len(df), int(round(self.validation_fraction * len(df))), when, groups)]
+        held = np.concatenate([val for val, _ in splits])  # the rows that choose the epochs and the calibration
         if self.calibration is not None:
-            _check_calibration_rows(labels[val], list(self.tasks), self.validation_fraction, type(self).__name__)
-        if n_val and len(train) == 0:
+            _check_calibration_rows(labels[held], list(self.tasks), self.validation_fraction, type(self).__name__)
+        if len(held) and len(splits[0][1]) == 0:
             raise ParameterError(f"{type(self).__name__}: no training rows left after the validation split")
         with torch.random.fork_rng(devices=[]), _no_denormals(torch):
             torch.manual_seed(int(seed))
-            net = _build(tn, torch, spec, self)
             tensors = [torch.from_numpy(x["categorical"]), torch.from_numpy(x["numeric"]),
                        torch.from_numpy(x["sequence"])]
             yt = torch.from_numpy(labels)
-            opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-            n = len(train)
-            steps = math.ceil(n / self.batch_size)
-            history: list[float] = []
-            val_history: list[float] = []
-            best, best_state, best_epoch, waited, decays = math.inf, None, self.epochs, 0, 0
-            bar = tqdm(total=self.epochs * steps, disable=not show(self.progress),
-                       desc=f"{type(self).__name__} ({self.head})", unit="batch")
-            for epoch in range(self.epochs):
-                net.train()
-                order = torch.from_numpy(train[gen.permutation(n)])
-                total = 0.0
-                for s in range(steps):
-                    b = order[s * self.batch_size:(s + 1) * self.batch_size]
-                    loss = _log_loss(net, tensors, yt, b)
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    total += float(loss.detach()) * len(b)
-                    bar.update(1)
-                history.append(total / n)
-                if n_val:
-                    net.eval()
-                    with torch.no_grad():
-                        v = sum(float(_log_loss(net, tensors, yt, b)) * len(b)
-                                for b in torch.from_numpy(val).split(8192)) / n_val
-                    val_history.append(v)
-                    if v < best:
-                        best, best_epoch, waited = v, epoch + 1, 0
-                        best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
-                    else:
-                        waited += 1
-                    bar.set_postfix(loss=f"{history[-1]:.4f}", validation=f"{v:.4f}")
-                    if waited >= self.patience:
-                        if decays == self.lr_decays or best_state is None:
-                            bar.update(bar.total - bar.n)
-                            break
-                        decays, waited = decays + 1, 0  # a plateau: back to the best weights, smaller steps
-                        net.load_state_dict(best_state)
-                        for group in opt.param_groups:
-                            group["lr"] *= self.lr_factor
-                else:
-                    bar.set_postfix(loss=f"{history[-1]:.4f}")
-            bar.close()
-            if best_state is not None:
-                net.load_state_dict(best_state)
-            net.eval()
+            runs = [self._train(tn, torch, _build(tn, torch, spec, self), tensors, yt, train, val, gen,
+                                f" {j + 1}/{len(splits)}" if self.folds else "")
+                    for j, (val, train) in enumerate(splits)]
+            nets = [r[0] for r in runs]
             if self.calibration is not None:
-                _fit_platt(torch, tn, net, tensors, yt, torch.from_numpy(val))
-            if self.calibration == "sigmoid-mean":
-                _match_means(torch, net, tensors, labels)
+                z = torch.cat([_raw_logits(torch, net, tensors, torch.from_numpy(val))
+                               for net, (val, _) in zip(nets, splits)])
+                scale_, shift = _fit_platt(torch, tn, z, yt[torch.from_numpy(held)], nets[0].esmm)
+                if self.calibration == "sigmoid-mean":
+                    # each row's logit from a network that did not learn it (folds), or from the one network
+                    every = z if self.folds else _raw_logits(torch, nets[0], tensors, torch.arange(len(df)))
+                    y_every = labels[held] if self.folds else labels
+                    shift = _match_means(every.numpy() * scale_, y_every, nets[0].esmm)
+                for net in nets:
+                    net.calibration_scale.copy_(torch.from_numpy(scale_))
+                    net.calibration_shift.copy_(torch.from_numpy(shift))
         self.vocabularies_, self.numeric_mean_, self.numeric_scale_ = vocab, mean, scale
-        self.history_, self.net_, self._spec_ = history, net, spec
-        self.validation_history_, self.best_epoch_ = val_history, best_epoch if n_val else len(history)
+        self.net_, self._spec_ = (tn.Ensemble(nets) if self.folds else nets[0]), spec
+        history, val_history, best = (list(r) for r in zip(*[r[1:] for r in runs]))
+        if self.folds:
+            self.history_, self.validation_history_, self.best_epoch_ = history, val_history, best
+        else:
+            self.history_, self.validation_history_, self.best_epoch_ = history[0], val_history[0], best[0]
         return self
+
+    def _train(self, tn: Any, torch: Any, net: Any, tensors: list[Any], yt: Any, train: np.ndarray,
+               val: np.ndarray, gen: np.random.Generator, label: str) -> tuple[Any, list[float], list[float], int]:
+        """Adam over the ``train`` rows, stopped early (and stepped down) on the ``val`` rows; the network with its
+        best epoch's weights, the training and validation losses per epoch, and the epoch kept (1-based)."""
+        from tqdm.auto import tqdm
+
+        opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        n, n_val = len(train), len(val)
+        steps = math.ceil(n / self.batch_size)
+        history: list[float] = []
+        val_history: list[float] = []
+        best, best_state, best_epoch, waited, decays = math.inf, None, self.epochs, 0, 0
+        bar = tqdm(total=self.epochs * steps, disable=not show(self.progress),
+                   desc=f"{type(self).__name__} ({self.head}){label}", unit="batch")
+        for epoch in range(self.epochs):
+            net.train()
+            order = torch.from_numpy(train[gen.permutation(n)])
+            total = 0.0
+            for s in range(steps):
+                b = order[s * self.batch_size:(s + 1) * self.batch_size]
+                loss = _log_loss(net, tensors, yt, b)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(b)
+                bar.update(1)
+            history.append(total / n)
+            if n_val:
+                net.eval()
+                with torch.no_grad():
+                    v = sum(float(_log_loss(net, tensors, yt, b)) * len(b)
+                            for b in torch.from_numpy(val).split(8192)) / n_val
+                val_history.append(v)
+                if v < best:
+                    best, best_epoch, waited = v, epoch + 1, 0
+                    best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
+                else:
+                    waited += 1
+                bar.set_postfix(loss=f"{history[-1]:.4f}", validation=f"{v:.4f}")
+                if waited >= self.patience:
+                    if decays == self.lr_decays or best_state is None:
+                        bar.update(bar.total - bar.n)
+                        break
+                    decays, waited = decays + 1, 0  # a plateau: back to the best weights, smaller steps
+                    net.load_state_dict(best_state)
+                    for group in opt.param_groups:
+                        group["lr"] *= self.lr_factor
+            else:
+                bar.set_postfix(loss=f"{history[-1]:.4f}")
+        bar.close()
+        if best_state is not None:
+            net.load_state_dict(best_state)
+        net.eval()
+        return net, history, val_history, best_epoch if n_val else len(history)
 
     def _spec(self, vocab: dict[str, dict[str, int]], mean: np.ndarray, scale: np.ndarray) -> dict[str, Any]:
         seq_vocab = 0
@@ -562,10 +611,12 @@ class DeepClassifier(Estimator):
         blob = torch.load(Path(path), weights_only=True)
         self = cls(**blob["params"])
         spec = blob["spec"]
-        self.net_ = _build(tn, torch, spec, self)
+        self.net_ = (tn.Ensemble([_build(tn, torch, spec, self) for _ in range(self.folds)]) if self.folds
+                     else _build(tn, torch, spec, self))
         state = blob["state"]
         for key in ("calibration_scale", "calibration_shift"):  # files saved before calibration: the identity
-            state.setdefault(key, getattr(self.net_, key))
+            if not self.folds:
+                state.setdefault(key, getattr(self.net_, key))
         self.net_.load_state_dict(state)
         self.net_.eval()
         self.vocabularies_, self.history_, self._spec_ = blob["vocabularies"], blob["history"], spec
@@ -695,6 +746,21 @@ def _holdout(gen: np.random.Generator, n: int, n_val: int, when: np.ndarray | No
     return perm[:n_val], np.sort(perm[n_val:])
 
 
+def _folds(gen: np.random.Generator, n: int, k: int, groups: np.ndarray | None,
+           label: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` pairs of (held-out, training) row positions, each sorted, every row held out once: whole groups
+    (``groups``: numbers 0 .. g-1), or rows, dealt to the folds in the order of ``gen``'s permutation of them (the
+    i-th to fold i mod k)."""
+    units = n if groups is None else int(groups.max()) + 1
+    if units < k:
+        what = "rows" if groups is None else "groups"
+        raise ParameterError(f"{label}: folds={k} needs at least {k} {what}; the data has {units}")
+    fold_of = np.empty(units, dtype=np.int64)
+    fold_of[gen.permutation(units)] = np.arange(units) % k
+    fold = fold_of if groups is None else fold_of[groups]
+    return [(np.flatnonzero(fold == j), np.flatnonzero(fold != j)) for j in range(k)]
+
+
 def _check_calibration_rows(y: np.ndarray, tasks: list[str], fraction: float, label: str) -> None:
     """Platt scaling needs both classes of every task among the validation rows (before training, not after)."""
     if len(y) == 0:
@@ -708,13 +774,18 @@ def _check_calibration_rows(y: np.ndarray, tasks: list[str], fraction: float, la
                                  "or set calibration=None")
 
 
-def _fit_platt(torch: Any, tn: Any, net: Any, tensors: list[Any], y: Any, rows: Any) -> None:
-    """Platt scaling: the positive scale (the exp of a free number) and the shift of each task's logit that
-    minimise the log loss of ``rows`` against Platt's smoothed targets, by L-BFGS from the identity (in float64, the
-    network frozen), stored in ``net``."""
+def _raw_logits(torch: Any, net: Any, tensors: list[Any], rows: Any) -> Any:
+    """The network's logits before calibration on ``rows`` (positions), in float64."""
     with torch.no_grad():
-        z = torch.cat([net.raw_logits(*(t[b] for t in tensors)) for b in rows.split(8192)]).double()
-        yb = y[rows].double()
+        return torch.cat([net.raw_logits(*(t[b] for t in tensors)) for b in rows.split(8192)]).double()
+
+
+def _fit_platt(torch: Any, tn: Any, z: Any, y: Any, esmm: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Platt scaling: the positive scale (the exp of a free number) and the shift of each task's logit ``z`` that
+    minimise the log loss against Platt's smoothed targets of the labels ``y``, by L-BFGS from the identity (in
+    float64), returned as the network's float32 buffers hold them."""
+    with torch.no_grad():
+        yb = y.double()
         pos = yb.sum(dim=0)
         target = torch.where(yb > 0, (pos + 1) / (pos + 2), 1 / (len(yb) - pos + 2))
     params = torch.zeros(2, z.shape[1], dtype=torch.float64, requires_grad=True)  # scale exp([0]), shift [1]
@@ -723,30 +794,25 @@ def _fit_platt(torch: Any, tn: Any, net: Any, tensors: list[Any], y: Any, rows: 
 
     def closure() -> Any:
         opt.zero_grad()
-        log_p, log_q = tn.log_probs(z * params[0].exp() + params[1], net.esmm)
+        log_p, log_q = tn.log_probs(z * params[0].exp() + params[1], esmm)
         loss = -(target * log_p + (1 - target) * log_q).mean()
         loss.backward()
         return loss
 
     opt.step(closure)
     with torch.no_grad():
-        net.calibration_scale.copy_(params[0].exp().float())
-        net.calibration_shift.copy_(params[1].float())
+        return params[0].exp().float().numpy(), params[1].float().numpy()
 
 
-def _match_means(torch: Any, net: Any, tensors: list[Any], y: np.ndarray) -> None:
-    """Calibration in the large: each task's shift (its scale kept) such that the mean probability over the rows of
-    ``tensors`` equals the task's rate in ``y``; for ESMM task after task, each a step of the funnel whose earlier
+def _match_means(z: np.ndarray, y: np.ndarray, esmm: bool) -> np.ndarray:
+    """Calibration in the large: each task's shift of the (scaled) logits ``z`` such that the mean probability over
+    the rows equals the task's rate in ``y``; for ESMM task after task, each a step of the funnel whose earlier
     steps are already set. The mean rises with the shift, so a bracketing root finder (Brent) solves it; when the
     earlier steps' mean is already at or below the rate (every visitor buys) the shift goes to the bracket's top."""
     from scipy.optimize import brentq
     from scipy.special import expit
 
-    n = len(y)
-    with torch.no_grad():
-        z = torch.cat([net.raw_logits(*(t[b] for t in tensors)) for b in torch.arange(n).split(8192)])
-    z = z.double().numpy() * net.calibration_scale.double().numpy()
-    shifts = net.calibration_shift.double().numpy().copy()
+    shifts = np.zeros(z.shape[1])
     prior: np.ndarray | float = 1.0  # ESMM: the chance of the funnel's earlier steps, row by row
     for j in range(z.shape[1]):
         rate = float(y[:, j].mean(dtype=np.float64))
@@ -756,10 +822,9 @@ def _match_means(torch: Any, net: Any, tensors: list[Any], y: np.ndarray) -> Non
 
         lo, hi = -60.0 - float(z[:, j].max()), 60.0 - float(z[:, j].min())
         shifts[j] = hi if gap(hi) <= 0 else brentq(gap, lo, hi, xtol=1e-12, rtol=1e-12)
-        if net.esmm:
+        if esmm:
             prior = prior * expit(z[:, j] + shifts[j])
-    with torch.no_grad():
-        net.calibration_shift.copy_(torch.from_numpy(shifts).float())
+    return shifts
 
 
 def _log_loss(net: Any, tensors: list[Any], y: Any, rows: Any) -> Any:
