@@ -476,7 +476,7 @@ class DeepClassifier(Estimator):
             tensors = [torch.from_numpy(x["categorical"]), torch.from_numpy(x["numeric"]),
                        torch.from_numpy(x["sequence"])]
             yt = torch.from_numpy(labels)
-            runs = [self._train(tn, torch, _build(tn, torch, spec, self), tensors, yt, train, val, gen,
+            runs = [self._train(torch, _build(tn, torch, spec, self), tensors, yt, train, val, gen,
                                 f" {j + 1}/{len(splits)}" if self.folds else "")
                     for j, (val, train) in enumerate(splits)]
             nets = [r[0] for r in runs]
@@ -494,14 +494,14 @@ class DeepClassifier(Estimator):
                     net.calibration_shift.copy_(torch.from_numpy(shift))
         self.vocabularies_, self.numeric_mean_, self.numeric_scale_ = vocab, mean, scale
         self.net_, self._spec_ = (tn.Ensemble(nets) if self.folds else nets[0]), spec
-        history, val_history, best = (list(r) for r in zip(*[r[1:] for r in runs]))
-        if self.folds:
-            self.history_, self.validation_history_, self.best_epoch_ = history, val_history, best
-        else:
-            self.history_, self.validation_history_, self.best_epoch_ = history[0], val_history[0], best[0]
+        _, history, val_history, best = (list(r) for r in zip(*runs))  # per network
+        one = not self.folds
+        self.history_ = history[0] if one else history
+        self.validation_history_ = val_history[0] if one else val_history
+        self.best_epoch_ = best[0] if one else best
         return self
 
-    def _train(self, tn: Any, torch: Any, net: Any, tensors: list[Any], yt: Any, train: np.ndarray,
+    def _train(self, torch: Any, net: Any, tensors: list[Any], yt: Any, train: np.ndarray,
                val: np.ndarray, gen: np.random.Generator, label: str) -> tuple[Any, list[float], list[float], int]:
         """Adam over the ``train`` rows, stopped early (and stepped down) on the ``val`` rows; the network with its
         best epoch's weights, the training and validation losses per epoch, and the epoch kept (1-based)."""
@@ -614,8 +614,8 @@ class DeepClassifier(Estimator):
         self.net_ = (tn.Ensemble([_build(tn, torch, spec, self) for _ in range(self.folds)]) if self.folds
                      else _build(tn, torch, spec, self))
         state = blob["state"]
-        for key in ("calibration_scale", "calibration_shift"):  # files saved before calibration: the identity
-            if not self.folds:
+        if not self.folds:  # files saved before calibration existed: the identity
+            for key in ("calibration_scale", "calibration_shift"):
                 state.setdefault(key, getattr(self.net_, key))
         self.net_.load_state_dict(state)
         self.net_.eval()
