@@ -63,7 +63,8 @@ TASKS = {"visit": ("next_visit", "p_visit"), "purchase": ("next_purchase", "p_pu
 SPLIT = "2025-03-02"
 MODELS = ["logistic", "logistic-cv", "logistic-platt", "logistic-platt-last", "esmm", "mmoe", "shared", "esmm-noseq",
           "esmm-platt", "mmoe-platt", "shared-platt", "esmm-platt-last", "esmm-decay", "esmm-platt-decay",
-          "esmm-platt-mean-decay", "esmm-platt-grp-decay", "esmm-platt-mean-grp-decay", "esmm-platt-cf3-grp-decay"]
+          "esmm-platt-mean-decay", "esmm-platt-grp-decay", "esmm-platt-mean-grp-decay", "esmm-platt-cf3-grp-decay",
+          "esmm-platt-mean-cf3-grp-decay"]
 HOLDOUT = 0.1  # DeepClassifier's validation_fraction: the rows that choose the epoch and fit Platt's scaling
 METRICS = ["auc", "auc_truth", "mae_truth", "binned_err_truth", "bias_truth", "shape_err_truth", "log_loss",
            "fit_seconds"]
