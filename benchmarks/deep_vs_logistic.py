@@ -25,7 +25,7 @@ on with a step ten times smaller; the third plateau stops. ``-platt-mean``: Plat
 shift set to match its rate over every training row (``calibration="sigmoid-mean"``). ``-grp``: the validation
 rows are whole consumers (``validation_groups="user_id"``). ``-cf3``: cross-fitted (``folds=3``): three networks,
 each trained on two thirds of the consumers and stopped on the third, Platt's scaling fitted on every training row's
-held-out logits, the predictions their mean.
+held-out logits, the predictions their mean; ``-cf5``: the same with five networks, each on four fifths.
 DeepClassifier's defaults otherwise, with ``epochs=10`` under its early stopping (10% validation rows, patience 2);
 ``--lr`` and ``--patience`` change Adam's step and the patience (defaults: DeepClassifier's, 3e-3 and 2).
 ``logistic-platt`` and ``logistic-platt-last``: logistic regression (``C = 1``) fitted on the other 90% and
@@ -64,7 +64,7 @@ SPLIT = "2025-03-02"
 MODELS = ["logistic", "logistic-cv", "logistic-platt", "logistic-platt-last", "esmm", "mmoe", "shared", "esmm-noseq",
           "esmm-platt", "mmoe-platt", "shared-platt", "esmm-platt-last", "esmm-decay", "esmm-platt-decay",
           "esmm-platt-mean-decay", "esmm-platt-grp-decay", "esmm-platt-mean-grp-decay", "esmm-platt-cf3-grp-decay",
-          "esmm-platt-mean-cf3-grp-decay"]
+          "esmm-platt-mean-cf3-grp-decay", "esmm-platt-cf5-grp-decay"]
 HOLDOUT = 0.1  # DeepClassifier's validation_fraction: the rows that choose the epoch and fit Platt's scaling
 METRICS = ["auc", "auc_truth", "mae_truth", "binned_err_truth", "bias_truth", "shape_err_truth", "log_loss",
            "fit_seconds"]
@@ -361,7 +361,7 @@ def results(args: argparse.Namespace, per_seed: list[dict[str, Any]], info: dict
                                  "patience as given with early stopping; sequence='sequence', "
                                  "sequence_target='brand' except esmm-noseq (sequence=None); -platt: "
                                  "calibration='sigmoid'; -platt-mean: calibration='sigmoid-mean'; -grp: "
-                                 "validation_groups='user_id'; -cf3: folds=3; -last: validation_by='date'; "
+                                 "validation_groups='user_id'; -cfK: folds=K; -last: validation_by='date'; "
                                  "-decay: lr_decays=2",
                          "logistic-platt": "C = 1 fitted on 90% of the training rows, Platt-scaled on the other "
                                            "10% (DeepClassifier's held-out rows; -last: the latest by date) by "

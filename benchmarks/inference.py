@@ -18,8 +18,9 @@ What it does:
   ``attention_hidden=32``), a full-rank DCN-V2 cross network of 3 layers and a
   deep part of (256, 128, 64): ``dcn-v2`` (``tasks=["click"]``, head
   ``"shared"``), ``esmm`` (click -> buy) and ``mmoe`` (click, buy; 4 experts,
-  towers of 32); and, with ``--models esmm-cf3``, ESMM cross-fitted (``folds=3``:
-  three networks served as one, the mean of their probabilities);
+  towers of 32); and, with ``--models esmm-cf3`` / ``esmm-cf5``, ESMM cross-fitted
+  (``folds=3`` / ``5``: three or five networks served as one, the mean of their
+  probabilities);
 * with ``torch.set_num_threads(1)`` and ``torch.set_num_interop_threads(1)``,
   times requests of ONE row each (``time.perf_counter_ns`` around the call, a
   warm-up of ``--warmup`` requests on other rows first, each timed request a
@@ -126,7 +127,8 @@ def model_configs(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return {"dcn-v2": {**common, "tasks": ["click"], "head": "shared"},
             "esmm": {**common, "tasks": ["click", "buy"], "head": "esmm"},
             "mmoe": {**common, "tasks": ["click", "buy"], "head": "mmoe", "experts": args.experts},
-            "esmm-cf3": {**common, "tasks": ["click", "buy"], "head": "esmm", "folds": 3}}
+            "esmm-cf3": {**common, "tasks": ["click", "buy"], "head": "esmm", "folds": 3},
+            "esmm-cf5": {**common, "tasks": ["click", "buy"], "head": "esmm", "folds": 5}}
 
 
 def summarise(ns: np.ndarray, cpu_ns: np.ndarray) -> dict[str, Any]:
@@ -320,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=5, help="the paths take turns this many times")
     ap.add_argument("--parity-rows", type=int, default=512)
     ap.add_argument("--models", nargs="+", default=["dcn-v2", "esmm", "mmoe"],
-                    choices=["dcn-v2", "esmm", "mmoe", "esmm-cf3"])
+                    choices=["dcn-v2", "esmm", "mmoe", "esmm-cf3", "esmm-cf5"])
     ap.add_argument("--embed", type=int, default=16)
     ap.add_argument("--cross-layers", type=int, default=3)
     ap.add_argument("--hidden", type=int, nargs="+", default=[256, 128, 64])
