@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from deep_vs_logistic import MODELS, TASKS, features, gaps, scored_rows
+from deep_vs_logistic import MODELS, TASKS, clipped, features, gaps, scored_rows
 from harness import machine_info, md_table, write_json
 
 
@@ -60,7 +60,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
     for task in args.tasks:
         truth_col = TASKS[task][1]
         truth = te[truth_col].to_numpy(np.float64)
-        preds = {m: np.clip(saved[m][task].astype(np.float64), 1e-7, 1 - 1e-7) for m in args.models}
+        preds = {m: clipped(saved[m][task]) for m in args.models}
         if any(len(p) != len(truth) for p in preds.values()):
             raise SystemExit(f"seed {seed}: the saved {task} predictions do not match the test rows; rerun "
                              "deep_vs_logistic.py with the same --users, --split and --cache")

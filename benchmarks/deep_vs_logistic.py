@@ -143,10 +143,15 @@ def gaps(truth: np.ndarray, p: np.ndarray) -> dict[str, float]:
             "shape_err_truth": float(np.sum(np.abs(mean_p * scale - mean_t) * rows) / n)}
 
 
+def clipped(p: np.ndarray) -> np.ndarray:
+    """``p`` as float64 in [1e-7, 1 - 1e-7], as every score here reads a model's predictions (log loss needs it)."""
+    return np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
+
+
 def scores(label: np.ndarray, truth: np.ndarray, p: np.ndarray) -> dict[str, float]:
     from sklearn.metrics import log_loss, roc_auc_score
 
-    p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
+    p = clipped(p)
     return {"auc": float(roc_auc_score(label, p)), "auc_truth": float(roc_auc_score(label, truth)),
             **gaps(truth, p), "log_loss": float(log_loss(label, p, labels=[0, 1]))}
 
@@ -155,7 +160,7 @@ def conversion_scores(te: pd.DataFrame, p: np.ndarray) -> dict[str, float]:
     """Post-visit conversion: ``p`` against the purchases of the test rows with a visit and the true
     ``p_purchase / p_visit`` there, and the gaps to that truth over every test row (ESMM's entire space)."""
     truth = (te.p_purchase / te.p_visit.where(te.p_visit > 0)).fillna(0.0).clip(0, 1).to_numpy(np.float64)
-    p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
+    p = clipped(p)
     seen = te.next_visit.to_numpy() == 1
     out = scores(te.next_purchase.to_numpy()[seen], truth[seen], p[seen])
     entire = gaps(truth, p)
