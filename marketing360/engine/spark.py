@@ -9,7 +9,8 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,11 @@ from .columnstats import check_impute_args, check_numeric_columns, check_probabi
 from .prefixspan import check_prefixspan_args
 
 __all__ = ["SparkEngine", "java_available"]
+
+#: the widest plan (in fields) that a one-pass fit compiles by whole-stage code generation. Spark's default
+#: (``spark.sql.codegen.maxFields``, 100) leaves a mean over more than 50 columns interpreted; the Imputer's mean
+#: over 500 columns outgrows Java's 64 KB method (Spark 4.0: compiled up to 450, then logged and interpreted)
+WIDE_CODEGEN_FIELDS = 400
 
 #: settings of a session that marketing360 starts itself (a passed or already running session is left as it is)
 DEFAULT_CONFIG: dict[str, str] = {
@@ -271,6 +277,25 @@ class SparkEngine(Engine):
         row = sdf.select(*[F.count(F.when(ok(c), 1)).alias(c) for c in safe]).collect()[0]
         return [c for c, s in zip(columns, safe) if row[s] == 0]
 
+    @contextmanager
+    def _wide_codegen(self, fields: int) -> Iterator[None]:
+        """Whole-stage code generation for plans up to ``fields`` wide (at most :data:`WIDE_CODEGEN_FIELDS`)
+        while the block runs: Spark interprets any operator whose input or output has more than
+        ``spark.sql.codegen.maxFields`` fields (100), as the partial aggregate of a mean over 51 columns (a sum
+        and a count each). A larger setting of the session is kept; the session's own value comes back after."""
+        key = "spark.sql.codegen.maxFields"
+        conf = self.session.conf
+        before = conf.get(key)
+        wanted = min(int(fields), WIDE_CODEGEN_FIELDS)
+        if wanted <= int(before):
+            yield
+            return
+        conf.set(key, str(wanted))
+        try:
+            yield
+        finally:
+            conf.set(key, before)
+
     @capability("imputer")
     def imputer(self, table: Table, columns: Sequence[str], strategy: ImputeStrategy = "mean", *,
                 missing_value: float = float("nan"), relative_error: float = 0.001) -> dict[str, float]:
@@ -283,7 +308,8 @@ class SparkEngine(Engine):
         imp = Imputer(inputCols=safe, outputCols=[f"_m360_imp_{i}" for i in range(len(columns))],
                       strategy=strategy, missingValue=float(missing_value), relativeError=float(relative_error))
         try:
-            model = imp.fit(sdf)
+            with self._wide_codegen(2 * len(columns)):  # the mean's partial aggregate: a sum and a count per column
+                model = imp.fit(sdf)
         except Exception as exc:  # Spark refuses columns with nothing to impute from: name them
             empty = self._empty_columns(sdf, safe, columns, missing_value)
             if empty:

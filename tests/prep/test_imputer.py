@@ -62,6 +62,43 @@ def test_equals_spark_mls_own_imputer(duckdb_engine, spark_engine, strategy):
         pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
 
 
+@pytest.mark.spark
+def test_a_wide_mean_is_compiled_and_the_sessions_setting_comes_back(spark_engine):
+    from pyspark.ml.feature import Imputer as SparkImputer
+    from pyspark.sql import functions as F
+
+    from marketing360.engine.spark import WIDE_CODEGEN_FIELDS
+
+    key, conf = "spark.sql.codegen.maxFields", spark_engine.session.conf
+    before = conf.get(key)
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame(rng.normal(size=(200, 80)), columns=[f"c{i}" for i in range(80)])
+    df.iloc[::7, ::3] = np.nan
+    sdf = spark_engine.session.createDataFrame(df)
+    ref = SparkImputer(inputCols=list(df.columns), outputCols=[f"o{i}" for i in range(80)]).fit(sdf)
+    imp = Imputer(strategy="mean").fit(spark_engine.table(df))
+    assert imp.statistics_ == pytest.approx(ref.surrogateDF.toPandas().iloc[0].to_dict(), rel=1e-12)
+    assert conf.get(key) == before
+
+    def compiled() -> bool:  # Spark's own plan: the partial aggregate of 80 means (160 fields) in a codegen stage
+        q = sdf.select(*[F.avg(c) for c in df.columns])
+        q.collect()
+        return "*(1) HashAggregate" in q._jdf.queryExecution().executedPlan().toString()
+
+    assert not compiled()
+    with spark_engine._wide_codegen(160):
+        assert conf.get(key) == "160" and compiled()
+    assert conf.get(key) == before
+    with spark_engine._wide_codegen(10**6):
+        assert conf.get(key) == str(WIDE_CODEGEN_FIELDS)
+    conf.set(key, "5000")
+    try:
+        with spark_engine._wide_codegen(160):
+            assert conf.get(key) == "5000"
+    finally:
+        conf.set(key, before)
+
+
 @pytest.mark.parametrize("strategy", ["mean", "median"])
 def test_awkward_column_names(engine, strategy):
     # spaces, a dot and a backtick: Spark reads the columns through one SQL projection, which must quote them
