@@ -13,6 +13,9 @@ run, per statistic:
   on ``spark.read.parquet`` of the same files);
 * ``spark-ml one pass`` (a reference, with ``--spark-ml``): Spark ML's multi-column estimator called directly on
   ``spark.read.parquet``, to show what our wrapper adds;
+* ``spark scan`` (a reference, with ``--spark-scan``): every column of the same Spark DataFrame read and
+  decoded, no statistic (``sdf.write.format("noop")``): the floor under any one pass, so loop / scan is the most a
+  one pass could gain on that source;
 * ``duckdb one pass``: ``marketing360.prep`` on the DuckDB engine over all K columns (one aggregation);
 * ``duckdb loop``: the same, one call per column (``columns=[c]``);
 * ``duckdb sql one pass`` (a reference, ``--no-duckdb-sql`` leaves it out): the same one aggregation written by
@@ -113,6 +116,7 @@ READS = {
         "spark one pass": "marketing360 SparkEngine.table(<parquet folder>) (spark.read.parquet)",
         "spark loop": "spark.read.parquet(<parquet folder>)",
         "spark-ml one pass": "spark.read.parquet(<parquet folder>)",
+        "spark scan": "spark.read.parquet(<parquet folder>)",
         "duckdb one pass": "marketing360 DuckDBEngine.table(<parquet folder>) (read_parquet)",
         "duckdb loop": "marketing360 DuckDBEngine.table(<parquet folder>) (read_parquet)",
         "duckdb sql one pass": "read_parquet('<parquet folder>/*.parquet')",
@@ -124,6 +128,7 @@ READS = {
         "spark loop": "spark.read.schema(<all doubles>).csv(<csv folder>, header=True, nanValue='nan', "
                       "mode='FAILFAST')",
         "spark-ml one pass": "the same Spark DataFrame as the loop",
+        "spark scan": "the same Spark DataFrame as the loop",
         "duckdb one pass": "marketing360 DuckDBEngine.table(ibis read_csv(<csv folder>/*.csv, columns=<all DOUBLE>, "
                            "header=True, auto_detect=False))",
         "duckdb loop": "the same table as the DuckDB one pass",
@@ -137,6 +142,7 @@ READS = {
                           "once before the timings",
         "spark loop": "the same cached Spark DataFrame",
         "spark-ml one pass": "the same cached Spark DataFrame",
+        "spark scan": "the same cached Spark DataFrame",
         "duckdb one pass": "marketing360 DuckDBEngine.table of an in-memory table (CREATE TABLE data AS SELECT * "
                            "FROM read_parquet(<parquet folder>))",
         "duckdb loop": "the same table as the DuckDB one pass",
@@ -368,6 +374,12 @@ def spark_ml_loop(stat: str, sdf: Any, columns: list[str], args: argparse.Namesp
     return out
 
 
+def spark_scan(sdf: Any) -> dict[str, Any]:
+    """Every column of ``sdf`` read and decoded, nothing computed (Spark's ``noop`` sink): no statistic."""
+    sdf.write.format("noop").mode("overwrite").save()
+    return {}
+
+
 def duckdb_sql(stat: str, con: Any, source: str, columns: list[str], args: argparse.Namespace) -> dict[str, Any]:
     """The same one pass as hand-written DuckDB SQL, NaN turned to null by ``CASE`` instead of ``FILTER``."""
     probs = [0.5] if stat == "median" else sorted({i / args.buckets for i in range(args.buckets + 1)})
@@ -433,7 +445,7 @@ def rank_check(duck: Any, table: Any, found: dict[str, dict[float, float]], eps:
 
 # ============================================================================ the measured processes
 
-SPARK_VARIANTS = ("spark one pass", "spark loop", "spark-ml one pass")
+SPARK_VARIANTS = ("spark one pass", "spark loop", "spark-ml one pass", "spark scan")
 DUCKDB_VARIANTS = ("duckdb one pass", "duckdb loop", "duckdb sql one pass")
 
 
@@ -455,7 +467,8 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         fns: dict[str, Callable[[str], Any]] = {
             "spark one pass": lambda s: ours(s, table, names, a),
             "spark loop": lambda s: spark_ml_loop(s, sdf, loop_cols, a),
-            "spark-ml one pass": lambda s: spark_ml(s, sdf, names, a)}
+            "spark-ml one pass": lambda s: spark_ml(s, sdf, names, a),
+            "spark scan": lambda s: spark_scan(sdf)}
     else:
         eng = m3.connect("duckdb", memory_limit=a.duckdb_memory_limit)
         table = duckdb_table(eng, source, path, names)
@@ -513,7 +526,8 @@ def run_size(rows: int, args: argparse.Namespace, duck: Any) -> dict[str, Any]:
         read_all(path)
     # for the checks: the same source as the variants (the parquet files behind the cached data)
     dt = duckdb_table(duck, "parquet" if args.source == "cached" else args.source, path, names)
-    per_engine = {"spark": [v for v in SPARK_VARIANTS if args.spark_ml or v != "spark-ml one pass"],
+    wanted = {"spark-ml one pass": args.spark_ml, "spark scan": args.spark_scan}
+    per_engine = {"spark": [v for v in SPARK_VARIANTS if wanted.get(v, True)],
                   "duckdb": [v for v in DUCKDB_VARIANTS if args.duckdb_sql or v != "duckdb sql one pass"]}
     worker_args = {k_: getattr(args, k_) for k_ in ("buckets", "relative_error", "wait_quiet", "duckdb_memory_limit")}
     out: dict[str, Any] = {"data": info, "loop_columns": k, "loop_scale": scale, "stats": {}}
@@ -555,6 +569,9 @@ def run_size(rows: int, args: argparse.Namespace, duck: Any) -> dict[str, Any]:
             rec["ratios"]["spark_loop_over_spark_ml_one_pass"] = full["spark loop"] / full["spark-ml one pass"]
             rec["ratios"]["spark_ml_one_pass_over_duckdb_one_pass"] = (full["spark-ml one pass"]
                                                                        / full["duckdb one pass"])
+        if "spark scan" in full:  # the most a one pass could gain on this source, and what ours adds to the scan
+            rec["ratios"]["spark_loop_over_scan"] = full["spark loop"] / full["spark scan"]
+            rec["ratios"]["spark_one_pass_over_scan"] = full["spark one pass"] / full["spark scan"]
         if "duckdb sql one pass" in full:
             rec["ratios"]["duckdb_one_pass_over_hand_sql"] = full["duckdb one pass"] / full["duckdb sql one pass"]
             rec["ratios"]["spark_one_pass_over_duckdb_hand_sql"] = full["spark one pass"] / full["duckdb sql one pass"]
@@ -617,12 +634,14 @@ def _mem(kb: int | None) -> str:
 def report(sizes: list[dict[str, Any]], columns: int) -> str:
     """The printed (markdown) tables: times and ratios, then the memory and the machine's other load."""
     first = sizes[0]["stats"][next(iter(sizes[0]["stats"]))]
-    spark_ml, hand = "spark-ml one pass" in first, "duckdb sql one pass" in first
+    spark_ml, hand, scan = "spark-ml one pass" in first, "duckdb sql one pass" in first, "spark scan" in first
     header = ["rows", "statistic", "spark one pass", "spark loop", "loop / one pass", "duckdb one pass",
               "duckdb loop", "loop / one pass", "spark / duckdb (one pass)"]
     if spark_ml:
         header.insert(3, "spark-ml one pass")
         header += ["loop / spark-ml one pass", "spark-ml / duckdb (one pass)"]
+    if scan:
+        header += ["spark scan", "loop / scan (the ceiling)", "one pass / scan"]
     if hand:
         header += ["duckdb SQL without FILTER", "spark / duckdb SQL"]
     rows = []
@@ -642,6 +661,9 @@ def report(sizes: list[dict[str, Any]], columns: int) -> str:
                 row.insert(3, f"{r['spark-ml one pass']['best']:.2f} s")
                 row += [f"{ratios['spark_loop_over_spark_ml_one_pass']:.1f}×",
                         fmt_ratio(ratios["spark_ml_one_pass_over_duckdb_one_pass"])]
+            if scan:
+                row += [f"{r['spark scan']['best']:.2f} s", f"{ratios['spark_loop_over_scan']:.1f}×",
+                        f"{ratios['spark_one_pass_over_scan']:.2f}×"]
             if hand:
                 row += [f"{r['duckdb sql one pass']['best']:.2f} s",
                         fmt_ratio(ratios["spark_one_pass_over_duckdb_hand_sql"])]
@@ -679,6 +701,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="leave out the reference: the DuckDB one pass as hand-written SQL without FILTER clauses")
     ap.add_argument("--spark-ml", action="store_true",
                     help="also time the reference: Spark ML's multi-column estimator called directly")
+    ap.add_argument("--spark-scan", action="store_true",
+                    help="also time the reference: every column read and decoded by Spark, nothing computed")
     ap.add_argument("--wait-quiet", type=float, default=0.0,
                     help="wait up to this many seconds before each measurement for the machine to calm down")
     ap.add_argument("--duckdb-memory-limit", default="12GB",
