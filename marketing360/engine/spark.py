@@ -279,15 +279,16 @@ class SparkEngine(Engine):
 
     @contextmanager
     def _wide_codegen(self, fields: int) -> Iterator[None]:
-        """Whole-stage code generation for plans up to ``fields`` wide (at most :data:`WIDE_CODEGEN_FIELDS`)
-        while the block runs: Spark interprets any operator whose input or output has more than
-        ``spark.sql.codegen.maxFields`` fields (100), as the partial aggregate of a mean over 51 columns (a sum
-        and a count each). A larger setting of the session is kept; the session's own value comes back after."""
+        """Whole-stage code generation for a plan ``fields`` wide while the block runs: Spark interprets any
+        operator whose input or output has more than ``spark.sql.codegen.maxFields`` fields (100), as the partial
+        aggregate of a mean over 51 columns (a sum and a count each). Nothing changes where the session already
+        compiles that width, or where it is above :data:`WIDE_CODEGEN_FIELDS` (the generated method would outgrow
+        the JVM's 64 KB: Spark falls back to interpreting it); the session's own value comes back after."""
         key = "spark.sql.codegen.maxFields"
         conf = self.session.conf
         before = conf.get(key)
-        wanted = min(int(fields), WIDE_CODEGEN_FIELDS)
-        if wanted <= int(before):
+        wanted = int(fields)
+        if wanted <= int(before) or wanted > WIDE_CODEGEN_FIELDS:
             yield
             return
         conf.set(key, str(wanted))

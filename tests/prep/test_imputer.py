@@ -89,8 +89,10 @@ def test_a_wide_mean_is_compiled_and_the_sessions_setting_comes_back(spark_engin
     with spark_engine._wide_codegen(160):
         assert conf.get(key) == "160" and compiled()
     assert conf.get(key) == before
-    with spark_engine._wide_codegen(10**6):
+    with spark_engine._wide_codegen(WIDE_CODEGEN_FIELDS):
         assert conf.get(key) == str(WIDE_CODEGEN_FIELDS)
+    with spark_engine._wide_codegen(WIDE_CODEGEN_FIELDS + 1):  # too wide to compile: the session's value stays
+        assert conf.get(key) == before
     conf.set(key, "5000")
     try:
         with spark_engine._wide_codegen(160):
