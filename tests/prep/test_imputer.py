@@ -67,10 +67,11 @@ def test_a_wide_mean_is_compiled_and_the_sessions_setting_comes_back(spark_engin
     from pyspark.ml.feature import Imputer as SparkImputer
     from pyspark.sql import functions as F
 
-    from marketing360.engine.spark import WIDE_CODEGEN_FIELDS
+    from marketing360.engine.spark import HOTSPOT_HUGE_METHOD, WIDE_CODEGEN_FIELDS
 
     key, conf = "spark.sql.codegen.maxFields", spark_engine.session.conf
-    before = conf.get(key)
+    huge = "spark.sql.codegen.hugeMethodLimit"
+    before, huge_before = conf.get(key), conf.get(huge)
     rng = np.random.default_rng(3)
     df = pd.DataFrame(rng.normal(size=(200, 80)), columns=[f"c{i}" for i in range(80)])
     df.iloc[::7, ::3] = np.nan
@@ -88,7 +89,8 @@ def test_a_wide_mean_is_compiled_and_the_sessions_setting_comes_back(spark_engin
     assert not compiled()
     with spark_engine._wide_codegen(160):
         assert conf.get(key) == "160" and compiled()
-    assert conf.get(key) == before
+        assert conf.get(huge) == str(min(int(huge_before), HOTSPOT_HUGE_METHOD))
+    assert conf.get(key) == before and conf.get(huge) == huge_before
     with spark_engine._wide_codegen(WIDE_CODEGEN_FIELDS):
         assert conf.get(key) == str(WIDE_CODEGEN_FIELDS)
     with spark_engine._wide_codegen(WIDE_CODEGEN_FIELDS + 1):  # too wide to compile: the session's value stays
