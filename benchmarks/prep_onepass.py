@@ -492,13 +492,15 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         meter.find_jvm()
     else:
         eng = m3.connect("duckdb", memory_limit=a.duckdb_memory_limit)
-    warm = variants(eng, spec, spec["warm_path"], name="warm")
+    warm = None if spec["cold"] else variants(eng, spec, spec["warm_path"], name="warm")
     fns = variants(eng, spec, spec["path"])
     out: dict[str, Any] = {}
     for stat in spec["stats"]:
-        # warm-up: start-up, and each variant's own plan generated, compiled and JIT-ed (cold: start-up alone)
-        for v in ["one column"] if spec["cold"] else spec["variants"]:
-            (fns if spec["cold"] else warm)[v](stat)
+        if warm is None:  # cold: start-up alone
+            fns["one column"](stat)
+        else:  # start-up, and each variant's own plan generated, compiled and JIT-ed
+            for v in spec["variants"]:
+                warm[v](stat)
         out[stat] = {}
         for v in spec["variants"]:
             calm = wait_quiet(a.wait_quiet) if a.wait_quiet > 0 else {}
@@ -537,11 +539,12 @@ def run_size(rows: int, args: argparse.Namespace, duck: Any) -> dict[str, Any]:
     loop_cols = names[:k]
     scale = args.columns / k
     path = info["path"]
-    warm = make_data(WARM_ROWS, args.columns, args.seed, args.fresh_data)
-    warm_path = warm["path"]
+    warm = None if args.cold else make_data(WARM_ROWS, args.columns, args.seed, args.fresh_data)
+    warm_path = warm and warm["path"]
     if args.source == "csv":
         info = {**info, "csv": make_csv(info, args.fresh_data)}
-        path, warm_path = info["csv"]["path"], make_csv(warm, args.fresh_data)["path"]
+        path = info["csv"]["path"]
+        warm_path = warm and make_csv(warm, args.fresh_data)["path"]
         read_all(path, ".csv")
     else:
         read_all(path)

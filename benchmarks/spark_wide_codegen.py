@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,17 +31,17 @@ SETTINGS = {"interpreted": lambda k: (100, 65535), "compiled": lambda k: (2 * k,
             "compiled, guarded": lambda k: (2 * k, 8000)}
 
 
-def measure(session: object, columns: int, rows: int, rounds: int) -> dict[str, list[float]]:
+def measure(session: Any, columns: int, rows: int, rounds: int) -> dict[str, list[float]]:
     """Seconds per fit of Spark ML's mean Imputer over ``columns`` cached columns, per setting."""
     from pyspark.ml.feature import Imputer
 
     names = [f"c{i:03d}" for i in range(columns)]
     df = pd.DataFrame(np.random.default_rng(0).normal(size=(rows, columns)), columns=names)
     df.iloc[::9, ::2] = np.nan
-    sdf = session.createDataFrame(df).repartition(4).cache()  # type: ignore[attr-defined]
+    sdf = session.createDataFrame(df).repartition(4).cache()
     sdf.count()
     imp = Imputer(inputCols=names, outputCols=[f"o{c}" for c in names])
-    conf = session.conf  # type: ignore[attr-defined]
+    conf = session.conf
     before = {"spark.sql.codegen.maxFields": conf.get("spark.sql.codegen.maxFields"),
               "spark.sql.codegen.hugeMethodLimit": conf.get("spark.sql.codegen.hugeMethodLimit")}
 
@@ -75,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if min(args.columns) < 1 or args.rows < 1 or args.rounds < 1:
         ap.error("--columns, --rows and --rounds must be positive")
-    import marketing360 as m3
+    from marketing360.engine.spark import SparkEngine
 
-    eng = m3.connect("spark")
+    eng = SparkEngine()
     try:
         for k in args.columns:
             times = measure(eng.session, k, args.rows, args.rounds)

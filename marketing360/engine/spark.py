@@ -10,7 +10,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,10 @@ from .prefixspan import check_prefixspan_args
 __all__ = ["SparkEngine", "java_available"]
 
 #: the widest plan (in fields) that a one-pass fit compiles by whole-stage code generation. Spark's default
-#: (``spark.sql.codegen.maxFields``, 100) leaves a mean over more than 50 columns interpreted; the Imputer's mean
-#: over 500 columns outgrows Java's 64 KB method (Spark 4.0: compiled up to 450, then logged and interpreted)
-WIDE_CODEGEN_FIELDS = 400
+#: (``spark.sql.codegen.maxFields``, 100) leaves a mean over more than 50 columns interpreted; 200 is the mean of
+#: 100 columns, whose per-row method (7.4 KB) HotSpot still compiles; past about 105 columns it would not (below),
+#: so a wider plan is left to Spark's interpretation instead of being generated and thrown away
+WIDE_CODEGEN_FIELDS = 200
 
 #: the largest method (bytes of bytecode) that HotSpot compiles to machine code (``-XX:HugeMethodLimit``): a
 #: larger generated method runs in the JVM's bytecode interpreter, slower than Spark's own interpretation. Spark's
@@ -288,9 +289,10 @@ class SparkEngine(Engine):
         """Whole-stage code generation for a plan ``fields`` wide while the block runs: Spark interprets any
         operator whose input or output has more than ``spark.sql.codegen.maxFields`` fields (100), as the partial
         aggregate of a mean over 51 columns (a sum and a count each). Meanwhile a stage whose generated method is
-        too large for HotSpot to compile (:data:`HOTSPOT_HUGE_METHOD`) falls back to Spark's interpretation, as it
-        would have run anyway. Nothing changes where the session already compiles that width, or where it is above
-        :data:`WIDE_CODEGEN_FIELDS`; the session's own values come back after."""
+        too large for HotSpot to compile (:data:`HOTSPOT_HUGE_METHOD`; a plan that feeds the aggregate more than
+        its columns can make it so) falls back to Spark's interpretation, as it would have run anyway. Nothing
+        changes where the session already compiles that width, or where it is above :data:`WIDE_CODEGEN_FIELDS`;
+        the session's own values come back after."""
         conf = self.session.conf
         wide, huge = "spark.sql.codegen.maxFields", "spark.sql.codegen.hugeMethodLimit"
         before = {wide: conf.get(wide), huge: conf.get(huge)}
@@ -317,7 +319,8 @@ class SparkEngine(Engine):
         imp = Imputer(inputCols=safe, outputCols=[f"_m360_imp_{i}" for i in range(len(columns))],
                       strategy=strategy, missingValue=float(missing_value), relativeError=float(relative_error))
         try:
-            with self._wide_codegen(2 * len(columns)):  # the mean's partial aggregate: a sum and a count per column
+            # the mean's partial aggregate, a sum and a count per column, compiled (the width measured for it)
+            with self._wide_codegen(2 * len(columns)) if strategy == "mean" else nullcontext():
                 model = imp.fit(sdf)
         except Exception as exc:  # Spark refuses columns with nothing to impute from: name them
             empty = self._empty_columns(sdf, safe, columns, missing_value)
