@@ -14,6 +14,7 @@ consumers instead, below), per task (visit, purchase):
 
 Every model sees the SAME feature columns: categoricals brand, geo, age_band, gender, member_level and stage (the 4A
 level as a category), and the numerics of ``PairFeatures.numeric`` through ``log1p`` (``level`` as it is). Models:
+``constant``: each task's rate over the training rows for every test row (the level and nothing else; AUC 0.5);
 logistic regression (scikit-learn; one-hot categoricals, standardised numerics, one model per task, lbfgs,
 max_iter 2000; ``logistic`` with scikit-learn's ``C = 1``, ``logistic-cv`` with ``C`` chosen per task by log loss over
 3 folds of consumers, as the audience tags choose theirs) and ``DeepClassifier`` with heads esmm / mmoe / shared on
@@ -61,8 +62,8 @@ import pyarrow as pa
 CATEGORICAL = ["brand", "geo", "age_band", "gender", "member_level", "stage"]
 TASKS = {"visit": ("next_visit", "p_visit"), "purchase": ("next_purchase", "p_purchase")}
 SPLIT = "2025-03-02"
-MODELS = ["logistic", "logistic-cv", "logistic-platt", "logistic-platt-last", "esmm", "mmoe", "shared", "esmm-noseq",
-          "esmm-platt", "mmoe-platt", "shared-platt", "esmm-platt-last", "esmm-decay", "esmm-platt-decay",
+MODELS = ["constant", "logistic", "logistic-cv", "logistic-platt", "logistic-platt-last", "esmm", "mmoe", "shared",
+          "esmm-noseq", "esmm-platt", "mmoe-platt", "shared-platt", "esmm-platt-last", "esmm-decay", "esmm-platt-decay",
           "esmm-platt-mean-decay", "esmm-platt-grp-decay", "esmm-platt-mean-grp-decay", "esmm-platt-cf3-grp-decay",
           "esmm-platt-mean-cf3-grp-decay", "esmm-platt-cf5-grp-decay"]
 HOLDOUT = 0.1  # DeepClassifier's validation_fraction: the rows that choose the epoch and fit Platt's scaling
@@ -221,6 +222,15 @@ def fit_logistic(tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str], cv: boo
     return out, info
 
 
+def fit_constant(tr: pd.DataFrame, te: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict]:
+    """Each task's rate over the training rows, the same for every test row (conversion: purchases among the
+    training rows with a visit): a model that knows the level and nothing else (AUC 0.5)."""
+    visitors = tr[tr.next_visit == 1]
+    rates = {task: float(tr[label].mean()) for task, (label, _) in TASKS.items()}
+    rates["conversion"] = float(visitors[TASKS["purchase"][0]].mean()) if len(visitors) else 0.0
+    return {task: np.full(len(te), r) for task, r in rates.items()}, {"rates": rates}
+
+
 def fit_deep(name: str, tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str], epochs: int, lr: float = 3e-3,
              patience: int = 2) -> tuple[dict[str, np.ndarray], dict]:
     from marketing360.models import DeepClassifier
@@ -272,6 +282,8 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
         if name.startswith("logistic"):
             platt = None if "platt" not in name else "last" if name.endswith("-last") else "random"
             preds, info = fit_logistic(tr, te, numeric, cv=name == "logistic-cv", platt=platt)
+        elif name == "constant":
+            preds, info = fit_constant(tr, te)
         else:
             preds, info = fit_deep(name, tr, te, numeric, args.epochs, args.lr, args.patience)
         secs = time.perf_counter() - t0
