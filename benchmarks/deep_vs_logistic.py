@@ -224,7 +224,8 @@ def fit_logistic(tr: pd.DataFrame, te: pd.DataFrame, numeric: list[str], cv: boo
 
 def fit_constant(tr: pd.DataFrame, te: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict]:
     """Each task's rate over the training rows, the same for every test row (conversion: purchases among the
-    training rows with a visit): a model that knows the level and nothing else (AUC 0.5)."""
+    training rows with a visit): a model that knows the level and nothing else (AUC 0.5). Its ties fall into the 10
+    bins of :func:`gaps` by row order; with all of them in one bin its binned gap would be ``|bias_truth|``."""
     visitors = tr[tr.next_visit == 1]
     rates = {task: float(tr[label].mean()) for task, (label, _) in TASKS.items()}
     rates["conversion"] = float(visitors[TASKS["purchase"][0]].mean()) if len(visitors) else 0.0
