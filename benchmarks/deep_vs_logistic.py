@@ -228,7 +228,7 @@ def fit_constant(tr: pd.DataFrame, te: pd.DataFrame) -> tuple[dict[str, np.ndarr
     bins of :func:`gaps` by row order; with all of them in one bin its binned gap would be ``|bias_truth|``."""
     visitors = tr[tr.next_visit == 1]
     rates = {task: float(tr[label].mean()) for task, (label, _) in TASKS.items()}
-    rates["conversion"] = float(visitors[TASKS["purchase"][0]].mean()) if len(visitors) else 0.0
+    rates["conversion"] = float(visitors[TASKS["purchase"][0]].mean())
     return {task: np.full(len(te), r) for task, r in rates.items()}, {"rates": rates}
 
 

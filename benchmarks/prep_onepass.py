@@ -48,9 +48,10 @@ table in memory), where the per-column jobs cost mostly their fixed overhead at 
 ``results/prep-onepass-cached.json``.
 
 Timing: per repeat (``--repeats``, default 2), a fresh process per engine (DuckDB: per engine and statistic, so
-that no memory it keeps outlives a statistic) runs that engine's variants one after the other, each statistic
-after an untimed warm-up: every variant once on a small copy of the data (``WARM_ROWS`` rows, the same columns and
-source), so that each timed run finds its own plan's generated code compiled and hot in the JIT; with ``--cold``,
+that no memory it keeps outlives a statistic) runs that engine's variants one after the other, after an untimed
+warm-up of every statistic: every variant once on a small copy of the data (``WARM_ROWS`` rows, the same columns and
+source, dropped from memory before the timings where it was held there), so that each timed run finds its own
+plan's generated code compiled and hot in the JIT; with ``--cold``,
 ``marketing360.prep`` on one column of the data only (the protocol before 5 December), so that the timed 100-column
 fits pay what a first call in a fresh process pays (on Spark, about 10-17 s of JIT warm-up for the compiled
 100-column mean on 2 cores). Every other round the engines and the variants go in the reverse order. The files
@@ -457,8 +458,9 @@ DUCKDB_VARIANTS = ("duckdb one pass", "duckdb loop", "duckdb sql one pass")
 
 
 def variants(eng: Any, spec: dict[str, Any], path: str, name: str = "data") -> dict[str, Callable[[str], Any]]:
-    """The measured variants of ``spec``'s engine over the data at ``path`` (statistic -> result), and ``one
-    column``: ``marketing360.prep`` on its first column."""
+    """The measured variants of ``spec``'s engine over the data at ``path`` (statistic -> result), ``one
+    column``: ``marketing360.prep`` on its first column, and ``release``: the data's copy in memory dropped
+    (``cached``; nothing otherwise)."""
     a = argparse.Namespace(**spec["args"])
     names, loop_cols, source = spec["names"], spec["loop_columns"], spec.get("source", "parquet")
     if spec["engine"] == "spark":
@@ -469,20 +471,23 @@ def variants(eng: Any, spec: dict[str, Any], path: str, name: str = "data") -> d
                 "spark one pass": lambda s: ours(s, table, names, a),
                 "spark loop": lambda s: spark_ml_loop(s, sdf, loop_cols, a),
                 "spark-ml one pass": lambda s: spark_ml(s, sdf, names, a),
-                "spark scan": lambda s: spark_scan(sdf)}
+                "spark scan": lambda s: spark_scan(sdf),
+                "release": lambda s: sdf.unpersist(blocking=True)}
     table = duckdb_table(eng, source, path, names, name)
     sql_from = {"parquet": f"read_parquet('{path}/*.parquet')", "cached": name}.get(
         source) or duckdb_csv_sql(path, names)
     return {"one column": lambda s: ours(s, table, names[:1], a),
             "duckdb one pass": lambda s: ours(s, table, names, a),
             "duckdb loop": lambda s: ours_loop(s, table, loop_cols, a),
-            "duckdb sql one pass": lambda s: duckdb_sql(s, eng.connection, sql_from, names, a)}
+            "duckdb sql one pass": lambda s: duckdb_sql(s, eng.connection, sql_from, names, a),
+            "release": lambda s: eng.connection.execute(f"DROP TABLE IF EXISTS {name}")}
 
 
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
-    """One engine: per statistic of ``spec["stats"]``, every variant of ``spec["variants"]`` once on the small
+    """One engine: for every statistic of ``spec["stats"]``, every variant of ``spec["variants"]`` once on the small
     warm-up copy of the data (untimed; with ``spec["cold"]``, ``marketing360.prep`` on one column of the data
-    instead), then each timed in order. Returns statistic -> variant -> measurement and result."""
+    instead); the copy released; then per statistic each variant timed in order. Returns statistic -> variant ->
+    measurement and result."""
     import marketing360 as m3
 
     a = argparse.Namespace(**spec["args"])
@@ -494,13 +499,16 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         eng = m3.connect("duckdb", memory_limit=a.duckdb_memory_limit)
     warm = None if spec["cold"] else variants(eng, spec, spec["warm_path"], name="warm")
     fns = variants(eng, spec, spec["path"])
-    out: dict[str, Any] = {}
     for stat in spec["stats"]:
         if warm is None:  # cold: start-up alone
             fns["one column"](stat)
         else:  # start-up, and each variant's own plan generated, compiled and JIT-ed
             for v in spec["variants"]:
                 warm[v](stat)
+    if warm is not None:
+        warm["release"]("")  # the copy in memory (cached) would otherwise share it with the timed runs
+    out: dict[str, Any] = {}
+    for stat in spec["stats"]:
         out[stat] = {}
         for v in spec["variants"]:
             calm = wait_quiet(a.wait_quiet) if a.wait_quiet > 0 else {}

@@ -22,40 +22,34 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from marketing360.engine.spark import SparkEngine
 
 SETTINGS = {"interpreted": lambda k: (100, 65535), "compiled": lambda k: (2 * k, 65535),
             "compiled, guarded": lambda k: (2 * k, 8000)}
 
 
-def measure(session: Any, columns: int, rows: int, rounds: int) -> dict[str, list[float]]:
+def measure(eng: SparkEngine, columns: int, rows: int, rounds: int) -> dict[str, list[float]]:
     """Seconds per fit of Spark ML's mean Imputer over ``columns`` cached columns, per setting."""
     from pyspark.ml.feature import Imputer
 
     names = [f"c{i:03d}" for i in range(columns)]
     df = pd.DataFrame(np.random.default_rng(0).normal(size=(rows, columns)), columns=names)
     df.iloc[::9, ::2] = np.nan
-    sdf = session.createDataFrame(df).repartition(4).cache()
+    sdf = eng.session.createDataFrame(df).repartition(4).cache()
     sdf.count()
     imp = Imputer(inputCols=names, outputCols=[f"o{c}" for c in names])
-    conf = session.conf
-    before = {"spark.sql.codegen.maxFields": conf.get("spark.sql.codegen.maxFields"),
-              "spark.sql.codegen.hugeMethodLimit": conf.get("spark.sql.codegen.hugeMethodLimit")}
 
     def fit(setting: str) -> float:
         wide, huge = SETTINGS[setting](columns)
-        conf.set("spark.sql.codegen.maxFields", str(wide))
-        conf.set("spark.sql.codegen.hugeMethodLimit", str(huge))
-        try:
+        with eng._settings({"spark.sql.codegen.maxFields": str(wide),
+                            "spark.sql.codegen.hugeMethodLimit": str(huge)}):
             t = time.perf_counter()
             imp.fit(sdf).surrogateDF.collect()
             return time.perf_counter() - t
-        finally:
-            for key, value in before.items():
-                conf.set(key, value)
 
     for s in SETTINGS:
         fit(s)
@@ -76,12 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if min(args.columns) < 1 or args.rows < 1 or args.rounds < 1:
         ap.error("--columns, --rows and --rounds must be positive")
-    from marketing360.engine.spark import SparkEngine
-
     eng = SparkEngine()
     try:
         for k in args.columns:
-            times = measure(eng.session, k, args.rows, args.rounds)
+            times = measure(eng, k, args.rows, args.rounds)
             med = {s: statistics.median(v) for s, v in times.items()}
             print(f"{k} columns x {args.rows:,} cached rows: "
                   + "; ".join(f"{s} {med[s]:.2f} s ({', '.join(f'{t:.2f}' for t in times[s])})" for s in SETTINGS)

@@ -285,6 +285,19 @@ class SparkEngine(Engine):
         return [c for c, s in zip(columns, safe) if row[s] == 0]
 
     @contextmanager
+    def _settings(self, values: Mapping[str, str]) -> Iterator[None]:
+        """The session's runtime SQL settings ``values`` while the block runs; its own values come back after."""
+        conf = self.session.conf
+        before = {key: conf.get(key) for key in values}
+        for key, value in values.items():
+            conf.set(key, str(value))
+        try:
+            yield
+        finally:
+            for key, value in before.items():
+                conf.set(key, value)
+
+    @contextmanager
     def _wide_codegen(self, fields: int) -> Iterator[None]:
         """Whole-stage code generation for a plan ``fields`` wide while the block runs: Spark interprets any
         operator whose input or output has more than ``spark.sql.codegen.maxFields`` fields (100), as the partial
@@ -295,17 +308,11 @@ class SparkEngine(Engine):
         the session's own values come back after."""
         conf = self.session.conf
         wide, huge = "spark.sql.codegen.maxFields", "spark.sql.codegen.hugeMethodLimit"
-        before = {wide: conf.get(wide), huge: conf.get(huge)}
-        if int(fields) <= int(before[wide]) or int(fields) > WIDE_CODEGEN_FIELDS:
+        if int(fields) <= int(conf.get(wide)) or int(fields) > WIDE_CODEGEN_FIELDS:
             yield
             return
-        conf.set(wide, str(int(fields)))
-        conf.set(huge, str(min(int(before[huge]), HOTSPOT_HUGE_METHOD)))
-        try:
+        with self._settings({wide: str(int(fields)), huge: str(min(int(conf.get(huge)), HOTSPOT_HUGE_METHOD))}):
             yield
-        finally:
-            for key, value in before.items():
-                conf.set(key, value)
 
     @capability("imputer")
     def imputer(self, table: Table, columns: Sequence[str], strategy: ImputeStrategy = "mean", *,

@@ -146,3 +146,14 @@ def test_follows_scikit_learns_contract():
     assert math.isnan(params.pop("missing_value")) and math.isnan(want.pop("missing_value")) and params == want
     assert repr(imp) == "Imputer(columns=['a'], strategy='mode')"
     assert repr(Imputer(missing_value=-1.0)) == "Imputer(missing_value=-1.0)"
+
+
+@pytest.mark.spark
+def test_the_sessions_settings_come_back_after_an_error(spark_engine):
+    key, conf = "spark.sql.codegen.maxFields", spark_engine.session.conf
+    before = conf.get(key)
+    with pytest.raises(RuntimeError, match="inside"):
+        with spark_engine._settings({key: "123"}):
+            assert conf.get(key) == "123"
+            raise RuntimeError("inside")
+    assert conf.get(key) == before
